@@ -1,0 +1,47 @@
+# The two set-up commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PGPORT ?= 55432
+export NEOCLOUD_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:$(PGPORT)/neocloud
+
+.PHONY: run test venv system-deps lint typecheck imports unit pg-up pg-down clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/neocloud demo
+
+# Debian packages the integration tests use (apt-get install never starts services: pg-up does).
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+
+pg-up: system-deps
+	PGPORT=$(PGPORT) scripts/postgres-up.sh
+
+pg-down:
+	scripts/postgres-down.sh
+
+lint: venv
+	$(VENV)/bin/ruff check src tests
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+imports: venv
+	$(VENV)/bin/lint-imports
+
+test: venv system-deps
+	$(MAKE) lint typecheck imports
+	$(MAKE) pg-up
+	set -o pipefail; $(VENV)/bin/pytest tests; status=$$?; $(MAKE) pg-down; exit $$status
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""The placement framework: filters, scorers, policies, and the Placement / Unschedulable verdicts.
+
+A filter is vectorised over the fleet: it returns a boolean mask (True = the node fits) and its name is
+the reason given for the nodes it rejects. A scorer returns one float per candidate node, higher better.
+`Policy.place` returns a `Placement` or an `Unschedulable` that counts, for every filter, the nodes it
+was the first to reject — "why is my request pending" answered by data.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.domain.capacity import Capacity, NodeShare
+from neocloud.domain.placement.request import Request
+from neocloud.domain.topology import Level
+
+Mask = npt.NDArray[np.bool_]
+Scores = npt.NDArray[np.float64]
+Candidates = npt.NDArray[np.int64]
+
+
+class Filter(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask: ...
+
+
+class Scorer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores: ...
+
+
+class GpuPicker(Protocol):
+    """Which GPU slots of the chosen node a request takes."""
+
+    def __call__(self, req: Request, cap: Capacity, node: int, rng: random.Random) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a request goes: the share it takes on each node, and the topology domain it landed in."""
+
+    shares: tuple[NodeShare, ...]
+    policy: str
+    domain: tuple[Level, int] | None = None
+
+    @property
+    def nodes(self) -> tuple[int, ...]:
+        return tuple(s.node for s in self.shares)
+
+
+@dataclass(frozen=True, slots=True)
+class Unschedulable:
+    """No node (or no domain, for a gang) can take the request. `reasons[name]` counts the nodes that
+    filter `name` was first to reject; `message` says it in a sentence."""
+
+    reasons: dict[str, int]
+    message: str = "no node fits the request"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Verdict = Placement | Unschedulable
+
+
+def explain(req: Request, cap: Capacity, filters: Sequence[Filter]) -> tuple[Mask, dict[str, int]]:
+    """Apply filters in order; return the feasible mask and how many nodes each filter rejected first."""
+    feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
+    reasons: dict[str, int] = {}
+    for f in filters:
+        ok = f(req, cap)
+        rejected = int(np.count_nonzero(feasible & ~ok))
+        if rejected:
+            reasons[f.name] = rejected
+        feasible &= ok
+    return feasible, reasons
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named list of filters plus weighted scorers, and how GPUs are picked on the chosen node.
+
+    Ties between equally scored nodes are broken by `rng`, as the published simulator does.
+    """
+
+    name: str
+    filters: tuple[Filter, ...]
+    scorers: tuple[tuple[Scorer, float], ...]
+    pick_gpus: GpuPicker
+    description: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
+        if req.is_gang:
+            from neocloud.domain.placement.gang import place_gang
+
+            return place_gang(self, req, cap, rng)
+        feasible, reasons = explain(req, cap, self.filters)
+        candidates = np.flatnonzero(feasible)
+        if candidates.size == 0:
+            return Unschedulable(reasons, _sentence(reasons))
+        node = self.choose(req, cap, candidates, rng)
+        slots = self.pick_gpus(req, cap, node, rng) if req.gpus else ()
+        share = NodeShare(node, slots, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.memory_mib)
+        return Placement((share,), self.name)
+
+    def choose(self, req: Request, cap: Capacity, candidates: Candidates, rng: random.Random) -> int:
+        """The best-scoring candidate; a uniformly random one among ties."""
+        if len(candidates) == 1 or not self.scorers:
+            return int(candidates[rng.randrange(len(candidates))])
+        total = np.zeros(len(candidates), dtype=np.float64)
+        for scorer, weight in self.scorers:
+            total += weight * scorer(req, cap, candidates)
+        best = np.flatnonzero(total >= total.max() - 1e-9)
+        return int(candidates[best[rng.randrange(len(best))]])
+
+
+def _sentence(reasons: dict[str, int]) -> str:
+    if not reasons:
+        return "the fleet has no nodes"
+    parts = ", ".join(f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return f"no node fits: {parts}"
+
+
+PolicyFactory = Callable[..., Policy]

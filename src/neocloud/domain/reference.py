@@ -1,0 +1,119 @@
+"""Figures from the outside world, in one documented place.
+
+Every number here comes from ../shared/REFERENCE.md or ../shared/data/*/README.md, which cite the public
+sources (NVIDIA DGX/HGX and SuperPOD reference architectures, Uptime Institute, CoreWeave/AWS/Lambda list
+prices, Meta's Llama 3 paper and HPCA 2025 study, the openb trace). Code elsewhere refers to these names,
+never to literals. "≈" figures are estimates derived from the cited ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class GpuFigures:
+    """Hardware figures for one GPU model (REFERENCE.md, "GPUs and nodes")."""
+
+    name: str
+    memory_gb: int
+    tdp_w: int
+    nvlink_domain_gpus: int
+    gpus_per_node: int
+    node_max_kw: float
+    vendor_name: str
+
+
+# NVIDIA datasheets via REFERENCE.md. GB200: a "node" is one compute tray (4 GPUs + 2 Grace CPUs),
+# 18 trays make one NVL72 rack and one NVLink domain.
+DATACENTER_GPUS: Final[tuple[GpuFigures, ...]] = (
+    GpuFigures("H100", 80, 700, 8, 8, 10.2, "H100 SXM"),
+    GpuFigures("H200", 141, 700, 8, 8, 10.2, "H200"),
+    GpuFigures("B200", 180, 1000, 8, 8, 14.3, "B200"),
+    GpuFigures("GB200", 186, 1200, 72, 4, 6.67, "GB200 NVL72"),
+)
+
+# GB200 NVL72: 18 compute trays x 4 GPUs; rack ≈120-132 kW (8 x 33 kW power shelves).
+NVL72_TRAYS_PER_RACK: Final = 18
+NVL72_GPUS_PER_RACK: Final = 72
+NVL72_RACK_KW: Final = 132.0
+
+# DGX SuperPOD reference architectures.
+H100_SU_NODES: Final = 32  # one scalable unit: 32 nodes / 256 GPUs, rail-optimised, 8 leaf + 4 spine
+H100_SU_LEAVES: Final = 8
+H100_SU_SPINES: Final = 4
+GB200_SU_RACKS: Final = 8  # one scalable unit: 8 NVL72 racks = 576 GPUs at ≈1.2 MW
+GB200_SU_MW: Final = 1.2
+
+# Facility.
+PUE_INDUSTRY_AVERAGE: Final = 1.56  # Uptime Institute 2024
+PUE_MODERN_AI_HALL: Final = 1.2  # liquid-cooled AI halls
+PUE_BEST: Final = 1.1
+FACILITY_KW_PER_GPU: Final = {"H100": 1.8, "B200": 2.5, "GB200": 2.4}  # at PUE 1.2-1.3
+CAMPUS_1GW_GB200_GPUS: Final = 400_000  # ≈5.6k NVL72 racks, ≈100k compute trays
+CAMPUS_1GW_GB200_RACKS: Final = 5_600
+
+# openb (Alibaba GPU-sharing cluster, ATC'23): GPU models and the GPUs per node the trace gives.
+# model -> GPU counts per node seen in openb_node_list_gpu_node.csv (data/openb/README.md).
+OPENB_GPU_MODELS: Final[dict[str, tuple[int, ...]]] = {
+    "G2": (8,),
+    "G3": (8,),
+    "T4": (2, 4),
+    "P100": (1, 2),
+    "V100M16": (1, 4, 8),
+    "V100M32": (4, 8),
+    "A10": (1,),
+}
+# Memory of the openb models where public (V100 16/32 GB, T4 16 GB, P100 16 GB, A10 24 GB);
+# G2/G3 are anonymised by the trace's authors, their memory is not published (0 = unknown).
+OPENB_GPU_MEMORY_GB: Final[dict[str, int]] = {
+    "G2": 0, "G3": 0, "T4": 16, "P100": 16, "V100M16": 16, "V100M32": 32, "A10": 24,
+}
+OPENB_GPU_TDP_W: Final[dict[str, int]] = {
+    "G2": 0, "G3": 0, "T4": 70, "P100": 250, "V100M16": 300, "V100M32": 300, "A10": 150,
+}
+
+# Published FGD artifact results: unallocated GPU % at arrived = 100 %, mean and sd over seeds 42-51
+# (experiments/analysis/expected_results/analysis_allo_discrete.csv, via data/openb/README.md).
+OPENB_PUBLISHED: Final[dict[str, dict[str, tuple[float, float]]]] = {
+    "default": {"random": (13.70, 0.33), "dot-product": (9.38, 0.19), "gpu-clustering": (8.35, 0.61),
+                "gpu-packing": (8.22, 0.53), "best-fit": (7.14, 0.14), "fgd": (4.77, 0.11)},
+    "cpu050": {"random": (10.98, 0.26), "dot-product": (6.97, 0.19), "gpu-clustering": (6.48, 0.34),
+               "gpu-packing": (6.54, 0.32), "best-fit": (6.44, 0.13), "fgd": (5.00, 0.11)},
+    "gpushare40": {"random": (15.14, 0.34), "dot-product": (10.70, 0.14), "gpu-clustering": (10.24, 0.62),
+                   "gpu-packing": (10.23, 0.53), "best-fit": (8.56, 0.20), "fgd": (6.04, 0.07)},
+    "gpuspec10": {"random": (13.74, 0.25), "dot-product": (9.83, 0.39), "gpu-clustering": (8.04, 0.71),
+                  "gpu-packing": (7.76, 0.65), "best-fit": (6.90, 0.21), "fgd": (5.34, 0.19)},
+    "multigpu20": {"random": (13.08, 0.52), "dot-product": (8.15, 0.32), "gpu-clustering": (6.66, 0.60),
+                   "gpu-packing": (6.50, 0.64), "best-fit": (6.27, 0.25), "fgd": (4.47, 0.16)},
+}
+OPENB_ARTIFACT_SECONDS_PER_RUN: Final = 600.0  # "about 10 minutes per run (one policy, one seed) on 2 vCPUs"
+
+# Money: list prices per GPU-hour, on demand, 2025-26 (USD). Reserved ≈40-60 % of on-demand list.
+LIST_PRICE_USD_PER_GPU_HOUR: Final[dict[str, str]] = {
+    "GB200": "10.50",  # CoreWeave
+    "B200": "8.60",  # CoreWeave (Lambda 6.69)
+    "H100": "6.16",  # CoreWeave (AWS p5 6.88, Lambda 3.99, market median ≈2.95 May 2026)
+    "H200": "6.16",  # ≈ H100 list (no separate figure in REFERENCE.md)
+}
+SPOT_PRICE_USD_PER_GPU_HOUR: Final[dict[str, str]] = {"B200": "4.26", "H100": "2.46"}
+RESERVED_SHARE_OF_ON_DEMAND: Final = (0.40, 0.60)
+H100_1Y_RESERVED_USD: Final = "2.35"  # Mar 2026
+FRENCH_VAT_RATE: Final = "0.20"
+
+# Capex and economics.
+H100_CAPEX_USD_PER_GPU: Final = 25_000
+GB200_NVL72_CAPEX_USD_PER_RACK: Final = (2_000_000, 3_100_000)
+DC_BUILD_USD_PER_MW: Final = 10_700_000
+AI_DC_BUILD_USD_PER_MW: Final = 20_000_000
+DEPRECIATION_YEARS: Final = {"CoreWeave": 6, "Nebius": 4}
+ELECTRICITY_EUR_PER_MWH_FRANCE_2026: Final = (85, 105)
+
+# Failures.
+LLAMA3_UNEXPECTED_INTERRUPTIONS_PER_GPU_DAY: Final = 4.7e-4
+SPARE_CAPACITY_SHARE: Final = 0.05  # NCSA Delta
+SLURM_SILENT_NODE_DOWN_SECONDS: Final = 300
+
+# Scheduler throughput for comparison.
+KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES: Final = (180, 810)
