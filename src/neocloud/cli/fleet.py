@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -84,7 +85,7 @@ def show(
 @app.command("presets")
 def list_presets(json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """The fleet presets and their parameters."""
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "name": p.name,
             "description": p.description,
