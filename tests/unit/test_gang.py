@@ -157,3 +157,21 @@ def test_a_single_node_request_with_within_is_placed_as_a_gang(within: Level):
     cap = Capacity(fleet(*nvl72("r1")))
     p = place(cap, Request(gpus=4, nodes=1, within=within))
     assert p.domain == (Level.NVLINK, 0) and len(p.shares) == 1
+
+
+def test_gang_gpus_are_the_lowest_wholly_free_slots_of_each_node():
+    cap = Capacity(fleet(node("a", rack="r", gpus=4), node("b", rack="r", gpus=4)))
+    cap.take((NodeShare(0, (0, 2), 1000, 0, 0),))
+    p = place(cap, Request(gpus=2, nodes=2))
+    assert {s.node: s.gpu_slots for s in p.shares} == {0: (1, 3), 1: (0, 1)}
+
+
+def test_gang_gpus_come_from_the_policy_picker_when_it_is_not_the_standard_one():
+    def last_gpus(req, cap, n, rng):
+        return tuple(range(int(cap.fleet.node_gpus[n]) - req.gpus, int(cap.fleet.node_gpus[n])))
+
+    policy = Policy("last", standard_filters(), (), last_gpus)
+    cap = Capacity(fleet(node("a", rack="r", gpus=4), node("b", rack="r", gpus=4)))
+    verdict = policy.place(Request(gpus=1, nodes=2), cap, random.Random(0))
+    assert isinstance(verdict, Placement)
+    assert [s.gpu_slots for s in verdict.shares] == [(3,), (3,)]

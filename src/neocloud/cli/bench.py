@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from neocloud.cli.output import fail, print_json, print_table, progress
@@ -19,6 +21,11 @@ def scale(
         [], "--param", "-p", help="A preset parameter as NAME=VALUE (repeatable)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the request, placement and release streams."),
+    cpu_time: bool = typer.Option(
+        False,
+        "--cpu-time",
+        help="Time decisions in thread CPU time (steadier on a busy machine) instead of wall time.",
+    ),
     json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Build a preset, place a seeded stream of mixed requests until 90 % allocated, and time it."""
@@ -33,6 +40,7 @@ def scale(
                 preset,
                 params,
                 seed=seed,
+                clock=time.thread_time if cpu_time else time.perf_counter,
                 on_progress=lambda share: bar.update(task, completed=min(90, int(share * 100))),
             )
     except InvalidInput as exc:

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import Capacity, NodeShare
+from neocloud.domain.capacity import MILLI, Capacity, NodeShare
 from neocloud.domain.placement.framework import Mask, Placement, Policy, Unschedulable, Verdict, explain
+from neocloud.domain.placement.gpus import tightest_gpus
 from neocloud.domain.placement.request import Request
 from neocloud.domain.topology import Level, Topology
 
@@ -60,15 +61,10 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
             continue
         domain = _best_fit(counts, untouched, fits, len(cap.cpu_free), rng)
         nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
+        slots = _slots(policy, req, cap, nodes, rng)
+        milli = req.gpu_milli if req.gpus else 0
         shares = tuple(
-            NodeShare(
-                n,
-                policy.pick_gpus(req, cap, n, rng) if req.gpus else (),
-                req.gpu_milli if req.gpus else 0,
-                req.cpu_milli,
-                req.memory_mib,
-            )
-            for n in nodes
+            NodeShare(n, s, milli, req.cpu_milli, req.memory_mib) for n, s in zip(nodes, slots, strict=True)
         )
         return Placement(shares, policy.name, domain=(level, domain))
     return _unschedulable(req, topo, view, top, reasons)
@@ -139,6 +135,20 @@ def _fill(
         nodes.append(chosen)
         candidates = candidates[candidates != chosen]
     return nodes
+
+
+def _slots(
+    policy: Policy, req: Request, cap: Capacity, nodes: list[int], rng: random.Random
+) -> list[tuple[int, ...]]:
+    """The GPU slots taken on each node: the policy's picker, or for `tightest_gpus` with whole GPUs
+    the same answer (the lowest-numbered wholly free slots) computed for all nodes at once."""
+    if not req.gpus:
+        return [() for _ in nodes]
+    if policy.pick_gpus is tightest_gpus and not req.shares_gpu:
+        free = cap.gpu_free[nodes] == MILLI
+        lowest = np.argsort(~free, axis=1, kind="stable")[:, : req.gpus]
+        return [tuple(row) for row in lowest.tolist()]
+    return [policy.pick_gpus(req, cap, n, rng) for n in nodes]
 
 
 def _unschedulable(
