@@ -110,3 +110,41 @@ def test_a_gpu_is_never_over_committed(f: Fleet, reqs: list[Request], seed: int)
             cap.take(verdict.shares)  # raises Conflict on any over-commit
     assert (cap.gpu_free >= 0).all()
     assert (cap.whole_free <= f.node_gpus).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(fleets(), requests, st.integers(0, 1000))
+def test_a_gang_of_72_gpus_or_more_on_gb200_uses_only_racks_that_were_untouched(
+    f: Fleet, req: Request, seed: int
+):
+    cap = Capacity(f)
+    occupy(cap, seed)
+    untouched = {n.rack for n in f.nodes if n.model == "GB200"} - {
+        n.rack for i, n in enumerate(f.nodes) if n.model == "GB200" and cap.whole_free[i] < n.gpus
+    }
+    verdict = POLICY.place(req, cap, random.Random(seed))
+    if not isinstance(verdict, Placement) or req.total_gpus < 72:
+        return
+    used = {f.nodes[i].rack for i in verdict.nodes if f.nodes[i].model == "GB200"}
+    assert used <= untouched
+
+
+@settings(max_examples=60, deadline=None)
+@given(fleets(), requests, st.integers(0, 1000))
+def test_no_smaller_domain_could_have_held_the_gang(f: Fleet, req: Request, seed: int):
+    """Oracle by brute force, for gangs below NVL72 size (no whole-rack rule): at every level below the
+    one the gang landed in, no domain had enough nodes with the GPUs free."""
+    cap = Capacity(f)
+    occupy(cap, seed)
+    verdict = POLICY.place(req, cap, random.Random(seed))
+    if not isinstance(verdict, Placement) or req.total_gpus >= 72:
+        return
+    assert verdict.domain is not None
+    for level in Level:
+        if level >= verdict.domain[0]:
+            break
+        free_by_domain: dict[tuple[str, ...], int] = {}
+        for i, n in enumerate(f.nodes):
+            key = n.path()[level:]
+            free_by_domain[key] = free_by_domain.get(key, 0) + int(cap.whole_free[i] >= req.gpus)
+        assert max(free_by_domain.values()) < req.nodes

@@ -157,7 +157,8 @@ def _unschedulable(
     counts, _ = _per_domain(topo, top, view)
     largest = int(counts.max()) if counts.size else 0
     reasons = dict(reasons)
-    reasons["topology"] = int(view.counts.sum())
+    if int(view.counts.sum()):
+        reasons["topology"] = int(view.counts.sum())  # nodes that fit alone, but in no domain together
     filters = ", ".join(
         f"{n} nodes rejected by {name}"
         for name, n in sorted(reasons.items(), key=lambda kv: -kv[1])
