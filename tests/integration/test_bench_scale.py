@@ -32,6 +32,7 @@ def test_scale_json_has_the_documented_keys():
     assert set(data) >= KEYS
     assert all(set(v) >= {"p50", "p99"} for v in data["latency_ms"].values())
     assert {"1", "4", "72"} <= set(data["latency_ms"])
+    assert set(data["gang_levels"]) <= set(data["latency_ms"]) - {"1", "4"}
 
 
 def test_scale_fills_the_fleet_to_the_target():

@@ -2,9 +2,9 @@
 some) until the fleet is 90 % allocated, timing every decision.
 
 Reported: fleet build time, peak RSS, placements per second (all, and single-node; deciding plus
-committing to `Capacity`), p50/p99 decision latency (`Policy.place` alone) by request size in GPUs, and the share of gangs placed in their smallest possible domain (the
-level they would land in on the empty fleet). Timings are reported, never asserted.
-"""
+committing to `Capacity`), p50/p99 decision latency (`Policy.place` alone) by request size in GPUs, and
+the share of gangs placed in their smallest possible domain (the level they would land in on the empty
+fleet), with the levels each gang size landed at. Timings are reported, never asserted."""
 
 from __future__ import annotations
 
@@ -122,6 +122,7 @@ class ScaleResult:
     latency_ms: dict[str, dict[str, float]]
     gangs_placed: int
     gangs_in_smallest_domain_pct: float
+    gang_levels: dict[str, dict[str, int]]
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
 
     def as_dict(self) -> dict[str, Any]:
@@ -179,6 +180,7 @@ def run_scale(
     total = fleet.gpu_count() * MILLI
     allocated = 0
     placements = releases = unschedulable = decisions = gangs = smallest = 0
+    gang_levels: dict[str, dict[str, int]] = {}
     busy = single_busy = 0.0
     single = 0
     limit = max_decisions if max_decisions is not None else 20 * len(fleet.nodes) + 1000
@@ -199,7 +201,10 @@ def run_scale(
             allocated += sum(s.milli * len(s.gpu_slots) for s in verdict.shares)
             if shape.request.is_gang:
                 gangs += 1
-                smallest += verdict.domain is not None and verdict.domain[0] <= ideal[shape.label]
+                level = verdict.domain[0] if verdict.domain is not None else Level.SITE
+                smallest += level <= ideal[shape.label]
+                landed = gang_levels.setdefault(shape.label, {})
+                landed[level.label] = landed.get(level.label, 0) + 1
             else:
                 single += 1
                 single_busy += elapsed
@@ -232,4 +237,5 @@ def run_scale(
         latency_ms={label: _percentiles(samples) for label, samples in latency.items() if samples},
         gangs_placed=gangs,
         gangs_in_smallest_domain_pct=round(100 * smallest / gangs, 2) if gangs else 100.0,
+        gang_levels=gang_levels,
     )
