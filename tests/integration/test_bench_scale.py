@@ -3,13 +3,15 @@
 import json
 
 import numpy as np
+import pytest
 import typer
 from typer.testing import CliRunner
 
-from neocloud.bench.scale import LowestIndex, request_mix, run_scale
+from neocloud.bench.scale import LowestIndex, bench_policy, request_mix, run_scale
 from neocloud.cli.bench import app
 from neocloud.domain import presets
 from neocloud.domain.capacity import Capacity
+from neocloud.domain.errors import InvalidInput
 from neocloud.domain.topology import Level
 
 root = typer.Typer()
@@ -72,3 +74,12 @@ def test_first_fit_prefers_the_lowest_numbered_node():
 def test_an_unknown_preset_is_a_clean_error():
     result = CliRunner().invoke(root, ["bench", "scale", "--preset", "nope", "--json"])
     assert result.exit_code == 2 and "campus-1gw" in result.stderr
+
+
+def test_the_bench_policy_is_first_fit_by_name():
+    assert bench_policy("first-fit").name == "first-fit"
+
+
+def test_an_unknown_bench_policy_is_refused():
+    with pytest.raises(InvalidInput):
+        bench_policy("no-such-policy")

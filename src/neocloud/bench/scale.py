@@ -21,6 +21,7 @@ import numpy as np
 
 from neocloud.domain import presets
 from neocloud.domain.capacity import MILLI, Capacity, NodeShare
+from neocloud.domain.errors import InvalidInput
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.placement.filters import standard_filters
 from neocloud.domain.placement.framework import Candidates, Placement, Policy, Scores
@@ -48,13 +49,25 @@ class LowestIndex:
         return -candidates.astype(np.float64)
 
 
-def default_policy() -> Policy:
-    """`policies.get_policy("default")` where that module exists, else a first-fit policy."""
+def first_fit() -> Policy:
+    return Policy("first-fit", standard_filters(), ((LowestIndex(), 1.0),), tightest_gpus)
+
+
+def bench_policy(name: str | None = None) -> Policy:
+    """The policy named `name` from `policies.get_policy` (its "default" when None), or the built-in
+    first-fit policy when `name` is "first-fit" or, for None, when no policy registry exists yet."""
+    if name == "first-fit":
+        return first_fit()
     try:
         module = importlib.import_module("neocloud.domain.placement.policies")
     except ImportError:
-        return Policy("first-fit", standard_filters(), ((LowestIndex(), 1.0),), tightest_gpus)
-    policy: Policy = module.get_policy("default")
+        module = None
+    get_policy = getattr(module, "get_policy", None)
+    if get_policy is None:
+        if name is None:
+            return first_fit()
+        raise InvalidInput(f"unknown policy {name!r}: no policy registry here, only 'first-fit'")
+    policy: Policy = get_policy(name or "default")
     return policy
 
 
@@ -151,7 +164,7 @@ def run_scale(
     on_progress: Callable[[float], None] | None = None,
 ) -> ScaleResult:
     """Run the benchmark; `clock` times the build and every decision (wall-clock by default)."""
-    policy = policy or default_policy()
+    policy = policy or bench_policy()
     start = clock()
     fleet = presets.build(preset, **(params or {}))
     cap = Capacity(fleet)

@@ -21,6 +21,9 @@ def scale(
     param: list[str] = typer.Option(
         [], "--param", "-p", help="A preset parameter as NAME=VALUE (repeatable)."
     ),
+    policy: str | None = typer.Option(
+        None, "--policy", help="A placement policy name (default: the registry's default, else first-fit)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the request, placement and release streams."),
     cpu_time: bool = typer.Option(
         False,
@@ -30,7 +33,7 @@ def scale(
     json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Build a preset, place a seeded stream of mixed requests until 90 % allocated, and time it."""
-    from neocloud.bench.scale import TARGETS, run_scale
+    from neocloud.bench.scale import TARGETS, bench_policy, run_scale
     from neocloud.cli.fleet import parse_params
 
     try:
@@ -41,6 +44,7 @@ def scale(
                 preset,
                 params,
                 seed=seed,
+                policy=bench_policy(policy),
                 clock=time.thread_time if cpu_time else time.perf_counter,
                 on_progress=lambda share: bar.update(task, completed=min(90, int(share * 100))),
             )
