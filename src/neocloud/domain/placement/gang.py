@@ -130,6 +130,8 @@ def _fill(
     nv = int(order[k]) + first
     lo = int(nv_starts[nv])
     candidates = lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])
+    if len(candidates) == req.nodes - len(nodes):
+        return nodes + candidates.tolist()  # the whole domain: nothing to choose
     for _ in range(req.nodes - len(nodes)):
         chosen = policy.choose(req, cap, candidates, rng)
         nodes.append(chosen)
