@@ -1,6 +1,7 @@
 """Topology-aware gang placement: smallest domain, best fit, `within`, whole NVL72 racks."""
 
 import random
+from dataclasses import dataclass
 
 import pytest
 
@@ -175,3 +176,18 @@ def test_gang_gpus_come_from_the_policy_picker_when_it_is_not_the_standard_one()
     verdict = policy.place(Request(gpus=1, nodes=2), cap, random.Random(0))
     assert isinstance(verdict, Placement)
     assert [s.gpu_slots for s in verdict.shares] == [(3,), (3,)]
+
+
+def test_inside_the_last_nvlink_domain_the_policy_scorers_rank_the_nodes():
+    @dataclass(frozen=True)
+    class HighestIndex:
+        name: str = "highest"
+
+        def __call__(self, req, cap, candidates):
+            return candidates.astype(float)
+
+    policy = Policy("highest", standard_filters(), ((HighestIndex(), 1.0),), tightest_gpus)
+    cap = Capacity(fleet(*nvl72("r1")))
+    verdict = policy.place(Request(gpus=4, nodes=3), cap, random.Random(0))
+    assert isinstance(verdict, Placement)
+    assert sorted(verdict.nodes) == [15, 16, 17]

@@ -11,7 +11,7 @@ The rules (foundation issue, section 3):
   whole: it may only use NVLink domains whose nodes are all feasible and untouched, and fills them one
   after the other (144 GPUs = 2 whole racks in one SU; 4,096 GPUs = 57 whole racks).
 - Inside the chosen domain, NVLink domains already in use are filled first (fullest first), untouched
-  ones last; the nodes of the last, partly taken NVLink domain are chosen by `policy.choose`.
+  ones last; the nodes of the last, partly taken NVLink domain are ranked by the policy's scorers.
 
 Everything is vectorised: the feasible mask is reduced per NVLink domain once (`np.add.reduceat` over
 `Topology.starts`), and each higher level reduces those per-domain counts, so a decision on a 100k-node
@@ -27,7 +27,15 @@ import numpy as np
 import numpy.typing as npt
 
 from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.placement.framework import Mask, Placement, Policy, Unschedulable, Verdict, explain
+from neocloud.domain.placement.framework import (
+    Candidates,
+    Mask,
+    Placement,
+    Policy,
+    Unschedulable,
+    Verdict,
+    explain,
+)
 from neocloud.domain.placement.gpus import tightest_gpus
 from neocloud.domain.placement.request import Request
 from neocloud.domain.topology import Level, Topology
@@ -112,7 +120,7 @@ def _fill(
     rng: random.Random,
 ) -> list[int]:
     """The nodes the gang takes inside `domain`: used NVLink domains first (fullest first), then untouched
-    ones; whole NVLink domains are taken in full, the last one's nodes are chosen by the policy."""
+    ones; whole NVLink domains are taken in full, the last one's nodes are ranked by the policy."""
     start, end = int(topo.starts[level][domain]), int(topo.ends[level][domain])
     nv_of = topo.domain_of[Level.NVLINK]
     first, last = int(nv_of[start]), int(nv_of[end - 1]) + 1
@@ -130,13 +138,25 @@ def _fill(
     nv = int(order[k]) + first
     lo = int(nv_starts[nv])
     candidates = lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])
-    if len(candidates) == req.nodes - len(nodes):
-        return nodes + candidates.tolist()  # the whole domain: nothing to choose
-    for _ in range(req.nodes - len(nodes)):
-        chosen = policy.choose(req, cap, candidates, rng)
-        nodes.append(chosen)
-        candidates = candidates[candidates != chosen]
-    return nodes
+    return nodes + _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
+
+
+def _choose_many(
+    policy: Policy, req: Request, cap: Capacity, candidates: Candidates, count: int, rng: random.Random
+) -> list[int]:
+    """`count` of `candidates` as `policy.choose` would pick them one after the other: nothing is taken
+    between picks, so the scores do not change and one scoring pass ranks them all (best first, ties in
+    random order)."""
+    if count == len(candidates):
+        return [int(c) for c in candidates]
+    if count == 1:
+        return [policy.choose(req, cap, candidates, rng)]
+    total = np.zeros(len(candidates), dtype=np.float64)
+    for scorer, weight in policy.scorers:
+        total += weight * scorer(req, cap, candidates)
+    ties = np.array([rng.random() for _ in range(len(candidates))])
+    ranked = np.lexsort((ties, -np.round(total, 9)))
+    return [int(c) for c in candidates[ranked[:count]]]
 
 
 def _slots(
