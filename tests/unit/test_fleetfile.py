@@ -203,3 +203,31 @@ def test_any_fleet_round_trips_its_nodes(specs):
     ]
     original = fleet(*nodes)
     assert parse_fleet(dump_fleet(original)).nodes == original.nodes
+
+
+def test_a_key_given_twice_is_refused():
+    e = error(doc(H100_RACK.replace("      count: 2\n", "      count: 2\n      count: 3\n")))
+    assert (e.details["line"], e.details["field"]) == (12, "halls[0].fabrics[0].sus[0].racks[0].count")
+    assert "twice" in e.message
+
+
+def test_a_node_may_carry_an_explicit_id():
+    f = parse_fleet(
+        doc("""\
+        - name: r
+          nodes:
+            - {model: H100, cpu: 1, memory_gib: 1, id: gpu-host-17}
+        """)
+    )
+    assert [n.id for n in f.nodes] == ["gpu-host-17"]
+
+
+def test_an_explicit_id_with_a_count_is_refused():
+    e = error(
+        doc("""\
+        - name: r
+          nodes:
+            - {model: H100, cpu: 1, memory_gib: 1, id: x, count: 2}
+        """)
+    )
+    assert e.details["field"].endswith("nodes[0].id")

@@ -1,6 +1,8 @@
 """Fleet presets: the reference designs have the right counts, and bad names or parameters are refused."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocloud.domain import presets
 from neocloud.domain import reference as ref
@@ -86,3 +88,18 @@ def test_every_preset_builds_with_its_defaults():
     for name in presets.PRESETS:
         if name != "campus-1gw":
             assert presets.build(name).gpu_count() > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 20))
+def test_every_gb200_su_adds_8_racks_and_576_gpus(sus):
+    s = fleet_summary(presets.build("gb200-superpod", sus=sus))
+    assert (s.sus, s.racks, s.gpus) == (sus, 8 * sus, 576 * sus)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(1.05, 1.8), st.floats(20, 200), st.integers(1, 4))
+def test_a_campus_never_draws_more_than_its_facility_power(pue, power_mw, halls):
+    s = fleet_summary(presets.build("campus-1gw", pue=pue, power_mw=power_mw, halls=halls))
+    assert s.facility_power_mw <= power_mw + 1e-9
+    assert s.facility_power_mw > power_mw - pue * 1.2  # less than one more SU would fit
