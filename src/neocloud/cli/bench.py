@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import typer
 
-from neocloud.cli.output import fail, print_json, print_table, progress
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import InvalidInput
-
-app = typer.Typer(
-    help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True
-)
+app = typer.Typer(help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True)
 
 
 @app.command()
@@ -33,8 +25,13 @@ def scale(
     json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Build a preset, place a seeded stream of mixed requests until 90 % allocated, and time it."""
+    import time
+
     from neocloud.bench.scale import TARGETS, bench_policy, run_scale
     from neocloud.cli.fleet import parse_params
+    from neocloud.cli.output import fail, print_json, print_table, progress
+    from neocloud.domain import reference as ref
+    from neocloud.domain.errors import InvalidInput
 
     try:
         params = parse_params(param)
