@@ -60,6 +60,16 @@ class Hall:
     power_budget_mw: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Fabric:
+    """A leaf/spine network. Switch counts are what the operator declares (0 = not described)."""
+
+    name: str
+    hall: str
+    leaf_switches: int = 0
+    spine_switches: int = 0
+
+
 @dataclass(frozen=True)
 class Fleet:
     name: str
@@ -67,6 +77,7 @@ class Fleet:
     racks: tuple[Rack, ...] = ()
     halls: tuple[Hall, ...] = ()
     models: tuple[str, ...] = field(default=())
+    fabrics: tuple[Fabric, ...] = ()
 
     @staticmethod
     def build(
@@ -74,6 +85,7 @@ class Fleet:
         nodes: Iterable[Node],
         racks: Iterable[Rack] = (),
         halls: Iterable[Hall] = (),
+        fabrics: Iterable[Fabric] = (),
     ) -> Fleet:
         """Validate and group nodes so each topology domain is a contiguous index range.
 
@@ -103,7 +115,7 @@ class Fleet:
 
         node_list.sort(key=key)
         models = tuple(sorted({n.model for n in node_list}))
-        return Fleet(name, tuple(node_list), tuple(racks), tuple(halls), models)
+        return Fleet(name, tuple(node_list), tuple(racks), tuple(halls), models, tuple(fabrics))
 
     @cached_property
     def topology(self) -> Topology:

@@ -45,6 +45,19 @@ H100_SU_LEAVES: Final = 8
 H100_SU_SPINES: Final = 4
 GB200_SU_RACKS: Final = 8  # one scalable unit: 8 NVL72 racks = 576 GPUs at ≈1.2 MW
 GB200_SU_MW: Final = 1.2
+GB200_SUPERPOD_MAX_RACKS: Final = 128  # largest GB200 SuperPOD design: 128 racks / 9,216 GPUs (16 SUs)
+# B200 SuperPOD: up to 64 SUs = 2,048 nodes with 512 leaf, 512 spine and 256 core switches.
+B200_SUPERPOD_MAX_SUS: Final = 64
+
+# Node and rack make-up not tabulated in REFERENCE.md, from the vendors' datasheets:
+# DGX H100: 2 x 56-core Xeon Platinum 8480C, 2 TB memory; the DGX SuperPOD H100 reference design
+# places 4 DGX H100 per rack (≈41 kW). GB200 compute tray: 2 Grace CPUs x 72 Arm cores,
+# 2 x 480 GB LPDDR5X.
+DGX_H100_CPU_CORES: Final = 112
+DGX_H100_MEMORY_GIB: Final = 2048
+DGX_H100_NODES_PER_RACK: Final = 4
+GB200_TRAY_CPU_CORES: Final = 144
+GB200_TRAY_MEMORY_GIB: Final = 960
 
 # Facility.
 PUE_INDUSTRY_AVERAGE: Final = 1.56  # Uptime Institute 2024
@@ -53,6 +66,7 @@ PUE_BEST: Final = 1.1
 FACILITY_KW_PER_GPU: Final = {"H100": 1.8, "B200": 2.5, "GB200": 2.4}  # at PUE 1.2-1.3
 CAMPUS_1GW_GB200_GPUS: Final = 400_000  # ≈5.6k NVL72 racks, ≈100k compute trays
 CAMPUS_1GW_GB200_RACKS: Final = 5_600
+CAMPUS_1GW_FACILITY_MW: Final = 1_000.0
 
 # openb (Alibaba GPU-sharing cluster, ATC'23): GPU models and the GPUs per node the trace gives.
 # model -> GPU counts per node seen in openb_node_list_gpu_node.csv (data/openb/README.md).
