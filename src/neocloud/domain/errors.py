@@ -44,3 +44,9 @@ class QuotaExceeded(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that match no live token (401 at the edge)."""
+
+    code = "unauthenticated"
