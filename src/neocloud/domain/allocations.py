@@ -67,6 +67,9 @@ class GpuBooking:
     end: datetime | None
 
     def overlaps(self, start: datetime, end: datetime | None) -> bool:
+        """Whether the GPU is held at some instant of [start, end) (an empty booking holds nothing)."""
+        if self.end is not None and self.end <= self.start:
+            return False
         ends_after = self.end is None or self.end > start
         starts_before = end is None or self.start < end
         return ends_after and starts_before
