@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from neocloud.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
+from neocloud.app.ports import Clock, Provisioner, UnitOfWork
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
+MEMORY = "memory"
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,47 @@ class Services:
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
 
 
-def build_services(settings: Settings, *, check: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, check: bool = True, clock: Clock | None = None, provisioner: Provisioner | None = None,
+) -> Services:
     """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
-    saying to run `neocloud db upgrade`)."""
-    raise NotImplementedError
+    whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
+    clock and the fake provisioner (ready after `settings.provision_delay`)."""
+    from neocloud.adapters.clock import SystemClock
+    from neocloud.adapters.memory import MemoryStore
+    from neocloud.adapters.prices import ListPriceBook
+    from neocloud.adapters.provisioners import FakeProvisioner
+
+    clock = clock or SystemClock()
+    provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
+    engine = None
+    uow: Callable[[], UnitOfWork]
+    if settings.database_url == MEMORY:
+        uow = MemoryStore()
+    else:
+        from neocloud.adapters.db.engine import make_engine
+        from neocloud.adapters.db.schema import check_schema
+        from neocloud.adapters.db.store import SqlStore
+
+        engine = make_engine(settings.resolved_database_url)
+        if check:
+            check_schema(engine)
+        uow = SqlStore(engine)
+    control = ControlPlane(
+        uow, clock, provisioner, ListPriceBook(), settings.policy_name, spot_notice=settings.spot_notice
+    )
+    return Services(control, settings, engine)
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str]:
+    """Migrate the configured database to the code's schema; returns (revision before, after)."""
+    from neocloud.adapters.db.engine import make_engine
+    from neocloud.adapters.db.schema import upgrade
+
+    if settings.database_url == MEMORY:
+        return None, "memory"
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()

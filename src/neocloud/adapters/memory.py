@@ -143,7 +143,7 @@ class MemoryUnitOfWork:
     def update_allocation(self, alloc: Allocation) -> None:
         self._t.allocations[alloc.id] = alloc
 
-    def get_allocation(self, allocation_id: str, *, lock: bool = False) -> Allocation | None:
+    def get_allocation(self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False) -> Allocation | None:
         return self._t.allocations.get(allocation_id)
 
     def allocation_by_key(self, tenant_id: str, idempotency_key: str) -> Allocation | None:

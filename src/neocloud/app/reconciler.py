@@ -77,7 +77,7 @@ def reconcile(uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: 
 
 def _transition(uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime) -> Allocation | None:
     with uow_factory() as uow:
-        alloc = uow.get_allocation(allocation_id, lock=True)
+        alloc = uow.get_allocation(allocation_id, lock=True, skip_locked=True)
         if alloc is None:
             return None  # gone, or another reconciler holds it
         nxt = _step(alloc, ready, now)
