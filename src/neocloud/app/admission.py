@@ -82,6 +82,10 @@ def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
 
 def persist(uow: UnitOfWork, alloc: Allocation, events: list[Event], admission: Admission, *, now: datetime, notice: timedelta) -> Allocation:
     """Record the placed allocation (requested → scheduled), its GPU bookings and any spot preemptions."""
+    for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
+        until = now + notice
+        uow.update_allocation(victim.with_notice(now, until))
+        uow.end_bookings(victim.id, until)
     nodes = tuple(dict.fromkeys(n for n, _ in admission.gpus()))
     placed = alloc.placed(nodes, admission.start)
     scheduled, event = placed.to(State.SCHEDULED, at=now, reason=f"placed on {len(nodes)} node(s)")
@@ -89,10 +93,6 @@ def persist(uow: UnitOfWork, alloc: Allocation, events: list[Event], admission: 
     for e in [*events, event]:
         uow.add_event(e)
     uow.add_bookings([GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()])
-    for victim in admission.victims:
-        until = now + notice
-        uow.update_allocation(victim.with_notice(now, until))
-        uow.end_bookings(victim.id, until)
     return scheduled
 
 
