@@ -8,6 +8,7 @@ logged and answered with a 500 in the same shape, never a stack trace.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from neocloud.domain import errors as domain
 
@@ -120,9 +122,24 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
-    elif exc.status_code == 405:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         message = f"method {request.method} not allowed on {request.url.path}"
-    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, message, None, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for this path (Starlette names only the first route's)."""
+    index: list[tuple[re.Pattern[str], list[str]]] | None = getattr(request.app.state, "allow_index", None)
+    if index is None:
+        index = [
+            (compile_path(path)[0], [m.upper() for m in ops])
+            for path, ops in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.allow_index = index
+    methods = {m for regex, ms in index if regex.match(request.url.path) for m in ms}
+    return sorted(methods)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

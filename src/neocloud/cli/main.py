@@ -12,11 +12,25 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: str | None = typer.Option(None, "--url", envvar="NEOCLOUD_URL", help="API URL for tenant commands"),
+    token: str | None = typer.Option(None, "--token", envvar="NEOCLOUD_TOKEN", help="API token (nc_…)"),
+) -> None:
+    """Global options: where the tenant commands (reserve, reservations, instances) find the API."""
+    from neocloud.cli.credentials import Endpoint
+
+    ctx.obj = Endpoint(url, token)
+
+
 def _register() -> None:
-    from neocloud.cli import bench, fleet
+    from neocloud.cli import bench, fleet, server, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
+    tenant.register(app)
+    server.register(app)
 
 
 def main() -> None:
