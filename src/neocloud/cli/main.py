@@ -24,7 +24,14 @@ def root(
     ctx.obj = Endpoint(url, token)
 
 
+_registered: list[bool] = []
+
+
 def _register() -> None:
+    """Attach every command group once (tests call it too)."""
+    if _registered:
+        return
+    _registered.append(True)
     from neocloud.cli import bench, fleet, server, tenant
 
     app.add_typer(fleet.app, name="fleet")

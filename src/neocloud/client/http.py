@@ -97,6 +97,8 @@ class NeocloudClient:
         retry: bool = False,
     ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        if isinstance(json, dict):
+            json = {k: v for k, v in json.items() if v is not None}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
