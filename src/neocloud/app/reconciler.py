@@ -25,6 +25,7 @@ class _Tally:
     ended: int = 0
     preempted: int = 0
     failed: int = 0
+    ending: int = 0
     details: list[str] = field(default_factory=list)
 
 
@@ -72,7 +73,7 @@ def reconcile(uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: 
                 provisioner.release(moved.id, moved.nodes)
             if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
                 break
-    return ReconcileReport(tally.started, tally.provisioned, tally.ended, tally.preempted, tally.failed, tally.details)
+    return ReconcileReport(tally.started, tally.provisioned, tally.ended, tally.preempted, tally.failed, tally.details, tally.ending)
 
 
 def _transition(uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime) -> Allocation | None:
@@ -101,6 +102,8 @@ def _count(t: _Tally, moved: Allocation) -> None:
             t.started += 1
         case State.ACTIVE:
             t.provisioned += 1
+        case State.ENDING:
+            t.ending += 1
         case State.ENDED:
             t.ended += 1
         case State.PREEMPTED:

@@ -193,7 +193,9 @@ class ReconcileReport:
     preempted: int = 0
     failed: int = 0
     details: list[str] = field(default_factory=list)
+    ending: int = 0
 
     @property
     def total(self) -> int:
-        return self.started + self.provisioned + self.ended + self.preempted + self.failed
+        """Every transition this pass made."""
+        return self.started + self.provisioned + self.ending + self.ended + self.preempted + self.failed

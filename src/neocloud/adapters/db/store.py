@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from neocloud.adapters.db import tables as t
 from neocloud.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.domain.errors import Conflict
 from neocloud.domain.fleet import Node
 from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.domain.quotas import Quota
@@ -208,7 +210,10 @@ class SqlUnitOfWork:
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
-        self.c.execute(insert(t.allocations).values(**_alloc_row(alloc)))
+        try:
+            self.c.execute(insert(t.allocations).values(**_alloc_row(alloc)))
+        except IntegrityError as err:
+            raise Conflict(f"allocation {alloc.id} clashes with a stored one (id or idempotency key)") from err
 
     def update_allocation(self, alloc: Allocation) -> None:
         row = _alloc_row(alloc)
@@ -267,10 +272,15 @@ class SqlUnitOfWork:
         return [_alloc(r) for r in self.c.execute(q)]
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
-        if bookings:
+        if not bookings:
+            return
+        try:
             self.c.execute(insert(t.allocation_gpus), [
                 {"allocation_id": b.allocation_id, "node_id": b.node_id, "slot": b.slot, "start_at": b.start,
                  "end_at": b.end} for b in bookings])
+        except IntegrityError as err:  # the exclusion constraint: a GPU already booked at some instant
+            raise Conflict("a GPU of this placement is already booked for part of the window",
+                           details={"reasons": {"gpu-already-booked": 1}}) from err
 
     def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]:
         g = t.allocation_gpus
