@@ -51,6 +51,14 @@ class Services:
     settings: Settings
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
 
+    def check_ready(self) -> None:
+        """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
+        if self.engine is None:
+            return
+        from neocloud.adapters.db.schema import check_schema
+
+        check_schema(self.engine)
+
 
 def build_services(
     settings: Settings, *, check: bool = True, clock: Clock | None = None, provisioner: Provisioner | None = None,
