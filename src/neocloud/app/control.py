@@ -39,7 +39,14 @@ from neocloud.app.views import (
 )
 from neocloud.domain import calendar
 from neocloud.domain.allocations import Allocation, GpuBooking, Product, State
-from neocloud.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from neocloud.domain.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.gpus import gpu_model
 from neocloud.domain.ids import AllocationId, ProjectId, TenantId
@@ -60,6 +67,8 @@ from neocloud.domain.tenancy import (
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
 KEY_MAX = 200
+CURSOR_MAX = 200
+CALENDAR_DAYS = 7
 
 
 class SecretIds:
@@ -76,11 +85,23 @@ def _page(page: PageRequest | None) -> PageRequest:
     page = page or PageRequest()
     if not 1 <= page.limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be in 1..{MAX_PAGE}", details={"limit": page.limit})
+    if page.cursor is not None and not 0 < len(page.cursor) <= CURSOR_MAX:
+        raise InvalidInput("malformed cursor: pass back the next_cursor of the previous page", details={"field": "cursor"})
     return page
 
 
 def _next(items: list[Any], limit: int, total_after: int) -> str | None:
     return str(items[-1].id) if items and len(items) == limit and total_after > limit else None
+
+
+def _same_request(done: Allocation, product: Product, model: str, gpus: int, shape: Shape, key: str) -> Allocation:
+    """The stored allocation for a reused idempotency key, if the request matches what it was made from."""
+    if (done.product, done.model, done.gpus, done.shape) != (product, model, gpus, shape.value):
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for a different request ({done.id})",
+            details={"idempotency_key": key, "existing": done.id},
+        )
+    return done
 
 
 class ControlPlane:
@@ -167,9 +188,9 @@ class ControlPlane:
         *, principal: Principal | None = None,
     ) -> tuple[TokenView, str]:
         """A new API token; the secret is returned once and only its sha256 is stored."""
-        if principal is not None:
-            principal.require_operator("creating a token")
         role = role if isinstance(role, Role) else Role.parse(role)
+        if principal is not None and not principal.is_operator and (principal.role is not Role.TENANT_ADMIN or role not in (Role.TENANT_MEMBER, Role.VIEWER)):
+            raise Forbidden("tenant-admins may create tenant-member and viewer tokens; anything else needs an operator")
         with self._uow() as uow:
             tenant_id: TenantId | None = None
             project_id: ProjectId | None = None
@@ -185,6 +206,8 @@ class ControlPlane:
                 if tenant is None:
                     raise NotFound(f"tenant {tenant_name!r} not found")
                 tenant_id = tenant.id
+                if principal is not None and not principal.is_operator and principal.tenant_id != tenant.id:
+                    raise NotFound(f"tenant {tenant_name!r} not found")
                 if project is not None:
                     proj = uow.project_by_name(tenant.id, project) or uow.get_project(project)
                     if proj is None or proj.tenant_id != tenant.id:
@@ -331,8 +354,6 @@ class ControlPlane:
             principal, request.project, idempotency_key, Product.RESERVED, model.name, shape, request.gpus,
             window.start, window.end, total_minor(unit, request.gpus, request.hours), now, nodes_requested=0,
         )
-        if alloc.product is not Product.RESERVED:
-            raise Conflict("this idempotency key was used for an instance", details={"idempotency_key": idempotency_key})
         return present.reservation_view(alloc)
 
     def _admit(
@@ -346,10 +367,10 @@ class ControlPlane:
         with self._uow() as uow:
             project = self._project(uow, principal, project_ref)
             if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-                return done
+                return _same_request(done, product, model.name, gpus, shape, key)
             uow.lock_capacity(model.name)
             if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-                return done
+                return _same_request(done, product, model.name, gpus, shape, key)
             prefix = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt"}[product]
             alloc, first = Allocation.new(
                 AllocationId(self._ids.new_id(prefix)), project.tenant_id, project.id, product, model.name, gpus,
@@ -449,10 +470,16 @@ class ControlPlane:
         return present.reservation_view(moved)
 
     def calendar(
-        self, principal: Principal, model: str, shape: str, start: datetime, end: datetime, step_hours: int = 1
+        self, principal: Principal, model: str, shape: str = "any", start: datetime | None = None,
+        end: datetime | None = None, step_hours: int = 1,
     ) -> CalendarView:
-        """Per step of [start, end): GPUs of `model` free throughout, and the largest `shape` request."""
+        """Per step of [start, end): GPUs of `model` free throughout, and the largest `shape` request.
+        `start` defaults to now, `end` to a week after `start`."""
         m, s = gpu_model(model), Shape.parse(shape)
+        start = start or self._clock.now()
+        end = end or start + timedelta(days=CALENDAR_DAYS)
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("calendar start and end must be timezone-aware (UTC)")
         if step_hours < 1:
             raise InvalidInput("step_hours must be >= 1", details={"step_hours": step_hours})
         with self._uow() as uow:
@@ -481,8 +508,6 @@ class ControlPlane:
             principal, request.project, idempotency_key, product, model.name, Shape.WHOLE_NODES, gpus,
             self._clock.now(), None, hourly, self._clock.now(), nodes_requested=request.nodes,
         )
-        if alloc.product is Product.RESERVED:
-            raise Conflict("this idempotency key was used for a reservation", details={"idempotency_key": idempotency_key})
         return present.instance_view(alloc)
 
     def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:

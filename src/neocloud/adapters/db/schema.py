@@ -10,12 +10,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from neocloud.domain.errors import NotReady
 
 HERE = Path(__file__).resolve().parent
 
 
-class SchemaMismatch(RuntimeError):
+class SchemaMismatch(NotReady):
     """The database is not at the schema this code expects; the message says what to run."""
+
+    code = "not-migrated"
 
 
 def alembic_config() -> Config:
@@ -31,8 +36,13 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The database's schema revision (None: never migrated); NotReady when it cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as err:
+        where = engine.url.render_as_string(hide_password=True)
+        raise NotReady(f"the database {where} is unreachable: {err.orig}") from err
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
