@@ -15,6 +15,7 @@ from neocloud.app.control import ControlPlane
 from neocloud.app.views import InstanceRequest, ReservationRequest
 from neocloud.domain import reference as ref
 from neocloud.domain.fleet import Fleet, Hall, Node, Rack
+from neocloud.domain.gpus import gpu_model
 from neocloud.domain.ids import NodeId
 from neocloud.domain.tenancy import Role
 
@@ -55,7 +56,7 @@ def _fallback_fleet() -> Fleet:
             Node(
                 NodeId(node_id),
                 "H100",
-                8,
+                gpu_model("H100").gpus_per_node,
                 0,
                 0,
                 rack=rack,
@@ -93,8 +94,7 @@ def seed(control: ControlPlane, now: datetime, fleet: Fleet | None = None) -> De
     summary = control.import_fleet(fleet or demo_fleet())
     _, operator_secret = control.create_token(None, Role.OPERATOR)
     world = DemoWorld(operator_secret, {}, fleet_summary=summary)
-    _, op = control.create_token(None, Role.OPERATOR)
-    op_principal = control.authenticate(op)
+    op_principal = control.authenticate(operator_secret)
     for name, h100_quota in (("acme", 160), ("globex", 160)):
         tenant = control.create_tenant(name)
         world.tenant_tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
@@ -110,10 +110,10 @@ def seed(control: ControlPlane, now: datetime, fleet: Fleet | None = None) -> De
         (globex, ReservationRequest("H100", 16, 4, None, "any")),
     ):
         world.reservations.append(control.reserve(who, request, f"demo-rsv-{len(world.reservations)}").id)
-    for who, request in (
+    for who, instance in (
         (acme, InstanceRequest("H100", 2)),
         (globex, InstanceRequest("H100", 4, spot=True)),
         (acme, InstanceRequest("GB200", 2, spot=True)),
     ):
-        world.instances.append(control.create_instance(who, request, f"demo-ins-{len(world.instances)}").id)
+        world.instances.append(control.create_instance(who, instance, f"demo-ins-{len(world.instances)}").id)
     return world
