@@ -32,12 +32,13 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, fleet, server, tenant
+    from neocloud.cli import bench, fleet, operator, server, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
     tenant.register(app)
     server.register(app)
+    operator.register(app)
 
 
 def main() -> None:
