@@ -82,8 +82,10 @@ def earliest_fit(
         cap = snapshot(fleet, bookings, t, t + duration, node_states)
         verdict = place_shape(placer, model, shape, gpus, cap, rng)
         if isinstance(verdict, Placement):
-            return Fit(t, verdict, first.reasons if first else {}, "fits" if t == start else f"fits from {t.isoformat()}")
-        first = first or verdict
+            reasons = first.reasons if first is not None else {}  # an Unschedulable is falsy: test for None
+            return Fit(t, verdict, reasons, "fits" if t == start else f"fits from {t.isoformat()}")
+        if first is None:
+            first = verdict
     assert first is not None
     return Fit(None, None, first.reasons, first.message)
 
