@@ -52,28 +52,36 @@ def reconcile(uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: 
     with uow_factory() as uow:
         due = [a.id for a in uow.due(now, max_items)]
     for allocation_id in due:
-        for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
-            with uow_factory() as uow:
-                peek = uow.get_allocation(allocation_id)
-            if peek is None:
-                break
-            ready: bool | None = None
-            if peek.state is State.PROVISIONING:
-                provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
-                ready = provisioner.is_ready(peek.id)
-            if peek.state is State.ENDING:
-                provisioner.release(peek.id, peek.nodes)
-            moved = _transition(uow_factory, allocation_id, ready, now)
-            if moved is None:
-                break
-            _count(tally, moved)
-            if moved.state is State.PROVISIONING:
-                provisioner.provision(moved.id, moved.nodes)
-            elif moved.state is State.PREEMPTED:
-                provisioner.release(moved.id, moved.nodes)
-            if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
-                break
+        try:
+            _advance(uow_factory, provisioner, allocation_id, now, tally)
+        except Exception as err:  # one failing call-out must not stall the others; the next pass retries
+            tally.details.append(f"{allocation_id}: will retry after {type(err).__name__}: {err}")
     return ReconcileReport(tally.started, tally.provisioned, tally.ended, tally.preempted, tally.failed, tally.details, tally.ending)
+
+
+def _advance(uow_factory: Callable[[], UnitOfWork], provisioner: Provisioner, allocation_id: str, now: datetime, tally: _Tally) -> None:
+    """Take one allocation through every step due now (at most four)."""
+    for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
+        with uow_factory() as uow:
+            peek = uow.get_allocation(allocation_id)
+        if peek is None:
+            break
+        ready: bool | None = None
+        if peek.state is State.PROVISIONING:
+            provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
+            ready = provisioner.is_ready(peek.id)
+        if peek.state is State.ENDING:
+            provisioner.release(peek.id, peek.nodes)
+        moved = _transition(uow_factory, allocation_id, ready, now)
+        if moved is None:
+            break
+        _count(tally, moved)
+        if moved.state is State.PROVISIONING:
+            provisioner.provision(moved.id, moved.nodes)
+        elif moved.state is State.PREEMPTED:
+            provisioner.release(moved.id, moved.nodes)
+        if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
+            break
 
 
 def _transition(uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime) -> Allocation | None:
