@@ -6,10 +6,10 @@ over SQLite, PostgreSQL or the in-memory store.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from neocloud.api import errors
-from neocloud.api.deps import ApiServices
+from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.routers import fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
@@ -26,7 +26,9 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(health.router)
-    v1 = APIRouter(prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES)
+    v1 = APIRouter(
+        prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
+    )
     for module in (tenancy, fleet, reservations, instances):
         v1.include_router(module.router)
     app.include_router(v1)
