@@ -122,3 +122,29 @@ def test_events_carry_what_billing_meters():
     assert {(e.tenant_id, e.product.value, e.model, e.gpus, len(e.nodes)) for e in events[1:]} == {
         (acme.tenant_id, "on-demand", "H100", 16, 2)
     }
+
+
+class FailingRelease(FakeProvisioner):
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.failures = 1
+
+    def release(self, allocation_id, nodes):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("release failed")
+        super().release(allocation_id, nodes)
+
+
+def test_a_failed_release_keeps_the_preemption_due_until_it_succeeds():
+    w = memory_world(notice=timedelta(minutes=2))
+    w.control._provisioner = FailingRelease(w.clock)
+    acme = w.tenant("acme")
+    spot = w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    w.control.create_instance(acme, InstanceRequest("H100", 1))
+    w.clock.advance(timedelta(minutes=2))
+    w.control.reconcile()
+    assert w.control.get_instance(acme, spot.id).state == "scheduled"
+    w.control.reconcile()
+    assert w.control.get_instance(acme, spot.id).state == "preempted"
+    assert spot.id in w.control._provisioner.released

@@ -70,16 +70,14 @@ def _advance(uow_factory: Callable[[], UnitOfWork], provisioner: Provisioner, al
         if peek.state is State.PROVISIONING:
             provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
             ready = provisioner.is_ready(peek.id)
-        if peek.state is State.ENDING:
-            provisioner.release(peek.id, peek.nodes)
+        if peek.state is State.ENDING or _step(peek, ready, now) is State.PREEMPTED:
+            provisioner.release(peek.id, peek.nodes)  # before the commit, so a crash leaves it due
         moved = _transition(uow_factory, allocation_id, ready, now)
         if moved is None:
             break
         _count(tally, moved)
         if moved.state is State.PROVISIONING:
             provisioner.provision(moved.id, moved.nodes)
-        elif moved.state is State.PREEMPTED:
-            provisioner.release(moved.id, moved.nodes)
         if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
             break
 
