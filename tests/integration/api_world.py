@@ -7,9 +7,13 @@ returns a NeocloudClient that talks to the ASGI app in-process.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -101,3 +105,40 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+POSTGRES_ENV = "NEOCLOUD_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (NEOCLOUD_TEST_POSTGRES_URL), dropped after."""
+    import os
+    import uuid
+
+    import pytest
+    from sqlalchemy import create_engine, make_url, text
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (make test starts PostgreSQL and sets it)")
+    name = f"edge_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def migrated_services(database_url: str, data_dir: Path | None = None) -> Any:
+    """bootstrap's Services over a freshly migrated database (the tests' seeding side)."""
+    from neocloud.bootstrap import Settings, build_services, upgrade_database
+
+    settings = Settings(data_dir=data_dir or Path("."), database_url=database_url)
+    upgrade_database(settings)
+    return build_services(settings)
