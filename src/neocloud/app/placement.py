@@ -38,7 +38,13 @@ class _FallbackPlacer:
             chosen = np.flatnonzero(feasible[lo:hi])[: req.nodes] + lo
             if len(chosen) == req.nodes:
                 shares = tuple(
-                    NodeShare(int(i), tightest_gpus(req, cap, int(i), rng), req.gpu_milli, req.cpu_milli, req.memory_mib)
+                    NodeShare(
+                        int(i),
+                        tightest_gpus(req, cap, int(i), rng),
+                        req.gpu_milli,
+                        req.cpu_milli,
+                        req.memory_mib,
+                    )
                     for i in chosen
                 )
                 return Placement(shares, self.single.name)
