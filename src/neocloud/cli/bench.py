@@ -86,7 +86,7 @@ def _bench_fleet(nodes: int) -> Any:
 
 @app.command("api")
 def api(
-    clients: int = typer.Option(32, "--clients", min=1, max=512, help="concurrent HTTP clients"),
+    clients: int = typer.Option(16, "--clients", min=1, max=512, help="concurrent HTTP clients"),
     duration: float = typer.Option(
         5.0, "--duration", min=0.5, help="seconds per phase (list, quote, reserve)"
     ),
