@@ -91,7 +91,7 @@ def api(
         5.0, "--duration", min=0.5, help="seconds per phase (list, quote, reserve)"
     ),
     servers: int = typer.Option(
-        2, "--servers", min=1, max=8, help="server processes to start (without --url)"
+        1, "--servers", min=1, max=8, help="server processes to start (without --url)"
     ),
     url: str | None = typer.Option(None, "--url", help="bench this running server instead (needs --token)"),
     token: str | None = typer.Option(None, "--token", help="tenant token for --url"),
