@@ -206,3 +206,13 @@ def test_reservation_states_filter_the_list(w):
     assert [x.id for x in w.control.list_reservations(acme, state="cancelled").items] == [r.id]
     with pytest.raises(InvalidInput):
         w.control.list_reservations(acme, state="sleeping")
+
+
+def test_extension_counts_against_the_quota(w):
+    acme = w.tenant("acme")
+    w.control.set_quota(w.operator(), acme.tenant_id, "H100", 8)
+    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + 2 * H))
+    assert w.control.extend_reservation(acme, r.id, 1).end == T0 + 2 * H
+    with pytest.raises(QuotaExceeded):
+        w.control.extend_reservation(acme, r.id, 1)

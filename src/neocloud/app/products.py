@@ -4,6 +4,7 @@ instances, and their events. Admission runs in one unit of work after the capaci
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from neocloud.app import admission, present
@@ -313,6 +314,7 @@ class ProductUseCases(Context):
                     details={"state": alloc.state.value},
                 )
             new_end = alloc.end + timedelta(hours=hours)
+            admission.check_quota(uow, replace(alloc, start=alloc.end, end=new_end))  # the added hours only
             mine = {(b.node_id, b.slot) for b in uow.bookings_of(alloc.id)}
             others = [
                 b
