@@ -159,3 +159,12 @@ def test_tokens_authenticate_by_secret_only(store):
     view, secret = w.control.create_token("acme", "viewer")
     assert secret.startswith("nc_") and view.prefix == secret[: len(view.prefix)]
     assert w.control.authenticate(secret).role.value == "viewer"
+
+
+def test_a_duplicate_name_is_a_conflict_even_past_the_check(store):
+    from neocloud.domain.tenancy import Tenant
+
+    w = world(store)
+    w.control.create_tenant("acme")
+    with store() as uow, pytest.raises(Conflict):
+        uow.add_tenant(Tenant("ten_other", "acme", T0))

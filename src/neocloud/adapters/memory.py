@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 
 from neocloud.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.domain.errors import Conflict
 from neocloud.domain.fleet import Node
 from neocloud.domain.ids import ProjectId, TenantId
 from neocloud.domain.quotas import Quota
@@ -75,6 +76,8 @@ class MemoryUnitOfWork:
 
     # tenancy
     def add_tenant(self, tenant: Tenant) -> None:
+        if self.tenant_by_name(tenant.name) is not None:
+            raise Conflict(f"a tenant named {tenant.name!r} already exists")
         self._t.tenants[tenant.id] = tenant
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
@@ -89,6 +92,8 @@ class MemoryUnitOfWork:
         return [t for t in page if isinstance(t, Tenant)], total
 
     def add_project(self, project: Project) -> None:
+        if self.project_by_name(project.tenant_id, project.name) is not None:
+            raise Conflict(f"a project named {project.name!r} already exists")
         self._t.projects[project.id] = project
 
     def get_project(self, project_id: str) -> Project | None:
