@@ -181,9 +181,13 @@ def worker(
                 else:
                     err_console.print(f"reconciled: {report.total} transitions ({', '.join(report.details) or 'nothing due'})")
                 return
-            if report.total:
+            if report.total or report.details:
                 err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
-            time.sleep(interval)
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                err_console.print("worker stopped")
+                return
 
 
 def register(app: typer.Typer) -> None:
