@@ -35,8 +35,15 @@ class _Tables:
 
     def copy(self) -> _Tables:
         return _Tables(
-            dict(self.tenants), dict(self.projects), dict(self.tokens), dict(self.quotas), dict(self.nodes),
-            dict(self.node_state), dict(self.allocations), list(self.bookings), list(self.events),
+            dict(self.tenants),
+            dict(self.projects),
+            dict(self.tokens),
+            dict(self.quotas),
+            dict(self.nodes),
+            dict(self.node_state),
+            dict(self.allocations),
+            list(self.bookings),
+            list(self.events),
         )
 
 
@@ -67,7 +74,9 @@ class MemoryUnitOfWork:
         self._t = self._store.tables.copy()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._store.lock.release()
 
     def commit(self) -> None:
@@ -86,7 +95,9 @@ class MemoryUnitOfWork:
     def tenant_by_name(self, name: str) -> Tenant | None:
         return next((t for t in self._t.tenants.values() if t.name == name), None)
 
-    def list_tenants(self, ids: Sequence[str] | None, after: str | None, limit: int) -> tuple[list[Tenant], int]:
+    def list_tenants(
+        self, ids: Sequence[str] | None, after: str | None, limit: int
+    ) -> tuple[list[Tenant], int]:
         items = [t for t in self._t.tenants.values() if ids is None or t.id in ids]
         page, total = _paged(list(items), after, limit)
         return [t for t in page if isinstance(t, Tenant)], total
@@ -100,9 +111,13 @@ class MemoryUnitOfWork:
         return self._t.projects.get(project_id)
 
     def project_by_name(self, tenant_id: str, name: str) -> Project | None:
-        return next((p for p in self._t.projects.values() if p.tenant_id == tenant_id and p.name == name), None)
+        return next(
+            (p for p in self._t.projects.values() if p.tenant_id == tenant_id and p.name == name), None
+        )
 
-    def list_projects(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Project], int]:
+    def list_projects(
+        self, tenant_id: str | None, after: str | None, limit: int
+    ) -> tuple[list[Project], int]:
         items = [p for p in self._t.projects.values() if tenant_id is None or p.tenant_id == tenant_id]
         page, total = _paged(list(items), after, limit)
         return [p for p in page if isinstance(p, Project)], total
@@ -135,8 +150,11 @@ class MemoryUnitOfWork:
     def nodes(self, model: str | None = None) -> list[Node]:
         return [n for n in self._t.nodes.values() if model is None or n.model == model]
 
+    def node_version(self, model: str) -> str:
+        return str(sum(1 for n in self._t.nodes.values() if n.model == model))
+
     def node_states(self) -> dict[str, str]:
-        return dict(self._t.node_state)
+        return {k: v for k, v in self._t.node_state.items() if v != "ready"}
 
     def lock_capacity(self, model: str) -> None:
         """The store lock, held since __enter__, already serialises every decision."""
@@ -148,40 +166,62 @@ class MemoryUnitOfWork:
     def update_allocation(self, alloc: Allocation) -> None:
         self._t.allocations[alloc.id] = alloc
 
-    def get_allocation(self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False) -> Allocation | None:
+    def get_allocation(
+        self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False
+    ) -> Allocation | None:
         return self._t.allocations.get(allocation_id)
 
     def allocation_by_key(self, tenant_id: str, idempotency_key: str) -> Allocation | None:
         return next(
-            (a for a in self._t.allocations.values() if a.tenant_id == tenant_id and a.idempotency_key == idempotency_key),
+            (
+                a
+                for a in self._t.allocations.values()
+                if a.tenant_id == tenant_id and a.idempotency_key == idempotency_key
+            ),
             None,
         )
 
     def list_allocations(
-        self, tenant_id: str | None, products: Sequence[Product], states: Sequence[State] | None,
-        after: str | None, limit: int,
+        self,
+        tenant_id: str | None,
+        products: Sequence[Product],
+        states: Sequence[State] | None,
+        after: str | None,
+        limit: int,
     ) -> tuple[list[Allocation], int]:
         items = [
-            a for a in self._t.allocations.values()
-            if (tenant_id is None or a.tenant_id == tenant_id) and a.product in products
+            a
+            for a in self._t.allocations.values()
+            if (tenant_id is None or a.tenant_id == tenant_id)
+            and a.product in products
             and (states is None or a.state in states)
         ]
         page, total = _paged(list(items), after, limit)
         return [a for a in page if isinstance(a, Allocation)], total
 
     def live_allocations(
-        self, tenant_id: TenantId | None, model: str, start: datetime, end: datetime | None,
+        self,
+        tenant_id: TenantId | None,
+        model: str,
+        start: datetime,
+        end: datetime | None,
         project_id: ProjectId | None = None,
     ) -> list[Allocation]:
         return [
-            a for a in self._t.allocations.values()
-            if a.state in LIVE and a.model == model and (tenant_id is None or a.tenant_id == tenant_id)
+            a
+            for a in self._t.allocations.values()
+            if a.state in LIVE
+            and a.model == model
+            and (tenant_id is None or a.tenant_id == tenant_id)
             and (project_id is None or a.project_id == project_id)
-            and (a.end is None or a.end > start) and (end is None or a.start < end)
+            and (a.end is None or a.end > start)
+            and (end is None or a.start < end)
         ]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
-        return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[:limit]
+        return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[
+            :limit
+        ]
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
         self._t.bookings.extend(bookings)

@@ -32,9 +32,21 @@ class Admission:
         return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
 
 
-def load_fleet(uow: UnitOfWork, model: str) -> Fleet | None:
+FleetCache = dict[str, tuple[str, Fleet]]
+
+
+def load_fleet(uow: UnitOfWork, model: str, cache: FleetCache | None = None) -> Fleet | None:
+    """The `model` nodes as a Fleet (None when there are none), rebuilt only when the node set changed."""
+    version = uow.node_version(model) if cache is not None else ""
+    if cache is not None and (hit := cache.get(model)) is not None and hit[0] == version:
+        return hit[1]
     nodes = uow.nodes(model)
-    return Fleet.build(f"fleet-{model}", nodes) if nodes else None
+    if not nodes:
+        return None
+    fleet = Fleet.build(f"fleet-{model}", nodes)
+    if cache is not None:
+        cache[model] = (version, fleet)
+    return fleet
 
 
 def decide(
@@ -51,10 +63,11 @@ def decide(
     rng: random.Random,
     preempt: bool,
     may_shift: bool,
+    fleets: FleetCache | None = None,
 ) -> Admission | Unschedulable:
     """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned after
     the notice period: at `start` if it is late enough, or (with `may_shift`) from now + notice."""
-    fleet = load_fleet(uow, model.name)
+    fleet = load_fleet(uow, model.name, fleets)
     if fleet is None:
         return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
     states = uow.node_states()

@@ -33,6 +33,7 @@ class Context:
     _placer: Placer
     _ids: IdSource
     _spot_notice: timedelta
+    _fleets: dict[str, Any]  # model -> (node version, Fleet): see admission.load_fleet
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

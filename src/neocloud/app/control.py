@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from neocloud.app.context import DEFAULT_SPOT_NOTICE, Context
 from neocloud.app.fleet import FleetUseCases
@@ -56,6 +57,7 @@ class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
         self._placer = _policy(policy_name)
         self._ids: IdSource = ids or SecretIds()
         self._spot_notice = spot_notice
+        self._fleets: dict[str, Any] = {}
 
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice

@@ -100,7 +100,7 @@ class ProductUseCases(Context):
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
         with self._uow() as uow:
-            fleet = admission.load_fleet(uow, model.name)
+            fleet = admission.load_fleet(uow, model.name, self._fleets)
             if fleet is None:
                 fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
             else:
@@ -223,6 +223,7 @@ class ProductUseCases(Context):
                 rng=random.Random(alloc.id),
                 preempt=product is not Product.SPOT,
                 may_shift=product is Product.ON_DEMAND,
+                fleets=self._fleets,
             )
             if not isinstance(verdict, admission.Admission):
                 raise admission.unschedulable(verdict, f"{gpus} {model.name} GPUs ({shape.value}) do not fit")
@@ -353,7 +354,7 @@ class ProductUseCases(Context):
         if step_hours < 1:
             raise InvalidInput("step_hours must be >= 1", details={"step_hours": step_hours})
         with self._uow() as uow:
-            fleet = admission.load_fleet(uow, m.name)
+            fleet = admission.load_fleet(uow, m.name, self._fleets)
             if fleet is None:
                 return CalendarView(m.name, s.value, [])
             bookings = uow.bookings(m.name, start, end)

@@ -209,8 +209,14 @@ class SqlUnitOfWork:
         return [Node(NodeId(r.id), r.model, r.gpus, r.cpu_milli, r.memory_mib, r.rack, r.nvlink, r.leaf, r.su,
                      r.fabric, r.hall, r.site) for r in self.c.execute(q)]
 
+    def node_version(self, model: str) -> str:
+        """Nodes are only ever added (with a growing ordinal), so count and last ordinal identify the set."""
+        row = self.c.execute(select(func.count(), func.max(t.nodes.c.ordinal)).where(t.nodes.c.model == model)).one()
+        return f"{row[0]}:{row[1]}"
+
     def node_states(self) -> dict[str, str]:
-        return {r.id: r.state for r in self.c.execute(select(t.nodes.c.id, t.nodes.c.state))}
+        q = select(t.nodes.c.id, t.nodes.c.state).where(t.nodes.c.state != "ready")
+        return {r.id: r.state for r in self.c.execute(q)}
 
     def lock_capacity(self, model: str) -> None:
         cl = t.capacity_locks
