@@ -54,3 +54,53 @@ def test_unknown_operation_is_refused(server) -> None:  # type: ignore[no-untype
     world, url = server
     with pytest.raises(ValueError, match="unknown operation"):
         run_phase([url], [world.tokens["bench"]], "delete-everything", clients=1, duration=1)
+
+
+def test_bench_command_against_a_given_url_prints_one_json_document(server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from neocloud.cli.main import _register, app
+
+    _register()
+    world, url = server
+    args = [
+        "bench",
+        "api",
+        "--url",
+        url,
+        "--token",
+        world.tokens["bench"],
+        "--clients",
+        "2",
+        "--duration",
+        "0.5",
+        "--json",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["database"], [p["operation"] for p in body["phases"]]) == (
+        "external",
+        ["list", "quote", "reserve"],
+    )
+
+
+def test_bench_falls_back_to_sqlite_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from neocloud.cli import bench as bench_cli
+    from neocloud.cli.main import _register, app
+
+    _register()
+    monkeypatch.delenv("NEOCLOUD_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.setattr(bench_cli, "_start_postgres", lambda: None)
+    result = CliRunner().invoke(
+        app, ["bench", "api", "--clients", "1", "--duration", "0.5", "--nodes", "4", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["database"] == "sqlite"
+    assert "falling back to SQLite" in result.stderr
