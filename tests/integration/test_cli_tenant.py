@@ -219,3 +219,24 @@ def test_same_idempotency_key_from_the_cli_returns_the_same_reservation(run) -> 
         "--json",
     )
     assert json.loads(run(*args).stdout)["id"] == json.loads(run(*args).stdout)["id"]
+
+
+def test_given_endpoint_beats_the_stored_one(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    path = c.save(c.Endpoint("http://stored:1", "nc_stored"), tmp_path / "creds.json")
+    assert c.resolve(c.Endpoint("http://given:2", None), path) == c.Endpoint("http://given:2", "nc_stored")
+
+
+def test_default_url_when_nothing_is_given_or_stored(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    assert c.resolve(c.Endpoint(), tmp_path / "absent.json") == c.Endpoint(c.DEFAULT_URL, None)
+
+
+def test_corrupt_credentials_file_is_ignored(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    path = tmp_path / "creds.json"
+    path.write_text("[not, json")
+    assert c.load(path) == c.Endpoint()
