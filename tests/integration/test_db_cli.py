@@ -70,3 +70,16 @@ def test_worker_once_reports_transitions(run):
     run("db", "upgrade")
     report = json.loads(run("worker", "--once", "--json").stdout)
     assert report["total"] == 0
+
+
+def test_bench_admission_reports_each_store(run):
+    out = json.loads(run("bench", "admission", "--store", "memory", "--store", "sqlite", "--nodes", "4",
+                         "--requests", "6", "--repeats", "1", "--json").stdout)
+    assert [r["store"] for r in out] == ["memory", "sqlite"]
+    assert all(len(r["reserve_runs"]) == 1 and r["requests"] == 6 for r in out)
+
+
+def test_bench_admission_postgres_needs_a_url(run, monkeypatch):
+    monkeypatch.delenv("NEOCLOUD_TEST_POSTGRES_URL", raising=False)
+    result = run("bench", "admission", "--store", "postgres", ok=False)
+    assert result.exit_code == 1 and "--database-url" in result.output
