@@ -9,13 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from neocloud.api import errors
+from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.routers import fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
 
 
-def create_app(services: ApiServices) -> FastAPI:
+def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) -> FastAPI:
+    """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
+    seconds at most (0: on every request)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -24,6 +27,7 @@ def create_app(services: ApiServices) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.principals = PrincipalCache(auth_cache_ttl)
     errors.install(app)
     app.include_router(health.router)
     v1 = APIRouter(

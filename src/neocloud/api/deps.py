@@ -7,6 +7,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from neocloud.api.auth import PrincipalCache
 from neocloud.app.control import ControlPlane
 from neocloud.app.views import MAX_PAGE, PageRequest
 from neocloud.domain.errors import InvalidInput, Unauthenticated
@@ -32,13 +33,15 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <toke
 
 
 def principal(
+    request: Request,
     cp: Annotated[ControlPlane, Depends(control)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller. 401 `unauthenticated` without a bearer token or with one that matches no live token."""
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    return cp.authenticate(credentials.credentials)
+    cache: PrincipalCache = request.app.state.principals
+    return cache.principal(credentials.credentials, cp.authenticate)
 
 
 def _query_names(dependant: Any) -> set[str]:
