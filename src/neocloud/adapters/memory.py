@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
+from typing import Protocol, TypeVar
 
 from neocloud.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
 from neocloud.domain.errors import Conflict
@@ -58,9 +59,17 @@ class MemoryStore:
         return MemoryUnitOfWork(self)
 
 
-def _paged(items: list[object], after: str | None, limit: int) -> tuple[list[object], int]:
-    ordered = sorted(items, key=lambda x: x.id)  # type: ignore[attr-defined]
-    rest = [x for x in ordered if after is None or x.id > after]  # type: ignore[attr-defined]
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def _paged(items: list[T], after: str | None, limit: int) -> tuple[list[T], int]:
+    ordered = sorted(items, key=lambda x: x.id)
+    rest = [x for x in ordered if after is None or x.id > after]
     return rest[:limit], len(rest)
 
 
@@ -99,8 +108,7 @@ class MemoryUnitOfWork:
         self, ids: Sequence[str] | None, after: str | None, limit: int
     ) -> tuple[list[Tenant], int]:
         items = [t for t in self._t.tenants.values() if ids is None or t.id in ids]
-        page, total = _paged(list(items), after, limit)
-        return [t for t in page if isinstance(t, Tenant)], total
+        return _paged(items, after, limit)
 
     def add_project(self, project: Project) -> None:
         if self.project_by_name(project.tenant_id, project.name) is not None:
@@ -119,8 +127,7 @@ class MemoryUnitOfWork:
         self, tenant_id: str | None, after: str | None, limit: int
     ) -> tuple[list[Project], int]:
         items = [p for p in self._t.projects.values() if tenant_id is None or p.tenant_id == tenant_id]
-        page, total = _paged(list(items), after, limit)
-        return [p for p in page if isinstance(p, Project)], total
+        return _paged(items, after, limit)
 
     def add_token(self, token: Token) -> None:
         self._t.tokens[token.secret_hash] = token
@@ -196,8 +203,7 @@ class MemoryUnitOfWork:
             and a.product in products
             and (states is None or a.state in states)
         ]
-        page, total = _paged(list(items), after, limit)
-        return [a for a in page if isinstance(a, Allocation)], total
+        return _paged(items, after, limit)
 
     def live_allocations(
         self,
