@@ -49,7 +49,8 @@ class _FallbackPlacer:
                 )
                 return Placement(shares, self.single.name)
         reasons = dict(reasons)
-        reasons["topology-domain"] = len(ranges)
+        if feasible.any():  # nodes that fit alone, but in no domain together (the gang module's name)
+            reasons["topology"] = int(np.count_nonzero(feasible))
         where = "the fleet" if req.within is None else f"any one {req.within.label}"
         return Unschedulable(reasons, f"no {req.nodes} whole free nodes in {where}")
 
