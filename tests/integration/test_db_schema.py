@@ -99,3 +99,19 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
         held = uow.bookings_of(r.id)[0]
         with pytest.raises(Conflict):
             uow.add_bookings([replace(held, start=held.start + (held.end - held.start) / 2, end=None)])
+
+
+def test_an_older_schema_is_refused_and_db_upgrade_brings_it_current(engine):
+    from alembic import command
+
+    from neocloud.adapters.db.schema import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    with pytest.raises(SchemaMismatch) as err:
+        check_schema(engine)
+    assert "at schema 0001" in err.value.message and "run `neocloud db upgrade`" in err.value.message
+    assert upgrade(engine) == ("0001", head_revision())
+    check_schema(engine)
