@@ -66,10 +66,19 @@ def test_fleet_import_needs_one_source(run):
     assert result.exit_code == 1 and "--preset" in result.output
 
 
-def test_worker_once_reports_transitions(run):
+def test_worker_once_starts_a_due_reservation(run, tmp_path):
+    from neocloud.app.views import ReservationRequest
+    from neocloud.bootstrap import Settings, build_services
+
     run("db", "upgrade")
+    control = build_services(Settings.from_env(tmp_path)).control
+    control.import_fleet(h100_fleet(1))
+    control.create_tenant("acme")
+    who = control.authenticate(control.create_token("acme", "tenant-member")[1])
+    r = control.reserve(who, ReservationRequest("H100", 8, 1))
     report = json.loads(run("worker", "--once", "--json").stdout)
-    assert report["total"] == 0
+    assert (report["started"], report["provisioned"], report["total"]) == (1, 1, 2)
+    assert control.get_reservation(who, r.id).state == "active"
 
 
 def test_bench_admission_reports_each_store(run):
