@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from neocloud.api import errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.deps import ApiServices, strict_query
+from neocloud.api.fairness import AdmissionGates
 from neocloud.api.routers import fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
@@ -28,6 +29,7 @@ def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) 
     )
     app.state.services = services
     app.state.principals = PrincipalCache(auth_cache_ttl)
+    app.state.gates = AdmissionGates()
     errors.install(app)
     app.include_router(health.router)
     v1 = APIRouter(

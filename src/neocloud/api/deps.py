@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from neocloud.api.auth import PrincipalCache
+from neocloud.api.fairness import AdmissionGates
 from neocloud.app.control import ControlPlane
 from neocloud.app.views import MAX_PAGE, PageRequest
 from neocloud.domain.errors import InvalidInput, Unauthenticated
@@ -82,7 +83,13 @@ def page(
     return PageRequest(limit=limit, cursor=cursor)
 
 
+def gates(request: Request) -> AdmissionGates:
+    found: AdmissionGates = request.app.state.gates
+    return found
+
+
 Control = Annotated[ControlPlane, Depends(control)]
+Gates = Annotated[AdmissionGates, Depends(gates)]
 Caller = Annotated[Principal, Depends(principal)]
 Paging = Annotated[PageRequest, Depends(page)]
 IdempotencyKey = Annotated[
