@@ -1,0 +1,54 @@
+"""Nodes and the capacity calendar."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from neocloud.api import schemas as s
+from neocloud.api.deps import Caller, Control, Paging
+from neocloud.app.views import CalendarView, NodeView, Page
+from neocloud.domain.errors import InvalidInput
+
+router = APIRouter(tags=["fleet"])
+
+MAX_CALENDAR_SLOTS = 2_000
+
+
+@router.get(
+    "/nodes",
+    response_model=s.Page[s.NodeOut],
+    summary="List nodes (operators: all, with allocations; tenants: the nodes they hold)",
+)
+def list_nodes(cp: Control, caller: Caller, paging: Paging) -> Page[NodeView]:
+    return cp.list_nodes(caller, paging)
+
+
+@router.get(
+    "/capacity/calendar",
+    response_model=s.CalendarOut,
+    summary="Free GPUs of a model over time, and the largest request of a shape that fits",
+)
+def calendar(
+    cp: Control,
+    caller: Caller,
+    model: Annotated[str, Query(pattern=s.IDENT_PATTERN, description="GPU model")],
+    shape: Annotated[s.Shape, Query()] = "any",
+    start: Annotated[s.UtcDatetime | None, Query(description="default: now")] = None,
+    end: Annotated[s.UtcDatetime | None, Query(description="default: start + 7 days; needs start")] = None,
+    step_hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
+) -> CalendarView:
+    if end is not None:
+        if start is None:
+            raise InvalidInput("end needs start", details={"field": "start"})
+        if end <= start:
+            raise InvalidInput("end must be after start", details={"start": start, "end": end})
+        slots = (end - start) / timedelta(hours=step_hours)
+        if slots > MAX_CALENDAR_SLOTS:
+            raise InvalidInput(
+                f"too many slots ({int(slots)}): widen step_hours or narrow the range",
+                details={"max_slots": MAX_CALENDAR_SLOTS},
+            )
+    return cp.calendar(caller, model, shape, start, end, step_hours)
