@@ -168,7 +168,7 @@ class PreserveWholeNodes:
         breaking = untouched & smaller & (gpus > 0)
         if breaking.all():
             return none
-        return -breaking.astype(np.float64)
+        return np.asarray(-breaking.astype(np.float64), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
