@@ -102,7 +102,11 @@ requests = st.builds(
 @settings(max_examples=40, deadline=None)
 @given(st.lists(requests, min_size=1, max_size=25), requests, st.integers(0, 2**16))
 def test_tentative_fragmentation_matches_measuring_the_state_after(history, probe, seed):
-    f = fleet(node("a", gpus=8, cpu=32_000), node("b", model="T4", gpus=2, cpu=16_000), node("c", model="T4", gpus=4))
+    f = fleet(
+        node("a", gpus=8, cpu=32_000),
+        node("b", model="T4", gpus=2, cpu=16_000),
+        node("c", model="T4", gpus=4),
+    )
     cap = Capacity(f)
     wl = Workload.from_requests([*history, probe])
     policy = get_policy("best-fit")
@@ -121,7 +125,11 @@ def test_tentative_fragmentation_matches_measuring_the_state_after(history, prob
     for pos, slot, delta in zip(opts.pos, opts.slot, opts.delta, strict=True):
         n = int(candidates[pos])
         trial = cap.copy()
-        slots = (int(slot),) if probe.shares_gpu else tuple(np.flatnonzero(trial.gpu_free[n] == MILLI)[: probe.gpus])
+        slots = (
+            (int(slot),)
+            if probe.shares_gpu
+            else tuple(np.flatnonzero(trial.gpu_free[n] == MILLI)[: probe.gpus])
+        )
         milli = probe.gpu_milli if probe.gpus else 0
         trial.take((NodeShare(n, slots, milli, probe.cpu_milli, 0),))
         after = Fragmentation(wl).node_fragmentation(trial)

@@ -18,7 +18,14 @@ def place(name: str, req: Request, cap, seed: int = 0) -> Placement:
 
 def test_the_registry_names_every_policy():
     assert set(POLICY_NAMES) == {
-        "random", "first-fit", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "fgd", "default",
+        "random",
+        "first-fit",
+        "best-fit",
+        "dot-product",
+        "gpu-packing",
+        "gpu-clustering",
+        "fgd",
+        "default",
     }
 
 

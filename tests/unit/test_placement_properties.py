@@ -14,7 +14,10 @@ from tests.builders import fleet, node
 
 requests = st.builds(
     lambda gpus, milli, cpu, mem, t4: Request(
-        gpus=gpus, gpu_milli=milli if gpus == 1 else MILLI, cpu_milli=cpu, memory_mib=mem,
+        gpus=gpus,
+        gpu_milli=milli if gpus == 1 else MILLI,
+        cpu_milli=cpu,
+        memory_mib=mem,
         models=frozenset({"T4"}) if t4 else None,
     ),
     st.sampled_from([0, 1, 1, 1, 2, 4, 8]),

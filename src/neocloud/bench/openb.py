@@ -70,7 +70,10 @@ class PolicyResult:
         """Mean unallocated % against arrived % (whole percents), averaged over seeds."""
         grid = np.arange(0, int(INFLATION * 100) + 1, dtype=np.float64)
         curves = [unallocated_curve(r.arrived_pct, r.allocated_pct, grid) for r in self.runs]
-        return grid, np.nanmean(np.vstack(curves), axis=0)
+        stack = np.vstack(curves)
+        seen = (~np.isnan(stack)).sum(axis=0)
+        total = np.nansum(stack, axis=0)
+        return grid, np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -94,6 +97,8 @@ class OpenbResult:
 def arrival_order(gpu_milli: Sequence[int], capacity_milli: int, seed: int) -> list[int]:
     """Pod indices in arrival order: a seeded shuffle, then seeded random draws appended until the
     total GPU request would pass INFLATION x capacity."""
+    if not any(gpu_milli):
+        raise InvalidInput("the pod list asks for no GPU, so arrivals can never reach the GPU capacity")
     rng = random.Random(seed)
     order = list(range(len(gpu_milli)))
     rng.shuffle(order)
@@ -108,15 +113,21 @@ def arrival_order(gpu_milli: Sequence[int], capacity_milli: int, seed: int) -> l
 
 
 def unallocated_at(arrived_pct: FloatArray, allocated_pct: FloatArray, at: float = 100.0) -> float:
-    """100 - mean allocated % over the pods whose arrived % rounds to `at` (the artifact's reading;
-    it widens to +/-1 when no pod rounds exactly there)."""
+    """100 - mean allocated % over the pods whose arrived % rounds to `at` (the artifact's reading; it
+    widens to +/-1 when no pod rounds exactly there). Small traces can jump over that window: then the
+    allocated % is interpolated linearly at `at`."""
     rounded = np.round(arrived_pct)
     sel = rounded == at
     if not sel.any():
         sel = (rounded >= at - 1) & (rounded <= at + 1)
-    if not sel.any():
-        raise InvalidInput(f"the run never reached {at:.0f} % arrived", details={"max_arrived": float(arrived_pct.max(initial=0))})
-    return float(100.0 - allocated_pct[sel].mean())
+    if sel.any():
+        return float(100.0 - allocated_pct[sel].mean())
+    if arrived_pct.size == 0 or arrived_pct.max() < at:
+        raise InvalidInput(
+            f"the run never reached {at:.0f} % arrived",
+            details={"max_arrived": float(arrived_pct.max(initial=0))},
+        )
+    return float(100.0 - np.interp(at, arrived_pct, allocated_pct))
 
 
 def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: FloatArray) -> FloatArray:
@@ -129,7 +140,9 @@ def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: 
     return out
 
 
-def run_seed(policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], workload: Workload, seed: int) -> SeedRun:
+def run_seed(
+    policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], workload: Workload, seed: int
+) -> SeedRun:
     """One seed of the protocol for one policy."""
     gpu_milli = [p.gpu_milli for p in pods]
     capacity_milli = fleet.gpu_count() * MILLI
@@ -154,18 +167,29 @@ def run_seed(policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], wor
     seconds = time.perf_counter() - start
     arrived_pct = np.asarray(arrived * (100.0 / capacity_milli), dtype=np.float64)
     allocated_pct = np.asarray(allocated * (100.0 / capacity_milli), dtype=np.float64)
-    return SeedRun(seed, unallocated_at(arrived_pct, allocated_pct), seconds, arrived_pct, allocated_pct,
-                   placed, len(order) - placed)
+    return SeedRun(
+        seed,
+        unallocated_at(arrived_pct, allocated_pct),
+        seconds,
+        arrived_pct,
+        allocated_pct,
+        placed,
+        len(order) - placed,
+    )
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """"42-51", "42,43,50" or "42" -> seeds."""
+    """ "42-51", "42,43,50" or "42" -> seeds."""
     seeds: list[int] = []
     try:
         for part in text.split(","):
             part = part.strip()
             if "-" in part[1:]:
-                lo, hi = part.split("-", 1) if not part.startswith("-") else ("-" + part[1:].split("-", 1)[0], part[1:].split("-", 1)[1])
+                lo, hi = (
+                    part.split("-", 1)
+                    if not part.startswith("-")
+                    else ("-" + part[1:].split("-", 1)[0], part[1:].split("-", 1)[1])
+                )
                 a, b = int(lo), int(hi)
                 if b < a:
                     raise ValueError
@@ -173,7 +197,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             elif part:
                 seeds.append(int(part))
     except ValueError:
-        raise InvalidInput(f"bad seeds {text!r}: use a range like 42-51 or a list like 42,43", details={"seeds": text}) from None
+        raise InvalidInput(
+            f"bad seeds {text!r}: use a range like 42-51 or a list like 42,43", details={"seeds": text}
+        ) from None
     if not seeds:
         raise InvalidInput("no seeds given", details={"seeds": text})
     return tuple(seeds)

@@ -10,12 +10,16 @@ import typer
 from neocloud.cli.output import fail, print_json, print_table, progress
 from neocloud.domain.errors import DomainError
 
-app = typer.Typer(help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True
+)
 
 
 @app.command("openb")
 def openb_command(
-    pods: Path = typer.Option(None, "--pods", help="openb pod list (default: ../shared/data/openb/openb_pod_list_default.csv)"),
+    pods: Path = typer.Option(
+        None, "--pods", help="openb pod list (default: ../shared/data/openb/openb_pod_list_default.csv)"
+    ),
     nodes: Path = typer.Option(None, "--nodes", help="openb GPU node list (default: the one beside --pods)"),
     policy: str = typer.Option("best-fit,fgd,default", "--policy", help="policy name(s), comma-separated"),
     seeds: str = typer.Option("42-51", "--seeds", help="seeds: a range 42-51 or a list 42,43"),
@@ -34,8 +38,12 @@ def openb_command(
             task = bar.add_task("openb", total=total, visible=False)
 
             def advance(name: str, seed: int) -> None:
-                bar.update(task, advance=1, description=f"{name} seed {seed}",
-                           visible=time.monotonic() - started > 1.0)
+                bar.update(
+                    task,
+                    advance=1,
+                    description=f"{name} seed {seed}",
+                    visible=time.monotonic() - started > 1.0,
+                )
 
             result = openb.run_openb(pods, nodes, names, seed_list, on_seed=advance)
         if plot is not None:
@@ -53,5 +61,6 @@ def openb_command(
         f"openb {result.workload}: unallocated GPU % at arrived = 100 % ({len(seed_list)} seeds)",
         ("policy", "unallocated % (ours)", "published", "s / seed"),
         rows,
-        caption=f"{result.nodes} GPU nodes, {result.gpus} GPUs; lower is better" + (f"; curves in {plot}" if plot else ""),
+        caption=f"{result.nodes} GPU nodes, {result.gpus} GPUs; lower is better"
+        + (f"; curves in {plot}" if plot else ""),
     )

@@ -48,7 +48,9 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}", details={"file": str(path)}) from exc
+        raise InvalidInput(
+            f"{path}: cannot read: {exc.strerror or exc}", details={"file": str(path)}
+        ) from exc
     with handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -97,7 +99,9 @@ def read_fleet(path: Path | str, name: str = "openb") -> Fleet:
             continue
         model = row["model"]
         if model not in CATALOG:
-            raise _bad(path, line, "model", f"unknown GPU model {model!r} (known: {', '.join(sorted(CATALOG))})")
+            raise _bad(
+                path, line, "model", f"unknown GPU model {model!r} (known: {', '.join(sorted(CATALOG))})"
+            )
         nodes.append(Node(NodeId(sn), model, gpus, cpu, mem, rack=sn, nvlink=sn))
     if not nodes:
         raise InvalidInput(f"{path}: no GPU nodes", details={"file": str(path)})
@@ -119,13 +123,17 @@ def read_pods(path: Path | str) -> tuple[OpenbPod, ...]:
             if not 0 < milli <= MILLI:
                 raise _bad(path, line, "gpu_milli", f"must be in 1..{MILLI} for a GPU pod, found {milli}")
             if milli < MILLI and gpus != 1:
-                raise _bad(path, line, "gpu_milli", "a GPU-sharing pod (gpu_milli < 1000) asks for exactly one GPU")
+                raise _bad(
+                    path, line, "gpu_milli", "a GPU-sharing pod (gpu_milli < 1000) asks for exactly one GPU"
+                )
         if models is not None:
             unknown = sorted(m for m in models if m not in CATALOG)
             if unknown:
                 raise _bad(path, line, "gpu_spec", f"unknown GPU model(s) {', '.join(unknown)}")
         try:
-            req = Request(gpus=gpus, gpu_milli=milli if gpus else MILLI, cpu_milli=cpu, memory_mib=mem, models=models)
+            req = Request(
+                gpus=gpus, gpu_milli=milli if gpus else MILLI, cpu_milli=cpu, memory_mib=mem, models=models
+            )
         except DomainError as exc:
             raise _bad(path, line, "num_gpu", exc.message) from exc
         pods.append(OpenbPod(row["name"], req))

@@ -38,7 +38,11 @@ def neocloud_default(workload: Workload | None = None) -> Policy:
     return Policy(
         "default",
         standard_filters(),
-        ((FgdScore(frag), 1.0), (PreserveWholeNodes(whole_gpu_only=True), _PRESERVE_WEIGHT), (Snugness(), _SNUG_WEIGHT)),
+        (
+            (FgdScore(frag), 1.0),
+            (PreserveWholeNodes(whole_gpu_only=True), _PRESERVE_WEIGHT),
+            (Snugness(), _SNUG_WEIGHT),
+        ),
         tightest_gpus,
         "FGD's fragmentation score, ties broken by keeping whole nodes whole, then by packing",
         extra={"fragmentation": frag},

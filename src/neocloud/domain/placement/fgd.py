@@ -71,7 +71,9 @@ class Fragmentation:
         self.fleet = fleet
         workload = self.workload or Workload.whole_gpus(fleet.node_gpus.tolist())
         gpu_shapes = [(s, w) for s, w in zip(workload.shapes, workload.weights, strict=True) if s.gpus > 0]
-        self.thresholds: IntArray = np.array(sorted({s.gpu_milli for s, _ in gpu_shapes}) or [MILLI], dtype=np.int64)
+        self.thresholds: IntArray = np.array(
+            sorted({s.gpu_milli for s, _ in gpu_shapes}) or [MILLI], dtype=np.int64
+        )
         self.cpu_levels: IntArray = np.array(sorted({s.cpu_milli for s, _ in gpu_shapes}), dtype=np.int64)
         width = int(fleet.node_gpus.max())
         table = np.zeros((len(self.thresholds), len(fleet.models), len(self.cpu_levels) + 1, width + 1))
@@ -94,7 +96,9 @@ class Fragmentation:
     def _bucket(self, cpu: IntArray) -> IntArray:
         return np.searchsorted(self.cpu_levels, cpu, side="right").astype(np.int64)
 
-    def _frag(self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray) -> FloatArray:
+    def _frag(
+        self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray
+    ) -> FloatArray:
         weights = self.table[self._m, model[:, None], self._bucket(cpu)[:, None], cnt]
         return np.asarray(total - (high * weights).sum(axis=1), dtype=np.float64)
 
@@ -204,4 +208,3 @@ class FgdGpus:
             return (self.frag.best_slot(req, cap, node),)
         free = np.flatnonzero(cap.gpu_free[node] == MILLI)
         return tuple(int(s) for s in free[: req.gpus])
-

@@ -46,34 +46,66 @@ def _random(_: Workload | None) -> Policy:
 
 
 def _first_fit(_: Workload | None) -> Policy:
-    return Policy("first-fit", standard_filters(), ((FirstFit(), 1.0),), first_gpus, "the lowest-numbered node that fits")
+    return Policy(
+        "first-fit",
+        standard_filters(),
+        ((FirstFit(), 1.0),),
+        first_gpus,
+        "the lowest-numbered node that fits",
+    )
 
 
 def _best_fit(_: Workload | None) -> Policy:
-    return Policy("best-fit", standard_filters(), ((BestFit(), 1.0),), tightest_gpus,
-                  "least CPU and GPU left after placing (artifact formula)")
+    return Policy(
+        "best-fit",
+        standard_filters(),
+        ((BestFit(), 1.0),),
+        tightest_gpus,
+        "least CPU and GPU left after placing (artifact formula)",
+    )
 
 
 def _dot_product(_: Workload | None) -> Policy:
-    return Policy("dot-product", standard_filters(), ((DotProduct(), 1.0),), tightest_gpus,
-                  "Tetris dot product of free and requested resources")
+    return Policy(
+        "dot-product",
+        standard_filters(),
+        ((DotProduct(), 1.0),),
+        tightest_gpus,
+        "Tetris dot product of free and requested resources",
+    )
 
 
 def _gpu_packing(_: Workload | None) -> Policy:
-    return Policy("gpu-packing", standard_filters(), ((GpuPacking(), 1.0),), tightest_gpus,
-                  "shared GPUs first, then partly used nodes, then free nodes")
+    return Policy(
+        "gpu-packing",
+        standard_filters(),
+        ((GpuPacking(), 1.0),),
+        tightest_gpus,
+        "shared GPUs first, then partly used nodes, then free nodes",
+    )
 
 
 def _gpu_clustering(_: Workload | None) -> Policy:
-    return Policy("gpu-clustering", standard_filters(), ((GpuClustering(), 1.0),), tightest_gpus,
-                  "requests of one kind together")
+    return Policy(
+        "gpu-clustering",
+        standard_filters(),
+        ((GpuClustering(), 1.0),),
+        tightest_gpus,
+        "requests of one kind together",
+    )
 
 
 def fgd_policy(workload: Workload | None = None) -> Policy:
     """FGD as published."""
     frag = Fragmentation(workload)
-    return Policy("fgd", standard_filters(), ((FgdScore(frag), 1.0),), FgdGpus(frag),
-                  "Fragmentation Gradient Descent (ATC'23)", extra={"fragmentation": frag})
+    return Policy(
+        "fgd",
+        standard_filters(),
+        ((FgdScore(frag), 1.0),),
+        FgdGpus(frag),
+        "Fragmentation Gradient Descent (ATC'23)",
+        extra={"fragmentation": frag},
+    )
 
 
 _REGISTRY: Final[dict[str, Callable[[Workload | None], Policy]]] = {

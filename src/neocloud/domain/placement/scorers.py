@@ -62,7 +62,9 @@ class DotProduct:
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         mc, mg = _max_cpu(cap), _max_gpu(cap)
         gpu_req = req.gpu_request_milli if req.gpus else 0
-        dot = (cap.cpu_free[candidates] / mc) * (req.cpu_milli / mc) + (cap.milli_free[candidates] / mg) * (gpu_req / mg)
+        dot = (cap.cpu_free[candidates] / mc) * (req.cpu_milli / mc) + (cap.milli_free[candidates] / mg) * (
+            gpu_req / mg
+        )
         return np.floor(100.0 * (1.0 - dot / 2.0))
 
 
@@ -163,8 +165,12 @@ class PreserveWholeNodes:
         if self.whole_gpu_only and (req.gpus == 0 or req.shares_gpu):
             return none
         gpus = cap.fleet.node_gpus[candidates]
-        untouched = (cap.whole_free[candidates] == gpus) & (cap.cpu_free[candidates] == cap.fleet.node_cpu[candidates])
-        smaller = req.gpu_request_milli < gpus * MILLI if req.gpus else np.ones(len(candidates), dtype=np.bool_)
+        untouched = (cap.whole_free[candidates] == gpus) & (
+            cap.cpu_free[candidates] == cap.fleet.node_cpu[candidates]
+        )
+        smaller = (
+            req.gpu_request_milli < gpus * MILLI if req.gpus else np.ones(len(candidates), dtype=np.bool_)
+        )
         breaking = untouched & smaller & (gpus > 0)
         if breaking.all():
             return none
