@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from neocloud.bench import openb as bench
 from neocloud.domain.errors import InvalidInput
+from neocloud.domain.placement.policies import POLICY_NAMES
 from tests.openb_fixture import write
 
 
@@ -62,6 +63,10 @@ def test_seeds_parse_as_ranges_and_lists(text, seeds):
 def test_bad_seeds_are_refused():
     with pytest.raises(InvalidInput, match="seeds"):
         bench.parse_seeds("42-x")
+
+
+def test_all_names_every_policy():
+    assert bench.parse_policies("all") == POLICY_NAMES
 
 
 def test_an_unknown_policy_is_refused_before_running():

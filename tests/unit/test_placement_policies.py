@@ -7,6 +7,7 @@ from neocloud.domain.errors import InvalidInput
 from neocloud.domain.placement.framework import Placement, Unschedulable
 from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
 from neocloud.domain.placement.request import Request
+from neocloud.domain.placement.workload import Shape, Workload
 from tests.builders import capacity, node
 
 
@@ -78,10 +79,12 @@ def test_default_keeps_a_whole_node_whole_when_a_used_one_fits():
     assert {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)} == {1}
 
 
-def test_default_puts_cpu_only_requests_where_the_gpus_are_taken():
-    cap = capacity(node("a"), node("b"))
-    cap.take((NodeShare(0, tuple(range(8)), 1000, 0, 0),))
-    assert place("default", Request(gpus=0, cpu_milli=4_000), cap).nodes == (0,)
+def test_default_puts_cpu_only_requests_where_the_gpus_need_no_cpu():
+    cap = capacity(node("a", cpu=64_000), node("b", cpu=64_000))
+    cap.take((NodeShare(1, tuple(range(8)), 1000, 0, 0),))
+    policy = get_policy("default", Workload((Shape(1, 1000, 8_000),), (1.0,)))
+    verdict = policy.place(Request(gpus=0, cpu_milli=4_000), cap, random.Random(0))
+    assert isinstance(verdict, Placement) and verdict.nodes == (1,)
 
 
 def test_default_shares_the_fullest_gpu_that_fits():
@@ -90,9 +93,9 @@ def test_default_shares_the_fullest_gpu_that_fits():
     assert place("default", Request(gpu_milli=350), cap).shares[0].gpu_slots == (1,)
 
 
-def test_default_packs_onto_the_fullest_node_among_those_fgd_finds_equal():
-    cap = capacity(node("a"), node("b"))
-    cap.take((NodeShare(0, (0,), 1000, 0, 0), NodeShare(1, (0, 1, 2), 1000, 0, 0)))
+def test_default_fills_nodes_in_fleet_order_among_those_fgd_finds_equal():
+    cap = capacity(node("a"), node("b"), node("c"))
+    cap.take((NodeShare(1, (0,), 1000, 0, 0), NodeShare(2, (0,), 1000, 0, 0)))
     assert {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)} == {1}
 
 

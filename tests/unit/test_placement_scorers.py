@@ -8,9 +8,11 @@ from neocloud.domain.placement.scorers import (
     FirstFit,
     GpuClustering,
     GpuPacking,
+    NodeOrder,
     PreserveWholeNodes,
-    Snugness,
+    SpareCpu,
 )
+from neocloud.domain.placement.workload import Shape, Workload
 from tests.builders import capacity, node
 
 ALL = np.array([0, 1], dtype=np.int64)
@@ -108,7 +110,26 @@ def test_preserve_whole_nodes_can_leave_sharing_requests_alone():
     assert PreserveWholeNodes(whole_gpu_only=True)(Request(gpu_milli=100), cap, ALL).tolist() == [0.0, 0.0]
 
 
-def test_snugness_prefers_the_node_left_with_the_least_free_gpu():
+def test_node_order_prefers_earlier_nodes_on_a_unit_scale():
     cap = capacity(node("a"), node("b"))
-    cap.take((NodeShare(0, (0, 1), 1000, 0, 0),))
-    assert best(Snugness()(Request(gpus=1), cap, ALL)) == 0
+    assert NodeOrder()(Request(), cap, ALL).tolist() == [0.0, -0.5]
+
+
+def test_spare_cpu_sends_cpu_work_where_free_gpus_need_no_cpu():
+    cap = capacity(node("a", cpu=64_000), node("b", cpu=64_000))
+    cap.take((NodeShare(0, tuple(range(8)), 1000, 16_000, 0),))
+    wl = Workload((Shape(1, 1000, 8_000),), (1.0,))
+    assert best(SpareCpu(wl)(Request(gpus=0, cpu_milli=4_000), cap, ALL)) == 0
+
+
+def test_spare_cpu_counts_the_cpu_free_gpus_will_need():
+    cap = capacity(node("a", cpu=64_000))
+    wl = Workload((Shape(1, 1000, 4_000),), (1.0,))
+    assert SpareCpu(wl)(Request(gpus=0, cpu_milli=16_000), cap, np.array([0])).tolist() == [
+        (64_000 - 16_000 - 32_000) / 64_000
+    ]
+
+
+def test_spare_cpu_has_no_preference_for_gpu_requests():
+    cap = capacity(node("a"), node("b", cpu=8_000))
+    assert SpareCpu()(Request(gpus=1), cap, ALL).tolist() == [0.0, 0.0]

@@ -20,6 +20,11 @@ def test_from_requests_keeps_the_most_frequent_shapes_up_to_the_coverage():
     assert wl.shapes == (Shape(1, 1000, 0),) and wl.weights == (1.0,)
 
 
+def test_from_requests_mixes_restricted_and_unrestricted_shapes():
+    wl = Workload.from_requests([Request(gpus=1), Request(gpus=1, models=frozenset({"T4"}))])
+    assert wl.shapes == (Shape(1, 1000, 0), Shape(1, 1000, 0, ("T4",)))
+
+
 def test_shape_of_a_cpu_only_request_has_no_gpu_milli():
     assert Shape.of(Request(gpus=0, cpu_milli=4000)) == Shape(0, 0, 4000)
 

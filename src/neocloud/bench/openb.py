@@ -206,6 +206,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_policies(text: str) -> tuple[str, ...]:
+    """"best-fit,fgd" -> names, checked against the registry; "all" -> every policy."""
+    if text.strip().lower() == "all":
+        return policies.POLICY_NAMES
     names = tuple(n.strip().lower() for n in text.split(",") if n.strip())
     if not names:
         raise InvalidInput("no policy given", details={"known": list(policies.POLICY_NAMES)})
@@ -240,6 +243,18 @@ def run_openb(
         published = OPENB_PUBLISHED.get(name, {}).get(policy_name)
         results.append(PolicyResult(policy_name, tuple(runs), published))
     return OpenbResult(name, len(fleet.nodes), fleet.gpu_count(), tuple(results))
+
+
+SUMMARY_COLUMNS = ("policy", "unallocated % (ours)", "published", "s / seed")
+
+
+def summary_rows(result: OpenbResult) -> list[tuple[str, str, str, str]]:
+    """One row per policy: name, our mean +/- sd, the published figure (or a dash), seconds per seed."""
+    rows = []
+    for r in result.results:
+        published = f"{r.published[0]:.2f} ± {r.published[1]:.2f}" if r.published else "—"
+        rows.append((r.policy, f"{r.mean:.2f} ± {r.sd:.2f}", published, f"{r.seconds_per_seed:.2f}"))
+    return rows
 
 
 def plot(result: OpenbResult, path: Path | str) -> None:

@@ -21,7 +21,7 @@ def openb_command(
         None, "--pods", help="openb pod list (default: ../shared/data/openb/openb_pod_list_default.csv)"
     ),
     nodes: Path = typer.Option(None, "--nodes", help="openb GPU node list (default: the one beside --pods)"),
-    policy: str = typer.Option("best-fit,fgd,default", "--policy", help="policy name(s), comma-separated"),
+    policy: str = typer.Option("all", "--policy", help="policy name(s), comma-separated, or 'all'"),
     seeds: str = typer.Option("42-51", "--seeds", help="seeds: a range 42-51 or a list 42,43"),
     plot: Path = typer.Option(None, "--plot", help="write the allocation curves to this PNG"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
@@ -53,14 +53,10 @@ def openb_command(
     if as_json:
         print_json(result.to_json())
         return
-    rows = []
-    for r in result.results:
-        published = f"{r.published[0]:.2f} ± {r.published[1]:.2f}" if r.published else "—"
-        rows.append((r.policy, f"{r.mean:.2f} ± {r.sd:.2f}", published, f"{r.seconds_per_seed:.2f}"))
     print_table(
         f"openb {result.workload}: unallocated GPU % at arrived = 100 % ({len(seed_list)} seeds)",
-        ("policy", "unallocated % (ours)", "published", "s / seed"),
-        rows,
+        openb.SUMMARY_COLUMNS,
+        openb.summary_rows(result),
         caption=f"{result.nodes} GPU nodes, {result.gpus} GPUs; lower is better"
         + (f"; curves in {plot}" if plot else ""),
     )

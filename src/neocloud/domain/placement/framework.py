@@ -128,7 +128,9 @@ class Policy:
 def _sentence(reasons: dict[str, int]) -> str:
     if not reasons:
         return "the fleet has no nodes"
-    parts = ", ".join(f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    parts = ", ".join(
+        f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1])
+    )
     return f"no node fits: {parts}"
 
 

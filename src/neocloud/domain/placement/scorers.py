@@ -17,6 +17,7 @@ from neocloud.domain.capacity import MILLI, Capacity
 from neocloud.domain.placement.framework import Candidates, Scores
 from neocloud.domain.placement.request import Request
 from neocloud.domain.placement.watch import CapacityWatch
+from neocloud.domain.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
 
@@ -37,6 +38,17 @@ class FirstFit:
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         return -candidates.astype(np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOrder:
+    """Minus the node's position in the fleet as a share of the fleet, in (-1, 0]: earlier is better.
+    A tie-breaker that fills nodes in one consistent order."""
+
+    name: str = "node-order"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        return -candidates.astype(np.float64) / max(len(cap.cpu_free), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +189,25 @@ class PreserveWholeNodes:
         return np.asarray(-breaking.astype(np.float64), dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
-class Snugness:
-    """How little a node keeps free after placing, in [-1, 0]: free GPU (as a share of the largest
-    node) counts ten times more than free CPU, so GPU packing leads and CPU only separates nodes whose
-    GPUs are equally full. A tie-breaker."""
+class SpareCpu:
+    """For CPU-only requests: the CPU a node has to spare after placing, beyond what its free GPUs are
+    expected to need (free GPUs x the workload's CPU per GPU), as a share of the largest node's CPU,
+    in [-1, 1]. CPU-only work then goes where it strands no GPU. 0 for GPU requests."""
 
-    name: str = "snugness"
+    name = "spare-cpu"
+
+    def __init__(self, workload: Workload | None = None) -> None:
+        shapes = (
+            []
+            if workload is None
+            else [(s, w) for s, w in zip(workload.shapes, workload.weights, strict=True) if s.gpus]
+        )
+        gpus = sum(w * s.gpus * s.gpu_milli for s, w in shapes)
+        self.cpu_per_gpu = sum(w * s.cpu_milli for s, w in shapes) / gpus * MILLI if gpus else 0.0
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
-        gpu_left = (cap.milli_free[candidates] - (req.gpu_request_milli if req.gpus else 0)) / _max_gpu(cap)
-        cpu_left = (cap.cpu_free[candidates] - req.cpu_milli) / _max_cpu(cap)
-        return np.asarray(-(0.9 * gpu_left + 0.1 * cpu_left), dtype=np.float64)
+        if req.gpus:
+            return np.zeros(len(candidates))
+        needed = self.cpu_per_gpu * cap.milli_free[candidates] / MILLI
+        spare = (cap.cpu_free[candidates] - req.cpu_milli - needed) / _max_cpu(cap)
+        return np.asarray(np.clip(spare, -1.0, 1.0), dtype=np.float64)

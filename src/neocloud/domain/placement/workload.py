@@ -22,7 +22,7 @@ from neocloud.domain.placement.request import Request
 TYPICAL_COVERAGE = 1.0
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Shape:
     """One kind of request, as the fragmentation measure sees it (memory is not part of it)."""
 
@@ -36,6 +36,9 @@ class Shape:
         models = tuple(sorted(req.models)) if req.models is not None else None
         milli = req.gpu_milli if req.gpus else 0
         return Shape(req.gpus, milli, req.cpu_milli, models)
+
+    def sort_key(self) -> tuple[int, int, int, tuple[str, ...]]:
+        return (self.gpus, self.gpu_milli, self.cpu_milli, self.models or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ class Workload:
         if not counts:
             raise InvalidInput("cannot derive a workload from no requests")
         total = sum(counts.values())
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].sort_key()))
         kept: list[tuple[Shape, int]] = []
         covered = 0
         for shape, n in ranked:
