@@ -84,7 +84,11 @@ class Fragmentation:
                 if s.models is None or name in s.models:
                     table[m, i, level + 1 :, s.gpus :] += w
         self.table: FloatArray = table
-        self._m = np.arange(len(self.thresholds))[None, :]
+        # The table flattened, with each axis' stride: a lookup is one np.take on linear indices.
+        self._flat: FloatArray = table.ravel()
+        s_m, s_model, s_bucket, _ = (st // table.itemsize for st in table.strides)
+        self._m_offset: IntArray = (np.arange(len(self.thresholds), dtype=np.int64) * s_m)[None, :]
+        self._s_model, self._s_bucket = int(s_model), int(s_bucket)
         n = len(fleet.nodes)
         self.cnt: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
         self.high: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
@@ -99,8 +103,9 @@ class Fragmentation:
     def _frag(
         self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray
     ) -> FloatArray:
-        weights = self.table[self._m, model[:, None], self._bucket(cpu)[:, None], cnt]
-        return np.asarray(total - (high * weights).sum(axis=1), dtype=np.float64)
+        base = model * self._s_model + self._bucket(cpu) * self._s_bucket
+        weights = np.take(self._flat, self._m_offset + base[:, None] + cnt)
+        return np.asarray(total - np.einsum("ij,ij->i", high.astype(np.float64), weights), dtype=np.float64)
 
     def measure(self, gpu_rows: npt.NDArray[np.integer], cpu: IntArray, model: IntArray) -> FloatArray:
         """Fragmentation (milli-GPU) of nodes given their per-GPU free rows, free CPU and model index."""
@@ -149,11 +154,18 @@ class Fragmentation:
             free = np.full(c, MILLI, dtype=np.int64)
             taken, k = (MILLI, req.gpus) if req.gpus else (0, 0)
         nodes = candidates[pos]
-        thr = self.thresholds[None, :]
-        before = free[:, None] >= thr
-        after = (free - taken)[:, None] >= thr
-        cnt = self.cnt[nodes] - k * (before.astype(np.int64) - after)
-        high = self.high[nodes] - k * (before * free[:, None] - after * (free - taken)[:, None])
+        if req.shares_gpu:
+            thr = self.thresholds[None, :]
+            before = free[:, None] >= thr
+            after = (free - taken)[:, None] >= thr
+            cnt = self.cnt[nodes] - (before.astype(np.int64) - after)
+            high = self.high[nodes] - (before * free[:, None] - after * (free - taken)[:, None])
+        elif k:
+            # k whole GPUs leave: each counted at every threshold before, at none after.
+            cnt = self.cnt[nodes] - k
+            high = self.high[nodes] - k * MILLI
+        else:
+            cnt, high = self.cnt[nodes], self.high[nodes]
         total = self.total[nodes] - k * taken
         cpu = cap.cpu_free[nodes] - req.cpu_milli
         frag = self._frag(total, cnt, high, cpu, cap.fleet.node_model[nodes])
