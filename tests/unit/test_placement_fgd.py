@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.placement.fgd import Fragmentation, sigmoid_score
+from neocloud.domain.placement.fgd import Fragmentation, FragmentationGrowth, sigmoid_score
 from neocloud.domain.placement.filters import standard_filters
 from neocloud.domain.placement.framework import Placement, explain
 from neocloud.domain.placement.policies import get_policy
@@ -82,6 +82,13 @@ def test_fgd_shares_the_gpu_whose_leftover_was_fragment():
     verdict = get_policy("fgd", one(Shape(1, 1000, 0))).place(Request(gpu_milli=500), cap, random.Random(0))
     assert isinstance(verdict, Placement)
     assert verdict.shares[0].node == 1 and verdict.shares[0].gpu_slots == (1,)
+
+
+def test_fragmentation_growth_scores_the_exact_decrease_in_gpus():
+    cap = capacity(node("a", gpus=2), node("b", gpus=2))
+    cap.take((NodeShare(1, (1,), 500, 0, 0),))
+    scorer = FragmentationGrowth(Fragmentation(one(Shape(1, 1000, 0))))
+    assert scorer(Request(gpu_milli=500), cap, np.array([0, 1])).tolist() == [-0.5, 0.5]
 
 
 def test_fgd_works_without_a_workload():

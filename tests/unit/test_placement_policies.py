@@ -60,6 +60,13 @@ def test_random_spreads_over_every_node_that_fits():
     assert {place("random", Request(gpus=1), cap, seed).nodes[0] for seed in range(40)} == {0, 1, 2}
 
 
+def test_random_shares_a_random_gpu_among_those_that_fit():
+    cap = capacity(node("a", gpus=4))
+    cap.take((NodeShare(0, (1,), 800, 0, 0),))
+    slots = {place("random", Request(gpu_milli=500), cap, seed).shares[0].gpu_slots for seed in range(40)}
+    assert slots == {(0,), (2,), (3,)}
+
+
 def test_first_fit_takes_the_first_node_and_its_first_gpus():
     cap = capacity(node("a"), node("b"))
     cap.take((NodeShare(0, (0,), 1000, 0, 0),))

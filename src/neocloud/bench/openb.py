@@ -27,10 +27,10 @@ from neocloud.domain.fleet import Fleet
 from neocloud.domain.placement import policies
 from neocloud.domain.placement.framework import Placement
 from neocloud.domain.placement.workload import Workload
-from neocloud.domain.reference import OPENB_PUBLISHED
+from neocloud.domain.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 
-INFLATION = 1.3  # the artifact's workload tuning ratio: arrivals up to 1.3 x capacity
-SEEDS = tuple(range(42, 52))
+INFLATION = OPENB_ARRIVAL_INFLATION
+SEEDS = OPENB_SEEDS
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_PODS = REPO_ROOT / ".." / "shared" / "data" / "openb" / "openb_pod_list_default.csv"
 
@@ -206,7 +206,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def parse_policies(text: str) -> tuple[str, ...]:
-    """"best-fit,fgd" -> names, checked against the registry; "all" -> every policy."""
+    """ "best-fit,fgd" -> names, checked against the registry; "all" -> every policy."""
     if text.strip().lower() == "all":
         return policies.POLICY_NAMES
     names = tuple(n.strip().lower() for n in text.split(",") if n.strip())
