@@ -107,11 +107,6 @@ class Fragmentation:
         weights = np.take(self._flat, self._m_offset + base[:, None] + cnt)
         return np.asarray(total - np.einsum("ij,ij->i", high.astype(np.float64), weights), dtype=np.float64)
 
-    def measure(self, gpu_rows: npt.NDArray[np.integer], cpu: IntArray, model: IntArray) -> FloatArray:
-        """Fragmentation (milli-GPU) of nodes given their per-GPU free rows, free CPU and model index."""
-        total, cnt, high = self._stats(gpu_rows)
-        return self._frag(total, cnt, high, cpu, model)
-
     def _stats(self, rows: npt.NDArray[np.integer]) -> tuple[IntArray, IntArray, IntArray]:
         g = rows.astype(np.int64)
         ge = g[:, :, None] >= self.thresholds[None, None, :]

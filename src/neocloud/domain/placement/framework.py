@@ -105,9 +105,12 @@ class Policy:
             from neocloud.domain.placement.gang import place_gang
 
             return place_gang(self, req, cap, rng)
-        feasible, reasons = explain(req, cap, self.filters)
+        feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
+        for f in self.filters:
+            feasible &= f(req, cap)
         candidates = np.flatnonzero(feasible)
         if candidates.size == 0:
+            _, reasons = explain(req, cap, self.filters)  # counted only when there is something to explain
             return Unschedulable(reasons, _sentence(reasons))
         node = self.choose(req, cap, candidates, rng)
         slots = self.pick_gpus(req, cap, node, rng) if req.gpus else ()
