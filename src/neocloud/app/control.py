@@ -16,7 +16,7 @@ from typing import Any
 
 from neocloud.app.context import DEFAULT_SPOT_NOTICE, Context
 from neocloud.app.fleet import FleetUseCases
-from neocloud.app.placement import _policy
+from neocloud.app.placement import placer
 from neocloud.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
 from neocloud.app.products import ProductUseCases
 from neocloud.app.reconciler import reconcile
@@ -54,7 +54,7 @@ class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
         self._clock = clock
         self._provisioner = provisioner
         self._prices = prices
-        self._placer = _policy(policy_name)
+        self._placer = placer(policy_name)
         self._ids: IdSource = ids or SecretIds()
         self._spot_notice = spot_notice
         self._fleets: dict[str, Any] = {}

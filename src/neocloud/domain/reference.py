@@ -102,6 +102,10 @@ OPENB_PUBLISHED: Final[dict[str, dict[str, tuple[float, float]]]] = {
     "multigpu20": {"random": (13.08, 0.52), "dot-product": (8.15, 0.32), "gpu-clustering": (6.66, 0.60),
                    "gpu-packing": (6.50, 0.64), "best-fit": (6.27, 0.25), "fgd": (4.47, 0.16)},
 }
+# The protocol (data/openb/README.md): arrivals continue until the GPU request would pass this multiple
+# of the fleet's GPU capacity; results are mean +/- sd over these seeds.
+OPENB_ARRIVAL_INFLATION: Final = 1.3
+OPENB_SEEDS: Final = tuple(range(42, 52))
 OPENB_ARTIFACT_SECONDS_PER_RUN: Final = 600.0  # "about 10 minutes per run (one policy, one seed) on 2 vCPUs"
 
 # Money: list prices per GPU-hour, on demand, 2025-26 (USD). Reserved ≈40-60 % of on-demand list.

@@ -105,9 +105,12 @@ class Policy:
             from neocloud.domain.placement.gang import place_gang
 
             return place_gang(self, req, cap, rng)
-        feasible, reasons = explain(req, cap, self.filters)
+        feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
+        for f in self.filters:
+            feasible &= f(req, cap)
         candidates = np.flatnonzero(feasible)
         if candidates.size == 0:
+            _, reasons = explain(req, cap, self.filters)  # counted only when there is something to explain
             return Unschedulable(reasons, _sentence(reasons))
         node = self.choose(req, cap, candidates, rng)
         slots = self.pick_gpus(req, cap, node, rng) if req.gpus else ()
@@ -128,7 +131,9 @@ class Policy:
 def _sentence(reasons: dict[str, int]) -> str:
     if not reasons:
         return "the fleet has no nodes"
-    parts = ", ".join(f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    parts = ", ".join(
+        f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1])
+    )
     return f"no node fits: {parts}"
 
 

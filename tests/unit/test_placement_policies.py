@@ -1,0 +1,112 @@
+import random
+
+import pytest
+
+from neocloud.domain.capacity import NodeShare
+from neocloud.domain.errors import InvalidInput
+from neocloud.domain.placement.framework import Placement, Unschedulable
+from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
+from neocloud.domain.placement.request import Request
+from neocloud.domain.placement.workload import Shape, Workload
+from tests.builders import capacity, node
+
+
+def place(name: str, req: Request, cap, seed: int = 0) -> Placement:
+    verdict = get_policy(name).place(req, cap, random.Random(seed))
+    assert isinstance(verdict, Placement)
+    return verdict
+
+
+def test_the_registry_names_every_policy():
+    assert set(POLICY_NAMES) == {
+        "random",
+        "first-fit",
+        "best-fit",
+        "dot-product",
+        "gpu-packing",
+        "gpu-clustering",
+        "fgd",
+        "default",
+    }
+
+
+def test_an_unknown_policy_name_lists_the_known_ones():
+    with pytest.raises(InvalidInput) as err:
+        get_policy("tetris")
+    assert err.value.details["known"] == list(POLICY_NAMES)
+
+
+def test_policy_names_are_case_insensitive():
+    assert get_policy("Best-Fit").name == "best-fit"
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_every_policy_places_a_request_where_it_fits(name):
+    cap = capacity(node("a", model="T4", gpus=2), node("b", gpus=8))
+    verdict = place(name, Request(gpus=4), cap)
+    assert verdict.nodes == (1,) and len(verdict.shares[0].gpu_slots) == 4
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+def test_every_policy_explains_an_unschedulable_request(name):
+    cap = capacity(node("a", gpus=8), node("b", model="T4", gpus=2))
+    verdict = get_policy(name).place(Request(gpus=4, models=frozenset({"T4"})), cap, random.Random(0))
+    assert isinstance(verdict, Unschedulable)
+    assert verdict.reasons == {"gpu-model": 1, "free-gpus": 1}
+
+
+def test_random_spreads_over_every_node_that_fits():
+    cap = capacity(node("a"), node("b"), node("c"))
+    assert {place("random", Request(gpus=1), cap, seed).nodes[0] for seed in range(40)} == {0, 1, 2}
+
+
+def test_random_shares_a_random_gpu_among_those_that_fit():
+    cap = capacity(node("a", gpus=4))
+    cap.take((NodeShare(0, (1,), 800, 0, 0),))
+    slots = {place("random", Request(gpu_milli=500), cap, seed).shares[0].gpu_slots for seed in range(40)}
+    assert slots == {(0,), (2,), (3,)}
+
+
+def test_first_fit_takes_the_first_node_and_its_first_gpus():
+    cap = capacity(node("a"), node("b"))
+    cap.take((NodeShare(0, (0,), 1000, 0, 0),))
+    verdict = place("first-fit", Request(gpus=2), cap)
+    assert verdict.nodes == (0,) and verdict.shares[0].gpu_slots == (1, 2)
+
+
+def test_best_fit_shares_the_fullest_gpu_that_fits():
+    cap = capacity(node("a", gpus=2))
+    cap.take((NodeShare(0, (0,), 300, 0, 0), NodeShare(0, (1,), 600, 0, 0)))
+    assert place("best-fit", Request(gpu_milli=350), cap).shares[0].gpu_slots == (1,)
+
+
+def test_default_keeps_a_whole_node_whole_when_a_used_one_fits():
+    cap = capacity(node("a"), node("b"), node("c"))
+    cap.take((NodeShare(1, (0, 1, 2), 1000, 0, 0),))
+    assert {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)} == {1}
+
+
+def test_default_puts_cpu_only_requests_where_the_gpus_need_no_cpu():
+    cap = capacity(node("a", cpu=64_000), node("b", cpu=64_000))
+    cap.take((NodeShare(1, tuple(range(8)), 1000, 0, 0),))
+    policy = get_policy("default", Workload((Shape(1, 1000, 8_000),), (1.0,)))
+    verdict = policy.place(Request(gpus=0, cpu_milli=4_000), cap, random.Random(0))
+    assert isinstance(verdict, Placement) and verdict.nodes == (1,)
+
+
+def test_default_shares_the_fullest_gpu_that_fits():
+    cap = capacity(node("a", gpus=2))
+    cap.take((NodeShare(0, (0,), 300, 0, 0), NodeShare(0, (1,), 600, 0, 0)))
+    assert place("default", Request(gpu_milli=350), cap).shares[0].gpu_slots == (1,)
+
+
+def test_default_fills_nodes_in_fleet_order_among_those_fgd_finds_equal():
+    cap = capacity(node("a"), node("b"), node("c"))
+    cap.take((NodeShare(1, (0,), 1000, 0, 0), NodeShare(2, (0,), 1000, 0, 0)))
+    assert {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)} == {1}
+
+
+def test_fgd_prefers_keeping_room_for_larger_typical_requests():
+    cap = capacity(node("a"), node("b"))
+    cap.take((NodeShare(0, (0, 1), 1000, 0, 0), NodeShare(1, (0, 1, 2, 3), 1000, 0, 0)))
+    assert place("fgd", Request(gpus=2), cap).nodes == (0,)
