@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.placement import _policy
+from neocloud.app.placement import placer
 from neocloud.domain.allocations import GpuBooking
 from neocloud.domain.calendar import earliest_fit, slots, snapshot, yielding
 from neocloud.domain.errors import InvalidInput
@@ -17,7 +17,7 @@ from tests.builders import fleet, node
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 H100 = gpu_model("H100")
-PLACER = _policy("default")
+PLACER = placer("default")
 
 
 def booking(node_id: str, slots_: range, start: datetime, end: datetime | None, alloc: str = "a") -> list[GpuBooking]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.placement import _policy
+from neocloud.app.placement import placer
 from neocloud.domain.capacity import Capacity
 from neocloud.domain.errors import InvalidInput
 from neocloud.domain.gpus import gpu_model
@@ -24,7 +24,7 @@ from neocloud.domain.reservations import (
 from tests.builders import capacity, fleet, node
 
 H100, GB200 = gpu_model("H100"), gpu_model("GB200")
-PLACER = _policy("default")
+PLACER = placer("default")
 
 
 def nvl72_racks(racks: int) -> Capacity:
