@@ -31,9 +31,15 @@ class Capacity:
     `gpu_free[i, s]` is the free milli-GPU of slot s on node i (0 for slots the node does not have);
     `whole_free[i]` counts wholly free GPUs and `milli_free[i]` sums free milli-GPU, both kept in step.
     `schedulable[i]` is False for cordoned, draining or failed nodes.
+    `version[i]` is the `generation` at which node i last changed, so a stateful scorer finds the nodes
+    touched since it last looked in one comparison. Change free capacity only through `take` and
+    `give_back`, which keep all of these in step.
     """
 
-    __slots__ = ("cpu_free", "fleet", "gpu_free", "mem_free", "milli_free", "schedulable", "whole_free")
+    __slots__ = (
+        "cpu_free", "fleet", "generation", "gpu_free", "mem_free", "milli_free", "schedulable", "version",
+        "whole_free",
+    )
 
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
@@ -48,6 +54,8 @@ class Capacity:
         self.whole_free: npt.NDArray[np.int64] = fleet.node_gpus.copy()
         self.milli_free: npt.NDArray[np.int64] = fleet.node_gpus * MILLI
         self.schedulable: npt.NDArray[np.bool_] = np.ones(n, dtype=np.bool_)
+        self.version: npt.NDArray[np.int64] = np.zeros(n, dtype=np.int64)
+        self.generation = 0
 
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
@@ -58,12 +66,16 @@ class Capacity:
         other.whole_free = self.whole_free.copy()
         other.milli_free = self.milli_free.copy()
         other.schedulable = self.schedulable.copy()
+        other.version = self.version.copy()
+        other.generation = self.generation
         return other
 
     def _refresh(self, node: int) -> None:
         row = self.gpu_free[node]
         self.whole_free[node] = int(np.count_nonzero(row == MILLI))
         self.milli_free[node] = int(row.sum())
+        self.generation += 1
+        self.version[node] = self.generation
 
     def take(self, shares: tuple[NodeShare, ...]) -> None:
         """Commit shares; raises Conflict and changes nothing if any GPU, CPU or memory would go negative."""
@@ -102,6 +114,12 @@ class Capacity:
                 raise Conflict(f"node {s.node} slot {slot} has {int(row[slot]) if slot < len(row) else 0} milli-GPU free, {s.milli} asked")
         if self.cpu_free[s.node] < s.cpu_milli or self.mem_free[s.node] < s.memory_mib:
             raise Conflict(f"node {s.node} lacks CPU or memory")
+
+    def untouched(self) -> npt.NDArray[np.bool_]:
+        """Nodes with nothing allocated: every GPU, all CPU and memory free."""
+        f = self.fleet
+        whole = self.milli_free == f.node_gpus * MILLI
+        return np.asarray(whole & (self.cpu_free == f.node_cpu) & (self.mem_free == f.node_memory), dtype=np.bool_)
 
     def allocated_milli(self) -> int:
         return int(self.fleet.node_gpus.sum()) * MILLI - int(self.milli_free.sum())

@@ -140,6 +140,20 @@ class Fleet:
         return np.fromiter((n.memory_mib for n in self.nodes), dtype=np.int64, count=len(self.nodes))
 
     @cached_property
+    def node_profile(self) -> npt.NDArray[np.int64]:
+        """Nodes of one profile (same model, GPU count, CPU and memory) are interchangeable while untouched;
+        this numbers the profiles 0..P-1 in order of first appearance."""
+        keys = np.stack([self.node_model, self.node_gpus, self.node_cpu, self.node_memory], axis=1)
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        return rank[inverse.reshape(-1)]
+
+    @cached_property
+    def profile_count(self) -> int:
+        return int(self.node_profile.max()) + 1 if len(self.nodes) else 0
+
+    @cached_property
     def index_of(self) -> dict[str, int]:
         return {n.id: i for i, n in enumerate(self.nodes)}
 

@@ -49,4 +49,5 @@ def neocloud_default(workload: Workload | None = None) -> Policy:
         tightest_gpus,
         "FGD's fragmentation score; ties: keep whole nodes whole, CPU work where CPU is spare, fill in order",
         extra={"fragmentation": frag},
+        untouched_interchangeable=True,
     )

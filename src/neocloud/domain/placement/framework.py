@@ -99,6 +99,10 @@ class Policy:
     pick_gpus: GpuPicker
     description: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    untouched_interchangeable: bool = False
+    """Set when every scorer is a function of the node's free state, with the lowest node index as the
+    final tie-break: untouched nodes of one profile then score alike and the first of them wins, so one
+    representative per profile is scored instead of all of them (the same decision, found faster)."""
 
     def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
         if req.is_gang:
@@ -108,10 +112,13 @@ class Policy:
         feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
         for f in self.filters:
             feasible &= f(req, cap)
-        candidates = np.flatnonzero(feasible)
-        if candidates.size == 0:
+        if not feasible.any():
             _, reasons = explain(req, cap, self.filters)  # counted only when there is something to explain
             return Unschedulable(reasons, _sentence(reasons))
+        if self.untouched_interchangeable:
+            candidates = representatives(cap, feasible)
+        else:
+            candidates = np.flatnonzero(feasible)
         node = self.choose(req, cap, candidates, rng)
         slots = self.pick_gpus(req, cap, node, rng) if req.gpus else ()
         share = NodeShare(node, slots, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.memory_mib)
@@ -126,6 +133,27 @@ class Policy:
             total += weight * scorer(req, cap, candidates)
         best = np.flatnonzero(total >= total.max() - 1e-9)
         return int(candidates[best[rng.randrange(len(best))]])
+
+
+def representatives(cap: Capacity, feasible: Mask) -> Candidates:
+    """The feasible nodes that are partly used, plus the first feasible untouched node of each profile."""
+    fresh = feasible & cap.untouched()
+    partly = np.flatnonzero(feasible & ~fresh)
+    if not fresh.any():
+        return partly
+    profile = cap.fleet.node_profile
+    n_profiles = cap.fleet.profile_count
+    if n_profiles <= 32:
+        firsts = []
+        for p in range(n_profiles):
+            of_p = fresh & (profile == p)
+            if of_p.any():
+                firsts.append(int(np.argmax(of_p)))
+        first = np.asarray(firsts, dtype=np.int64)
+    else:
+        nodes = np.flatnonzero(fresh)
+        first = nodes[np.unique(profile[nodes], return_index=True)[1]]
+    return np.sort(np.concatenate([partly, first]))
 
 
 def _sentence(reasons: dict[str, int]) -> str:

@@ -2,8 +2,8 @@
 
 Scorers that keep per-node state (FGD's fragmentation cache, GPU clustering's tags) must stay exact
 whatever happened in between: placements, releases, another policy's decisions. Comparing against a
-private copy of the free arrays finds the touched rows in one vectorised pass, so the cache is
-recomputed only for them and can never go stale.
+capacity's per-node change generation with the last one seen finds the touched rows in one vectorised
+pass, so the cache is recomputed only for them and can never go stale.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ IntArray = npt.NDArray[np.int64]
 class CapacityWatch:
     """Remembers the GPU and CPU free arrays of one capacity as last seen."""
 
-    __slots__ = ("cap", "cpu", "gpu")
+    __slots__ = ("cap", "cpu", "gpu", "seen")
 
     def __init__(self) -> None:
         self.cap: Capacity | None = None
+        self.seen = 0
         self.gpu: npt.NDArray[np.int32] = np.zeros((0, 0), dtype=np.int32)
         self.cpu: IntArray = np.zeros(0, dtype=np.int64)
 
@@ -36,9 +37,12 @@ class CapacityWatch:
             self.cap = cap
             self.gpu = cap.gpu_free.copy()
             self.cpu = cap.cpu_free.copy()
+            self.seen = cap.generation
             return None, self.gpu[:0], self.cpu[:0]
-        diff = (self.gpu != cap.gpu_free).any(axis=1) | (self.cpu != cap.cpu_free)
-        changed = np.flatnonzero(diff)
+        if cap.generation == self.seen:
+            return np.zeros(0, dtype=np.int64), self.gpu[:0], self.cpu[:0]
+        changed = np.flatnonzero(cap.version > self.seen)
+        self.seen = cap.generation
         old_gpu = self.gpu[changed].copy()
         old_cpu = self.cpu[changed].copy()
         if changed.size:

@@ -1,0 +1,58 @@
+"""Scoring one untouched node per profile gives `default` the same decisions as scoring them all."""
+
+import dataclasses
+import random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neocloud.domain.capacity import Capacity
+from neocloud.domain.placement.framework import Placement, representatives
+from neocloud.domain.placement.policies import get_policy
+from neocloud.domain.placement.request import Request
+from tests.builders import fleet, node
+
+requests = st.lists(
+    st.one_of(
+        st.builds(Request, gpus=st.sampled_from([1, 2, 4, 8]), cpu_milli=st.sampled_from([0, 4000, 16000])),
+        st.builds(Request, gpus=st.just(1), gpu_milli=st.integers(100, 900), cpu_milli=st.sampled_from([0, 2000])),
+        st.builds(Request, gpus=st.just(0), cpu_milli=st.integers(1000, 32000)),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _mixed_fleet():
+    return fleet(
+        *[node(f"a{i}", gpus=8) for i in range(4)],
+        *[node(f"t{i}", model="T4", gpus=2, cpu=32_000) for i in range(3)],
+        *[node(f"b{i}", gpus=8) for i in range(2)],
+        node("v0", model="V100M16", gpus=4),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(requests)
+def test_narrowed_default_decides_exactly_like_the_full_scan(reqs):
+    f = _mixed_fleet()
+    fast, full = Capacity(f), Capacity(f)
+    narrowed = get_policy("default")
+    scan_all = dataclasses.replace(get_policy("default"), untouched_interchangeable=False)
+    for i, req in enumerate(reqs):
+        a = narrowed.place(req, fast, random.Random(i))
+        b = scan_all.place(req, full, random.Random(i))
+        assert type(a) is type(b)
+        if isinstance(a, Placement) and isinstance(b, Placement):
+            assert a.shares == b.shares
+            fast.take(a.shares)
+            full.take(b.shares)
+
+
+def test_representatives_keep_partly_used_nodes_and_the_first_untouched_of_each_profile():
+    f = fleet(node("a"), node("b"), node("c"), node("t", model="T4", gpus=2), node("u", model="T4", gpus=2))
+    cap = Capacity(f)
+    cap.take(get_policy("first-fit").place(Request(gpus=1), cap, random.Random(0)).shares)  # touches "a"
+    kept = representatives(cap, np.ones(5, dtype=np.bool_))
+    assert [f.nodes[i].id for i in kept] == ["a", "b", "t"]
