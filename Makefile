@@ -41,7 +41,7 @@ imports: venv
 test: venv system-deps
 	$(MAKE) lint typecheck imports
 	$(MAKE) pg-up
-	set -o pipefail; $(VENV)/bin/pytest tests; status=$$?; $(MAKE) pg-down; exit $$status
+	set -o pipefail; NEOCLOUD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest tests; status=$$?; $(MAKE) pg-down; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -68,8 +68,12 @@ def memory_world(fleet_: Fleet | None = None, **kw: object) -> World:
 
 
 def postgres_url() -> str:
+    """The test PostgreSQL's URL. `make test` starts one and sets NEOCLOUD_REQUIRE_POSTGRES=1, so there a
+    missing server fails the run instead of silently skipping the PostgreSQL half of the suite."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
+        if os.environ.get("NEOCLOUD_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{POSTGRES_ENV} is not set but NEOCLOUD_REQUIRE_POSTGRES=1")
         pytest.skip(f"{POSTGRES_ENV} is not set (make test starts PostgreSQL and sets it)")
     return url
 

@@ -107,21 +107,16 @@ class LiveServer:
         self._thread.join(10)
 
 
-POSTGRES_ENV = "NEOCLOUD_TEST_POSTGRES_URL"
-
-
 @contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server (NEOCLOUD_TEST_POSTGRES_URL), dropped after."""
-    import os
     import uuid
 
-    import pytest
     from sqlalchemy import create_engine, make_url, text
 
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set (make test starts PostgreSQL and sets it)")
+    from tests.control_builders import postgres_url
+
+    base = postgres_url()
     name = f"edge_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
