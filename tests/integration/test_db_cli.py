@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from neocloud.cli import main as cli_main
-from neocloud.cli import operator
 from tests.control_builders import h100_fleet
 
 
@@ -44,26 +43,37 @@ def test_token_secret_is_printed_once_and_authenticates(run, tmp_path):
     run("db", "upgrade")
     run("tenants", "create", "acme")
     token = json.loads(run("tokens", "create", "--tenant", "acme", "--role", "tenant-member", "--json").stdout)
-    assert token["secret"].startswith("nc_") and token["role"] == "tenant-member"
+    assert token["token"] == token["secret"] and token["secret"].startswith("nc_")
+    assert token["role"] == "tenant-member"
     from neocloud.bootstrap import Settings, build_services
 
     services = build_services(Settings.from_env(tmp_path))
     assert services.control.authenticate(token["secret"]).tenant_id == token["tenant_id"]
 
 
-def test_fleet_import_then_nodes_list(run, monkeypatch):
-    monkeypatch.setattr(operator, "_load_fleet", lambda preset, file: h100_fleet(3))
+def test_fleet_import_of_a_preset_then_nodes_list(run):
     run("db", "upgrade")
-    summary = json.loads(run("fleet", "import", "--preset", "any", "--json").stdout)
-    assert summary["added"] == 3 and summary["gpus"] == {"H100": 24}
+    summary = json.loads(run("fleet", "import", "h100-su", "--json").stdout)
+    assert summary["added"] == 32 and summary["gpus"] == {"H100": 256}
     nodes = json.loads(run("nodes", "list", "--json").stdout)
-    assert nodes["total"] == 3 and nodes["items"][0]["gpu_allocations"] == [None] * 8
+    assert nodes["total"] == 32 and nodes["items"][0]["gpu_allocations"] == [None] * 8
 
 
-def test_fleet_import_needs_one_source(run):
+def test_fleet_import_of_a_file_skips_nodes_already_there(run, tmp_path):
+    from neocloud.adapters.fleetfile import dump_fleet
+
+    path = tmp_path / "fleet.yaml"
+    path.write_text(dump_fleet(h100_fleet(3)))
     run("db", "upgrade")
-    result = run("fleet", "import", ok=False)
-    assert result.exit_code == 1 and "--preset" in result.output
+    assert json.loads(run("fleet", "import", str(path), "--json").stdout)["added"] == 3
+    again = json.loads(run("fleet", "import", str(path), "--json").stdout)
+    assert again["added"] == 0 and again["skipped"] == 3
+
+
+def test_fleet_import_names_an_unknown_preset(run):
+    run("db", "upgrade")
+    result = run("fleet", "import", "no-such-preset", ok=False)
+    assert result.exit_code == 1 and "no-such-preset" in result.output
 
 
 def test_worker_once_starts_a_due_reservation(run, tmp_path):

@@ -4,7 +4,6 @@ whoever can reach the database is the operator)."""
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ import typer
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
 from neocloud.cli.output import err_console, fail, print_json, print_table
 from neocloud.domain.errors import DomainError
-from neocloud.domain.fleet import Fleet
 from neocloud.domain.tenancy import Principal, Role
 
 db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
@@ -68,30 +66,18 @@ def db_check(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUr
         err_console.print("database schema is current")
 
 
-def _load_fleet(preset: str | None, file: Path | None) -> Fleet:
-    """A fleet from a file (adapters.fleetfile) or a preset (domain.presets), both from the fleet work."""
-    if (preset is None) == (file is None):
-        raise fail("give exactly one of --preset NAME or --file PATH")
-    module, call, arg = ("neocloud.adapters.fleetfile", "load_fleet", file) if file else ("neocloud.domain.presets", "build", preset)
-    try:
-        loader: Any = getattr(importlib.import_module(module), call)
-    except (ImportError, AttributeError):
-        raise fail(f"{module}.{call} is not available in this build") from None
-    try:
-        fleet = loader(arg)
-    except (DomainError, OSError, ValueError, KeyError) as err:
-        raise fail(f"cannot load the fleet: {getattr(err, 'message', err)}") from None
-    assert isinstance(fleet, Fleet)
-    return fleet
-
-
 def fleet_import(
-    preset: str | None = typer.Option(None, "--preset", help="a fleet preset (see `neocloud fleet presets`)"),
-    file: Path | None = typer.Option(None, "--file", help="a fleet file (YAML/JSON)"),
+    target: str = typer.Argument(..., help="a preset name (see `neocloud fleet presets`) or a fleet file (YAML)"),
+    param: list[str] = typer.Option([], "--param", "-p", help="a preset parameter NAME=VALUE (repeatable)"),
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Add a fleet's nodes to the control plane (nodes already present are skipped)."""
-    fleet = _load_fleet(preset, file)
+    from neocloud.cli.fleet import parse_params, resolve
+
+    try:
+        fleet = resolve(target, parse_params(param))
+    except (DomainError, OSError) as err:
+        raise fail(f"cannot load the fleet {target!r}: {getattr(err, 'message', err)}") from None
     with _services(data_dir, database_url) as services:
         summary = services.control.import_fleet(fleet)
     if as_json:
@@ -155,7 +141,7 @@ def tokens_create(
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
-        print_json({**vars_of(view), "secret": secret})
+        print_json({"token": secret, **vars_of(view), "secret": secret})
     else:
         print_table("token", ("id", "role", "tenant", "project"), [(view.id, view.role.value, view.tenant_id or "-", view.project_id or "-")])
         typer.echo(f"secret (shown once, store it now): {secret}")
