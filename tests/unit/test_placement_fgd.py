@@ -141,3 +141,17 @@ def test_tentative_fragmentation_matches_measuring_the_state_after(history, prob
         trial.take((NodeShare(n, slots, milli, probe.cpu_milli, 0),))
         after = Fragmentation(wl).node_fragmentation(trial)
         assert abs((after[n] - before[n]) - delta) < 1e-6
+
+
+def test_fragmentation_growth_can_leave_requests_that_do_not_share_a_gpu_alone():
+    cap = capacity(node("a", gpus=2), node("b", gpus=2))
+    cap.take((NodeShare(1, (1,), 500, 0, 0),))
+    scorer = FragmentationGrowth(Fragmentation(one(Shape(1, 1000, 0))), sharing_only=True)
+    assert scorer(Request(gpus=1), cap, np.array([0, 1])).tolist() == [0.0, 0.0]
+
+
+def test_fragmentation_growth_for_sharing_only_still_scores_sharing_requests():
+    cap = capacity(node("a", gpus=2), node("b", gpus=2))
+    cap.take((NodeShare(1, (1,), 500, 0, 0),))
+    scorer = FragmentationGrowth(Fragmentation(one(Shape(1, 1000, 0))), sharing_only=True)
+    assert scorer(Request(gpu_milli=500), cap, np.array([0, 1])).tolist() == [-0.5, 0.5]

@@ -11,6 +11,7 @@ from neocloud.domain.placement.scorers import (
     NodeOrder,
     PreserveWholeNodes,
     SpareCpu,
+    StrandedCpuFit,
 )
 from neocloud.domain.placement.workload import Shape, Workload
 from tests.builders import capacity, node
@@ -133,3 +134,26 @@ def test_spare_cpu_counts_the_cpu_free_gpus_will_need():
 def test_spare_cpu_has_no_preference_for_gpu_requests():
     cap = capacity(node("a"), node("b", cpu=8_000))
     assert SpareCpu()(Request(gpus=1), cap, ALL).tolist() == [0.0, 0.0]
+
+
+def test_stranded_cpu_fit_packs_cpu_work_into_the_tightest_spare_cpu():
+    cap = capacity(node("a", gpus=0, cpu=64_000), node("b", gpus=0, cpu=16_000))
+    assert best(StrandedCpuFit()(Request(gpus=0, cpu_milli=8_000), cap, ALL)) == 1
+
+
+def test_stranded_cpu_fit_prefers_spare_cpu_to_cpu_free_gpus_will_need():
+    cap = capacity(node("a", cpu=64_000), node("b", cpu=64_000))
+    cap.take((NodeShare(0, tuple(range(8)), 1000, 16_000, 0),))
+    wl = Workload((Shape(1, 1000, 8_000),), (1.0,))
+    assert best(StrandedCpuFit(wl)(Request(gpus=0, cpu_milli=4_000), cap, ALL)) == 0
+
+
+def test_stranded_cpu_fit_without_spare_cpu_takes_the_node_whose_gpus_lose_least():
+    cap = capacity(node("a", cpu=64_000), node("b", cpu=32_000))
+    wl = Workload((Shape(1, 1000, 8_000),), (1.0,))
+    assert best(StrandedCpuFit(wl)(Request(gpus=0, cpu_milli=4_000), cap, ALL)) == 0
+
+
+def test_stranded_cpu_fit_has_no_preference_for_gpu_requests():
+    cap = capacity(node("a"), node("b", cpu=8_000))
+    assert StrandedCpuFit()(Request(gpus=1), cap, ALL).tolist() == [0.0, 0.0]

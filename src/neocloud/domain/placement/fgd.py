@@ -194,12 +194,16 @@ class FgdScore:
 
 @dataclass(slots=True)
 class FragmentationGrowth:
-    """The exact (unquantised) decrease of fragmentation, in GPUs: higher is better."""
+    """The exact (unquantised) decrease of fragmentation, in GPUs: higher is better. With
+    `sharing_only`, 0 for requests that do not share a GPU."""
 
     frag: Fragmentation
     name: str = "fragmentation-growth"
+    sharing_only: bool = False
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if self.sharing_only and not req.shares_gpu:
+            return np.zeros(len(candidates))
         return -self.frag.options(req, cap, candidates).best_per_candidate() / MILLI
 
 

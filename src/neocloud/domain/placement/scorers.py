@@ -211,3 +211,19 @@ class SpareCpu:
         needed = self.cpu_per_gpu * cap.milli_free[candidates] / MILLI
         spare = (cap.cpu_free[candidates] - req.cpu_milli - needed) / _max_cpu(cap)
         return np.asarray(np.clip(spare, -1.0, 1.0), dtype=np.float64)
+
+
+class StrandedCpuFit(SpareCpu):
+    """For CPU-only requests: best fit into CPU that free GPUs will not need. A node's spare CPU is what
+    it has left after placing beyond its free GPUs' expected need (as in `SpareCpu`). Nodes with spare
+    CPU score in [0, 0.5], the tighter the fit the higher, so CPU-only work fills up the CPU already
+    stranded and leaves large spare pieces whole; nodes without score in [-1, -0.5), the less CPU the
+    GPUs lose the higher. 0 for GPU requests."""
+
+    name = "stranded-cpu-fit"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        spare = super().__call__(req, cap, candidates)
+        if req.gpus:
+            return spare
+        return np.asarray(np.where(spare >= 0, 1.0 - spare, spare - 1.0) / 2.0, dtype=np.float64)
