@@ -1,0 +1,142 @@
+"""In-memory billing adapters: the BillingStore, a lifecycle event log and a manual clock.
+
+Shared by tests, the demo and the benchmark (STYLE.md example 8). `atomic()` restores the previous state
+when the block raises, like a rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from neocloud.domain.errors import Conflict
+from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
+from neocloud.domain.invoices import Credit, Invoice, InvoiceState
+from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry
+from neocloud.domain.periods import Period
+from neocloud.domain.pricing import PriceCatalog
+
+
+@dataclass
+class ManualClock:
+    """A clock the caller moves: `advance(hours=1)`, `set(at)`."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at = self.at + timedelta(**delta)
+        return self.at
+
+
+@dataclass
+class MemoryEventLog:
+    """An append-only list of lifecycle events, kept in time order."""
+
+    events: list[LifecycleEvent] = field(default_factory=list)
+
+    def append(self, *events: LifecycleEvent) -> None:
+        for event in events:
+            keys = [e.at for e in self.events]
+            self.events.insert(bisect.bisect_right(keys, event.at), event)
+
+    def extend(self, events: Iterable[LifecycleEvent]) -> None:
+        self.events.extend(events)
+        self.events.sort(key=lambda e: e.at)
+
+    def lifecycle_events(self, until: datetime) -> list[LifecycleEvent]:
+        stop = bisect.bisect_right([e.at for e in self.events], until)
+        return self.events[:stop]
+
+
+class MemoryBillingStore:
+    def __init__(self) -> None:
+        self._catalogs: dict[str, PriceCatalog] = {}
+        self._usage: dict[str, UsageEntry] = {}
+        self._by_allocation: dict[AllocationId, list[UsageEntry]] = {}
+        self._incidents: dict[str, Incident] = {}
+        self._credits: dict[str, Credit] = {}
+        self._invoices: dict[InvoiceId, Invoice] = {}
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        saved = (
+            dict(self._catalogs), dict(self._usage), {k: list(v) for k, v in self._by_allocation.items()},
+            dict(self._incidents), dict(self._credits), dict(self._invoices),
+        )
+        try:
+            yield
+        except BaseException:
+            (self._catalogs, self._usage, self._by_allocation, self._incidents, self._credits, self._invoices) = saved
+            raise
+
+    def load_catalog(self, currency: str) -> PriceCatalog | None:
+        return self._catalogs.get(currency)
+
+    def save_catalog(self, catalog: PriceCatalog) -> None:
+        self._catalogs[catalog.currency] = catalog
+
+    def append_usage(self, entries: Iterable[UsageEntry]) -> int:
+        added = 0
+        for entry in entries:
+            if entry.id in self._usage:
+                continue
+            self._usage[entry.id] = entry
+            self._by_allocation.setdefault(entry.allocation_id, []).append(entry)
+            added += 1
+        return added
+
+    def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]:
+        return [
+            e
+            for e in self._usage.values()
+            if (tenant is None or e.tenant_id == tenant)
+            and (period is None or (e.start < period.end and period.start < e.end))
+        ]
+
+    def usage_for(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[UsageEntry]]:
+        return {a: list(self._by_allocation[a]) for a in allocations if a in self._by_allocation}
+
+    def append_incidents(self, incidents: Iterable[Incident]) -> int:
+        added = 0
+        for incident in incidents:
+            if incident.id not in self._incidents:
+                self._incidents[incident.id] = incident
+                added += 1
+        return added
+
+    def incidents(self) -> list[Incident]:
+        return list(self._incidents.values())
+
+    def add_credit(self, credit: Credit) -> None:
+        if credit.id in self._credits:
+            raise Conflict(f"credit {credit.id!r} exists", details={"id": credit.id})
+        self._credits[credit.id] = credit
+
+    def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
+        return [c for c in self._credits.values() if tenant is None or c.tenant_id == tenant]
+
+    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
+        return self._invoices.get(invoice_id)
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        """Insert, or replace with a legal successor: a finalized invoice's content never changes."""
+        old = self._invoices.get(invoice.id)
+        if old is not None and old.state is not InvoiceState.DRAFT:
+            same = (old.lines, old.credits, old.period, old.tenant_id) == (
+                invoice.lines, invoice.credits, invoice.period, invoice.tenant_id,
+            )
+            if not same or old.state == invoice.state:
+                raise Conflict(f"invoice {invoice.id} is {old.state.value} and immutable", details={"id": invoice.id})
+        self._invoices[invoice.id] = invoice
+
+    def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:
+        return [i for i in self._invoices.values() if tenant is None or i.tenant_id == tenant]
