@@ -217,6 +217,8 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
     incidents: tuple[Incident, ...] = ()
     end: int | None
     if first.product is Product.RESERVED:
+        if window is None and active_at is None:
+            return AllocationUsage(first, None, None, terminal, None)  # not booked yet: nothing to bill
         if window is None:
             raise InvalidInput(
                 f"allocation {first.allocation_id}: a reserved allocation's events carry no window",
