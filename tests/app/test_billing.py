@@ -178,3 +178,13 @@ def test_atomic_block_rolls_back_every_write():
         rig.store.append_usage(entries)
         raise RuntimeError("crash")
     assert rig.store.usage() == []
+
+
+def test_an_event_committed_late_within_the_settle_delay_is_not_overbilled():
+    rig = billing(at(days=1, minutes=2))
+    rig.log.extend(run("a", at(hours=20)))
+    rig.service.meter()  # settles up to midnight only once midnight is 5 minutes behind
+    rig.log.extend([run("a", at(hours=20), at(hours=23, minutes=59))[-1]])
+    rig.clock.set(at(days=2))
+    rig.service.meter()
+    assert sum(e.seconds for e in rig.store.usage()) == 3 * 3600 + 59 * 60

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from neocloud.domain.errors import Conflict, InvalidInput, NotFound
@@ -69,15 +69,20 @@ class BillingStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class BillingSettings:
     """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
-    a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets)."""
+    a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets);
+    `settle_delay_seconds` how far behind the clock metering settles, so that an event row committed a
+    little after its own time is still seen before the usage around it is written."""
 
     currency: str = "USD"
     grid_seconds: int = 86_400
     usd_to_currency: str | None = None
+    settle_delay_seconds: int = 300
 
     def __post_init__(self) -> None:
         check_currency(self.currency)
         check_grid(self.grid_seconds)
+        if self.settle_delay_seconds < 0:
+            raise InvalidInput("settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,10 @@ class BillingService:
 
     def _now(self) -> datetime:
         return require_utc(self.clock.now().replace(microsecond=0), "now")
+
+    def _settled_now(self) -> datetime:
+        """The instant up to which events are taken as complete."""
+        return self._now() - timedelta(seconds=self.settings.settle_delay_seconds)
 
     # Prices -----------------------------------------------------------------------------------------
 
@@ -139,9 +148,9 @@ class BillingService:
     # Metering ---------------------------------------------------------------------------------------
 
     def meter(self, until: datetime | None = None) -> MeterReport:
-        """Append to the ledger the settled usage the lifecycle events imply up to `until` (default
-        now). Idempotent: metering again with the same events adds nothing."""
-        horizon = self._now() if until is None else require_utc(until, "until")
+        """Append to the ledger the settled usage the lifecycle events imply up to `until` (default:
+        now less the settle delay). Idempotent: metering again with the same events adds nothing."""
+        horizon = self._settled_now() if until is None else require_utc(until, "until")
         events = list(self.events.lifecycle_events(horizon))
         existing = self.store.usage_for({e.allocation_id for e in events})
         result = meter(
@@ -197,13 +206,14 @@ class BillingService:
         at least the last grid edge). Meters first. Idempotent: an invoice already finalized, paid or
         void for the tenant and period is returned as it is, never billed again."""
         now = self._now()
-        settled = from_epoch(floor_to_grid(to_epoch(now), self.settings.grid_seconds))
+        horizon = self._settled_now()
+        settled = from_epoch(floor_to_grid(to_epoch(horizon), self.settings.grid_seconds))
         if period.end > settled:
             raise Conflict(
                 f"period {period.label()} is not over (settled up to {settled.isoformat()})",
                 details={"field": "period", "settled_until": settled.isoformat()},
             )
-        self.meter(now)
+        self.meter(horizon)
         catalog = self.catalog()
         out: list[Invoice] = []
         entries = self.store.usage(period=period)
@@ -285,7 +295,7 @@ class BillingService:
     # Reports ----------------------------------------------------------------------------------------
 
     def reconcile(self, period: Period | None = None) -> ReconcileReport:
-        now = self._now()
+        now = self._settled_now()
         span = period or Period.month_of(now)
         return reconcile(
             self.events.lifecycle_events(now), self.store.usage(period=span), self.store.invoices(), span,

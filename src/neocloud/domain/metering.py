@@ -4,9 +4,9 @@ Billing rules (what an allocation's events make billable):
 - on-demand and spot: from the first move to `active` until the first terminal state (`ended`, `failed`,
   `preempted`, `cancelled`); `ending` still bills. A preempted spot instance stops billing at preemption.
 - reserved: the reserved window `[window_start, window_end)`, used or not; the latest window an event
-  carries wins, so an extension bills the longer window. Cancellation policy: cancelled (or failed)
-  before the window starts bills nothing; at or after the start the whole window stays billed (it is a
-  commitment).
+  carries wins, so an extension bills the longer window. Cancellation policy: a reservation that reaches
+  a terminal state (cancelled, failed, ...) before its window starts bills nothing; at or after the
+  start the whole window stays billed (it is a commitment).
 - `failed` after usage began records an `Incident` (a node failed while allocated); billing follows the
   rules above and a later health decision credits it (`Credit` in invoices).
 
@@ -225,7 +225,7 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
                 details={"field": "window_start", "allocation_id": first.allocation_id},
             )
         began = stop_at is None or stop_at >= window[0]
-        if stop_state in (AllocationState.CANCELLED, AllocationState.FAILED) and not began:
+        if not began:
             return AllocationUsage(first, None, None, True, None)
         term = term if term is not None else nearest_term(window[1] - window[0], terms)
         start, end = window
