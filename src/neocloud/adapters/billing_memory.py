@@ -1,16 +1,16 @@
 """In-memory billing adapters: the BillingStore, a lifecycle event log and a manual clock.
 
-Shared by tests, the demo and the benchmark (STYLE.md example 8). `atomic()` restores the previous state
-when the block raises, like a rolled-back transaction.
+Shared by tests, the demo and the benchmark (STYLE.md example 8).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from neocloud.domain.errors import Conflict
 from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
@@ -58,6 +58,9 @@ class MemoryEventLog:
 
 
 class MemoryBillingStore:
+    """Dicts behind the BillingStore port. `atomic()` keeps an undo log of the writes made inside it and
+    plays it back if the block raises, so a failed use case leaves nothing half-written."""
+
     def __init__(self) -> None:
         self._catalogs: dict[str, PriceCatalog] = {}
         self._usage: dict[str, UsageEntry] = {}
@@ -65,32 +68,50 @@ class MemoryBillingStore:
         self._incidents: dict[str, Incident] = {}
         self._credits: dict[str, Credit] = {}
         self._invoices: dict[InvoiceId, Invoice] = {}
+        self._undo: list[Callable[[], None]] | None = None
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        saved = (
-            dict(self._catalogs), dict(self._usage), {k: list(v) for k, v in self._by_allocation.items()},
-            dict(self._incidents), dict(self._credits), dict(self._invoices),
-        )
+        if self._undo is not None:  # nested: part of the outer transaction
+            yield
+            return
+        self._undo = []
         try:
             yield
         except BaseException:
-            (self._catalogs, self._usage, self._by_allocation, self._incidents, self._credits, self._invoices) = saved
+            for undo in reversed(self._undo):
+                undo()
             raise
+        finally:
+            self._undo = None
+
+    def _record(self, undo: Callable[[], None]) -> None:
+        if self._undo is not None:
+            self._undo.append(undo)
+
+    def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if key in table:
+            old = table[key]
+            self._record(lambda: table.__setitem__(key, old))
+        else:
+            self._record(lambda: table.pop(key))
+        table[key] = value
 
     def load_catalog(self, currency: str) -> PriceCatalog | None:
         return self._catalogs.get(currency)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
-        self._catalogs[catalog.currency] = catalog
+        self._put(self._catalogs, catalog.currency, catalog)
 
     def append_usage(self, entries: Iterable[UsageEntry]) -> int:
         added = 0
         for entry in entries:
             if entry.id in self._usage:
                 continue
-            self._usage[entry.id] = entry
-            self._by_allocation.setdefault(entry.allocation_id, []).append(entry)
+            self._put(self._usage, entry.id, entry)
+            rows = self._by_allocation.setdefault(entry.allocation_id, [])
+            rows.append(entry)
+            self._record(_dropper(rows))
             added += 1
         return added
 
@@ -109,7 +130,7 @@ class MemoryBillingStore:
         added = 0
         for incident in incidents:
             if incident.id not in self._incidents:
-                self._incidents[incident.id] = incident
+                self._put(self._incidents, incident.id, incident)
                 added += 1
         return added
 
@@ -119,7 +140,7 @@ class MemoryBillingStore:
     def add_credit(self, credit: Credit) -> None:
         if credit.id in self._credits:
             raise Conflict(f"credit {credit.id!r} exists", details={"id": credit.id})
-        self._credits[credit.id] = credit
+        self._put(self._credits, credit.id, credit)
 
     def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
         return [c for c in self._credits.values() if tenant is None or c.tenant_id == tenant]
@@ -136,7 +157,16 @@ class MemoryBillingStore:
             )
             if not same or old.state == invoice.state:
                 raise Conflict(f"invoice {invoice.id} is {old.state.value} and immutable", details={"id": invoice.id})
-        self._invoices[invoice.id] = invoice
+        self._put(self._invoices, invoice.id, invoice)
 
     def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:
         return [i for i in self._invoices.values() if tenant is None or i.tenant_id == tenant]
+
+
+def _dropper(rows: list[UsageEntry]) -> Callable[[], None]:
+    """Undo of an append: drop the last row."""
+
+    def drop() -> None:
+        rows.pop()
+
+    return drop
