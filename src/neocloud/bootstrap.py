@@ -1,1 +1,106 @@
 """The composition root: the one place that picks concrete adapters from settings and wires them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from neocloud.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
+from neocloud.app.ports import Clock, Provisioner, UnitOfWork
+
+DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
+MEMORY = "memory"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where state lives and how the control plane behaves.
+
+    `database_url` None means the embedded SQLite file `neocloud.db` in `data_dir` (WAL mode);
+    postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    policy_name: str = "default"
+    provision_delay: timedelta = timedelta(seconds=0)
+    spot_notice: timedelta = DEFAULT_SPOT_NOTICE
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults."""
+        raw_dir = data_dir or os.environ.get("NEOCLOUD_DATA_DIR") or DEFAULT_DATA_DIR
+        url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or None
+        return Settings(data_dir=Path(raw_dir).expanduser(), database_url=url)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'neocloud.db'}"
+
+
+@dataclass
+class Services:
+    control: ControlPlane
+    settings: Settings
+    engine: Any = None  # the SQLAlchemy engine (None for the memory store)
+
+    def check_ready(self) -> None:
+        """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
+        if self.engine is None:
+            return
+        from neocloud.adapters.db.schema import check_schema
+
+        check_schema(self.engine)
+
+
+def build_services(
+    settings: Settings, *, check: bool = True, clock: Clock | None = None, provisioner: Provisioner | None = None,
+) -> Services:
+    """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
+    whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
+    clock and the fake provisioner (ready after `settings.provision_delay`)."""
+    from neocloud.adapters.clock import SystemClock
+    from neocloud.adapters.memory import MemoryStore
+    from neocloud.adapters.prices import ListPriceBook
+    from neocloud.adapters.provisioners import FakeProvisioner
+
+    clock = clock or SystemClock()
+    provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
+    engine = None
+    uow: Callable[[], UnitOfWork]
+    if settings.database_url == MEMORY:
+        uow = MemoryStore()
+    else:
+        from neocloud.adapters.db.engine import make_engine
+        from neocloud.adapters.db.schema import check_schema
+        from neocloud.adapters.db.store import SqlStore
+
+        engine = make_engine(settings.resolved_database_url)
+        if check:
+            check_schema(engine)
+        uow = SqlStore(engine)
+    control = ControlPlane(
+        uow, clock, provisioner, ListPriceBook(), settings.policy_name, spot_notice=settings.spot_notice
+    )
+    return Services(control, settings, engine)
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str]:
+    """Migrate the configured database to the code's schema; returns (revision before, after)."""
+    from neocloud.adapters.db.engine import make_engine
+    from neocloud.adapters.db.schema import upgrade
+
+    if settings.database_url == MEMORY:
+        return None, "memory"
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()

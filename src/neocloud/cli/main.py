@@ -12,11 +12,33 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: str | None = typer.Option(None, "--url", envvar="NEOCLOUD_URL", help="API URL for tenant commands"),
+    token: str | None = typer.Option(None, "--token", envvar="NEOCLOUD_TOKEN", help="API token (nc_…)"),
+) -> None:
+    """Global options: where the tenant commands (reserve, reservations, instances) find the API."""
+    from neocloud.cli.credentials import Endpoint
+
+    ctx.obj = Endpoint(url, token)
+
+
+_registered: list[bool] = []
+
+
 def _register() -> None:
-    from neocloud.cli import bench, fleet
+    """Attach every command group once (tests call it too)."""
+    if _registered:
+        return
+    _registered.append(True)
+    from neocloud.cli import bench, fleet, operator, server, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
+    tenant.register(app)
+    server.register(app)
+    operator.register(app)
 
 
 def main() -> None:

@@ -44,3 +44,21 @@ class QuotaExceeded(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that match no live token (401 at the edge)."""
+
+    code = "unauthenticated"
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key reused with a different request."""
+
+    code = "idempotency-conflict"
+
+
+class NotReady(DomainError):
+    """The service cannot serve yet: its database is unreachable or not at the code's schema."""
+
+    code = "not-ready"

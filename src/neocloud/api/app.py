@@ -1,0 +1,33 @@
+"""create_app(services): the FastAPI application, versioned under /v1, OpenAPI at /docs.
+
+The API never builds its own services: bootstrap wires them and hands them in, so the same app runs
+over SQLite, PostgreSQL or the in-memory store.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from neocloud.api import errors
+from neocloud.api.deps import ApiServices
+from neocloud.api.routers import fleet, health, instances, reservations, tenancy
+
+API_VERSION = "v1"
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    app = FastAPI(
+        title="neocloud",
+        summary="Run a GPU cloud: fleet, reservations, instances.",
+        version="1.0.0",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(health.router)
+    v1 = APIRouter(prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES)
+    for module in (tenancy, fleet, reservations, instances):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

@@ -1,0 +1,168 @@
+"""The one error mapping: every failure leaves the API as JSON `{"error", "message", "details"}`.
+
+Domain errors map to a 4xx by their class (walking the MRO, so subclasses inherit their parent's status);
+request validation, unknown routes and wrong methods use the same body. Anything else is a bug: it is
+logged and answered with a 500 in the same shape, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+from neocloud.domain import errors as domain
+
+log = logging.getLogger("neocloud.api")
+
+# By error code, so an error class added later with a known code maps without touching this table.
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid-input": 422,
+    "bad-request": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not-found": 404,
+    "method-not-allowed": 405,
+    "conflict": 409,
+    "invalid-transition": 409,
+    "quota-exceeded": 409,
+    "idempotency-conflict": 409,
+    "not-ready": 503,
+    "not-migrated": 503,
+}
+
+_HTTP_CODES: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+}
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries."""
+
+    error: str = Field(description="stable machine-readable code, e.g. not-found, conflict, invalid-input")
+    message: str = Field(description="what went wrong, for people")
+    details: dict[str, Any] = Field(default_factory=dict, description="structured context, code-specific")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, details=jsonable_encoder(details or {}))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def status_for(exc: domain.DomainError) -> int:
+    """The HTTP status of a domain error: by the first class in its MRO whose code is known; 400 otherwise."""
+    for cls in type(exc).__mro__:
+        code = getattr(cls, "code", None)
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return 400
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for err in exc.errors():
+        errors.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
+    return {"errors": errors}
+
+
+def _validation_message(details: dict[str, Any]) -> str:
+    errors = details["errors"]
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(p for p in first["loc"] if p not in ("body",)) or "request"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.DomainError)
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    return error_response(422, "invalid-input", _validation_message(details), details)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http-error")
+    message = exc.detail if isinstance(exc.detail, str) else code
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}"
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, message, None, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for this path (Starlette names only the first route's)."""
+    index: list[tuple[re.Pattern[str], list[str]]] | None = getattr(request.app.state, "allow_index", None)
+    if index is None:
+        index = [
+            (compile_path(path)[0], [m.upper() for m in ops])
+            for path, ops in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.allow_index = index
+    methods = {m for regex, ms in index if regex.match(request.url.path) for m in ms}
+    return sorted(methods)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "internal error; the server logged it")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(domain.DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Bad request"),
+        (401, "Missing or invalid bearer token"),
+        (403, "The token's role does not allow this"),
+        (404, "No such object (or not yours)"),
+        (409, "Conflict: capacity, quota, state or idempotency key"),
+        (422, "Invalid input"),
+    )
+}

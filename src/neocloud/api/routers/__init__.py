@@ -1,0 +1,1 @@
+"""Thin routers: parse the wire schema, call one ControlPlane method, return its view."""

@@ -1,0 +1,52 @@
+"""Instances (on-demand and spot) and allocation events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from neocloud.api import schemas as s
+from neocloud.api.deps import Caller, Control, IdempotencyKey, Paging
+from neocloud.app.views import EventView, InstanceRequest, InstanceView, Page
+
+router = APIRouter(tags=["instances"])
+
+ObjectId = Annotated[str, Path(pattern=s.IDENT_PATTERN)]
+
+
+@router.post(
+    "/instances",
+    status_code=201,
+    response_model=s.InstanceOut,
+    summary="Start whole nodes now, on demand or spot (409 when they do not fit)",
+)
+def create_instance(
+    body: s.InstanceCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
+) -> InstanceView:
+    request = InstanceRequest(model=body.model, nodes=body.nodes, spot=body.spot, project=body.project)
+    return cp.create_instance(caller, request, key)
+
+
+@router.get("/instances", response_model=s.Page[s.InstanceOut], summary="List instances")
+def list_instances(cp: Control, caller: Caller, paging: Paging) -> Page[InstanceView]:
+    return cp.list_instances(caller, paging)
+
+
+@router.get("/instances/{instance_id}", response_model=s.InstanceOut, summary="One instance")
+def get_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
+    return cp.get_instance(caller, instance_id)
+
+
+@router.post("/instances/{instance_id}/stop", response_model=s.InstanceOut, summary="Stop an instance")
+def stop_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
+    return cp.stop_instance(caller, instance_id)
+
+
+@router.get(
+    "/allocations/{allocation_id}/events",
+    response_model=list[s.EventOut],
+    summary="The lifecycle events of a reservation or instance, oldest first",
+)
+def list_events(cp: Control, caller: Caller, allocation_id: ObjectId) -> list[EventView]:
+    return cp.list_events(caller, allocation_id)

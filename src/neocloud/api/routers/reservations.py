@@ -1,0 +1,82 @@
+"""Reservations: quote, reserve, list, show, cancel, extend."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from neocloud.api import schemas as s
+from neocloud.api.deps import Caller, Control, IdempotencyKey, Paging
+from neocloud.app.views import Page, QuoteView, ReservationRequest, ReservationView
+from neocloud.domain.allocations import State
+
+router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+ReservationId = Annotated[str, Path(pattern=s.IDENT_PATTERN)]
+
+
+def _request(body: s.ReservationCreate) -> ReservationRequest:
+    return ReservationRequest(
+        model=body.model,
+        gpus=body.gpus,
+        hours=body.hours,
+        start=body.start,
+        shape=body.shape,
+        project=body.project,
+    )
+
+
+@router.post(
+    "/quote",
+    response_model=s.QuoteOut,
+    summary="Price a reservation and find the earliest start at which it fits",
+)
+def quote(body: s.ReservationCreate, cp: Control, caller: Caller) -> QuoteView:
+    return cp.quote(caller, _request(body))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=s.ReservationOut,
+    summary="Reserve GPUs for a time window (409 when they do not fit)",
+)
+def reserve(
+    body: s.ReservationCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
+) -> ReservationView:
+    return cp.reserve(caller, _request(body), key)
+
+
+@router.get("", response_model=s.Page[s.ReservationOut], summary="List reservations")
+def list_reservations(
+    cp: Control,
+    caller: Caller,
+    paging: Paging,
+    state: Annotated[State | None, Query(description="only this state")] = None,
+) -> Page[ReservationView]:
+    return cp.list_reservations(caller, paging, state)
+
+
+@router.get("/{reservation_id}", response_model=s.ReservationOut, summary="One reservation")
+def get_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
+    return cp.get_reservation(caller, reservation_id)
+
+
+@router.post("/{reservation_id}/cancel", response_model=s.ReservationOut, summary="Cancel a reservation")
+def cancel_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
+    return cp.cancel_reservation(caller, reservation_id)
+
+
+@router.post(
+    "/{reservation_id}/extend",
+    response_model=s.ReservationOut,
+    summary="Extend a reservation by some hours (409 when the extra time does not fit)",
+)
+def extend_reservation(
+    body: s.ReservationExtend,
+    cp: Control,
+    caller: Caller,
+    reservation_id: ReservationId,
+) -> ReservationView:
+    return cp.extend_reservation(caller, reservation_id, body.hours)

@@ -1,0 +1,100 @@
+"""Admission: place a request against the capacity left over its window, preempting spot if that is
+the only obstacle, and persist the decision. Runs inside one unit of work, after `lock_capacity`."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from neocloud.app.ports import UnitOfWork
+from neocloud.domain.allocations import Allocation, Event, GpuBooking, Product, State
+from neocloud.domain.calendar import snapshot, yielding
+from neocloud.domain.errors import Conflict
+from neocloud.domain.fleet import Fleet
+from neocloud.domain.gpus import GpuModel
+from neocloud.domain.ids import NodeId
+from neocloud.domain.placement.framework import Placement, Unschedulable
+from neocloud.domain.quotas import Usage, check_admission, peak_usage
+from neocloud.domain.reservations import Placer, Shape, place_shape
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Where the request goes, from when its GPUs are held, and the spot allocations it takes back."""
+
+    fleet: Fleet
+    placement: Placement
+    start: datetime
+    victims: tuple[Allocation, ...]
+
+    def gpus(self) -> list[tuple[NodeId, int]]:
+        return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
+
+
+def load_fleet(uow: UnitOfWork, model: str) -> Fleet | None:
+    nodes = uow.nodes(model)
+    return Fleet.build(f"fleet-{model}", nodes) if nodes else None
+
+
+def decide(
+    uow: UnitOfWork, placer: Placer, model: GpuModel, shape: Shape, gpus: int, start: datetime,
+    end: datetime | None, *, now: datetime, notice: timedelta, rng: random.Random, preempt: bool, may_shift: bool,
+) -> Admission | Unschedulable:
+    """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned after
+    the notice period: at `start` if it is late enough, or (with `may_shift`) from now + notice."""
+    fleet = load_fleet(uow, model.name)
+    if fleet is None:
+        return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
+    states = uow.node_states()
+    verdict = place_shape(placer, model, shape, gpus, snapshot(fleet, uow.bookings(model.name, start, end), start, end, states), rng)
+    if isinstance(verdict, Placement) or not preempt:
+        return Admission(fleet, verdict, start, ()) if isinstance(verdict, Placement) else verdict
+    yield_at = now + notice
+    if start < yield_at and not may_shift:
+        return verdict
+    start2 = max(start, yield_at)
+    spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
+    if not spot:
+        return verdict
+    raw = uow.bookings(model.name, start2, end)
+    second = place_shape(placer, model, shape, gpus, snapshot(fleet, yielding(raw, set(spot), yield_at), start2, end, states), rng)
+    if not isinstance(second, Placement):
+        return verdict
+    chosen = {(fleet.nodes[s.node].id, slot) for s in second.shares for slot in s.gpu_slots}
+    hit = {b.allocation_id for b in raw if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(start2, end)}
+    return Admission(fleet, second, start2, tuple(spot[i] for i in sorted(hit)))
+
+
+def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
+    """QuotaExceeded when the allocation would take its tenant or project past a quota at some instant."""
+    quotas = uow.quotas(alloc.tenant_id)
+    if not any(q.model == alloc.model for q in quotas):
+        return
+    held = uow.live_allocations(alloc.tenant_id, alloc.model, alloc.start, alloc.end)
+
+    def spans(items: list[Allocation]) -> list[tuple[float, float, int]]:
+        return [(a.start.timestamp(), a.end.timestamp() if a.end else float("inf"), a.gpus) for a in items]
+
+    usage = Usage(peak_usage(spans(held)), peak_usage(spans([a for a in held if a.project_id == alloc.project_id])))
+    check_admission(quotas, alloc.project_id, alloc.model, usage, alloc.gpus)
+
+
+def persist(uow: UnitOfWork, alloc: Allocation, events: list[Event], admission: Admission, *, now: datetime, notice: timedelta) -> Allocation:
+    """Record the placed allocation (requested → scheduled), its GPU bookings and any spot preemptions."""
+    for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
+        until = now + notice
+        uow.update_allocation(victim.with_notice(now, until))
+        uow.end_bookings(victim.id, until)
+    nodes = tuple(dict.fromkeys(n for n, _ in admission.gpus()))
+    placed = alloc.placed(nodes, admission.start)
+    scheduled, event = placed.to(State.SCHEDULED, at=now, reason=f"placed on {len(nodes)} node(s)")
+    uow.add_allocation(scheduled)
+    for e in [*events, event]:
+        uow.add_event(e)
+    uow.add_bookings([GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()])
+    return scheduled
+
+
+def unschedulable(verdict: Unschedulable, what: str) -> Conflict:
+    return Conflict(f"{what}: {verdict.message}", details={"reasons": dict(verdict.reasons)})

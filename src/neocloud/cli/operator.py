@@ -1,0 +1,203 @@
+"""Operator commands, run where the database is: `db upgrade`, `fleet import`, `nodes list`,
+`tenants create`, `tokens create`, `worker`. They call bootstrap directly (no API, no token needed:
+whoever can reach the database is the operator)."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
+from neocloud.cli.output import err_console, fail, print_json, print_table
+from neocloud.domain.errors import DomainError
+from neocloud.domain.fleet import Fleet
+from neocloud.domain.tenancy import Principal, Role
+
+db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
+nodes_app = typer.Typer(help="Nodes as the control plane holds them.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (organisations).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (the secret is shown once).", no_args_is_help=True)
+
+JsonOpt = typer.Option(False, "--json", help="print one JSON document")
+DataDirOpt = typer.Option(None, "--data-dir", envvar="NEOCLOUD_DATA_DIR", help="where the SQLite file lives")
+DbUrlOpt = typer.Option(None, "--database-url", envvar="NEOCLOUD_DATABASE_URL", help="postgresql+psycopg://… (default: SQLite in --data-dir)")
+OPERATOR = Principal("cli", Role.OPERATOR)
+
+
+@contextmanager
+def _services(data_dir: Path | None, database_url: str | None, *, check: bool = True) -> Iterator[Services]:
+    """Services from the options; domain errors (incl. an un-migrated database) exit 1 with their message."""
+    try:
+        services = build_services(Settings.from_env(data_dir, database_url), check=check)
+        try:
+            yield services
+        finally:
+            if services.engine is not None:
+                services.engine.dispose()
+    except DomainError as err:
+        raise fail(err.message) from None
+
+
+def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+    """Create or migrate the schema to this version of neocloud."""
+    settings = Settings.from_env(data_dir, database_url)
+    try:
+        before, after = upgrade_database(settings)
+    except DomainError as err:
+        raise fail(err.message) from None
+    where = settings.resolved_database_url.split("@")[-1]
+    if as_json:
+        print_json({"database": where, "from": before, "to": after})
+    else:
+        err_console.print(f"database {where}: schema {before or 'none'} → {after}")
+
+
+def db_check(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+    """Exit 0 when the database is at this neocloud's schema, 1 (saying what to run) otherwise."""
+    with _services(data_dir, database_url):
+        pass
+    if as_json:
+        print_json({"ok": True})
+    else:
+        err_console.print("database schema is current")
+
+
+def _load_fleet(preset: str | None, file: Path | None) -> Fleet:
+    """A fleet from a file (adapters.fleetfile) or a preset (domain.presets), both from the fleet work."""
+    if (preset is None) == (file is None):
+        raise fail("give exactly one of --preset NAME or --file PATH")
+    module, call, arg = ("neocloud.adapters.fleetfile", "load_fleet", file) if file else ("neocloud.domain.presets", "build", preset)
+    try:
+        loader: Any = getattr(importlib.import_module(module), call)
+    except (ImportError, AttributeError):
+        raise fail(f"{module}.{call} is not available in this build") from None
+    try:
+        fleet = loader(arg)
+    except (DomainError, OSError, ValueError, KeyError) as err:
+        raise fail(f"cannot load the fleet: {getattr(err, 'message', err)}") from None
+    assert isinstance(fleet, Fleet)
+    return fleet
+
+
+def fleet_import(
+    preset: str | None = typer.Option(None, "--preset", help="a fleet preset (see `neocloud fleet presets`)"),
+    file: Path | None = typer.Option(None, "--file", help="a fleet file (YAML/JSON)"),
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Add a fleet's nodes to the control plane (nodes already present are skipped)."""
+    fleet = _load_fleet(preset, file)
+    with _services(data_dir, database_url) as services:
+        summary = services.control.import_fleet(fleet)
+    if as_json:
+        print_json(summary)
+    else:
+        print_table(f"fleet {summary['fleet']}", ("nodes", "added", "skipped", "GPUs"),
+                    [(summary["nodes"], summary["added"], summary["skipped"],
+                      ", ".join(f"{m} {n}" for m, n in summary["gpus"].items()))])
+
+
+def nodes_list(
+    limit: int = typer.Option(100, "--limit", min=1, max=500), cursor: str | None = typer.Option(None, "--cursor"),
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Every node, its state, and which allocation holds each GPU now."""
+    from neocloud.app.views import PageRequest
+
+    with _services(data_dir, database_url) as services:
+        try:
+            page = services.control.list_nodes(OPERATOR, PageRequest(limit, cursor))
+        except DomainError as err:
+            raise fail(err.message) from None
+    if as_json:
+        print_json({"items": [vars_of(n) for n in page.items], "next_cursor": page.next_cursor, "total": page.total})
+        return
+    rows = [(n.id, n.model, n.gpus, n.state, sum(1 for a in n.gpu_allocations if a), n.path) for n in page.items]
+    print_table("nodes", ("id", "model", "GPUs", "state", "held", "path"), rows,
+                caption=f"{len(rows)} of {page.total}" + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""))
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+
+def tenants_create(
+    name: str = typer.Argument(..., help="tenant name"),
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Create a tenant (with a 'default' project)."""
+    with _services(data_dir, database_url) as services:
+        try:
+            tenant = services.control.create_tenant(name)
+        except DomainError as err:
+            raise fail(err.message) from None
+    if as_json:
+        print_json(vars_of(tenant))
+    else:
+        print_table("tenant", ("id", "name", "created"), [(tenant.id, tenant.name, tenant.created_at.isoformat())])
+
+
+def tokens_create(
+    role: str = typer.Option(..., "--role", help="operator, tenant-admin, tenant-member or viewer"),
+    tenant: str | None = typer.Option(None, "--tenant", help="tenant name (none for operator and fleet viewer tokens)"),
+    project: str | None = typer.Option(None, "--project", help="limit the token to one project"),
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Create an API token. The secret is printed once; only its hash is stored."""
+    with _services(data_dir, database_url) as services:
+        try:
+            view, secret = services.control.create_token(tenant, role, project)
+        except DomainError as err:
+            raise fail(err.message) from None
+    if as_json:
+        print_json({**vars_of(view), "secret": secret})
+    else:
+        print_table("token", ("id", "role", "tenant", "project"), [(view.id, view.role.value, view.tenant_id or "-", view.project_id or "-")])
+        typer.echo(f"secret (shown once, store it now): {secret}")
+
+
+def worker(
+    interval: float = typer.Option(5.0, "--interval", min=0.05, help="seconds between passes"),
+    once: bool = typer.Option(False, "--once", help="run one pass and exit"),
+    max_items: int = typer.Option(500, "--max-items", min=1),
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Run the reconciler: start, provision, end and preempt allocations as time passes. Safe to run
+    in several processes against one PostgreSQL."""
+    with _services(data_dir, database_url) as services:
+        while True:
+            try:
+                report = services.control.reconcile(max_items=max_items)
+            except DomainError as err:
+                raise fail(err.message) from None
+            if once:
+                if as_json:
+                    print_json({**vars_of(report), "total": report.total})
+                else:
+                    err_console.print(f"reconciled: {report.total} transitions ({', '.join(report.details) or 'nothing due'})")
+                return
+            if report.total:
+                err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
+            time.sleep(interval)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the operator commands to the root app (and `import` to the existing `fleet` group)."""
+    from neocloud.cli import fleet
+
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("check")(db_check)
+    nodes_app.command("list")(nodes_list)
+    tenants_app.command("create")(tenants_create)
+    tokens_app.command("create")(tokens_create)
+    fleet.app.command("import")(fleet_import)
+    app.add_typer(db_app, name="db")
+    app.add_typer(nodes_app, name="nodes")
+    app.add_typer(tenants_app, name="tenants")
+    app.add_typer(tokens_app, name="tokens")
+    app.command("worker")(worker)

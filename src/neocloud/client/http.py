@@ -1,0 +1,282 @@
+"""NeocloudClient: a typed httpx client of the neocloud API (the CLI's tenant commands use it, so can scripts).
+
+Every non-2xx answer raises `ApiError(status, code, message, details)` carrying the API's JSON error.
+Creates send an `Idempotency-Key` (a fresh UUID unless the caller gives one) and are retried on transport
+errors with the same key, so a retry can never create a duplicate; reads are retried too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from neocloud.client import models as m
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class ApiError(Exception):
+    """An error answer from the API (or status 0 with code "unreachable" when there was no answer)."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        details = body.get("details")
+        return ApiError(
+            response.status_code,
+            str(body["error"]),
+            str(body.get("message", "")),
+            details if isinstance(details, dict) else {},
+        )
+    text = response.text.strip()[:200] or response.reason_phrase
+    return ApiError(response.status_code, "http-error", text)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class NeocloudClient:
+    """`NeocloudClient("http://127.0.0.1:8000", token)`; pass `http=` to use your own httpx.Client."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retries: int = 2,
+        http: httpx.Client | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._owned = http is None
+        self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self._http.headers.update(headers)
+        self._retries = retries
+        self.url = url
+
+    def close(self) -> None:
+        if self._owned:
+            self._http.close()
+
+    def __enter__(self) -> NeocloudClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ---- transport ----------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        retry: bool = False,
+    ) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        if isinstance(json, dict):
+            json = {k: v for k, v in json.items() if v is not None}
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        attempts = 1 + (self._retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                response = self._http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+            if response.is_success:
+                return response.json() if response.content else None
+            raise _error_from(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params=params, retry=True)
+
+    def _create(self, path: str, body: dict[str, Any], idempotency_key: str | None) -> Any:
+        return self._request(
+            "POST", path, json=body, idempotency_key=idempotency_key or str(uuid.uuid4()), retry=True
+        )
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._request("POST", path, json=body)
+
+    # ---- health and identity ------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._get("/healthz"))
+
+    def ready(self) -> dict[str, Any]:
+        return dict(self._get("/readyz"))
+
+    def whoami(self) -> m.WhoAmI:
+        return m.parse(m.WhoAmI, self._get("/v1/whoami"))
+
+    # ---- tenants, projects, tokens, quotas ----------------------------------------------------------
+
+    def create_tenant(self, name: str, *, idempotency_key: str | None = None) -> m.Tenant:
+        return m.parse(m.Tenant, self._create("/v1/tenants", {"name": name}, idempotency_key))
+
+    def list_tenants(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Tenant]:
+        return m.parse_page(m.Tenant, self._get("/v1/tenants", limit=limit, cursor=cursor))
+
+    def get_tenant(self, tenant_id: str) -> m.Tenant:
+        return m.parse(m.Tenant, self._get(f"/v1/tenants/{tenant_id}"))
+
+    def create_project(self, tenant_id: str, name: str, *, idempotency_key: str | None = None) -> m.Project:
+        body = {"tenant_id": tenant_id, "name": name}
+        return m.parse(m.Project, self._create("/v1/projects", body, idempotency_key))
+
+    def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Project]:
+        return m.parse_page(m.Project, self._get("/v1/projects", limit=limit, cursor=cursor))
+
+    def create_token(
+        self,
+        role: str,
+        *,
+        tenant_id: str | None = None,
+        project_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.TokenCreated:
+        body = {"tenant_id": tenant_id, "role": role, "project_id": project_id}
+        return m.parse(m.TokenCreated, self._create("/v1/tokens", body, idempotency_key))
+
+    def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> m.Quota:
+        body = {"tenant_id": tenant_id, "model": model, "gpus": gpus, "project_id": project_id}
+        return m.parse(m.Quota, self._request("PUT", "/v1/quotas", json=body, retry=True))
+
+    def list_quotas(self) -> list[m.Quota]:
+        return [m.parse(m.Quota, q) for q in self._get("/v1/quotas")]
+
+    # ---- fleet and capacity -------------------------------------------------------------------------
+
+    def list_nodes(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Node]:
+        return m.parse_page(m.Node, self._get("/v1/nodes", limit=limit, cursor=cursor))
+
+    def calendar(
+        self,
+        model: str,
+        *,
+        shape: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        step_hours: int | None = None,
+    ) -> m.Calendar:
+        data = self._get(
+            "/v1/capacity/calendar",
+            model=model,
+            shape=shape,
+            start=_iso(start),
+            end=_iso(end),
+            step_hours=step_hours,
+        )
+        return m.parse(m.Calendar, data)
+
+    # ---- reservations -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _reservation_body(
+        model: str, gpus: int, hours: int, start: datetime | None, shape: str | None, project: str | None
+    ) -> dict[str, Any]:
+        return {
+            "model": model,
+            "gpus": gpus,
+            "hours": hours,
+            "start": _iso(start),
+            "shape": shape,
+            "project": project,
+        }
+
+    def quote(
+        self,
+        model: str,
+        gpus: int,
+        hours: int,
+        *,
+        start: datetime | None = None,
+        shape: str | None = None,
+        project: str | None = None,
+    ) -> m.Quote:
+        body = self._reservation_body(model, gpus, hours, start, shape, project)
+        return m.parse(m.Quote, self._request("POST", "/v1/reservations/quote", json=body, retry=True))
+
+    def reserve(
+        self,
+        model: str,
+        gpus: int,
+        hours: int,
+        *,
+        start: datetime | None = None,
+        shape: str | None = None,
+        project: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Reservation:
+        body = self._reservation_body(model, gpus, hours, start, shape, project)
+        return m.parse(m.Reservation, self._create("/v1/reservations", body, idempotency_key))
+
+    def list_reservations(
+        self, *, limit: int = 50, cursor: str | None = None, state: str | None = None
+    ) -> m.Page[m.Reservation]:
+        return m.parse_page(
+            m.Reservation, self._get("/v1/reservations", limit=limit, cursor=cursor, state=state)
+        )
+
+    def get_reservation(self, reservation_id: str) -> m.Reservation:
+        return m.parse(m.Reservation, self._get(f"/v1/reservations/{reservation_id}"))
+
+    def cancel_reservation(self, reservation_id: str) -> m.Reservation:
+        return m.parse(m.Reservation, self._post(f"/v1/reservations/{reservation_id}/cancel"))
+
+    def extend_reservation(self, reservation_id: str, hours: int) -> m.Reservation:
+        return m.parse(
+            m.Reservation, self._post(f"/v1/reservations/{reservation_id}/extend", {"hours": hours})
+        )
+
+    # ---- instances and events -----------------------------------------------------------------------
+
+    def create_instance(
+        self,
+        model: str,
+        nodes: int,
+        *,
+        spot: bool = False,
+        project: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Instance:
+        body = {"model": model, "nodes": nodes, "spot": spot, "project": project}
+        return m.parse(m.Instance, self._create("/v1/instances", body, idempotency_key))
+
+    def list_instances(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Instance]:
+        return m.parse_page(m.Instance, self._get("/v1/instances", limit=limit, cursor=cursor))
+
+    def get_instance(self, instance_id: str) -> m.Instance:
+        return m.parse(m.Instance, self._get(f"/v1/instances/{instance_id}"))
+
+    def stop_instance(self, instance_id: str) -> m.Instance:
+        return m.parse(m.Instance, self._post(f"/v1/instances/{instance_id}/stop"))
+
+    def list_events(self, allocation_id: str) -> list[m.Event]:
+        return [m.parse(m.Event, e) for e in self._get(f"/v1/allocations/{allocation_id}/events")]

@@ -1,0 +1,168 @@
+"""Reservations: N GPUs of a model over [start, end), in a shape, and what they cost.
+
+Shapes say how the GPUs may be spread:
+- `any`: anywhere, as few nodes as the placement engine manages (largest pieces first);
+- `whole-nodes`: whole nodes only (N a multiple of the model's GPUs per node);
+- `whole-nvl72`: whole NVLink domains (N a multiple of the model's NVLink domain, 72 for GB200);
+- `one-fabric`: whole nodes inside one scalable unit (one spine group), for a tightly coupled job.
+Each shape becomes one or more placement-engine requests (`place_shape`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+
+from neocloud.domain.capacity import Capacity, NodeShare
+from neocloud.domain.errors import InvalidInput
+from neocloud.domain.gpus import GpuModel, gpu_model
+from neocloud.domain.placement.framework import Placement, Unschedulable, Verdict
+from neocloud.domain.placement.request import Request
+from neocloud.domain.topology import Level
+
+MAX_HOURS = 24 * 366 * 3  # three years: the longest contract the control plane books
+MINOR_PER_UNIT = 100  # cents: every currency the price book uses has two decimals
+_CENT = Decimal("0.01")
+
+
+class Shape(StrEnum):
+    ANY = "any"
+    WHOLE_NODES = "whole-nodes"
+    WHOLE_NVL72 = "whole-nvl72"
+    ONE_FABRIC = "one-fabric"
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        try:
+            return cls(text.strip().lower().replace("_", "-"))
+        except ValueError:
+            raise InvalidInput(f"unknown shape {text!r}", details={"known": [s.value for s in cls]}) from None
+
+
+class Placer(Protocol):
+    """What the shapes need from the placement engine (a `Policy` is one)."""
+
+    def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    @staticmethod
+    def of(start: datetime, hours: int) -> Window:
+        if start.tzinfo is None or start.utcoffset() != timedelta(0):
+            raise InvalidInput("start must be a timezone-aware UTC datetime", details={"field": "start"})
+        if not 1 <= hours <= MAX_HOURS:
+            raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
+        return Window(start, start + timedelta(hours=hours))
+
+
+def validate(model: GpuModel, shape: Shape, gpus: int) -> None:
+    """InvalidInput when `gpus` cannot be cut into the shape's units for this model."""
+    if gpus < 1:
+        raise InvalidInput("gpus must be >= 1", details={"gpus": gpus})
+    unit = shape_unit(model, shape)
+    if gpus % unit:
+        raise InvalidInput(
+            f"shape {shape.value} of {model.name} comes in multiples of {unit} GPUs; {gpus} asked",
+            details={"gpus": gpus, "multiple_of": unit, "shape": shape.value},
+        )
+
+
+def shape_unit(model: GpuModel, shape: Shape) -> int:
+    if shape is Shape.ANY:
+        return 1
+    if shape is Shape.WHOLE_NVL72:
+        return model.nvlink_domain
+    return model.gpus_per_node
+
+
+def place_shape(placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: Capacity, rng: random.Random) -> Verdict:
+    """Place `gpus` GPUs of `model` in `shape` on a copy of `cap`; the verdict's shares hold them all.
+
+    `cap` itself is left unchanged. Unschedulable carries the engine's reasons for the piece that failed.
+    """
+    validate(model, shape, gpus)
+    work = cap.copy()
+    models = frozenset({model.name})
+    per_node = model.gpus_per_node
+    shares: list[NodeShare] = []
+    if shape is Shape.ANY:
+        mine = np.asarray(cap.fleet.node_model == cap.fleet.models.index(model.name)) if model.name in cap.fleet.models else None
+        remaining = gpus
+        while remaining:
+            if mine is None:
+                return Unschedulable({"gpu-model": len(cap.fleet.nodes)}, f"the fleet has no {model.name} nodes")
+            biggest = int(np.max(np.where(mine & work.schedulable, work.whole_free, 0)))
+            if biggest == 0:
+                return Unschedulable({"free-gpus": int(np.count_nonzero(mine))},
+                                     f"{gpus - remaining} of {gpus} {model.name} GPUs free")
+            verdict = placer.place(Request(gpus=min(remaining, biggest), models=models), work, rng)
+            if isinstance(verdict, Unschedulable):
+                return verdict
+            work.take(verdict.shares)
+            shares.extend(verdict.shares)
+            remaining -= min(remaining, biggest)
+        return Placement(tuple(shares), "shape:any")
+    if shape is Shape.WHOLE_NVL72:
+        per_domain = max(model.nvlink_domain // per_node, 1)
+        pieces = [Request(gpus=per_node, nodes=per_domain, models=models, within=Level.NVLINK)] * (gpus // model.nvlink_domain)
+    elif shape is Shape.ONE_FABRIC:
+        pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models, within=Level.SU)]
+    else:
+        pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models)]
+    for req in pieces:
+        verdict = placer.place(req, work, rng)
+        if isinstance(verdict, Unschedulable):
+            return verdict
+        work.take(verdict.shares)
+        shares.extend(verdict.shares)
+    return Placement(tuple(shares), f"shape:{shape.value}")
+
+
+def max_request(model: GpuModel, shape: Shape, cap: Capacity) -> int:
+    """The largest number of GPUs of `model` that one request of `shape` could get from `cap`."""
+    fleet = cap.fleet
+    if model.name not in fleet.models:
+        return 0
+    mine = (fleet.node_model == fleet.models.index(model.name)) & cap.schedulable
+    free = np.where(mine, cap.whole_free, 0)
+    if shape is Shape.ANY:
+        return int(free.sum())
+    per_node = model.gpus_per_node
+    whole = (free >= per_node).astype(np.int64)
+    if shape is Shape.WHOLE_NODES:
+        return int(whole.sum()) * per_node
+    topo = fleet.topology
+    if shape is Shape.ONE_FABRIC:
+        per_su = topo.per_domain_sum(Level.SU, whole)
+        return int(per_su.max(initial=0)) * per_node
+    per_domain = max(model.nvlink_domain // per_node, 1)
+    counts = topo.per_domain_sum(Level.NVLINK, whole)
+    return int(np.count_nonzero(counts >= per_domain)) * model.nvlink_domain
+
+
+def to_minor(amount: Decimal) -> int:
+    """Money to integer minor units: the one place amounts are rounded (half-even, to the cent)."""
+    return int(amount.quantize(_CENT, rounding=ROUND_HALF_EVEN) * MINOR_PER_UNIT)
+
+
+def minor_text(minor: int) -> str:
+    """Integer minor units as a decimal string: 1234 -> '12.34'."""
+    return str((Decimal(minor) / MINOR_PER_UNIT).quantize(_CENT))
+
+
+def total_minor(unit_per_gpu_hour: Decimal, gpus: int, hours: int) -> int:
+    return to_minor(unit_per_gpu_hour * gpus * hours)
+
+
+def model_for(name: str) -> GpuModel:
+    return gpu_model(name)

@@ -1,0 +1,103 @@
+"""A small control plane behind the HTTP API, for the edge tests: one fleet, an operator and two tenants.
+
+`ApiWorld.build()` wires a ControlPlane over the in-memory store with a manual clock (time moves only
+when a test says so), imports a fleet built with tests/builders.py and mints tokens; `client(token)`
+returns a NeocloudClient that talks to the ASGI app in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from neocloud.adapters.clock import ManualClock
+from neocloud.adapters.memory import MemoryStore
+from neocloud.adapters.prices import ListPriceBook
+from neocloud.adapters.provisioners import FakeProvisioner
+from neocloud.api.app import create_app
+from neocloud.app.control import ControlPlane
+from neocloud.client import NeocloudClient
+from neocloud.domain.fleet import Fleet
+from neocloud.domain.tenancy import Role
+from tests.builders import fleet, node
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def small_fleet() -> Fleet:
+    """Two H100 nodes (16 GPUs) and one GB200 tray (4 GPUs)."""
+    return fleet(node("h1"), node("h2"), node("g1", model="GB200", gpus=4))
+
+
+@dataclass
+class ApiWorld:
+    control: ControlPlane
+    clock: ManualClock
+    app: FastAPI
+    operator: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    tenant_ids: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def build(the_fleet: Fleet | None = None, tenants: tuple[str, ...] = ("alice", "bob")) -> ApiWorld:
+        clock = ManualClock(T0)
+        control = ControlPlane(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook())
+        control.import_fleet(the_fleet or small_fleet())
+        _, operator = control.create_token(None, Role.OPERATOR)
+        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control)), operator)
+        for name in tenants:
+            world.tenant_ids[name] = control.create_tenant(name).id
+            world.tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
+        return world
+
+    def http(self, token: str | None = None) -> TestClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return TestClient(self.app, headers=headers, raise_server_exceptions=False)
+
+    def client(self, token: str | None) -> NeocloudClient:
+        return NeocloudClient("http://testserver", token, http=self.http())
+
+    def token_for(self, tenant: str, role: Role) -> str:
+        return self.control.create_token(tenant, role)[1]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving `app` on a free local port from a background thread (for CLI and client tests)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)

@@ -1,0 +1,97 @@
+"""Instances and allocation events over HTTP; health and readiness probes."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from neocloud.api.app import create_app
+from neocloud.domain.errors import DomainError
+from tests.integration.api_world import ApiWorld
+
+
+@pytest.fixture
+def world() -> ApiWorld:
+    return ApiWorld.build()
+
+
+def test_create_instance_returns_201_with_its_nodes(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/instances", json={"model": "H100", "nodes": 2})
+    assert r.status_code == 201
+    assert (len(r.json()["nodes"]), r.json()["gpus"], r.json()["spot"]) == (2, 16, False)
+
+
+def test_same_idempotency_key_returns_the_same_instance(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    body = {"model": "H100", "nodes": 1, "spot": True}
+    a = http.post("/v1/instances", json=body, headers={"Idempotency-Key": "i-1"}).json()
+    b = http.post("/v1/instances", json=body, headers={"Idempotency-Key": "i-1"}).json()
+    assert a["id"] == b["id"] and http.get("/v1/instances").json()["total"] == 1
+
+
+def test_instance_that_does_not_fit_is_409(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/instances", json={"model": "H100", "nodes": 3})
+    assert (r.status_code, r.json()["error"]) == (409, "conflict")
+
+
+def test_stop_ends_the_instance(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    iid = http.post("/v1/instances", json={"model": "H100", "nodes": 1}).json()["id"]
+    world.control.reconcile()
+    r = http.post(f"/v1/instances/{iid}/stop")
+    assert r.status_code == 200 and r.json()["state"] in ("ending", "ended")
+
+
+def test_events_follow_the_lifecycle(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    iid = http.post("/v1/instances", json={"model": "H100", "nodes": 1}).json()["id"]
+    world.control.reconcile()
+    world.control.reconcile()
+    events = http.get(f"/v1/allocations/{iid}/events").json()
+    assert events[0]["to_state"] == "requested"
+    assert "active" in [e["to_state"] for e in events]
+
+
+def test_another_tenants_events_are_not_found(world: ApiWorld) -> None:
+    iid = (
+        world.http(world.tokens["alice"])
+        .post("/v1/instances", json={"model": "H100", "nodes": 1})
+        .json()["id"]
+    )
+    assert world.http(world.tokens["bob"]).get(f"/v1/allocations/{iid}/events").status_code == 404
+
+
+def test_healthz_needs_no_token(world: ApiWorld) -> None:
+    assert world.http().get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_the_check_passes() -> None:
+    services = SimpleNamespace(control=None, check_ready=lambda: None)
+    assert TestClient(create_app(services)).get("/readyz").json() == {"status": "ready"}
+
+
+def test_readyz_is_503_with_the_reason_when_not_migrated() -> None:
+    class NotMigrated(DomainError):
+        code = "not-migrated"
+
+    def check() -> None:
+        raise NotMigrated("database schema is not migrated: run `neocloud db upgrade`")
+
+    r = TestClient(create_app(SimpleNamespace(control=None, check_ready=check))).get("/readyz")
+    assert (r.status_code, r.json()["error"]) == (503, "not-migrated")
+    assert "neocloud db upgrade" in r.json()["message"]
+
+
+def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    def check() -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    r = TestClient(create_app(SimpleNamespace(control=None, check_ready=check))).get("/readyz")
+    assert (r.status_code, r.json()["error"]) == (503, "not-ready")
+
+
+def test_openapi_docs_are_served(world: ApiWorld) -> None:
+    assert world.http().get("/docs").status_code == 200
+    assert "/v1/reservations" in world.http().get("/openapi.json").json()["paths"]

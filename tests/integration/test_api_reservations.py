@@ -1,0 +1,129 @@
+"""Reservations over HTTP: reserve, idempotency, paging, tenancy, cancel, extend, quote."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.builders import fleet, node
+from tests.integration.api_world import T0, ApiWorld
+
+RESERVE = {"model": "H100", "gpus": 8, "hours": 2}
+
+
+@pytest.fixture
+def world() -> ApiWorld:
+    return ApiWorld.build()
+
+
+def test_reserve_returns_201_and_the_reservation(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/reservations", json=RESERVE)
+    assert r.status_code == 201
+    body = r.json()
+    assert (body["model"], body["gpus"], body["tenant_id"]) == ("H100", 8, world.tenant_ids["alice"])
+    assert body["end"] == (T0 + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+
+
+def test_same_idempotency_key_returns_the_same_reservation(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    first = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"})
+    again = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"})
+    assert first.json()["id"] == again.json()["id"]
+    assert http.get("/v1/reservations").json()["total"] == 1
+
+
+def test_different_idempotency_keys_create_two(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    a = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"})
+    b = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-2"})
+    assert a.json()["id"] != b.json()["id"]
+
+
+def test_malformed_idempotency_key_is_422(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post(
+        "/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "has spaces"}
+    )
+    assert r.status_code == 422
+
+
+def test_another_tenants_reservation_is_not_found(world: ApiWorld) -> None:
+    rid = world.http(world.tokens["alice"]).post("/v1/reservations", json=RESERVE).json()["id"]
+    r = world.http(world.tokens["bob"]).get(f"/v1/reservations/{rid}")
+    missing = world.http(world.tokens["bob"]).get("/v1/reservations/rsv_missing")
+    assert r.status_code == missing.status_code == 404
+    assert r.json()["message"].replace(rid, "X") == missing.json()["message"].replace("rsv_missing", "X")
+
+
+def test_list_shows_only_the_callers_reservations(world: ApiWorld) -> None:
+    world.http(world.tokens["alice"]).post("/v1/reservations", json=RESERVE)
+    assert world.http(world.tokens["bob"]).get("/v1/reservations").json()["total"] == 0
+
+
+def test_cancel_moves_the_reservation_to_cancelled(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    rid = http.post("/v1/reservations", json={**RESERVE, "start": "2026-03-03T09:00:00Z"}).json()["id"]
+    r = http.post(f"/v1/reservations/{rid}/cancel")
+    assert (r.status_code, r.json()["state"]) == (200, "cancelled")
+
+
+def test_extend_moves_the_end(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    made = http.post("/v1/reservations", json=RESERVE).json()
+    r = http.post(f"/v1/reservations/{made['id']}/extend", json={"hours": 3})
+    assert r.status_code == 200
+    assert r.json()["end"] == (T0 + timedelta(hours=5)).isoformat().replace("+00:00", "Z")
+
+
+def test_state_filter_keeps_only_that_state(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    rid = http.post("/v1/reservations", json={**RESERVE, "start": "2026-03-03T09:00:00Z"}).json()["id"]
+    http.post("/v1/reservations", json=RESERVE)
+    http.post(f"/v1/reservations/{rid}/cancel")
+    page = http.get("/v1/reservations", params={"state": "cancelled"}).json()
+    assert [r["id"] for r in page["items"]] == [rid]
+
+
+def test_unknown_state_filter_is_422(world: ApiWorld) -> None:
+    assert (
+        world.http(world.tokens["alice"]).get("/v1/reservations", params={"state": "sleepy"}).status_code
+        == 422
+    )
+
+
+def test_quote_of_an_impossible_request_explains_why(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json={**RESERVE, "gpus": 64})
+    body = r.json()
+    assert (r.status_code, body["feasible"]) == (200, False)
+    assert body["reasons"] and body["message"]
+
+
+def test_quote_of_a_fitting_request_prices_it(world: ApiWorld) -> None:
+    body = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json=RESERVE).json()
+    assert body["feasible"] is True
+    assert float(body["price_total"]) == pytest.approx(float(body["unit_price"]) * 8 * 2)
+
+
+def test_limit_above_500_is_422(world: ApiWorld) -> None:
+    assert world.http(world.tokens["alice"]).get("/v1/reservations", params={"limit": 501}).status_code == 422
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(0, 7), limit=st.integers(1, 4))
+def test_paging_returns_every_reservation_exactly_once(count: int, limit: int) -> None:
+    world = ApiWorld.build(fleet(*(node(f"n{i}") for i in range(8))), tenants=("alice",))
+    http = world.http(world.tokens["alice"])
+    made = {http.post("/v1/reservations", json=RESERVE).json()["id"] for _ in range(count)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = http.get("/v1/reservations", params=params).json()
+        assert len(page["items"]) <= limit and page["total"] >= len(page["items"])
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(made)

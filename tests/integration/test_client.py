@@ -1,0 +1,112 @@
+"""NeocloudClient: typed results, ApiError, retries with the same Idempotency-Key, and no drift from the API."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import httpx
+import pytest
+
+from neocloud.client import ApiError, NeocloudClient
+from neocloud.client import models as m
+from tests.integration.api_world import ApiWorld
+
+
+@pytest.fixture
+def world() -> ApiWorld:
+    return ApiWorld.build()
+
+
+def test_reserve_returns_a_typed_reservation(world: ApiWorld) -> None:
+    r = world.client(world.tokens["alice"]).reserve("H100", 8, 2)
+    assert isinstance(r, m.Reservation) and isinstance(r.start, datetime) and r.start.tzinfo is not None
+
+
+def test_api_errors_carry_status_code_and_message(world: ApiWorld) -> None:
+    with pytest.raises(ApiError) as err:
+        world.client(world.tokens["alice"]).reserve("H100", 64, 1)
+    assert (err.value.status, err.value.code) == (409, "conflict")
+    assert "do not fit" in err.value.message
+
+
+def test_missing_object_raises_404(world: ApiWorld) -> None:
+    with pytest.raises(ApiError) as err:
+        world.client(world.tokens["alice"]).get_reservation("rsv_missing")
+    assert err.value.status == 404
+
+
+def test_pages_are_typed(world: ApiWorld) -> None:
+    client = world.client(world.tokens["alice"])
+    client.reserve("H100", 8, 1)
+    page = client.list_reservations(limit=10)
+    assert isinstance(page, m.Page) and isinstance(page.items[0], m.Reservation) and page.total == 1
+
+
+def test_create_retries_transport_errors_with_the_same_key(world: ApiWorld) -> None:
+    keys: list[str] = []
+    inner = world.http()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["idempotency-key"])
+        if len(keys) == 1:
+            raise httpx.ConnectError("connection reset")
+        answer = inner.post(request.url.path, content=request.content, headers=dict(request.headers))
+        return httpx.Response(answer.status_code, content=answer.content, headers=answer.headers)
+
+    http = httpx.Client(base_url="http://testserver", transport=httpx.MockTransport(handler))
+    client = NeocloudClient("http://testserver", world.tokens["alice"], http=http)
+    client.reserve("H100", 8, 1)
+    assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def test_cancel_is_not_retried(world: ApiWorld) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ConnectError("connection reset")
+
+    http = httpx.Client(base_url="http://testserver", transport=httpx.MockTransport(handler))
+    with pytest.raises(ApiError):
+        NeocloudClient("http://testserver", "nc_x", http=http).cancel_reservation("rsv_1")
+    assert len(calls) == 1
+
+
+def test_unreachable_server_is_status_0() -> None:
+    with pytest.raises(ApiError) as err:
+        NeocloudClient("http://127.0.0.1:9", "nc_x", retries=0, timeout=2).list_reservations()
+    assert (err.value.status, err.value.code) == (0, "unreachable")
+
+
+def test_non_json_error_still_raises_api_error() -> None:
+    http = httpx.Client(
+        base_url="http://x", transport=httpx.MockTransport(lambda r: httpx.Response(502, text="bad gateway"))
+    )
+    with pytest.raises(ApiError) as err:
+        NeocloudClient("http://x", "nc_x", http=http).list_instances()
+    assert (err.value.status, err.value.code, err.value.message) == (502, "http-error", "bad gateway")
+
+
+SCHEMA_OF = {
+    m.Tenant: "TenantOut",
+    m.Project: "ProjectOut",
+    m.Token: "TokenOut",
+    m.TokenCreated: "TokenCreated",
+    m.Quota: "QuotaOut",
+    m.Node: "NodeOut",
+    m.Reservation: "ReservationOut",
+    m.Quote: "QuoteOut",
+    m.Instance: "InstanceOut",
+    m.Event: "EventOut",
+    m.Calendar: "CalendarOut",
+    m.CalendarSlot: "CalendarSlot",
+    m.WhoAmI: "WhoAmI",
+}
+
+
+@pytest.mark.parametrize("model", list(SCHEMA_OF), ids=lambda c: c.__name__)
+def test_client_models_match_the_openapi_schema(world: ApiWorld, model: type) -> None:
+    schemas = world.app.openapi()["components"]["schemas"]
+    properties = set(schemas[SCHEMA_OF[model]]["properties"])
+    assert {f.name for f in dataclasses.fields(model)} == properties

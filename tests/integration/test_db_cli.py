@@ -1,0 +1,72 @@
+"""Operator commands against a real SQLite file: db upgrade/check, tenants, tokens, fleet import,
+nodes list, worker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from neocloud.cli import main as cli_main
+from neocloud.cli import operator
+from tests.control_builders import h100_fleet
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEOCLOUD_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NEOCLOUD_DATABASE_URL", raising=False)
+    cli_main._register()
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(cli_main.app, list(args))
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+def test_commands_refuse_an_unmigrated_database_and_say_what_to_run(run):
+    result = run("tenants", "create", "acme", ok=False)
+    assert result.exit_code == 1 and "neocloud db upgrade" in result.output
+
+
+def test_db_upgrade_reports_the_revisions(run):
+    first = json.loads(run("db", "upgrade", "--json").stdout)
+    again = json.loads(run("db", "upgrade", "--json").stdout)
+    assert first["from"] is None and first["to"] == again["from"] == again["to"]
+
+
+def test_token_secret_is_printed_once_and_authenticates(run, tmp_path):
+    run("db", "upgrade")
+    run("tenants", "create", "acme")
+    token = json.loads(run("tokens", "create", "--tenant", "acme", "--role", "tenant-member", "--json").stdout)
+    assert token["secret"].startswith("nc_") and token["role"] == "tenant-member"
+    from neocloud.bootstrap import Settings, build_services
+
+    services = build_services(Settings.from_env(tmp_path))
+    assert services.control.authenticate(token["secret"]).tenant_id == token["tenant_id"]
+
+
+def test_fleet_import_then_nodes_list(run, monkeypatch):
+    monkeypatch.setattr(operator, "_load_fleet", lambda preset, file: h100_fleet(3))
+    run("db", "upgrade")
+    summary = json.loads(run("fleet", "import", "--preset", "any", "--json").stdout)
+    assert summary["added"] == 3 and summary["gpus"] == {"H100": 24}
+    nodes = json.loads(run("nodes", "list", "--json").stdout)
+    assert nodes["total"] == 3 and nodes["items"][0]["gpu_allocations"] == [None] * 8
+
+
+def test_fleet_import_needs_one_source(run):
+    run("db", "upgrade")
+    result = run("fleet", "import", ok=False)
+    assert result.exit_code == 1 and "--preset" in result.output
+
+
+def test_worker_once_reports_transitions(run):
+    run("db", "upgrade")
+    report = json.loads(run("worker", "--once", "--json").stdout)
+    assert report["total"] == 0
