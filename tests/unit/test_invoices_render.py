@@ -2,7 +2,8 @@ import csv
 import io
 from decimal import Decimal
 
-from neocloud.adapters.invoice_render import invoice_csv, invoice_html, invoice_to_dict
+from neocloud.adapters.invoice_render import invoice_csv, invoice_html
+from neocloud.app.billing_views import invoice_view
 from neocloud.domain.ids import InvoiceId, TenantId
 from neocloud.domain.invoices import Credit, InvoiceState, credit_note, draft_invoice
 from neocloud.domain.metering import meter
@@ -56,5 +57,5 @@ def test_a_credit_note_is_titled_as_one():
 
 
 def test_wire_shape_gives_amounts_as_decimal_strings():
-    wire = invoice_to_dict(invoice())
+    wire = invoice_view(invoice())
     assert (wire["subtotal"], wire["tax"], wire["total"], wire["lines"][0]["unit_price"]) == ("160.00", "32.00", "192.00", "2.00")

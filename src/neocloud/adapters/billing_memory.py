@@ -14,7 +14,7 @@ from typing import Any
 
 from neocloud.domain.errors import Conflict
 from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
-from neocloud.domain.invoices import Credit, Invoice, InvoiceState
+from neocloud.domain.invoices import Credit, Invoice, check_replacement
 from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry
 from neocloud.domain.periods import Period
 from neocloud.domain.pricing import PriceCatalog
@@ -150,13 +150,7 @@ class MemoryBillingStore:
 
     def save_invoice(self, invoice: Invoice) -> None:
         """Insert, or replace with a legal successor: a finalized invoice's content never changes."""
-        old = self._invoices.get(invoice.id)
-        if old is not None and old.state is not InvoiceState.DRAFT:
-            same = (old.lines, old.credits, old.period, old.tenant_id) == (
-                invoice.lines, invoice.credits, invoice.period, invoice.tenant_id,
-            )
-            if not same or old.state == invoice.state:
-                raise Conflict(f"invoice {invoice.id} is {old.state.value} and immutable", details={"id": invoice.id})
+        check_replacement(self._invoices.get(invoice.id), invoice)
         self._put(self._invoices, invoice.id, invoice)
 
     def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:

@@ -66,6 +66,16 @@ class BillingStore(Protocol):
     def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]: ...
 
 
+class InvoiceRenderer(Protocol):
+    """Invoice documents (adapters/invoice_render.py)."""
+
+    def csv(self, invoice: Invoice) -> str: ...
+    def html(self, invoice: Invoice) -> str: ...
+
+
+DOWNLOAD_TYPES = {"csv": "text/csv", "html": "text/html"}
+
+
 @dataclass(frozen=True, slots=True)
 class BillingSettings:
     """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
@@ -94,12 +104,18 @@ class MeterReport:
 
 class BillingService:
     def __init__(
-        self, store: BillingStore, events: LifecycleEventSource, clock: Clock, settings: BillingSettings | None = None
+        self,
+        store: BillingStore,
+        events: LifecycleEventSource,
+        clock: Clock,
+        settings: BillingSettings | None = None,
+        renderer: InvoiceRenderer | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.clock = clock
         self.settings = settings or BillingSettings()
+        self.renderer = renderer
 
     def _now(self) -> datetime:
         return require_utc(self.clock.now().replace(microsecond=0), "now")
@@ -238,6 +254,16 @@ class BillingService:
         if found is None:
             raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
         return found
+
+    def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
+        """(media type, document) of an invoice as csv or html."""
+        if fmt not in DOWNLOAD_TYPES:
+            raise InvalidInput(f"format: must be one of {sorted(DOWNLOAD_TYPES)}", details={"field": "format", "value": fmt})
+        if self.renderer is None:
+            raise NotFound("invoice documents are not available in this build", details={"field": "format"})
+        invoice = self.invoice(invoice_id)
+        text = self.renderer.csv(invoice) if fmt == "csv" else self.renderer.html(invoice)
+        return DOWNLOAD_TYPES[fmt], text
 
     def invoices(self, tenant: TenantId | None = None) -> list[Invoice]:
         return sorted(self.store.invoices(tenant=tenant), key=lambda i: (i.period.start, i.tenant_id, i.id))

@@ -251,3 +251,15 @@ def credit_note(
         require_utc(at, "at"), kind=InvoiceKind.CREDIT_NOTE, refers_to=original.id, note=reason,
     )
     return note.to(InvoiceState.FINALIZED, at=at)
+
+
+def check_replacement(old: Invoice | None, new: Invoice) -> None:
+    """Conflict unless storing `new` over `old` is legal: anything over a draft, else only a state move
+    that keeps every billed fact (a finalized invoice is immutable)."""
+    if old is None or old.state is InvoiceState.DRAFT:
+        return
+    same = (old.lines, old.credits, old.period, old.tenant_id, old.kind) == (
+        new.lines, new.credits, new.period, new.tenant_id, new.kind,
+    )
+    if not same or new.state not in TRANSITIONS[old.state]:
+        raise Conflict(f"invoice {new.id} is {old.state.value} and immutable", details={"id": new.id})
