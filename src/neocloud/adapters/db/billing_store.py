@@ -1,0 +1,261 @@
+"""The SQL BillingStore (SQLite or PostgreSQL).
+
+`atomic()` is one database transaction: every write inside it commits together or not at all, so a
+process killed mid-way leaves the previous state. Appends ignore ids already stored (INSERT … ON CONFLICT
+DO NOTHING), which makes metering replays and a second finalization harmless even across processes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from neocloud.adapters.db import billing_tables as bt
+from neocloud.domain.ids import AllocationId, InvoiceId, ProjectId, TenantId
+from neocloud.domain.invoices import (
+    Credit,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceState,
+    check_replacement,
+)
+from neocloud.domain.metering import Incident, UsageEntry
+from neocloud.domain.money import Money
+from neocloud.domain.periods import Period
+from neocloud.domain.pricing import PriceCatalog, PriceKey, PricePeriod, Product
+
+T = TypeVar("T")
+CHUNK = 500
+
+
+class SqlBillingStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        if self._conn is not None:
+            yield
+            return
+        with self.engine.begin() as conn:
+            self._conn = conn
+            try:
+                yield
+            finally:
+                self._conn = None
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        if self._conn is not None:
+            return work(self._conn)
+        with self.engine.begin() as conn:
+            return work(conn)
+
+    def _insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
+        """Insert the rows whose primary key is not stored yet; how many were new."""
+        if not rows:
+            return 0
+        pk = table.primary_key.columns.values()[0]
+        added = 0
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i:i + CHUNK]
+            present = set(conn.execute(select(pk).where(pk.in_([r[pk.name] for r in chunk]))).scalars())
+            fresh = [r for r in chunk if r[pk.name] not in present]
+            if not fresh:
+                continue
+            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[pk.name]), fresh)
+            added += len(fresh)
+        return added
+
+    # prices ------------------------------------------------------------------------------------------
+
+    def load_catalog(self, currency: str) -> PriceCatalog | None:
+        def work(conn: Connection) -> PriceCatalog | None:
+            head = conn.execute(select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)).first()
+            if head is None:
+                return None
+            p = bt.billing_prices.c
+            rows = conn.execute(select(bt.billing_prices).where(p.currency == currency)).all()
+            periods = [
+                PricePeriod(
+                    PriceKey(r.model, Product(r.product), r.term_months or None, TenantId(r.tenant) if r.tenant else None),
+                    Decimal(r.price), r.currency, r.start_at, r.end_at,
+                )
+                for r in rows
+            ]
+            return PriceCatalog(currency, Decimal(head.tax_rate), periods)
+
+        return self._run(work)
+
+    def save_catalog(self, catalog: PriceCatalog) -> None:
+        def work(conn: Connection) -> None:
+            conn.execute(delete(bt.billing_prices).where(bt.billing_prices.c.currency == catalog.currency))
+            conn.execute(delete(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == catalog.currency))
+            conn.execute(insert(bt.billing_catalogs).values(currency=catalog.currency, tax_rate=str(catalog.tax_rate)))
+            rows = [
+                {"currency": catalog.currency, "model": p.key.model, "product": p.key.product.value,
+                 "term_months": p.key.term_months or 0, "tenant": p.key.tenant or "", "start_at": p.start,
+                 "end_at": p.end, "price": str(p.per_gpu_hour)}
+                for p in catalog.periods
+            ]
+            if rows:
+                conn.execute(insert(bt.billing_prices), rows)
+
+        self._run(work)
+
+    # ledger ------------------------------------------------------------------------------------------
+
+    def append_usage(self, entries: Iterable[UsageEntry]) -> int:
+        rows = [
+            {"id": e.id, "tenant_id": e.tenant_id, "project_id": e.project_id, "allocation_id": e.allocation_id,
+             "model": e.model, "product": e.product.value, "term_months": e.term_months, "start_at": e.start,
+             "end_at": e.end, "gpus": e.gpus, "milli_per_gpu": e.milli_per_gpu}
+            for e in entries
+        ]
+        return self._run(lambda conn: self._insert_new(conn, bt.billing_usage, rows))
+
+    def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]:
+        u = bt.billing_usage.c
+        query = select(bt.billing_usage)
+        if tenant is not None:
+            query = query.where(u.tenant_id == tenant)
+        if period is not None:
+            query = query.where(and_(u.start_at < period.end, u.end_at > period.start))
+        return self._run(lambda conn: [_entry(r) for r in conn.execute(query.order_by(u.start_at, u.id))])
+
+    def usage_for(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[UsageEntry]]:
+        ids = sorted(set(allocations))
+        u = bt.billing_usage.c
+
+        def work(conn: Connection) -> dict[AllocationId, list[UsageEntry]]:
+            out: dict[AllocationId, list[UsageEntry]] = {}
+            for i in range(0, len(ids), CHUNK):
+                for r in conn.execute(select(bt.billing_usage).where(u.allocation_id.in_(ids[i:i + CHUNK]))):
+                    entry = _entry(r)
+                    out.setdefault(entry.allocation_id, []).append(entry)
+            return out
+
+        return self._run(work)
+
+    def append_incidents(self, incidents: Iterable[Incident]) -> int:
+        rows = [
+            {"id": i.id, "allocation_id": i.allocation_id, "tenant_id": i.tenant_id, "project_id": i.project_id,
+             "model": i.model, "product": i.product.value, "gpus": i.gpus, "milli_per_gpu": i.milli_per_gpu,
+             "at": i.at, "kind": i.kind}
+            for i in incidents
+        ]
+        return self._run(lambda conn: self._insert_new(conn, bt.billing_incidents, rows))
+
+    def incidents(self) -> list[Incident]:
+        def work(conn: Connection) -> list[Incident]:
+            return [
+                Incident(r.id, AllocationId(r.allocation_id), TenantId(r.tenant_id), ProjectId(r.project_id), r.model,
+                         Product(r.product), r.gpus, r.milli_per_gpu, r.at, r.kind)
+                for r in conn.execute(select(bt.billing_incidents).order_by(bt.billing_incidents.c.at))
+            ]
+
+        return self._run(work)
+
+    # credits and invoices ----------------------------------------------------------------------------
+
+    def add_credit(self, credit: Credit) -> None:
+        self._run(lambda conn: conn.execute(insert(bt.billing_credits).values(
+            id=credit.id, tenant_id=credit.tenant_id, amount_minor=credit.amount.minor, currency=credit.amount.currency,
+            reason=credit.reason, issued_at=credit.issued_at, incident_id=credit.incident_id)))
+
+    def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
+        c = bt.billing_credits.c
+        query = select(bt.billing_credits).order_by(c.issued_at, c.id)
+        if tenant is not None:
+            query = query.where(c.tenant_id == tenant)
+        return self._run(lambda conn: [
+            Credit(r.id, TenantId(r.tenant_id), Money(r.amount_minor, r.currency), r.reason, r.issued_at, r.incident_id)
+            for r in conn.execute(query)
+        ])
+
+    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
+        def work(conn: Connection) -> Invoice | None:
+            row = conn.execute(select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)).first()
+            return _invoice(row) if row is not None else None
+
+        return self._run(work)
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        def work(conn: Connection) -> None:
+            i = bt.billing_invoices.c
+            row = conn.execute(select(bt.billing_invoices).where(i.id == invoice.id)).first()
+            old = _invoice(row) if row is not None else None
+            check_replacement(old, invoice)
+            values = _invoice_row(invoice)
+            if old is None:
+                conn.execute(insert(bt.billing_invoices).values(**values))
+            else:
+                conn.execute(update(bt.billing_invoices).where(i.id == invoice.id).values(**values))
+
+        self._run(work)
+
+    def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:
+        i = bt.billing_invoices.c
+        query = select(bt.billing_invoices).order_by(i.period_start, i.id)
+        if tenant is not None:
+            query = query.where(i.tenant_id == tenant)
+        return self._run(lambda conn: [_invoice(r) for r in conn.execute(query)])
+
+
+def _entry(r: Any) -> UsageEntry:
+    return UsageEntry(
+        r.id, TenantId(r.tenant_id), ProjectId(r.project_id), AllocationId(r.allocation_id), r.model, Product(r.product),
+        r.term_months, r.start_at, r.end_at, r.gpus, r.milli_per_gpu,
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _invoice_row(inv: Invoice) -> dict[str, Any]:
+    lines = [
+        {"product": x.product, "model": x.model, "term_months": x.term_months, "unit_price": str(x.unit_price),
+         "milli_gpu_seconds": x.milli_gpu_seconds, "amount_minor": x.amount.minor}
+        for x in inv.lines
+    ]
+    credits = [
+        {"id": c.id, "tenant_id": c.tenant_id, "amount_minor": c.amount.minor, "reason": c.reason,
+         "issued_at": c.issued_at.isoformat(), "incident_id": c.incident_id}
+        for c in inv.credits
+    ]
+    return {
+        "id": inv.id, "tenant_id": inv.tenant_id, "period_start": inv.period.start, "period_end": inv.period.end,
+        "currency": inv.currency, "kind": inv.kind.value, "state": inv.state.value, "refers_to": inv.refers_to,
+        "note": inv.note, "tax_rate": str(inv.tax_rate), "lines": json.dumps(lines), "credits": json.dumps(credits),
+        "total_minor": inv.total.minor, "issued_at": inv.issued_at, "finalized_at": inv.finalized_at,
+        "paid_at": inv.paid_at, "voided_at": inv.voided_at,
+    }
+
+
+def _invoice(r: Any) -> Invoice:
+    lines = tuple(
+        InvoiceLine(x["product"], x["model"], x["term_months"], Decimal(x["unit_price"]), x["milli_gpu_seconds"],
+                    Money(x["amount_minor"], r.currency))
+        for x in json.loads(r.lines)
+    )
+    credits = tuple(
+        Credit(c["id"], TenantId(c["tenant_id"]), Money(c["amount_minor"], r.currency), c["reason"],
+               datetime.fromisoformat(c["issued_at"]), c["incident_id"])
+        for c in json.loads(r.credits)
+    )
+    return Invoice(
+        InvoiceId(r.id), TenantId(r.tenant_id), Period(r.period_start, r.period_end), r.currency, lines, credits,
+        Decimal(r.tax_rate), r.issued_at, InvoiceState(r.state), InvoiceKind(r.kind),
+        InvoiceId(r.refers_to) if r.refers_to else None, r.note, r.finalized_at, r.paid_at, r.voided_at,
+    )
