@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from neocloud.app.billing import BillingService, BillingSettings
 from neocloud.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
 from neocloud.app.ports import Clock, Provisioner, UnitOfWork
 
@@ -50,6 +51,7 @@ class Services:
     control: ControlPlane
     settings: Settings
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
+    billing: BillingService | None = None
 
     def check_ready(self) -> None:
         """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
@@ -89,7 +91,24 @@ def build_services(
     control = ControlPlane(
         uow, clock, provisioner, ListPriceBook(), settings.policy_name, spot_notice=settings.spot_notice
     )
-    return Services(control, settings, engine)
+    return Services(control, settings, engine, build_billing(settings, uow, engine, clock))
+
+
+def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any, clock: Clock) -> BillingService:
+    """Billing over the same database as the control plane, metering the control plane's events.
+    `settings.extra["billing"]` may hold BillingSettings (currency, grid, settle delay)."""
+    from neocloud.adapters.billing_memory import MemoryBillingStore
+    from neocloud.adapters.invoice_render import InvoiceDocuments
+    from neocloud.app.billing_feed import ControlEventFeed
+
+    billing_settings = settings.extra.get("billing") or BillingSettings()
+    if engine is None:
+        store: Any = MemoryBillingStore()
+    else:
+        from neocloud.adapters.db.billing_store import SqlBillingStore
+
+        store = SqlBillingStore(engine)
+    return BillingService(store, ControlEventFeed(uow), clock, billing_settings, InvoiceDocuments())
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from neocloud.api import errors
 from neocloud.api.deps import ApiServices
-from neocloud.api.routers import fleet, health, instances, reservations, tenancy
+from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
 
@@ -27,7 +27,7 @@ def create_app(services: ApiServices) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     v1 = APIRouter(prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES)
-    for module in (tenancy, fleet, reservations, instances):
+    for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -184,6 +184,11 @@ class BillingService:
         span = period or Period.month_of(self._now())
         return dict(usage_by(self.store.usage(tenant=tenant, period=span), by, span))
 
+    def live_usage(self, tenant: TenantId, period: Period, by: str = "model") -> dict[str, int]:
+        """The tenant's milli-GPU-seconds in `period` up to now, settled or not (nothing is written)."""
+        entries = self._provisional(tenant, min(self._now(), period.end))
+        return dict(usage_by(entries, by, period))
+
     def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
         """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
         events = [e for e in self.events.lifecycle_events(until) if e.tenant_id == tenant]
