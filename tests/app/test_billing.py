@@ -1,3 +1,4 @@
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -160,6 +161,7 @@ class FailingStore:
 
 def test_finalize_after_a_crash_completes_without_billing_twice():
     rig = billing(at(days=31, hours=1))
+    rig.service.settings = replace(rig.service.settings, finalize_batch=1)
     rig.log.extend([*run("a", at(), at(hours=1)), *run("b", at(), at(hours=2), tenant="globex")])
     rig.service.store = FailingStore(rig.store, fail_on=2)
     with pytest.raises(RuntimeError):
@@ -188,3 +190,12 @@ def test_an_event_committed_late_within_the_settle_delay_is_not_overbilled():
     rig.clock.set(at(days=2))
     rig.service.meter()
     assert sum(e.seconds for e in rig.store.usage()) == 3 * 3600 + 59 * 60
+
+
+def test_a_crash_inside_a_finalize_batch_keeps_none_of_the_batch():
+    rig = billing(at(days=31, hours=1))
+    rig.log.extend([*run("a", at(), at(hours=1)), *run("b", at(), at(hours=2), tenant="globex")])
+    rig.service.store = FailingStore(rig.store, fail_on=2)
+    with pytest.raises(RuntimeError):
+        rig.service.finalize(OCTOBER)
+    assert rig.store.invoices() == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from neocloud.bootstrap import Settings, build_services
@@ -40,6 +41,7 @@ def main() -> None:
         stall_after(billing.store, "append_usage", 1)
         billing.meter()
     else:
+        billing.settings = replace(billing.settings, finalize_batch=1)  # one invoice per transaction
         stall_after(billing.store, "save_invoice", 2)
         billing.finalize(Period.month(2026, 10))
     print("DONE", flush=True)

@@ -81,16 +81,20 @@ class BillingSettings:
     """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
     a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets);
     `settle_delay_seconds` how far behind the clock metering settles, so that an event row committed a
-    little after its own time is still seen before the usage around it is written."""
+    little after its own time is still seen before the usage around it is written; `finalize_batch`
+    how many tenants' invoices one finalization transaction writes."""
 
     currency: str = "USD"
     grid_seconds: int = 86_400
     usd_to_currency: str | None = None
     settle_delay_seconds: int = 300
+    finalize_batch: int = 100
 
     def __post_init__(self) -> None:
         check_currency(self.currency)
         check_grid(self.grid_seconds)
+        if self.finalize_batch < 1:
+            raise InvalidInput("finalize_batch: must be >= 1", details={"field": "finalize_batch"})
         if self.settle_delay_seconds < 0:
             raise InvalidInput("settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"})
 
@@ -241,17 +245,21 @@ class BillingService:
         by_tenant: dict[TenantId, list[UsageEntry]] = {}
         for entry in entries:
             by_tenant.setdefault(entry.tenant_id, []).append(entry)
-        for tenant in sorted(by_tenant):
-            invoice_id = invoice_id_for(tenant, period)
-            existing = self.store.get_invoice(invoice_id)
-            if existing is not None and existing.state is not InvoiceState.DRAFT:
-                out.append(existing)
-                continue
-            draft = draft_invoice(invoice_id, tenant, period, by_tenant[tenant], catalog, self._pending_credits(tenant), at=now)
-            final = draft.to(InvoiceState.FINALIZED, at=now)
-            with self.store.atomic():
-                self.store.save_invoice(final)
-            out.append(final)
+        tenants = sorted(by_tenant)
+        batch = self.settings.finalize_batch
+        for first in range(0, len(tenants), batch):
+            with self.store.atomic():  # one transaction per batch of tenants: a crash redoes one batch
+                for tenant in tenants[first:first + batch]:
+                    invoice_id = invoice_id_for(tenant, period)
+                    existing = self.store.get_invoice(invoice_id)
+                    if existing is not None and existing.state is not InvoiceState.DRAFT:
+                        out.append(existing)
+                        continue
+                    credits = self._pending_credits(tenant)
+                    draft = draft_invoice(invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now)
+                    final = draft.to(InvoiceState.FINALIZED, at=now)
+                    self.store.save_invoice(final)
+                    out.append(final)
         return out
 
     def invoice(self, invoice_id: str) -> Invoice:

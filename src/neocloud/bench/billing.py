@@ -4,13 +4,18 @@ A seeded generator draws a fleet (100k nodes by default) and N allocations acros
 lifecycles (run to the end, still running, cancelled, preempted, failed, reserved windows, extensions).
 The clock then walks the month a day at a time, metering after each day as production would; at the end
 every tenant's invoice is finalized and the month is reconciled. Each phase is timed with
-`time.perf_counter` (the benchmark, not the domain, reads the clock).
+`time.perf_counter` (the benchmark, not the domain, reads the clock). The ledger and invoices live in
+memory, a fresh SQLite file or a temporary PostgreSQL schema; events come from an in-memory log.
 """
 
 from __future__ import annotations
 
 import random
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -98,8 +103,56 @@ def synthetic_allocations(fleet: Fleet, count: int, month: Period, rng: random.R
     return events
 
 
-def run(allocations: int = 10_000, nodes: int = 100_000, seed: int = 1, year: int = 2026, month_number: int = 10) -> dict[str, Any]:
+@contextmanager
+def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
+    """A fresh, empty BillingStore: memory; a migrated SQLite file in a temporary directory; or a
+    temporary schema (dropped afterwards) in the PostgreSQL at `database_url`."""
+    if store == "memory":
+        yield MemoryBillingStore()
+        return
+    from sqlalchemy import create_engine, text
+
+    from neocloud.adapters.db.billing_store import SqlBillingStore
+    from neocloud.adapters.db.engine import make_engine
+    from neocloud.adapters.db.schema import upgrade
+
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="neocloud-bench-") as tmp:
+            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+            upgrade(engine)
+            try:
+                yield SqlBillingStore(engine)
+            finally:
+                engine.dispose()
+        return
+    if store != "postgres" or not database_url:
+        raise ValueError("store must be memory, sqlite, or postgres with a database URL")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(database_url, connect_args={"options": f"-csearch_path={schema},public"})
+    try:
+        upgrade(engine)
+        yield SqlBillingStore(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def run(
+    allocations: int = 10_000, nodes: int = 100_000, seed: int = 1, year: int = 2026, month_number: int = 10,
+    store: str = "memory", database_url: str | None = None,
+) -> dict[str, Any]:
     """Build, meter daily, finalize, reconcile; return the figures (times in seconds)."""
+    with billing_store(store, database_url) as chosen:
+        figures = _run(chosen, allocations, nodes, seed, year, month_number)
+    return {"store": store, **figures}
+
+
+def _run(store: Any, allocations: int, nodes: int, seed: int, year: int, month_number: int) -> dict[str, Any]:
     month = Period.month(year, month_number)
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -107,7 +160,7 @@ def run(allocations: int = 10_000, nodes: int = 100_000, seed: int = 1, year: in
     events = synthetic_allocations(fleet, allocations, month, random.Random(f"{seed}:allocations"))
     times["generate_s"] = time.perf_counter() - t
 
-    store, log = MemoryBillingStore(), MemoryEventLog()
+    log = MemoryEventLog()
     clock = ManualClock(month.start)
     service = BillingService(store, log, clock, BillingSettings())
     catalog = default_catalog()
