@@ -15,7 +15,7 @@ from neocloud.domain.ids import InvoiceId, TenantId
 from neocloud.domain.invoices import Credit, InvoiceState, draft_invoice
 from neocloud.domain.metering import meter
 from neocloud.domain.money import Money
-from neocloud.domain.periods import Period
+from neocloud.domain.periods import Period, to_epoch
 from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceKey, default_catalog
 from tests.builders import at, run
 from tests.control_builders import SQL_KINDS, migrated_engine
@@ -50,10 +50,17 @@ def test_usage_filters_by_tenant_and_period(store):
     assert [e.end for e in store.usage(period=Period.month(2026, 11))] == [at(days=31, hours=2)]
 
 
-def test_usage_for_groups_by_allocation(store):
-    store.append_usage(entries(run("a", at(), at(days=2)), run("b", at(), at(hours=1))))
-    got = store.usage_for(["a", "c"])
-    assert list(got) == ["a"] and len(got["a"]) == 2
+def test_covered_merges_contiguous_entries_per_allocation(store):
+    store.append_usage(entries(run("a", at(hours=3), at(days=2)), run("b", at(), at(hours=1))))
+    got = store.covered(["a", "c"])
+    assert list(got) == ["a"] and sorted(got["a"]) in ([(to_epoch(at(hours=3)), to_epoch(at(days=2)))], [
+        (to_epoch(at(hours=3)), to_epoch(at(days=1))), (to_epoch(at(days=1)), to_epoch(at(days=2)))])
+
+
+def test_covered_keeps_a_gap_between_entries(store):
+    rows = entries(run("a", at(), at(days=3)))
+    store.append_usage([rows[0], rows[2]])
+    assert sorted(store.covered(["a"])["a"]) == [(to_epoch(at()), to_epoch(at(days=1))), (to_epoch(at(days=2)), to_epoch(at(days=3)))]
 
 
 def test_catalog_round_trips_exactly(store):

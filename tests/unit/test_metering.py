@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from neocloud.domain.errors import InvalidInput
-from neocloud.domain.metering import meter
+from neocloud.domain.metering import coverage, meter
 from neocloud.domain.pricing import RESERVED_TERMS_MONTHS
 from tests.builders import T0, at, event, reservation, run
 
@@ -11,7 +11,7 @@ TERMS = RESERVED_TERMS_MONTHS
 
 
 def metered(events, until, existing=None, grid=86_400):
-    return meter(events, existing or {}, until, terms=TERMS, grid_seconds=grid)
+    return meter(events, coverage(e for v in (existing or {}).values() for e in v), until, terms=TERMS, grid_seconds=grid)
 
 
 def seconds(entries) -> int:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.metering import meter
+from neocloud.domain.metering import coverage, meter
 from neocloud.domain.periods import Period
 from neocloud.domain.pricing import RESERVED_TERMS_MONTHS
 from tests.builders import at, event
@@ -63,7 +63,7 @@ grids = st.sampled_from([900, 3600, 86_400])
 def metered_in_steps(events, untils, grid):
     ledger: dict = {}
     for until in untils:
-        for entry in meter(events, ledger, until, terms=RESERVED_TERMS_MONTHS, grid_seconds=grid).entries:
+        for entry in meter(events, coverage(e for v in ledger.values() for e in v), until, terms=RESERVED_TERMS_MONTHS, grid_seconds=grid).entries:
             ledger.setdefault(entry.allocation_id, []).append(entry)
     return ledger
 
@@ -93,7 +93,7 @@ def test_replay_changes_nothing(stories, steps, grid):
     events = [e for s in stories for e in s.events]
     untils = [at(seconds=s) for s in sorted(steps)] + [at(seconds=HORIZON_S)]
     ledger = metered_in_steps(events, untils, grid)
-    again = meter(events, ledger, untils[-1], terms=RESERVED_TERMS_MONTHS, grid_seconds=grid)
+    again = meter(events, coverage(e for v in ledger.values() for e in v), untils[-1], terms=RESERVED_TERMS_MONTHS, grid_seconds=grid)
     assert again.entries == []
 
 

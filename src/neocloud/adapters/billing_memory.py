@@ -15,7 +15,7 @@ from typing import Any
 from neocloud.domain.errors import Conflict
 from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
 from neocloud.domain.invoices import Credit, Invoice, check_replacement
-from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry
+from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage
 from neocloud.domain.periods import Period
 from neocloud.domain.pricing import PriceCatalog
 
@@ -123,8 +123,8 @@ class MemoryBillingStore:
             and (period is None or (e.start < period.end and period.start < e.end))
         ]
 
-    def usage_for(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[UsageEntry]]:
-        return {a: list(self._by_allocation[a]) for a in allocations if a in self._by_allocation}
+    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
+        return coverage(e for a in allocations for e in self._by_allocation.get(a, ()))
 
     def append_incidents(self, incidents: Iterable[Incident]) -> int:
         added = 0

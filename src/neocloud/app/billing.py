@@ -24,7 +24,7 @@ from neocloud.domain.invoices import (
     draft_invoice,
     invoice_id_for,
 )
-from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, meter
+from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
 from neocloud.domain.money import Money, check_currency
 from neocloud.domain.periods import Period, check_grid, floor_to_grid, from_epoch, require_utc, to_epoch
 from neocloud.domain.pricing import (
@@ -56,7 +56,10 @@ class BillingStore(Protocol):
     def save_catalog(self, catalog: PriceCatalog) -> None: ...
     def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
     def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
-    def usage_for(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[UsageEntry]]: ...
+    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
+        """Per allocation, the `[start, end)` epoch-second spans its ledger entries cover (adjacent
+        entries may be merged)."""
+        ...
     def append_incidents(self, incidents: Iterable[Incident]) -> int: ...
     def incidents(self) -> list[Incident]: ...
     def add_credit(self, credit: Credit) -> None: ...
@@ -172,9 +175,9 @@ class BillingService:
         now less the settle delay). Idempotent: metering again with the same events adds nothing."""
         horizon = self._settled_now() if until is None else require_utc(until, "until")
         events = list(self.events.lifecycle_events(horizon))
-        existing = self.store.usage_for({e.allocation_id for e in events})
+        covered = self.store.covered({e.allocation_id for e in events})
         result = meter(
-            events, existing, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
+            events, covered, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
         )
         with self.store.atomic():
             added = self.store.append_usage(result.entries)
@@ -197,11 +200,8 @@ class BillingService:
         """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
         events = [e for e in self.events.lifecycle_events(until) if e.tenant_id == tenant]
         ledger = self.store.usage(tenant=tenant)
-        existing: dict[AllocationId, list[UsageEntry]] = {}
-        for entry in ledger:
-            existing.setdefault(entry.allocation_id, []).append(entry)
         extra = meter(
-            events, existing, until, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds,
+            events, coverage(ledger), until, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds,
             settled=False,
         )
         return [*ledger, *extra.entries]

@@ -267,6 +267,14 @@ class MeterResult:
     incidents: list[Incident] = field(default_factory=list)
 
 
+def coverage(entries: Iterable[UsageEntry]) -> dict[AllocationId, list[tuple[int, int]]]:
+    """What ledger entries cover, per allocation, as epoch-second spans."""
+    out: dict[AllocationId, list[tuple[int, int]]] = {}
+    for entry in entries:
+        out.setdefault(entry.allocation_id, []).append((to_epoch(entry.start), to_epoch(entry.end)))
+    return out
+
+
 def group_events(events: Iterable[LifecycleEvent]) -> dict[AllocationId, list[LifecycleEvent]]:
     grouped: dict[AllocationId, list[LifecycleEvent]] = {}
     for event in events:
@@ -276,14 +284,15 @@ def group_events(events: Iterable[LifecycleEvent]) -> dict[AllocationId, list[Li
 
 def meter(
     events: Iterable[LifecycleEvent],
-    existing: Mapping[AllocationId, Sequence[UsageEntry]],
+    covered: Mapping[AllocationId, Sequence[tuple[int, int]]],
     until: datetime,
     *,
     terms: Sequence[int],
     grid_seconds: int = 86_400,
     settled: bool = True,
 ) -> MeterResult:
-    """New ledger entries (and incidents) that `events` imply as of `until`, beyond `existing`.
+    """New ledger entries (and incidents) that `events` imply as of `until`, beyond what the ledger
+    already `covered` (per allocation, `[start, end)` spans in epoch seconds: see `coverage`).
 
     With `settled=False` the result also covers running allocations up to `until` exactly: a
     provisional view for previews, never to be written.
@@ -299,7 +308,7 @@ def meter(
         span = usage.span(horizon, settled=settled, grid_seconds=grid_seconds)
         if span is None:
             continue
-        taken = [(to_epoch(e.start), to_epoch(e.end)) for e in existing.get(allocation_id, ())]
+        taken = covered.get(allocation_id, ())
         first = usage.first
         for lo, hi in subtract(span, taken):
             for a, b in cut_at_grid(lo, hi, grid_seconds):

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,7 +30,7 @@ from neocloud.domain.invoices import (
 )
 from neocloud.domain.metering import Incident, UsageEntry
 from neocloud.domain.money import Money
-from neocloud.domain.periods import Period
+from neocloud.domain.periods import Period, to_epoch
 from neocloud.domain.pricing import PriceCatalog, PriceKey, PricePeriod, Product
 
 T = TypeVar("T")
@@ -119,7 +119,8 @@ class SqlBillingStore:
         rows = [
             {"id": e.id, "tenant_id": e.tenant_id, "project_id": e.project_id, "allocation_id": e.allocation_id,
              "model": e.model, "product": e.product.value, "term_months": e.term_months, "start_at": e.start,
-             "end_at": e.end, "gpus": e.gpus, "milli_per_gpu": e.milli_per_gpu}
+             "end_at": e.end, "start_s": to_epoch(e.start), "end_s": to_epoch(e.end), "gpus": e.gpus,
+             "milli_per_gpu": e.milli_per_gpu}
             for e in entries
         ]
         return self._run(lambda conn: self._insert_new(conn, bt.billing_usage, rows))
@@ -133,16 +134,30 @@ class SqlBillingStore:
             query = query.where(and_(u.start_at < period.end, u.end_at > period.start))
         return self._run(lambda conn: [_entry(r) for r in conn.execute(query.order_by(u.start_at, u.id))])
 
-    def usage_for(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[UsageEntry]]:
+    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
+        """One grouped query per chunk: an allocation whose entries add up to max(end) - min(start) is
+        covered by that single span (the usual case); only the others are read row by row."""
         ids = sorted(set(allocations))
         u = bt.billing_usage.c
 
-        def work(conn: Connection) -> dict[AllocationId, list[UsageEntry]]:
-            out: dict[AllocationId, list[UsageEntry]] = {}
+        def work(conn: Connection) -> dict[AllocationId, list[tuple[int, int]]]:
+            out: dict[AllocationId, list[tuple[int, int]]] = {}
+            ragged: list[str] = []
             for i in range(0, len(ids), CHUNK):
-                for r in conn.execute(select(bt.billing_usage).where(u.allocation_id.in_(ids[i:i + CHUNK]))):
-                    entry = _entry(r)
-                    out.setdefault(entry.allocation_id, []).append(entry)
+                query = (
+                    select(u.allocation_id, func.min(u.start_s), func.max(u.end_s), func.sum(u.end_s - u.start_s))
+                    .where(u.allocation_id.in_(ids[i:i + CHUNK]))
+                    .group_by(u.allocation_id)
+                )
+                for allocation_id, lo, hi, total in conn.execute(query):
+                    if int(total) == int(hi) - int(lo):
+                        out[AllocationId(allocation_id)] = [(int(lo), int(hi))]
+                    else:
+                        ragged.append(allocation_id)
+            for i in range(0, len(ragged), CHUNK):
+                rows = conn.execute(select(u.allocation_id, u.start_s, u.end_s).where(u.allocation_id.in_(ragged[i:i + CHUNK])))
+                for allocation_id, lo, hi in rows:
+                    out.setdefault(AllocationId(allocation_id), []).append((int(lo), int(hi)))
             return out
 
         return self._run(work)

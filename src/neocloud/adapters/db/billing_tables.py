@@ -41,6 +41,8 @@ billing_usage = Table(
     Column("term_months", Integer, nullable=True),
     Column("start_at", UtcDateTime(), nullable=False),
     Column("end_at", UtcDateTime(), nullable=False),
+    Column("start_s", BigInteger, nullable=False),  # the same instants in epoch seconds, for arithmetic
+    Column("end_s", BigInteger, nullable=False),
     Column("gpus", Integer, nullable=False),
     Column("milli_per_gpu", Integer, nullable=False),
     Index("ix_billing_usage_allocation", "allocation_id"),

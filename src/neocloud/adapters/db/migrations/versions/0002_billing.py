@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("term_months", sa.Integer, nullable=True),
         sa.Column("start_at", UtcDateTime(), nullable=False),
         sa.Column("end_at", UtcDateTime(), nullable=False),
+        sa.Column("start_s", sa.BigInteger, nullable=False),
+        sa.Column("end_s", sa.BigInteger, nullable=False),
         sa.Column("gpus", sa.Integer, nullable=False),
         sa.Column("milli_per_gpu", sa.Integer, nullable=False),
     )
