@@ -104,11 +104,13 @@ def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any
     billing_settings = settings.extra.get("billing") or BillingSettings()
     if engine is None:
         store: Any = MemoryBillingStore()
+        feed: Any = ControlEventFeed(uow)
     else:
+        from neocloud.adapters.db.billing_feed import SqlEventFeed
         from neocloud.adapters.db.billing_store import SqlBillingStore
 
-        store = SqlBillingStore(engine)
-    return BillingService(store, ControlEventFeed(uow), clock, billing_settings, InvoiceDocuments())
+        store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
+    return BillingService(store, feed, clock, billing_settings, InvoiceDocuments())
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:

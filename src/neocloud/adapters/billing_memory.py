@@ -52,9 +52,9 @@ class MemoryEventLog:
         self.events.extend(events)
         self.events.sort(key=lambda e: e.at)
 
-    def lifecycle_events(self, until: datetime) -> list[LifecycleEvent]:
+    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> list[LifecycleEvent]:
         stop = bisect.bisect_right([e.at for e in self.events], until)
-        return self.events[:stop]
+        return [e for e in self.events[:stop] if tenant is None or e.tenant_id == tenant]
 
 
 class MemoryBillingStore:

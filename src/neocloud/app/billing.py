@@ -44,7 +44,9 @@ class Clock(Protocol):
 class LifecycleEventSource(Protocol):
     """Where allocation lifecycle events come from (the control plane's event rows, or memory)."""
 
-    def lifecycle_events(self, until: datetime) -> Iterable[LifecycleEvent]: ...
+    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> Iterable[LifecycleEvent]:
+        """Events at or before `until` (of one tenant's allocations when given), in time order."""
+        ...
 
 
 class BillingStore(Protocol):
@@ -198,7 +200,7 @@ class BillingService:
 
     def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
         """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
-        events = [e for e in self.events.lifecycle_events(until) if e.tenant_id == tenant]
+        events = list(self.events.lifecycle_events(until, tenant))
         ledger = self.store.usage(tenant=tenant)
         extra = meter(
             events, coverage(ledger), until, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds,

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from neocloud.app.ports import UnitOfWork
 from neocloud.domain.allocations import Allocation, Event, Product
+from neocloud.domain.ids import TenantId
 from neocloud.domain.metering import AllocationState, LifecycleEvent
 from neocloud.domain.pricing import Product as PricedProduct
 
@@ -35,19 +36,20 @@ def lifecycle_event(event: Event, allocation: Allocation) -> LifecycleEvent:
 
 
 class ControlEventFeed:
-    """A LifecycleEventSource over the control plane's UnitOfWork (memory or SQL alike)."""
+    """A LifecycleEventSource over the control plane's UnitOfWork (memory or SQL alike; on SQL,
+    adapters/db/billing_feed.py reads the same in one query)."""
 
     def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
         self._uow = uow
 
-    def lifecycle_events(self, until: datetime) -> list[LifecycleEvent]:
-        return sorted(self._iter(until), key=lambda e: e.at)
+    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> list[LifecycleEvent]:
+        return sorted(self._iter(until, tenant), key=lambda e: e.at)
 
-    def _iter(self, until: datetime) -> Iterator[LifecycleEvent]:
+    def _iter(self, until: datetime, tenant: TenantId | None) -> Iterator[LifecycleEvent]:
         after: str | None = None
         with self._uow() as uow:
             while True:
-                page, _ = uow.list_allocations(None, tuple(Product), None, after, PAGE)
+                page, _ = uow.list_allocations(tenant, tuple(Product), None, after, PAGE)
                 for allocation in page:
                     for event in uow.events(allocation.id):
                         if event.at <= until:
