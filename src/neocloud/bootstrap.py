@@ -68,9 +68,9 @@ def build_services(
     """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
     whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
     clock and the fake provisioner (ready after `settings.provision_delay`)."""
+    from neocloud.adapters.catalog_prices import CatalogPriceBook
     from neocloud.adapters.clock import SystemClock
     from neocloud.adapters.memory import MemoryStore
-    from neocloud.adapters.prices import ListPriceBook
     from neocloud.adapters.provisioners import FakeProvisioner
 
     clock = clock or SystemClock()
@@ -88,10 +88,11 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
+    billing = build_billing(settings, uow, engine, clock)
     control = ControlPlane(
-        uow, clock, provisioner, ListPriceBook(), settings.policy_name, spot_notice=settings.spot_notice
+        uow, clock, provisioner, CatalogPriceBook(billing), settings.policy_name, spot_notice=settings.spot_notice
     )
-    return Services(control, settings, engine, build_billing(settings, uow, engine, clock))
+    return Services(control, settings, engine, billing)
 
 
 def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any, clock: Clock) -> BillingService:
