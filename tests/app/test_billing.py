@@ -25,13 +25,18 @@ def test_set_price_applies_from_now_on():
     rig.service.set_price(model="H100", product="on-demand", price="5.00", currency="USD")
     catalog = rig.service.catalog()
     key = PriceKey.of("H100", "on-demand")
-    assert (catalog.price_at(key, at(days=4)), catalog.price_at(key, at(days=5))) == (Decimal("6.16"), Decimal("5.00"))
+    assert (catalog.price_at(key, at(days=4)), catalog.price_at(key, at(days=5))) == (
+        Decimal("6.16"),
+        Decimal("5.00"),
+    )
 
 
 def test_set_price_in_the_past_is_refused_naming_from():
     rig = billing(at(days=5))
     with pytest.raises(InvalidInput) as err:
-        rig.service.set_price(model="H100", product="on-demand", price="5.00", currency="USD", effective_from=at(days=4))
+        rig.service.set_price(
+            model="H100", product="on-demand", price="5.00", currency="USD", effective_from=at(days=4)
+        )
     assert err.value.details["field"] == "from"
 
 

@@ -13,7 +13,10 @@ def test_a_small_bench_month_reconciles_cleanly():
 
 def test_the_bench_is_reproducible_for_a_seed():
     first, second = run(allocations=60, nodes=500, seed=5), run(allocations=60, nodes=500, seed=5)
-    assert (first["revenue_usd"], first["ledger_entries"]) == (second["revenue_usd"], second["ledger_entries"])
+    assert (first["revenue_usd"], first["ledger_entries"]) == (
+        second["revenue_usd"],
+        second["ledger_entries"],
+    )
 
 
 def test_bench_billing_json_prints_one_document():

@@ -46,7 +46,13 @@ def story(rng: random.Random, i: int) -> Story:
     tenant = f"t{rng.randrange(12)}"
     product = rng.choices(["on-demand", "spot", "reserved"], weights=[2, 1, 1])[0]
     s = Story(f"a{i}", tenant, product, rng.choice(MODELS), rng.choice([1, 2, 4, 8]))
-    kw = {"tenant": tenant, "project": f"{tenant}-p{rng.randrange(3)}", "product": product, "model": s.model, "gpus": s.gpus}
+    kw = {
+        "tenant": tenant,
+        "project": f"{tenant}-p{rng.randrange(3)}",
+        "product": product,
+        "model": s.model,
+        "gpus": s.gpus,
+    }
     if product == "reserved":
         booked = minute(rng, START, datetime(2026, 10, 25, tzinfo=UTC))
         ws = booked + timedelta(hours=rng.randrange(72))
@@ -81,7 +87,14 @@ def story(rng: random.Random, i: int) -> Story:
         stop = END - timedelta(minutes=1)
     state = "preempted" if product == "spot" and fate < 0.5 else rng.choice(["ended", "ended", "failed"])
     if state == "ended":
-        s.events.append(event(s.name, "ending", stop - timedelta(minutes=1) if stop - timedelta(minutes=1) > active else stop, **kw))
+        s.events.append(
+            event(
+                s.name,
+                "ending",
+                stop - timedelta(minutes=1) if stop - timedelta(minutes=1) > active else stop,
+                **kw,
+            )
+        )
     s.events.append(event(s.name, state, stop, **kw))
     s.billed = (active, stop)
     return s
@@ -117,7 +130,9 @@ def expected_october(stories: list[Story]) -> tuple[dict[str, int], dict[str, Fr
             t = block_end
     bills: dict[str, Fraction] = {}
     for (tenant, _product, _model, price), n in groups.items():
-        bills[tenant] = bills.get(tenant, Fraction(0)) + Fraction(round(Fraction(price) * n / 3600 * 100), 100)
+        bills[tenant] = bills.get(tenant, Fraction(0)) + Fraction(
+            round(Fraction(price) * n / 3600 * 100), 100
+        )
     return seconds, bills
 
 
@@ -131,7 +146,7 @@ def month():
     while rig.clock.now() < END:
         now = rig.clock.now()
         due = [e for e in pending if e.at <= now]
-        pending = pending[len(due):]
+        pending = pending[len(due) :]
         rig.log.extend(due)
         if (now - START) % SPOT_STEP == timedelta(0):
             rig.service.set_price(model="H100", product="spot", price=str(spot_h100(step)), currency="USD")
@@ -147,7 +162,11 @@ def test_the_simulation_covers_every_kind_of_story(month):
     _, stories, _ = month
     states = {e.to_state.value for s in stories for e in s.events}
     assert {"preempted", "cancelled", "failed", "ended", "ending"} <= states
-    assert any(len({(e.window_start, e.window_end) for e in s.events}) > 1 for s in stories if s.product == "reserved")
+    assert any(
+        len({(e.window_start, e.window_end) for e in s.events}) > 1
+        for s in stories
+        if s.product == "reserved"
+    )
 
 
 def test_reconcile_finds_no_difference(month):
@@ -162,7 +181,10 @@ def test_ledger_seconds_match_the_stories(month):
     seconds, _ = expected_october(stories)
     ledger: dict[str, int] = {}
     for entry in rig.store.usage(period=OCT):
-        ledger[entry.tenant_id] = ledger.get(entry.tenant_id, 0) + entry.clipped_gpu_time(OCT.start, OCT.end).milli_gpu_seconds // 1000
+        ledger[entry.tenant_id] = (
+            ledger.get(entry.tenant_id, 0)
+            + entry.clipped_gpu_time(OCT.start, OCT.end).milli_gpu_seconds // 1000
+        )
     assert ledger == seconds
 
 

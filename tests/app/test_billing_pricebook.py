@@ -13,7 +13,9 @@ def test_quotes_use_the_catalogs_on_demand_price():
 
 
 def test_reservations_are_quoted_at_the_one_month_term():
-    assert CatalogPriceBook(billing().service).gpu_hour("H100", Product.RESERVED) == Decimal("6.16") * Decimal("0.60")
+    assert CatalogPriceBook(billing().service).gpu_hour("H100", Product.RESERVED) == Decimal(
+        "6.16"
+    ) * Decimal("0.60")
 
 
 def test_a_price_set_now_is_quoted_at_once():

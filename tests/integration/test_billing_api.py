@@ -65,7 +65,15 @@ def test_preview_prices_usage_at_list(world: ApiWorld) -> None:
     world.control.reconcile()
     world.clock.advance(timedelta(hours=1))
     doc = http.get("/v1/invoices/preview").json()
-    assert doc["lines"] == [{"product": "on-demand", "model": "H100", "gpu_hours": "8.000", "unit_price": "6.16", "amount": "49.28"}]
+    assert doc["lines"] == [
+        {
+            "product": "on-demand",
+            "model": "H100",
+            "gpu_hours": "8.000",
+            "unit_price": "6.16",
+            "amount": "49.28",
+        }
+    ]
     assert (doc["subtotal"], doc["tax"], doc["total"], doc["currency"]) == ("49.28", "0.00", "49.28", "USD")
 
 
@@ -75,7 +83,11 @@ def test_finalized_invoice_is_listed_and_shown(world: ApiWorld) -> None:
     http = world.http(world.tokens["alice"])
     assert [i["id"] for i in http.get("/v1/invoices").json()] == [invoice.id]
     shown = http.get(f"/v1/invoices/{invoice.id}").json()
-    assert (shown["state"], shown["total"], shown["lines"][0]["gpu_hours"]) == ("finalized", "147.84", "24.000")
+    assert (shown["state"], shown["total"], shown["lines"][0]["gpu_hours"]) == (
+        "finalized",
+        "147.84",
+        "24.000",
+    )
 
 
 def test_download_serves_csv_and_html(world: ApiWorld) -> None:
@@ -144,5 +156,9 @@ def test_a_reservation_bills_its_window_at_the_reserved_price(world: ApiWorld) -
     (invoice,) = finalize_march(world)
     (line,) = invoice.lines
     assert (line.product, line.term_months, str(line.unit_price), line.gpu_hours_text, str(line.amount)) == (
-        "reserved", 1, "3.6960", "24.000", "88.70",
+        "reserved",
+        1,
+        "3.6960",
+        "24.000",
+        "88.70",
     )

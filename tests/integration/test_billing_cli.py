@@ -61,8 +61,21 @@ def used_october(tmp_path: Path) -> None:
 
 
 def test_prices_set_then_list_shows_the_new_period(operator) -> None:  # type: ignore[no-untyped-def]
-    set_doc = json.loads(operator("prices", "set", "--model", "H100", "--product", "spot", "--price", "2.10",
-                                  "--currency", "USD", "--json").stdout)
+    set_doc = json.loads(
+        operator(
+            "prices",
+            "set",
+            "--model",
+            "H100",
+            "--product",
+            "spot",
+            "--price",
+            "2.10",
+            "--currency",
+            "USD",
+            "--json",
+        ).stdout
+    )
     listed = json.loads(operator("prices", "list", "--json").stdout)
     spot = [p for p in listed["prices"] if (p["model"], p["product"]) == ("H100", "spot")]
     assert set_doc["price"] == "2.10" and [p["price"] for p in spot] == ["2.46", "2.10"]
@@ -70,13 +83,38 @@ def test_prices_set_then_list_shows_the_new_period(operator) -> None:  # type: i
 
 
 def test_prices_set_reserved_needs_a_term(operator) -> None:  # type: ignore[no-untyped-def]
-    result = operator("prices", "set", "--model", "H100", "--product", "reserved", "--price", "3", "--currency", "USD", ok=False)
+    result = operator(
+        "prices",
+        "set",
+        "--model",
+        "H100",
+        "--product",
+        "reserved",
+        "--price",
+        "3",
+        "--currency",
+        "USD",
+        ok=False,
+    )
     assert result.exit_code == 1 and "term_months" in result.output
 
 
 def test_prices_set_in_the_past_is_refused(operator) -> None:  # type: ignore[no-untyped-def]
-    result = operator("prices", "set", "--model", "H100", "--product", "on-demand", "--price", "3", "--currency", "USD",
-                      "--from", "2020-01-01T00:00:00Z", ok=False)
+    result = operator(
+        "prices",
+        "set",
+        "--model",
+        "H100",
+        "--product",
+        "on-demand",
+        "--price",
+        "3",
+        "--currency",
+        "USD",
+        "--from",
+        "2020-01-01T00:00:00Z",
+        ok=False,
+    )
     assert result.exit_code == 1 and "is in the past" in result.output
 
 
@@ -100,8 +138,13 @@ def test_revenue_by_an_unknown_grouping_exits_1(operator) -> None:  # type: igno
 def served() -> Iterator[tuple[ApiWorld, str, str]]:
     _register()
     world = ApiWorld.build()
-    billing = BillingService(MemoryBillingStore(), ControlEventFeed(world.control._uow), world.clock,
-                             BillingSettings(settle_delay_seconds=0), InvoiceDocuments())
+    billing = BillingService(
+        MemoryBillingStore(),
+        ControlEventFeed(world.control._uow),
+        world.clock,
+        BillingSettings(settle_delay_seconds=0),
+        InvoiceDocuments(),
+    )
     world.app.state.services.billing = billing
     http = world.http(world.tokens["alice"])
     instance = http.post("/v1/instances", json={"model": "H100", "nodes": 1}).json()
@@ -129,13 +172,23 @@ def tenant(served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ig
 def test_usage_json_is_one_document(tenant) -> None:  # type: ignore[no-untyped-def]
     result = tenant("usage", "--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["items"] == [{"model": "H100", "gpu_seconds": "57600", "gpu_hours": "16.000"}]
+    assert json.loads(result.stdout)["items"] == [
+        {"model": "H100", "gpu_seconds": "57600", "gpu_hours": "16.000"}
+    ]
 
 
 def test_invoices_preview_json_has_the_documented_keys(tenant) -> None:  # type: ignore[no-untyped-def]
     doc = json.loads(tenant("invoices", "preview", "--period", "2026-03", "--json").stdout)
     assert {"lines", "subtotal", "tax", "total", "currency"} <= set(doc)
-    assert doc["lines"] == [{"product": "on-demand", "model": "H100", "gpu_hours": "16.000", "unit_price": "6.16", "amount": "98.56"}]
+    assert doc["lines"] == [
+        {
+            "product": "on-demand",
+            "model": "H100",
+            "gpu_hours": "16.000",
+            "unit_price": "6.16",
+            "amount": "98.56",
+        }
+    ]
 
 
 def test_invoices_list_show_and_download(tenant, served) -> None:  # type: ignore[no-untyped-def]

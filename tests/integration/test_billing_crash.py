@@ -51,7 +51,11 @@ def crash(data_dir: Path, mode: str) -> None:
     env.pop("NEOCLOUD_DATABASE_URL", None)
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.billing_crash_child", mode],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None
     line = child.stdout.readline()

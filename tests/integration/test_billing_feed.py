@@ -44,7 +44,9 @@ def test_both_feeds_read_the_same_events(engine) -> None:  # noqa: F811
 
 def test_reserved_events_carry_the_window_and_whole_seconds(engine) -> None:  # noqa: F811
     w, _ = busy(engine)
-    reserved = [e for e in SqlEventFeed(engine).lifecycle_events(w.clock.now()) if e.product is Product.RESERVED]
+    reserved = [
+        e for e in SqlEventFeed(engine).lifecycle_events(w.clock.now()) if e.product is Product.RESERVED
+    ]
     assert reserved and all(e.window_end - e.window_start == timedelta(hours=3) for e in reserved)
     assert all(e.at.microsecond == 0 for e in reserved)
 

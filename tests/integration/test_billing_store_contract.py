@@ -38,14 +38,21 @@ def entries(*events_lists):
 
 
 def test_usage_round_trips_and_appends_are_idempotent(store):
-    rows = entries(run("a", at(hours=20), at(days=2, hours=3)), run("b", at(), at(hours=1), gpus=1, milli=300))
+    rows = entries(
+        run("a", at(hours=20), at(days=2, hours=3)), run("b", at(), at(hours=1), gpus=1, milli=300)
+    )
     assert store.append_usage(rows) == len(rows)
     assert store.append_usage(rows) == 0
     assert sorted(store.usage(), key=lambda e: e.id) == sorted(rows, key=lambda e: e.id)
 
 
 def test_usage_filters_by_tenant_and_period(store):
-    store.append_usage(entries(run("a", at(days=30, hours=20), at(days=31, hours=2)), run("b", at(), at(hours=1), tenant="globex")))
+    store.append_usage(
+        entries(
+            run("a", at(days=30, hours=20), at(days=31, hours=2)),
+            run("b", at(), at(hours=1), tenant="globex"),
+        )
+    )
     assert {e.allocation_id for e in store.usage(tenant=TenantId("acme"), period=OCTOBER)} == {"a"}
     assert [e.end for e in store.usage(period=Period.month(2026, 11))] == [at(days=31, hours=2)]
 
@@ -53,28 +60,37 @@ def test_usage_filters_by_tenant_and_period(store):
 def test_covered_merges_contiguous_entries_per_allocation(store):
     store.append_usage(entries(run("a", at(hours=3), at(days=2)), run("b", at(), at(hours=1))))
     got = store.covered(["a", "c"])
-    assert list(got) == ["a"] and sorted(got["a"]) in ([(to_epoch(at(hours=3)), to_epoch(at(days=2)))], [
-        (to_epoch(at(hours=3)), to_epoch(at(days=1))), (to_epoch(at(days=1)), to_epoch(at(days=2)))])
+    assert list(got) == ["a"] and sorted(got["a"]) in (
+        [(to_epoch(at(hours=3)), to_epoch(at(days=2)))],
+        [(to_epoch(at(hours=3)), to_epoch(at(days=1))), (to_epoch(at(days=1)), to_epoch(at(days=2)))],
+    )
 
 
 def test_covered_keeps_a_gap_between_entries(store):
     rows = entries(run("a", at(), at(days=3)))
     store.append_usage([rows[0], rows[2]])
-    assert sorted(store.covered(["a"])["a"]) == [(to_epoch(at()), to_epoch(at(days=1))), (to_epoch(at(days=2)), to_epoch(at(days=3)))]
+    assert sorted(store.covered(["a"])["a"]) == [
+        (to_epoch(at()), to_epoch(at(days=1))),
+        (to_epoch(at(days=2)), to_epoch(at(days=3))),
+    ]
 
 
 def test_catalog_round_trips_exactly(store):
     catalog = default_catalog().with_price(PriceKey.of("H100", "spot", tenant="acme"), "1.2345", "USD", at())
     store.save_catalog(catalog)
     loaded = store.load_catalog("USD")
-    assert loaded is not None and set(loaded.periods) == set(catalog.periods) and loaded.tax_rate == Decimal(0)
+    assert (
+        loaded is not None and set(loaded.periods) == set(catalog.periods) and loaded.tax_rate == Decimal(0)
+    )
     assert store.load_catalog("EUR") is None
 
 
 def test_invoice_round_trips_and_finalized_is_immutable(store):
     rows = entries(run("a", at(), at(hours=3)))
     credit = Credit("c1", TenantId("acme"), Money.of("1.00", "USD"), "incident", at(days=1))
-    invoice = draft_invoice(InvoiceId("INV-1"), TenantId("acme"), OCTOBER, rows, default_catalog(), [credit], at=at(days=31))
+    invoice = draft_invoice(
+        InvoiceId("INV-1"), TenantId("acme"), OCTOBER, rows, default_catalog(), [credit], at=at(days=31)
+    )
     final = invoice.to(InvoiceState.FINALIZED, at=at(days=31))
     store.save_invoice(final)
     assert store.get_invoice(InvoiceId("INV-1")) == final
@@ -85,10 +101,14 @@ def test_invoice_round_trips_and_finalized_is_immutable(store):
 
 
 def test_incidents_and_credits_round_trip(store):
-    result = meter(run("a", at(), at(hours=2), end_state="failed"), {}, at(days=1), terms=RESERVED_TERMS_MONTHS)
+    result = meter(
+        run("a", at(), at(hours=2), end_state="failed"), {}, at(days=1), terms=RESERVED_TERMS_MONTHS
+    )
     assert store.append_incidents(result.incidents) == 1 and store.append_incidents(result.incidents) == 0
     assert store.incidents() == result.incidents
-    credit = Credit("c1", TenantId("acme"), Money.of("2.50", "USD"), "GPU failure", at(days=1), result.incidents[0].id)
+    credit = Credit(
+        "c1", TenantId("acme"), Money.of("2.50", "USD"), "GPU failure", at(days=1), result.incidents[0].id
+    )
     store.add_credit(credit)
     assert store.credits(tenant=TenantId("acme")) == [credit]
 

@@ -27,7 +27,9 @@ ACME = TenantId("acme")
 
 
 def catalog(currency: str = "USD", tax: str = "0") -> PriceCatalog:
-    return PriceCatalog(currency, Decimal(tax)).with_price(PriceKey.of("H100", "on-demand"), "2.00", currency, at(days=-30))
+    return PriceCatalog(currency, Decimal(tax)).with_price(
+        PriceKey.of("H100", "on-demand"), "2.00", currency, at(days=-30)
+    )
 
 
 def ledger(*events_lists):
@@ -36,7 +38,9 @@ def ledger(*events_lists):
 
 
 def draft(entries, cat=None, credits=()):
-    return draft_invoice(InvoiceId("INV-1"), ACME, OCTOBER, entries, cat or catalog(), credits, at=at(days=31))
+    return draft_invoice(
+        InvoiceId("INV-1"), ACME, OCTOBER, entries, cat or catalog(), credits, at=at(days=31)
+    )
 
 
 def credit(amount: str, n: int = 1) -> Credit:
@@ -72,7 +76,9 @@ def test_a_tenant_contract_price_applies_to_that_tenant():
 
 
 def test_a_line_amount_is_rounded_once_half_even():
-    cat = PriceCatalog("USD", Decimal(0)).with_price(PriceKey.of("H100", "on-demand"), "0.0125", "USD", at(days=-1))
+    cat = PriceCatalog("USD", Decimal(0)).with_price(
+        PriceKey.of("H100", "on-demand"), "0.0125", "USD", at(days=-1)
+    )
     invoice = draft(ledger(run("a", at(), at(hours=1), gpus=1)), cat)
     assert invoice.lines[0].amount == Money(1, "USD")  # 0.0125 -> 0.01 (half to even)
 
@@ -93,7 +99,9 @@ def test_credits_reduce_the_subtotal_before_tax():
 
 
 def test_a_credit_larger_than_the_usage_waits_for_a_later_invoice():
-    invoice = draft(ledger(run("a", at(), at(hours=1), gpus=1)), credits=[credit("5.00", 1), credit("1.00", 2)])
+    invoice = draft(
+        ledger(run("a", at(), at(hours=1), gpus=1)), credits=[credit("5.00", 1), credit("1.00", 2)]
+    )
     assert [c.id for c in invoice.credits] == ["c2"]
 
 
@@ -155,21 +163,31 @@ def test_a_draft_can_be_revised():
 
 
 def test_full_credit_note_reverses_every_amount():
-    final = draft(ledger(run("a", at(), at(hours=10))), catalog("EUR", "0.20")).to(InvoiceState.FINALIZED, at=at(days=32))
+    final = draft(ledger(run("a", at(), at(hours=10))), catalog("EUR", "0.20")).to(
+        InvoiceState.FINALIZED, at=at(days=32)
+    )
     note = credit_note(final, InvoiceId("CN-1"), at=at(days=33), reason="wrong price")
-    assert (note.total, note.milli_gpu_seconds, note.refers_to) == (-final.total, -final.milli_gpu_seconds, final.id)
+    assert (note.total, note.milli_gpu_seconds, note.refers_to) == (
+        -final.total,
+        -final.milli_gpu_seconds,
+        final.id,
+    )
     assert note.state is InvoiceState.FINALIZED
 
 
 def test_full_credit_note_reverses_applied_credits_too():
-    final = draft(ledger(run("a", at(), at(hours=10))), credits=[credit("60.00")]).to(InvoiceState.FINALIZED, at=at(days=32))
+    final = draft(ledger(run("a", at(), at(hours=10))), credits=[credit("60.00")]).to(
+        InvoiceState.FINALIZED, at=at(days=32)
+    )
     note = credit_note(final, InvoiceId("CN-1"), at=at(days=33), reason="re-issue")
     assert note.subtotal == -final.subtotal
 
 
 def test_partial_credit_note_adjusts_money_only():
     final = draft(ledger(run("a", at(), at(hours=10)))).to(InvoiceState.FINALIZED, at=at(days=32))
-    note = credit_note(final, InvoiceId("CN-1"), at=at(days=33), reason="goodwill", amount=Money.of("10.00", "USD"))
+    note = credit_note(
+        final, InvoiceId("CN-1"), at=at(days=33), reason="goodwill", amount=Money.of("10.00", "USD")
+    )
     assert (str(note.subtotal), note.milli_gpu_seconds) == ("-10.00", 0)
 
 
@@ -186,7 +204,11 @@ def test_a_draft_cannot_be_credited():
 
 
 def test_invoice_ids_are_deterministic_per_tenant_and_period():
-    assert invoice_id_for(ACME, OCTOBER) == invoice_id_for(ACME, Period.month(2026, 10)) == "INV-acme-20261001-20261101"
+    assert (
+        invoice_id_for(ACME, OCTOBER)
+        == invoice_id_for(ACME, Period.month(2026, 10))
+        == "INV-acme-20261001-20261101"
+    )
 
 
 hours = st.lists(st.tuples(st.integers(0, 600), st.integers(1, 200), st.sampled_from([1, 2, 8])), max_size=12)
@@ -194,12 +216,19 @@ hours = st.lists(st.tuples(st.integers(0, 600), st.integers(1, 200), st.sampled_
 
 @given(hours, st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("20"), places=4))
 def test_lines_sum_to_the_subtotal_and_each_is_within_half_a_cent(runs, price):
-    cat = PriceCatalog("USD", Decimal(0)).with_price(PriceKey.of("H100", "on-demand"), price, "USD", at(days=-1))
-    entries = ledger(*[run(f"a{i}", at(hours=s), at(hours=s + d), gpus=g) for i, (s, d, g) in enumerate(runs)])
+    cat = PriceCatalog("USD", Decimal(0)).with_price(
+        PriceKey.of("H100", "on-demand"), price, "USD", at(days=-1)
+    )
+    entries = ledger(
+        *[run(f"a{i}", at(hours=s), at(hours=s + d), gpus=g) for i, (s, d, g) in enumerate(runs)]
+    )
     lines = rate(entries, cat, OCTOBER, ACME)
     exact_total = sum((Fraction(price) * g * min(d, 744 - s) for s, d, g in runs if s < 744), Fraction(0))
     assert sum(line.amount.minor for line in lines) == round(exact_total * 100)
-    assert all(abs(Fraction(line.amount.minor, 100) - Fraction(price) * line.gpu_hours) <= Fraction(1, 200) for line in lines)
+    assert all(
+        abs(Fraction(line.amount.minor, 100) - Fraction(price) * line.gpu_hours) <= Fraction(1, 200)
+        for line in lines
+    )
 
 
 def test_empty_period_draft_is_zero():

@@ -22,29 +22,43 @@ CAT = (
 
 
 def world():
-    events = [*run("a", at(), at(hours=10)), *run("b", at(days=2), at(days=3), tenant="globex", model="B200", gpus=1)]
+    events = [
+        *run("a", at(), at(hours=10)),
+        *run("b", at(days=2), at(days=3), tenant="globex", model="B200", gpus=1),
+    ]
     entries = meter(events, {}, AFTER, terms=RESERVED_TERMS_MONTHS).entries
     invoices = [
-        draft_invoice(InvoiceId(f"INV-{t}"), TenantId(t), OCTOBER, entries, CAT, [], at=AFTER).to(InvoiceState.FINALIZED, at=AFTER)
+        draft_invoice(InvoiceId(f"INV-{t}"), TenantId(t), OCTOBER, entries, CAT, [], at=AFTER).to(
+            InvoiceState.FINALIZED, at=AFTER
+        )
         for t in ("acme", "globex")
     ]
     return events, entries, invoices
 
 
 def check(events, entries, invoices):
-    return reconcile(events, entries, invoices, OCTOBER, until=AFTER, terms=RESERVED_TERMS_MONTHS, grid_seconds=86_400)
+    return reconcile(
+        events, entries, invoices, OCTOBER, until=AFTER, terms=RESERVED_TERMS_MONTHS, grid_seconds=86_400
+    )
 
 
 def test_consistent_records_reconcile_with_no_difference():
     report = check(*world()).to_dict()
     assert report["differences"] == []
-    assert report["allocations_seconds"] == report["ledger_seconds"] == report["invoiced_seconds"] == str(8 * 36000 + 86400)
+    assert (
+        report["allocations_seconds"]
+        == report["ledger_seconds"]
+        == report["invoiced_seconds"]
+        == str(8 * 36000 + 86400)
+    )
 
 
 def test_a_missing_ledger_entry_is_reported_for_its_allocation():
     events, entries, invoices = world()
     report = check(events, entries[1:], invoices)
-    assert {(d["kind"], d.get("allocation_id")) for d in report.differences} >= {("allocation-vs-ledger", "a")}
+    assert {(d["kind"], d.get("allocation_id")) for d in report.differences} >= {
+        ("allocation-vs-ledger", "a")
+    }
 
 
 def test_an_overlapping_ledger_entry_is_reported():
@@ -88,7 +102,10 @@ def test_revenue_by_tenant_nets_credit_notes():
     _, _, invoices = world()
     note = credit_note(invoices[0], InvoiceId("CN-1"), at=AFTER, reason="refund")
     rows = revenue([*invoices, note], "tenant")
-    assert rows == [{"tenant": "acme", "currency": "USD", "amount": "0.00"}, {"tenant": "globex", "currency": "USD", "amount": "72.00"}]
+    assert rows == [
+        {"tenant": "acme", "currency": "USD", "amount": "0.00"},
+        {"tenant": "globex", "currency": "USD", "amount": "72.00"},
+    ]
 
 
 def test_revenue_ignores_drafts():

@@ -13,14 +13,18 @@ from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKe
 from tests.builders import at, run
 
 OCTOBER = Period.month(2026, 10)
-CAT = PriceCatalog("EUR", Decimal("0.20")).with_price(PriceKey.of("H100", "on-demand"), "2.00", "EUR", at(days=-1))
+CAT = PriceCatalog("EUR", Decimal("0.20")).with_price(
+    PriceKey.of("H100", "on-demand"), "2.00", "EUR", at(days=-1)
+)
 
 
 def invoice(tenant: str = "acme", credits=()):
-    entries = meter(run("a", at(), at(hours=10), tenant=tenant), {}, at(days=40), terms=RESERVED_TERMS_MONTHS).entries
-    return draft_invoice(InvoiceId("INV-1"), TenantId(tenant), OCTOBER, entries, CAT, credits, at=at(days=31)).to(
-        InvoiceState.FINALIZED, at=at(days=31)
-    )
+    entries = meter(
+        run("a", at(), at(hours=10), tenant=tenant), {}, at(days=40), terms=RESERVED_TERMS_MONTHS
+    ).entries
+    return draft_invoice(
+        InvoiceId("INV-1"), TenantId(tenant), OCTOBER, entries, CAT, credits, at=at(days=31)
+    ).to(InvoiceState.FINALIZED, at=at(days=31))
 
 
 def rows(text: str) -> list[dict[str, str]]:
@@ -30,7 +34,10 @@ def rows(text: str) -> list[dict[str, str]]:
 def test_csv_has_a_row_per_line_then_the_totals():
     table = rows(invoice_csv(invoice()))
     assert [(r["row"], r["gpu_hours"], r["amount"]) for r in table] == [
-        ("line", "80.000", "160.00"), ("subtotal", "", "160.00"), ("tax", "", "32.00"), ("total", "", "192.00"),
+        ("line", "80.000", "160.00"),
+        ("subtotal", "", "160.00"),
+        ("tax", "", "32.00"),
+        ("total", "", "192.00"),
     ]
 
 
@@ -58,4 +65,9 @@ def test_a_credit_note_is_titled_as_one():
 
 def test_wire_shape_gives_amounts_as_decimal_strings():
     wire = invoice_view(invoice())
-    assert (wire["subtotal"], wire["tax"], wire["total"], wire["lines"][0]["unit_price"]) == ("160.00", "32.00", "192.00", "2.00")
+    assert (wire["subtotal"], wire["tax"], wire["total"], wire["lines"][0]["unit_price"]) == (
+        "160.00",
+        "32.00",
+        "192.00",
+        "2.00",
+    )

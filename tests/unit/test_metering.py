@@ -11,7 +11,13 @@ TERMS = RESERVED_TERMS_MONTHS
 
 
 def metered(events, until, existing=None, grid=86_400):
-    return meter(events, coverage(e for v in (existing or {}).values() for e in v), until, terms=TERMS, grid_seconds=grid)
+    return meter(
+        events,
+        coverage(e for v in (existing or {}).values() for e in v),
+        until,
+        terms=TERMS,
+        grid_seconds=grid,
+    )
 
 
 def seconds(entries) -> int:
@@ -19,7 +25,11 @@ def seconds(entries) -> int:
 
 
 def test_on_demand_bills_from_active_until_ended():
-    events = [event("a", "requested", at()), event("a", "active", at(hours=1)), event("a", "ended", at(hours=4))]
+    events = [
+        event("a", "requested", at()),
+        event("a", "active", at(hours=1)),
+        event("a", "ended", at(hours=4)),
+    ]
     entries = metered(events, at(days=2)).entries
     assert [(e.start, e.end) for e in entries] == [(at(hours=1), at(hours=4))]
 
@@ -45,12 +55,18 @@ def test_unused_reservation_bills_its_whole_window():
 
 
 def test_reservation_cancelled_before_its_start_bills_nothing():
-    events = [*reservation("r", at(days=1), at(days=3), booked=at()), event("r", "cancelled", at(hours=12), product="reserved")]
+    events = [
+        *reservation("r", at(days=1), at(days=3), booked=at()),
+        event("r", "cancelled", at(hours=12), product="reserved"),
+    ]
     assert metered(events, at(days=5)).entries == []
 
 
 def test_reservation_cancelled_after_its_start_bills_the_whole_window():
-    events = [*reservation("r", at(days=1), at(days=3)), event("r", "cancelled", at(days=1, hours=1), product="reserved")]
+    events = [
+        *reservation("r", at(days=1), at(days=3)),
+        event("r", "cancelled", at(days=1, hours=1), product="reserved"),
+    ]
     assert seconds(metered(events, at(days=1, hours=2)).entries) == 2 * 86_400
 
 
@@ -105,7 +121,9 @@ def test_metering_later_only_adds_what_is_new():
 
 def test_entry_ids_are_deterministic():
     events = run("a", at(), at(hours=5))
-    assert [e.id for e in metered(events, at(days=1)).entries] == [e.id for e in metered(events, at(days=2)).entries]
+    assert [e.id for e in metered(events, at(days=1)).entries] == [
+        e.id for e in metered(events, at(days=2)).entries
+    ]
 
 
 def test_shared_gpu_counts_milli_gpu_seconds():
@@ -146,7 +164,10 @@ def test_reserved_active_without_a_window_is_refused():
 
 
 def test_reserved_request_cancelled_before_booking_bills_nothing():
-    events = [event("r", "requested", at(), product="reserved"), event("r", "cancelled", at(hours=1), product="reserved")]
+    events = [
+        event("r", "requested", at(), product="reserved"),
+        event("r", "cancelled", at(hours=1), product="reserved"),
+    ]
     assert metered(events, at(days=1)).entries == []
 
 

@@ -36,18 +36,25 @@ def stories(draw, name: str) -> Story:
         if draw(st.booleans()):  # extend before the window ends
             new_end = we + draw(st.integers(1, 5 * 86_400))
             when = draw(st.integers(begin, we - 1))
-            events.append(event(name, "active", at(seconds=when), window=(at(seconds=ws), at(seconds=new_end)), **kw))
+            events.append(
+                event(name, "active", at(seconds=when), window=(at(seconds=ws), at(seconds=new_end)), **kw)
+            )
             we = new_end
             begin = when
         expected: tuple[int, int] | None = (ws, we)
         if draw(st.booleans()):
             stop = draw(st.integers(begin, HORIZON_S - 1))
-            events.append(event(name, draw(st.sampled_from(["cancelled", "ended", "failed"])), at(seconds=stop), **kw))
+            events.append(
+                event(name, draw(st.sampled_from(["cancelled", "ended", "failed"])), at(seconds=stop), **kw)
+            )
             if stop < ws:
                 expected = None
         return Story(events, expected)
     active = begin + draw(st.integers(0, HOUR))
-    events = [event(name, "requested", at(seconds=begin), **kw), event(name, "active", at(seconds=active), **kw)]
+    events = [
+        event(name, "requested", at(seconds=begin), **kw),
+        event(name, "active", at(seconds=active), **kw),
+    ]
     end = None
     if draw(st.booleans()):
         end = active + draw(st.integers(0, 25 * 86_400))
@@ -63,7 +70,13 @@ grids = st.sampled_from([900, 3600, 86_400])
 def metered_in_steps(events, untils, grid):
     ledger: dict = {}
     for until in untils:
-        for entry in meter(events, coverage(e for v in ledger.values() for e in v), until, terms=RESERVED_TERMS_MONTHS, grid_seconds=grid).entries:
+        for entry in meter(
+            events,
+            coverage(e for v in ledger.values() for e in v),
+            until,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=grid,
+        ).entries:
             ledger.setdefault(entry.allocation_id, []).append(entry)
     return ledger
 
@@ -93,7 +106,13 @@ def test_replay_changes_nothing(stories, steps, grid):
     events = [e for s in stories for e in s.events]
     untils = [at(seconds=s) for s in sorted(steps)] + [at(seconds=HORIZON_S)]
     ledger = metered_in_steps(events, untils, grid)
-    again = meter(events, coverage(e for v in ledger.values() for e in v), untils[-1], terms=RESERVED_TERMS_MONTHS, grid_seconds=grid)
+    again = meter(
+        events,
+        coverage(e for v in ledger.values() for e in v),
+        untils[-1],
+        terms=RESERVED_TERMS_MONTHS,
+        grid_seconds=grid,
+    )
     assert again.entries == []
 
 
@@ -117,4 +136,6 @@ def test_splitting_into_periods_conserves_seconds(stories, offset):
     whole = sum(e.gpu_time.milli_gpu_seconds for e in entries)
     cut = at(seconds=offset) - timedelta(days=1)
     periods = [Period(at(days=-1), cut), Period(cut, at(days=40)), Period(at(days=40), at(days=200))]
-    assert sum(e.clipped_gpu_time(p.start, p.end).milli_gpu_seconds for p in periods for e in entries) == whole
+    assert (
+        sum(e.clipped_gpu_time(p.start, p.end).milli_gpu_seconds for p in periods for e in entries) == whole
+    )

@@ -84,7 +84,7 @@ def test_subtraction_undoes_addition(a: Decimal, b: Decimal):
     assert (x + y) - y == x
 
 
-@given(st.fractions(min_value=-10**6, max_value=10**6))
+@given(st.fractions(min_value=-(10**6), max_value=10**6))
 def test_rounding_is_within_half_a_cent_and_symmetric(value: Fraction):
     rounded = round_half_even(value, "USD")
     assert abs(Fraction(rounded.minor, 100) - value) <= Fraction(1, 200)

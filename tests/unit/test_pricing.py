@@ -22,7 +22,9 @@ def test_default_catalog_uses_the_reference_list_price():
 @pytest.mark.parametrize("term", RESERVED_TERMS_MONTHS)
 def test_default_reserved_prices_are_40_to_60_percent_of_list(term: int):
     catalog = default_catalog()
-    share = catalog.price_at(PriceKey.of("B200", "reserved", term), T0) / Decimal(ref.LIST_PRICE_USD_PER_GPU_HOUR["B200"])
+    share = catalog.price_at(PriceKey.of("B200", "reserved", term), T0) / Decimal(
+        ref.LIST_PRICE_USD_PER_GPU_HOUR["B200"]
+    )
     assert Decimal("0.40") <= share <= Decimal("0.60")
 
 

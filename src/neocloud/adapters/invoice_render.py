@@ -16,8 +16,21 @@ from neocloud.app.billing_views import invoice_view
 from neocloud.domain.invoices import Invoice
 
 CSV_COLUMNS = (
-    "invoice_id", "tenant", "period_start", "period_end", "kind", "state", "row", "description", "product",
-    "model", "term_months", "gpu_hours", "unit_price", "amount", "currency",
+    "invoice_id",
+    "tenant",
+    "period_start",
+    "period_end",
+    "kind",
+    "state",
+    "row",
+    "description",
+    "product",
+    "model",
+    "term_months",
+    "gpu_hours",
+    "unit_price",
+    "amount",
+    "currency",
 )
 
 
@@ -26,16 +39,48 @@ def invoice_csv(invoice: Invoice) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    head = [invoice.id, invoice.tenant_id, invoice.period.start.isoformat(), invoice.period.end.isoformat(),
-            invoice.kind.value, invoice.state.value]
+    head = [
+        invoice.id,
+        invoice.tenant_id,
+        invoice.period.start.isoformat(),
+        invoice.period.end.isoformat(),
+        invoice.kind.value,
+        invoice.state.value,
+    ]
     for line in invoice.lines:
-        writer.writerow([*head, "line", line.description, line.product, line.model, line.term_months or "",
-                         line.gpu_hours_text, line.unit_price, line.amount, invoice.currency])
+        writer.writerow(
+            [
+                *head,
+                "line",
+                line.description,
+                line.product,
+                line.model,
+                line.term_months or "",
+                line.gpu_hours_text,
+                line.unit_price,
+                line.amount,
+                invoice.currency,
+            ]
+        )
     for credit in invoice.credits:
-        writer.writerow([*head, "credit", credit.reason, "", "", "", "", "", -credit.amount, invoice.currency])
+        writer.writerow(
+            [*head, "credit", credit.reason, "", "", "", "", "", -credit.amount, invoice.currency]
+        )
     for row, amount in (("subtotal", invoice.subtotal), ("tax", invoice.tax), ("total", invoice.total)):
-        writer.writerow([*head, row, row if row != "tax" else f"tax {invoice.tax_rate}", "", "", "", "", "", amount,
-                         invoice.currency])
+        writer.writerow(
+            [
+                *head,
+                row,
+                row if row != "tax" else f"tax {invoice.tax_rate}",
+                "",
+                "",
+                "",
+                "",
+                "",
+                amount,
+                invoice.currency,
+            ]
+        )
     return out.getvalue()
 
 

@@ -62,6 +62,7 @@ class BillingStore(Protocol):
         """Per allocation, the `[start, end)` epoch-second spans its ledger entries cover (adjacent
         entries may be merged)."""
         ...
+
     def append_incidents(self, incidents: Iterable[Incident]) -> int: ...
     def incidents(self) -> list[Incident]: ...
     def add_credit(self, credit: Credit) -> None: ...
@@ -101,7 +102,9 @@ class BillingSettings:
         if self.finalize_batch < 1:
             raise InvalidInput("finalize_batch: must be >= 1", details={"field": "finalize_batch"})
         if self.settle_delay_seconds < 0:
-            raise InvalidInput("settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"})
+            raise InvalidInput(
+                "settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"}
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +206,11 @@ class BillingService:
         events = list(self.events.lifecycle_events(until, tenant))
         ledger = self.store.usage(tenant=tenant)
         extra = meter(
-            events, coverage(ledger), until, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds,
+            events,
+            coverage(ledger),
+            until,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=self.settings.grid_seconds,
             settled=False,
         )
         return [*ledger, *extra.entries]
@@ -225,7 +232,13 @@ class BillingService:
         span = period or Period.month_of(now)
         entries = self._provisional(tenant, min(now, span.end))
         return draft_invoice(
-            invoice_id_for(tenant, span), tenant, span, entries, self.catalog(), self._pending_credits(tenant), at=now
+            invoice_id_for(tenant, span),
+            tenant,
+            span,
+            entries,
+            self.catalog(),
+            self._pending_credits(tenant),
+            at=now,
         )
 
     def finalize(self, period: Period) -> list[Invoice]:
@@ -251,14 +264,16 @@ class BillingService:
         batch = self.settings.finalize_batch
         for first in range(0, len(tenants), batch):
             with self.store.atomic():  # one transaction per batch of tenants: a crash redoes one batch
-                for tenant in tenants[first:first + batch]:
+                for tenant in tenants[first : first + batch]:
                     invoice_id = invoice_id_for(tenant, period)
                     existing = self.store.get_invoice(invoice_id)
                     if existing is not None and existing.state is not InvoiceState.DRAFT:
                         out.append(existing)
                         continue
                     credits = self._pending_credits(tenant)
-                    draft = draft_invoice(invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now)
+                    draft = draft_invoice(
+                        invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now
+                    )
                     final = draft.to(InvoiceState.FINALIZED, at=now)
                     self.store.save_invoice(final)
                     out.append(final)
@@ -273,7 +288,9 @@ class BillingService:
     def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
         """(media type, document) of an invoice as csv or html."""
         if fmt not in DOWNLOAD_TYPES:
-            raise InvalidInput(f"format: must be one of {sorted(DOWNLOAD_TYPES)}", details={"field": "format", "value": fmt})
+            raise InvalidInput(
+                f"format: must be one of {sorted(DOWNLOAD_TYPES)}", details={"field": "format", "value": fmt}
+            )
         if self.renderer is None:
             raise NotFound("invoice documents are not available in this build", details={"field": "format"})
         invoice = self.invoice(invoice_id)
@@ -308,23 +325,37 @@ class BillingService:
                 f"invoice {original.id}: credit notes would exceed what it billed",
                 details={"id": original.id, "already_credited_minor": credited},
             )
-        note = credit_note(original, InvoiceId(f"CN-{original.id}-{len(notes) + 1}"), at=self._now(), reason=reason, amount=money)
+        note = credit_note(
+            original,
+            InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
+            at=self._now(),
+            reason=reason,
+            amount=money,
+        )
         with self.store.atomic():
             self.store.save_invoice(note)
         return note
 
-    def issue_credit(self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None) -> Credit:
+    def issue_credit(
+        self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
+    ) -> Credit:
         """A credit for the tenant's next invoice; at most one per incident."""
         if incident_id is not None:
             if incident_id not in {i.id for i in self.store.incidents()}:
                 raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
             if any(c.incident_id == incident_id for c in self.store.credits(tenant=tenant)):
-                raise Conflict(f"incident {incident_id!r} is already credited", details={"field": "incident_id"})
+                raise Conflict(
+                    f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
+                )
         now = self._now()
         suffix = incident_id or str(len(self.store.credits(tenant=tenant)) + 1)
         credit = Credit(
-            f"CR-{tenant}-{suffix}", tenant, Money.of(amount, self.settings.currency),
-            reason, now, incident_id,
+            f"CR-{tenant}-{suffix}",
+            tenant,
+            Money.of(amount, self.settings.currency),
+            reason,
+            now,
+            incident_id,
         )
         with self.store.atomic():
             self.store.add_credit(credit)
@@ -339,10 +370,14 @@ class BillingService:
         now = self._settled_now()
         span = period or Period.month_of(now)
         return reconcile(
-            self.events.lifecycle_events(now), self.store.usage(period=span), self.store.invoices(), span,
-            until=now, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds,
+            self.events.lifecycle_events(now),
+            self.store.usage(period=span),
+            self.store.invoices(),
+            span,
+            until=now,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=self.settings.grid_seconds,
         )
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
         return revenue(self.store.invoices(), by)
-

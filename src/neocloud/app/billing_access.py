@@ -31,13 +31,20 @@ def _period(service: BillingService, start: datetime | None, end: datetime | Non
     if start is None and end is None:
         return Period.month_of(service.clock.now())
     if start is None or end is None:
-        raise InvalidInput("from and to: give both or neither", details={"field": "from" if start is None else "to"})
+        raise InvalidInput(
+            "from and to: give both or neither", details={"field": "from" if start is None else "to"}
+        )
     return Period(start.replace(microsecond=0), end.replace(microsecond=0))
 
 
 def usage(
-    service: BillingService, principal: Principal, *, start: datetime | None = None, end: datetime | None = None,
-    by: str = "model", tenant: str | None = None,
+    service: BillingService,
+    principal: Principal,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    by: str = "model",
+    tenant: str | None = None,
 ) -> dict[str, Any]:
     """Metered usage (ledger and the part not settled yet) of the caller's tenant, grouped `by`."""
     who = _tenant(principal, tenant)
@@ -45,12 +52,16 @@ def usage(
     return {"tenant": who, **usage_view(service.live_usage(who, span, by), by, span.label())}
 
 
-def preview(service: BillingService, principal: Principal, *, period: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+def preview(
+    service: BillingService, principal: Principal, *, period: str | None = None, tenant: str | None = None
+) -> dict[str, Any]:
     span = Period.parse_month(period) if period else None
     return preview_view(service.preview(_tenant(principal, tenant), span))
 
 
-def invoices(service: BillingService, principal: Principal, *, tenant: str | None = None) -> list[dict[str, Any]]:
+def invoices(
+    service: BillingService, principal: Principal, *, tenant: str | None = None
+) -> list[dict[str, Any]]:
     if principal.tenant_id is None and tenant is None:
         return [invoice_summary(i) for i in service.invoices()]
     return [invoice_summary(i) for i in service.invoices(_tenant(principal, tenant))]

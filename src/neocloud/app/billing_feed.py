@@ -27,9 +27,14 @@ def lifecycle_event(event: Event, allocation: Allocation) -> LifecycleEvent:
     """One control-plane event in billing's terms (the window from the allocation, for reservations)."""
     window = allocation.product is Product.RESERVED and allocation.end is not None
     return LifecycleEvent(
-        allocation_id=event.allocation_id, tenant_id=event.tenant_id, project_id=event.project_id,
-        product=PricedProduct(event.product.value), model=event.model, gpus=event.gpus,
-        to_state=AllocationState(event.to_state.value), at=_second(event.at),
+        allocation_id=event.allocation_id,
+        tenant_id=event.tenant_id,
+        project_id=event.project_id,
+        product=PricedProduct(event.product.value),
+        model=event.model,
+        gpus=event.gpus,
+        to_state=AllocationState(event.to_state.value),
+        at=_second(event.at),
         window_start=_second(allocation.start) if window else None,
         window_end=_second(allocation.end) if window and allocation.end is not None else None,
     )

@@ -37,7 +37,8 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
             for line in invoice.lines
         ],
         "credits": [
-            {"id": c.id, "reason": c.reason, "incident_id": c.incident_id, "amount": str(c.amount)} for c in invoice.credits
+            {"id": c.id, "reason": c.reason, "incident_id": c.incident_id, "amount": str(c.amount)}
+            for c in invoice.credits
         ],
         "subtotal": str(invoice.subtotal),
         "tax_rate": str(invoice.tax_rate),
@@ -52,8 +53,13 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
 
 def invoice_summary(invoice: Invoice) -> dict[str, Any]:
     return {
-        "id": invoice.id, "tenant": invoice.tenant_id, "period": invoice.period.label(), "kind": invoice.kind.value,
-        "state": invoice.state.value, "currency": invoice.currency, "total": str(invoice.total),
+        "id": invoice.id,
+        "tenant": invoice.tenant_id,
+        "period": invoice.period.label(),
+        "kind": invoice.kind.value,
+        "state": invoice.state.value,
+        "currency": invoice.currency,
+        "total": str(invoice.total),
     }
 
 
@@ -61,9 +67,16 @@ def preview_view(invoice: Invoice) -> dict[str, Any]:
     """The `invoices preview` document: lines, subtotal, tax, total, currency."""
     full = invoice_view(invoice)
     return {
-        "tenant": full["tenant"], "period": full["period"],
-        "lines": [{k: line[k] for k in ("product", "model", "gpu_hours", "unit_price", "amount")} for line in full["lines"]],
-        "credits": full["credits"], "subtotal": full["subtotal"], "tax": full["tax"], "total": full["total"],
+        "tenant": full["tenant"],
+        "period": full["period"],
+        "lines": [
+            {k: line[k] for k in ("product", "model", "gpu_hours", "unit_price", "amount")}
+            for line in full["lines"]
+        ],
+        "credits": full["credits"],
+        "subtotal": full["subtotal"],
+        "tax": full["tax"],
+        "total": full["total"],
         "currency": full["currency"],
     }
 
@@ -73,7 +86,11 @@ def usage_view(groups: dict[str, int], by: str, period_label: str) -> dict[str, 
         "period": period_label,
         "by": by,
         "items": [
-            {by: key, "gpu_seconds": gpu_seconds_text(milli), "gpu_hours": decimal_text(Fraction(milli, 3_600_000), 3)}
+            {
+                by: key,
+                "gpu_seconds": gpu_seconds_text(milli),
+                "gpu_hours": decimal_text(Fraction(milli, 3_600_000), 3),
+            }
             for key, milli in groups.items()
         ],
         "total_gpu_seconds": gpu_seconds_text(sum(groups.values())),

@@ -42,11 +42,23 @@ def synthetic_fleet(nodes: int, rng: random.Random) -> Fleet:
         model = rng.choices(MODELS, MODEL_WEIGHTS)[0]
         per_rack = ref.NVL72_TRAYS_PER_RACK if model == "GB200" else 4
         rack = f"{model}-r{i // per_rack}"
-        out.append(Node(NodeId(f"n{i}"), model, figures[model].gpus_per_node, 64_000, 1_024_000, rack=rack, nvlink=rack))
+        out.append(
+            Node(
+                NodeId(f"n{i}"),
+                model,
+                figures[model].gpus_per_node,
+                64_000,
+                1_024_000,
+                rack=rack,
+                nvlink=rack,
+            )
+        )
     return Fleet.build("bench-billing", out)
 
 
-def synthetic_allocations(fleet: Fleet, count: int, month: Period, rng: random.Random, tenants: int = 500) -> list[LifecycleEvent]:
+def synthetic_allocations(
+    fleet: Fleet, count: int, month: Period, rng: random.Random, tenants: int = 500
+) -> list[LifecycleEvent]:
     """Events for `count` allocations whose lives overlap `month`."""
     events: list[LifecycleEvent] = []
     span = int((month.end - month.start).total_seconds())
@@ -60,15 +72,28 @@ def synthetic_allocations(fleet: Fleet, count: int, month: Period, rng: random.R
         if rng.random() < 0.05:
             gpus, milli = 1, rng.choice([250, 500])
         template = LifecycleEvent(
-            allocation_id=AllocationId(f"alloc-{i}"), tenant_id=TenantId(f"tenant-{tenant}"),
-            project_id=ProjectId(f"tenant-{tenant}-p{rng.randrange(4)}"), product=product, model=node.model,
-            gpus=gpus, milli_per_gpu=milli, to_state=AllocationState.REQUESTED, at=month.start,
+            allocation_id=AllocationId(f"alloc-{i}"),
+            tenant_id=TenantId(f"tenant-{tenant}"),
+            project_id=ProjectId(f"tenant-{tenant}-p{rng.randrange(4)}"),
+            product=product,
+            model=node.model,
+            gpus=gpus,
+            milli_per_gpu=milli,
+            to_state=AllocationState.REQUESTED,
+            at=month.start,
         )
 
-        def ev(state: AllocationState, at: datetime, window: tuple[datetime, datetime] | None = None) -> LifecycleEvent:
+        def ev(
+            state: AllocationState,
+            at: datetime,
+            window: tuple[datetime, datetime] | None = None,
+            template: LifecycleEvent = template,
+        ) -> LifecycleEvent:
             if window is None:
-                return replace(template, to_state=state, at=at)  # noqa: B023
-            return replace(template, to_state=state, at=at, window_start=window[0], window_end=window[1], term_months=1)  # noqa: B023
+                return replace(template, to_state=state, at=at)
+            return replace(
+                template, to_state=state, at=at, window_start=window[0], window_end=window[1], term_months=1
+            )
 
         begin = month.start + timedelta(seconds=rng.randrange(-5 * 86_400, span - 3600))
         fate = rng.random()
@@ -143,8 +168,13 @@ def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
 
 
 def run(
-    allocations: int = 10_000, nodes: int = 100_000, seed: int = 1, year: int = 2026, month_number: int = 10,
-    store: str = "memory", database_url: str | None = None,
+    allocations: int = 10_000,
+    nodes: int = 100_000,
+    seed: int = 1,
+    year: int = 2026,
+    month_number: int = 10,
+    store: str = "memory",
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Build, meter daily, finalize, reconcile; return the figures (times in seconds)."""
     with billing_store(store, database_url) as chosen:
@@ -168,7 +198,9 @@ def _run(store: Any, allocations: int, nodes: int, seed: int, year: int, month_n
     hour = month.start - timedelta(days=7)
     key = PriceKey.of("H100", Product.SPOT)
     while hour < month.end + timedelta(days=45):  # the operator moves the H100 spot price every hour
-        catalog = catalog.with_price(key, Decimal("2.46") + Decimal(spot_rng.randrange(-40, 41)) / 100, "USD", hour)
+        catalog = catalog.with_price(
+            key, Decimal("2.46") + Decimal(spot_rng.randrange(-40, 41)) / 100, "USD", hour
+        )
         hour += timedelta(hours=1)
     store.save_catalog(catalog)
     log.extend(events)

@@ -21,7 +21,9 @@ from neocloud.cli.tenant import _api
 from neocloud.client.billing import BillingClient
 
 prices_app = typer.Typer(help="Prices per GPU-hour (operator): set, list.", no_args_is_help=True)
-invoices_app = typer.Typer(help="Invoices: preview, list, show, download (tenant); finalize (operator).", no_args_is_help=True)
+invoices_app = typer.Typer(
+    help="Invoices: preview, list, show, download (tenant); finalize (operator).", no_args_is_help=True
+)
 billing_app = typer.Typer(help="Billing operations (operator): meter, reconcile.", no_args_is_help=True)
 
 JsonOpt = typer.Option(False, "--json", help="print one JSON document")
@@ -64,15 +66,22 @@ def prices_set(
     term: int | None = typer.Option(None, "--term", help="reserved term in months: 1, 3, 6, 12 or 36"),
     start: str | None = typer.Option(None, "--from", help="ISO 8601 instant it applies from (default now)"),
     tenant: str | None = typer.Option(None, "--tenant", help="a contract price for this tenant id"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Set a price from now (or --from) on; the past is never re-priced."""
     from neocloud.app.billing_views import price_view
 
     with _billing(data_dir, database_url) as billing:
         period = billing.set_price(
-            model=model, product=product, price=price, currency=currency, term_months=term,
-            effective_from=_instant(start, "--from"), tenant=tenant,
+            model=model,
+            product=product,
+            price=price,
+            currency=currency,
+            term_months=term,
+            effective_from=_instant(start, "--from"),
+            tenant=tenant,
         )
     view = price_view(period)
     if as_json:
@@ -81,7 +90,9 @@ def prices_set(
         print_table("price set", list(view), [list(view.values())])
 
 
-def prices_list(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+def prices_list(
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+) -> None:
     """Every price period of the catalog, current and past."""
     from neocloud.app.billing_views import price_view
 
@@ -91,14 +102,30 @@ def prices_list(data_dir: Path | None = DataDirOpt, database_url: str | None = D
     if as_json:
         print_json({"currency": currency, "tax_rate": tax, "prices": views})
         return
-    rows = [(v["model"], v["product"], v["term_months"] or "", v["tenant"] or "", v["price"], v["from"], v["to"] or "")
-            for v in views]
-    print_table(f"prices ({currency}, tax {tax})", ("model", "product", "term", "tenant", "per GPU-hour", "from", "to"), rows)
+    rows = [
+        (
+            v["model"],
+            v["product"],
+            v["term_months"] or "",
+            v["tenant"] or "",
+            v["price"],
+            v["from"],
+            v["to"] or "",
+        )
+        for v in views
+    ]
+    print_table(
+        f"prices ({currency}, tax {tax})",
+        ("model", "product", "term", "tenant", "per GPU-hour", "from", "to"),
+        rows,
+    )
 
 
 def invoices_finalize(
     period: str = typer.Option(..., "--period", help="YYYY-MM"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Meter, then finalize every tenant's invoice for the month. Safe to run again."""
     from neocloud.app.billing_views import invoice_summary
@@ -109,15 +136,24 @@ def invoices_finalize(
     if as_json:
         print_json({"period": period, "invoices": views})
         return
-    print_table(f"invoices {period}", ("id", "tenant", "state", "total", "currency"),
-                [(v["id"], v["tenant"], v["state"], v["total"], v["currency"]) for v in views])
+    print_table(
+        f"invoices {period}",
+        ("id", "tenant", "state", "total", "currency"),
+        [(v["id"], v["tenant"], v["state"], v["total"], v["currency"]) for v in views],
+    )
 
 
-def billing_meter(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+def billing_meter(
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+) -> None:
     """Append the settled usage of the control plane's events to the ledger (idempotent)."""
     with _billing(data_dir, database_url) as billing:
         report = billing.meter()
-    view = {"until": report.until.isoformat(), "entries_added": report.entries_added, "incidents_added": report.incidents_added}
+    view = {
+        "until": report.until.isoformat(),
+        "entries_added": report.entries_added,
+        "incidents_added": report.incidents_added,
+    }
     if as_json:
         print_json(view)
     else:
@@ -126,7 +162,9 @@ def billing_meter(data_dir: Path | None = DataDirOpt, database_url: str | None =
 
 def billing_reconcile(
     period: str | None = typer.Option(None, "--period", help="YYYY-MM (default: this month)"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Compare allocation events, the ledger and invoices; list every difference."""
     from neocloud.domain.periods import Period
@@ -136,18 +174,41 @@ def billing_reconcile(
     if as_json:
         print_json(report)
         return
-    print_table(f"reconcile {report['period']}", ("allocations", "ledger", "invoiced", "differences"),
-                [(report["allocations_seconds"], report["ledger_seconds"], report["invoiced_seconds"], len(report["differences"]))],
-                caption="GPU-seconds")
+    print_table(
+        f"reconcile {report['period']}",
+        ("allocations", "ledger", "invoiced", "differences"),
+        [
+            (
+                report["allocations_seconds"],
+                report["ledger_seconds"],
+                report["invoiced_seconds"],
+                len(report["differences"]),
+            )
+        ],
+        caption="GPU-seconds",
+    )
     if report["differences"]:
-        print_table("differences", ("kind", "allocation", "tenant", "expected", "actual"),
-                    [(d["kind"], d.get("allocation_id", ""), d.get("tenant_id", ""), d.get("expected_seconds", ""),
-                      d.get("actual_seconds", "")) for d in report["differences"]])
+        print_table(
+            "differences",
+            ("kind", "allocation", "tenant", "expected", "actual"),
+            [
+                (
+                    d["kind"],
+                    d.get("allocation_id", ""),
+                    d.get("tenant_id", ""),
+                    d.get("expected_seconds", ""),
+                    d.get("actual_seconds", ""),
+                )
+                for d in report["differences"]
+            ],
+        )
 
 
 def revenue(
     by: str = typer.Option("month", "--by", help="model, product, tenant or month"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Billed revenue before tax (finalized and paid invoices, net of credit notes)."""
     with _billing(data_dir, database_url) as billing:
@@ -155,7 +216,9 @@ def revenue(
     if as_json:
         print_json({"by": by, "items": rows})
         return
-    print_table(f"revenue by {by}", (by, "currency", "amount"), [(r[by], r["currency"], r["amount"]) for r in rows])
+    print_table(
+        f"revenue by {by}", (by, "currency", "amount"), [(r[by], r["currency"], r["amount"]) for r in rows]
+    )
 
 
 # tenant ----------------------------------------------------------------------------------------------
@@ -171,18 +234,28 @@ def usage(
 ) -> None:
     """Your GPU usage, settled or not, grouped by model, project or day."""
     with _api(ctx) as client:
-        doc = BillingClient(client).usage(start=_instant(start, "--from"), end=_instant(end, "--to"), by=by, tenant=tenant)
+        doc = BillingClient(client).usage(
+            start=_instant(start, "--from"), end=_instant(end, "--to"), by=by, tenant=tenant
+        )
     if as_json:
         print_json(doc)
         return
-    print_table(f"usage {doc['period']}", (by, "GPU-hours", "GPU-seconds"),
-                [(i[by], i["gpu_hours"], i["gpu_seconds"]) for i in doc["items"]], caption=f"total {doc['total_gpu_seconds']} GPU-seconds")
+    print_table(
+        f"usage {doc['period']}",
+        (by, "GPU-hours", "GPU-seconds"),
+        [(i[by], i["gpu_hours"], i["gpu_seconds"]) for i in doc["items"]],
+        caption=f"total {doc['total_gpu_seconds']} GPU-seconds",
+    )
 
 
 def _print_invoice(doc: dict[str, Any], title: str) -> None:
     rows = [(x["product"], x["model"], x["gpu_hours"], x["unit_price"], x["amount"]) for x in doc["lines"]]
     rows += [("credit", c["reason"], "", "", f"-{c['amount']}") for c in doc.get("credits", [])]
-    rows += [("subtotal", "", "", "", doc["subtotal"]), ("tax", "", "", "", doc["tax"]), ("total", "", "", "", doc["total"])]
+    rows += [
+        ("subtotal", "", "", "", doc["subtotal"]),
+        ("tax", "", "", "", doc["tax"]),
+        ("total", "", "", "", doc["total"]),
+    ]
     print_table(title, ("product", "model", "GPU-hours", "unit price", f"amount {doc['currency']}"), rows)
 
 
@@ -202,7 +275,9 @@ def invoices_preview(
 
 
 def invoices_list(
-    ctx: typer.Context, tenant: str | None = typer.Option(None, "--tenant", help="operators: one tenant id"), as_json: bool = JsonOpt,
+    ctx: typer.Context,
+    tenant: str | None = typer.Option(None, "--tenant", help="operators: one tenant id"),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Your invoices and credit notes."""
     with _api(ctx) as client:
@@ -210,8 +285,11 @@ def invoices_list(
     if as_json:
         print_json({"items": items})
         return
-    print_table("invoices", ("id", "period", "kind", "state", "total", "currency"),
-                [(i["id"], i["period"], i["kind"], i["state"], i["total"], i["currency"]) for i in items])
+    print_table(
+        "invoices",
+        ("id", "period", "kind", "state", "total", "currency"),
+        [(i["id"], i["period"], i["kind"], i["state"], i["total"], i["currency"]) for i in items],
+    )
 
 
 def invoices_show(ctx: typer.Context, invoice_id: str = typer.Argument(...), as_json: bool = JsonOpt) -> None:
@@ -244,8 +322,13 @@ def invoices_download(
 def register(app: typer.Typer) -> None:
     prices_app.command("set")(prices_set)
     prices_app.command("list")(prices_list)
-    for name, fn in (("preview", invoices_preview), ("list", invoices_list), ("show", invoices_show),
-                     ("download", invoices_download), ("finalize", invoices_finalize)):
+    for name, fn in (
+        ("preview", invoices_preview),
+        ("list", invoices_list),
+        ("show", invoices_show),
+        ("download", invoices_download),
+        ("finalize", invoices_finalize),
+    ):
         invoices_app.command(name)(fn)
     billing_app.command("meter")(billing_meter)
     billing_app.command("reconcile")(billing_reconcile)

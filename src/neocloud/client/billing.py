@@ -19,7 +19,12 @@ class BillingClient:
         self._client = client
 
     def usage(
-        self, *, start: datetime | None = None, end: datetime | None = None, by: str = "model", tenant: str | None = None
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        by: str = "model",
+        tenant: str | None = None,
     ) -> dict[str, Any]:
         params = {"from": _iso(start), "to": _iso(end), "by": by, "tenant": tenant}
         return dict(self._client._get("/v1/usage", **params))

@@ -83,14 +83,18 @@ class Credit:
 
     def __post_init__(self) -> None:
         if self.amount.minor <= 0:
-            raise InvalidInput("credit amount: must be positive", details={"field": "amount", "value": str(self.amount)})
+            raise InvalidInput(
+                "credit amount: must be positive", details={"field": "amount", "value": str(self.amount)}
+            )
         if not self.reason.strip():
             raise InvalidInput("credit reason: must not be empty", details={"field": "reason"})
         require_utc(self.issued_at, "issued_at")
 
 
 def line_amount(unit_price: Decimal, milli_gpu_seconds: int, currency: str) -> Money:
-    return round_half_even(Fraction(unit_price) * Fraction(milli_gpu_seconds, MILLI_PER_GPU * SECONDS_PER_HOUR), currency)
+    return round_half_even(
+        Fraction(unit_price) * Fraction(milli_gpu_seconds, MILLI_PER_GPU * SECONDS_PER_HOUR), currency
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +187,11 @@ def rate(
             quantities[group] = quantities.get(group, 0) + rate_per_second * seconds
     lines = []
     for (product, model, term, price), milli in sorted(quantities.items()):
-        lines.append(InvoiceLine(product, model, term or None, price, milli, line_amount(price, milli, catalog.currency)))
+        lines.append(
+            InvoiceLine(
+                product, model, term or None, price, milli, line_amount(price, milli, catalog.currency)
+            )
+        )
     return lines
 
 
@@ -212,7 +220,16 @@ def draft_invoice(
     lines = rate(entries, catalog, period, tenant)
     usage = total([line.amount for line in lines], catalog.currency)
     credits = applicable_credits([c for c in pending_credits if c.tenant_id == tenant], usage)
-    return Invoice(invoice_id, tenant, period, catalog.currency, tuple(lines), tuple(credits), catalog.tax_rate, require_utc(at, "at"))
+    return Invoice(
+        invoice_id,
+        tenant,
+        period,
+        catalog.currency,
+        tuple(lines),
+        tuple(credits),
+        catalog.tax_rate,
+        require_utc(at, "at"),
+    )
 
 
 def invoice_id_for(tenant: TenantId, period: Period) -> InvoiceId:
@@ -225,7 +242,10 @@ def credit_note(
 ) -> Invoice:
     """A finalized credit note against `original` (finalized or paid): a full reversal of its lines and
     credits, or, with `amount`, a money adjustment of that much before tax."""
-    if original.kind is not InvoiceKind.INVOICE or original.state not in (InvoiceState.FINALIZED, InvoiceState.PAID):
+    if original.kind is not InvoiceKind.INVOICE or original.state not in (
+        InvoiceState.FINALIZED,
+        InvoiceState.PAID,
+    ):
         raise Conflict(
             f"invoice {original.id}: only a finalized or paid invoice can be credited",
             details={"id": original.id, "state": original.state.value},
@@ -233,7 +253,10 @@ def credit_note(
     if not reason.strip():
         raise InvalidInput("reason: a credit note needs a reason", details={"field": "reason"})
     if amount is None:
-        lines = tuple(replace(line, milli_gpu_seconds=-line.milli_gpu_seconds, amount=-line.amount) for line in original.lines)
+        lines = tuple(
+            replace(line, milli_gpu_seconds=-line.milli_gpu_seconds, amount=-line.amount)
+            for line in original.lines
+        )
         credits: tuple[Credit, ...] = ()
         adjustment = original.credit_amount
         if adjustment.minor:
@@ -247,8 +270,17 @@ def credit_note(
         lines = (InvoiceLine("adjustment", "-", None, Decimal(0), 0, -amount),)
         credits = ()
     note = Invoice(
-        note_id, original.tenant_id, original.period, original.currency, lines, credits, original.tax_rate,
-        require_utc(at, "at"), kind=InvoiceKind.CREDIT_NOTE, refers_to=original.id, note=reason,
+        note_id,
+        original.tenant_id,
+        original.period,
+        original.currency,
+        lines,
+        credits,
+        original.tax_rate,
+        require_utc(at, "at"),
+        kind=InvoiceKind.CREDIT_NOTE,
+        refers_to=original.id,
+        note=reason,
     )
     return note.to(InvoiceState.FINALIZED, at=at)
 
@@ -259,7 +291,11 @@ def check_replacement(old: Invoice | None, new: Invoice) -> None:
     if old is None or old.state is InvoiceState.DRAFT:
         return
     same = (old.lines, old.credits, old.period, old.tenant_id, old.kind) == (
-        new.lines, new.credits, new.period, new.tenant_id, new.kind,
+        new.lines,
+        new.credits,
+        new.period,
+        new.tenant_id,
+        new.kind,
     )
     if not same or new.state not in TRANSITIONS[old.state]:
         raise Conflict(f"invoice {new.id} is {old.state.value} and immutable", details={"id": new.id})

@@ -74,19 +74,28 @@ class LifecycleEvent:
 
     def __post_init__(self) -> None:
         if not self.allocation_id or not self.tenant_id or not self.project_id:
-            raise InvalidInput("event: allocation_id, tenant_id and project_id are required", details={"field": "allocation_id"})
+            raise InvalidInput(
+                "event: allocation_id, tenant_id and project_id are required",
+                details={"field": "allocation_id"},
+            )
         object.__setattr__(self, "product", parse_product(str(self.product)))
         object.__setattr__(self, "to_state", _state(str(self.to_state)))
         object.__setattr__(self, "model", gpu_model(self.model).name)
         if self.gpus < 1:
-            raise InvalidInput(f"gpus: must be >= 1 (got {self.gpus})", details={"field": "gpus", "value": self.gpus})
+            raise InvalidInput(
+                f"gpus: must be >= 1 (got {self.gpus})", details={"field": "gpus", "value": self.gpus}
+            )
         if not 0 < self.milli_per_gpu <= MILLI_PER_GPU:
             raise InvalidInput("milli_per_gpu: must be in 1..1000", details={"field": "milli_per_gpu"})
         if self.milli_per_gpu < MILLI_PER_GPU and self.gpus != 1:
-            raise InvalidInput("milli_per_gpu: a shared GPU allocation has exactly one GPU", details={"field": "gpus"})
+            raise InvalidInput(
+                "milli_per_gpu: a shared GPU allocation has exactly one GPU", details={"field": "gpus"}
+            )
         require_utc(self.at, "at")
         if (self.window_start is None) != (self.window_end is None):
-            raise InvalidInput("window: give both window_start and window_end, or neither", details={"field": "window_end"})
+            raise InvalidInput(
+                "window: give both window_start and window_end, or neither", details={"field": "window_end"}
+            )
         if self.window_start is not None and self.window_end is not None:
             require_utc(self.window_start, "window_start")
             require_utc(self.window_end, "window_end")
@@ -196,7 +205,11 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
     term = first.term_months
     for event in ordered:
         if (event.tenant_id, event.model, event.product, event.gpus, event.milli_per_gpu) != (
-            first.tenant_id, first.model, first.product, first.gpus, first.milli_per_gpu,
+            first.tenant_id,
+            first.model,
+            first.product,
+            first.gpus,
+            first.milli_per_gpu,
         ):
             raise InvalidInput(
                 f"allocation {first.allocation_id}: an event changes tenant, model, product or size",
@@ -237,8 +250,15 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
     if stop_state is AllocationState.FAILED and stop_at is not None:
         incidents = (
             Incident(
-                f"{first.allocation_id}:failed@{stop_at}", first.allocation_id, first.tenant_id,
-                first.project_id, first.model, first.product, first.gpus, first.milli_per_gpu, from_epoch(stop_at),
+                f"{first.allocation_id}:failed@{stop_at}",
+                first.allocation_id,
+                first.tenant_id,
+                first.project_id,
+                first.model,
+                first.product,
+                first.gpus,
+                first.milli_per_gpu,
+                from_epoch(stop_at),
             ),
         )
     return AllocationUsage(first, start, end, terminal, term, incidents)
@@ -314,8 +334,16 @@ def meter(
             for a, b in cut_at_grid(lo, hi, grid_seconds):
                 result.entries.append(
                     UsageEntry(
-                        f"{allocation_id}@{a}", first.tenant_id, first.project_id, allocation_id, first.model,
-                        first.product, usage.term_months, from_epoch(a), from_epoch(b), first.gpus,
+                        f"{allocation_id}@{a}",
+                        first.tenant_id,
+                        first.project_id,
+                        allocation_id,
+                        first.model,
+                        first.product,
+                        usage.term_months,
+                        from_epoch(a),
+                        from_epoch(b),
+                        first.gpus,
                         first.milli_per_gpu,
                     )
                 )

@@ -51,11 +51,17 @@ def parse_decimal(value: object, *, field: str, allow_negative: bool = False) ->
                 f"{field}: {value!r} is not a decimal number", details={"field": field, "value": value}
             ) from None
     else:
-        raise InvalidInput(f"{field}: expected a decimal string", details={"field": field, "value": repr(value)})
+        raise InvalidInput(
+            f"{field}: expected a decimal string", details={"field": field, "value": repr(value)}
+        )
     if not number.is_finite():
-        raise InvalidInput(f"{field}: {value!r} is not a finite number", details={"field": field, "value": str(value)})
+        raise InvalidInput(
+            f"{field}: {value!r} is not a finite number", details={"field": field, "value": str(value)}
+        )
     if number < 0 and not allow_negative:
-        raise InvalidInput(f"{field}: must not be negative ({value})", details={"field": field, "value": str(value)})
+        raise InvalidInput(
+            f"{field}: must not be negative ({value})", details={"field": field, "value": str(value)}
+        )
     return number
 
 
@@ -79,7 +85,9 @@ class Money:
 
     def __post_init__(self) -> None:
         if isinstance(self.minor, bool) or not isinstance(self.minor, int):
-            raise InvalidInput("Money.minor must be an int", details={"field": "minor", "value": repr(self.minor)})
+            raise InvalidInput(
+                "Money.minor must be an int", details={"field": "minor", "value": repr(self.minor)}
+            )
         check_currency(self.currency)
 
     @staticmethod

@@ -18,9 +18,13 @@ SECONDS_PER_DAY: Final = 86_400
 def require_utc(at: datetime, field: str) -> datetime:
     """`at` if it is timezone-aware UTC with whole seconds; InvalidInput naming `field` otherwise."""
     if at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise InvalidInput(f"{field}: must be a timezone-aware UTC datetime", details={"field": field, "value": str(at)})
+        raise InvalidInput(
+            f"{field}: must be a timezone-aware UTC datetime", details={"field": field, "value": str(at)}
+        )
     if at.microsecond:
-        raise InvalidInput(f"{field}: billing time is in whole seconds", details={"field": field, "value": str(at)})
+        raise InvalidInput(
+            f"{field}: billing time is in whole seconds", details={"field": field, "value": str(at)}
+        )
     return at
 
 
@@ -29,7 +33,9 @@ def parse_instant(text: str, field: str) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{field}: {text!r} is not an ISO 8601 datetime", details={"field": field}) from None
+        raise InvalidInput(
+            f"{field}: {text!r} is not an ISO 8601 datetime", details={"field": field}
+        ) from None
     return require_utc(at.astimezone(UTC) if at.tzinfo else at, field)
 
 
@@ -52,7 +58,9 @@ class Period:
         require_utc(self.start, "period.start")
         require_utc(self.end, "period.end")
         if self.end <= self.start:
-            raise InvalidInput("period: end must be after start", details={"start": str(self.start), "end": str(self.end)})
+            raise InvalidInput(
+                "period: end must be after start", details={"start": str(self.start), "end": str(self.end)}
+            )
 
     @staticmethod
     def month(year: int, month: int) -> Period:
@@ -62,7 +70,7 @@ class Period:
 
     @staticmethod
     def parse_month(text: str) -> Period:
-        """"2026-11" → November 2026."""
+        """ "2026-11" → November 2026."""
         match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise InvalidInput(f"period: {text!r} is not YYYY-MM", details={"field": "period", "value": text})

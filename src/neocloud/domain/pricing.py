@@ -54,7 +54,9 @@ class PriceKey:
     tenant: TenantId | None = None
 
     @staticmethod
-    def of(model: str, product: Product | str, term_months: int | None = None, tenant: str | None = None) -> PriceKey:
+    def of(
+        model: str, product: Product | str, term_months: int | None = None, tenant: str | None = None
+    ) -> PriceKey:
         """A validated key: the model's canonical name, a known product, a listed reserved term."""
         canonical = gpu_model(model).name
         prod = product if isinstance(product, Product) else parse_product(product)
@@ -62,7 +64,11 @@ class PriceKey:
             if term_months not in RESERVED_TERMS_MONTHS:
                 raise InvalidInput(
                     f"term_months: reserved prices need a term in {list(RESERVED_TERMS_MONTHS)} (got {term_months})",
-                    details={"field": "term_months", "value": term_months, "known": list(RESERVED_TERMS_MONTHS)},
+                    details={
+                        "field": "term_months",
+                        "value": term_months,
+                        "known": list(RESERVED_TERMS_MONTHS),
+                    },
                 )
         elif term_months is not None:
             raise InvalidInput(
@@ -113,7 +119,9 @@ class PriceCatalog:
         self.currency = check_currency(currency)
         self.tax_rate = parse_decimal(tax_rate, field="tax_rate")
         if self.tax_rate >= 1:
-            raise InvalidInput("tax_rate: must be below 1 (a share, e.g. 0.20)", details={"field": "tax_rate"})
+            raise InvalidInput(
+                "tax_rate: must be below 1 (a share, e.g. 0.20)", details={"field": "tax_rate"}
+            )
         self._by_key: dict[PriceKey, list[PricePeriod]] = {}
         for period in periods:
             self._by_key.setdefault(period.key, []).append(period)

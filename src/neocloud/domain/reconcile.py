@@ -47,7 +47,12 @@ class ReconcileReport:
 
 
 def _diff(kind: str, expected: int, actual: int, **ident: str) -> dict[str, Any]:
-    return {"kind": kind, **ident, "expected_seconds": gpu_seconds_text(expected), "actual_seconds": gpu_seconds_text(actual)}
+    return {
+        "kind": kind,
+        **ident,
+        "expected_seconds": gpu_seconds_text(expected),
+        "actual_seconds": gpu_seconds_text(actual),
+    }
 
 
 def reconcile(
@@ -95,12 +100,24 @@ def reconcile(
         entries.sort(key=lambda e: e.start)
         for before, after in pairwise(entries):
             if after.start < before.end:
-                differences.append({"kind": "ledger-overlap", "allocation_id": allocation_id, "entries": [before.id, after.id]})
+                differences.append(
+                    {
+                        "kind": "ledger-overlap",
+                        "allocation_id": allocation_id,
+                        "entries": [before.id, after.id],
+                    }
+                )
     for allocation_id in sorted(set(expected) | set(metered)):
         want, got = expected.get(allocation_id, 0), metered.get(allocation_id, 0)
         if want != got:
             differences.append(
-                _diff("allocation-vs-ledger", want, got, allocation_id=allocation_id, tenant_id=tenant_of[allocation_id])
+                _diff(
+                    "allocation-vs-ledger",
+                    want,
+                    got,
+                    allocation_id=allocation_id,
+                    tenant_id=tenant_of[allocation_id],
+                )
             )
 
     invoiced: dict[TenantId, int] = {}
@@ -117,8 +134,11 @@ def reconcile(
             kind = "uninvoiced" if tenant not in invoiced else "ledger-vs-invoices"
             differences.append(_diff(kind, want, got, tenant_id=tenant))
     return ReconcileReport(
-        period, sum(expected.values()), sum(metered.values()),
-        sum(invoiced.values()), differences,
+        period,
+        sum(expected.values()),
+        sum(metered.values()),
+        sum(invoiced.values()),
+        differences,
     )
 
 
@@ -130,7 +150,9 @@ def revenue(invoices: Iterable[Invoice], by: str) -> list[dict[str, str]]:
     like any other), grouped `by` one of REVENUE_GROUPINGS; invoice-level credits count under model and
     product "credit"."""
     if by not in REVENUE_GROUPINGS:
-        raise InvalidInput(f"by: must be one of {list(REVENUE_GROUPINGS)}", details={"field": "by", "value": by})
+        raise InvalidInput(
+            f"by: must be one of {list(REVENUE_GROUPINGS)}", details={"field": "by", "value": by}
+        )
     sums: dict[tuple[str, str], Money] = {}
 
     def add(group: str, amount: Money) -> None:
@@ -148,7 +170,10 @@ def revenue(invoices: Iterable[Invoice], by: str) -> list[dict[str, str]]:
             add(line.model if by == "model" else line.product, line.amount)
         if invoice.credits:
             add("credit", -invoice.credit_amount)
-    return [{by: group, "currency": currency, "amount": str(amount)} for (group, currency), amount in sorted(sums.items())]
+    return [
+        {by: group, "currency": currency, "amount": str(amount)}
+        for (group, currency), amount in sorted(sums.items())
+    ]
 
 
 def usage_by(entries: Iterable[UsageEntry], by: str, period: Period) -> Mapping[str, int]:

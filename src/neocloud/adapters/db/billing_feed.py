@@ -20,8 +20,18 @@ class SqlEventFeed:
     def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> list[LifecycleEvent]:
         e, a = t.events.c, t.allocations.c
         query = (
-            select(e.allocation_id, e.tenant_id, e.project_id, e.product, e.model, e.gpus, e.to_state, e.at,
-                   a.start_at, a.end_at)
+            select(
+                e.allocation_id,
+                e.tenant_id,
+                e.project_id,
+                e.product,
+                e.model,
+                e.gpus,
+                e.to_state,
+                e.at,
+                a.start_at,
+                a.end_at,
+            )
             .join(t.allocations, a.id == e.allocation_id)
             .where(e.at <= until)
             .order_by(e.at, e.id)
@@ -32,11 +42,18 @@ class SqlEventFeed:
         with self.engine.connect() as conn:
             for r in conn.execute(query):
                 window = r.product == Product.RESERVED.value and r.end_at is not None
-                out.append(LifecycleEvent(
-                    allocation_id=AllocationId(r.allocation_id), tenant_id=TenantId(r.tenant_id),
-                    project_id=ProjectId(r.project_id), product=Product(r.product), model=r.model, gpus=r.gpus,
-                    to_state=AllocationState(r.to_state), at=r.at.replace(microsecond=0),
-                    window_start=r.start_at.replace(microsecond=0) if window else None,
-                    window_end=r.end_at.replace(microsecond=0) if window else None,
-                ))
+                out.append(
+                    LifecycleEvent(
+                        allocation_id=AllocationId(r.allocation_id),
+                        tenant_id=TenantId(r.tenant_id),
+                        project_id=ProjectId(r.project_id),
+                        product=Product(r.product),
+                        model=r.model,
+                        gpus=r.gpus,
+                        to_state=AllocationState(r.to_state),
+                        at=r.at.replace(microsecond=0),
+                        window_start=r.start_at.replace(microsecond=0) if window else None,
+                        window_end=r.end_at.replace(microsecond=0) if window else None,
+                    )
+                )
         return out

@@ -68,7 +68,7 @@ class SqlBillingStore:
         pk = table.primary_key.columns.values()[0]
         added = 0
         for i in range(0, len(rows), CHUNK):
-            chunk = rows[i:i + CHUNK]
+            chunk = rows[i : i + CHUNK]
             present = set(conn.execute(select(pk).where(pk.in_([r[pk.name] for r in chunk]))).scalars())
             fresh = [r for r in chunk if r[pk.name] not in present]
             if not fresh:
@@ -82,15 +82,25 @@ class SqlBillingStore:
 
     def load_catalog(self, currency: str) -> PriceCatalog | None:
         def work(conn: Connection) -> PriceCatalog | None:
-            head = conn.execute(select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)).first()
+            head = conn.execute(
+                select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)
+            ).first()
             if head is None:
                 return None
             p = bt.billing_prices.c
             rows = conn.execute(select(bt.billing_prices).where(p.currency == currency)).all()
             periods = [
                 PricePeriod(
-                    PriceKey(r.model, Product(r.product), r.term_months or None, TenantId(r.tenant) if r.tenant else None),
-                    Decimal(r.price), r.currency, r.start_at, r.end_at,
+                    PriceKey(
+                        r.model,
+                        Product(r.product),
+                        r.term_months or None,
+                        TenantId(r.tenant) if r.tenant else None,
+                    ),
+                    Decimal(r.price),
+                    r.currency,
+                    r.start_at,
+                    r.end_at,
                 )
                 for r in rows
             ]
@@ -101,12 +111,23 @@ class SqlBillingStore:
     def save_catalog(self, catalog: PriceCatalog) -> None:
         def work(conn: Connection) -> None:
             conn.execute(delete(bt.billing_prices).where(bt.billing_prices.c.currency == catalog.currency))
-            conn.execute(delete(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == catalog.currency))
-            conn.execute(insert(bt.billing_catalogs).values(currency=catalog.currency, tax_rate=str(catalog.tax_rate)))
+            conn.execute(
+                delete(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == catalog.currency)
+            )
+            conn.execute(
+                insert(bt.billing_catalogs).values(currency=catalog.currency, tax_rate=str(catalog.tax_rate))
+            )
             rows = [
-                {"currency": catalog.currency, "model": p.key.model, "product": p.key.product.value,
-                 "term_months": p.key.term_months or 0, "tenant": p.key.tenant or "", "start_at": p.start,
-                 "end_at": p.end, "price": str(p.per_gpu_hour)}
+                {
+                    "currency": catalog.currency,
+                    "model": p.key.model,
+                    "product": p.key.product.value,
+                    "term_months": p.key.term_months or 0,
+                    "tenant": p.key.tenant or "",
+                    "start_at": p.start,
+                    "end_at": p.end,
+                    "price": str(p.per_gpu_hour),
+                }
                 for p in catalog.periods
             ]
             if rows:
@@ -118,10 +139,21 @@ class SqlBillingStore:
 
     def append_usage(self, entries: Iterable[UsageEntry]) -> int:
         rows = [
-            {"id": e.id, "tenant_id": e.tenant_id, "project_id": e.project_id, "allocation_id": e.allocation_id,
-             "model": e.model, "product": e.product.value, "term_months": e.term_months, "start_at": e.start,
-             "end_at": e.end, "start_s": to_epoch(e.start), "end_s": to_epoch(e.end), "gpus": e.gpus,
-             "milli_per_gpu": e.milli_per_gpu}
+            {
+                "id": e.id,
+                "tenant_id": e.tenant_id,
+                "project_id": e.project_id,
+                "allocation_id": e.allocation_id,
+                "model": e.model,
+                "product": e.product.value,
+                "term_months": e.term_months,
+                "start_at": e.start,
+                "end_at": e.end,
+                "start_s": to_epoch(e.start),
+                "end_s": to_epoch(e.end),
+                "gpus": e.gpus,
+                "milli_per_gpu": e.milli_per_gpu,
+            }
             for e in entries
         ]
         return self._run(lambda conn: self._insert_new(conn, bt.billing_usage, rows))
@@ -146,8 +178,10 @@ class SqlBillingStore:
             ragged: list[str] = []
             for i in range(0, len(ids), CHUNK):
                 query = (
-                    select(u.allocation_id, func.min(u.start_s), func.max(u.end_s), func.sum(u.end_s - u.start_s))
-                    .where(u.allocation_id.in_(ids[i:i + CHUNK]))
+                    select(
+                        u.allocation_id, func.min(u.start_s), func.max(u.end_s), func.sum(u.end_s - u.start_s)
+                    )
+                    .where(u.allocation_id.in_(ids[i : i + CHUNK]))
                     .group_by(u.allocation_id)
                 )
                 for allocation_id, lo, hi, total in conn.execute(query):
@@ -156,7 +190,11 @@ class SqlBillingStore:
                     else:
                         ragged.append(allocation_id)
             for i in range(0, len(ragged), CHUNK):
-                rows = conn.execute(select(u.allocation_id, u.start_s, u.end_s).where(u.allocation_id.in_(ragged[i:i + CHUNK])))
+                rows = conn.execute(
+                    select(u.allocation_id, u.start_s, u.end_s).where(
+                        u.allocation_id.in_(ragged[i : i + CHUNK])
+                    )
+                )
                 for allocation_id, lo, hi in rows:
                     out.setdefault(AllocationId(allocation_id), []).append((int(lo), int(hi)))
             return out
@@ -165,9 +203,18 @@ class SqlBillingStore:
 
     def append_incidents(self, incidents: Iterable[Incident]) -> int:
         rows = [
-            {"id": i.id, "allocation_id": i.allocation_id, "tenant_id": i.tenant_id, "project_id": i.project_id,
-             "model": i.model, "product": i.product.value, "gpus": i.gpus, "milli_per_gpu": i.milli_per_gpu,
-             "at": i.at, "kind": i.kind}
+            {
+                "id": i.id,
+                "allocation_id": i.allocation_id,
+                "tenant_id": i.tenant_id,
+                "project_id": i.project_id,
+                "model": i.model,
+                "product": i.product.value,
+                "gpus": i.gpus,
+                "milli_per_gpu": i.milli_per_gpu,
+                "at": i.at,
+                "kind": i.kind,
+            }
             for i in incidents
         ]
         return self._run(lambda conn: self._insert_new(conn, bt.billing_incidents, rows))
@@ -175,8 +222,18 @@ class SqlBillingStore:
     def incidents(self) -> list[Incident]:
         def work(conn: Connection) -> list[Incident]:
             return [
-                Incident(r.id, AllocationId(r.allocation_id), TenantId(r.tenant_id), ProjectId(r.project_id), r.model,
-                         Product(r.product), r.gpus, r.milli_per_gpu, r.at, r.kind)
+                Incident(
+                    r.id,
+                    AllocationId(r.allocation_id),
+                    TenantId(r.tenant_id),
+                    ProjectId(r.project_id),
+                    r.model,
+                    Product(r.product),
+                    r.gpus,
+                    r.milli_per_gpu,
+                    r.at,
+                    r.kind,
+                )
                 for r in conn.execute(select(bt.billing_incidents).order_by(bt.billing_incidents.c.at))
             ]
 
@@ -185,23 +242,44 @@ class SqlBillingStore:
     # credits and invoices ----------------------------------------------------------------------------
 
     def add_credit(self, credit: Credit) -> None:
-        self._run(lambda conn: conn.execute(insert(bt.billing_credits).values(
-            id=credit.id, tenant_id=credit.tenant_id, amount_minor=credit.amount.minor, currency=credit.amount.currency,
-            reason=credit.reason, issued_at=credit.issued_at, incident_id=credit.incident_id)))
+        self._run(
+            lambda conn: conn.execute(
+                insert(bt.billing_credits).values(
+                    id=credit.id,
+                    tenant_id=credit.tenant_id,
+                    amount_minor=credit.amount.minor,
+                    currency=credit.amount.currency,
+                    reason=credit.reason,
+                    issued_at=credit.issued_at,
+                    incident_id=credit.incident_id,
+                )
+            )
+        )
 
     def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
         c = bt.billing_credits.c
         query = select(bt.billing_credits).order_by(c.issued_at, c.id)
         if tenant is not None:
             query = query.where(c.tenant_id == tenant)
-        return self._run(lambda conn: [
-            Credit(r.id, TenantId(r.tenant_id), Money(r.amount_minor, r.currency), r.reason, r.issued_at, r.incident_id)
-            for r in conn.execute(query)
-        ])
+        return self._run(
+            lambda conn: [
+                Credit(
+                    r.id,
+                    TenantId(r.tenant_id),
+                    Money(r.amount_minor, r.currency),
+                    r.reason,
+                    r.issued_at,
+                    r.incident_id,
+                )
+                for r in conn.execute(query)
+            ]
+        )
 
     def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
         def work(conn: Connection) -> Invoice | None:
-            row = conn.execute(select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)).first()
+            row = conn.execute(
+                select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)
+            ).first()
             return _invoice(row) if row is not None else None
 
         return self._run(work)
@@ -247,8 +325,17 @@ def _plan_each_time(conn: Connection) -> Iterator[None]:
 
 def _entry(r: Any) -> UsageEntry:
     return UsageEntry(
-        r.id, TenantId(r.tenant_id), ProjectId(r.project_id), AllocationId(r.allocation_id), r.model, Product(r.product),
-        r.term_months, r.start_at, r.end_at, r.gpus, r.milli_per_gpu,
+        r.id,
+        TenantId(r.tenant_id),
+        ProjectId(r.project_id),
+        AllocationId(r.allocation_id),
+        r.model,
+        Product(r.product),
+        r.term_months,
+        r.start_at,
+        r.end_at,
+        r.gpus,
+        r.milli_per_gpu,
     )
 
 
@@ -258,37 +345,85 @@ def _iso(at: datetime | None) -> str | None:
 
 def _invoice_row(inv: Invoice) -> dict[str, Any]:
     lines = [
-        {"product": x.product, "model": x.model, "term_months": x.term_months, "unit_price": str(x.unit_price),
-         "milli_gpu_seconds": x.milli_gpu_seconds, "amount_minor": x.amount.minor}
+        {
+            "product": x.product,
+            "model": x.model,
+            "term_months": x.term_months,
+            "unit_price": str(x.unit_price),
+            "milli_gpu_seconds": x.milli_gpu_seconds,
+            "amount_minor": x.amount.minor,
+        }
         for x in inv.lines
     ]
     credits = [
-        {"id": c.id, "tenant_id": c.tenant_id, "amount_minor": c.amount.minor, "reason": c.reason,
-         "issued_at": c.issued_at.isoformat(), "incident_id": c.incident_id}
+        {
+            "id": c.id,
+            "tenant_id": c.tenant_id,
+            "amount_minor": c.amount.minor,
+            "reason": c.reason,
+            "issued_at": c.issued_at.isoformat(),
+            "incident_id": c.incident_id,
+        }
         for c in inv.credits
     ]
     return {
-        "id": inv.id, "tenant_id": inv.tenant_id, "period_start": inv.period.start, "period_end": inv.period.end,
-        "currency": inv.currency, "kind": inv.kind.value, "state": inv.state.value, "refers_to": inv.refers_to,
-        "note": inv.note, "tax_rate": str(inv.tax_rate), "lines": json.dumps(lines), "credits": json.dumps(credits),
-        "total_minor": inv.total.minor, "issued_at": inv.issued_at, "finalized_at": inv.finalized_at,
-        "paid_at": inv.paid_at, "voided_at": inv.voided_at,
+        "id": inv.id,
+        "tenant_id": inv.tenant_id,
+        "period_start": inv.period.start,
+        "period_end": inv.period.end,
+        "currency": inv.currency,
+        "kind": inv.kind.value,
+        "state": inv.state.value,
+        "refers_to": inv.refers_to,
+        "note": inv.note,
+        "tax_rate": str(inv.tax_rate),
+        "lines": json.dumps(lines),
+        "credits": json.dumps(credits),
+        "total_minor": inv.total.minor,
+        "issued_at": inv.issued_at,
+        "finalized_at": inv.finalized_at,
+        "paid_at": inv.paid_at,
+        "voided_at": inv.voided_at,
     }
 
 
 def _invoice(r: Any) -> Invoice:
     lines = tuple(
-        InvoiceLine(x["product"], x["model"], x["term_months"], Decimal(x["unit_price"]), x["milli_gpu_seconds"],
-                    Money(x["amount_minor"], r.currency))
+        InvoiceLine(
+            x["product"],
+            x["model"],
+            x["term_months"],
+            Decimal(x["unit_price"]),
+            x["milli_gpu_seconds"],
+            Money(x["amount_minor"], r.currency),
+        )
         for x in json.loads(r.lines)
     )
     credits = tuple(
-        Credit(c["id"], TenantId(c["tenant_id"]), Money(c["amount_minor"], r.currency), c["reason"],
-               datetime.fromisoformat(c["issued_at"]), c["incident_id"])
+        Credit(
+            c["id"],
+            TenantId(c["tenant_id"]),
+            Money(c["amount_minor"], r.currency),
+            c["reason"],
+            datetime.fromisoformat(c["issued_at"]),
+            c["incident_id"],
+        )
         for c in json.loads(r.credits)
     )
     return Invoice(
-        InvoiceId(r.id), TenantId(r.tenant_id), Period(r.period_start, r.period_end), r.currency, lines, credits,
-        Decimal(r.tax_rate), r.issued_at, InvoiceState(r.state), InvoiceKind(r.kind),
-        InvoiceId(r.refers_to) if r.refers_to else None, r.note, r.finalized_at, r.paid_at, r.voided_at,
+        InvoiceId(r.id),
+        TenantId(r.tenant_id),
+        Period(r.period_start, r.period_end),
+        r.currency,
+        lines,
+        credits,
+        Decimal(r.tax_rate),
+        r.issued_at,
+        InvoiceState(r.state),
+        InvoiceKind(r.kind),
+        InvoiceId(r.refers_to) if r.refers_to else None,
+        r.note,
+        r.finalized_at,
+        r.paid_at,
+        r.voided_at,
     )

@@ -13,13 +13,15 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 from neocloud.adapters.db.tables import UtcDateTime, metadata
 
 billing_catalogs = Table(
-    "billing_catalogs", metadata,
+    "billing_catalogs",
+    metadata,
     Column("currency", String(3), primary_key=True),
     Column("tax_rate", String(32), nullable=False),
 )
 
 billing_prices = Table(
-    "billing_prices", metadata,
+    "billing_prices",
+    metadata,
     Column("currency", String(3), primary_key=True),
     Column("model", String(32), primary_key=True),
     Column("product", String(16), primary_key=True),
@@ -31,7 +33,8 @@ billing_prices = Table(
 )
 
 billing_usage = Table(
-    "billing_usage", metadata,
+    "billing_usage",
+    metadata,
     Column("id", String(160), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("project_id", String(64), nullable=False),
@@ -51,7 +54,8 @@ billing_usage = Table(
 )
 
 billing_incidents = Table(
-    "billing_incidents", metadata,
+    "billing_incidents",
+    metadata,
     Column("id", String(160), primary_key=True),
     Column("allocation_id", String(64), nullable=False),
     Column("tenant_id", String(64), nullable=False),
@@ -65,7 +69,8 @@ billing_incidents = Table(
 )
 
 billing_credits = Table(
-    "billing_credits", metadata,
+    "billing_credits",
+    metadata,
     Column("id", String(200), primary_key=True),
     Column("tenant_id", String(64), nullable=False, index=True),
     Column("amount_minor", BigInteger, nullable=False),
@@ -76,7 +81,8 @@ billing_credits = Table(
 )
 
 billing_invoices = Table(
-    "billing_invoices", metadata,
+    "billing_invoices",
+    metadata,
     Column("id", String(200), primary_key=True),
     Column("tenant_id", String(64), nullable=False, index=True),
     Column("period_start", UtcDateTime(), nullable=False),

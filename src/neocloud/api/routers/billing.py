@@ -16,7 +16,9 @@ from neocloud.domain.errors import NotReady
 router = APIRouter(tags=["billing"])
 
 InvoiceIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
-TenantQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="operators: which tenant")]
+TenantQuery = Annotated[
+    str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="operators: which tenant")
+]
 
 
 class BillingServices(Protocol):
@@ -34,7 +36,9 @@ def billing(request: Request) -> BillingService:
 Billing = Annotated[BillingService, Depends(billing)]
 
 
-@router.get("/usage", summary="GPU usage of a period (default: this month so far), grouped by model, project or day")
+@router.get(
+    "/usage", summary="GPU usage of a period (default: this month so far), grouped by model, project or day"
+)
 def get_usage(
     svc: Billing,
     caller: Caller,
@@ -46,7 +50,9 @@ def get_usage(
     return access.usage(svc, caller, start=start, end=end, by=by, tenant=tenant)
 
 
-@router.get("/invoices/preview", summary="The invoice so far for a month (default: this one); nothing is saved")
+@router.get(
+    "/invoices/preview", summary="The invoice so far for a month (default: this one); nothing is saved"
+)
 def preview_invoice(
     svc: Billing,
     caller: Caller,
@@ -78,6 +84,7 @@ def download_invoice(
     media_type, text = access.download(svc, caller, invoice_id, format)
     filename = f"{invoice_id}.{format}"
     return Response(
-        text, media_type=f"{media_type}; charset=utf-8",
+        text,
+        media_type=f"{media_type}; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )

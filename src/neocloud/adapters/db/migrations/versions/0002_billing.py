@@ -102,5 +102,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("billing_invoices", "billing_credits", "billing_incidents", "billing_usage", "billing_prices", "billing_catalogs"):
+    for name in (
+        "billing_invoices",
+        "billing_credits",
+        "billing_incidents",
+        "billing_usage",
+        "billing_prices",
+        "billing_catalogs",
+    ):
         op.drop_table(name)
