@@ -1,4 +1,4 @@
-"""Billing's tables (SQLAlchemy Core), on the control plane's MetaData; created by migration 0002.
+"""Billing's tables (SQLAlchemy Core), on the control plane's MetaData; created by migration 0003.
 
 Prices are effective-dated rows per catalog; the usage ledger and incidents are append-only with
 deterministic ids (a replay inserts nothing); invoices are documents whose lines and credits are stored

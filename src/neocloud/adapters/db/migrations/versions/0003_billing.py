@@ -1,7 +1,7 @@
 """Billing: price catalogs and effective-dated prices, the usage ledger, incidents, credits, invoices.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-24
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from neocloud.adapters.db.tables import UtcDateTime
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
