@@ -7,18 +7,26 @@ returns a NeocloudClient that talks to the ASGI app in-process.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from neocloud.adapters.billing_memory import MemoryBillingStore
 from neocloud.adapters.clock import ManualClock
+from neocloud.adapters.invoice_render import InvoiceDocuments
 from neocloud.adapters.memory import MemoryStore
 from neocloud.adapters.prices import ListPriceBook
 from neocloud.adapters.provisioners import FakeProvisioner
 from neocloud.api.app import create_app
+from neocloud.app.billing import BillingService, BillingSettings
+from neocloud.app.billing_feed import ControlEventFeed
 from neocloud.app.control import ControlPlane
 from neocloud.client import NeocloudClient
 from neocloud.domain.fleet import Fleet
@@ -48,7 +56,7 @@ class ApiWorld:
         control = ControlPlane(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook())
         control.import_fleet(the_fleet or small_fleet())
         _, operator = control.create_token(None, Role.OPERATOR)
-        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control)), operator)
+        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control, billing=billing(control, clock))), operator)
         for name in tenants:
             world.tenant_ids[name] = control.create_tenant(name).id
             world.tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
@@ -63,6 +71,13 @@ class ApiWorld:
 
     def token_for(self, tenant: str, role: Role) -> str:
         return self.control.create_token(tenant, role)[1]
+
+
+def billing(control: ControlPlane, clock: ManualClock) -> BillingService:
+    """Billing over memory, metering this control plane's events (no settle delay: tests move time)."""
+    feed = ControlEventFeed(control._uow)
+    settings = BillingSettings(settle_delay_seconds=0)
+    return BillingService(MemoryBillingStore(), feed, clock, settings, InvoiceDocuments())
 
 
 def free_port() -> int:
@@ -101,3 +116,40 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+POSTGRES_ENV = "NEOCLOUD_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (NEOCLOUD_TEST_POSTGRES_URL), dropped after."""
+    import os
+    import uuid
+
+    import pytest
+    from sqlalchemy import create_engine, make_url, text
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (make test starts PostgreSQL and sets it)")
+    name = f"edge_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def migrated_services(database_url: str, data_dir: Path | None = None) -> Any:
+    """bootstrap's Services over a freshly migrated database (the tests' seeding side)."""
+    from neocloud.bootstrap import Settings, build_services, upgrade_database
+
+    settings = Settings(data_dir=data_dir or Path("."), database_url=database_url)
+    upgrade_database(settings)
+    return build_services(settings)

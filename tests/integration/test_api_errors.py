@@ -113,3 +113,18 @@ def test_unmapped_domain_error_is_400() -> None:
         code = "odd"
 
     assert status_for(Odd("x")) == 400
+
+
+def test_unknown_query_parameter_is_422(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).get("/v1/reservations", params={"limt": 5})
+    assert r.status_code == 422 and "limt" in r.json()["message"]
+
+
+def test_repeated_query_parameter_is_422(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).get("/v1/reservations?limit=5&limit=6")
+    assert r.status_code == 422 and "more than once" in r.json()["message"]
+
+
+def test_allow_header_prefers_the_literal_route(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).delete("/v1/reservations/quote")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"

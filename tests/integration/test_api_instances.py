@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from neocloud.api.app import create_app
+from neocloud.bootstrap import Settings, build_services, upgrade_database
 from neocloud.domain.errors import DomainError
 from tests.integration.api_world import ApiWorld
 
@@ -95,3 +97,15 @@ def test_readyz_is_503_when_the_database_is_unreachable() -> None:
 def test_openapi_docs_are_served(world: ApiWorld) -> None:
     assert world.http().get("/docs").status_code == 200
     assert "/v1/reservations" in world.http().get("/openapi.json").json()["paths"]
+
+
+def test_readyz_on_a_real_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
+    services = build_services(Settings(data_dir=tmp_path), check=False)
+    r = TestClient(create_app(services)).get("/readyz")
+    assert r.status_code == 503 and "neocloud db upgrade" in r.json()["message"]
+
+
+def test_readyz_on_a_real_migrated_database_is_ready(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    upgrade_database(settings)
+    assert TestClient(create_app(build_services(settings))).get("/readyz").status_code == 200

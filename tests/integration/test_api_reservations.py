@@ -127,3 +127,20 @@ def test_paging_returns_every_reservation_exactly_once(count: int, limit: int) -
         if cursor is None:
             break
     assert sorted(seen) == sorted(made)
+
+
+def test_same_key_with_a_different_request_is_409(world: ApiWorld) -> None:
+    http = world.http(world.tokens["alice"])
+    http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"})
+    r = http.post("/v1/reservations", json={**RESERVE, "gpus": 4}, headers={"Idempotency-Key": "k-1"})
+    assert (r.status_code, r.json()["error"]) == (409, "idempotency-conflict")
+
+
+def test_idempotency_keys_are_per_tenant(world: ApiWorld) -> None:
+    a = world.http(world.tokens["alice"]).post(
+        "/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"}
+    )
+    b = world.http(world.tokens["bob"]).post(
+        "/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"}
+    )
+    assert b.status_code == 201 and a.json()["id"] != b.json()["id"]

@@ -128,3 +128,26 @@ def test_member_token_cannot_set_quotas(world: ApiWorld) -> None:
         "/v1/quotas", json={"tenant_id": world.tenant_ids["alice"], "model": "H100", "gpus": 8}
     )
     assert r.status_code == 403
+
+
+def test_calendar_starts_at_the_control_planes_now_by_default(world: ApiWorld) -> None:
+    slots = (
+        world.http(world.tokens["bob"]).get("/v1/capacity/calendar", params={"model": "H100"}).json()["slots"]
+    )
+    assert slots[0]["start"] == "2026-03-02T09:00:00Z" and len(slots) == 7
+
+
+def test_calendar_end_without_start_is_422(world: ApiWorld) -> None:
+    params = {"model": "H100", "end": "2026-03-04T08:00:00Z"}
+    assert world.http(world.tokens["bob"]).get("/v1/capacity/calendar", params=params).status_code == 422
+
+
+def test_calendar_with_too_many_slots_is_422(world: ApiWorld) -> None:
+    params = {
+        "model": "H100",
+        "start": "2026-03-02T09:00:00Z",
+        "end": "2100-01-01T00:00:00Z",
+        "step_hours": 1,
+    }
+    r = world.http(world.tokens["bob"]).get("/v1/capacity/calendar", params=params)
+    assert r.status_code == 422 and "too many slots" in r.json()["message"]

@@ -175,3 +175,68 @@ def test_login_with_a_bad_token_stores_nothing(run, served, tmp_path: Path) -> N
     result = run("login", "--url", url, "--token", "nc_" + "z" * 43, base=False)
     assert result.exit_code == 1 and "401" in result.stderr
     assert not (tmp_path / "neocloud" / "credentials.json").exists()
+
+
+def test_reservations_extend_moves_the_end(run) -> None:  # type: ignore[no-untyped-def]
+    made = json.loads(
+        run(
+            "reserve",
+            "--model",
+            "H100",
+            "--gpus",
+            "8",
+            "--hours",
+            "1",
+            "--start",
+            "2026-03-10T00:00:00Z",
+            "--json",
+        ).stdout
+    )
+    longer = json.loads(run("reservations", "extend", made["id"], "--hours", "2", "--json").stdout)
+    assert longer["end"] == "2026-03-10T03:00:00+00:00"
+
+
+def test_instances_show_json(run) -> None:  # type: ignore[no-untyped-def]
+    made = json.loads(run("instances", "create", "--model", "GB200", "--nodes", "1", "--json").stdout)
+    shown = run("instances", "show", made["id"], "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["id"] == made["id"]
+    run("instances", "stop", made["id"])
+
+
+def test_same_idempotency_key_from_the_cli_returns_the_same_reservation(run) -> None:  # type: ignore[no-untyped-def]
+    args = (
+        "reserve",
+        "--model",
+        "H100",
+        "--gpus",
+        "8",
+        "--hours",
+        "1",
+        "--start",
+        "2026-03-11T00:00:00Z",
+        "--idempotency-key",
+        "cli-1",
+        "--json",
+    )
+    assert json.loads(run(*args).stdout)["id"] == json.loads(run(*args).stdout)["id"]
+
+
+def test_given_endpoint_beats_the_stored_one(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    path = c.save(c.Endpoint("http://stored:1", "nc_stored"), tmp_path / "creds.json")
+    assert c.resolve(c.Endpoint("http://given:2", None), path) == c.Endpoint("http://given:2", "nc_stored")
+
+
+def test_default_url_when_nothing_is_given_or_stored(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    assert c.resolve(c.Endpoint(), tmp_path / "absent.json") == c.Endpoint(c.DEFAULT_URL, None)
+
+
+def test_corrupt_credentials_file_is_ignored(tmp_path: Path) -> None:
+    from neocloud.cli import credentials as c
+
+    path = tmp_path / "creds.json"
+    path.write_text("[not, json")
+    assert c.load(path) == c.Endpoint()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -110,3 +110,55 @@ def test_client_models_match_the_openapi_schema(world: ApiWorld, model: type) ->
     schemas = world.app.openapi()["components"]["schemas"]
     properties = set(schemas[SCHEMA_OF[model]]["properties"])
     assert {f.name for f in dataclasses.fields(model)} == properties
+
+
+def test_operator_methods_round_trip(world: ApiWorld) -> None:
+    op = world.client(world.operator)
+    tenant = op.create_tenant("carol")
+    assert op.get_tenant(tenant.id) == tenant
+    assert tenant.name in [t.name for t in op.list_tenants().items]
+
+
+def test_project_and_quota_methods(world: ApiWorld) -> None:
+    op = world.client(world.operator)
+    project = op.create_project(world.tenant_ids["alice"], "research")
+    quota = op.set_quota(world.tenant_ids["alice"], "H100", 8, project_id=project.id)
+    assert quota in op.list_quotas() and project in op.list_projects(limit=500).items
+
+
+def test_token_method_returns_a_working_secret(world: ApiWorld) -> None:
+    made = world.client(world.operator).create_token("viewer", tenant="alice")
+    assert world.client(made.secret).whoami().role == "viewer"
+
+
+def test_calendar_and_nodes_methods(world: ApiWorld) -> None:
+    client = world.client(world.tokens["alice"])
+    r = client.reserve("H100", 8, 1)
+    assert [n.id for n in client.list_nodes().items] == r.nodes
+    assert client.calendar("H100", step_hours=24).slots[0].free_gpus == 8
+
+
+def test_events_and_instance_methods(world: ApiWorld) -> None:
+    client = world.client(world.tokens["alice"])
+    made = client.create_instance("H100", 1, spot=True)
+    assert client.get_instance(made.id) == made
+    assert client.list_events(made.id)[0].to_state == "requested"
+    assert client.stop_instance(made.id).id == made.id
+
+
+def test_extend_and_cancel_methods(world: ApiWorld) -> None:
+    client = world.client(world.tokens["alice"])
+    r = client.reserve("H100", 8, 1)
+    longer = client.extend_reservation(r.id, 2)
+    assert longer.end - r.end == timedelta(hours=2)
+    assert client.cancel_reservation(r.id).state in ("cancelled", "ending", "ended")
+
+
+def test_quote_method(world: ApiWorld) -> None:
+    q = world.client(world.tokens["alice"]).quote("H100", 8, 2, shape="whole-nodes")
+    assert q.feasible and q.shape == "whole-nodes"
+
+
+def test_health_methods(world: ApiWorld) -> None:
+    client = world.client(None)
+    assert (client.health(), client.ready()) == ({"status": "ok"}, {"status": "ready"})

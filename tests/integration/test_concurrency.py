@@ -96,3 +96,13 @@ def test_racing_instances_and_reservations_never_double_book(engine):
     wins, _ = _race(RACERS, attempt)
     assert len(wins) == 4  # each node goes to one instance or one reservation
     assert _overlaps(engine) == []
+
+
+def test_racers_with_one_idempotency_key_all_get_the_same_reservation(engine):
+    w = world(SqlStore(engine), h100_fleet(4))
+    acme = w.tenant("acme")
+    wins, losses = _race(RACERS, lambda i: w.control.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="once"))
+    assert losses == [] and len({r.id for r in wins}) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM allocation_gpus")).scalar_one() == 8

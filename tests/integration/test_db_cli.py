@@ -66,7 +66,29 @@ def test_fleet_import_needs_one_source(run):
     assert result.exit_code == 1 and "--preset" in result.output
 
 
-def test_worker_once_reports_transitions(run):
+def test_worker_once_starts_a_due_reservation(run, tmp_path):
+    from neocloud.app.views import ReservationRequest
+    from neocloud.bootstrap import Settings, build_services
+
     run("db", "upgrade")
+    control = build_services(Settings.from_env(tmp_path)).control
+    control.import_fleet(h100_fleet(1))
+    control.create_tenant("acme")
+    who = control.authenticate(control.create_token("acme", "tenant-member")[1])
+    r = control.reserve(who, ReservationRequest("H100", 8, 1))
     report = json.loads(run("worker", "--once", "--json").stdout)
-    assert report["total"] == 0
+    assert (report["started"], report["provisioned"], report["total"]) == (1, 1, 2)
+    assert control.get_reservation(who, r.id).state == "active"
+
+
+def test_bench_admission_reports_each_store(run):
+    out = json.loads(run("bench", "admission", "--store", "memory", "--store", "sqlite", "--nodes", "4",
+                         "--requests", "6", "--repeats", "1", "--json").stdout)
+    assert [r["store"] for r in out] == ["memory", "sqlite"]
+    assert all(len(r["reserve_runs"]) == 1 and r["requests"] == 6 for r in out)
+
+
+def test_bench_admission_postgres_needs_a_url(run, monkeypatch):
+    monkeypatch.delenv("NEOCLOUD_TEST_POSTGRES_URL", raising=False)
+    result = run("bench", "admission", "--store", "postgres", ok=False)
+    assert result.exit_code == 1 and "--database-url" in result.output

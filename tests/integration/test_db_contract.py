@@ -159,3 +159,24 @@ def test_tokens_authenticate_by_secret_only(store):
     view, secret = w.control.create_token("acme", "viewer")
     assert secret.startswith("nc_") and view.prefix == secret[: len(view.prefix)]
     assert w.control.authenticate(secret).role.value == "viewer"
+
+
+def test_a_duplicate_name_is_a_conflict_even_past_the_check(store):
+    from neocloud.domain.tenancy import Tenant
+
+    w = world(store)
+    w.control.create_tenant("acme")
+    with store() as uow, pytest.raises(Conflict):
+        uow.add_tenant(Tenant("ten_other", "acme", T0))
+
+
+def test_nodes_imported_later_are_used_by_the_next_admission(store):
+    from tests.control_builders import h100_fleet
+
+    w = world(store, h100_fleet(1))
+    acme = w.tenant("acme")
+    w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    with pytest.raises(Conflict):
+        w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    w.control.import_fleet(h100_fleet(2))  # h00 is known and skipped, h01 is new
+    assert w.control.reserve(acme, ReservationRequest("H100", 8, 1)).nodes == ["h01"]

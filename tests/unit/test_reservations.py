@@ -103,7 +103,7 @@ def test_one_fabric_stays_inside_one_scalable_unit():
 def test_one_fabric_refuses_a_job_larger_than_any_unit():
     cap = capacity(*[node(f"n{i}", su=f"su-{i // 2}") for i in range(4)])
     verdict = place_shape(PLACER, H100, Shape.ONE_FABRIC, 24, cap, random.Random(0))
-    assert isinstance(verdict, Unschedulable) and "topology-domain" in verdict.reasons
+    assert isinstance(verdict, Unschedulable) and "topology" in verdict.reasons
 
 
 def test_no_nodes_of_the_model_says_so():

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
+from typing import Protocol, TypeVar
 
 from neocloud.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.domain.errors import Conflict
 from neocloud.domain.fleet import Node
 from neocloud.domain.ids import ProjectId, TenantId
 from neocloud.domain.quotas import Quota
@@ -34,8 +36,15 @@ class _Tables:
 
     def copy(self) -> _Tables:
         return _Tables(
-            dict(self.tenants), dict(self.projects), dict(self.tokens), dict(self.quotas), dict(self.nodes),
-            dict(self.node_state), dict(self.allocations), list(self.bookings), list(self.events),
+            dict(self.tenants),
+            dict(self.projects),
+            dict(self.tokens),
+            dict(self.quotas),
+            dict(self.nodes),
+            dict(self.node_state),
+            dict(self.allocations),
+            list(self.bookings),
+            list(self.events),
         )
 
 
@@ -50,9 +59,17 @@ class MemoryStore:
         return MemoryUnitOfWork(self)
 
 
-def _paged(items: list[object], after: str | None, limit: int) -> tuple[list[object], int]:
-    ordered = sorted(items, key=lambda x: x.id)  # type: ignore[attr-defined]
-    rest = [x for x in ordered if after is None or x.id > after]  # type: ignore[attr-defined]
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def _paged(items: list[T], after: str | None, limit: int) -> tuple[list[T], int]:
+    ordered = sorted(items, key=lambda x: x.id)
+    rest = [x for x in ordered if after is None or x.id > after]
     return rest[:limit], len(rest)
 
 
@@ -66,7 +83,9 @@ class MemoryUnitOfWork:
         self._t = self._store.tables.copy()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._store.lock.release()
 
     def commit(self) -> None:
@@ -75,6 +94,8 @@ class MemoryUnitOfWork:
 
     # tenancy
     def add_tenant(self, tenant: Tenant) -> None:
+        if self.tenant_by_name(tenant.name) is not None:
+            raise Conflict(f"a tenant named {tenant.name!r} already exists")
         self._t.tenants[tenant.id] = tenant
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
@@ -83,24 +104,30 @@ class MemoryUnitOfWork:
     def tenant_by_name(self, name: str) -> Tenant | None:
         return next((t for t in self._t.tenants.values() if t.name == name), None)
 
-    def list_tenants(self, ids: Sequence[str] | None, after: str | None, limit: int) -> tuple[list[Tenant], int]:
+    def list_tenants(
+        self, ids: Sequence[str] | None, after: str | None, limit: int
+    ) -> tuple[list[Tenant], int]:
         items = [t for t in self._t.tenants.values() if ids is None or t.id in ids]
-        page, total = _paged(list(items), after, limit)
-        return [t for t in page if isinstance(t, Tenant)], total
+        return _paged(items, after, limit)
 
     def add_project(self, project: Project) -> None:
+        if self.project_by_name(project.tenant_id, project.name) is not None:
+            raise Conflict(f"a project named {project.name!r} already exists")
         self._t.projects[project.id] = project
 
     def get_project(self, project_id: str) -> Project | None:
         return self._t.projects.get(project_id)
 
     def project_by_name(self, tenant_id: str, name: str) -> Project | None:
-        return next((p for p in self._t.projects.values() if p.tenant_id == tenant_id and p.name == name), None)
+        return next(
+            (p for p in self._t.projects.values() if p.tenant_id == tenant_id and p.name == name), None
+        )
 
-    def list_projects(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Project], int]:
+    def list_projects(
+        self, tenant_id: str | None, after: str | None, limit: int
+    ) -> tuple[list[Project], int]:
         items = [p for p in self._t.projects.values() if tenant_id is None or p.tenant_id == tenant_id]
-        page, total = _paged(list(items), after, limit)
-        return [p for p in page if isinstance(p, Project)], total
+        return _paged(items, after, limit)
 
     def add_token(self, token: Token) -> None:
         self._t.tokens[token.secret_hash] = token
@@ -130,8 +157,11 @@ class MemoryUnitOfWork:
     def nodes(self, model: str | None = None) -> list[Node]:
         return [n for n in self._t.nodes.values() if model is None or n.model == model]
 
+    def node_version(self, model: str) -> str:
+        return str(sum(1 for n in self._t.nodes.values() if n.model == model))
+
     def node_states(self) -> dict[str, str]:
-        return dict(self._t.node_state)
+        return {k: v for k, v in self._t.node_state.items() if v != "ready"}
 
     def lock_capacity(self, model: str) -> None:
         """The store lock, held since __enter__, already serialises every decision."""
@@ -143,40 +173,61 @@ class MemoryUnitOfWork:
     def update_allocation(self, alloc: Allocation) -> None:
         self._t.allocations[alloc.id] = alloc
 
-    def get_allocation(self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False) -> Allocation | None:
+    def get_allocation(
+        self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False
+    ) -> Allocation | None:
         return self._t.allocations.get(allocation_id)
 
     def allocation_by_key(self, tenant_id: str, idempotency_key: str) -> Allocation | None:
         return next(
-            (a for a in self._t.allocations.values() if a.tenant_id == tenant_id and a.idempotency_key == idempotency_key),
+            (
+                a
+                for a in self._t.allocations.values()
+                if a.tenant_id == tenant_id and a.idempotency_key == idempotency_key
+            ),
             None,
         )
 
     def list_allocations(
-        self, tenant_id: str | None, products: Sequence[Product], states: Sequence[State] | None,
-        after: str | None, limit: int,
+        self,
+        tenant_id: str | None,
+        products: Sequence[Product],
+        states: Sequence[State] | None,
+        after: str | None,
+        limit: int,
     ) -> tuple[list[Allocation], int]:
         items = [
-            a for a in self._t.allocations.values()
-            if (tenant_id is None or a.tenant_id == tenant_id) and a.product in products
+            a
+            for a in self._t.allocations.values()
+            if (tenant_id is None or a.tenant_id == tenant_id)
+            and a.product in products
             and (states is None or a.state in states)
         ]
-        page, total = _paged(list(items), after, limit)
-        return [a for a in page if isinstance(a, Allocation)], total
+        return _paged(items, after, limit)
 
     def live_allocations(
-        self, tenant_id: TenantId | None, model: str, start: datetime, end: datetime | None,
+        self,
+        tenant_id: TenantId | None,
+        model: str,
+        start: datetime,
+        end: datetime | None,
         project_id: ProjectId | None = None,
     ) -> list[Allocation]:
         return [
-            a for a in self._t.allocations.values()
-            if a.state in LIVE and a.model == model and (tenant_id is None or a.tenant_id == tenant_id)
+            a
+            for a in self._t.allocations.values()
+            if a.state in LIVE
+            and a.model == model
+            and (tenant_id is None or a.tenant_id == tenant_id)
             and (project_id is None or a.project_id == project_id)
-            and (a.end is None or a.end > start) and (end is None or a.start < end)
+            and (a.end is None or a.end > start)
+            and (end is None or a.start < end)
         ]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
-        return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[:limit]
+        return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[
+            :limit
+        ]
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
         self._t.bookings.extend(bookings)

@@ -6,16 +6,20 @@ over SQLite, PostgreSQL or the in-memory store.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from neocloud.api import errors
-from neocloud.api.deps import ApiServices
+from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
+from neocloud.api.deps import ApiServices, strict_query
+from neocloud.api.fairness import AdmissionGates
 from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
 
 
-def create_app(services: ApiServices) -> FastAPI:
+def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) -> FastAPI:
+    """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
+    seconds at most (0: on every request)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -24,9 +28,13 @@ def create_app(services: ApiServices) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.principals = PrincipalCache(auth_cache_ttl)
+    app.state.gates = AdmissionGates()
     errors.install(app)
     app.include_router(health.router)
-    v1 = APIRouter(prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES)
+    v1 = APIRouter(
+        prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
+    )
     for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from neocloud.api.auth import PrincipalCache
+from neocloud.api.fairness import AdmissionGates
 from neocloud.app.control import ControlPlane
 from neocloud.app.views import MAX_PAGE, PageRequest
-from neocloud.domain.errors import Unauthenticated
+from neocloud.domain.errors import InvalidInput, Unauthenticated
 from neocloud.domain.tenancy import Principal
 
 DEFAULT_PAGE = 50
@@ -32,13 +34,44 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <toke
 
 
 def principal(
+    request: Request,
     cp: Annotated[ControlPlane, Depends(control)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller. 401 `unauthenticated` without a bearer token or with one that matches no live token."""
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    return cp.authenticate(credentials.credentials)
+    cache: PrincipalCache = request.app.state.principals
+    return cache.principal(credentials.credentials, cp.authenticate)
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+_declared: dict[int, frozenset[str]] = {}
+
+
+def strict_query(request: Request) -> None:
+    """422 for query parameters the operation does not declare, or declares once but were given twice:
+    a typo such as ?limt=5 must not be silently ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _declared.get(id(route))
+    if allowed is None:
+        allowed = _declared[id(route)] = frozenset(_query_names(dependant))
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key not in allowed:
+            raise InvalidInput(f"unknown query parameter {key!r}", details={"allowed": sorted(allowed)})
+        if key in seen:
+            raise InvalidInput(f"query parameter {key!r} given more than once", details={"parameter": key})
+        seen.add(key)
 
 
 def page(
@@ -50,7 +83,13 @@ def page(
     return PageRequest(limit=limit, cursor=cursor)
 
 
+def gates(request: Request) -> AdmissionGates:
+    found: AdmissionGates = request.app.state.gates
+    return found
+
+
 Control = Annotated[ControlPlane, Depends(control)]
+Gates = Annotated[AdmissionGates, Depends(gates)]
 Caller = Annotated[Principal, Depends(principal)]
 Paging = Annotated[PageRequest, Depends(page)]
 IdempotencyKey = Annotated[

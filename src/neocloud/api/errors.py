@@ -130,16 +130,20 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI document lists for this path (Starlette names only the first route's)."""
-    index: list[tuple[re.Pattern[str], list[str]]] | None = getattr(request.app.state, "allow_index", None)
+    """The methods the OpenAPI document lists for this path (Starlette names only the first route's).
+    A literal path (/v1/reservations/quote) wins over a template that also matches it ({reservation_id})."""
+    index: list[tuple[re.Pattern[str], bool, list[str]]] | None = getattr(
+        request.app.state, "allow_index", None
+    )
     if index is None:
         index = [
-            (compile_path(path)[0], [m.upper() for m in ops])
+            (compile_path(path)[0], "{" in path, [m.upper() for m in ops])
             for path, ops in request.app.openapi().get("paths", {}).items()
         ]
         request.app.state.allow_index = index
-    methods = {m for regex, ms in index if regex.match(request.url.path) for m in ms}
-    return sorted(methods)
+    matches = [(templated, ms) for regex, templated, ms in index if regex.match(request.url.path)]
+    chosen = [ms for templated, ms in matches if not templated] or [ms for _, ms in matches]
+    return sorted({m for ms in chosen for m in ms})
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

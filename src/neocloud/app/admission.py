@@ -32,22 +32,53 @@ class Admission:
         return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
 
 
-def load_fleet(uow: UnitOfWork, model: str) -> Fleet | None:
+FleetCache = dict[str, tuple[str, Fleet]]
+
+
+def load_fleet(uow: UnitOfWork, model: str, cache: FleetCache | None = None) -> Fleet | None:
+    """The `model` nodes as a Fleet (None when there are none), rebuilt only when the node set changed."""
+    version = uow.node_version(model) if cache is not None else ""
+    if cache is not None and (hit := cache.get(model)) is not None and hit[0] == version:
+        return hit[1]
     nodes = uow.nodes(model)
-    return Fleet.build(f"fleet-{model}", nodes) if nodes else None
+    if not nodes:
+        return None
+    fleet = Fleet.build(f"fleet-{model}", nodes)
+    if cache is not None:
+        cache[model] = (version, fleet)
+    return fleet
 
 
 def decide(
-    uow: UnitOfWork, placer: Placer, model: GpuModel, shape: Shape, gpus: int, start: datetime,
-    end: datetime | None, *, now: datetime, notice: timedelta, rng: random.Random, preempt: bool, may_shift: bool,
+    uow: UnitOfWork,
+    placer: Placer,
+    model: GpuModel,
+    shape: Shape,
+    gpus: int,
+    start: datetime,
+    end: datetime | None,
+    *,
+    now: datetime,
+    notice: timedelta,
+    rng: random.Random,
+    preempt: bool,
+    may_shift: bool,
+    fleets: FleetCache | None = None,
 ) -> Admission | Unschedulable:
     """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned after
     the notice period: at `start` if it is late enough, or (with `may_shift`) from now + notice."""
-    fleet = load_fleet(uow, model.name)
+    fleet = load_fleet(uow, model.name, fleets)
     if fleet is None:
         return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
     states = uow.node_states()
-    verdict = place_shape(placer, model, shape, gpus, snapshot(fleet, uow.bookings(model.name, start, end), start, end, states), rng)
+    verdict = place_shape(
+        placer,
+        model,
+        shape,
+        gpus,
+        snapshot(fleet, uow.bookings(model.name, start, end), start, end, states),
+        rng,
+    )
     if isinstance(verdict, Placement) or not preempt:
         return Admission(fleet, verdict, start, ()) if isinstance(verdict, Placement) else verdict
     yield_at = now + notice
@@ -58,11 +89,22 @@ def decide(
     if not spot:
         return verdict
     raw = uow.bookings(model.name, start2, end)
-    second = place_shape(placer, model, shape, gpus, snapshot(fleet, yielding(raw, set(spot), yield_at), start2, end, states), rng)
+    second = place_shape(
+        placer,
+        model,
+        shape,
+        gpus,
+        snapshot(fleet, yielding(raw, set(spot), yield_at), start2, end, states),
+        rng,
+    )
     if not isinstance(second, Placement):
         return verdict
     chosen = {(fleet.nodes[s.node].id, slot) for s in second.shares for slot in s.gpu_slots}
-    hit = {b.allocation_id for b in raw if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(start2, end)}
+    hit = {
+        b.allocation_id
+        for b in raw
+        if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(start2, end)
+    }
     return Admission(fleet, second, start2, tuple(spot[i] for i in sorted(hit)))
 
 
@@ -76,11 +118,21 @@ def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
     def spans(items: list[Allocation]) -> list[tuple[float, float, int]]:
         return [(a.start.timestamp(), a.end.timestamp() if a.end else float("inf"), a.gpus) for a in items]
 
-    usage = Usage(peak_usage(spans(held)), peak_usage(spans([a for a in held if a.project_id == alloc.project_id])))
+    usage = Usage(
+        peak_usage(spans(held)), peak_usage(spans([a for a in held if a.project_id == alloc.project_id]))
+    )
     check_admission(quotas, alloc.project_id, alloc.model, usage, alloc.gpus)
 
 
-def persist(uow: UnitOfWork, alloc: Allocation, events: list[Event], admission: Admission, *, now: datetime, notice: timedelta) -> Allocation:
+def persist(
+    uow: UnitOfWork,
+    alloc: Allocation,
+    events: list[Event],
+    admission: Admission,
+    *,
+    now: datetime,
+    notice: timedelta,
+) -> Allocation:
     """Record the placed allocation (requested → scheduled), its GPU bookings and any spot preemptions."""
     for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
         until = now + notice
@@ -92,7 +144,9 @@ def persist(uow: UnitOfWork, alloc: Allocation, events: list[Event], admission: 
     uow.add_allocation(scheduled)
     for e in [*events, event]:
         uow.add_event(e)
-    uow.add_bookings([GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()])
+    uow.add_bookings(
+        [GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()]
+    )
     return scheduled
 
 

@@ -38,12 +38,19 @@ class _FallbackPlacer:
             chosen = np.flatnonzero(feasible[lo:hi])[: req.nodes] + lo
             if len(chosen) == req.nodes:
                 shares = tuple(
-                    NodeShare(int(i), tightest_gpus(req, cap, int(i), rng), req.gpu_milli, req.cpu_milli, req.memory_mib)
+                    NodeShare(
+                        int(i),
+                        tightest_gpus(req, cap, int(i), rng),
+                        req.gpu_milli,
+                        req.cpu_milli,
+                        req.memory_mib,
+                    )
                     for i in chosen
                 )
                 return Placement(shares, self.single.name)
         reasons = dict(reasons)
-        reasons["topology-domain"] = len(ranges)
+        if feasible.any():  # nodes that fit alone, but in no domain together (the gang module's name)
+            reasons["topology"] = int(np.count_nonzero(feasible))
         where = "the fleet" if req.within is None else f"any one {req.within.label}"
         return Unschedulable(reasons, f"no {req.nodes} whole free nodes in {where}")
 

@@ -24,18 +24,45 @@ def quota_view(q: Quota) -> QuotaView:
 def reservation_view(a: Allocation) -> ReservationView:
     assert a.end is not None, "a reservation always has an end"
     return ReservationView(
-        a.id, a.tenant_id, a.project_id, a.model, a.gpus, a.shape, a.start, a.end, a.state.value,
-        minor_text(a.price_minor), a.currency, a.id, list(a.nodes), a.created_at,
+        a.id,
+        a.tenant_id,
+        a.project_id,
+        a.model,
+        a.gpus,
+        a.shape,
+        a.start,
+        a.end,
+        a.state.value,
+        minor_text(a.price_minor),
+        a.currency,
+        a.id,
+        list(a.nodes),
+        a.created_at,
     )
 
 
 def instance_view(a: Allocation) -> InstanceView:
     return InstanceView(
-        a.id, a.tenant_id, a.project_id, a.model, a.nodes_requested, a.product is Product.SPOT, a.state.value,
-        list(a.nodes), a.gpus, a.created_at, a.started_at, a.ended_at, a.preempted_at, a.notice_until,
-        minor_text(a.price_minor), a.currency,
+        a.id,
+        a.tenant_id,
+        a.project_id,
+        a.model,
+        a.nodes_requested,
+        a.product is Product.SPOT,
+        a.state.value,
+        list(a.nodes),
+        a.gpus,
+        a.created_at,
+        a.started_at,
+        a.ended_at,
+        a.preempted_at,
+        a.notice_until,
+        minor_text(a.price_minor),
+        a.currency,
     )
 
 
 def event_view(e: Event) -> EventView:
-    return EventView(e.allocation_id, e.from_state.value if e.from_state else None, e.to_state.value, e.at, e.reason)
+    return EventView(
+        e.allocation_id, e.from_state.value if e.from_state else None, e.to_state.value, e.at, e.reason
+    )

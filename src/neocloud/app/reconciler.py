@@ -31,8 +31,15 @@ class _Tally:
 
 def _step(alloc: Allocation, now_ready: bool | None, now: datetime) -> State | None:
     """The next state for `alloc` now, or None when nothing is due. Pure."""
-    if alloc.notice_until is not None and alloc.notice_until <= now and alloc.state in (
-        State.SCHEDULED, State.PROVISIONING, State.ACTIVE,
+    if (
+        alloc.notice_until is not None
+        and alloc.notice_until <= now
+        and alloc.state
+        in (
+            State.SCHEDULED,
+            State.PROVISIONING,
+            State.ACTIVE,
+        )
     ):
         return State.PREEMPTED
     if alloc.state is State.SCHEDULED and alloc.start <= now:
@@ -46,37 +53,61 @@ def _step(alloc: Allocation, now_ready: bool | None, now: datetime) -> State | N
     return None
 
 
-def reconcile(uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: Provisioner, max_items: int) -> ReconcileReport:
+def reconcile(
+    uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: Provisioner, max_items: int
+) -> ReconcileReport:
     tally = _Tally()
     now = clock.now()
     with uow_factory() as uow:
         due = [a.id for a in uow.due(now, max_items)]
     for allocation_id in due:
-        for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
-            with uow_factory() as uow:
-                peek = uow.get_allocation(allocation_id)
-            if peek is None:
-                break
-            ready: bool | None = None
-            if peek.state is State.PROVISIONING:
-                provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
-                ready = provisioner.is_ready(peek.id)
-            if peek.state is State.ENDING:
-                provisioner.release(peek.id, peek.nodes)
-            moved = _transition(uow_factory, allocation_id, ready, now)
-            if moved is None:
-                break
-            _count(tally, moved)
-            if moved.state is State.PROVISIONING:
-                provisioner.provision(moved.id, moved.nodes)
-            elif moved.state is State.PREEMPTED:
-                provisioner.release(moved.id, moved.nodes)
-            if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
-                break
-    return ReconcileReport(tally.started, tally.provisioned, tally.ended, tally.preempted, tally.failed, tally.details, tally.ending)
+        try:
+            _advance(uow_factory, provisioner, allocation_id, now, tally)
+        except Exception as err:  # one failing call-out must not stall the others; the next pass retries
+            tally.details.append(f"{allocation_id}: will retry after {type(err).__name__}: {err}")
+    return ReconcileReport(
+        tally.started,
+        tally.provisioned,
+        tally.ended,
+        tally.preempted,
+        tally.failed,
+        tally.details,
+        tally.ending,
+    )
 
 
-def _transition(uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime) -> Allocation | None:
+def _advance(
+    uow_factory: Callable[[], UnitOfWork],
+    provisioner: Provisioner,
+    allocation_id: str,
+    now: datetime,
+    tally: _Tally,
+) -> None:
+    """Take one allocation through every step due now (at most four)."""
+    for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
+        with uow_factory() as uow:
+            peek = uow.get_allocation(allocation_id)
+        if peek is None:
+            break
+        ready: bool | None = None
+        if peek.state is State.PROVISIONING:
+            provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
+            ready = provisioner.is_ready(peek.id)
+        if peek.state is State.ENDING or _step(peek, ready, now) is State.PREEMPTED:
+            provisioner.release(peek.id, peek.nodes)  # before the commit, so a crash leaves it due
+        moved = _transition(uow_factory, allocation_id, ready, now)
+        if moved is None:
+            break
+        _count(tally, moved)
+        if moved.state is State.PROVISIONING:
+            provisioner.provision(moved.id, moved.nodes)
+        if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
+            break
+
+
+def _transition(
+    uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime
+) -> Allocation | None:
     with uow_factory() as uow:
         alloc = uow.get_allocation(allocation_id, lock=True, skip_locked=True)
         if alloc is None:
@@ -84,8 +115,13 @@ def _transition(uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready
         nxt = _step(alloc, ready, now)
         if nxt is None:
             return None
-        reason = {State.PREEMPTED: "spot notice elapsed", State.PROVISIONING: "start time reached",
-                  State.ENDING: "end time reached", State.ACTIVE: "nodes ready", State.ENDED: "nodes released"}[nxt]
+        reason = {
+            State.PREEMPTED: "spot notice elapsed",
+            State.PROVISIONING: "start time reached",
+            State.ENDING: "end time reached",
+            State.ACTIVE: "nodes ready",
+            State.ENDED: "nodes released",
+        }[nxt]
         at = alloc.notice_until if nxt is State.PREEMPTED and alloc.notice_until else now
         moved, event = alloc.to(nxt, at=max(at, alloc.created_at), reason=reason)
         if nxt is State.PREEMPTED:

@@ -2,9 +2,195 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True
+)
+
+
+BENCH_PG_PORT = 55439
+BENCH_PG_DIR = "/tmp/neocloud-bench-pg"
+
+
+def _postgres_reachable(url: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _start_postgres() -> str | None:
+    """Start a throwaway PostgreSQL with the repository's script (needs the Debian package); None on failure."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "postgres-up.sh"
+    if not script.exists():
+        return None
+    env = {
+        **os.environ,
+        "PGPORT": str(BENCH_PG_PORT),
+        "PGDIR": f"{BENCH_PG_DIR}/data",
+        "PGSOCK": f"{BENCH_PG_DIR}/sock",
+    }
+    done = subprocess.run([str(script)], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    return f"postgresql+psycopg://postgres@127.0.0.1:{BENCH_PG_PORT}/neocloud"
+
+
+def _fresh_database(base: str) -> tuple[str, Callable[[], None]]:
+    import uuid
+
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+
+
+def _bench_fleet(nodes: int) -> Any:
+    from neocloud.domain.fleet import Fleet, Node
+    from neocloud.domain.gpus import gpu_model
+    from neocloud.domain.ids import NodeId
+
+    per_node = gpu_model("H100").gpus_per_node
+    return Fleet.build(
+        "bench",
+        [
+            Node(NodeId(f"b{i:04d}"), "H100", per_node, 0, 0, rack=f"r{i // 4}", nvlink=f"b{i:04d}")
+            for i in range(nodes)
+        ],
+    )
+
+
+@app.command("api")
+def api(
+    clients: int = typer.Option(16, "--clients", min=1, max=512, help="concurrent HTTP clients"),
+    duration: float = typer.Option(
+        5.0, "--duration", min=0.5, help="seconds per phase (list, quote, reserve)"
+    ),
+    servers: int = typer.Option(
+        1, "--servers", min=1, max=8, help="server processes to start (without --url)"
+    ),
+    url: str | None = typer.Option(None, "--url", help="bench this running server instead (needs --token)"),
+    token: str | None = typer.Option(None, "--token", help="tenant token for --url"),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="PostgreSQL to create the bench database on (default: "
+        "NEOCLOUD_TEST_POSTGRES_URL, else start one, else SQLite)",
+    ),
+    nodes: int = typer.Option(256, "--nodes", min=1, help="H100 nodes in the bench fleet"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Requests/s and p50/p99 latency of list, quote and reserve under concurrent clients."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from neocloud.bench import api as bench_api
+    from neocloud.bench.process import ServerProcess
+    from neocloud.cli.output import err_console, fail, print_json, print_table
+
+    say = err_console.print
+    if url is not None:
+        if not token:
+            raise fail("--url needs --token (a tenant token)")
+        result = bench_api.run([url], [token], clients=clients, duration=duration, database="external")
+        _print_api(result, as_json, print_json, print_table)
+        return
+
+    cleanups: list[Callable[[], None]] = []
+    base = database_url or os.environ.get("NEOCLOUD_TEST_POSTGRES_URL")
+    if base and not _postgres_reachable(base):
+        say(f"[yellow]PostgreSQL at {base} is not reachable[/]")
+        base = None
+    if base is None:
+        say("starting a throwaway PostgreSQL (scripts/postgres-up.sh)…")
+        base = _start_postgres()
+    tmp = Path(tempfile.mkdtemp(prefix="neocloud-bench-"))
+    if base is None:
+        say(
+            "[yellow]no PostgreSQL available: falling back to SQLite (one writer; expect lower reserve rates)[/]"
+        )
+        db_url, kind = f"sqlite:///{tmp / 'neocloud.db'}", "sqlite"
+    else:
+        db_url, drop = _fresh_database(base)
+        cleanups.append(drop)
+        kind = "postgresql"
+    started: list[ServerProcess] = []
+    try:
+        from neocloud.bootstrap import Settings, build_services, upgrade_database
+        from neocloud.domain.tenancy import Role
+
+        settings = Settings(data_dir=tmp, database_url=db_url)
+        upgrade_database(settings)
+        services = build_services(settings)
+        services.control.import_fleet(_bench_fleet(nodes))
+        services.control.create_tenant("bench")
+        tokens = [services.control.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
+        if services.engine is not None:
+            services.engine.dispose()
+        say(f"starting {servers} server process(es) on {kind}…")
+        for _ in range(servers):
+            started.append(ServerProcess(db_url, data_dir=tmp, log=tmp / "server.log").start())
+        result = bench_api.run(
+            [s.url for s in started], tokens, clients=clients, duration=duration, database=kind
+        )
+    finally:
+        for s in started:
+            s.stop()
+        for cleanup in cleanups:
+            cleanup()
+    _print_api(result, as_json, print_json, print_table)
+
+
+def _print_api(
+    result: Any, as_json: bool, print_json: Callable[[Any], None], print_table: Callable[..., None]
+) -> None:
+    if as_json:
+        print_json(result.to_json())
+        return
+    rows = [
+        (
+            p.operation,
+            p.requests,
+            p.errors,
+            f"{p.per_second:.1f}",
+            f"{p.p50_ms:.1f}",
+            f"{p.p99_ms:.1f}",
+            " ".join(f"{k}:{v}" for k, v in p.statuses.items()),
+        )
+        for p in result.phases
+    ]
+    caption = "  ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in result.verdicts().items())
+    print_table(
+        f"API benchmark — {result.clients} clients, {result.servers} server(s), {result.database}",
+        ("operation", "requests", "errors", "ok/s", "p50 ms", "p99 ms", "statuses"),
+        rows,
+        caption=caption,
+    )
 
 
 @app.command("billing")

@@ -181,14 +181,49 @@ def worker(
                 else:
                     err_console.print(f"reconciled: {report.total} transitions ({', '.join(report.details) or 'nothing due'})")
                 return
-            if report.total:
+            if report.total or report.details:
                 err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
-            time.sleep(interval)
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                err_console.print("worker stopped")
+                return
+
+
+def bench_admission(
+    stores: list[str] = typer.Option(["memory", "sqlite"], "--store", help="memory, sqlite, postgres (repeatable)"),
+    nodes: int = typer.Option(64, "--nodes", min=1, max=100_000),
+    requests: int = typer.Option(200, "--requests", min=1),
+    repeats: int = typer.Option(3, "--repeats", min=1),
+    database_url: str | None = typer.Option(None, "--database-url", envvar="NEOCLOUD_TEST_POSTGRES_URL",
+                                            help="PostgreSQL for --store postgres (a fresh schema is used and dropped)"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Reservations admitted per second and reconcile cost, per store (median of repeats)."""
+    from neocloud.bench import admission
+
+    results = []
+    for kind in stores:
+        if kind not in ("memory", "sqlite", "postgres"):
+            raise fail(f"unknown store {kind!r}: use memory, sqlite or postgres")
+        try:
+            results.append(admission.run(kind, nodes, requests, repeats, database_url))
+        except ValueError as err:
+            raise fail(str(err)) from None
+    if as_json:
+        print_json([vars_of(r) for r in results])
+        return
+    print_table(
+        f"admission: {requests} whole-node reservations on {nodes} H100 nodes, median of {repeats}",
+        ("store", "reserve/s", "runs", "reconcile ms/transition"),
+        [(r.store, f"{r.reserve_per_s:.1f}", " ".join(f"{x:.0f}" for x in r.reserve_runs),
+          f"{r.reconcile_ms_per_transition:.2f}") for r in results],
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Attach the operator commands to the root app (and `import` to the existing `fleet` group)."""
-    from neocloud.cli import fleet
+    from neocloud.cli import bench, fleet
 
     db_app.command("upgrade")(db_upgrade)
     db_app.command("check")(db_check)
@@ -196,6 +231,7 @@ def register(app: typer.Typer) -> None:
     tenants_app.command("create")(tenants_create)
     tokens_app.command("create")(tokens_create)
     fleet.app.command("import")(fleet_import)
+    bench.app.command("admission")(bench_admission)
     app.add_typer(db_app, name="db")
     app.add_typer(nodes_app, name="nodes")
     app.add_typer(tenants_app, name="tenants")

@@ -99,6 +99,9 @@ def serve(
         raise fail(str(exc)) from None
     except Exception as exc:  # the driver's error when the database cannot be opened
         raise fail(f"cannot open the database {settings.resolved_database_url}: {exc}") from None
+    from neocloud.cli.output import err_console
+
+    err_console.print(f"neocloud API on http://{host}:{port} (docs: /docs); Ctrl-C stops it")
     run_server(
         create_app(services),
         services.control,

@@ -59,7 +59,7 @@ def _parse_start(text: str | None) -> datetime | None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+    return value.strftime("%m-%d %H:%M") if value else "-"
 
 
 def _show(data: Any, as_json: bool, render: Callable[[], None]) -> None:
@@ -69,21 +69,23 @@ def _show(data: Any, as_json: bool, render: Callable[[], None]) -> None:
         render()
 
 
-RESERVATION_COLUMNS = ("id", "state", "model", "gpus", "shape", "start (UTC)", "end (UTC)", "price", "nodes")
+RESERVATION_COLUMNS = ("id", "state", "GPUs", "window (UTC)", "price", "nodes")
+
+
+def _window(start: datetime, end: datetime) -> str:
+    same_day = start.date() == end.date()
+    return f"{start:%m-%d %H:%M} → {end:%H:%M}" if same_day else f"{start:%m-%d %H:%M} → {end:%m-%d %H:%M}"
 
 
 def _reservation_row(r: m.Reservation) -> tuple[Any, ...]:
-    nodes = ",".join(r.nodes[:3]) + ("…" if len(r.nodes) > 3 else "")
+    shape = "" if r.shape == "any" else f" {r.shape}"
     return (
         r.id,
         r.state,
-        r.model,
-        r.gpus,
-        r.shape,
-        _when(r.start),
-        _when(r.end),
+        f"{r.gpus} {r.model}{shape}",
+        _window(r.start, r.end),
         f"{r.price_total} {r.currency}",
-        nodes,
+        len(r.nodes),
     )
 
 
@@ -92,27 +94,15 @@ def _page_caption(page: m.Page[Any]) -> str:
     return f"{len(page.items)} of {page.total}{more}"
 
 
-INSTANCE_COLUMNS = (
-    "id",
-    "state",
-    "model",
-    "nodes",
-    "gpus",
-    "spot",
-    "price/h",
-    "started (UTC)",
-    "notice until",
-)
+INSTANCE_COLUMNS = ("id", "state", "GPUs", "price/h", "started (UTC)", "notice until")
 
 
 def _instance_row(i: m.Instance) -> tuple[Any, ...]:
+    what = f"{i.gpus} {i.model} on {len(i.nodes) or i.nodes_requested} node(s){' spot' if i.spot else ''}"
     return (
         i.id,
         i.state,
-        i.model,
-        ",".join(i.nodes) or f"({i.nodes_requested})",
-        i.gpus,
-        "yes" if i.spot else "no",
+        what,
         f"{i.price_per_hour} {i.currency}",
         _when(i.started_at),
         _when(i.notice_until),

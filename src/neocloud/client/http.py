@@ -1,8 +1,9 @@
 """NeocloudClient: a typed httpx client of the neocloud API (the CLI's tenant commands use it, so can scripts).
 
 Every non-2xx answer raises `ApiError(status, code, message, details)` carrying the API's JSON error.
-Creates send an `Idempotency-Key` (a fresh UUID unless the caller gives one) and are retried on transport
-errors with the same key, so a retry can never create a duplicate; reads are retried too.
+Reservations and instances are created with an `Idempotency-Key` (a fresh UUID unless the caller gives
+one) and retried on transport errors with the same key, so a retry never creates a duplicate; reads are
+retried too; other writes are sent once.
 """
 
 from __future__ import annotations
@@ -137,8 +138,9 @@ class NeocloudClient:
 
     # ---- tenants, projects, tokens, quotas ----------------------------------------------------------
 
-    def create_tenant(self, name: str, *, idempotency_key: str | None = None) -> m.Tenant:
-        return m.parse(m.Tenant, self._create("/v1/tenants", {"name": name}, idempotency_key))
+    def create_tenant(self, name: str) -> m.Tenant:
+        """Names are unique: a repeated create answers 409, so it is not retried."""
+        return m.parse(m.Tenant, self._post("/v1/tenants", {"name": name}))
 
     def list_tenants(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Tenant]:
         return m.parse_page(m.Tenant, self._get("/v1/tenants", limit=limit, cursor=cursor))
@@ -146,23 +148,19 @@ class NeocloudClient:
     def get_tenant(self, tenant_id: str) -> m.Tenant:
         return m.parse(m.Tenant, self._get(f"/v1/tenants/{tenant_id}"))
 
-    def create_project(self, tenant_id: str, name: str, *, idempotency_key: str | None = None) -> m.Project:
-        body = {"tenant_id": tenant_id, "name": name}
-        return m.parse(m.Project, self._create("/v1/projects", body, idempotency_key))
+    def create_project(self, tenant_id: str, name: str) -> m.Project:
+        return m.parse(m.Project, self._post("/v1/projects", {"tenant_id": tenant_id, "name": name}))
 
     def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Project]:
         return m.parse_page(m.Project, self._get("/v1/projects", limit=limit, cursor=cursor))
 
     def create_token(
-        self,
-        role: str,
-        *,
-        tenant_id: str | None = None,
-        project_id: str | None = None,
-        idempotency_key: str | None = None,
+        self, role: str, *, tenant: str | None = None, project: str | None = None
     ) -> m.TokenCreated:
-        body = {"tenant_id": tenant_id, "role": role, "project_id": project_id}
-        return m.parse(m.TokenCreated, self._create("/v1/tokens", body, idempotency_key))
+        """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer). Not retried: a
+        retry could mint a second token whose secret nobody saw."""
+        body = {"tenant": tenant, "role": role, "project": project}
+        return m.parse(m.TokenCreated, self._post("/v1/tokens", body))
 
     def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> m.Quota:
         body = {"tenant_id": tenant_id, "model": model, "gpus": gpus, "project_id": project_id}

@@ -161,12 +161,12 @@ class Allocation:
                 details={"from": self.state.value, "to": state.value,
                          "allowed": sorted(s.value for s in TRANSITIONS[self.state])},
             )
-        changes: dict[str, object] = {"state": state}
-        if state is State.ACTIVE:
-            changes["started_at"] = at
-        if state in TERMINAL:
-            changes["ended_at"] = at
-        moved = replace(self, **changes)  # type: ignore[arg-type]
+        moved = replace(
+            self,
+            state=state,
+            started_at=at if state is State.ACTIVE else self.started_at,
+            ended_at=at if state in TERMINAL else self.ended_at,
+        )
         return moved, moved.event(self.state, state, at, reason or state.value)
 
     def placed(self, nodes: tuple[NodeId, ...], start: datetime) -> Allocation:

@@ -114,8 +114,17 @@ class SqlUnitOfWork:
         return rows, int(total)
 
     # tenancy
+    def _insert(self, what: str, stmt: Any) -> None:
+        """Insert; a unique-constraint race lost to another process becomes a Conflict, not a 500."""
+        try:
+            with self.c.begin_nested():
+                self.c.execute(stmt)
+        except IntegrityError as err:
+            raise Conflict(f"{what} already exists") from err
+
     def add_tenant(self, tenant: Tenant) -> None:
-        self.c.execute(insert(t.tenants).values(id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+        self._insert(f"a tenant named {tenant.name!r}", insert(t.tenants).values(
+            id=tenant.id, name=tenant.name, created_at=tenant.created_at))
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         r = self.c.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).first()
@@ -133,7 +142,7 @@ class SqlUnitOfWork:
         return [_tenant(r) for r in rows], total
 
     def add_project(self, project: Project) -> None:
-        self.c.execute(insert(t.projects).values(
+        self._insert(f"a project named {project.name!r}", insert(t.projects).values(
             id=project.id, tenant_id=project.tenant_id, name=project.name, created_at=project.created_at))
 
     def get_project(self, project_id: str) -> Project | None:
@@ -200,8 +209,14 @@ class SqlUnitOfWork:
         return [Node(NodeId(r.id), r.model, r.gpus, r.cpu_milli, r.memory_mib, r.rack, r.nvlink, r.leaf, r.su,
                      r.fabric, r.hall, r.site) for r in self.c.execute(q)]
 
+    def node_version(self, model: str) -> str:
+        """Nodes are only ever added (with a growing ordinal), so count and last ordinal identify the set."""
+        row = self.c.execute(select(func.count(), func.max(t.nodes.c.ordinal)).where(t.nodes.c.model == model)).one()
+        return f"{row[0]}:{row[1]}"
+
     def node_states(self) -> dict[str, str]:
-        return {r.id: r.state for r in self.c.execute(select(t.nodes.c.id, t.nodes.c.state))}
+        q = select(t.nodes.c.id, t.nodes.c.state).where(t.nodes.c.state != "ready")
+        return {r.id: r.state for r in self.c.execute(q)}
 
     def lock_capacity(self, model: str) -> None:
         cl = t.capacity_locks

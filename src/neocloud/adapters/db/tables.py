@@ -130,6 +130,7 @@ allocations = Table(
     Column("notice_until", UtcDateTime(), nullable=True),
     UniqueConstraint("tenant_id", "idempotency_key", name="uq_allocations_idempotency"),
     Index("ix_allocations_state", "state"),
+    Index("ix_allocations_due", "state", "start_at"),
     Index("ix_allocations_tenant", "tenant_id"),
 )
 
@@ -142,6 +143,7 @@ allocation_gpus = Table(
     Column("start_at", UtcDateTime(), nullable=False),
     Column("end_at", UtcDateTime(), nullable=True),  # NULL: until released
     Index("ix_allocation_gpus_node", "node_id", "slot"),
+    Index("ix_allocation_gpus_end_at", "end_at"),
 )
 
 events = Table(

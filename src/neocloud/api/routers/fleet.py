@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,7 +14,6 @@ from neocloud.domain.errors import InvalidInput
 
 router = APIRouter(tags=["fleet"])
 
-DEFAULT_CALENDAR_DAYS = 7
 MAX_CALENDAR_SLOTS = 2_000
 
 
@@ -38,17 +37,18 @@ def calendar(
     model: Annotated[str, Query(pattern=s.IDENT_PATTERN, description="GPU model")],
     shape: Annotated[s.Shape, Query()] = "any",
     start: Annotated[s.UtcDatetime | None, Query(description="default: now")] = None,
-    end: Annotated[s.UtcDatetime | None, Query(description="default: start + 7 days")] = None,
+    end: Annotated[s.UtcDatetime | None, Query(description="default: start + 7 days; needs start")] = None,
     step_hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
 ) -> CalendarView:
-    begin = start or datetime.now(UTC)
-    finish = end or begin + timedelta(days=DEFAULT_CALENDAR_DAYS)
-    if finish <= begin:
-        raise InvalidInput("end must be after start", details={"start": begin, "end": finish})
-    slots = (finish - begin) / timedelta(hours=step_hours)
-    if slots > MAX_CALENDAR_SLOTS:
-        raise InvalidInput(
-            f"too many slots ({int(slots)}): widen step_hours or narrow the range",
-            details={"max_slots": MAX_CALENDAR_SLOTS},
-        )
-    return cp.calendar(caller, model, shape, begin, finish, step_hours)
+    if end is not None:
+        if start is None:
+            raise InvalidInput("end needs start", details={"field": "start"})
+        if end <= start:
+            raise InvalidInput("end must be after start", details={"start": start, "end": end})
+        slots = (end - start) / timedelta(hours=step_hours)
+        if slots > MAX_CALENDAR_SLOTS:
+            raise InvalidInput(
+                f"too many slots ({int(slots)}): widen step_hours or narrow the range",
+                details={"max_slots": MAX_CALENDAR_SLOTS},
+            )
+    return cp.calendar(caller, model, shape, start, end, step_hours)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from neocloud.api import schemas as s
-from neocloud.api.deps import Caller, Control, IdempotencyKey, Paging
+from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
 from neocloud.app.views import EventView, InstanceRequest, InstanceView, Page
 
 router = APIRouter(tags=["instances"])
@@ -22,10 +22,11 @@ ObjectId = Annotated[str, Path(pattern=s.IDENT_PATTERN)]
     summary="Start whole nodes now, on demand or spot (409 when they do not fit)",
 )
 def create_instance(
-    body: s.InstanceCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
+    body: s.InstanceCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
 ) -> InstanceView:
     request = InstanceRequest(model=body.model, nodes=body.nodes, spot=body.spot, project=body.project)
-    return cp.create_instance(caller, request, key)
+    with gates.for_model(body.model):
+        return cp.create_instance(caller, request, key)
 
 
 @router.get("/instances", response_model=s.Page[s.InstanceOut], summary="List instances")

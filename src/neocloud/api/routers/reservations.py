@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from neocloud.api import schemas as s
-from neocloud.api.deps import Caller, Control, IdempotencyKey, Paging
+from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
 from neocloud.app.views import Page, QuoteView, ReservationRequest, ReservationView
 from neocloud.domain.allocations import State
 
@@ -43,9 +43,10 @@ def quote(body: s.ReservationCreate, cp: Control, caller: Caller) -> QuoteView:
     summary="Reserve GPUs for a time window (409 when they do not fit)",
 )
 def reserve(
-    body: s.ReservationCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
+    body: s.ReservationCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
 ) -> ReservationView:
-    return cp.reserve(caller, _request(body), key)
+    with gates.for_model(body.model):
+        return cp.reserve(caller, _request(body), key)
 
 
 @router.get("", response_model=s.Page[s.ReservationOut], summary="List reservations")

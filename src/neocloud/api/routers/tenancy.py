@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from neocloud.api import schemas as s
-from neocloud.api.deps import Caller, Control, IdempotencyKey, Paging
+from neocloud.api.deps import Caller, Control, Paging
 from neocloud.app.views import Page, ProjectView, QuotaView, TenantView
 from neocloud.domain.tenancy import Principal, Role
 
@@ -20,9 +20,7 @@ def whoami(caller: Caller) -> Principal:
 
 
 @router.post("/tenants", status_code=201, response_model=s.TenantOut, summary="Create a tenant (operator)")
-def create_tenant(
-    body: s.TenantCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
-) -> TenantView:
+def create_tenant(body: s.TenantCreate, cp: Control, caller: Caller) -> TenantView:
     return cp.create_tenant(body.name, principal=caller)
 
 
@@ -37,9 +35,7 @@ def get_tenant(cp: Control, caller: Caller, tenant_id: str = TenantId) -> Tenant
 
 
 @router.post("/projects", status_code=201, response_model=s.ProjectOut, summary="Create a project")
-def create_project(
-    body: s.ProjectCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
-) -> ProjectView:
+def create_project(body: s.ProjectCreate, cp: Control, caller: Caller) -> ProjectView:
     return cp.create_project(caller, body.tenant_id, body.name)
 
 
@@ -54,9 +50,7 @@ def list_projects(cp: Control, caller: Caller, paging: Paging) -> Page[ProjectVi
     response_model=s.TokenCreated,
     summary="Mint an API token (the secret is shown once)",
 )
-def create_token(
-    body: s.TokenCreate, cp: Control, caller: Caller, key: IdempotencyKey = None
-) -> s.TokenCreated:
+def create_token(body: s.TokenCreate, cp: Control, caller: Caller) -> s.TokenCreated:
     view, secret = cp.create_token(body.tenant, Role(body.role), body.project, principal=caller)
     return s.TokenCreated(token=s.TokenOut.model_validate(view, from_attributes=True), secret=secret)
 

@@ -1,0 +1,110 @@
+"""`neocloud bench admission`: how fast the control plane admits reservations and reconciles them, on
+the in-memory store, SQLite and PostgreSQL (a fresh schema, dropped afterwards).
+
+Each repeat builds a fresh control plane over `nodes` 8-GPU H100 nodes, books `requests` whole-node
+reservations back to back (every `nodes` requests fill one hour), then runs one reconcile pass. It
+reports reservations admitted per second and milliseconds per lifecycle transition, median of repeats.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from neocloud.adapters.clock import ManualClock
+from neocloud.adapters.db.engine import make_engine
+from neocloud.adapters.db.schema import upgrade
+from neocloud.adapters.db.store import SqlStore
+from neocloud.adapters.memory import MemoryStore
+from neocloud.adapters.prices import ListPriceBook
+from neocloud.adapters.provisioners import FakeProvisioner
+from neocloud.app.control import ControlPlane
+from neocloud.app.views import ReservationRequest
+from neocloud.domain.fleet import Fleet, Node
+from neocloud.domain.ids import NodeId
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NODES_PER_SU = 32
+
+
+@dataclass(frozen=True)
+class AdmissionResult:
+    store: str
+    nodes: int
+    requests: int
+    reserve_per_s: float
+    reserve_runs: list[float]
+    reconcile_ms_per_transition: float
+
+
+def bench_fleet(nodes: int) -> Fleet:
+    return Fleet.build("bench", [
+        Node(NodeId(f"n{i:05d}"), "H100", 8, 64_000, 256_000, rack=f"rack-{i}", nvlink=f"nvl-{i}",
+             su=f"su-{i // NODES_PER_SU}")
+        for i in range(nodes)
+    ])
+
+
+@contextmanager
+def _store(kind: str, postgres_url: str | None) -> Iterator[Any]:
+    if kind == "memory":
+        yield MemoryStore()
+        return
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            upgrade(engine)
+            yield SqlStore(engine)
+            engine.dispose()
+        return
+    if not postgres_url:
+        raise ValueError("the postgres store needs --database-url postgresql+psycopg://…")
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(postgres_url, connect_args={"options": f"-csearch_path={schema},public"})
+    try:
+        upgrade(engine)
+        yield SqlStore(engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> tuple[float, float]:
+    """(reservations admitted per second, ms per reconcile transition) for one fresh control plane."""
+    with _store(kind, postgres_url) as store:
+        clock = ManualClock(START)
+        control = ControlPlane(store, clock, FakeProvisioner(clock), ListPriceBook())
+        control.import_fleet(bench_fleet(nodes))
+        control.create_tenant("bench")
+        _, secret = control.create_token("bench", "tenant-member")
+        who = control.authenticate(secret)
+        t0 = time.perf_counter()
+        for i in range(requests):
+            control.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
+        rate = requests / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        report = control.reconcile(max_items=requests)
+        per = (time.perf_counter() - t0) * 1000 / max(report.total, 1)
+    return rate, per
+
+
+def run(kind: str, nodes: int, requests: int, repeats: int, postgres_url: str | None = None) -> AdmissionResult:
+    runs = [run_once(kind, nodes, requests, postgres_url) for _ in range(repeats)]
+    rates = [r for r, _ in runs]
+    return AdmissionResult(kind, nodes, requests, statistics.median(rates), rates,
+                           statistics.median(p for _, p in runs))

@@ -1,0 +1,170 @@
+"""`neocloud bench api`: drive a running API with concurrent clients and measure it.
+
+Three phases, one after the other, each for `duration` seconds with `clients` threads (one keep-alive
+HTTP connection each): `list` (GET /v1/reservations), `quote` (POST /v1/reservations/quote) and
+`reserve` (POST /v1/reservations, one GPU for one hour, a fresh Idempotency-Key per request). Latency
+is measured per request on the client; throughput is successful requests per second of the phase.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+
+PHASES = ("list", "quote", "reserve")
+TARGET_READS_PER_S = 300.0
+TARGET_RESERVES_PER_S = 50.0
+TARGET_P99_MS = 500.0
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    operation: str
+    requests: int
+    errors: int
+    seconds: float
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[str, int]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of `values`; 0.0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def _request_for(operation: str, model: str) -> Callable[[httpx.Client], httpx.Response]:
+    body = {"model": model, "gpus": 1, "hours": 1}
+    if operation == "list":
+        return lambda http: http.get("/v1/reservations", params={"limit": 20})
+    if operation == "quote":
+        return lambda http: http.post("/v1/reservations/quote", json=body)
+    if operation == "reserve":
+        return lambda http: http.post(
+            "/v1/reservations", json=body, headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+        )
+    raise ValueError(f"unknown operation {operation!r}; known: {', '.join(PHASES)}")
+
+
+def run_phase(
+    urls: Sequence[str],
+    tokens: Sequence[str],
+    operation: str,
+    *,
+    clients: int,
+    duration: float,
+    model: str = "H100",
+    max_requests: int | None = None,
+) -> PhaseResult:
+    """`clients` threads, client i on urls[i % len] with tokens[i % len], for `duration` seconds (or until
+    `max_requests` were sent in all)."""
+    send = _request_for(operation, model)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    budget = [max_requests if max_requests is not None else -1]
+    start_line = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def take() -> bool:
+        with lock:
+            if budget[0] == 0:
+                return False
+            budget[0] -= 1
+            return True
+
+    def worker(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+        mine: list[float] = []
+        codes: dict[str, int] = {}
+        with httpx.Client(base_url=urls[i % len(urls)], headers=headers, timeout=30.0) as http:
+            start_line.wait()
+            while time.perf_counter() < stop_at[0] and take():
+                t0 = time.perf_counter()
+                try:
+                    code = str(send(http).status_code)
+                except httpx.TransportError as exc:
+                    code = type(exc).__name__
+                elapsed = time.perf_counter() - t0
+                codes[code] = codes.get(code, 0) + 1
+                if code.startswith("2"):
+                    mine.append(elapsed)
+        with lock:
+            latencies.extend(mine)
+            for k, v in codes.items():
+                statuses[k] = statuses.get(k, 0) + v
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    began = time.perf_counter()
+    stop_at[0] = began + duration
+    start_line.wait()
+    for t in threads:
+        t.join(duration + 60)
+    seconds = time.perf_counter() - began
+    ok = len(latencies)
+    total = sum(statuses.values())
+    return PhaseResult(
+        operation,
+        total,
+        total - ok,
+        round(seconds, 3),
+        round(ok / seconds, 1) if seconds else 0.0,
+        round(percentile(latencies, 50) * 1000, 1),
+        round(percentile(latencies, 99) * 1000, 1),
+        dict(sorted(statuses.items())),
+    )
+
+
+@dataclass(frozen=True)
+class ApiBenchResult:
+    clients: int
+    servers: int
+    database: str
+    duration: float
+    phases: list[PhaseResult]
+
+    def verdicts(self) -> dict[str, bool]:
+        by = {p.operation: p for p in self.phases}
+        out: dict[str, bool] = {}
+        if "list" in by:
+            out[f"list >= {TARGET_READS_PER_S:.0f}/s"] = by["list"].per_second >= TARGET_READS_PER_S
+        if "reserve" in by:
+            out[f"reserve >= {TARGET_RESERVES_PER_S:.0f}/s"] = (
+                by["reserve"].per_second >= TARGET_RESERVES_PER_S
+            )
+        out[f"p99 < {TARGET_P99_MS:.0f} ms"] = all(p.p99_ms < TARGET_P99_MS for p in self.phases)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "phases"},
+            "phases": [asdict(p) for p in self.phases],
+            "targets": self.verdicts(),
+        }
+
+
+def run(
+    urls: Sequence[str],
+    tokens: Sequence[str],
+    *,
+    clients: int,
+    duration: float,
+    database: str,
+    phases: Sequence[str] = PHASES,
+    model: str = "H100",
+) -> ApiBenchResult:
+    results = [run_phase(urls, tokens, op, clients=clients, duration=duration, model=model) for op in phases]
+    return ApiBenchResult(clients, len(urls), database, duration, results)
