@@ -203,3 +203,52 @@ def test_invoices_list_show_and_download(tenant, served) -> None:  # type: ignor
 def test_showing_an_unknown_invoice_exits_1(tenant) -> None:  # type: ignore[no-untyped-def]
     result = tenant("invoices", "show", "INV-nope")
     assert result.exit_code == 1 and "not found" in result.output
+
+
+def test_credit_note_pay_and_void_of_a_finalized_invoice(operator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    used_october(tmp_path)
+    (invoice,) = json.loads(operator("invoices", "finalize", "--period", "2026-10", "--json").stdout)[
+        "invoices"
+    ]
+    note = json.loads(
+        operator(
+            "invoices", "credit-note", invoice["id"], "--reason", "goodwill", "--amount", "10.00", "--json"
+        ).stdout
+    )
+    assert (note["kind"], note["total"], note["refers_to"]) == ("credit-note", "-10.00", invoice["id"])
+    assert json.loads(operator("invoices", "pay", invoice["id"], "--json").stdout)["state"] == "paid"
+    voided = operator("invoices", "void", invoice["id"], ok=False)
+    assert voided.exit_code == 1 and "cannot go from paid to void" in " ".join(voided.output.split())
+    revenue = json.loads(operator("revenue", "--by", "tenant", "--json").stdout)["items"]
+    assert [r["amount"] for r in revenue] == ["482.80"]
+
+
+def test_a_credit_is_applied_to_the_next_invoice(operator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    used_october(tmp_path)
+    operator("billing", "meter")
+    tenant = next(
+        iter(
+            json.loads(operator("billing", "reconcile", "--period", "2026-10", "--json").stdout)[
+                "differences"
+            ]
+        )
+    )
+    credit = json.loads(
+        operator(
+            "billing",
+            "credit",
+            "--tenant",
+            tenant["tenant_id"],
+            "--amount",
+            "12.50",
+            "--reason",
+            "maintenance overran",
+            "--json",
+        ).stdout
+    )
+    assert credit["amount"] == "12.50"
+    (invoice,) = json.loads(operator("invoices", "finalize", "--period", "2026-10", "--json").stdout)[
+        "invoices"
+    ]
+    assert invoice["total"] == "480.30"
+    assert json.loads(operator("billing", "incidents", "--json").stdout) == {"items": []}

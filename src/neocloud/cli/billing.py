@@ -1,7 +1,7 @@
 """Billing commands.
 
-Operator (run where the database is, through bootstrap): `prices set|list`, `invoices finalize`,
-`billing meter|reconcile`, `revenue`. Tenant (HTTP through neocloud.client): `usage`,
+Operator (run where the database is, through bootstrap): `prices set|list`,
+`invoices finalize|pay|void|credit-note`, `billing meter|reconcile|incidents|credit`, `revenue`. Tenant (HTTP through neocloud.client): `usage`,
 `invoices preview|list|show|download`. Each prints a table, or exactly one JSON document with --json.
 """
 
@@ -221,6 +221,120 @@ def revenue(
     )
 
 
+def _invoice_action(
+    action: str, invoice_id: str, data_dir: Path | None, database_url: str | None, as_json: bool, **kw: Any
+) -> None:
+    from neocloud.app.billing_views import invoice_view
+
+    with _billing(data_dir, database_url) as billing:
+        if action == "pay":
+            invoice = billing.mark_paid(invoice_id)
+        elif action == "void":
+            invoice = billing.void(invoice_id)
+        else:
+            invoice = billing.credit_note(invoice_id, **kw)
+    doc = invoice_view(invoice)
+    if as_json:
+        print_json(doc)
+    else:
+        print_table(
+            doc["kind"],
+            ("id", "state", "refers to", "total", "currency"),
+            [(doc["id"], doc["state"], doc["refers_to"] or "", doc["total"], doc["currency"])],
+        )
+
+
+def invoices_pay(
+    invoice_id: str = typer.Argument(...),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Mark a finalized invoice paid."""
+    _invoice_action("pay", invoice_id, data_dir, database_url, as_json)
+
+
+def invoices_void(
+    invoice_id: str = typer.Argument(...),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Void an invoice that is not paid (its usage then shows as uninvoiced in reconcile)."""
+    _invoice_action("void", invoice_id, data_dir, database_url, as_json)
+
+
+def invoices_credit_note(
+    invoice_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="why the invoice is corrected"),
+    amount: str | None = typer.Option(
+        None, "--amount", help="an adjustment before tax (default: reverse it all)"
+    ),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Correct a finalized invoice with a credit note (finalized invoices never change)."""
+    _invoice_action("credit-note", invoice_id, data_dir, database_url, as_json, reason=reason, amount=amount)
+
+
+def billing_incidents(
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+) -> None:
+    """Nodes that failed while allocated (recorded by metering; credit them with `billing credit`)."""
+    with _billing(data_dir, database_url) as billing:
+        incidents = billing.incidents()
+    rows = [
+        {
+            "id": i.id,
+            "allocation_id": i.allocation_id,
+            "tenant": i.tenant_id,
+            "model": i.model,
+            "product": i.product.value,
+            "gpus": i.gpus,
+            "at": i.at.isoformat(),
+            "kind": i.kind,
+        }
+        for i in incidents
+    ]
+    if as_json:
+        print_json({"items": rows})
+    else:
+        print_table(
+            "incidents",
+            ("id", "tenant", "model", "GPUs", "at"),
+            [(r["id"], r["tenant"], r["model"], r["gpus"], r["at"]) for r in rows],
+        )
+
+
+def billing_credit(
+    tenant: str = typer.Option(..., "--tenant", help="tenant id"),
+    amount: str = typer.Option(..., "--amount", help="a decimal in the catalog's currency"),
+    reason: str = typer.Option(..., "--reason"),
+    incident: str | None = typer.Option(None, "--incident", help="the incident it credits (one credit each)"),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Give a tenant a credit, applied to its next invoice."""
+    from neocloud.domain.ids import TenantId
+
+    with _billing(data_dir, database_url) as billing:
+        credit = billing.issue_credit(TenantId(tenant), amount, reason, incident)
+    doc = {
+        "id": credit.id,
+        "tenant": credit.tenant_id,
+        "amount": str(credit.amount),
+        "currency": credit.amount.currency,
+        "reason": credit.reason,
+        "incident_id": credit.incident_id,
+    }
+    if as_json:
+        print_json(doc)
+    else:
+        print_table("credit", list(doc), [list(doc.values())])
+
+
 # tenant ----------------------------------------------------------------------------------------------
 
 
@@ -328,10 +442,15 @@ def register(app: typer.Typer) -> None:
         ("show", invoices_show),
         ("download", invoices_download),
         ("finalize", invoices_finalize),
+        ("pay", invoices_pay),
+        ("void", invoices_void),
+        ("credit-note", invoices_credit_note),
     ):
         invoices_app.command(name)(fn)
     billing_app.command("meter")(billing_meter)
     billing_app.command("reconcile")(billing_reconcile)
+    billing_app.command("incidents")(billing_incidents)
+    billing_app.command("credit")(billing_credit)
     app.add_typer(prices_app, name="prices")
     app.add_typer(invoices_app, name="invoices")
     app.add_typer(billing_app, name="billing")
