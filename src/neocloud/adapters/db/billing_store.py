@@ -7,10 +7,8 @@ DO NOTHING), which makes metering replays and a second finalization harmless eve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -19,13 +17,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from neocloud.adapters.db import billing_tables as bt
+from neocloud.adapters.db.billing_rows import entry_of, invoice_of, invoice_row
 from neocloud.domain.ids import AllocationId, InvoiceId, ProjectId, TenantId
 from neocloud.domain.invoices import (
     Credit,
     Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceState,
     check_replacement,
 )
 from neocloud.domain.metering import Incident, UsageEntry
@@ -165,7 +161,7 @@ class SqlBillingStore:
             query = query.where(u.tenant_id == tenant)
         if period is not None:
             query = query.where(and_(u.start_at < period.end, u.end_at > period.start))
-        return self._run(lambda conn: [_entry(r) for r in conn.execute(query.order_by(u.start_at, u.id))])
+        return self._run(lambda conn: [entry_of(r) for r in conn.execute(query.order_by(u.start_at, u.id))])
 
     def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
         """One grouped query per chunk: an allocation whose entries add up to max(end) - min(start) is
@@ -275,22 +271,22 @@ class SqlBillingStore:
             ]
         )
 
-    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
+    def getinvoice_of(self, invoice_id: InvoiceId) -> Invoice | None:
         def work(conn: Connection) -> Invoice | None:
             row = conn.execute(
                 select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)
             ).first()
-            return _invoice(row) if row is not None else None
+            return invoice_of(row) if row is not None else None
 
         return self._run(work)
 
-    def save_invoice(self, invoice: Invoice) -> None:
+    def saveinvoice_of(self, invoice: Invoice) -> None:
         def work(conn: Connection) -> None:
             i = bt.billing_invoices.c
             row = conn.execute(select(bt.billing_invoices).where(i.id == invoice.id)).first()
-            old = _invoice(row) if row is not None else None
+            old = invoice_of(row) if row is not None else None
             check_replacement(old, invoice)
-            values = _invoice_row(invoice)
+            values = invoice_row(invoice)
             if old is None:
                 conn.execute(insert(bt.billing_invoices).values(**values))
             else:
@@ -303,7 +299,7 @@ class SqlBillingStore:
         query = select(bt.billing_invoices).order_by(i.period_start, i.id)
         if tenant is not None:
             query = query.where(i.tenant_id == tenant)
-        return self._run(lambda conn: [_invoice(r) for r in conn.execute(query)])
+        return self._run(lambda conn: [invoice_of(r) for r in conn.execute(query)])
 
 
 @contextmanager
@@ -321,109 +317,3 @@ def _plan_each_time(conn: Connection) -> Iterator[None]:
         yield
     finally:
         driver.prepare_threshold = before
-
-
-def _entry(r: Any) -> UsageEntry:
-    return UsageEntry(
-        r.id,
-        TenantId(r.tenant_id),
-        ProjectId(r.project_id),
-        AllocationId(r.allocation_id),
-        r.model,
-        Product(r.product),
-        r.term_months,
-        r.start_at,
-        r.end_at,
-        r.gpus,
-        r.milli_per_gpu,
-    )
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _invoice_row(inv: Invoice) -> dict[str, Any]:
-    lines = [
-        {
-            "product": x.product,
-            "model": x.model,
-            "term_months": x.term_months,
-            "unit_price": str(x.unit_price),
-            "milli_gpu_seconds": x.milli_gpu_seconds,
-            "amount_minor": x.amount.minor,
-        }
-        for x in inv.lines
-    ]
-    credits = [
-        {
-            "id": c.id,
-            "tenant_id": c.tenant_id,
-            "amount_minor": c.amount.minor,
-            "reason": c.reason,
-            "issued_at": c.issued_at.isoformat(),
-            "incident_id": c.incident_id,
-        }
-        for c in inv.credits
-    ]
-    return {
-        "id": inv.id,
-        "tenant_id": inv.tenant_id,
-        "period_start": inv.period.start,
-        "period_end": inv.period.end,
-        "currency": inv.currency,
-        "kind": inv.kind.value,
-        "state": inv.state.value,
-        "refers_to": inv.refers_to,
-        "note": inv.note,
-        "tax_rate": str(inv.tax_rate),
-        "lines": json.dumps(lines),
-        "credits": json.dumps(credits),
-        "total_minor": inv.total.minor,
-        "issued_at": inv.issued_at,
-        "finalized_at": inv.finalized_at,
-        "paid_at": inv.paid_at,
-        "voided_at": inv.voided_at,
-    }
-
-
-def _invoice(r: Any) -> Invoice:
-    lines = tuple(
-        InvoiceLine(
-            x["product"],
-            x["model"],
-            x["term_months"],
-            Decimal(x["unit_price"]),
-            x["milli_gpu_seconds"],
-            Money(x["amount_minor"], r.currency),
-        )
-        for x in json.loads(r.lines)
-    )
-    credits = tuple(
-        Credit(
-            c["id"],
-            TenantId(c["tenant_id"]),
-            Money(c["amount_minor"], r.currency),
-            c["reason"],
-            datetime.fromisoformat(c["issued_at"]),
-            c["incident_id"],
-        )
-        for c in json.loads(r.credits)
-    )
-    return Invoice(
-        InvoiceId(r.id),
-        TenantId(r.tenant_id),
-        Period(r.period_start, r.period_end),
-        r.currency,
-        lines,
-        credits,
-        Decimal(r.tax_rate),
-        r.issued_at,
-        InvoiceState(r.state),
-        InvoiceKind(r.kind),
-        InvoiceId(r.refers_to) if r.refers_to else None,
-        r.note,
-        r.finalized_at,
-        r.paid_at,
-        r.voided_at,
-    )
