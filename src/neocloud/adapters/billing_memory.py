@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from neocloud.app.billing import BillingStore, Clock, LifecycleEventSource
 from neocloud.domain.errors import Conflict
 from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
 from neocloud.domain.invoices import Credit, Invoice, check_replacement
@@ -164,3 +165,10 @@ def _dropper(rows: list[UsageEntry]) -> Callable[[], None]:
         rows.pop()
 
     return drop
+
+
+def _conforms(
+    store: MemoryBillingStore, log: MemoryEventLog, clock: ManualClock
+) -> tuple[BillingStore, LifecycleEventSource, Clock]:
+    """For the type checker: the memory adapters implement the billing ports."""
+    return store, log, clock

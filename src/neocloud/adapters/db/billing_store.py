@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from neocloud.adapters.db import billing_tables as bt
 from neocloud.adapters.db.billing_rows import entry_of, invoice_of, invoice_row
+from neocloud.app.billing import BillingStore
 from neocloud.domain.ids import AllocationId, InvoiceId, ProjectId, TenantId
 from neocloud.domain.invoices import (
     Credit,
@@ -271,7 +272,7 @@ class SqlBillingStore:
             ]
         )
 
-    def getinvoice_of(self, invoice_id: InvoiceId) -> Invoice | None:
+    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
         def work(conn: Connection) -> Invoice | None:
             row = conn.execute(
                 select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)
@@ -280,7 +281,7 @@ class SqlBillingStore:
 
         return self._run(work)
 
-    def saveinvoice_of(self, invoice: Invoice) -> None:
+    def save_invoice(self, invoice: Invoice) -> None:
         def work(conn: Connection) -> None:
             i = bt.billing_invoices.c
             row = conn.execute(select(bt.billing_invoices).where(i.id == invoice.id)).first()
@@ -317,3 +318,8 @@ def _plan_each_time(conn: Connection) -> Iterator[None]:
         yield
     finally:
         driver.prepare_threshold = before
+
+
+def _conforms(store: SqlBillingStore) -> BillingStore:
+    """For the type checker: SqlBillingStore is a BillingStore."""
+    return store
