@@ -239,3 +239,35 @@ def test_empty_period_draft_is_zero():
 def test_issued_time_must_be_utc():
     with pytest.raises(InvalidInput):
         draft_invoice(InvoiceId("x"), ACME, OCTOBER, [], catalog(), [], at=T0.replace(tzinfo=None))
+
+
+@given(
+    hours,
+    st.lists(
+        st.tuples(
+            st.integers(1, 700), st.decimals(min_value=Decimal("0.5"), max_value=Decimal("9"), places=2)
+        ),
+        max_size=8,
+        unique_by=lambda c: c[0],
+    ),
+    st.one_of(st.none(), st.tuples(st.integers(0, 700), st.integers(1, 200))),
+)
+def test_rating_bills_every_second_once_whatever_the_price_changes(runs, changes, override):
+    key = PriceKey.of("H100", "on-demand")
+    cat = PriceCatalog("USD", Decimal(0)).with_price(key, "2.00", "USD", at(days=-1))
+    for hour, price in sorted(changes):
+        cat = cat.with_price(key, price, "USD", at(hours=hour))
+    if override is not None:
+        cat = cat.with_price(
+            PriceKey.of("H100", "on-demand", tenant="acme"),
+            "1.00",
+            "USD",
+            at(hours=override[0]),
+            at(hours=override[0] + override[1]),
+        )
+    entries = ledger(
+        *[run(f"a{i}", at(hours=s), at(hours=s + d), gpus=g) for i, (s, d, g) in enumerate(runs)]
+    )
+    lines = rate(entries, cat, OCTOBER, ACME)
+    inside = sum(e.clipped_gpu_time(OCTOBER.start, OCTOBER.end).milli_gpu_seconds for e in entries)
+    assert sum(line.milli_gpu_seconds for line in lines) == inside
