@@ -54,7 +54,9 @@ class BillingStore(Protocol):
     ignore rows whose id is already stored (which is what makes replays harmless)."""
 
     def atomic(self) -> AbstractContextManager[None]: ...
-    def load_catalog(self, currency: str) -> PriceCatalog | None: ...
+    def load_catalog(self, currency: str) -> PriceCatalog | None:
+        """Inside `atomic()`, the catalog stays locked until the transaction ends."""
+        ...
     def save_catalog(self, catalog: PriceCatalog) -> None: ...
     def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
     def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
@@ -165,8 +167,8 @@ class BillingService:
                 details={"field": "from", "value": start.isoformat(), "now": now.isoformat()},
             )
         key = PriceKey.of(model, product, term_months, tenant)
-        catalog = self.catalog().with_price(key, price, currency, start)
-        with self.store.atomic():
+        with self.store.atomic():  # read and write in one transaction: concurrent changes serialise
+            catalog = self.catalog().with_price(key, price, currency, start)
             self.store.save_catalog(catalog)
         return next(p for p in catalog.periods if p.key == key and p.start == start)
 

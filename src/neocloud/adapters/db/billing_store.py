@@ -79,9 +79,10 @@ class SqlBillingStore:
 
     def load_catalog(self, currency: str) -> PriceCatalog | None:
         def work(conn: Connection) -> PriceCatalog | None:
-            head = conn.execute(
-                select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)
-            ).first()
+            query = select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)
+            if self._conn is not None and conn.dialect.name == "postgresql":
+                query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
+            head = conn.execute(query).first()
             if head is None:
                 return None
             p = bt.billing_prices.c
@@ -107,13 +108,20 @@ class SqlBillingStore:
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         def work(conn: Connection) -> None:
+            c = bt.billing_catalogs.c
+            # The catalog row is kept (updated, never deleted): it is what concurrent writers lock.
+            changed = conn.execute(
+                update(bt.billing_catalogs)
+                .where(c.currency == catalog.currency)
+                .values(tax_rate=str(catalog.tax_rate))
+            ).rowcount
+            if not changed:
+                conn.execute(
+                    insert(bt.billing_catalogs).values(
+                        currency=catalog.currency, tax_rate=str(catalog.tax_rate)
+                    )
+                )
             conn.execute(delete(bt.billing_prices).where(bt.billing_prices.c.currency == catalog.currency))
-            conn.execute(
-                delete(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == catalog.currency)
-            )
-            conn.execute(
-                insert(bt.billing_catalogs).values(currency=catalog.currency, tax_rate=str(catalog.tax_rate))
-            )
             rows = [
                 {
                     "currency": catalog.currency,
