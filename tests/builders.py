@@ -33,3 +33,75 @@ def fleet(*nodes: Node, name: str = "test") -> Fleet:
 
 def capacity(*nodes: Node) -> Capacity:
     return Capacity(fleet(*nodes))
+
+
+# Billing ------------------------------------------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from neocloud.adapters.billing_memory import ManualClock, MemoryBillingStore, MemoryEventLog  # noqa: E402
+from neocloud.app.billing import BillingService, BillingSettings  # noqa: E402
+from neocloud.domain.ids import AllocationId, ProjectId, TenantId  # noqa: E402
+from neocloud.domain.metering import LifecycleEvent  # noqa: E402
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def at(days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
+    """An instant relative to T0 (2026-10-01 00:00 UTC)."""
+    return T0 + timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def event(
+    allocation: str,
+    state: str,
+    when: datetime,
+    *,
+    tenant: str = "acme",
+    project: str = "p1",
+    product: str = "on-demand",
+    model: str = "H100",
+    gpus: int = 8,
+    milli: int = 1000,
+    window: tuple[datetime, datetime] | None = None,
+    term: int | None = None,
+) -> LifecycleEvent:
+    return LifecycleEvent(
+        allocation_id=AllocationId(allocation), tenant_id=TenantId(tenant), project_id=ProjectId(project),
+        product=product, model=model, gpus=gpus, milli_per_gpu=milli, to_state=state,  # type: ignore[arg-type]
+        at=when, window_start=window[0] if window else None, window_end=window[1] if window else None,
+        term_months=term,
+    )
+
+
+def run(allocation: str, start: datetime, end: datetime | None = None, *, end_state: str = "ended", **kw: object) -> list[LifecycleEvent]:
+    """An on-demand (or spot) allocation: requested and active at `start`, `end_state` at `end`."""
+    events = [event(allocation, "requested", start, **kw), event(allocation, "active", start, **kw)]  # type: ignore[arg-type]
+    if end is not None:
+        events.append(event(allocation, end_state, end, **kw))  # type: ignore[arg-type]
+    return events
+
+
+def reservation(
+    allocation: str, start: datetime, end: datetime, *, booked: datetime | None = None, **kw: object
+) -> list[LifecycleEvent]:
+    """A reserved window `[start, end)`, scheduled at `booked` (default `start`); never used unless more
+    events say so."""
+    when = booked or start
+    return [event(allocation, "scheduled", when, product="reserved", window=(start, end), **kw)]  # type: ignore[arg-type]
+
+
+@dataclass
+class BillingRig:
+    service: BillingService
+    log: MemoryEventLog
+    store: MemoryBillingStore
+    clock: ManualClock
+
+
+def billing(now: datetime = T0, *, currency: str = "USD", grid_seconds: int = 86_400, usd_to_currency: str | None = None) -> BillingRig:
+    """A BillingService over in-memory adapters and a manual clock."""
+    log, store, clock = MemoryEventLog(), MemoryBillingStore(), ManualClock(now)
+    settings = BillingSettings(currency=currency, grid_seconds=grid_seconds, usd_to_currency=usd_to_currency)
+    return BillingRig(BillingService(store, log, clock, settings), log, store, clock)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from neocloud.app.billing import BillingService, BillingSettings
 from neocloud.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
 from neocloud.app.ports import Clock, Provisioner, UnitOfWork
 
@@ -50,6 +51,7 @@ class Services:
     control: ControlPlane
     settings: Settings
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
+    billing: BillingService | None = None
 
     def check_ready(self) -> None:
         """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
@@ -66,9 +68,9 @@ def build_services(
     """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
     whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
     clock and the fake provisioner (ready after `settings.provision_delay`)."""
+    from neocloud.adapters.catalog_prices import CatalogPriceBook
     from neocloud.adapters.clock import SystemClock
     from neocloud.adapters.memory import MemoryStore
-    from neocloud.adapters.prices import ListPriceBook
     from neocloud.adapters.provisioners import FakeProvisioner
 
     clock = clock or SystemClock()
@@ -86,10 +88,30 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
+    billing = build_billing(settings, uow, engine, clock)
     control = ControlPlane(
-        uow, clock, provisioner, ListPriceBook(), settings.policy_name, spot_notice=settings.spot_notice
+        uow, clock, provisioner, CatalogPriceBook(billing), settings.policy_name, spot_notice=settings.spot_notice
     )
-    return Services(control, settings, engine)
+    return Services(control, settings, engine, billing)
+
+
+def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any, clock: Clock) -> BillingService:
+    """Billing over the same database as the control plane, metering the control plane's events.
+    `settings.extra["billing"]` may hold BillingSettings (currency, grid, settle delay)."""
+    from neocloud.adapters.billing_memory import MemoryBillingStore
+    from neocloud.adapters.invoice_render import InvoiceDocuments
+    from neocloud.app.billing_feed import ControlEventFeed
+
+    billing_settings = settings.extra.get("billing") or BillingSettings()
+    if engine is None:
+        store: Any = MemoryBillingStore()
+        feed: Any = ControlEventFeed(uow)
+    else:
+        from neocloud.adapters.db.billing_feed import SqlEventFeed
+        from neocloud.adapters.db.billing_store import SqlBillingStore
+
+        store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
+    return BillingService(store, feed, clock, billing_settings, InvoiceDocuments())
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:

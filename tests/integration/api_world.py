@@ -18,11 +18,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from neocloud.adapters.billing_memory import MemoryBillingStore
 from neocloud.adapters.clock import ManualClock
+from neocloud.adapters.invoice_render import InvoiceDocuments
 from neocloud.adapters.memory import MemoryStore
 from neocloud.adapters.prices import ListPriceBook
 from neocloud.adapters.provisioners import FakeProvisioner
 from neocloud.api.app import create_app
+from neocloud.app.billing import BillingService, BillingSettings
+from neocloud.app.billing_feed import ControlEventFeed
 from neocloud.app.control import ControlPlane
 from neocloud.client import NeocloudClient
 from neocloud.domain.fleet import Fleet
@@ -52,7 +56,7 @@ class ApiWorld:
         control = ControlPlane(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook())
         control.import_fleet(the_fleet or small_fleet())
         _, operator = control.create_token(None, Role.OPERATOR)
-        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control)), operator)
+        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control, billing=billing(control, clock))), operator)
         for name in tenants:
             world.tenant_ids[name] = control.create_tenant(name).id
             world.tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
@@ -67,6 +71,13 @@ class ApiWorld:
 
     def token_for(self, tenant: str, role: Role) -> str:
         return self.control.create_token(tenant, role)[1]
+
+
+def billing(control: ControlPlane, clock: ManualClock) -> BillingService:
+    """Billing over memory, metering this control plane's events (no settle delay: tests move time)."""
+    feed = ControlEventFeed(control._uow)
+    settings = BillingSettings(settle_delay_seconds=0)
+    return BillingService(MemoryBillingStore(), feed, clock, settings, InvoiceDocuments())
 
 
 def free_port() -> int:

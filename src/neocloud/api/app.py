@@ -12,7 +12,7 @@ from neocloud.api import errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
-from neocloud.api.routers import fleet, health, instances, reservations, tenancy
+from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
 
 API_VERSION = "v1"
 
@@ -35,7 +35,7 @@ def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) 
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances):
+    for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -32,13 +32,14 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, fleet, operator, server, tenant
+    from neocloud.cli import bench, billing, fleet, operator, server, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
     tenant.register(app)
     server.register(app)
     operator.register(app)
+    billing.register(app)
 
 
 def main() -> None:

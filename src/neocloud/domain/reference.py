@@ -119,6 +119,14 @@ SPOT_PRICE_USD_PER_GPU_HOUR: Final[dict[str, str]] = {"B200": "4.26", "H100": "2
 RESERVED_SHARE_OF_ON_DEMAND: Final = (0.40, 0.60)
 H100_1Y_RESERVED_USD: Final = "2.35"  # Mar 2026
 FRENCH_VAT_RATE: Final = "0.20"
+# The list prices above are 2025-26 figures: the default catalog applies them from the start of 2025.
+LIST_PRICES_FROM: Final = "2025-01-01T00:00:00+00:00"
+# Reserved price as a share of on-demand list, by term in months: ≈ a schedule spanning REFERENCE.md's
+# "reserved contracts ≈40-60 % of on-demand list", longer terms cheaper (1-year H100 ≈$2.35 of $6.16 ≈38 %).
+RESERVED_SHARE_BY_TERM_MONTHS: Final[dict[int, str]] = {1: "0.60", 3: "0.55", 6: "0.50", 12: "0.45", 36: "0.40"}
+# Spot where REFERENCE.md gives no figure (GB200, H200): ≈ the lower of the two published spot/list
+# ratios (H100 2.46/6.16 ≈0.40; B200 4.26/8.60 ≈0.50).
+SPOT_SHARE_OF_ON_DEMAND_ESTIMATE: Final = "0.40"
 
 # Capex and economics.
 H100_CAPEX_USD_PER_GPU: Final = 25_000
