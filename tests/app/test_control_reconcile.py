@@ -148,3 +148,17 @@ def test_a_failed_release_keeps_the_preemption_due_until_it_succeeds():
     w.control.reconcile()
     assert w.control.get_instance(acme, spot.id).state == "preempted"
     assert spot.id in w.control._provisioner.released
+
+
+def test_a_reservation_stopped_early_frees_its_gpus_but_keeps_its_billed_window():
+    w = memory_world()
+    acme = w.tenant("acme")
+    r = w.control.reserve(acme, ReservationRequest("H100", 8, 4))
+    w.control.reconcile()
+    w.clock.advance(H)
+    stopped = w.control.cancel_reservation(acme, r.id)
+    assert stopped.state == "ending" and stopped.end == T0 + 4 * H
+    w.control.reconcile()
+    assert w.control.get_reservation(acme, r.id).state == "ended"
+    again = w.control.reserve(acme, ReservationRequest("H100", 8, 1))  # the same 8 GPUs, free again
+    assert again.nodes == r.nodes

@@ -102,3 +102,16 @@ def test_bench_admission_postgres_needs_a_url(run, monkeypatch):
     monkeypatch.delenv("NEOCLOUD_TEST_POSTGRES_URL", raising=False)
     result = run("bench", "admission", "--store", "postgres", ok=False)
     assert result.exit_code == 1 and "--database-url" in result.output
+
+
+def test_worker_meters_usage_as_it_reconciles(run, monkeypatch):
+    from neocloud.app.billing import BillingService
+
+    calls = []
+    original = BillingService.meter
+    monkeypatch.setattr(BillingService, "meter", lambda self, until=None: calls.append(1) or original(self, until))
+    run("db", "upgrade")
+    run("worker", "--once", "--json")
+    assert calls == [1]
+    run("worker", "--once", "--meter-every", "0", "--json")
+    assert calls == [1]

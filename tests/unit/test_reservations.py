@@ -17,7 +17,6 @@ from neocloud.domain.reservations import (
     max_request,
     minor_text,
     place_shape,
-    to_minor,
     total_minor,
     validate,
 )
@@ -135,8 +134,8 @@ def test_any_shape_never_overcommits_and_takes_exactly_what_was_asked(busy, gpus
         assert gpus > sum(8 - b for b in busy)
 
 
-def test_money_rounds_half_even_to_the_cent_in_integer_minor_units():
-    assert to_minor(Decimal("1.005")) == 100 and to_minor(Decimal("1.015")) == 102
+def test_prices_round_half_even_to_the_cent_in_integer_minor_units():
+    assert total_minor(Decimal("0.335"), 1, 3) == 100 and total_minor(Decimal("0.505"), 1, 3) == 152
     assert minor_text(123456) == "1234.56"
 
 

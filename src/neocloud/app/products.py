@@ -285,9 +285,10 @@ class ProductUseCases(Context):
                 uow.end_bookings(alloc.id, alloc.start)
             elif alloc.state in (State.PROVISIONING, State.ACTIVE):
                 moved, event = alloc.to(State.ENDING, at=now, reason=f"{what} stopped")
-                moved = (
-                    moved.extended(now, moved.price_minor) if alloc.end is None or alloc.end > now else moved
-                )
+                # A reservation is a commitment: stopped early, it frees its GPUs now but keeps its
+                # window, which is what it is billed for. Instances end (and bill) at the stop.
+                if alloc.product is not Product.RESERVED and (alloc.end is None or alloc.end > now):
+                    moved = moved.extended(now, moved.price_minor)
                 uow.end_bookings(alloc.id, now)
             else:
                 raise Conflict(

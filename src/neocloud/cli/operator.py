@@ -151,14 +151,21 @@ def worker(
     interval: float = typer.Option(5.0, "--interval", min=0.05, help="seconds between passes"),
     once: bool = typer.Option(False, "--once", help="run one pass and exit"),
     max_items: int = typer.Option(500, "--max-items", min=1),
+    meter_every: float = typer.Option(
+        60.0, "--meter-every", min=0, help="seconds between metering passes into the usage ledger (0: never)"
+    ),
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
-    """Run the reconciler: start, provision, end and preempt allocations as time passes. Safe to run
-    in several processes against one PostgreSQL."""
+    """Run the reconciler: start, provision, end and preempt allocations as time passes, and meter
+    settled usage into the ledger. Safe to run in several processes against one PostgreSQL."""
+    last_meter = float("-inf")
     with _services(data_dir, database_url) as services:
         while True:
             try:
                 report = services.control.reconcile(max_items=max_items)
+                if services.billing and meter_every and time.monotonic() - last_meter >= meter_every:
+                    services.billing.meter()
+                    last_meter = time.monotonic()
             except DomainError as err:
                 raise fail(err.message) from None
             if once:

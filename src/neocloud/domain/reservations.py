@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
@@ -22,13 +22,12 @@ import numpy as np
 from neocloud.domain.capacity import Capacity, NodeShare
 from neocloud.domain.errors import InvalidInput
 from neocloud.domain.gpus import GpuModel, gpu_model
+from neocloud.domain.money import Money, round_half_even
 from neocloud.domain.placement.framework import Placement, Unschedulable, Verdict
 from neocloud.domain.placement.request import Request
 from neocloud.domain.topology import Level
 
 MAX_HOURS = 24 * 366 * 3  # three years: the longest contract the control plane books
-MINOR_PER_UNIT = 100  # cents: every currency the price book uses has two decimals
-_CENT = Decimal("0.01")
 
 
 class Shape(StrEnum):
@@ -150,18 +149,14 @@ def max_request(model: GpuModel, shape: Shape, cap: Capacity) -> int:
     return int(np.count_nonzero(counts >= per_domain)) * model.nvlink_domain
 
 
-def to_minor(amount: Decimal) -> int:
-    """Money to integer minor units: the one place amounts are rounded (half-even, to the cent)."""
-    return int(amount.quantize(_CENT, rounding=ROUND_HALF_EVEN) * MINOR_PER_UNIT)
-
-
-def minor_text(minor: int) -> str:
+def minor_text(minor: int, currency: str = "USD") -> str:
     """Integer minor units as a decimal string: 1234 -> '12.34'."""
-    return str((Decimal(minor) / MINOR_PER_UNIT).quantize(_CENT))
+    return str(Money(minor, currency))
 
 
-def total_minor(unit_per_gpu_hour: Decimal, gpus: int, hours: int) -> int:
-    return to_minor(unit_per_gpu_hour * gpus * hours)
+def total_minor(unit_per_gpu_hour: Decimal, gpus: int, hours: int, currency: str = "USD") -> int:
+    """The price of `gpus` x `hours` in minor units, rounded once by money's one rounding rule."""
+    return round_half_even(unit_per_gpu_hour * gpus * hours, currency).minor
 
 
 def model_for(name: str) -> GpuModel:
