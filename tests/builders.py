@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
+from neocloud.adapters.clock import ManualClock
+from neocloud.app.billing import BillingService, BillingSettings
 from neocloud.domain.capacity import Capacity
 from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import NodeId
+from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.domain.metering import LifecycleEvent
 
 
 def node(
@@ -36,14 +43,6 @@ def capacity(*nodes: Node) -> Capacity:
 
 
 # Billing ------------------------------------------------------------------------------------------------
-
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-from neocloud.adapters.billing_memory import ManualClock, MemoryBillingStore, MemoryEventLog  # noqa: E402
-from neocloud.app.billing import BillingService, BillingSettings  # noqa: E402
-from neocloud.domain.ids import AllocationId, ProjectId, TenantId  # noqa: E402
-from neocloud.domain.metering import LifecycleEvent  # noqa: E402
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 

@@ -152,7 +152,7 @@ def month():
             rig.service.set_price(model="H100", product="spot", price=str(spot_h100(step)), currency="USD")
             step += 1
             rig.service.meter()
-        rig.clock.advance(hours=1)
+        rig.clock.advance(timedelta(hours=1))
     rig.log.extend(pending)
     invoices = rig.service.finalize(OCT)
     return rig, stories, invoices

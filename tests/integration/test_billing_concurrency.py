@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from neocloud.adapters.billing_memory import ManualClock, MemoryBillingStore, MemoryEventLog
+from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
+from neocloud.adapters.clock import ManualClock
 from neocloud.adapters.db.billing_store import SqlBillingStore
 from neocloud.app.billing import BillingService, BillingSettings
 from neocloud.domain.pricing import PriceKey

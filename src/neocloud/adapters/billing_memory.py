@@ -9,9 +9,10 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from neocloud.adapters.clock import ManualClock
 from neocloud.app.billing import BillingStore, Clock, LifecycleEventSource
 from neocloud.domain.errors import Conflict
 from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
@@ -19,23 +20,6 @@ from neocloud.domain.invoices import Credit, Invoice, check_replacement
 from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage
 from neocloud.domain.periods import Period
 from neocloud.domain.pricing import PriceCatalog
-
-
-@dataclass
-class ManualClock:
-    """A clock the caller moves: `advance(hours=1)`, `set(at)`."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at = self.at + timedelta(**delta)
-        return self.at
 
 
 @dataclass

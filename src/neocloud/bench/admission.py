@@ -9,19 +9,15 @@ reports reservations admitted per second and milliseconds per lifecycle transiti
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.engine import make_engine
-from neocloud.adapters.db.schema import upgrade
+from neocloud.adapters.db.scratch import scratch_engine
 from neocloud.adapters.db.store import SqlStore
 from neocloud.adapters.memory import MemoryStore
 from neocloud.adapters.prices import ListPriceBook
@@ -58,30 +54,8 @@ def _store(kind: str, postgres_url: str | None) -> Iterator[Any]:
     if kind == "memory":
         yield MemoryStore()
         return
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-            upgrade(engine)
-            yield SqlStore(engine)
-            engine.dispose()
-        return
-    if not postgres_url:
-        raise ValueError("the postgres store needs --database-url postgresql+psycopg://…")
-    from sqlalchemy import create_engine, text
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(postgres_url, connect_args={"options": f"-csearch_path={schema},public"})
-    try:
-        upgrade(engine)
+    with scratch_engine(kind, postgres_url) as engine:
         yield SqlStore(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> tuple[float, float]:

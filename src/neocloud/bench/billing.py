@@ -11,9 +11,7 @@ memory, a fresh SQLite file or a temporary PostgreSQL schema; events come from a
 from __future__ import annotations
 
 import random
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +19,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from neocloud.adapters.billing_memory import ManualClock, MemoryBillingStore, MemoryEventLog
+from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
+from neocloud.adapters.clock import ManualClock
 from neocloud.app.billing import BillingService, BillingSettings
 from neocloud.domain import reference as ref
 from neocloud.domain.fleet import Fleet, Node
@@ -135,36 +134,11 @@ def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
     if store == "memory":
         yield MemoryBillingStore()
         return
-    from sqlalchemy import create_engine, text
-
     from neocloud.adapters.db.billing_store import SqlBillingStore
-    from neocloud.adapters.db.engine import make_engine
-    from neocloud.adapters.db.schema import upgrade
+    from neocloud.adapters.db.scratch import scratch_engine
 
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="neocloud-bench-") as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
-            upgrade(engine)
-            try:
-                yield SqlBillingStore(engine)
-            finally:
-                engine.dispose()
-        return
-    if store != "postgres" or not database_url:
-        raise ValueError("store must be memory, sqlite, or postgres with a database URL")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(database_url, connect_args={"options": f"-csearch_path={schema},public"})
-    try:
-        upgrade(engine)
+    with scratch_engine(store, database_url) as engine:
         yield SqlBillingStore(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def run(
