@@ -36,6 +36,13 @@ def run(served: tuple[ApiWorld, str], tmp_path: Path, monkeypatch: pytest.Monkey
     return invoke
 
 
+
+def _reserve(run, start: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """One 8-GPU H100 reservation of an hour from `start`, through the CLI's --json."""
+    return json.loads(  # type: ignore[no-any-return]
+        run("reserve", "--model", "H100", "--gpus", "8", "--hours", "1", "--start", start, "--json").stdout
+    )
+
 def test_reserve_json_prints_one_document(run) -> None:  # type: ignore[no-untyped-def]
     result = run(
         "reserve",
@@ -78,58 +85,19 @@ def test_bad_start_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def
 
 
 def test_reservations_list_json_is_a_page(run) -> None:  # type: ignore[no-untyped-def]
-    made = json.loads(
-        run(
-            "reserve",
-            "--model",
-            "H100",
-            "--gpus",
-            "8",
-            "--hours",
-            "1",
-            "--start",
-            "2026-03-07T00:00:00Z",
-            "--json",
-        ).stdout
-    )
+    made = _reserve(run, "2026-03-07T00:00:00Z")
     page = json.loads(run("reservations", "list", "--json", "--limit", "500").stdout)
     assert made["id"] in [r["id"] for r in page["items"]] and "next_cursor" in page
 
 
 def test_reservations_show_includes_events(run) -> None:  # type: ignore[no-untyped-def]
-    made = json.loads(
-        run(
-            "reserve",
-            "--model",
-            "H100",
-            "--gpus",
-            "8",
-            "--hours",
-            "1",
-            "--start",
-            "2026-03-08T00:00:00Z",
-            "--json",
-        ).stdout
-    )
+    made = _reserve(run, "2026-03-08T00:00:00Z")
     shown = json.loads(run("reservations", "show", made["id"], "--json").stdout)
     assert shown["id"] == made["id"] and shown["events"][0]["to_state"] == "requested"
 
 
 def test_reservations_cancel(run) -> None:  # type: ignore[no-untyped-def]
-    made = json.loads(
-        run(
-            "reserve",
-            "--model",
-            "H100",
-            "--gpus",
-            "8",
-            "--hours",
-            "1",
-            "--start",
-            "2026-03-09T00:00:00Z",
-            "--json",
-        ).stdout
-    )
+    made = _reserve(run, "2026-03-09T00:00:00Z")
     assert json.loads(run("reservations", "cancel", made["id"], "--json").stdout)["state"] == "cancelled"
 
 
@@ -178,20 +146,7 @@ def test_login_with_a_bad_token_stores_nothing(run, served, tmp_path: Path) -> N
 
 
 def test_reservations_extend_moves_the_end(run) -> None:  # type: ignore[no-untyped-def]
-    made = json.loads(
-        run(
-            "reserve",
-            "--model",
-            "H100",
-            "--gpus",
-            "8",
-            "--hours",
-            "1",
-            "--start",
-            "2026-03-10T00:00:00Z",
-            "--json",
-        ).stdout
-    )
+    made = _reserve(run, "2026-03-10T00:00:00Z")
     longer = json.loads(run("reservations", "extend", made["id"], "--hours", "2", "--json").stdout)
     assert longer["end"] == "2026-03-10T03:00:00+00:00"
 

@@ -9,7 +9,7 @@ was the first to reject — "why is my request pending" answered by data.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -165,4 +165,3 @@ def _sentence(reasons: dict[str, int]) -> str:
     return f"no node fits: {parts}"
 
 
-PolicyFactory = Callable[..., Policy]
