@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.engine import make_engine
-from neocloud.adapters.db.schema import upgrade
-from neocloud.adapters.db.store import SqlStore
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.prices import ListPriceBook
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.control import ControlPlane
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.tenancy import Principal
+from neocloud.control.adapters.list_prices import ListPriceBook
+from neocloud.control.adapters.memory import MemoryStore
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.domain.tenancy import Principal
+from neocloud.fleet.fleet import Fleet
+from neocloud.infra.clock import ManualClock
+from neocloud.infra.engine import make_engine
+from neocloud.infra.schema import upgrade
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

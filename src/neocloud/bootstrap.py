@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
-from neocloud.app.ports import Clock, Provisioner, UnitOfWork
+from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
+from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
@@ -57,7 +57,7 @@ class Services:
         """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
         if self.engine is None:
             return
-        from neocloud.adapters.db.schema import check_schema
+        from neocloud.infra.schema import check_schema
 
         check_schema(self.engine)
 
@@ -68,10 +68,10 @@ def build_services(
     """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
     whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
     clock and the fake provisioner (ready after `settings.provision_delay`)."""
-    from neocloud.adapters.catalog_prices import CatalogPriceBook
-    from neocloud.adapters.clock import SystemClock
-    from neocloud.adapters.memory import MemoryStore
-    from neocloud.adapters.provisioners import FakeProvisioner
+    from neocloud.billing.adapters.price_book import CatalogPriceBook
+    from neocloud.control.adapters.memory import MemoryStore
+    from neocloud.control.adapters.provisioners import FakeProvisioner
+    from neocloud.infra.clock import SystemClock
 
     clock = clock or SystemClock()
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
@@ -80,9 +80,9 @@ def build_services(
     if settings.database_url == MEMORY:
         uow = MemoryStore()
     else:
-        from neocloud.adapters.db.engine import make_engine
-        from neocloud.adapters.db.schema import check_schema
-        from neocloud.adapters.db.store import SqlStore
+        from neocloud.control.adapters.sql.store import SqlStore
+        from neocloud.infra.engine import make_engine
+        from neocloud.infra.schema import check_schema
 
         engine = make_engine(settings.resolved_database_url)
         if check:
@@ -98,17 +98,17 @@ def build_services(
 def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any, clock: Clock) -> BillingService:
     """Billing over the same database as the control plane, metering the control plane's events.
     `settings.extra["billing"]` may hold BillingSettings (currency, grid, settle delay)."""
-    from neocloud.adapters.billing_memory import MemoryBillingStore
-    from neocloud.adapters.invoice_render import InvoiceDocuments
-    from neocloud.app.billing_feed import ControlEventFeed
+    from neocloud.billing.adapters.control_events import ControlEventFeed
+    from neocloud.billing.adapters.invoice_render import InvoiceDocuments
+    from neocloud.billing.adapters.memory import MemoryBillingStore
 
     billing_settings = settings.extra.get("billing") or BillingSettings()
     if engine is None:
         store: Any = MemoryBillingStore()
         feed: Any = ControlEventFeed(uow)
     else:
-        from neocloud.adapters.db.billing_feed import SqlEventFeed
-        from neocloud.adapters.db.billing_store import SqlBillingStore
+        from neocloud.billing.adapters.sql.feed import SqlEventFeed
+        from neocloud.billing.adapters.sql.store import SqlBillingStore
 
         store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
     return BillingService(store, feed, clock, billing_settings, InvoiceDocuments())
@@ -116,8 +116,8 @@ def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
     """Migrate the configured database to the code's schema; returns (revision before, after)."""
-    from neocloud.adapters.db.engine import make_engine
-    from neocloud.adapters.db.schema import upgrade
+    from neocloud.infra.engine import make_engine
+    from neocloud.infra.schema import upgrade
 
     if settings.database_url == MEMORY:
         return None, "memory"

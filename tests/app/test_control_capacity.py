@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.adapters.prices import RESERVED_DISCOUNT, ListPriceBook
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.allocations import Product
-from neocloud.domain.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
+from neocloud.control.adapters.list_prices import RESERVED_DISCOUNT, ListPriceBook
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.control.domain.allocations import Product
+from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
 from tests.builders import fleet, node
 from tests.control_builders import T0, memory_world
 

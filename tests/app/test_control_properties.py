@@ -10,8 +10,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.errors import Conflict, QuotaExceeded
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.errors import Conflict, QuotaExceeded
 from tests.control_builders import T0, h100_fleet, memory_world
 
 H = timedelta(hours=1)

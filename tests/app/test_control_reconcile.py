@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.views import InstanceRequest, ReservationRequest
+from neocloud.control.adapters.memory import MemoryStore
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from tests.control_builders import T0, World, memory_world, world
 
 H = timedelta(hours=1)

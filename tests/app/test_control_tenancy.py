@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from neocloud.app.views import InstanceRequest, PageRequest, ReservationRequest
-from neocloud.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from neocloud.control.app.views import InstanceRequest, PageRequest, ReservationRequest
+from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from tests.control_builders import memory_world
 
 
@@ -149,7 +149,7 @@ def test_operator_tokens_belong_to_no_tenant(w):
 
 
 def test_duplicate_tenant_names_conflict(w):
-    from neocloud.domain.errors import Conflict
+    from neocloud.kernel.errors import Conflict
 
     w.control.create_tenant("acme")
     with pytest.raises(Conflict):

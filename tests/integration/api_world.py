@@ -18,19 +18,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.invoice_render import InvoiceDocuments
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.prices import ListPriceBook
-from neocloud.adapters.provisioners import FakeProvisioner
 from neocloud.api.app import create_app
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.billing_feed import ControlEventFeed
-from neocloud.app.control import ControlPlane
+from neocloud.billing.adapters.control_events import ControlEventFeed
+from neocloud.billing.adapters.invoice_render import InvoiceDocuments
+from neocloud.billing.adapters.memory import MemoryBillingStore
+from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.client import NeocloudClient
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.tenancy import Role
+from neocloud.control.adapters.list_prices import ListPriceBook
+from neocloud.control.adapters.memory import MemoryStore
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.domain.tenancy import Role
+from neocloud.fleet.fleet import Fleet
+from neocloud.infra.clock import ManualClock
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neocloud.app.views import ReservationRequest
 from neocloud.bench.process import ServerProcess
-from neocloud.domain.tenancy import Role
+from neocloud.control.app.views import ReservationRequest
+from neocloud.control.domain.tenancy import Role
 from tests.builders import fleet, node
 from tests.integration.api_world import fresh_postgres_database, migrated_services
 

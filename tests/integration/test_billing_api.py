@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.invoice_render import InvoiceDocuments
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.billing_feed import ControlEventFeed
+from neocloud.billing.adapters.control_events import ControlEventFeed
+from neocloud.billing.adapters.invoice_render import InvoiceDocuments
+from neocloud.billing.adapters.memory import MemoryBillingStore
+from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.client import ApiError
 from neocloud.client.billing import BillingClient
-from neocloud.domain.periods import Period
+from neocloud.kernel.periods import Period
 from tests.integration.api_world import ApiWorld
 
 MARCH = Period.month(2026, 3)

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.invoice_render import InvoiceDocuments
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.billing_feed import ControlEventFeed
-from neocloud.app.views import InstanceRequest
+from neocloud.billing.adapters.control_events import ControlEventFeed
+from neocloud.billing.adapters.invoice_render import InvoiceDocuments
+from neocloud.billing.adapters.memory import MemoryBillingStore
+from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.bootstrap import Settings, build_services, upgrade_database
 from neocloud.cli.main import _register, app
-from neocloud.domain.periods import Period
+from neocloud.control.app.views import InstanceRequest
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.periods import Period
 from tests.control_builders import h100_fleet
 from tests.integration.api_world import ApiWorld, LiveServer
 

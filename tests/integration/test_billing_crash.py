@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.views import InstanceRequest
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
-from neocloud.domain.periods import Period
+from neocloud.control.app.views import InstanceRequest
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.periods import Period
 from tests.control_builders import h100_fleet
 
 pytestmark = pytest.mark.timeout(120)

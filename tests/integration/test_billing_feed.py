@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.adapters.db.billing_feed import SqlEventFeed
-from neocloud.adapters.db.store import SqlStore
-from neocloud.app.billing_feed import ControlEventFeed
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.metering import AllocationState
-from neocloud.domain.pricing import Product
+from neocloud.billing.adapters.control_events import ControlEventFeed
+from neocloud.billing.adapters.sql.feed import SqlEventFeed
+from neocloud.billing.domain.metering import AllocationState
+from neocloud.billing.domain.pricing import Product
+from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from tests.control_builders import engine, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(120)

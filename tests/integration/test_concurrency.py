@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from neocloud.adapters.db.store import SqlStore
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.errors import Conflict
+from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.errors import Conflict
 from tests.control_builders import engine, h100_fleet, world  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)

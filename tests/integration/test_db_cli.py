@@ -60,7 +60,7 @@ def test_fleet_import_of_a_preset_then_nodes_list(run):
 
 
 def test_fleet_import_of_a_file_skips_nodes_already_there(run, tmp_path):
-    from neocloud.adapters.fleetfile import dump_fleet
+    from neocloud.fleet.file import dump_fleet
 
     path = tmp_path / "fleet.yaml"
     path.write_text(dump_fleet(h100_fleet(3)))
@@ -77,8 +77,8 @@ def test_fleet_import_names_an_unknown_preset(run):
 
 
 def test_worker_once_starts_a_due_reservation(run, tmp_path):
-    from neocloud.app.views import ReservationRequest
     from neocloud.bootstrap import Settings, build_services
+    from neocloud.control.app.views import ReservationRequest
 
     run("db", "upgrade")
     control = build_services(Settings.from_env(tmp_path)).control
@@ -105,7 +105,7 @@ def test_bench_admission_postgres_needs_a_url(run, monkeypatch):
 
 
 def test_worker_meters_usage_as_it_reconciles(run, monkeypatch):
-    from neocloud.app.billing import BillingService
+    from neocloud.billing.app.service import BillingService
 
     calls = []
     original = BillingService.meter

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.app.views import InstanceRequest, PageRequest, ReservationRequest
-from neocloud.domain.errors import Conflict, NotFound, QuotaExceeded
+from neocloud.control.app.views import InstanceRequest, PageRequest, ReservationRequest
+from neocloud.kernel.errors import Conflict, NotFound, QuotaExceeded
 from tests.control_builders import T0, engine, store, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)
@@ -162,7 +162,7 @@ def test_tokens_authenticate_by_secret_only(store):
 
 
 def test_a_duplicate_name_is_a_conflict_even_past_the_check(store):
-    from neocloud.domain.tenancy import Tenant
+    from neocloud.control.domain.tenancy import Tenant
 
     w = world(store)
     w.control.create_tenant("acme")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from neocloud.adapters.clock import ManualClock
 from neocloud.bootstrap import Settings, build_services
-from neocloud.demo import demo_fleet, seed
-from neocloud.domain.tenancy import Role
+from neocloud.cli.demo import demo_fleet, seed
+from neocloud.control.domain.tenancy import Role
+from neocloud.infra.clock import ManualClock
 from tests.integration.api_world import free_port
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from neocloud.bench.process import ServerProcess
-from neocloud.domain.tenancy import Role
+from neocloud.control.domain.tenancy import Role
 from tests.builders import fleet, node
 from tests.integration.api_world import fresh_postgres_database, migrated_services
 

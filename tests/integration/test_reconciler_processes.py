@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.engine import make_engine
-from neocloud.adapters.db.store import SqlStore
-from neocloud.adapters.prices import ListPriceBook
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.control import ControlPlane
-from neocloud.app.views import InstanceRequest, ReservationRequest
+from neocloud.control.adapters.list_prices import ListPriceBook
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.infra.clock import ManualClock
+from neocloud.infra.engine import make_engine
 from tests.control_builders import T0, engine, h100_fleet, world  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)

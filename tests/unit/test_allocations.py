@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.allocations import (
+from neocloud.control.domain.allocations import (
     TERMINAL,
     TRANSITIONS,
     Allocation,
@@ -12,8 +12,8 @@ from neocloud.domain.allocations import (
     Product,
     State,
 )
-from neocloud.domain.errors import InvalidInput, InvalidTransition
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.errors import InvalidInput, InvalidTransition
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

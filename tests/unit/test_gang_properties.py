@@ -6,13 +6,13 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Placement, Policy
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.topology import Level
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Placement, Policy
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 POLICY = Policy("first-fit", standard_filters(), (), tightest_gpus)

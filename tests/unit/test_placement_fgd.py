@@ -4,13 +4,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.placement.fgd import Fragmentation, FragmentationGrowth, sigmoid_score
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Placement, explain
-from neocloud.domain.placement.policies import get_policy
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.placement.fgd import Fragmentation, FragmentationGrowth, sigmoid_score
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Placement, explain
+from neocloud.placement.policies import get_policy
+from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import capacity, fleet, node
 
 

@@ -2,12 +2,12 @@ import random
 
 import pytest
 
-from neocloud.domain.capacity import NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.framework import Placement, Unschedulable
-from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.fleet.capacity import NodeShare
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.framework import Placement, Unschedulable
+from neocloud.placement.policies import POLICY_NAMES, get_policy
+from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import capacity, node
 
 

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.placement.framework import Placement
-from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.placement.framework import Placement
+from neocloud.placement.policies import POLICY_NAMES, get_policy
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 requests = st.builds(

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.placement.framework import Placement, representatives
-from neocloud.domain.placement.policies import get_policy
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import Capacity
+from neocloud.placement.framework import Placement, representatives
+from neocloud.placement.policies import get_policy
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 requests = st.lists(

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from neocloud.domain import errors as domain
+from neocloud.kernel import errors as domain
 
 log = logging.getLogger("neocloud.api")
 

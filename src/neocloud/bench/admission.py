@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.scratch import scratch_engine
-from neocloud.adapters.db.store import SqlStore
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.prices import ListPriceBook
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.control import ControlPlane
-from neocloud.app.views import ReservationRequest
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import NodeId
+from neocloud.control.adapters.list_prices import ListPriceBook
+from neocloud.control.adapters.memory import MemoryStore
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.views import ReservationRequest
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.infra.clock import ManualClock
+from neocloud.infra.scratch import scratch_engine
+from neocloud.kernel.ids import NodeId
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NODES_PER_SU = 32

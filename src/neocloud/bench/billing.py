@@ -19,15 +19,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.domain import reference as ref
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
-from neocloud.domain.metering import AllocationState, LifecycleEvent
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import PriceKey, Product, default_catalog
+from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
+from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
+from neocloud.billing.domain.pricing import PriceKey, Product, default_catalog
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel import reference as ref
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.periods import Period
 
 MODELS = ("H100", "H200", "B200", "GB200")
 MODEL_WEIGHTS = (0.35, 0.2, 0.3, 0.15)
@@ -134,8 +134,8 @@ def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
     if store == "memory":
         yield MemoryBillingStore()
         return
-    from neocloud.adapters.db.billing_store import SqlBillingStore
-    from neocloud.adapters.db.scratch import scratch_engine
+    from neocloud.billing.adapters.sql.store import SqlBillingStore
+    from neocloud.infra.scratch import scratch_engine
 
     with scratch_engine(store, database_url) as engine:
         yield SqlBillingStore(engine)

@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from neocloud.domain import presets
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Candidates, Placement, Policy, Scores
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet import presets
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Candidates, Placement, Policy, Scores
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 
 TARGETS = {
     "build_seconds": 10.0,
@@ -59,7 +59,7 @@ def bench_policy(name: str | None = None) -> Policy:
     if name == "first-fit":
         return first_fit()
     try:
-        module = importlib.import_module("neocloud.domain.placement.policies")
+        module = importlib.import_module("neocloud.placement.policies")
     except ImportError:
         module = None
     get_policy = getattr(module, "get_policy", None)

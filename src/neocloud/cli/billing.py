@@ -32,7 +32,7 @@ JsonOpt = typer.Option(False, "--json", help="print one JSON document")
 @contextmanager
 def _billing(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
     """The BillingService on the configured database; domain errors exit 1 with their message."""
-    from neocloud.domain.errors import DomainError
+    from neocloud.kernel.errors import DomainError
 
     with _services(data_dir, database_url) as services:
         if services.billing is None:
@@ -46,8 +46,8 @@ def _billing(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
 def _instant(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
-    from neocloud.domain.errors import InvalidInput
-    from neocloud.domain.periods import parse_instant
+    from neocloud.kernel.errors import InvalidInput
+    from neocloud.kernel.periods import parse_instant
 
     try:
         return parse_instant(text.replace("Z", "+00:00"), option)
@@ -71,7 +71,7 @@ def prices_set(
     as_json: bool = JsonOpt,
 ) -> None:
     """Set a price from now (or --from) on; the past is never re-priced."""
-    from neocloud.app.billing_views import price_view
+    from neocloud.billing.app.views import price_view
 
     with _billing(data_dir, database_url) as billing:
         period = billing.set_price(
@@ -94,7 +94,7 @@ def prices_list(
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
 ) -> None:
     """Every price period of the catalog, current and past."""
-    from neocloud.app.billing_views import price_view
+    from neocloud.billing.app.views import price_view
 
     with _billing(data_dir, database_url) as billing:
         views = [price_view(p) for p in billing.prices()]
@@ -128,8 +128,8 @@ def invoices_finalize(
     as_json: bool = JsonOpt,
 ) -> None:
     """Meter, then finalize every tenant's invoice for the month. Safe to run again."""
-    from neocloud.app.billing_views import invoice_summary
-    from neocloud.domain.periods import Period
+    from neocloud.billing.app.views import invoice_summary
+    from neocloud.kernel.periods import Period
 
     with _billing(data_dir, database_url) as billing:
         views = [invoice_summary(i) for i in billing.finalize(Period.parse_month(period))]
@@ -167,7 +167,7 @@ def billing_reconcile(
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare allocation events, the ledger and invoices; list every difference."""
-    from neocloud.domain.periods import Period
+    from neocloud.kernel.periods import Period
 
     with _billing(data_dir, database_url) as billing:
         report = billing.reconcile(Period.parse_month(period) if period else None).to_dict()
@@ -224,7 +224,7 @@ def revenue(
 def _invoice_action(
     action: str, invoice_id: str, data_dir: Path | None, database_url: str | None, as_json: bool, **kw: Any
 ) -> None:
-    from neocloud.app.billing_views import invoice_view
+    from neocloud.billing.app.views import invoice_view
 
     with _billing(data_dir, database_url) as billing:
         if action == "pay":
@@ -317,7 +317,7 @@ def billing_credit(
     as_json: bool = JsonOpt,
 ) -> None:
     """Give a tenant a credit, applied to its next invoice."""
-    from neocloud.domain.ids import TenantId
+    from neocloud.kernel.ids import TenantId
 
     with _billing(data_dir, database_url) as billing:
         credit = billing.issue_credit(TenantId(tenant), amount, reason, incident)

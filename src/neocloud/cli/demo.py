@@ -1,7 +1,7 @@
 """The demo's world (bootstrap-side): a small fleet, two tenants with tokens, and some live work.
 
 `demo_fleet()` uses the fleet presets' "demo" design (a small GB200 NVL72 SuperPOD plus one H100 scalable
-unit) when `neocloud.domain.presets` is present, and an equivalent built here otherwise. `seed()` goes
+unit) when `neocloud.fleet.presets` is present, and an equivalent built here otherwise. `seed()` goes
 through the ControlPlane's public use cases only, so the demo exercises the same paths as the API.
 """
 
@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from neocloud.app.control import ControlPlane
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain import reference as ref
-from neocloud.domain.fleet import Fleet, Hall, Node, Rack
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import NodeId
-from neocloud.domain.tenancy import Role
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.control.domain.tenancy import Role
+from neocloud.fleet.fleet import Fleet, Hall, Node, Rack
+from neocloud.kernel import reference as ref
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import NodeId
 
 DEMO_GB200_RACKS = 2
 DEMO_H100_NODES_PER_RACK = 4  # DGX H100 per rack in the SuperPOD reference design's compute racks
@@ -72,7 +72,7 @@ def _fallback_fleet() -> Fleet:
 
 def demo_fleet() -> Fleet:
     try:
-        from neocloud.domain import presets  # type: ignore[attr-defined, unused-ignore]
+        from neocloud.fleet import presets
     except ImportError:
         return _fallback_fleet()
     fleet: Fleet = presets.build("demo")

@@ -14,8 +14,8 @@ import typer
 
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
 from neocloud.cli.output import err_console, fail, print_json, print_table
-from neocloud.domain.errors import DomainError
-from neocloud.domain.tenancy import Principal, Role
+from neocloud.control.domain.tenancy import Principal, Role
+from neocloud.kernel.errors import DomainError
 
 db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
 nodes_app = typer.Typer(help="Nodes as the control plane holds them.", no_args_is_help=True)
@@ -93,7 +93,7 @@ def nodes_list(
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every node, its state, and which allocation holds each GPU now."""
-    from neocloud.app.views import PageRequest
+    from neocloud.control.app.views import PageRequest
 
     with _services(data_dir, database_url) as services:
         try:

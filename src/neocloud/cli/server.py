@@ -87,10 +87,10 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Run the API server (OpenAPI docs at /docs) with the reconciler. Refuses an un-migrated database."""
-    from neocloud.adapters.db.schema import SchemaMismatch
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services
-    from neocloud.domain.errors import DomainError
+    from neocloud.infra.schema import SchemaMismatch
+    from neocloud.kernel.errors import DomainError
 
     settings = Settings.from_env(data_dir, database_url)
     try:
@@ -168,8 +168,8 @@ def demo(
 
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services, upgrade_database
+    from neocloud.cli.demo import seed
     from neocloud.cli.output import console
-    from neocloud.demo import seed
 
     temporary = data_dir is None
     where = Path(tempfile.mkdtemp(prefix="neocloud-demo-")) if data_dir is None else data_dir.expanduser()

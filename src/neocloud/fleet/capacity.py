@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.errors import Conflict
-from neocloud.domain.fleet import Fleet
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import Conflict
 
 MILLI = 1000
 

@@ -16,12 +16,12 @@ from typing import Any, NoReturn
 
 import yaml
 
-from neocloud.domain import presets
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fabric, Fleet, Hall, Node, Rack
-from neocloud.domain.gpus import CATALOG
-from neocloud.domain.ids import NodeId
+from neocloud.fleet import presets
+from neocloud.fleet.fleet import Fabric, Fleet, Hall, Node, Rack
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.ids import NodeId
 
 _REQUIRED: Any = object()
 _TOP_KEYS = {"name", "site", "halls", "preset", "params"}

@@ -13,10 +13,10 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.gpus import CATALOG, GpuModel
-from neocloud.domain.ids import NodeId
-from neocloud.domain.topology import Level, Topology
+from neocloud.fleet.topology import Level, Topology
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import CATALOG, GpuModel
+from neocloud.kernel.ids import NodeId
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fabric, Fleet, Hall, Node, Rack
-from neocloud.domain.gpus import CATALOG
-from neocloud.domain.ids import NodeId
+from neocloud.fleet.fleet import Fabric, Fleet, Hall, Node, Rack
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.ids import NodeId
 
 Number = int | float
 

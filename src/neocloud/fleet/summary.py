@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.topology import Level
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.topology import Level
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.errors import InvalidInput
+from neocloud.kernel.errors import InvalidInput
 
 IntArray = npt.NDArray[np.int64]
 

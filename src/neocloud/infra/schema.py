@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from neocloud.domain.errors import NotReady
+from neocloud.kernel.errors import NotReady
 
 HERE = Path(__file__).resolve().parent
 

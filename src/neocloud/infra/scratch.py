@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, text
 
-from neocloud.adapters.db.engine import make_engine
-from neocloud.adapters.db.schema import upgrade
+from neocloud.infra.engine import make_engine
+from neocloud.infra.schema import upgrade
 
 
 @contextmanager

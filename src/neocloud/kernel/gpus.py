@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import InvalidInput
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

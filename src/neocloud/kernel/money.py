@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Final
 
-from neocloud.domain.errors import InvalidInput
+from neocloud.kernel.errors import InvalidInput
 
 # ISO 4217 minor-unit exponents of the currencies a catalog may use.
 CURRENCY_EXPONENT: Final[dict[str, int]] = {"USD": 2, "EUR": 2}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from neocloud.domain.errors import InvalidInput
+from neocloud.kernel.errors import InvalidInput
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 SECONDS_PER_DAY: Final = 86_400

@@ -31,12 +31,12 @@ a constant fitted to a trace: the weights below only set the precedence.
 
 from __future__ import annotations
 
-from neocloud.domain.placement.fgd import FgdScore, Fragmentation, FragmentationGrowth
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Policy
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.scorers import NodeOrder, PreserveWholeNodes, StrandedCpuFit
-from neocloud.domain.placement.workload import Workload
+from neocloud.placement.fgd import FgdScore, Fragmentation, FragmentationGrowth
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Policy
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.scorers import NodeOrder, PreserveWholeNodes, StrandedCpuFit
+from neocloud.placement.workload import Workload
 
 # Weights encode precedence. FGD's scores are whole numbers, so anything below 1 only breaks its ties:
 # PreserveWholeNodes is 0 or -1 (x 0.5); the exact growth (sharing requests only, in GPUs, a fraction

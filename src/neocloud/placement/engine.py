@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.placement.framework import Verdict
-from neocloud.domain.placement.policies import get_policy
-from neocloud.domain.placement.request import Request
-from neocloud.domain.reservations import Placer
+from neocloud.control.domain.shapes import Placer
+from neocloud.fleet.capacity import Capacity
+from neocloud.placement.framework import Verdict
+from neocloud.placement.policies import get_policy
+from neocloud.placement.request import Request
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement.framework import Candidates, Scores
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.watch import CapacityWatch
-from neocloud.domain.placement.workload import Workload
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.fleet.fleet import Fleet
+from neocloud.placement.framework import Candidates, Scores
+from neocloud.placement.request import Request
+from neocloud.placement.watch import CapacityWatch
+from neocloud.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

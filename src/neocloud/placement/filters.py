@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.placement.framework import Filter, Mask
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import Capacity
+from neocloud.placement.framework import Filter, Mask
+from neocloud.placement.request import Request
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.topology import Level
+from neocloud.placement.request import Request
 
 Mask = npt.NDArray[np.bool_]
 Scores = npt.NDArray[np.float64]
@@ -106,7 +106,7 @@ class Policy:
 
     def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
         if req.is_gang:
-            from neocloud.domain.placement.gang import place_gang
+            from neocloud.placement.gang import place_gang
 
             return place_gang(self, req, cap, rng)
         feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.placement.framework import (
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.topology import Level, Topology
+from neocloud.placement.framework import (
     Candidates,
     Mask,
     Placement,
@@ -36,9 +37,8 @@ from neocloud.domain.placement.framework import (
     Verdict,
     explain,
 )
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level, Topology
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 
 IntArray = npt.NDArray[np.int64]
 

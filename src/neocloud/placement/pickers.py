@@ -6,8 +6,8 @@ import random
 
 import numpy as np
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.placement.request import Request
 
 
 def tightest_gpus(req: Request, cap: Capacity, node: int, rng: random.Random) -> tuple[int, ...]:

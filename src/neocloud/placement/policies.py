@@ -13,16 +13,16 @@ from typing import Final
 
 import numpy as np
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.default import neocloud_default
-from neocloud.domain.placement.fgd import FgdGpus, FgdScore, Fragmentation
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Policy
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.scorers import BestFit, DotProduct, FirstFit, GpuClustering, GpuPacking
-from neocloud.domain.placement.workload import Workload
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.default import neocloud_default
+from neocloud.placement.fgd import FgdGpus, FgdScore, Fragmentation
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Policy
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
+from neocloud.placement.scorers import BestFit, DotProduct, FirstFit, GpuClustering, GpuPacking
+from neocloud.placement.workload import Workload
 
 
 def random_gpus(req: Request, cap: Capacity, node: int, rng: random.Random) -> tuple[int, ...]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neocloud.domain.capacity import MILLI
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import MILLI
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.placement.framework import Candidates, Scores
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.watch import CapacityWatch
-from neocloud.domain.placement.workload import Workload
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.placement.framework import Candidates, Scores
+from neocloud.placement.request import Request
+from neocloud.placement.watch import CapacityWatch
+from neocloud.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.domain.capacity import Capacity
+from neocloud.fleet.capacity import Capacity
 
 IntArray = npt.NDArray[np.int64]
 

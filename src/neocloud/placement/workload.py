@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from neocloud.domain.capacity import MILLI
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import MILLI
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.request import Request
 
 # Share of the requests whose shapes make up the distribution: all of them, as the FGD paper defines
 # the measure. (The artifact's configuration names a 95 % popularity cut-off; applied literally here it

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from neocloud.domain.capacity import MILLI
-from neocloud.domain.errors import DomainError, InvalidInput
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.gpus import CATALOG
-from neocloud.domain.ids import NodeId
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import MILLI
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.kernel.errors import DomainError, InvalidInput
+from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.ids import NodeId
+from neocloud.placement.request import Request
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")

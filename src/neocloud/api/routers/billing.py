@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from neocloud.api.deps import Caller
-from neocloud.app import billing_access as access
-from neocloud.app.billing import BillingService
-from neocloud.domain.errors import NotReady
+from neocloud.billing.app import access
+from neocloud.billing.app.service import BillingService
+from neocloud.kernel.errors import NotReady
 
 router = APIRouter(tags=["billing"])
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Paging
-from neocloud.app.views import CalendarView, NodeView, Page
-from neocloud.domain.errors import InvalidInput
+from neocloud.control.app.views import CalendarView, NodeView, Page
+from neocloud.kernel.errors import InvalidInput
 
 router = APIRouter(tags=["fleet"])
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from neocloud.api import schemas as s
 from neocloud.api.errors import ErrorBody, error_response
-from neocloud.domain.errors import DomainError
+from neocloud.kernel.errors import DomainError
 
 router = APIRouter(tags=["health"])
 

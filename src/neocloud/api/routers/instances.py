@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
-from neocloud.app.views import EventView, InstanceRequest, InstanceView, Page
+from neocloud.control.app.views import EventView, InstanceRequest, InstanceView, Page
 
 router = APIRouter(tags=["instances"])
 

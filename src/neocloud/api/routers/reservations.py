@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
-from neocloud.app.views import Page, QuoteView, ReservationRequest, ReservationView
-from neocloud.domain.allocations import State
+from neocloud.control.app.views import Page, QuoteView, ReservationRequest, ReservationView
+from neocloud.control.domain.allocations import State
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Path
 
 from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Paging
-from neocloud.app.views import Page, ProjectView, QuotaView, TenantView
-from neocloud.domain.tenancy import Principal, Role
+from neocloud.control.app.views import Page, ProjectView, QuotaView, TenantView
+from neocloud.control.domain.tenancy import Principal, Role
 
 router = APIRouter(tags=["tenancy"])
 

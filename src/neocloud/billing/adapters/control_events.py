@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from neocloud.app.ports import UnitOfWork
-from neocloud.domain.allocations import Allocation, Event, Product
-from neocloud.domain.ids import TenantId
-from neocloud.domain.metering import AllocationState, LifecycleEvent
-from neocloud.domain.pricing import Product as PricedProduct
+from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
+from neocloud.billing.domain.pricing import Product as PricedProduct
+from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.domain.allocations import Allocation, Event, Product
+from neocloud.kernel.ids import TenantId
 
 PAGE = 500
 

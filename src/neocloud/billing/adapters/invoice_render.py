@@ -12,8 +12,8 @@ import io
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from neocloud.app.billing_views import invoice_view
-from neocloud.domain.invoices import Invoice
+from neocloud.billing.app.views import invoice_view
+from neocloud.billing.domain.invoices import Invoice
 
 CSV_COLUMNS = (
     "invoice_id",

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.billing import BillingStore, Clock, LifecycleEventSource
-from neocloud.domain.errors import Conflict
-from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
-from neocloud.domain.invoices import Credit, Invoice, check_replacement
-from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import PriceCatalog
+from neocloud.billing.app.service import BillingStore, Clock, LifecycleEventSource
+from neocloud.billing.domain.invoices import Credit, Invoice, check_replacement
+from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage
+from neocloud.billing.domain.pricing import PriceCatalog
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.periods import Period
 
 
 @dataclass

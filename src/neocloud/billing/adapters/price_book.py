@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from neocloud.app.billing import BillingService
-from neocloud.domain.allocations import Product
-from neocloud.domain.errors import InvalidInput, NotFound
-from neocloud.domain.pricing import PriceKey
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.domain.pricing import PriceKey
+from neocloud.control.domain.allocations import Product
+from neocloud.kernel.errors import InvalidInput, NotFound
 
 
 class CatalogPriceBook:

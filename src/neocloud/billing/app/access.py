@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from neocloud.app.billing import BillingService
-from neocloud.app.billing_views import invoice_summary, invoice_view, preview_view, usage_view
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.ids import TenantId
-from neocloud.domain.periods import Period
-from neocloud.domain.tenancy import Principal
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.views import invoice_summary, invoice_view, preview_view, usage_view
+from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.ids import TenantId
+from neocloud.kernel.periods import Period
 
 
 def _tenant(principal: Principal, asked: str | None) -> TenantId:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from neocloud.domain.errors import Conflict, InvalidInput, NotFound
-from neocloud.domain.ids import AllocationId, InvoiceId, TenantId
-from neocloud.domain.invoices import (
+from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
     InvoiceState,
@@ -24,17 +22,19 @@ from neocloud.domain.invoices import (
     draft_invoice,
     invoice_id_for,
 )
-from neocloud.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
-from neocloud.domain.money import Money, check_currency
-from neocloud.domain.periods import Period, check_grid, floor_to_grid, from_epoch, require_utc, to_epoch
-from neocloud.domain.pricing import (
+from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
+from neocloud.billing.domain.pricing import (
     RESERVED_TERMS_MONTHS,
     PriceCatalog,
     PriceKey,
     PricePeriod,
     default_catalog,
 )
-from neocloud.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.money import Money, check_currency
+from neocloud.kernel.periods import Period, check_grid, floor_to_grid, from_epoch, require_utc, to_epoch
 
 
 class Clock(Protocol):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from neocloud.domain.invoices import Invoice
-from neocloud.domain.money import decimal_text
-from neocloud.domain.pricing import PricePeriod
-from neocloud.domain.reconcile import gpu_seconds_text
+from neocloud.billing.domain.invoices import Invoice
+from neocloud.billing.domain.pricing import PricePeriod
+from neocloud.billing.domain.reconcile import gpu_seconds_text
+from neocloud.kernel.money import decimal_text
 
 
 def invoice_view(invoice: Invoice) -> dict[str, Any]:

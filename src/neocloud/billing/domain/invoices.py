@@ -16,12 +16,12 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
-from neocloud.domain.errors import Conflict, InvalidInput, InvalidTransition
-from neocloud.domain.ids import InvoiceId, TenantId
-from neocloud.domain.metering import UsageEntry
-from neocloud.domain.money import MILLI_PER_GPU, SECONDS_PER_HOUR, Money, decimal_text, round_half_even, total
-from neocloud.domain.periods import Period, require_utc
-from neocloud.domain.pricing import PriceCatalog, PriceKey, Product
+from neocloud.billing.domain.metering import UsageEntry
+from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, Product
+from neocloud.kernel.errors import Conflict, InvalidInput, InvalidTransition
+from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.money import MILLI_PER_GPU, SECONDS_PER_HOUR, Money, decimal_text, round_half_even, total
+from neocloud.kernel.periods import Period, require_utc
 
 
 class InvoiceState(StrEnum):

@@ -25,12 +25,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import AllocationId, ProjectId, TenantId
-from neocloud.domain.money import MILLI_PER_GPU, GpuTime
-from neocloud.domain.periods import check_grid, cut_at_grid, floor_to_grid, from_epoch, require_utc, to_epoch
-from neocloud.domain.pricing import Product, parse_product
+from neocloud.billing.domain.pricing import Product, parse_product
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId, ProjectId, TenantId
+from neocloud.kernel.money import MILLI_PER_GPU, GpuTime
+from neocloud.kernel.periods import check_grid, cut_at_grid, floor_to_grid, from_epoch, require_utc, to_epoch
 
 
 class AllocationState(StrEnum):

@@ -16,12 +16,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import Conflict, InvalidInput, NotFound
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import TenantId
-from neocloud.domain.money import check_currency, parse_decimal
-from neocloud.domain.periods import require_utc
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import TenantId
+from neocloud.kernel.money import check_currency, parse_decimal
+from neocloud.kernel.periods import require_utc
 
 
 class Product(StrEnum):

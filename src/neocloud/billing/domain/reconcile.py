@@ -13,12 +13,12 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Final
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.ids import AllocationId, TenantId
-from neocloud.domain.invoices import Invoice, InvoiceState
-from neocloud.domain.metering import LifecycleEvent, UsageEntry, allocation_usage, group_events
-from neocloud.domain.money import MILLI_PER_GPU, Money
-from neocloud.domain.periods import Period, to_epoch
+from neocloud.billing.domain.invoices import Invoice, InvoiceState
+from neocloud.billing.domain.metering import LifecycleEvent, UsageEntry, allocation_usage, group_events
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.ids import AllocationId, TenantId
+from neocloud.kernel.money import MILLI_PER_GPU, Money
+from neocloud.kernel.periods import Period, to_epoch
 
 
 def gpu_seconds_text(milli_gpu_seconds: int) -> str:

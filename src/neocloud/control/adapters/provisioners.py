@@ -7,8 +7,8 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from neocloud.app.ports import Clock
-from neocloud.domain.ids import AllocationId, NodeId
+from neocloud.control.app.ports import Clock
+from neocloud.kernel.ids import AllocationId, NodeId
 
 
 class FakeProvisioner:

@@ -7,16 +7,16 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neocloud.app.ports import UnitOfWork
-from neocloud.domain.allocations import Allocation, Event, GpuBooking, Product, State
-from neocloud.domain.calendar import snapshot, yielding
-from neocloud.domain.errors import Conflict
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.gpus import GpuModel
-from neocloud.domain.ids import NodeId
-from neocloud.domain.placement.framework import Placement, Unschedulable
-from neocloud.domain.quotas import Usage, check_admission, peak_usage
-from neocloud.domain.reservations import Placer, Shape, place_shape
+from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.calendar import snapshot, yielding
+from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
+from neocloud.control.domain.shapes import Placer, Shape, place_shape
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.gpus import GpuModel
+from neocloud.kernel.ids import NodeId
+from neocloud.placement.framework import Placement, Unschedulable
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from neocloud.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
-from neocloud.app.views import (
+from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.views import (
     MAX_PAGE,
     PageRequest,
 )
-from neocloud.domain.errors import (
+from neocloud.control.domain.shapes import Placer
+from neocloud.kernel.errors import (
     InvalidInput,
 )
-from neocloud.domain.reservations import Placer
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)

@@ -14,16 +14,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from neocloud.app.context import DEFAULT_SPOT_NOTICE, Context
-from neocloud.app.fleet import FleetUseCases
-from neocloud.app.placement import placer
-from neocloud.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
-from neocloud.app.products import ProductUseCases
-from neocloud.app.reconciler import reconcile
-from neocloud.app.tenancy import TenancyUseCases
-from neocloud.app.views import (
+from neocloud.control.app.context import DEFAULT_SPOT_NOTICE, Context
+from neocloud.control.app.fleet import FleetUseCases
+from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.products import ProductUseCases
+from neocloud.control.app.reconciler import reconcile
+from neocloud.control.app.tenancy import TenancyUseCases
+from neocloud.control.app.views import (
     ReconcileReport,
 )
+from neocloud.placement.engine import placer
 
 __all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "SecretIds"]
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from neocloud.app.context import Context, checked_page
-from neocloud.app.views import (
+from neocloud.control.app.context import Context, checked_page
+from neocloud.control.app.views import (
     NodeView,
     Page,
     PageRequest,
 )
-from neocloud.domain import calendar
-from neocloud.domain.allocations import Product
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.tenancy import (
+from neocloud.control.domain import calendar
+from neocloud.control.domain.allocations import Product
+from neocloud.control.domain.tenancy import (
     Principal,
 )
+from neocloud.fleet.fleet import Fleet
 
 
 class FleetUseCases(Context):

@@ -9,11 +9,11 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol
 
-from neocloud.domain.allocations import Allocation, Event, GpuBooking, Product, State
-from neocloud.domain.fleet import Node
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
-from neocloud.domain.quotas import Quota
-from neocloud.domain.tenancy import Project, Tenant, Token
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.quotas import Quota
+from neocloud.control.domain.tenancy import Project, Tenant, Token
+from neocloud.fleet.fleet import Node
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 
 
 class Clock(Protocol):

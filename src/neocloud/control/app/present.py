@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from neocloud.app.views import EventView, InstanceView, ProjectView, QuotaView, ReservationView, TenantView
-from neocloud.domain.allocations import Allocation, Event, Product
-from neocloud.domain.quotas import Quota
-from neocloud.domain.reservations import minor_text
-from neocloud.domain.tenancy import Project, Tenant
+from neocloud.control.app.views import (
+    EventView,
+    InstanceView,
+    ProjectView,
+    QuotaView,
+    ReservationView,
+    TenantView,
+)
+from neocloud.control.domain.allocations import Allocation, Event, Product
+from neocloud.control.domain.quotas import Quota
+from neocloud.control.domain.shapes import minor_text
+from neocloud.control.domain.tenancy import Project, Tenant
 
 
 def tenant_view(t: Tenant) -> TenantView:

@@ -7,10 +7,17 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.app import admission, present
-from neocloud.app.context import CALENDAR_DAYS, KEY_MAX, QUOTE_HORIZON, Context, checked_page, next_cursor
-from neocloud.app.ports import UnitOfWork
-from neocloud.app.views import (
+from neocloud.control.app import admission, present
+from neocloud.control.app.context import (
+    CALENDAR_DAYS,
+    KEY_MAX,
+    QUOTE_HORIZON,
+    Context,
+    checked_page,
+    next_cursor,
+)
+from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
     EventView,
@@ -22,22 +29,22 @@ from neocloud.app.views import (
     ReservationRequest,
     ReservationView,
 )
-from neocloud.domain import calendar
-from neocloud.domain.allocations import Allocation, GpuBooking, Product, State
-from neocloud.domain.errors import (
+from neocloud.control.domain import calendar
+from neocloud.control.domain.allocations import Allocation, GpuBooking, Product, State
+from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
+from neocloud.control.domain.tenancy import (
+    Principal,
+    Project,
+)
+from neocloud.kernel.errors import (
     Conflict,
     Forbidden,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
 )
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import AllocationId
-from neocloud.domain.reservations import Shape, Window, minor_text, total_minor, validate
-from neocloud.domain.tenancy import (
-    Principal,
-    Project,
-)
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId
 
 
 def _same_request(

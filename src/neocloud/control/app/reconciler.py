@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from neocloud.app.ports import Clock, Provisioner, UnitOfWork
-from neocloud.app.views import ReconcileReport
-from neocloud.domain.allocations import Allocation, State
+from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
+from neocloud.control.app.views import ReconcileReport
+from neocloud.control.domain.allocations import Allocation, State
 
 
 @dataclass

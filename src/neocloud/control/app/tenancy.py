@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from neocloud.app import present
-from neocloud.app.context import Context, checked_page, next_cursor
-from neocloud.app.views import (
+from neocloud.control.app import present
+from neocloud.control.app.context import Context, checked_page, next_cursor
+from neocloud.control.app.views import (
     Page,
     PageRequest,
     ProjectView,
@@ -12,17 +12,8 @@ from neocloud.app.views import (
     TenantView,
     TokenView,
 )
-from neocloud.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    Unauthenticated,
-)
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import ProjectId, TenantId
-from neocloud.domain.quotas import Quota
-from neocloud.domain.tenancy import (
+from neocloud.control.domain.quotas import Quota
+from neocloud.control.domain.tenancy import (
     Principal,
     Project,
     Role,
@@ -33,6 +24,15 @@ from neocloud.domain.tenancy import (
     make_secret,
     validate_name,
 )
+from neocloud.kernel.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import ProjectId, TenantId
 
 
 class TenancyUseCases(Context):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from neocloud.domain.tenancy import Role
+from neocloud.control.domain.tenancy import Role
 
 T = TypeVar("T")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from neocloud.domain.errors import InvalidInput, InvalidTransition
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.errors import InvalidInput, InvalidTransition
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 
 
 class Product(StrEnum):

@@ -13,13 +13,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from neocloud.domain.allocations import GpuBooking
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.gpus import GpuModel
-from neocloud.domain.placement.framework import Placement, Unschedulable
-from neocloud.domain.reservations import Placer, Shape, max_request, place_shape
+from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.shapes import Placer, Shape, max_request, place_shape
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import GpuModel
+from neocloud.placement.framework import Placement, Unschedulable
 
 READY = "ready"
 MAX_SLOTS = 2000

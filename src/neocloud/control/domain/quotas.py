@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from neocloud.domain.errors import InvalidInput, QuotaExceeded
-from neocloud.domain.ids import ProjectId, TenantId
+from neocloud.kernel.errors import InvalidInput, QuotaExceeded
+from neocloud.kernel.ids import ProjectId, TenantId
 
 
 @dataclass(frozen=True, slots=True)

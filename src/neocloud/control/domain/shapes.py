@@ -19,13 +19,13 @@ from typing import Protocol
 
 import numpy as np
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.gpus import GpuModel, gpu_model
-from neocloud.domain.money import Money, round_half_even
-from neocloud.domain.placement.framework import Placement, Unschedulable, Verdict
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import GpuModel, gpu_model
+from neocloud.kernel.money import Money, round_half_even
+from neocloud.placement.framework import Placement, Unschedulable, Verdict
+from neocloud.placement.request import Request
 
 MAX_HOURS = 24 * 366 * 3  # three years: the longest contract the control plane books
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from neocloud.domain.errors import Forbidden, InvalidInput, NotFound
-from neocloud.domain.ids import ProjectId, TenantId
+from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
+from neocloud.kernel.ids import ProjectId, TenantId
 
 TOKEN_PREFIX = "nc_"
 NAME_MAX = 63

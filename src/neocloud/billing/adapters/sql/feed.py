@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from neocloud.adapters.db import tables as t
-from neocloud.domain.ids import AllocationId, ProjectId, TenantId
-from neocloud.domain.metering import AllocationState, LifecycleEvent
-from neocloud.domain.pricing import Product
+from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
+from neocloud.billing.domain.pricing import Product
+from neocloud.control.adapters.sql import tables as t
+from neocloud.kernel.ids import AllocationId, ProjectId, TenantId
 
 
 class SqlEventFeed:

@@ -7,12 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from neocloud.domain.ids import AllocationId, InvoiceId, ProjectId, TenantId
-from neocloud.domain.invoices import Credit, Invoice, InvoiceKind, InvoiceLine, InvoiceState
-from neocloud.domain.metering import UsageEntry
-from neocloud.domain.money import Money
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import Product
+from neocloud.billing.domain.invoices import Credit, Invoice, InvoiceKind, InvoiceLine, InvoiceState
+from neocloud.billing.domain.metering import UsageEntry
+from neocloud.billing.domain.pricing import Product
+from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
+from neocloud.kernel.money import Money
+from neocloud.kernel.periods import Period
 
 
 def entry_of(r: Any) -> UsageEntry:

@@ -16,19 +16,19 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, se
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from neocloud.adapters.db import billing_tables as bt
-from neocloud.adapters.db.billing_rows import entry_of, invoice_of, invoice_row
-from neocloud.app.billing import BillingStore
-from neocloud.domain.ids import AllocationId, InvoiceId, ProjectId, TenantId
-from neocloud.domain.invoices import (
+from neocloud.billing.adapters.sql import tables as bt
+from neocloud.billing.adapters.sql.rows import entry_of, invoice_of, invoice_row
+from neocloud.billing.app.service import BillingStore
+from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
     check_replacement,
 )
-from neocloud.domain.metering import Incident, UsageEntry
-from neocloud.domain.money import Money
-from neocloud.domain.periods import Period, to_epoch
-from neocloud.domain.pricing import PriceCatalog, PriceKey, PricePeriod, Product
+from neocloud.billing.domain.metering import Incident, UsageEntry
+from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, PricePeriod, Product
+from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
+from neocloud.kernel.money import Money
+from neocloud.kernel.periods import Period, to_epoch
 
 T = TypeVar("T")
 CHUNK = 500

@@ -20,13 +20,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from neocloud.adapters.db import tables as t
-from neocloud.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
-from neocloud.domain.errors import Conflict
-from neocloud.domain.fleet import Node
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
-from neocloud.domain.quotas import Quota
-from neocloud.domain.tenancy import Project, Role, Tenant, Token
+from neocloud.control.adapters.sql import tables as t
+from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.quotas import Quota
+from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
+from neocloud.fleet.fleet import Node
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 
 
 class SqlStore:

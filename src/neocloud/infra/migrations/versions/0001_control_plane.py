@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from neocloud.adapters.db.tables import UtcDateTime
+from neocloud.control.adapters.sql.tables import UtcDateTime
 
 revision = "0001"
 down_revision = None

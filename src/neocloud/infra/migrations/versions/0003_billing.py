@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from neocloud.adapters.db.tables import UtcDateTime
+from neocloud.control.adapters.sql.tables import UtcDateTime
 
 revision = "0003"
 down_revision = "0002"
