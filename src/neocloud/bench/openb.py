@@ -25,6 +25,7 @@ from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 from neocloud.placement import policies
+from neocloud.placement.engine import place
 from neocloud.placement.framework import Placement
 from neocloud.placement.workload import Workload
 from neocloud.traces import openb
@@ -157,7 +158,7 @@ def run_seed(
     for k, i in enumerate(order):
         pod = pods[i]
         total_arrived += gpu_milli[i]
-        verdict = policy.place(pod.request, cap, rng)
+        verdict = place(policy, pod.request, cap, rng)
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)
             total_allocated += gpu_milli[i]

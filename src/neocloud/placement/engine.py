@@ -1,4 +1,10 @@
-"""Which placement engine the control plane uses.
+"""The placement engine: dispatch a request to the single-node pipeline or the gang algorithm, and the
+placer the control plane uses.
+
+`place(policy, req, cap, rng)` is the one entry point: a single-node request runs the policy's filters
+and scorers (`Policy.place_node`); a gang (`req.nodes > 1`) runs `place_gang`, which reuses the same
+policy's filters, scoring and GPU picker inside the smallest topology domain that holds it. The
+framework never imports an algorithm; this module sits above both.
 
 The control plane places every decision on a fresh capacity snapshot, and the server decides in
 several threads at once, so each decision gets its own policy instance: the stateful scorers (FGD's
@@ -11,11 +17,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from neocloud.control.domain.shapes import Placer
 from neocloud.fleet.capacity import Capacity
-from neocloud.placement.framework import Verdict
+from neocloud.placement.framework import Placer, Policy, Verdict
+from neocloud.placement.gang import place_gang
 from neocloud.placement.policies import get_policy
 from neocloud.placement.request import Request
+
+
+def place(policy: Policy, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
+    """Where `req` goes on `cap` under `policy`: a Placement, or Unschedulable with its reasons."""
+    if req.is_gang:
+        return place_gang(policy, req, cap, rng)
+    return policy.place_node(req, cap, rng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +38,7 @@ class PolicyPlacer:
     name: str
 
     def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
-        return get_policy(self.name).place(req, cap, rng)
+        return place(get_policy(self.name), req, cap, rng)
 
 
 def placer(name: str) -> Placer:

@@ -2,8 +2,12 @@
 
 A filter is vectorised over the fleet: it returns a boolean mask (True = the node fits) and its name is
 the reason given for the nodes it rejects. A scorer returns one float per candidate node, higher better.
-`Policy.place` returns a `Placement` or an `Unschedulable` that counts, for every filter, the nodes it
+A placement returns a `Placement` or an `Unschedulable` that counts, for every filter, the nodes it
 was the first to reject — "why is my request pending" answered by data.
+
+This module defines the interfaces and the single-node pipeline only; it never imports an algorithm.
+Dispatch (single node or gang) sits above both, in `neocloud.placement.engine`, as in the Kubernetes
+scheduler framework. `Placer` is what callers outside placement depend on.
 """
 
 from __future__ import annotations
@@ -73,6 +77,13 @@ class Unschedulable:
 Verdict = Placement | Unschedulable
 
 
+class Placer(Protocol):
+    """Places one request on a capacity snapshot: what code outside placement depends on
+    (`neocloud.placement.engine.PolicyPlacer` is the production one)."""
+
+    def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict: ...
+
+
 def explain(req: Request, cap: Capacity, filters: Sequence[Filter]) -> tuple[Mask, dict[str, int]]:
     """Apply filters in order; return the feasible mask and how many nodes each filter rejected first."""
     feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
@@ -104,11 +115,11 @@ class Policy:
     final tie-break: untouched nodes of one profile then score alike and the first of them wins, so one
     representative per profile is scored instead of all of them (the same decision, found faster)."""
 
-    def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
-        if req.is_gang:
-            from neocloud.placement.gang import place_gang
-
-            return place_gang(self, req, cap, rng)
+    def place_node(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
+        """Place a single-node request: filter, score the candidates, pick GPUs on the best node.
+        Gangs are not this method's: `neocloud.placement.engine.place` dispatches them to the gang
+        algorithm, which reuses this policy's filters, `choose` and GPU picker."""
+        assert not req.is_gang, "a gang request goes through neocloud.placement.engine.place"
         feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
         for f in self.filters:
             feasible &= f(req, cap)

@@ -11,12 +11,12 @@ from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
 from neocloud.control.domain.calendar import snapshot, yielding
 from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
-from neocloud.control.domain.shapes import Placer, Shape, place_shape
+from neocloud.control.domain.shapes import Shape, place_shape
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.gpus import GpuModel
 from neocloud.kernel.ids import NodeId
-from neocloud.placement.framework import Placement, Unschedulable
+from neocloud.placement.framework import Placement, Placer, Unschedulable
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from neocloud.control.app.views import (
     MAX_PAGE,
     PageRequest,
 )
-from neocloud.control.domain.shapes import Placer
 from neocloud.kernel.errors import (
     InvalidInput,
 )
+from neocloud.placement.framework import Placer
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)

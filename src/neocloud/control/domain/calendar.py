@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from neocloud.control.domain.allocations import GpuBooking
-from neocloud.control.domain.shapes import Placer, Shape, max_request, place_shape
+from neocloud.control.domain.shapes import Shape, max_request, place_shape
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import GpuModel
-from neocloud.placement.framework import Placement, Unschedulable
+from neocloud.placement.framework import Placement, Placer, Unschedulable
 
 READY = "ready"
 MAX_SLOTS = 2000

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from neocloud.fleet.topology import Level
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import GpuModel, gpu_model
 from neocloud.kernel.money import Money, round_half_even
-from neocloud.placement.framework import Placement, Unschedulable, Verdict
+from neocloud.placement.framework import Placement, Placer, Unschedulable, Verdict
 from neocloud.placement.request import Request
 
 MAX_HOURS = 24 * 366 * 3  # three years: the longest contract the control plane books
@@ -42,12 +41,6 @@ class Shape(StrEnum):
             return cls(text.strip().lower().replace("_", "-"))
         except ValueError:
             raise InvalidInput(f"unknown shape {text!r}", details={"known": [s.value for s in cls]}) from None
-
-
-class Placer(Protocol):
-    """What the shapes need from the placement engine (a `Policy` is one)."""
-
-    def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict: ...
 
 
 @dataclass(frozen=True, slots=True)
