@@ -13,16 +13,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from neocloud.control.adapters.ids import SecretIds
 from neocloud.control.adapters.list_prices import ListPriceBook
 from neocloud.control.adapters.memory import MemoryStore
 from neocloud.control.adapters.provisioners import FakeProvisioner
 from neocloud.control.adapters.sql.store import SqlStore
-from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.control import ControlPlane, Deps
 from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.fleet import Fleet
 from neocloud.infra.clock import ManualClock
 from neocloud.infra.engine import make_engine
 from neocloud.infra.schema import upgrade
+from neocloud.placement.engine import placer
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -42,13 +44,13 @@ class World:
 
     def tenant(self, name: str, role: str = "tenant-admin") -> Principal:
         """A new tenant and a principal for it with `role`."""
-        self.control.create_tenant(name)
-        _, secret = self.control.create_token(name, role)
-        return self.control.authenticate(secret)
+        self.control.tenancy.create_tenant(name)
+        _, secret = self.control.tenancy.create_token(name, role)
+        return self.control.tenancy.authenticate(secret)
 
     def token(self, tenant: str | None, role: str) -> Principal:
-        _, secret = self.control.create_token(tenant, role)
-        return self.control.authenticate(secret)
+        _, secret = self.control.tenancy.create_token(tenant, role)
+        return self.control.tenancy.authenticate(secret)
 
     def operator(self) -> Principal:
         return self.token(None, "operator")
@@ -58,8 +60,8 @@ def world(store: object, fleet_: Fleet | None = None, *, delay: timedelta = time
           notice: timedelta = timedelta(minutes=2)) -> World:
     clock = ManualClock(T0)
     provisioner = FakeProvisioner(clock, delay)
-    control = ControlPlane(store, clock, provisioner, ListPriceBook(), spot_notice=notice)  # type: ignore[arg-type]
-    control.import_fleet(fleet_ or h100_fleet())
+    control = ControlPlane(Deps(store, clock, provisioner, ListPriceBook(), placer("default"), SecretIds(), spot_notice=notice))  # type: ignore[arg-type]
+    control.fleet.import_fleet(fleet_ or h100_fleet())
     return World(control, clock, provisioner)
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from neocloud.billing.app.service import BillingService, BillingSettings
-from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
+from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
 from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
+from neocloud.placement.engine import placer
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
@@ -69,6 +70,7 @@ def build_services(
     whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
     clock and the fake provisioner (ready after `settings.provision_delay`)."""
     from neocloud.billing.adapters.price_book import CatalogPriceBook
+    from neocloud.control.adapters.ids import SecretIds
     from neocloud.control.adapters.memory import MemoryStore
     from neocloud.control.adapters.provisioners import FakeProvisioner
     from neocloud.infra.clock import SystemClock
@@ -90,7 +92,15 @@ def build_services(
         uow = SqlStore(engine)
     billing = build_billing(settings, uow, engine, clock)
     control = ControlPlane(
-        uow, clock, provisioner, CatalogPriceBook(billing), settings.policy_name, spot_notice=settings.spot_notice
+        Deps(
+            uow,
+            clock,
+            provisioner,
+            CatalogPriceBook(billing),
+            placer(settings.policy_name),
+            SecretIds(),
+            spot_notice=settings.spot_notice,
+        )
     )
     return Services(control, settings, engine, billing)
 

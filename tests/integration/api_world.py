@@ -24,13 +24,15 @@ from neocloud.billing.adapters.invoice_render import InvoiceDocuments
 from neocloud.billing.adapters.memory import MemoryBillingStore
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.client import NeocloudClient
+from neocloud.control.adapters.ids import SecretIds
 from neocloud.control.adapters.list_prices import ListPriceBook
 from neocloud.control.adapters.memory import MemoryStore
 from neocloud.control.adapters.provisioners import FakeProvisioner
-from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.control import ControlPlane, Deps
 from neocloud.control.domain.tenancy import Role
 from neocloud.fleet.fleet import Fleet
 from neocloud.infra.clock import ManualClock
+from neocloud.placement.engine import placer
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -53,13 +55,13 @@ class ApiWorld:
     @staticmethod
     def build(the_fleet: Fleet | None = None, tenants: tuple[str, ...] = ("alice", "bob")) -> ApiWorld:
         clock = ManualClock(T0)
-        control = ControlPlane(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook())
-        control.import_fleet(the_fleet or small_fleet())
-        _, operator = control.create_token(None, Role.OPERATOR)
+        control = ControlPlane(Deps(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
+        control.fleet.import_fleet(the_fleet or small_fleet())
+        _, operator = control.tenancy.create_token(None, Role.OPERATOR)
         world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control, billing=billing(control, clock))), operator)
         for name in tenants:
-            world.tenant_ids[name] = control.create_tenant(name).id
-            world.tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
+            world.tenant_ids[name] = control.tenancy.create_tenant(name).id
+            world.tokens[name] = control.tenancy.create_token(name, Role.TENANT_ADMIN)[1]
         return world
 
     def http(self, token: str | None = None) -> TestClient:
@@ -70,12 +72,12 @@ class ApiWorld:
         return NeocloudClient("http://testserver", token, http=self.http())
 
     def token_for(self, tenant: str, role: Role) -> str:
-        return self.control.create_token(tenant, role)[1]
+        return self.control.tenancy.create_token(tenant, role)[1]
 
 
 def billing(control: ControlPlane, clock: ManualClock) -> BillingService:
     """Billing over memory, metering this control plane's events (no settle delay: tests move time)."""
-    feed = ControlEventFeed(control._uow)
+    feed = ControlEventFeed(control.deps.uow)
     settings = BillingSettings(settle_delay_seconds=0)
     return BillingService(MemoryBillingStore(), feed, clock, settings, InvoiceDocuments())
 

@@ -23,7 +23,7 @@ MARCH = Period.month(2026, 3)
 @pytest.fixture
 def world() -> ApiWorld:
     w = ApiWorld.build()
-    feed = ControlEventFeed(w.control._uow)
+    feed = ControlEventFeed(w.control.deps.uow)
     w.app.state.services.billing = BillingService(
         MemoryBillingStore(), feed, w.clock, BillingSettings(settle_delay_seconds=0), InvoiceDocuments()
     )

@@ -47,14 +47,14 @@ def used_october(tmp_path: Path) -> None:
     services = build_services(Settings.from_env(tmp_path), clock=clock)
     try:
         cp = services.control
-        cp.import_fleet(h100_fleet())
-        cp.create_tenant("acme")
-        _, secret = cp.create_token("acme", "tenant-admin")
-        acme = cp.authenticate(secret)
-        instance = cp.create_instance(acme, InstanceRequest(model="H100", nodes=1))
+        cp.fleet.import_fleet(h100_fleet())
+        cp.tenancy.create_tenant("acme")
+        _, secret = cp.tenancy.create_token("acme", "tenant-admin")
+        acme = cp.tenancy.authenticate(secret)
+        instance = cp.instances.create_instance(acme, InstanceRequest(model="H100", nodes=1))
         cp.reconcile()
         clock.advance(timedelta(hours=10))
-        cp.stop_instance(acme, instance.id)
+        cp.instances.stop_instance(acme, instance.id)
         cp.reconcile()
     finally:
         services.engine.dispose()
@@ -140,7 +140,7 @@ def served() -> Iterator[tuple[ApiWorld, str, str]]:
     world = ApiWorld.build()
     billing = BillingService(
         MemoryBillingStore(),
-        ControlEventFeed(world.control._uow),
+        ControlEventFeed(world.control.deps.uow),
         world.clock,
         BillingSettings(settle_delay_seconds=0),
         InvoiceDocuments(),

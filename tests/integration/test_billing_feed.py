@@ -21,11 +21,11 @@ pytestmark = pytest.mark.timeout(120)
 def busy(db):  # type: ignore[no-untyped-def]
     w = world(SqlStore(db))
     acme, globex = w.tenant("acme"), w.tenant("globex")
-    instance = w.control.create_instance(acme, InstanceRequest(model="H100", nodes=1))
-    w.control.reserve(globex, ReservationRequest("H100", 8, 3))
+    instance = w.control.instances.create_instance(acme, InstanceRequest(model="H100", nodes=1))
+    w.control.reservations.reserve(globex, ReservationRequest("H100", 8, 3))
     w.control.reconcile()
     w.clock.advance(timedelta(hours=2))
-    w.control.stop_instance(acme, instance.id)
+    w.control.instances.stop_instance(acme, instance.id)
     w.control.reconcile()
     return w, acme
 

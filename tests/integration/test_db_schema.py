@@ -79,7 +79,7 @@ def test_migrated_sqlite_serves_the_control_plane(tmp_path):
 
     upgrade_database(settings)
     services = build_services(settings)
-    assert services.control.create_tenant("acme").name == "acme"
+    assert services.control.tenancy.create_tenant("acme").name == "acme"
 
 
 def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
@@ -93,7 +93,7 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
     from tests.control_builders import world
 
     w = world(SqlStore(engine))
-    r = w.control.reserve(w.tenant("acme"), ReservationRequest("H100", 1, 2))
+    r = w.control.reservations.reserve(w.tenant("acme"), ReservationRequest("H100", 1, 2))
     store = SqlStore(engine)
     with store() as uow:
         held = uow.bookings_of(r.id)[0]

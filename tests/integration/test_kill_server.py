@@ -59,9 +59,9 @@ def after_kill(database: str, tmp_path_factory: pytest.TempPathFactory):  # type
     tmp_path = tmp_path_factory.mktemp("server")
     services = migrated_services(database, tmp_path)
     control = services.control
-    control.import_fleet(fleet(*(node(f"n{i}") for i in range(32))))
-    control.create_tenant("acme")
-    token = control.create_token("acme", Role.TENANT_ADMIN)[1]
+    control.fleet.import_fleet(fleet(*(node(f"n{i}") for i in range(32))))
+    control.tenancy.create_tenant("acme")
+    token = control.tenancy.create_token("acme", Role.TENANT_ADMIN)[1]
     if services.engine is not None:
         services.engine.dispose()
     acked: dict[str, str] = {}

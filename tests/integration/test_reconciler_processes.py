@@ -10,13 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from neocloud.control.adapters.ids import SecretIds
 from neocloud.control.adapters.list_prices import ListPriceBook
 from neocloud.control.adapters.provisioners import FakeProvisioner
 from neocloud.control.adapters.sql.store import SqlStore
-from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.control import ControlPlane, Deps
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.infra.clock import ManualClock
 from neocloud.infra.engine import make_engine
+from neocloud.placement.engine import placer
 from tests.control_builders import T0, engine, h100_fleet, world  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
@@ -26,7 +28,7 @@ PROCESSES = 2
 def _reconciler(url: str, options: str | None, times: list, barrier, out) -> None:
     engine = make_engine(url, **({"connect_args": {"options": options}} if options else {}))
     clock = ManualClock(times[0])
-    control = ControlPlane(SqlStore(engine), clock, FakeProvisioner(clock), ListPriceBook())
+    control = ControlPlane(Deps(SqlStore(engine), clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
     done = []
     for at in times:
         clock.set(at)
@@ -41,9 +43,9 @@ def test_two_reconciler_processes_make_each_transition_once(engine):
     w = world(SqlStore(engine), h100_fleet(16))
     acme = w.tenant("acme")
     for i in range(12):
-        w.control.reserve(acme, ReservationRequest("H100", 8, 1 + i % 3, start=T0 + timedelta(minutes=i)))
-    spot = w.control.create_instance(acme, InstanceRequest("H100", 1, spot=True))
-    w.control.create_instance(acme, InstanceRequest("H100", 2))
+        w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1 + i % 3, start=T0 + timedelta(minutes=i)))
+    spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True))
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
     options = None
     url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":

@@ -42,7 +42,7 @@ def principal(
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     cache: PrincipalCache = request.app.state.principals
-    return cache.principal(credentials.credentials, cp.authenticate)
+    return cache.principal(credentials.credentials, cp.tenancy.authenticate)
 
 
 def _query_names(dependant: Any) -> set[str]:

@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from neocloud.control.adapters.ids import SecretIds
 from neocloud.control.adapters.list_prices import ListPriceBook
 from neocloud.control.adapters.memory import MemoryStore
 from neocloud.control.adapters.provisioners import FakeProvisioner
 from neocloud.control.adapters.sql.store import SqlStore
-from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.control import ControlPlane, Deps
 from neocloud.control.app.views import ReservationRequest
 from neocloud.fleet.fleet import Fleet, Node
 from neocloud.infra.clock import ManualClock
 from neocloud.infra.scratch import scratch_engine
 from neocloud.kernel.ids import NodeId
+from neocloud.placement.engine import placer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NODES_PER_SU = 32
@@ -62,14 +64,14 @@ def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> 
     """(reservations admitted per second, ms per reconcile transition) for one fresh control plane."""
     with _store(kind, postgres_url) as store:
         clock = ManualClock(START)
-        control = ControlPlane(store, clock, FakeProvisioner(clock), ListPriceBook())
-        control.import_fleet(bench_fleet(nodes))
-        control.create_tenant("bench")
-        _, secret = control.create_token("bench", "tenant-member")
-        who = control.authenticate(secret)
+        control = ControlPlane(Deps(store, clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
+        control.fleet.import_fleet(bench_fleet(nodes))
+        control.tenancy.create_tenant("bench")
+        _, secret = control.tenancy.create_token("bench", "tenant-member")
+        who = control.tenancy.authenticate(secret)
         t0 = time.perf_counter()
         for i in range(requests):
-            control.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
+            control.reservations.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
         rate = requests / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         report = control.reconcile(max_items=requests)

@@ -284,9 +284,9 @@ def api(
         settings = Settings(data_dir=tmp, database_url=db_url)
         upgrade_database(settings)
         services = build_services(settings)
-        services.control.import_fleet(_bench_fleet(nodes))
-        services.control.create_tenant("bench")
-        tokens = [services.control.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
+        services.control.fleet.import_fleet(_bench_fleet(nodes))
+        services.control.tenancy.create_tenant("bench")
+        tokens = [services.control.tenancy.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
         if services.engine is not None:
             services.engine.dispose()
         say(f"starting {servers} server process(es) on {kind}…")

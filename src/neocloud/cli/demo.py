@@ -91,17 +91,17 @@ class DemoWorld:
 def seed(control: ControlPlane, now: datetime, fleet: Fleet | None = None) -> DemoWorld:
     """Import the fleet, create tenants acme and globex (admin tokens and quotas), a few reservations, and
     on-demand and spot instances. `now` is the control plane's clock (reservations start from it)."""
-    summary = control.import_fleet(fleet or demo_fleet())
-    _, operator_secret = control.create_token(None, Role.OPERATOR)
+    summary = control.fleet.import_fleet(fleet or demo_fleet())
+    _, operator_secret = control.tenancy.create_token(None, Role.OPERATOR)
     world = DemoWorld(operator_secret, {}, fleet_summary=summary)
-    op_principal = control.authenticate(operator_secret)
+    op_principal = control.tenancy.authenticate(operator_secret)
     for name, h100_quota in (("acme", 160), ("globex", 160)):
-        tenant = control.create_tenant(name)
-        world.tenant_tokens[name] = control.create_token(name, Role.TENANT_ADMIN)[1]
-        control.set_quota(op_principal, tenant.id, "H100", h100_quota)
-        control.set_quota(op_principal, tenant.id, "GB200", DEMO_GB200_RACKS * ref.NVL72_GPUS_PER_RACK)
-    acme = control.authenticate(world.tenant_tokens["acme"])
-    globex = control.authenticate(world.tenant_tokens["globex"])
+        tenant = control.tenancy.create_tenant(name)
+        world.tenant_tokens[name] = control.tenancy.create_token(name, Role.TENANT_ADMIN)[1]
+        control.tenancy.set_quota(op_principal, tenant.id, "H100", h100_quota)
+        control.tenancy.set_quota(op_principal, tenant.id, "GB200", DEMO_GB200_RACKS * ref.NVL72_GPUS_PER_RACK)
+    acme = control.tenancy.authenticate(world.tenant_tokens["acme"])
+    globex = control.tenancy.authenticate(world.tenant_tokens["globex"])
     hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     for who, request in (
         (acme, ReservationRequest("GB200", ref.NVL72_GPUS_PER_RACK, 24, None, "whole-nvl72")),
@@ -109,11 +109,11 @@ def seed(control: ControlPlane, now: datetime, fleet: Fleet | None = None) -> De
         (globex, ReservationRequest("H100", 64, 12, hour + timedelta(hours=2), "whole-nodes")),
         (globex, ReservationRequest("H100", 16, 4, None, "any")),
     ):
-        world.reservations.append(control.reserve(who, request, f"demo-rsv-{len(world.reservations)}").id)
+        world.reservations.append(control.reservations.reserve(who, request, f"demo-rsv-{len(world.reservations)}").id)
     for who, instance in (
         (acme, InstanceRequest("H100", 2)),
         (globex, InstanceRequest("H100", 4, spot=True)),
         (acme, InstanceRequest("GB200", 2, spot=True)),
     ):
-        world.instances.append(control.create_instance(who, instance, f"demo-ins-{len(world.instances)}").id)
+        world.instances.append(control.instances.create_instance(who, instance, f"demo-ins-{len(world.instances)}").id)
     return world

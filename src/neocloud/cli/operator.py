@@ -79,7 +79,7 @@ def fleet_import(
     except (DomainError, OSError) as err:
         raise fail(f"cannot load the fleet {target!r}: {getattr(err, 'message', err)}") from None
     with _services(data_dir, database_url) as services:
-        summary = services.control.import_fleet(fleet)
+        summary = services.control.fleet.import_fleet(fleet)
     if as_json:
         print_json(summary)
     else:
@@ -97,7 +97,7 @@ def nodes_list(
 
     with _services(data_dir, database_url) as services:
         try:
-            page = services.control.list_nodes(OPERATOR, PageRequest(limit, cursor))
+            page = services.control.fleet.list_nodes(OPERATOR, PageRequest(limit, cursor))
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
@@ -119,7 +119,7 @@ def tenants_create(
     """Create a tenant (with a 'default' project)."""
     with _services(data_dir, database_url) as services:
         try:
-            tenant = services.control.create_tenant(name)
+            tenant = services.control.tenancy.create_tenant(name)
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
@@ -137,7 +137,7 @@ def tokens_create(
     """Create an API token. The secret is printed once; only its hash is stored."""
     with _services(data_dir, database_url) as services:
         try:
-            view, secret = services.control.create_token(tenant, role, project)
+            view, secret = services.control.tenancy.create_token(tenant, role, project)
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:

@@ -23,7 +23,7 @@ MAX_CALENDAR_SLOTS = 2_000
     summary="List nodes (operators: all, with allocations; tenants: the nodes they hold)",
 )
 def list_nodes(cp: Control, caller: Caller, paging: Paging) -> Page[NodeView]:
-    return cp.list_nodes(caller, paging)
+    return cp.fleet.list_nodes(caller, paging)
 
 
 @router.get(
@@ -51,4 +51,4 @@ def calendar(
                 f"too many slots ({int(slots)}): widen step_hours or narrow the range",
                 details={"max_slots": MAX_CALENDAR_SLOTS},
             )
-    return cp.calendar(caller, model, shape, start, end, step_hours)
+    return cp.reservations.calendar(caller, model, shape, start, end, step_hours)

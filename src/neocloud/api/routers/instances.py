@@ -26,22 +26,22 @@ def create_instance(
 ) -> InstanceView:
     request = InstanceRequest(model=body.model, nodes=body.nodes, spot=body.spot, project=body.project)
     with gates.for_model(body.model):
-        return cp.create_instance(caller, request, key)
+        return cp.instances.create_instance(caller, request, key)
 
 
 @router.get("/instances", response_model=s.Page[s.InstanceOut], summary="List instances")
 def list_instances(cp: Control, caller: Caller, paging: Paging) -> Page[InstanceView]:
-    return cp.list_instances(caller, paging)
+    return cp.instances.list_instances(caller, paging)
 
 
 @router.get("/instances/{instance_id}", response_model=s.InstanceOut, summary="One instance")
 def get_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
-    return cp.get_instance(caller, instance_id)
+    return cp.instances.get_instance(caller, instance_id)
 
 
 @router.post("/instances/{instance_id}/stop", response_model=s.InstanceOut, summary="Stop an instance")
 def stop_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
-    return cp.stop_instance(caller, instance_id)
+    return cp.instances.stop_instance(caller, instance_id)
 
 
 @router.get(
@@ -50,4 +50,4 @@ def stop_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> Instanc
     summary="The lifecycle events of a reservation or instance, oldest first",
 )
 def list_events(cp: Control, caller: Caller, allocation_id: ObjectId) -> list[EventView]:
-    return cp.list_events(caller, allocation_id)
+    return cp.allocations.list_events(caller, allocation_id)

@@ -33,7 +33,7 @@ def _request(body: s.ReservationCreate) -> ReservationRequest:
     summary="Price a reservation and find the earliest start at which it fits",
 )
 def quote(body: s.ReservationCreate, cp: Control, caller: Caller) -> QuoteView:
-    return cp.quote(caller, _request(body))
+    return cp.reservations.quote(caller, _request(body))
 
 
 @router.post(
@@ -46,7 +46,7 @@ def reserve(
     body: s.ReservationCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
 ) -> ReservationView:
     with gates.for_model(body.model):
-        return cp.reserve(caller, _request(body), key)
+        return cp.reservations.reserve(caller, _request(body), key)
 
 
 @router.get("", response_model=s.Page[s.ReservationOut], summary="List reservations")
@@ -56,17 +56,17 @@ def list_reservations(
     paging: Paging,
     state: Annotated[State | None, Query(description="only this state")] = None,
 ) -> Page[ReservationView]:
-    return cp.list_reservations(caller, paging, state)
+    return cp.reservations.list_reservations(caller, paging, state)
 
 
 @router.get("/{reservation_id}", response_model=s.ReservationOut, summary="One reservation")
 def get_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
-    return cp.get_reservation(caller, reservation_id)
+    return cp.reservations.get_reservation(caller, reservation_id)
 
 
 @router.post("/{reservation_id}/cancel", response_model=s.ReservationOut, summary="Cancel a reservation")
 def cancel_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
-    return cp.cancel_reservation(caller, reservation_id)
+    return cp.reservations.cancel_reservation(caller, reservation_id)
 
 
 @router.post(
@@ -80,4 +80,4 @@ def extend_reservation(
     caller: Caller,
     reservation_id: ReservationId,
 ) -> ReservationView:
-    return cp.extend_reservation(caller, reservation_id, body.hours)
+    return cp.reservations.extend_reservation(caller, reservation_id, body.hours)

@@ -21,27 +21,27 @@ def whoami(caller: Caller) -> Principal:
 
 @router.post("/tenants", status_code=201, response_model=s.TenantOut, summary="Create a tenant (operator)")
 def create_tenant(body: s.TenantCreate, cp: Control, caller: Caller) -> TenantView:
-    return cp.create_tenant(body.name, principal=caller)
+    return cp.tenancy.create_tenant(body.name, principal=caller)
 
 
 @router.get("/tenants", response_model=s.Page[s.TenantOut], summary="List tenants (operators see all)")
 def list_tenants(cp: Control, caller: Caller, paging: Paging) -> Page[TenantView]:
-    return cp.list_tenants(caller, paging)
+    return cp.tenancy.list_tenants(caller, paging)
 
 
 @router.get("/tenants/{tenant_id}", response_model=s.TenantOut, summary="One tenant")
 def get_tenant(cp: Control, caller: Caller, tenant_id: str = TenantId) -> TenantView:
-    return cp.get_tenant(caller, tenant_id)
+    return cp.tenancy.get_tenant(caller, tenant_id)
 
 
 @router.post("/projects", status_code=201, response_model=s.ProjectOut, summary="Create a project")
 def create_project(body: s.ProjectCreate, cp: Control, caller: Caller) -> ProjectView:
-    return cp.create_project(caller, body.tenant_id, body.name)
+    return cp.tenancy.create_project(caller, body.tenant_id, body.name)
 
 
 @router.get("/projects", response_model=s.Page[s.ProjectOut], summary="List projects")
 def list_projects(cp: Control, caller: Caller, paging: Paging) -> Page[ProjectView]:
-    return cp.list_projects(caller, paging)
+    return cp.tenancy.list_projects(caller, paging)
 
 
 @router.post(
@@ -51,15 +51,15 @@ def list_projects(cp: Control, caller: Caller, paging: Paging) -> Page[ProjectVi
     summary="Mint an API token (the secret is shown once)",
 )
 def create_token(body: s.TokenCreate, cp: Control, caller: Caller) -> s.TokenCreated:
-    view, secret = cp.create_token(body.tenant, Role(body.role), body.project, principal=caller)
+    view, secret = cp.tenancy.create_token(body.tenant, Role(body.role), body.project, principal=caller)
     return s.TokenCreated(token=s.TokenOut.model_validate(view, from_attributes=True), secret=secret)
 
 
 @router.put("/quotas", response_model=s.QuotaOut, summary="Set a tenant's (or project's) GPU quota")
 def set_quota(body: s.QuotaSet, cp: Control, caller: Caller) -> QuotaView:
-    return cp.set_quota(caller, body.tenant_id, body.model, body.gpus, body.project_id)
+    return cp.tenancy.set_quota(caller, body.tenant_id, body.model, body.gpus, body.project_id)
 
 
 @router.get("/quotas", response_model=list[s.QuotaOut], summary="List quotas")
 def list_quotas(cp: Control, caller: Caller) -> list[QuotaView]:
-    return cp.list_quotas(caller)
+    return cp.tenancy.list_quotas(caller)

@@ -1,5 +1,10 @@
 """Admission: place a request against the capacity left over its window, preempting spot if that is
-the only obstacle, and persist the decision. Runs inside one unit of work, after `lock_capacity`."""
+the only obstacle, and persist the decision.
+
+`admit` is the one entry point the products use (reservations and instances): it resolves the project,
+honours the idempotency key, takes the capacity lock, checks quota, decides (pure placement on a
+capacity snapshot) and persists, all in one unit of work. The steps below it run inside that unit of
+work, after `lock_capacity`."""
 
 from __future__ import annotations
 
@@ -7,15 +12,18 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from neocloud.control.app.access import resolve_project
+from neocloud.control.app.deps import KEY_MAX, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
 from neocloud.control.domain.calendar import snapshot, yielding
 from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
+from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.fleet import Fleet
-from neocloud.kernel.errors import Conflict
-from neocloud.kernel.gpus import GpuModel
-from neocloud.kernel.ids import NodeId
+from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput
+from neocloud.kernel.gpus import GpuModel, gpu_model
+from neocloud.kernel.ids import AllocationId, NodeId
 from neocloud.placement.framework import Placement, Placer, Unschedulable
 
 
@@ -30,9 +38,6 @@ class Admission:
 
     def gpus(self) -> list[tuple[NodeId, int]]:
         return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
-
-
-FleetCache = dict[str, tuple[str, Fleet]]
 
 
 def load_fleet(uow: UnitOfWork, model: str, cache: FleetCache | None = None) -> Fleet | None:
@@ -152,3 +157,87 @@ def persist(
 
 def unschedulable(verdict: Unschedulable, what: str) -> Conflict:
     return Conflict(f"{what}: {verdict.message}", details={"reasons": dict(verdict.reasons)})
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionRequest:
+    """One request for capacity as the products phrase it: `gpus` of `model` in `shape` over
+    [start, end) (end None: until stopped), priced `price_minor` in the price book's currency."""
+
+    product: Product
+    model: str
+    shape: Shape
+    gpus: int
+    start: datetime
+    end: datetime | None
+    price_minor: int
+    project: str | None = None
+    idempotency_key: str | None = None
+    nodes_requested: int = 0
+
+
+_PREFIX = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt"}
+
+
+def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime) -> Allocation:
+    """Place and record `req` for `principal`'s project, or raise Conflict with the engine's reasons
+    (QuotaExceeded past a quota). The same idempotency key from the same tenant returns the first
+    allocation; reused for a different request, IdempotencyConflict."""
+    key = req.idempotency_key
+    if key is not None and not 0 < len(key) <= KEY_MAX:
+        raise InvalidInput(f"an idempotency key has 1..{KEY_MAX} characters")
+    model = gpu_model(req.model)
+    with deps.uow() as uow:
+        project = resolve_project(uow, principal, req.project)
+        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+            return _same_request(done, req, model.name, key)
+        uow.lock_capacity(model.name)
+        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+            return _same_request(done, req, model.name, key)
+        alloc, first = Allocation.new(
+            AllocationId(deps.ids.new_id(_PREFIX[req.product])),
+            project.tenant_id,
+            project.id,
+            req.product,
+            model.name,
+            req.gpus,
+            req.start,
+            req.end,
+            at=now,
+            nodes_requested=req.nodes_requested,
+            shape=req.shape.value,
+            price_minor=req.price_minor,
+            currency=deps.prices.currency(),
+            idempotency_key=key,
+        )
+        check_quota(uow, alloc)
+        verdict = decide(
+            uow,
+            deps.placer,
+            model,
+            req.shape,
+            req.gpus,
+            req.start,
+            req.end,
+            now=now,
+            notice=deps.spot_notice,
+            rng=random.Random(alloc.id),
+            preempt=req.product is not Product.SPOT,
+            may_shift=req.product is Product.ON_DEMAND,
+            fleets=deps.fleets,
+        )
+        if not isinstance(verdict, Admission):
+            raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit")
+        placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
+        uow.commit()
+    return placed
+
+
+def _same_request(done: Allocation, req: AdmissionRequest, model: str, key: str) -> Allocation:
+    """The stored allocation for a reused idempotency key, if the request matches what it was made from."""
+    if (done.product, done.model, done.gpus, done.shape) != (req.product, model, req.gpus, req.shape.value):
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for a different request ({done.id})",
+            details={"idempotency_key": key, "existing": done.id},
+        )
+    return done

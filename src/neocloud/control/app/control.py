@@ -1,65 +1,43 @@
-"""The control plane's use cases: tenancy, fleet, reservations, instances, calendar, reconcile.
+"""The control plane: one service per concept over one explicit `Deps`.
 
-Tenancy is enforced here, in the app layer, so every interface (API, CLI, console) inherits it: a tenant
-principal never sees, counts or touches another tenant's objects, and another tenant's id answers
-NotFound exactly like a missing one. Each use case is load → decide (pure domain) → persist; calls to
-the provisioner happen only in `reconcile`, outside any transaction. The use cases live by concept in
-app/tenancy.py, app/fleet.py and app/products.py; ControlPlane wires them.
+    control.tenancy       tokens, tenants, projects, quotas          (tenancy.py)
+    control.fleet         import and list nodes                      (fleet.py)
+    control.reservations  quote, reserve, cancel, extend, calendar   (reservations.py)
+    control.instances     on-demand and spot instances               (instances.py)
+    control.allocations   events and GPU bookings of any allocation  (allocations.py)
+    control.reconcile()   one reconciler pass                        (reconciler.py)
+
+Tenancy is enforced in these services (access.py), so every interface (API, CLI, console) inherits it.
+Each use case is load → decide (pure domain) → persist; the provisioner is called only by the
+reconciler, outside any transaction. Built by the composition root (`neocloud.bootstrap`).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
-
-from neocloud.control.app.context import DEFAULT_SPOT_NOTICE, Context
-from neocloud.control.app.fleet import FleetUseCases
-from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
-from neocloud.control.app.products import ProductUseCases
+from neocloud.control.app.allocations import AllocationService
+from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
+from neocloud.control.app.fleet import FleetService
+from neocloud.control.app.instances import InstanceService
 from neocloud.control.app.reconciler import reconcile
-from neocloud.control.app.tenancy import TenancyUseCases
-from neocloud.control.app.views import (
-    ReconcileReport,
-)
-from neocloud.placement.engine import placer
+from neocloud.control.app.reservations import ReservationService
+from neocloud.control.app.tenancy import TenancyService
+from neocloud.control.app.views import ReconcileReport
 
-__all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "SecretIds"]
+__all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "Deps"]
 
 
-class SecretIds:
-    """Ids and token secrets from the operating system's CSPRNG."""
+class ControlPlane:
+    """The control plane's services, sharing one `Deps`."""
 
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{secrets.token_hex(8)}"
-
-    def secret(self) -> str:
-        return secrets.token_urlsafe(32)
-
-
-class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
-    def __init__(
-        self,
-        uow: Callable[[], UnitOfWork],
-        clock: Clock,
-        provisioner: Provisioner,
-        prices: PriceBook,
-        policy_name: str = "default",
-        *,
-        ids: IdSource | None = None,
-        spot_notice: timedelta = DEFAULT_SPOT_NOTICE,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._provisioner = provisioner
-        self._prices = prices
-        self._placer = placer(policy_name)
-        self._ids: IdSource = ids or SecretIds()
-        self._spot_notice = spot_notice
-        self._fleets: dict[str, Any] = {}
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.tenancy = TenancyService(deps)
+        self.fleet = FleetService(deps)
+        self.reservations = ReservationService(deps)
+        self.instances = InstanceService(deps)
+        self.allocations = AllocationService(deps)
 
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice
         elapsed. Safe to run in several processes at once."""
-        return reconcile(self._uow, self._clock, self._provisioner, max_items)
+        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items)

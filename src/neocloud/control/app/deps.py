@@ -1,19 +1,21 @@
-"""What every control-plane use case shares: its ports and settings, and paging."""
+"""What every control-plane service shares: one explicit dependencies object, and paging.
+
+`Deps` is built once by the composition root (bootstrap) and handed to each service; services hold
+no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's version (see
+`admission.load_fleet`), so a decision does not rebuild the topology tree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
-from neocloud.control.app.views import (
-    MAX_PAGE,
-    PageRequest,
-)
-from neocloud.kernel.errors import (
-    InvalidInput,
-)
+from neocloud.control.app.views import MAX_PAGE, PageRequest
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.framework import Placer
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
@@ -22,18 +24,21 @@ KEY_MAX = 200
 CURSOR_MAX = 200
 CALENDAR_DAYS = 7
 
+FleetCache = dict[str, tuple[str, Fleet]]
 
-class Context:
-    """The wiring the use-case classes (tenancy, fleet, products) read; ControlPlane sets it up."""
 
-    _uow: Callable[[], UnitOfWork]
-    _clock: Clock
-    _provisioner: Provisioner
-    _prices: PriceBook
-    _placer: Placer
-    _ids: IdSource
-    _spot_notice: timedelta
-    _fleets: dict[str, Any]  # model -> (node version, Fleet): see admission.load_fleet
+@dataclass(frozen=True)
+class Deps:
+    """The ports and settings the control plane's use cases run on."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    provisioner: Provisioner
+    prices: PriceBook
+    placer: Placer
+    ids: IdSource
+    spot_notice: timedelta = DEFAULT_SPOT_NOTICE
+    fleets: FleetCache = field(default_factory=dict)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.context import Context, checked_page
+from neocloud.control.app.deps import Deps, checked_page
 from neocloud.control.app.views import (
     NodeView,
     Page,
@@ -19,14 +19,18 @@ from neocloud.control.domain.tenancy import (
 from neocloud.fleet.fleet import Fleet
 
 
-class FleetUseCases(Context):
+class FleetService:
     """The nodes the control plane allocates."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
 
     def import_fleet(self, fleet: Fleet, *, principal: Principal | None = None) -> dict[str, Any]:
         """Add the fleet's nodes (ids already present are left as they are)."""
         if principal is not None:
             principal.require_operator("importing a fleet")
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             added = uow.add_nodes(fleet.nodes)
             uow.commit()
         return {
@@ -41,8 +45,8 @@ class FleetUseCases(Context):
         """Operators and fleet viewers see every node; a tenant sees only the nodes it holds now, and
         never another tenant's allocation ids."""
         p = checked_page(page)
-        now = self._clock.now()
-        with self._uow() as uow:
+        now = self._deps.clock.now()
+        with self._deps.uow() as uow:
             nodes = uow.nodes()
             states = uow.node_states()
             holders: dict[tuple[str, int], str] = {}

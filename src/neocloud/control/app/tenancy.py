@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neocloud.control.app import present
-from neocloud.control.app.context import Context, checked_page, next_cursor
+from neocloud.control.app.deps import Deps, checked_page, next_cursor
 from neocloud.control.app.views import (
     Page,
     PageRequest,
@@ -35,13 +35,17 @@ from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.ids import ProjectId, TenantId
 
 
-class TenancyUseCases(Context):
+class TenancyService:
     """Who may call, and the tenants, projects and quotas they belong to."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
 
     def authenticate(self, secret: str) -> Principal:
         if not secret or not secret.startswith("nc_"):
             raise Unauthenticated("missing or malformed API token (expected 'nc_…')")
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             token = uow.token_by_hash(hash_secret(secret))
         if token is None:
             raise Unauthenticated("unknown API token")
@@ -51,26 +55,26 @@ class TenancyUseCases(Context):
         if principal is not None:
             principal.require_operator("creating a tenant")
         name = validate_name("tenant", name)
-        now = self._clock.now()
-        with self._uow() as uow:
+        now = self._deps.clock.now()
+        with self._deps.uow() as uow:
             if uow.tenant_by_name(name) is not None:
                 raise Conflict(f"a tenant named {name!r} already exists", details={"name": name})
-            tenant = Tenant(TenantId(self._ids.new_id("ten")), name, now)
+            tenant = Tenant(TenantId(self._deps.ids.new_id("ten")), name, now)
             uow.add_tenant(tenant)
-            uow.add_project(Project(ProjectId(self._ids.new_id("prj")), tenant.id, "default", now))
+            uow.add_project(Project(ProjectId(self._deps.ids.new_id("prj")), tenant.id, "default", now))
             uow.commit()
         return present.tenant_view(tenant)
 
     def list_tenants(self, principal: Principal, page: PageRequest | None = None) -> Page[TenantView]:
         p = checked_page(page)
         ids = None if principal.sees_everything else [principal.tenant_id or ""]
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             items, total = uow.list_tenants(ids, p.cursor, p.limit)
         return Page([present.tenant_view(t) for t in items], next_cursor(items, p.limit, total), total)
 
     def get_tenant(self, principal: Principal, tenant_id: str) -> TenantView:
         principal.visible(tenant_id, "tenant", tenant_id)
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             tenant = uow.get_tenant(tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} not found")
@@ -79,7 +83,7 @@ class TenancyUseCases(Context):
     def create_project(self, principal: Principal, tenant_id: str, name: str) -> ProjectView:
         principal.require_admin_of(tenant_id, "creating a project")
         name = validate_name("project", name)
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             if uow.get_tenant(tenant_id) is None:
                 raise NotFound(f"tenant {tenant_id!r} not found")
             if uow.project_by_name(tenant_id, name) is not None:
@@ -87,7 +91,7 @@ class TenancyUseCases(Context):
                     f"tenant {tenant_id} already has a project named {name!r}", details={"name": name}
                 )
             project = Project(
-                ProjectId(self._ids.new_id("prj")), TenantId(tenant_id), name, self._clock.now()
+                ProjectId(self._deps.ids.new_id("prj")), TenantId(tenant_id), name, self._deps.clock.now()
             )
             uow.add_project(project)
             uow.commit()
@@ -95,7 +99,7 @@ class TenancyUseCases(Context):
 
     def list_projects(self, principal: Principal, page: PageRequest | None = None) -> Page[ProjectView]:
         p = checked_page(page)
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             tenant = None if principal.sees_everything else (principal.tenant_id or "")
             items, total = uow.list_projects(tenant, p.cursor, p.limit)
         return Page([present.project_view(x) for x in items], next_cursor(items, p.limit, total), total)
@@ -118,7 +122,7 @@ class TenancyUseCases(Context):
             raise Forbidden(
                 "tenant-admins may create tenant-member and viewer tokens; anything else needs an operator"
             )
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             tenant_id: TenantId | None = None
             project_id: ProjectId | None = None
             if tenant_name is None:
@@ -140,15 +144,15 @@ class TenancyUseCases(Context):
                     if proj is None or proj.tenant_id != tenant.id:
                         raise NotFound(f"project {project!r} not found in tenant {tenant.name!r}")
                     project_id = proj.id
-            secret = make_secret(self._ids.secret())
+            secret = make_secret(self._deps.ids.secret())
             token = Token(
-                self._ids.new_id("tok"),
+                self._deps.ids.new_id("tok"),
                 hash_secret(secret),
                 display_prefix(secret),
                 role,
                 tenant_id,
                 project_id,
-                self._clock.now(),
+                self._deps.clock.now(),
             )
             uow.add_token(token)
             uow.commit()
@@ -163,7 +167,7 @@ class TenancyUseCases(Context):
         else:
             principal.require_admin_of(tenant_id, "setting a project quota")
         name = gpu_model(model).name
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             if uow.get_tenant(tenant_id) is None:
                 raise NotFound(f"tenant {tenant_id!r} not found")
             if project_id is not None:
@@ -176,6 +180,6 @@ class TenancyUseCases(Context):
         return present.quota_view(quota)
 
     def list_quotas(self, principal: Principal) -> list[QuotaView]:
-        with self._uow() as uow:
+        with self._deps.uow() as uow:
             quotas = uow.quotas(None if principal.sees_everything else (principal.tenant_id or ""))
         return [present.quota_view(q) for q in quotas]
