@@ -11,7 +11,8 @@ from typing import Any
 
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
-from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
+from neocloud.control.app.ports import Provisioner, UnitOfWork
+from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")

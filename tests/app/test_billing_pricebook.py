@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from neocloud.billing.adapters.price_book import CatalogPriceBook
-from neocloud.control.domain.allocations import Product
 from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.products import Product
 from tests.builders import at, billing
 
 

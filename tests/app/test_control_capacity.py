@@ -10,8 +10,8 @@ import pytest
 
 from neocloud.control.adapters.list_prices import RESERVED_DISCOUNT, ListPriceBook
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
-from neocloud.control.domain.allocations import Product
 from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
+from neocloud.kernel.products import Product
 from tests.builders import fleet, node
 from tests.control_builders import T0, memory_world
 

@@ -9,10 +9,9 @@ import pytest
 
 from neocloud.billing.adapters.control_events import ControlEventFeed
 from neocloud.billing.adapters.sql.feed import SqlEventFeed
-from neocloud.billing.domain.metering import AllocationState
-from neocloud.billing.domain.pricing import Product
 from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.products import Product, State
 from tests.control_builders import engine, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,4 +54,4 @@ def test_tenant_filter_keeps_one_tenants_events(engine) -> None:  # noqa: F811
     w, acme = busy(engine)
     events = SqlEventFeed(engine).lifecycle_events(w.clock.now(), acme.tenant_id)
     assert {e.tenant_id for e in events} == {acme.tenant_id}
-    assert [e.to_state for e in events][-1] is AllocationState.ENDED
+    assert [e.to_state for e in events][-1] is State.ENDED

@@ -21,13 +21,14 @@ from typing import Any
 
 from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
 from neocloud.billing.app.service import BillingService, BillingSettings
-from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
-from neocloud.billing.domain.pricing import PriceKey, Product, default_catalog
+from neocloud.billing.domain.metering import LifecycleEvent
+from neocloud.billing.domain.pricing import PriceKey, default_catalog
 from neocloud.fleet.fleet import Fleet, Node
 from neocloud.infra.clock import ManualClock
 from neocloud.kernel import reference as ref
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.periods import Period
+from neocloud.kernel.products import Product, State
 
 MODELS = ("H100", "H200", "B200", "GB200")
 MODEL_WEIGHTS = (0.35, 0.2, 0.3, 0.15)
@@ -78,12 +79,12 @@ def synthetic_allocations(
             model=node.model,
             gpus=gpus,
             milli_per_gpu=milli,
-            to_state=AllocationState.REQUESTED,
+            to_state=State.REQUESTED,
             at=month.start,
         )
 
         def ev(
-            state: AllocationState,
+            state: State,
             at: datetime,
             window: tuple[datetime, datetime] | None = None,
             template: LifecycleEvent = template,
@@ -99,30 +100,30 @@ def synthetic_allocations(
         if product is Product.RESERVED:
             ws = begin + timedelta(hours=rng.randrange(48))
             we = ws + timedelta(days=rng.choice([7, 14, 30]))
-            events.append(ev(AllocationState.SCHEDULED, begin, (ws, we)))
+            events.append(ev(State.SCHEDULED, begin, (ws, we)))
             if fate < 0.1:
-                events.append(ev(AllocationState.CANCELLED, begin + (ws - begin) / 2))
+                events.append(ev(State.CANCELLED, begin + (ws - begin) / 2))
             elif fate < 0.3:
-                events.append(ev(AllocationState.ACTIVE, ws, (ws, we + timedelta(days=7))))  # extended
+                events.append(ev(State.ACTIVE, ws, (ws, we + timedelta(days=7))))  # extended
             else:
-                events.append(ev(AllocationState.ACTIVE, ws, (ws, we)))
+                events.append(ev(State.ACTIVE, ws, (ws, we)))
             continue
         active = begin + timedelta(seconds=rng.randrange(600))
-        events.append(ev(AllocationState.REQUESTED, begin))
+        events.append(ev(State.REQUESTED, begin))
         if fate < 0.05:
-            events.append(ev(AllocationState.CANCELLED, active))
+            events.append(ev(State.CANCELLED, active))
             continue
-        events.append(ev(AllocationState.ACTIVE, active))
+        events.append(ev(State.ACTIVE, active))
         if fate < 0.2:
             continue  # still running at the end of the month
         stop = active + timedelta(seconds=rng.randrange(600, 12 * 86_400))
         if product is Product.SPOT and fate < 0.5:
-            events.append(ev(AllocationState.PREEMPTED, stop))
+            events.append(ev(State.PREEMPTED, stop))
         elif fate < 0.25:
-            events.append(ev(AllocationState.FAILED, stop))
+            events.append(ev(State.FAILED, stop))
         else:
-            events.append(ev(AllocationState.ENDING, stop))
-            events.append(ev(AllocationState.ENDED, stop + timedelta(seconds=30)))
+            events.append(ev(State.ENDING, stop))
+            events.append(ev(State.ENDED, stop + timedelta(seconds=30)))
     events.sort(key=lambda e: e.at)
     return events
 

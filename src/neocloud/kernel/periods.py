@@ -16,11 +16,17 @@ SECONDS_PER_DAY: Final = 86_400
 
 
 def require_utc(at: datetime, field: str) -> datetime:
-    """`at` if it is timezone-aware UTC with whole seconds; InvalidInput naming `field` otherwise."""
+    """`at` if it is timezone-aware UTC; InvalidInput naming `field` otherwise. The one UTC check."""
     if at.tzinfo is None or at.utcoffset() != timedelta(0):
         raise InvalidInput(
             f"{field}: must be a timezone-aware UTC datetime", details={"field": field, "value": str(at)}
         )
+    return at
+
+
+def require_utc_second(at: datetime, field: str) -> datetime:
+    """`at` if it is timezone-aware UTC with whole seconds (billing time); InvalidInput otherwise."""
+    require_utc(at, field)
     if at.microsecond:
         raise InvalidInput(
             f"{field}: billing time is in whole seconds", details={"field": field, "value": str(at)}
@@ -36,7 +42,7 @@ def parse_instant(text: str, field: str) -> datetime:
         raise InvalidInput(
             f"{field}: {text!r} is not an ISO 8601 datetime", details={"field": field}
         ) from None
-    return require_utc(at.astimezone(UTC) if at.tzinfo else at, field)
+    return require_utc_second(at.astimezone(UTC) if at.tzinfo else at, field)
 
 
 def to_epoch(at: datetime) -> int:
@@ -55,8 +61,8 @@ class Period:
     end: datetime
 
     def __post_init__(self) -> None:
-        require_utc(self.start, "period.start")
-        require_utc(self.end, "period.end")
+        require_utc_second(self.start, "period.start")
+        require_utc_second(self.end, "period.end")
         if self.end <= self.start:
             raise InvalidInput(
                 "period: end must be after start", details={"start": str(self.start), "end": str(self.end)}

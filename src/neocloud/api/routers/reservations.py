@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
 from neocloud.control.app.views import Page, QuoteView, ReservationRequest, ReservationView
-from neocloud.control.domain.allocations import State
+from neocloud.kernel.products import State
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
-from neocloud.billing.domain.pricing import Product as PricedProduct
+from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.control.app.ports import UnitOfWork
-from neocloud.control.domain.allocations import Allocation, Event, Product
+from neocloud.control.domain.allocations import Allocation, Event
 from neocloud.kernel.ids import TenantId
+from neocloud.kernel.products import Product
 
 PAGE = 500
 
@@ -30,10 +30,10 @@ def lifecycle_event(event: Event, allocation: Allocation) -> LifecycleEvent:
         allocation_id=event.allocation_id,
         tenant_id=event.tenant_id,
         project_id=event.project_id,
-        product=PricedProduct(event.product.value),
+        product=event.product,
         model=event.model,
         gpus=event.gpus,
-        to_state=AllocationState(event.to_state.value),
+        to_state=event.to_state,
         at=_second(event.at),
         window_start=_second(allocation.start) if window else None,
         window_end=_second(allocation.end) if window and allocation.end is not None else None,

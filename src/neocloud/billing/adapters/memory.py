@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from neocloud.billing.app.service import BillingStore, Clock, LifecycleEventSource
+from neocloud.billing.app.service import BillingStore, LifecycleEventSource
 from neocloud.billing.domain.invoices import Credit, Invoice, check_replacement
 from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage
 from neocloud.billing.domain.pricing import PriceCatalog
 from neocloud.infra.clock import ManualClock
+from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
 from neocloud.kernel.periods import Period

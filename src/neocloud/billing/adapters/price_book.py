@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from neocloud.billing.app.service import BillingService
 from neocloud.billing.domain.pricing import PriceKey
-from neocloud.control.domain.allocations import Product
 from neocloud.kernel.errors import InvalidInput, NotFound
+from neocloud.kernel.products import Product
 
 
 class CatalogPriceBook:

@@ -31,14 +31,18 @@ from neocloud.billing.domain.pricing import (
     default_catalog,
 )
 from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
 from neocloud.kernel.money import Money, check_currency
-from neocloud.kernel.periods import Period, check_grid, floor_to_grid, from_epoch, require_utc, to_epoch
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+from neocloud.kernel.periods import (
+    Period,
+    check_grid,
+    floor_to_grid,
+    from_epoch,
+    require_utc_second,
+    to_epoch,
+)
 
 
 class LifecycleEventSource(Protocol):
@@ -132,7 +136,7 @@ class BillingService:
         self.renderer = renderer
 
     def _now(self) -> datetime:
-        return require_utc(self.clock.now().replace(microsecond=0), "now")
+        return require_utc_second(self.clock.now().replace(microsecond=0), "now")
 
     def _settled_now(self) -> datetime:
         """The instant up to which events are taken as complete."""
@@ -160,7 +164,7 @@ class BillingService:
         """Set a price from `effective_from` (default now). A change applies from its date on and never
         before now: the past, which may already be invoiced, is never re-priced."""
         now = self._now()
-        start = now if effective_from is None else require_utc(effective_from, "from")
+        start = now if effective_from is None else require_utc_second(effective_from, "from")
         if start < now:
             raise InvalidInput(
                 f"from: {start.isoformat()} is in the past; a price change never rewrites the past",
@@ -180,7 +184,7 @@ class BillingService:
     def meter(self, until: datetime | None = None) -> MeterReport:
         """Append to the ledger the settled usage the lifecycle events imply up to `until` (default:
         now less the settle delay). Idempotent: metering again with the same events adds nothing."""
-        horizon = self._settled_now() if until is None else require_utc(until, "until")
+        horizon = self._settled_now() if until is None else require_utc_second(until, "until")
         events = list(self.events.lifecycle_events(horizon))
         covered = self.store.covered({e.allocation_id for e in events})
         result = meter(

@@ -17,11 +17,12 @@ from fractions import Fraction
 from typing import Final
 
 from neocloud.billing.domain.metering import UsageEntry
-from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, Product
+from neocloud.billing.domain.pricing import PriceCatalog, PriceKey
 from neocloud.kernel.errors import Conflict, InvalidInput, InvalidTransition
 from neocloud.kernel.ids import InvoiceId, TenantId
 from neocloud.kernel.money import MILLI_PER_GPU, SECONDS_PER_HOUR, Money, decimal_text, round_half_even, total
-from neocloud.kernel.periods import Period, require_utc
+from neocloud.kernel.periods import Period, require_utc_second
+from neocloud.kernel.products import Product
 
 
 class InvoiceState(StrEnum):
@@ -88,7 +89,7 @@ class Credit:
             )
         if not self.reason.strip():
             raise InvalidInput("credit reason: must not be empty", details={"field": "reason"})
-        require_utc(self.issued_at, "issued_at")
+        require_utc_second(self.issued_at, "issued_at")
 
 
 def line_amount(unit_price: Decimal, milli_gpu_seconds: int, currency: str) -> Money:
@@ -141,7 +142,7 @@ class Invoice:
 
     def to(self, state: InvoiceState, *, at: datetime) -> Invoice:
         """The invoice in `state`; InvalidTransition when the table does not allow the move."""
-        require_utc(at, "at")
+        require_utc_second(at, "at")
         if state not in TRANSITIONS[self.state]:
             raise InvalidTransition(
                 f"invoice {self.id}: cannot go from {self.state.value} to {state.value}",
@@ -228,7 +229,7 @@ def draft_invoice(
         tuple(lines),
         tuple(credits),
         catalog.tax_rate,
-        require_utc(at, "at"),
+        require_utc_second(at, "at"),
     )
 
 
@@ -277,7 +278,7 @@ def credit_note(
         lines,
         credits,
         original.tax_rate,
-        require_utc(at, "at"),
+        require_utc_second(at, "at"),
         kind=InvoiceKind.CREDIT_NOTE,
         refers_to=original.id,
         note=reason,

@@ -22,31 +22,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Final
 
-from neocloud.billing.domain.pricing import Product, parse_product
+from neocloud.billing.domain.pricing import parse_product
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.ids import AllocationId, ProjectId, TenantId
 from neocloud.kernel.money import MILLI_PER_GPU, GpuTime
-from neocloud.kernel.periods import check_grid, cut_at_grid, floor_to_grid, from_epoch, require_utc, to_epoch
-
-
-class AllocationState(StrEnum):
-    REQUESTED = "requested"
-    SCHEDULED = "scheduled"
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    ENDING = "ending"
-    ENDED = "ended"
-    FAILED = "failed"
-    PREEMPTED = "preempted"
-    CANCELLED = "cancelled"
-
+from neocloud.kernel.periods import (
+    check_grid,
+    cut_at_grid,
+    floor_to_grid,
+    from_epoch,
+    require_utc_second,
+    to_epoch,
+)
+from neocloud.kernel.products import Product, State
 
 TERMINAL: Final = frozenset(
-    {AllocationState.ENDED, AllocationState.FAILED, AllocationState.PREEMPTED, AllocationState.CANCELLED}
+    {State.ENDED, State.FAILED, State.PREEMPTED, State.CANCELLED}
 )
 
 
@@ -66,7 +60,7 @@ class LifecycleEvent:
     model: str
     gpus: int
     milli_per_gpu: int = MILLI_PER_GPU
-    to_state: AllocationState
+    to_state: State
     at: datetime
     window_start: datetime | None = None
     window_end: datetime | None = None
@@ -91,25 +85,25 @@ class LifecycleEvent:
             raise InvalidInput(
                 "milli_per_gpu: a shared GPU allocation has exactly one GPU", details={"field": "gpus"}
             )
-        require_utc(self.at, "at")
+        require_utc_second(self.at, "at")
         if (self.window_start is None) != (self.window_end is None):
             raise InvalidInput(
                 "window: give both window_start and window_end, or neither", details={"field": "window_end"}
             )
         if self.window_start is not None and self.window_end is not None:
-            require_utc(self.window_start, "window_start")
-            require_utc(self.window_end, "window_end")
+            require_utc_second(self.window_start, "window_start")
+            require_utc_second(self.window_end, "window_end")
             if self.window_end <= self.window_start:
                 raise InvalidInput("window_end: must be after window_start", details={"field": "window_end"})
 
 
-def _state(value: str) -> AllocationState:
+def _state(value: str) -> State:
     try:
-        return AllocationState(value)
+        return State(value)
     except ValueError:
         raise InvalidInput(
             f"to_state: unknown allocation state {value!r}",
-            details={"field": "to_state", "value": value, "known": [s.value for s in AllocationState]},
+            details={"field": "to_state", "value": value, "known": [s.value for s in State]},
         ) from None
 
 
@@ -200,7 +194,7 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
     first = ordered[0]
     active_at: int | None = None
     stop_at: int | None = None
-    stop_state: AllocationState | None = None
+    stop_state: State | None = None
     window: tuple[int, int] | None = None
     term = first.term_months
     for event in ordered:
@@ -222,7 +216,7 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
         if event.term_months is not None:
             term = event.term_months
         at = to_epoch(event.at)
-        if event.to_state is AllocationState.ACTIVE and active_at is None:
+        if event.to_state is State.ACTIVE and active_at is None:
             active_at = at
         if event.to_state in TERMINAL:
             stop_at, stop_state = at, event.to_state
@@ -247,7 +241,7 @@ def allocation_usage(events: Sequence[LifecycleEvent], until: int, terms: Sequen
         if active_at is None:
             return AllocationUsage(first, None, None, terminal, None)
         start, end = active_at, stop_at
-    if stop_state is AllocationState.FAILED and stop_at is not None:
+    if stop_state is State.FAILED and stop_at is not None:
         incidents = (
             Incident(
                 f"{first.allocation_id}:failed@{stop_at}",
@@ -318,7 +312,7 @@ def meter(
     provisional view for previews, never to be written.
     """
     check_grid(grid_seconds)
-    horizon = to_epoch(require_utc(until, "until"))
+    horizon = to_epoch(require_utc_second(until, "until"))
     result = MeterResult()
     for allocation_id, allocation_events in group_events(events).items():
         if min(to_epoch(e.at) for e in allocation_events) > horizon:

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Final
 
 from neocloud.kernel import reference as ref
@@ -21,14 +20,8 @@ from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.money import check_currency, parse_decimal
-from neocloud.kernel.periods import require_utc
-
-
-class Product(StrEnum):
-    ON_DEMAND = "on-demand"
-    RESERVED = "reserved"
-    SPOT = "spot"
-
+from neocloud.kernel.periods import require_utc_second
+from neocloud.kernel.products import Product
 
 RESERVED_TERMS_MONTHS: Final[tuple[int, ...]] = tuple(sorted(ref.RESERVED_SHARE_BY_TERM_MONTHS))
 
@@ -153,9 +146,9 @@ class PriceCatalog:
                 f"currency: this catalog is in {self.currency}, not {currency}",
                 details={"field": "currency", "value": currency, "expected": self.currency},
             )
-        require_utc(start, "from")
+        require_utc_second(start, "from")
         if end is not None:
-            require_utc(end, "to")
+            require_utc_second(end, "to")
             if end <= start:
                 raise InvalidInput("to: must be after from", details={"field": "to"})
         existing = self._by_key.get(key, [])

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from neocloud.control.domain.allocations import Product
 from neocloud.kernel import reference as ref
 from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.products import Product
 
 RESERVED_DISCOUNT = Decimal("1") - (Decimal(str(ref.RESERVED_SHARE_OF_ON_DEMAND[0])) + Decimal(str(ref.RESERVED_SHARE_OF_ON_DEMAND[1]))) / 2
 SPOT_SHARE_OF_LIST = Decimal(str(ref.RESERVED_SHARE_OF_ON_DEMAND[0]))

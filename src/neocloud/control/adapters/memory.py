@@ -14,12 +14,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import ProjectId, TenantId
+from neocloud.kernel.products import Product, State
 
 
 @dataclass

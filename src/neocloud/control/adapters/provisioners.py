@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from neocloud.control.app.ports import Clock
+from neocloud.kernel.clock import Clock
 from neocloud.kernel.ids import AllocationId, NodeId
 
 

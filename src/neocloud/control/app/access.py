@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import UnitOfWork
-from neocloud.control.domain.allocations import Allocation, Product
+from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.tenancy import Principal, Project
 from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
+from neocloud.kernel.products import Product
 
 
 def resolve_project(uow: UnitOfWork, principal: Principal, ref: str | None) -> Project:

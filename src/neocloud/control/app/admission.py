@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from neocloud.control.app.access import resolve_project
 from neocloud.control.app.deps import KEY_MAX, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
-from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.calendar import snapshot, yielding
 from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
@@ -24,6 +24,7 @@ from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput
 from neocloud.kernel.gpus import GpuModel, gpu_model
 from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement, Placer, Unschedulable
 
 

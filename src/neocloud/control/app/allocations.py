@@ -6,9 +6,10 @@ from neocloud.control.app import present
 from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.views import EventView
-from neocloud.control.domain.allocations import Allocation, GpuBooking, Product, State
+from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import Conflict, NotFound
+from neocloud.kernel.products import Product, State
 
 
 def finish(deps: Deps, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str) -> Allocation:

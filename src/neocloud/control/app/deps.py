@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWork
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.framework import Placer
 

@@ -12,11 +12,11 @@ from neocloud.control.app.views import (
     PageRequest,
 )
 from neocloud.control.domain import calendar
-from neocloud.control.domain.allocations import Product
 from neocloud.control.domain.tenancy import (
     Principal,
 )
 from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.products import Product
 
 
 class FleetService:

@@ -11,11 +11,11 @@ from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import Deps, checked_page, next_cursor
 from neocloud.control.app.views import InstanceRequest, InstanceView, Page, PageRequest
-from neocloud.control.domain.allocations import Product
 from neocloud.control.domain.shapes import Shape, total_minor
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.products import Product
 
 
 class InstanceService:

@@ -9,17 +9,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol
 
-from neocloud.control.domain.allocations import Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, tz-aware UTC."""
-        ...
+from neocloud.kernel.products import Product, State
 
 
 class IdSource(Protocol):

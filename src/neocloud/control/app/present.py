@@ -10,10 +10,11 @@ from neocloud.control.app.views import (
     ReservationView,
     TenantView,
 )
-from neocloud.control.domain.allocations import Allocation, Event, Product
+from neocloud.control.domain.allocations import Allocation, Event
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.shapes import minor_text
 from neocloud.control.domain.tenancy import Project, Tenant
+from neocloud.kernel.products import Product
 
 
 def tenant_view(t: Tenant) -> TenantView:

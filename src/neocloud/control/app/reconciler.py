@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
+from neocloud.control.app.ports import Provisioner, UnitOfWork
 from neocloud.control.app.views import ReconcileReport
-from neocloud.control.domain.allocations import Allocation, State
+from neocloud.control.domain.allocations import Allocation
+from neocloud.kernel.clock import Clock
+from neocloud.kernel.products import State
 
 
 @dataclass

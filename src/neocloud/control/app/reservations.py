@@ -25,11 +25,12 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
-from neocloud.control.domain.allocations import Product, State
-from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
+from neocloud.control.domain.shapes import MAX_HOURS, Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import Conflict, InvalidInput
 from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.periods import require_utc
+from neocloud.kernel.products import Product, State
 
 
 class ReservationService:
@@ -39,9 +40,7 @@ class ReservationService:
         self._deps = deps
 
     def _window(self, request: ReservationRequest, now: datetime) -> Window:
-        start = request.start or now
-        if start.tzinfo is None:
-            raise InvalidInput("start must be timezone-aware (UTC)", details={"field": "start"})
+        start = require_utc(request.start or now, "start")
         if start < now - timedelta(minutes=1):
             raise InvalidInput(
                 "start is in the past", details={"start": start.isoformat(), "now": now.isoformat()}
@@ -155,8 +154,9 @@ class ReservationService:
         """Keep the same GPUs `hours` longer, if no one else holds them then; Conflict otherwise."""
         principal.require_write("extending a reservation")
         current = visible_allocation(self._deps, principal, reservation_id, (Product.RESERVED,), "reservation")
-        if not 1 <= hours <= 24 * 366:
-            raise InvalidInput("hours must be in 1..8784", details={"hours": hours})
+        if not 1 <= hours <= MAX_HOURS:
+            raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
+        unit = self._deps.prices.gpu_hour(current.model, Product.RESERVED)  # priced outside the unit of work
         with self._deps.uow() as uow:
             uow.lock_capacity(current.model)
             alloc = uow.get_allocation(reservation_id, lock=True)
@@ -167,6 +167,12 @@ class ReservationService:
                     details={"state": alloc.state.value},
                 )
             new_end = alloc.end + timedelta(hours=hours)
+            hours_total = int((new_end - alloc.start) / timedelta(hours=1))
+            if hours_total > MAX_HOURS:
+                raise InvalidInput(
+                    f"a reservation lasts at most {MAX_HOURS} hours; extended it would last {hours_total}",
+                    details={"hours": hours, "max_total_hours": MAX_HOURS},
+                )
             admission.check_quota(uow, replace(alloc, start=alloc.end, end=new_end))  # the added hours only
             mine = {(b.node_id, b.slot) for b in uow.bookings_of(alloc.id)}
             others = [
@@ -179,8 +185,6 @@ class ReservationService:
                     f"{len({(b.node_id, b.slot) for b in others})} of its GPUs are booked by others before {new_end.isoformat()}",
                     details={"reasons": {"held-by-others": len({(b.node_id, b.slot) for b in others})}},
                 )
-            hours_total = int((new_end - alloc.start) / timedelta(hours=1))
-            unit = self._deps.prices.gpu_hour(alloc.model, Product.RESERVED)
             moved = alloc.extended(new_end, total_minor(unit, alloc.gpus, hours_total))
             uow.end_bookings(alloc.id, new_end)
             uow.update_allocation(moved)

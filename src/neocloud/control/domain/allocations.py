@@ -8,30 +8,12 @@ time). Reservations and instances are both allocations: `product` tells them apa
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
 from neocloud.kernel.errors import InvalidInput, InvalidTransition
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
-
-
-class Product(StrEnum):
-    RESERVED = "reserved"
-    ON_DEMAND = "on-demand"
-    SPOT = "spot"
-
-
-class State(StrEnum):
-    REQUESTED = "requested"
-    SCHEDULED = "scheduled"
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    ENDING = "ending"
-    ENDED = "ended"
-    FAILED = "failed"
-    PREEMPTED = "preempted"
-    CANCELLED = "cancelled"
-
+from neocloud.kernel.periods import require_utc
+from neocloud.kernel.products import Product, State
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.REQUESTED: frozenset({State.SCHEDULED, State.FAILED, State.CANCELLED}),
@@ -48,12 +30,6 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 TERMINAL: frozenset[State] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 # States in which an allocation holds (or will hold) its GPUs.
 LIVE: frozenset[State] = frozenset({State.REQUESTED, State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING})
-
-
-def check_utc(name: str, at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() != timedelta(0):
-        raise InvalidInput(f"{name} must be a timezone-aware UTC datetime, got {at.isoformat()}")
-    return at
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +105,9 @@ class Allocation:
         shape: str = "", price_minor: int = 0, currency: str = "USD", idempotency_key: str | None = None,
     ) -> tuple[Allocation, Event]:
         """A freshly requested allocation and its first event (from None to requested)."""
-        check_utc("start", start)
-        check_utc("at", at)
-        if end is not None and check_utc("end", end) <= start:
+        require_utc(start, "start")
+        require_utc(at, "at")
+        if end is not None and require_utc(end, "end") <= start:
             raise InvalidInput("an allocation must end after it starts", details={"start": start.isoformat(), "end": end.isoformat()})
         if gpus < 1:
             raise InvalidInput("an allocation holds at least one GPU", details={"gpus": gpus})
@@ -154,7 +130,7 @@ class Allocation:
 
     def to(self, state: State, *, at: datetime, reason: str = "") -> tuple[Allocation, Event]:
         """Move to `state` at `at`; InvalidTransition when the table forbids it."""
-        check_utc("at", at)
+        require_utc(at, "at")
         if state not in TRANSITIONS[self.state]:
             raise InvalidTransition(
                 f"allocation {self.id}: cannot go from {self.state.value} to {state.value}",

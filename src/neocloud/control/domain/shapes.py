@@ -23,6 +23,7 @@ from neocloud.fleet.topology import Level
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import GpuModel, gpu_model
 from neocloud.kernel.money import Money, round_half_even
+from neocloud.kernel.periods import require_utc
 from neocloud.placement.framework import Placement, Placer, Unschedulable, Verdict
 from neocloud.placement.request import Request
 
@@ -50,8 +51,7 @@ class Window:
 
     @staticmethod
     def of(start: datetime, hours: int) -> Window:
-        if start.tzinfo is None or start.utcoffset() != timedelta(0):
-            raise InvalidInput("start must be a timezone-aware UTC datetime", details={"field": "start"})
+        require_utc(start, "start")
         if not 1 <= hours <= MAX_HOURS:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
         return Window(start, start + timedelta(hours=hours))

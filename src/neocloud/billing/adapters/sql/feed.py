@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from neocloud.billing.domain.metering import AllocationState, LifecycleEvent
-from neocloud.billing.domain.pricing import Product
+from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.control.adapters.sql import tables as t
 from neocloud.kernel.ids import AllocationId, ProjectId, TenantId
+from neocloud.kernel.products import Product, State
 
 
 class SqlEventFeed:
@@ -50,7 +50,7 @@ class SqlEventFeed:
                         product=Product(r.product),
                         model=r.model,
                         gpus=r.gpus,
-                        to_state=AllocationState(r.to_state),
+                        to_state=State(r.to_state),
                         at=r.at.replace(microsecond=0),
                         window_start=r.start_at.replace(microsecond=0) if window else None,
                         window_end=r.end_at.replace(microsecond=0) if window else None,

@@ -9,10 +9,10 @@ from typing import Any
 
 from neocloud.billing.domain.invoices import Credit, Invoice, InvoiceKind, InvoiceLine, InvoiceState
 from neocloud.billing.domain.metering import UsageEntry
-from neocloud.billing.domain.pricing import Product
 from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
 from neocloud.kernel.money import Money
 from neocloud.kernel.periods import Period
+from neocloud.kernel.products import Product
 
 
 def entry_of(r: Any) -> UsageEntry:

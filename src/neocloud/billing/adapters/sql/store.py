@@ -25,10 +25,11 @@ from neocloud.billing.domain.invoices import (
     check_replacement,
 )
 from neocloud.billing.domain.metering import Incident, UsageEntry
-from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, PricePeriod, Product
+from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, PricePeriod
 from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
 from neocloud.kernel.money import Money
 from neocloud.kernel.periods import Period, to_epoch
+from neocloud.kernel.products import Product
 
 T = TypeVar("T")
 CHUNK = 500

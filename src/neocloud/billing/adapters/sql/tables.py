@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from neocloud.control.adapters.sql.tables import UtcDateTime, metadata
+from neocloud.infra.sql import UtcDateTime, metadata
 
 billing_catalogs = Table(
     "billing_catalogs",

@@ -21,12 +21,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
-from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking, Product, State
+from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
 from neocloud.fleet.fleet import Node
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.products import Product, State
 
 
 class SqlStore:

@@ -1,51 +1,22 @@
 """The control plane's tables (SQLAlchemy Core). Domain classes stay free of SQLAlchemy: rows are
-mapped to and from them in adapters/db/store.py. The schema is created by Alembic migrations
-(adapters/db/migrations), never by `metadata.create_all` outside tests of the migrations themselves."""
+mapped to and from them in store.py. The schema is created by Alembic migrations
+(neocloud/infra/migrations), never by `metadata.create_all` outside tests of the migrations themselves."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """tz-aware UTC in, tz-aware UTC out; stored as timestamptz on PostgreSQL and naive UTC on SQLite
-    (whose ISO text then sorts and compares in time order)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError(f"expected a tz-aware datetime, got {value!r}")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
+from neocloud.infra.sql import UtcDateTime, metadata
 
 tenants = Table(
     "tenants", metadata,

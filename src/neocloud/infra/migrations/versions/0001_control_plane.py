@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from neocloud.control.adapters.sql.tables import UtcDateTime
+from neocloud.infra.sql import UtcDateTime
 
 revision = "0001"
 down_revision = None

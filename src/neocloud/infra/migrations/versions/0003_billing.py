@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from neocloud.control.adapters.sql.tables import UtcDateTime
+from neocloud.infra.sql import UtcDateTime
 
 revision = "0003"
 down_revision = "0002"
