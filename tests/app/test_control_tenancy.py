@@ -176,3 +176,26 @@ def test_page_limit_and_cursor_are_validated(w):
 def test_the_owner_sees_the_events_of_its_allocation(w, two):
     acme, _, rsv, _ = two
     assert [e.to_state for e in w.control.allocations.list_events(acme, rsv.id)] == ["requested", "scheduled"]
+
+
+def test_a_tenant_admin_token_without_a_tenant_is_its_own_tenants(w):
+    admin = w.tenant("acme")
+    w.tenant("globex")
+    view, secret = w.control.tenancy.create_token(None, "viewer", principal=admin)
+    minted = w.control.tenancy.authenticate(secret)
+    assert view.tenant_id == minted.tenant_id == admin.tenant_id
+    assert not minted.sees_everything
+    assert [t.name for t in w.control.tenancy.list_tenants(minted).items] == ["acme"]
+
+
+def test_a_project_limited_admin_mints_tokens_of_its_project_only(w):
+    w.tenant("acme")
+    op = w.operator()
+    acme_id = w.control.tenancy.list_tenants(op).items[0].id
+    ml = w.control.tenancy.create_project(op, acme_id, "ml")
+    _, secret = w.control.tenancy.create_token("acme", "tenant-admin", project="ml")
+    ml_admin = w.control.tenancy.authenticate(secret)
+    view, _ = w.control.tenancy.create_token(None, "tenant-member", principal=ml_admin)
+    assert (view.tenant_id, view.project_id) == (acme_id, ml.id)
+    with pytest.raises(Forbidden):
+        w.control.tenancy.create_token("acme", "tenant-member", project="default", principal=ml_admin)

@@ -122,6 +122,15 @@ class TenancyService:
             raise Forbidden(
                 "tenant-admins may create tenant-member and viewer tokens; anything else needs an operator"
             )
+        if principal is not None and not principal.is_operator:
+            # A tenant-admin's tokens are always for its own tenant (and a project-limited admin's for its
+            # project): only an operator mints a token without a tenant.
+            if tenant_name is None:
+                tenant_name = principal.tenant_id
+            if principal.project_id is not None:
+                if project is not None and project != principal.project_id:
+                    raise Forbidden(f"this token is limited to project {principal.project_id}")
+                project = principal.project_id
         with self._deps.uow() as uow:
             tenant_id: TenantId | None = None
             project_id: ProjectId | None = None
