@@ -27,15 +27,29 @@ from neocloud.kernel.ids import AllocationId, NodeId
 from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement, Placer, Unschedulable
 
+# An open-ended request (an instance) first looks for GPUs that no one has committed at any later time;
+# failing that, for GPUs free for at least each of these spans in turn, and then runs until the earliest
+# commitment on the GPUs it got (with notice before it). The last span is the shortest sale: capacity
+# free now for less than an hour is not offered. See docs/capacity.md.
+OPEN_ENDED_SPANS: tuple[timedelta, ...] = (
+    timedelta(days=365),
+    timedelta(days=30),
+    timedelta(days=7),
+    timedelta(days=1),
+    timedelta(hours=1),
+)
+
 
 @dataclass(frozen=True)
 class Admission:
-    """Where the request goes, from when its GPUs are held, and the spot allocations it takes back."""
+    """Where the request goes, from when its GPUs are held, until when (`until`, for an open-ended
+    request placed on GPUs committed later; None: until stopped), and the spot allocations it takes back."""
 
     fleet: Fleet
     placement: Placement
     start: datetime
     victims: tuple[Allocation, ...]
+    until: datetime | None = None
 
     def gpus(self) -> list[tuple[NodeId, int]]:
         return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
@@ -71,47 +85,71 @@ def decide(
     may_shift: bool,
     fleets: FleetCache | None = None,
 ) -> Admission | Unschedulable:
-    """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned after
-    the notice period: at `start` if it is late enough, or (with `may_shift`) from now + notice."""
+    """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned when
+    the request's GPUs are first needed, but never before the notice period: at `start` if it is at
+    least `notice` away, else (with `may_shift`) from now + notice.
+
+    An open-ended request (`end` None) tries the spans of OPEN_ENDED_SPANS after the open window, and is
+    admitted `until` the earliest later commitment on the GPUs it got."""
     fleet = load_fleet(uow, model.name, fleets)
     if fleet is None:
         return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
     states = uow.node_states()
-    verdict = place_shape(
-        placer,
-        model,
-        shape,
-        gpus,
-        snapshot(fleet, uow.bookings(model.name, start, end), start, end, states),
-        rng,
-    )
-    if isinstance(verdict, Placement) or not preempt:
-        return Admission(fleet, verdict, start, ()) if isinstance(verdict, Placement) else verdict
-    yield_at = now + notice
-    if start < yield_at and not may_shift:
+    windows = [end] if end is not None else [None, *(start + span for span in OPEN_ENDED_SPANS)]
+
+    def attempt(begin: datetime, bookings: list[GpuBooking]) -> tuple[Placement | None, Unschedulable | None, datetime | None]:
+        first: Unschedulable | None = None
+        for until in windows:
+            verdict = place_shape(placer, model, shape, gpus, snapshot(fleet, bookings, begin, until, states), rng)
+            if isinstance(verdict, Placement):
+                return verdict, None, until
+            first = first or verdict
+        return None, first, None
+
+    raw = uow.bookings(model.name, start, end)
+    placed, verdict, window_end = attempt(start, raw)
+    if placed is not None:
+        return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
+    assert verdict is not None
+    if not preempt:
         return verdict
-    start2 = max(start, yield_at)
+    yield_at = max(start, now + notice)
+    if yield_at > start and not may_shift:
+        return verdict
     spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
     if not spot:
         return verdict
-    raw = uow.bookings(model.name, start2, end)
-    second = place_shape(
-        placer,
-        model,
-        shape,
-        gpus,
-        snapshot(fleet, yielding(raw, set(spot), yield_at), start2, end, states),
-        rng,
-    )
-    if not isinstance(second, Placement):
+    raw = uow.bookings(model.name, yield_at, end)
+    yielded = yielding(raw, set(spot), yield_at)
+    second, _, window_end = attempt(yield_at, yielded)
+    if second is None:
         return verdict
     chosen = {(fleet.nodes[s.node].id, slot) for s in second.shares for slot in s.gpu_slots}
     hit = {
         b.allocation_id
         for b in raw
-        if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(start2, end)
+        if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(yield_at, end)
     }
-    return Admission(fleet, second, start2, tuple(spot[i] for i in sorted(hit)))
+    others = [b for b in yielded if b.allocation_id not in hit]
+    return Admission(
+        fleet,
+        second,
+        yield_at,
+        tuple(spot[i] for i in sorted(hit)),
+        _held_until(fleet, second, others, yield_at, window_end),
+    )
+
+
+def _held_until(
+    fleet: Fleet, placement: Placement, bookings: list[GpuBooking], start: datetime, window_end: datetime | None
+) -> datetime | None:
+    """For a placement found over a bounded span of an open-ended request: the earliest start of another
+    booking on its GPUs (the next commitment), which is where it must end."""
+    if window_end is None:
+        return None
+    chosen = {(fleet.nodes[s.node].id, slot) for s in placement.shares for slot in s.gpu_slots}
+    starts = [b.start for b in bookings if (b.node_id, b.slot) in chosen and b.start >= start and b.overlaps(start, None)]
+    return min(starts) if starts else None
 
 
 def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
@@ -139,19 +177,28 @@ def persist(
     now: datetime,
     notice: timedelta,
 ) -> Allocation:
-    """Record the placed allocation (requested → scheduled), its GPU bookings and any spot preemptions."""
+    """Record the placed allocation (requested → scheduled), its GPU bookings and any spot it takes back.
+
+    A spot victim returns its GPUs when the new allocation first needs them (`admission.start`) and is
+    told `notice` before (never earlier than now); an open-ended allocation placed on GPUs committed
+    later carries the same kind of notice for its `until`."""
     for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
-        until = now + notice
-        uow.update_allocation(victim.with_notice(now, until))
+        until = admission.start
+        if victim.notice_until is not None and victim.notice_until < until:
+            until = victim.notice_until
+        uow.update_allocation(victim.with_notice(max(now, until - notice), until))
         uow.end_bookings(victim.id, until)
     nodes = tuple(dict.fromkeys(n for n, _ in admission.gpus()))
     placed = alloc.placed(nodes, admission.start)
+    if admission.until is not None:
+        placed = placed.with_notice(max(now, admission.until - notice), admission.until)
     scheduled, event = placed.to(State.SCHEDULED, at=now, reason=f"placed on {len(nodes)} node(s)")
     uow.add_allocation(scheduled)
     for e in [*events, event]:
         uow.add_event(e)
+    booked_until = scheduled.end if admission.until is None else admission.until
     uow.add_bookings(
-        [GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()]
+        [GpuBooking(scheduled.id, n, slot, scheduled.start, booked_until) for n, slot in admission.gpus()]
     )
     return scheduled
 

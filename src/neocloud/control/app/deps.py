@@ -21,6 +21,7 @@ from neocloud.placement.framework import Placer
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
+BOOKING_HORIZON = timedelta(days=366)  # how far ahead a reservation may start (docs/capacity.md)
 KEY_MAX = 200
 CURSOR_MAX = 200
 CALENDAR_DAYS = 7

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from neocloud.control.app import admission, present
 from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.allocations import finish
-from neocloud.control.app.deps import CALENDAR_DAYS, QUOTE_HORIZON, Deps, checked_page, next_cursor
+from neocloud.control.app.deps import (
+    BOOKING_HORIZON,
+    CALENDAR_DAYS,
+    QUOTE_HORIZON,
+    Deps,
+    checked_page,
+    next_cursor,
+)
 from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
@@ -44,6 +51,11 @@ class ReservationService:
         if start < now - timedelta(minutes=1):
             raise InvalidInput(
                 "start is in the past", details={"start": start.isoformat(), "now": now.isoformat()}
+            )
+        if start > now + BOOKING_HORIZON:
+            raise InvalidInput(
+                f"start is beyond the booking horizon: reservations start at most {BOOKING_HORIZON.days} days ahead",
+                details={"field": "start", "start": start.isoformat(), "latest": (now + BOOKING_HORIZON).isoformat()},
             )
         return Window.of(max(start, now), request.hours)
 
