@@ -1,9 +1,9 @@
 """Capacity on the wire: nodes, the capacity calendar, reservations (and their quotes), instances and
 the lifecycle events of both.
 
-Requests are bounded here so that fuzzed input is a 422 at the edge; the control plane still checks its
-own rules (a reservation's longest length, how long an extension may be, a shape's multiples).
-A `ReservationCreate` is also the body of a quote, which books nothing.
+Requests are bounded here so that fuzzed input is a 422 at the edge: `hours` by the domain's longest
+reservation (`shapes.MAX_HOURS`); the control plane still checks its own rules (how long an extension
+may be, a shape's multiples). A `ReservationCreate` is also the body of a quote, which books nothing.
 Responses mirror the control plane's views (control/app/views.py) field by field: money is a decimal
 string, datetimes are aware UTC, an event's `from_state` is null for the first one, and a calendar slot
 says the free GPUs and the largest request of the asked shape that fits in it.
@@ -16,11 +16,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from neocloud.control.domain.shapes import MAX_HOURS
 from neocloud.wire.fields import Ident, In, Out, UtcDatetime
 from neocloud.wire.tenancy import MAX_GPUS
 
 MAX_NODES = 100_000
-MAX_HOURS = 24 * 366 * 5
 
 Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric"]
 
