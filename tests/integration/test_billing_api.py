@@ -142,7 +142,7 @@ def test_billing_client_reads_usage_and_invoices(world: ApiWorld) -> None:
     run_instance(world, 1)
     (invoice,) = finalize_march(world)
     client = BillingClient(world.client(world.tokens["alice"]))
-    assert client.invoice(invoice.id)["total"] == "49.28"
+    assert client.invoice(invoice.id).total == "49.28"
     assert "49.28" in client.download_invoice(invoice.id, "csv")
     with pytest.raises(ApiError) as err:
         client.invoice("INV-nope")

@@ -19,6 +19,8 @@ from neocloud.cli.operator import DataDirOpt, DbUrlOpt, _services
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.cli.tenant import _api
 from neocloud.client.billing import BillingClient
+from neocloud.client.documents import to_json
+from neocloud.wire.billing import InvoiceOut, InvoicePreviewOut
 
 prices_app = typer.Typer(help="Prices per GPU-hour (operator): set, list.", no_args_is_help=True)
 invoices_app = typer.Typer(
@@ -352,25 +354,27 @@ def usage(
             start=_instant(start, "--from"), end=_instant(end, "--to"), by=by, tenant=tenant
         )
     if as_json:
-        print_json(doc)
+        print_json(to_json(doc))
         return
     print_table(
-        f"usage {doc['period']}",
+        f"usage {doc.period}",
         (by, "GPU-hours", "GPU-seconds"),
-        [(i[by], i["gpu_hours"], i["gpu_seconds"]) for i in doc["items"]],
-        caption=f"total {doc['total_gpu_seconds']} GPU-seconds",
+        [(i.key(by), i.gpu_hours, i.gpu_seconds) for i in doc.items],
+        caption=f"total {doc.total_gpu_seconds} GPU-seconds",
     )
 
 
-def _print_invoice(doc: dict[str, Any], title: str) -> None:
-    rows = [(x["product"], x["model"], x["gpu_hours"], x["unit_price"], x["amount"]) for x in doc["lines"]]
-    rows += [("credit", c["reason"], "", "", f"-{c['amount']}") for c in doc.get("credits", [])]
-    rows += [
-        ("subtotal", "", "", "", doc["subtotal"]),
-        ("tax", "", "", "", doc["tax"]),
-        ("total", "", "", "", doc["total"]),
+def _print_invoice(doc: InvoiceOut | InvoicePreviewOut, title: str) -> None:
+    rows: list[tuple[str, ...]] = [
+        (x.product, x.model, x.gpu_hours, x.unit_price, x.amount) for x in doc.lines
     ]
-    print_table(title, ("product", "model", "GPU-hours", "unit price", f"amount {doc['currency']}"), rows)
+    rows += [("credit", c.reason, "", "", f"-{c.amount}") for c in doc.credits]
+    rows += [
+        ("subtotal", "", "", "", doc.subtotal),
+        ("tax", "", "", "", doc.tax),
+        ("total", "", "", "", doc.total),
+    ]
+    print_table(title, ("product", "model", "GPU-hours", "unit price", f"amount {doc.currency}"), rows)
 
 
 def invoices_preview(
@@ -383,9 +387,9 @@ def invoices_preview(
     with _api(ctx) as client:
         doc = BillingClient(client).invoice_preview(period=period, tenant=tenant)
     if as_json:
-        print_json(doc)
+        print_json(to_json(doc))
     else:
-        _print_invoice(doc, f"preview {doc['period']}")
+        _print_invoice(doc, f"preview {doc.period}")
 
 
 def invoices_list(
@@ -397,12 +401,12 @@ def invoices_list(
     with _api(ctx) as client:
         items = BillingClient(client).invoices(tenant=tenant)
     if as_json:
-        print_json({"items": items})
+        print_json({"items": to_json(items)})
         return
     print_table(
         "invoices",
         ("id", "period", "kind", "state", "total", "currency"),
-        [(i["id"], i["period"], i["kind"], i["state"], i["total"], i["currency"]) for i in items],
+        [(i.id, i.period, i.kind, i.state, i.total, i.currency) for i in items],
     )
 
 
@@ -411,9 +415,9 @@ def invoices_show(ctx: typer.Context, invoice_id: str = typer.Argument(...), as_
     with _api(ctx) as client:
         doc = BillingClient(client).invoice(invoice_id)
     if as_json:
-        print_json(doc)
+        print_json(to_json(doc))
     else:
-        _print_invoice(doc, f"{doc['kind']} {doc['id']} ({doc['state']}, {doc['period']})")
+        _print_invoice(doc, f"{doc.kind} {doc.id} ({doc.state}, {doc.period})")
 
 
 def invoices_download(

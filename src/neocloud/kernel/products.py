@@ -6,6 +6,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
+
+MAX_HOURS: Final = 24 * 366 * 3
+"""The longest reservation the control plane books, extensions included (three years). The domain
+enforces it; the wire schemas and the CLI read it from here."""
 
 
 class Product(StrEnum):

@@ -32,12 +32,12 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
-from neocloud.control.domain.shapes import MAX_HOURS, Shape, Window, minor_text, total_minor, validate
+from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import Conflict, InvalidInput
 from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.periods import require_utc
-from neocloud.kernel.products import Product, State
+from neocloud.kernel.products import MAX_HOURS, Product, State
 
 
 class ReservationService:

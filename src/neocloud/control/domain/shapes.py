@@ -24,10 +24,9 @@ from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import GpuModel, gpu_model
 from neocloud.kernel.money import Money, round_half_even
 from neocloud.kernel.periods import require_utc
+from neocloud.kernel.products import MAX_HOURS
 from neocloud.placement.framework import Placement, Placer, Unschedulable, Verdict
 from neocloud.placement.request import Request
-
-MAX_HOURS = 24 * 366 * 3  # three years: the longest contract the control plane books
 
 
 class Shape(StrEnum):
