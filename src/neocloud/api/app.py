@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from neocloud.api import errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
+from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
 from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
@@ -17,9 +18,11 @@ from neocloud.api.routers import billing, fleet, health, instances, reservations
 API_VERSION = "v1"
 
 
-def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) -> FastAPI:
+def create_app(
+    services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S, body_limit: int = DEFAULT_LIMIT
+) -> FastAPI:
     """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
-    seconds at most (0: on every request)."""
+    seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -38,4 +41,5 @@ def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) 
     for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.add_middleware(BodyGuard, limit=body_limit)
     return app

@@ -30,21 +30,21 @@ Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric"]
 
 class ReservationCreate(In):
     model: Ident = Field(description="GPU model, e.g. H100, GB200")
-    gpus: int = Field(ge=1, le=MAX_GPUS)
-    hours: int = Field(ge=1, le=MAX_HOURS)
+    gpus: int = Field(ge=1, le=MAX_GPUS, strict=True)
+    hours: int = Field(ge=1, le=MAX_HOURS, strict=True)
     start: UtcDatetime | None = Field(None, description="earliest start; now when omitted")
     shape: Shape = Field("any", description="any GPUs, whole nodes, whole NVL72 racks, or one fabric")
     project: Ident | None = None
 
 
 class ReservationExtend(In):
-    hours: int = Field(ge=1, le=MAX_HOURS)
+    hours: int = Field(ge=1, le=MAX_HOURS, strict=True)
 
 
 class InstanceCreate(In):
     model: Ident
-    nodes: int = Field(ge=1, le=MAX_NODES)
-    spot: bool = False
+    nodes: int = Field(ge=1, le=MAX_NODES, strict=True)
+    spot: bool = Field(default=False, strict=True)
     project: Ident | None = None
 
 

@@ -45,7 +45,7 @@ class TokenCreate(In):
 class QuotaSet(In):
     tenant_id: Ident
     model: Ident = Field(description="GPU model, e.g. H100, GB200")
-    gpus: int = Field(ge=0, le=MAX_GPUS, description="GPUs the tenant may hold at once")
+    gpus: int = Field(ge=0, le=MAX_GPUS, description="GPUs the tenant may hold at once", strict=True)
     project_id: Ident | None = None
 
 
