@@ -9,7 +9,6 @@ app/tenancy.py, app/fleet.py and app/products.py; ControlPlane wires them.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -25,17 +24,7 @@ from neocloud.control.app.views import (
 )
 from neocloud.placement.engine import placer
 
-__all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "SecretIds"]
-
-
-class SecretIds:
-    """Ids and token secrets from the operating system's CSPRNG."""
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{secrets.token_hex(8)}"
-
-    def secret(self) -> str:
-        return secrets.token_urlsafe(32)
+__all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane"]
 
 
 class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
@@ -47,7 +36,7 @@ class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
         prices: PriceBook,
         policy_name: str = "default",
         *,
-        ids: IdSource | None = None,
+        ids: IdSource,
         spot_notice: timedelta = DEFAULT_SPOT_NOTICE,
     ) -> None:
         self._uow = uow
@@ -55,7 +44,7 @@ class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
         self._provisioner = provisioner
         self._prices = prices
         self._placer = placer(policy_name)
-        self._ids: IdSource = ids or SecretIds()
+        self._ids: IdSource = ids
         self._spot_notice = spot_notice
         self._fleets: dict[str, Any] = {}
 
