@@ -11,7 +11,6 @@ from neocloud.billing.adapters.control_events import ControlEventFeed
 from neocloud.billing.adapters.sql.feed import SqlEventFeed
 from neocloud.billing.domain.metering import AllocationState
 from neocloud.billing.domain.pricing import Product
-from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from tests.control_builders import engine, world  # noqa: F401  (fixture)
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def busy(db):  # type: ignore[no-untyped-def]
-    w = world(SqlStore(db))
+    w = world(db)
     acme, globex = w.tenant("acme"), w.tenant("globex")
     instance = w.control.create_instance(acme, InstanceRequest(model="H100", nodes=1))
     w.control.reserve(globex, ReservationRequest("H100", 8, 3))
@@ -37,7 +36,7 @@ def key(event):  # type: ignore[no-untyped-def]
 def test_both_feeds_read_the_same_events(engine) -> None:  # noqa: F811
     w, _ = busy(engine)
     until = w.clock.now()
-    generic = ControlEventFeed(SqlStore(engine)).lifecycle_events(until)
+    generic = ControlEventFeed(w.control._uow).lifecycle_events(until)
     direct = SqlEventFeed(engine).lifecycle_events(until)
     assert sorted(generic, key=key) == sorted(direct, key=key) and len(direct) > 4
 
