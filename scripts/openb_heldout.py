@@ -15,10 +15,10 @@ import tempfile
 from multiprocessing import Pool
 from pathlib import Path
 
-from neocloud.adapters.traces import openb
 from neocloud.bench import openb as protocol
 from neocloud.bench.openb_variants import HELD_OUT, write_variant
-from neocloud.domain.placement.workload import Workload
+from neocloud.placement.workload import Workload
+from neocloud.traces import openb
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "openb"
 PUBLIC = ("default", "cpu050", "gpushare40", "gpuspec10", "multigpu20")

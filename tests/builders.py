@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
-from neocloud.domain.metering import LifecycleEvent
+from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
+from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.domain.metering import LifecycleEvent
+from neocloud.fleet.capacity import Capacity
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 
 
 def node(

@@ -3,12 +3,12 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from neocloud.domain.ids import TenantId
-from neocloud.domain.invoices import InvoiceState
-from neocloud.domain.metering import meter
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceKey
+from neocloud.billing.domain.invoices import InvoiceState
+from neocloud.billing.domain.metering import meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceKey
+from neocloud.kernel.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from neocloud.kernel.ids import TenantId
+from neocloud.kernel.periods import Period
 from tests.builders import at, billing, reservation, run
 
 OCTOBER = Period.month(2026, 10)

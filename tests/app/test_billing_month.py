@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import pytest
 
-from neocloud.domain import reference as ref
-from neocloud.domain.periods import Period
+from neocloud.kernel import reference as ref
+from neocloud.kernel.periods import Period
 from tests.builders import billing, event
 
 OCT = Period.month(2026, 10)

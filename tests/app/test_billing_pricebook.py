@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.adapters.catalog_prices import CatalogPriceBook
-from neocloud.domain.allocations import Product
-from neocloud.domain.errors import InvalidInput
+from neocloud.billing.adapters.price_book import CatalogPriceBook
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.products import Product
 from tests.builders import at, billing
 
 

@@ -8,12 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.adapters.prices import RESERVED_DISCOUNT, ListPriceBook
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.allocations import Product
-from neocloud.domain.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
 from tests.builders import fleet, node
-from tests.control_builders import T0, memory_world
+from tests.control_builders import T0, catalog_price, memory_world
 
 H = timedelta(hours=1)
 NOTICE = timedelta(minutes=2)
@@ -24,30 +22,30 @@ def w():
     return memory_world(notice=NOTICE)
 
 
-def test_quote_prices_reserved_gpu_hours_at_the_named_discount(w):
+def test_quote_prices_reserved_gpu_hours_at_the_catalogs_one_month_term(w):
     acme = w.tenant("acme")
-    q = w.control.quote(acme, ReservationRequest("H100", 16, 10))
+    q = w.control.reservations.quote(acme, ReservationRequest("H100", 16, 10))
     unit = Decimal(q.unit_price)
-    assert unit == (Decimal("6.16") * (1 - RESERVED_DISCOUNT)).quantize(Decimal("0.01"))
+    assert unit == catalog_price(w, "H100", "reserved", 1) < catalog_price(w, "H100", "on-demand")
     assert Decimal(q.price_total) == unit * 16 * 10 and q.currency == "USD"
 
 
 def test_quote_says_infeasible_with_reasons_when_the_shape_never_fits(w):
     acme = w.tenant("acme")
-    q = w.control.quote(acme, ReservationRequest("H100", 24, 1, shape="one-fabric"))
+    q = w.control.reservations.quote(acme, ReservationRequest("H100", 24, 1, shape="one-fabric"))
     assert not q.feasible and q.start is None and q.reasons
 
 
 def test_reserve_confirms_exactly_the_asked_window(w):
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 3, start=T0 + 5 * H))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 3, start=T0 + 5 * H))
     assert (r.start, r.end, r.state) == (T0 + 5 * H, T0 + 8 * H, "scheduled")
 
 
 def test_a_start_in_the_past_is_refused(w):
     acme = w.tenant("acme")
     with pytest.raises(InvalidInput) as err:
-        w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 - H))
+        w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 - H))
     assert "past" in err.value.message
 
 
@@ -55,164 +53,164 @@ def test_a_start_in_the_past_is_refused(w):
 def test_bad_reservation_requests_are_invalid_input(w, model, gpus, hours, shape):
     acme = w.tenant("acme")
     with pytest.raises(InvalidInput):
-        w.control.reserve(acme, ReservationRequest(model, gpus, hours, shape=shape))
+        w.control.reservations.reserve(acme, ReservationRequest(model, gpus, hours, shape=shape))
 
 
 def test_a_model_without_a_list_price_is_refused_by_name():
     w = memory_world(fleet(node("t", model="T4", gpus=4)))
     acme = w.tenant("acme")
     with pytest.raises(InvalidInput) as err:
-        w.control.quote(acme, ReservationRequest("T4", 1, 1))
+        w.control.reservations.quote(acme, ReservationRequest("T4", 1, 1))
     assert err.value.details["model"] == "T4"
 
 
 def test_same_key_same_reservation_and_no_second_booking(w):
     acme = w.tenant("acme")
-    a = w.control.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="order-1")
-    b = w.control.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="order-1")
-    assert a == b and w.control.list_reservations(acme).total == 1
+    a = w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="order-1")
+    b = w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="order-1")
+    assert a == b and w.control.reservations.list_reservations(acme).total == 1
 
 
 def test_same_key_from_another_tenant_is_independent(w):
     acme, globex = w.tenant("acme"), w.tenant("globex")
-    a = w.control.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k")
-    b = w.control.reserve(globex, ReservationRequest("H100", 8, 1), idempotency_key="k")
+    a = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k")
+    b = w.control.reservations.reserve(globex, ReservationRequest("H100", 8, 1), idempotency_key="k")
     assert a.id != b.id
 
 
 def test_same_key_with_a_different_request_is_an_idempotency_conflict(w):
     acme = w.tenant("acme")
-    w.control.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k")
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k")
     with pytest.raises(IdempotencyConflict):
-        w.control.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="k")
+        w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 1), idempotency_key="k")
     with pytest.raises(IdempotencyConflict):
-        w.control.create_instance(acme, InstanceRequest("H100", 1), idempotency_key="k")
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 1), idempotency_key="k")
 
 
 def test_same_key_same_instance(w):
     acme = w.tenant("acme")
-    a = w.control.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i")
-    assert w.control.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i").id == a.id
+    a = w.control.instances.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i")
+    assert w.control.instances.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i").id == a.id
 
 
 def test_project_quota_is_enforced_at_admission(w):
     admin = w.tenant("acme")
-    project = w.control.create_project(admin, admin.tenant_id, "ml")
-    w.control.set_quota(admin, admin.tenant_id, "H100", 8, project.id)
-    w.control.reserve(admin, ReservationRequest("H100", 8, 1, project="ml"))
+    project = w.control.tenancy.create_project(admin, admin.tenant_id, "ml")
+    w.control.tenancy.set_quota(admin, admin.tenant_id, "H100", 8, project.id)
+    w.control.reservations.reserve(admin, ReservationRequest("H100", 8, 1, project="ml"))
     with pytest.raises(QuotaExceeded) as err:
-        w.control.reserve(admin, ReservationRequest("H100", 1, 1, project="ml"))
+        w.control.reservations.reserve(admin, ReservationRequest("H100", 1, 1, project="ml"))
     assert err.value.details["scope"] == "project"
-    assert w.control.reserve(admin, ReservationRequest("H100", 8, 1)).project_id != project.id
+    assert w.control.reservations.reserve(admin, ReservationRequest("H100", 8, 1)).project_id != project.id
 
 
 def test_quota_counts_only_overlapping_windows(w):
     acme = w.tenant("acme")
-    w.control.set_quota(w.operator(), acme.tenant_id, "H100", 8)
-    w.control.reserve(acme, ReservationRequest("H100", 8, 1))
-    assert w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H)).gpus == 8
+    w.control.tenancy.set_quota(w.operator(), acme.tenant_id, "H100", 8)
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
+    assert w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H)).gpus == 8
 
 
 def test_on_demand_cannot_take_gpus_reserved_for_later(w):
     acme = w.tenant("acme")
-    w.control.reserve(acme, ReservationRequest("H100", 32, 1, start=T0 + 10 * H))
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 1, start=T0 + 10 * H))
     with pytest.raises(Conflict) as err:
-        w.control.create_instance(acme, InstanceRequest("H100", 1))
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
     assert err.value.details["reasons"]
 
 
 def test_spot_fills_idle_capacity_at_the_spot_price(w):
     acme = w.tenant("acme")
-    spot = w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    unit = ListPriceBook().gpu_hour("H100", Product.SPOT)
+    spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    unit = catalog_price(w, "H100", "spot")
     assert len(spot.nodes) == 4 and Decimal(spot.price_per_hour) == unit * 32
 
 
 def test_spot_never_preempts_spot(w):
     acme = w.tenant("acme")
-    w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
     with pytest.raises(Conflict):
-        w.control.create_instance(acme, InstanceRequest("H100", 1, spot=True))
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True))
 
 
 def test_a_future_reservation_takes_back_spot_with_notice(w):
     acme = w.tenant("acme")
-    spot = w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    r = w.control.reserve(acme, ReservationRequest("H100", 16, 2, start=T0 + H))
-    victim = w.control.get_instance(acme, spot.id)
+    spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 2, start=T0 + H))
+    victim = w.control.instances.get_instance(acme, spot.id)
     assert victim.preempted_at == T0 and victim.notice_until == T0 + NOTICE
     assert r.start == T0 + H
 
 
 def test_a_reservation_starting_before_the_notice_ends_cannot_preempt(w):
     acme = w.tenant("acme")
-    w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
     with pytest.raises(Conflict):
-        w.control.reserve(acme, ReservationRequest("H100", 8, 1))
-    q = w.control.quote(acme, ReservationRequest("H100", 8, 1))
+        w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
+    q = w.control.reservations.quote(acme, ReservationRequest("H100", 8, 1))
     assert q.feasible and q.start == T0 + NOTICE
 
 
 def test_only_the_spot_instances_in_the_way_are_preempted(w):
     acme = w.tenant("acme")
-    spots = [w.control.create_instance(acme, InstanceRequest("H100", 1, spot=True)) for _ in range(4)]
-    od = w.control.create_instance(acme, InstanceRequest("H100", 1))
-    noticed = [s.id for s in spots if w.control.get_instance(acme, s.id).notice_until]
-    assert len(noticed) == 1 and od.nodes == w.control.get_instance(acme, noticed[0]).nodes
+    spots = [w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True)) for _ in range(4)]
+    od = w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
+    noticed = [s.id for s in spots if w.control.instances.get_instance(acme, s.id).notice_until]
+    assert len(noticed) == 1 and od.nodes == w.control.instances.get_instance(acme, noticed[0]).nodes
 
 
 def test_on_demand_preempting_spot_starts_when_the_notice_ends(w):
     acme = w.tenant("acme")
-    w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    od = w.control.create_instance(acme, InstanceRequest("H100", 2))
-    gpus = w.control.bookings(acme, od.id)
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    od = w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
+    gpus = w.control.allocations.bookings(acme, od.id)
     assert {b.start for b in gpus} == {T0 + NOTICE} and len(gpus) == 16
 
 
 def test_calendar_shows_when_capacity_frees_up(w):
     acme = w.tenant("acme")
-    w.control.reserve(acme, ReservationRequest("H100", 24, 2, shape="whole-nodes"))
-    cal = w.control.calendar(acme, "H100", "whole-nodes", T0, T0 + 4 * H, 1)
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 24, 2, shape="whole-nodes"))
+    cal = w.control.reservations.calendar(acme, "H100", "whole-nodes", T0, T0 + 4 * H, 1)
     assert [(s.free_gpus, s.max_request_gpus) for s in cal.slots] == [(8, 8), (8, 8), (32, 32), (32, 32)]
 
 
 def test_calendar_defaults_to_a_week_from_now(w):
     acme = w.tenant("acme")
-    cal = w.control.calendar(acme, "H100", step_hours=24)
+    cal = w.control.reservations.calendar(acme, "H100", step_hours=24)
     assert cal.slots[0].start == T0 and cal.slots[-1].end == T0 + timedelta(days=7)
 
 
 def test_cancel_twice_is_a_conflict(w):
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
-    w.control.cancel_reservation(acme, r.id)
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
+    w.control.reservations.cancel_reservation(acme, r.id)
     with pytest.raises(Conflict):
-        w.control.cancel_reservation(acme, r.id)
+        w.control.reservations.cancel_reservation(acme, r.id)
 
 
 def test_a_cancelled_reservation_cannot_be_extended(w):
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
-    w.control.cancel_reservation(acme, r.id)
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
+    w.control.reservations.cancel_reservation(acme, r.id)
     with pytest.raises(Conflict):
-        w.control.extend_reservation(acme, r.id, 1)
+        w.control.reservations.extend_reservation(acme, r.id, 1)
 
 
 def test_reservation_states_filter_the_list(w):
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
-    w.control.reserve(acme, ReservationRequest("H100", 8, 1))
-    w.control.cancel_reservation(acme, r.id)
-    assert [x.id for x in w.control.list_reservations(acme, state="cancelled").items] == [r.id]
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
+    w.control.reservations.cancel_reservation(acme, r.id)
+    assert [x.id for x in w.control.reservations.list_reservations(acme, state="cancelled").items] == [r.id]
     with pytest.raises(InvalidInput):
-        w.control.list_reservations(acme, state="sleeping")
+        w.control.reservations.list_reservations(acme, state="sleeping")
 
 
 def test_extension_counts_against_the_quota(w):
     acme = w.tenant("acme")
-    w.control.set_quota(w.operator(), acme.tenant_id, "H100", 8)
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1))
-    w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + 2 * H))
-    assert w.control.extend_reservation(acme, r.id, 1).end == T0 + 2 * H
+    w.control.tenancy.set_quota(w.operator(), acme.tenant_id, "H100", 8)
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + 2 * H))
+    assert w.control.reservations.extend_reservation(acme, r.id, 1).end == T0 + 2 * H
     with pytest.raises(QuotaExceeded):
-        w.control.extend_reservation(acme, r.id, 1)
+        w.control.reservations.extend_reservation(acme, r.id, 1)

@@ -10,8 +10,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.errors import Conflict, QuotaExceeded
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.errors import Conflict, QuotaExceeded
 from tests.control_builders import T0, h100_fleet, memory_world
 
 H = timedelta(hours=1)
@@ -31,7 +31,7 @@ ops = st.lists(
 
 
 def held_overlaps(w) -> list:
-    with w.control._uow() as uow:
+    with w.control.deps.uow() as uow:
         bookings = [b for n in {x.model for x in uow.nodes()} for b in uow.bookings(n, T0 - H, None)]
     by_gpu = defaultdict(list)
     for b in bookings:
@@ -56,16 +56,16 @@ def test_no_gpu_is_ever_held_twice_at_one_instant(script):
                 case ("reserve", gpus, start_h, hours, shape):
                     gpus = gpus if shape == "any" else 8 * max(1, gpus // 8)
                     start = w.clock.now() + start_h * H
-                    made.append(("r", w.control.reserve(acme, ReservationRequest("H100", gpus, hours, start=start, shape=shape)).id))
+                    made.append(("r", w.control.reservations.reserve(acme, ReservationRequest("H100", gpus, hours, start=start, shape=shape)).id))
                 case ("instance", nodes, spot):
-                    made.append(("i", w.control.create_instance(acme, InstanceRequest("H100", nodes, spot=spot)).id))
+                    made.append(("i", w.control.instances.create_instance(acme, InstanceRequest("H100", nodes, spot=spot)).id))
                 case ("cancel", k) if made:
                     kind, ident = made[k % len(made)]
-                    (w.control.cancel_reservation if kind == "r" else w.control.stop_instance)(acme, ident)
+                    (w.control.reservations.cancel_reservation if kind == "r" else w.control.instances.stop_instance)(acme, ident)
                 case ("extend", k, hours) if made and made[k % len(made)][0] == "r":
-                    w.control.extend_reservation(acme, made[k % len(made)][1], hours)
+                    w.control.reservations.extend_reservation(acme, made[k % len(made)][1], hours)
                 case ("stop", k) if made and made[k % len(made)][0] == "i":
-                    w.control.stop_instance(acme, made[k % len(made)][1])
+                    w.control.instances.stop_instance(acme, made[k % len(made)][1])
                 case ("tick", minutes):
                     w.clock.advance(timedelta(minutes=minutes))
                     w.control.reconcile()

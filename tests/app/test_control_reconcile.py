@@ -3,45 +3,46 @@ a crash, spot preemption."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from tests.control_builders import T0, World, memory_world, world
+from neocloud.control.adapters.provisioners import FakeProvisioner
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from tests.control_builders import T0, World, memory_world
 
 H = timedelta(hours=1)
 
 
 def states(w: World, principal, allocation_id: str) -> list[str]:
-    return [e.to_state for e in w.control.list_events(principal, allocation_id)]
+    return [e.to_state for e in w.control.allocations.list_events(principal, allocation_id)]
 
 
 def test_nothing_happens_before_the_start():
     w = memory_world()
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + H))
     assert w.control.reconcile().total == 0
-    assert w.control.get_reservation(acme, r.id).state == "scheduled"
+    assert w.control.reservations.get_reservation(acme, r.id).state == "scheduled"
 
 
 def test_nodes_become_active_only_after_the_provisioning_delay():
     w = memory_world(delay=timedelta(minutes=5))
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     report = w.control.reconcile()
     assert report.started == 1 and report.provisioned == 0
     w.clock.advance(timedelta(minutes=4))
     assert w.control.reconcile().provisioned == 0
     w.clock.advance(timedelta(minutes=1))
     assert w.control.reconcile().provisioned == 1
-    assert w.control.get_reservation(acme, r.id).state == "active"
+    assert w.control.reservations.get_reservation(acme, r.id).state == "active"
 
 
 def test_a_reservation_ends_at_its_end_and_releases_its_nodes():
     w = memory_world()
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     w.control.reconcile()
     w.clock.advance(H)
     report = w.control.reconcile()
@@ -67,57 +68,57 @@ class CrashingProvisioner(FakeProvisioner):
 def test_a_crash_after_commit_leaves_intent_the_next_pass_finishes():
     w = memory_world()
     crashing = CrashingProvisioner(w.clock)
-    w.control._provisioner = crashing  # the same control plane, its provisioner now failing once
+    w.control = ControlPlane(replace(w.control.deps, provisioner=crashing))  # same state, failing provisioner
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 1))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     report = w.control.reconcile()
     assert "ConnectionError" in report.details[-1]
-    assert w.control.get_reservation(acme, r.id).state == "provisioning"  # durable intent
+    assert w.control.reservations.get_reservation(acme, r.id).state == "provisioning"  # durable intent
     w.control.reconcile()
-    assert w.control.get_reservation(acme, r.id).state == "active"
+    assert w.control.reservations.get_reservation(acme, r.id).state == "active"
     assert states(w, acme, r.id).count("provisioning") == 1
 
 
 def test_spot_is_preempted_when_the_notice_elapses_not_before():
     w = memory_world(notice=timedelta(minutes=2))
     acme = w.tenant("acme")
-    spot = w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
     w.control.reconcile()
-    w.control.create_instance(acme, InstanceRequest("H100", 1))
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
     w.clock.advance(timedelta(minutes=1))
     assert w.control.reconcile().preempted == 0
     w.clock.advance(timedelta(minutes=1))
     assert w.control.reconcile().preempted == 1
-    events = w.control.list_events(acme, spot.id)
+    events = w.control.allocations.list_events(acme, spot.id)
     assert events[-1].to_state == "preempted" and events[-1].at == T0 + timedelta(minutes=2)
 
 
 def test_stopping_an_instance_ends_it_through_ending():
     w = memory_world()
     acme = w.tenant("acme")
-    i = w.control.create_instance(acme, InstanceRequest("H100", 1))
+    i = w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
     w.control.reconcile()
     w.clock.advance(H)
-    assert w.control.stop_instance(acme, i.id).state == "ending"
+    assert w.control.instances.stop_instance(acme, i.id).state == "ending"
     w.control.reconcile()
-    view = w.control.get_instance(acme, i.id)
+    view = w.control.instances.get_instance(acme, i.id)
     assert view.state == "ended" and view.ended_at == T0 + H and view.started_at == T0
 
 
 def test_stopping_a_not_yet_started_instance_cancels_it():
     w = memory_world()
     acme = w.tenant("acme")
-    w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    od = w.control.create_instance(acme, InstanceRequest("H100", 1))  # waits for the spot notice
-    assert w.control.stop_instance(acme, od.id).state == "cancelled"
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    od = w.control.instances.create_instance(acme, InstanceRequest("H100", 1))  # waits for the spot notice
+    assert w.control.instances.stop_instance(acme, od.id).state == "cancelled"
 
 
 def test_events_carry_what_billing_meters():
-    w = world(MemoryStore())
+    w = memory_world()
     acme = w.tenant("acme")
-    i = w.control.create_instance(acme, InstanceRequest("H100", 2))
+    i = w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
     w.control.reconcile()
-    with w.control._uow() as uow:
+    with w.control.deps.uow() as uow:
         events = uow.events(i.id)
     assert {(e.tenant_id, e.product.value, e.model, e.gpus, len(e.nodes)) for e in events[1:]} == {
         (acme.tenant_id, "on-demand", "H100", 16, 2)
@@ -138,27 +139,27 @@ class FailingRelease(FakeProvisioner):
 
 def test_a_failed_release_keeps_the_preemption_due_until_it_succeeds():
     w = memory_world(notice=timedelta(minutes=2))
-    w.control._provisioner = FailingRelease(w.clock)
+    w.control = ControlPlane(replace(w.control.deps, provisioner=FailingRelease(w.clock)))
     acme = w.tenant("acme")
-    spot = w.control.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    w.control.create_instance(acme, InstanceRequest("H100", 1))
+    spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
+    w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
     w.clock.advance(timedelta(minutes=2))
     w.control.reconcile()
-    assert w.control.get_instance(acme, spot.id).state == "scheduled"
+    assert w.control.instances.get_instance(acme, spot.id).state == "scheduled"
     w.control.reconcile()
-    assert w.control.get_instance(acme, spot.id).state == "preempted"
-    assert spot.id in w.control._provisioner.released
+    assert w.control.instances.get_instance(acme, spot.id).state == "preempted"
+    assert spot.id in w.control.deps.provisioner.released
 
 
 def test_a_reservation_stopped_early_frees_its_gpus_but_keeps_its_billed_window():
     w = memory_world()
     acme = w.tenant("acme")
-    r = w.control.reserve(acme, ReservationRequest("H100", 8, 4))
+    r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 4))
     w.control.reconcile()
     w.clock.advance(H)
-    stopped = w.control.cancel_reservation(acme, r.id)
+    stopped = w.control.reservations.cancel_reservation(acme, r.id)
     assert stopped.state == "ending" and stopped.end == T0 + 4 * H
     w.control.reconcile()
-    assert w.control.get_reservation(acme, r.id).state == "ended"
-    again = w.control.reserve(acme, ReservationRequest("H100", 8, 1))  # the same 8 GPUs, free again
+    assert w.control.reservations.get_reservation(acme, r.id).state == "ended"
+    again = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))  # the same 8 GPUs, free again
     assert again.nodes == r.nodes

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from neocloud.bootstrap import Settings, build_services
-from neocloud.domain.periods import Period
+from neocloud.kernel.periods import Period
 
 
 def stall_after(obj: Any, name: str, on_call: int) -> None:

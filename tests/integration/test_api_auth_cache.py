@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from neocloud.api.auth import PrincipalCache
-from neocloud.domain.errors import Unauthenticated
-from neocloud.domain.tenancy import Principal, Role
+from neocloud.control.domain.tenancy import Principal, Role
+from neocloud.kernel.errors import Unauthenticated
 
 ALICE = Principal("tok_a", Role.TENANT_ADMIN)
 

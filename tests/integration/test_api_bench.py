@@ -33,8 +33,8 @@ def test_reserve_phase_counts_every_request_and_creates_that_many(server) -> Non
     world, url = server
     result = run_phase([url], [world.tokens["bench"]], "reserve", clients=3, duration=30, max_requests=12)
     assert (result.requests, result.errors, result.statuses) == (12, 0, {"201": 12})
-    operator = world.control.authenticate(world.operator)
-    assert world.control.list_reservations(operator).total >= 12
+    operator = world.control.tenancy.authenticate(world.operator)
+    assert world.control.reservations.list_reservations(operator).total >= 12
 
 
 def test_errors_are_counted_not_timed(server) -> None:  # type: ignore[no-untyped-def]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from neocloud.api.errors import status_for
-from neocloud.domain.errors import Conflict, DomainError, NotFound
-from neocloud.domain.tenancy import Role
+from neocloud.control.domain.tenancy import Role
+from neocloud.kernel.errors import Conflict, DomainError, NotFound
 from tests.integration.api_world import ApiWorld
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from neocloud.api.app import create_app
 from neocloud.bootstrap import Settings, build_services, upgrade_database
-from neocloud.domain.errors import DomainError
+from neocloud.kernel.errors import DomainError
 from tests.integration.api_world import ApiWorld
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from neocloud.app.views import ReservationRequest
 from neocloud.bench.process import ServerProcess
-from neocloud.domain.tenancy import Role
+from neocloud.control.app.views import ReservationRequest
+from neocloud.control.domain.tenancy import Role
 from tests.builders import fleet, node
 from tests.integration.api_world import fresh_postgres_database, migrated_services
 
@@ -56,14 +56,14 @@ def raced(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     with fresh_postgres_database() as url:
         services = migrated_services(url)
         control = services.control
-        control.import_fleet(fleet(*(node(f"n{i}") for i in range(NODES))))
-        control.create_tenant("filler")
-        filler = control.authenticate(control.create_token("filler", Role.TENANT_ADMIN)[1])
+        control.fleet.import_fleet(fleet(*(node(f"n{i}") for i in range(NODES))))
+        control.tenancy.create_tenant("filler")
+        filler = control.tenancy.authenticate(control.tenancy.create_token("filler", Role.TENANT_ADMIN)[1])
         for _ in range(NODES - FREE_NODES):  # leave only FREE_NODES nodes' worth of GPUs
-            control.reserve(filler, ReservationRequest("H100", GPUS_PER_NODE, 24, datetime.now(UTC)))
-        control.create_tenant("racer")
-        token = control.create_token("racer", Role.TENANT_ADMIN)[1]
-        operator = control.create_token(None, Role.OPERATOR)[1]
+            control.reservations.reserve(filler, ReservationRequest("H100", GPUS_PER_NODE, 24, datetime.now(UTC)))
+        control.tenancy.create_tenant("racer")
+        token = control.tenancy.create_token("racer", Role.TENANT_ADMIN)[1]
+        operator = control.tenancy.create_token(None, Role.OPERATOR)[1]
         services.engine.dispose()
         servers = [ServerProcess(url, log=Path(log)).start() for _ in range(2)]
         try:

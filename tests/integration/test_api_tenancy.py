@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neocloud.domain.tenancy import Role
+from neocloud.control.domain.tenancy import Role
 from tests.integration.api_world import ApiWorld
 
 

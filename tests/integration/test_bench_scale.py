@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from neocloud.bench.scale import LowestIndex, bench_policy, request_mix, run_scale
 from neocloud.cli.bench import app
-from neocloud.domain import presets
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.topology import Level
+from neocloud.fleet import presets
+from neocloud.fleet.capacity import Capacity
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import InvalidInput
 
 root = typer.Typer()
 root.add_typer(app, name="bench")

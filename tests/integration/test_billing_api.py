@@ -8,13 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.invoice_render import InvoiceDocuments
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.billing_feed import ControlEventFeed
+from neocloud.billing.app.service import BillingService
 from neocloud.client import ApiError
 from neocloud.client.billing import BillingClient
-from neocloud.domain.periods import Period
+from neocloud.kernel.periods import Period
 from tests.integration.api_world import ApiWorld
 
 MARCH = Period.month(2026, 3)
@@ -22,16 +19,11 @@ MARCH = Period.month(2026, 3)
 
 @pytest.fixture
 def world() -> ApiWorld:
-    w = ApiWorld.build()
-    feed = ControlEventFeed(w.control._uow)
-    w.app.state.services.billing = BillingService(
-        MemoryBillingStore(), feed, w.clock, BillingSettings(settle_delay_seconds=0), InvoiceDocuments()
-    )
-    return w
+    return ApiWorld.build()
 
 
 def billing(world: ApiWorld) -> BillingService:
-    return world.app.state.services.billing  # type: ignore[no-any-return]
+    return world.billing
 
 
 def run_instance(world: ApiWorld, hours: int, *, tenant: str = "alice", nodes: int = 1) -> str:
@@ -142,7 +134,7 @@ def test_billing_client_reads_usage_and_invoices(world: ApiWorld) -> None:
     run_instance(world, 1)
     (invoice,) = finalize_march(world)
     client = BillingClient(world.client(world.tokens["alice"]))
-    assert client.invoice(invoice.id)["total"] == "49.28"
+    assert client.invoice(invoice.id).total == "49.28"
     assert "49.28" in client.download_invoice(invoice.id, "csv")
     with pytest.raises(ApiError) as err:
         client.invoice("INV-nope")

@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.invoice_render import InvoiceDocuments
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.app.billing_feed import ControlEventFeed
-from neocloud.app.views import InstanceRequest
 from neocloud.bootstrap import Settings, build_services, upgrade_database
 from neocloud.cli.main import _register, app
-from neocloud.domain.periods import Period
+from neocloud.control.app.views import InstanceRequest
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.periods import Period
 from tests.control_builders import h100_fleet
 from tests.integration.api_world import ApiWorld, LiveServer
 
@@ -47,14 +43,14 @@ def used_october(tmp_path: Path) -> None:
     services = build_services(Settings.from_env(tmp_path), clock=clock)
     try:
         cp = services.control
-        cp.import_fleet(h100_fleet())
-        cp.create_tenant("acme")
-        _, secret = cp.create_token("acme", "tenant-admin")
-        acme = cp.authenticate(secret)
-        instance = cp.create_instance(acme, InstanceRequest(model="H100", nodes=1))
+        cp.fleet.import_fleet(h100_fleet())
+        cp.tenancy.create_tenant("acme")
+        _, secret = cp.tenancy.create_token("acme", "tenant-admin")
+        acme = cp.tenancy.authenticate(secret)
+        instance = cp.instances.create_instance(acme, InstanceRequest(model="H100", nodes=1))
         cp.reconcile()
         clock.advance(timedelta(hours=10))
-        cp.stop_instance(acme, instance.id)
+        cp.instances.stop_instance(acme, instance.id)
         cp.reconcile()
     finally:
         services.engine.dispose()
@@ -138,14 +134,7 @@ def test_revenue_by_an_unknown_grouping_exits_1(operator) -> None:  # type: igno
 def served() -> Iterator[tuple[ApiWorld, str, str]]:
     _register()
     world = ApiWorld.build()
-    billing = BillingService(
-        MemoryBillingStore(),
-        ControlEventFeed(world.control._uow),
-        world.clock,
-        BillingSettings(settle_delay_seconds=0),
-        InvoiceDocuments(),
-    )
-    world.app.state.services.billing = billing
+    billing = world.billing
     http = world.http(world.tokens["alice"])
     instance = http.post("/v1/instances", json={"model": "H100", "nodes": 1}).json()
     world.control.reconcile()

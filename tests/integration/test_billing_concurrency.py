@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.billing_store import SqlBillingStore
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.domain.pricing import PriceKey
+from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
+from neocloud.billing.adapters.sql.store import SqlBillingStore
+from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.domain.pricing import PriceKey
+from neocloud.infra.clock import ManualClock
 from tests.builders import at, run
 from tests.control_builders import engine  # noqa: F401  (fixture)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.views import InstanceRequest
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
-from neocloud.domain.periods import Period
+from neocloud.control.app.views import InstanceRequest
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.periods import Period
 from tests.control_builders import h100_fleet
 
 pytestmark = pytest.mark.timeout(120)
@@ -31,14 +31,14 @@ def data_dir(tmp_path: Path) -> Path:
     services = build_services(Settings.from_env(tmp_path), clock=clock)
     try:
         cp = services.control
-        cp.import_fleet(h100_fleet())
+        cp.fleet.import_fleet(h100_fleet())
         for name, hours in TENANTS.items():
-            cp.create_tenant(name)
-            principal = cp.authenticate(cp.create_token(name, "tenant-admin")[1])
-            instance = cp.create_instance(principal, InstanceRequest(model="H100", nodes=1))
+            cp.tenancy.create_tenant(name)
+            principal = cp.tenancy.authenticate(cp.tenancy.create_token(name, "tenant-admin")[1])
+            instance = cp.instances.create_instance(principal, InstanceRequest(model="H100", nodes=1))
             cp.reconcile()
             clock.advance(timedelta(hours=hours))
-            cp.stop_instance(principal, instance.id)
+            cp.instances.stop_instance(principal, instance.id)
             cp.reconcile()
     finally:
         services.engine.dispose()

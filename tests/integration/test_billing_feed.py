@@ -7,25 +7,23 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.adapters.db.billing_feed import SqlEventFeed
-from neocloud.adapters.db.store import SqlStore
-from neocloud.app.billing_feed import ControlEventFeed
-from neocloud.app.views import InstanceRequest, ReservationRequest
-from neocloud.domain.metering import AllocationState
-from neocloud.domain.pricing import Product
+from neocloud.billing.adapters.control_events import ControlEventFeed
+from neocloud.billing.adapters.sql.feed import SqlEventFeed
+from neocloud.control.app.views import InstanceRequest, ReservationRequest
+from neocloud.kernel.products import Product, State
 from tests.control_builders import engine, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def busy(db):  # type: ignore[no-untyped-def]
-    w = world(SqlStore(db))
+    w = world(db)
     acme, globex = w.tenant("acme"), w.tenant("globex")
-    instance = w.control.create_instance(acme, InstanceRequest(model="H100", nodes=1))
-    w.control.reserve(globex, ReservationRequest("H100", 8, 3))
+    instance = w.control.instances.create_instance(acme, InstanceRequest(model="H100", nodes=1))
+    w.control.reservations.reserve(globex, ReservationRequest("H100", 8, 3))
     w.control.reconcile()
     w.clock.advance(timedelta(hours=2))
-    w.control.stop_instance(acme, instance.id)
+    w.control.instances.stop_instance(acme, instance.id)
     w.control.reconcile()
     return w, acme
 
@@ -37,7 +35,7 @@ def key(event):  # type: ignore[no-untyped-def]
 def test_both_feeds_read_the_same_events(engine) -> None:  # noqa: F811
     w, _ = busy(engine)
     until = w.clock.now()
-    generic = ControlEventFeed(SqlStore(engine)).lifecycle_events(until)
+    generic = ControlEventFeed(w.control.deps.uow).lifecycle_events(until)
     direct = SqlEventFeed(engine).lifecycle_events(until)
     assert sorted(generic, key=key) == sorted(direct, key=key) and len(direct) > 4
 
@@ -55,4 +53,4 @@ def test_tenant_filter_keeps_one_tenants_events(engine) -> None:  # noqa: F811
     w, acme = busy(engine)
     events = SqlEventFeed(engine).lifecycle_events(w.clock.now(), acme.tenant_id)
     assert {e.tenant_id for e in events} == {acme.tenant_id}
-    assert [e.to_state for e in events][-1] is AllocationState.ENDED
+    assert [e.to_state for e in events][-1] is State.ENDED

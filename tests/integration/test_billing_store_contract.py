@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.adapters.billing_memory import MemoryBillingStore
-from neocloud.adapters.db.billing_store import SqlBillingStore
-from neocloud.domain.errors import Conflict
-from neocloud.domain.ids import InvoiceId, TenantId
-from neocloud.domain.invoices import Credit, InvoiceState, draft_invoice
-from neocloud.domain.metering import meter
-from neocloud.domain.money import Money
-from neocloud.domain.periods import Period, to_epoch
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceKey, default_catalog
+from neocloud.billing.adapters.memory import MemoryBillingStore
+from neocloud.billing.adapters.sql.store import SqlBillingStore
+from neocloud.billing.domain.invoices import Credit, InvoiceState, draft_invoice
+from neocloud.billing.domain.metering import meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceKey, default_catalog
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.money import Money
+from neocloud.kernel.periods import Period, to_epoch
 from tests.builders import at, run
 from tests.control_builders import SQL_KINDS, migrated_engine
 

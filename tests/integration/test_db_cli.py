@@ -48,7 +48,7 @@ def test_token_secret_is_printed_once_and_authenticates(run, tmp_path):
     from neocloud.bootstrap import Settings, build_services
 
     services = build_services(Settings.from_env(tmp_path))
-    assert services.control.authenticate(token["secret"]).tenant_id == token["tenant_id"]
+    assert services.control.tenancy.authenticate(token["secret"]).tenant_id == token["tenant_id"]
 
 
 def test_fleet_import_of_a_preset_then_nodes_list(run):
@@ -60,7 +60,7 @@ def test_fleet_import_of_a_preset_then_nodes_list(run):
 
 
 def test_fleet_import_of_a_file_skips_nodes_already_there(run, tmp_path):
-    from neocloud.adapters.fleetfile import dump_fleet
+    from neocloud.fleet.file import dump_fleet
 
     path = tmp_path / "fleet.yaml"
     path.write_text(dump_fleet(h100_fleet(3)))
@@ -77,18 +77,18 @@ def test_fleet_import_names_an_unknown_preset(run):
 
 
 def test_worker_once_starts_a_due_reservation(run, tmp_path):
-    from neocloud.app.views import ReservationRequest
     from neocloud.bootstrap import Settings, build_services
+    from neocloud.control.app.views import ReservationRequest
 
     run("db", "upgrade")
     control = build_services(Settings.from_env(tmp_path)).control
-    control.import_fleet(h100_fleet(1))
-    control.create_tenant("acme")
-    who = control.authenticate(control.create_token("acme", "tenant-member")[1])
-    r = control.reserve(who, ReservationRequest("H100", 8, 1))
+    control.fleet.import_fleet(h100_fleet(1))
+    control.tenancy.create_tenant("acme")
+    who = control.tenancy.authenticate(control.tenancy.create_token("acme", "tenant-member")[1])
+    r = control.reservations.reserve(who, ReservationRequest("H100", 8, 1))
     report = json.loads(run("worker", "--once", "--json").stdout)
     assert (report["started"], report["provisioned"], report["total"]) == (1, 1, 2)
-    assert control.get_reservation(who, r.id).state == "active"
+    assert control.reservations.get_reservation(who, r.id).state == "active"
 
 
 def test_bench_admission_reports_each_store(run):
@@ -105,7 +105,7 @@ def test_bench_admission_postgres_needs_a_url(run, monkeypatch):
 
 
 def test_worker_meters_usage_as_it_reconciles(run, monkeypatch):
-    from neocloud.app.billing import BillingService
+    from neocloud.billing.app.service import BillingService
 
     calls = []
     original = BillingService.meter

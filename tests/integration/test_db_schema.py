@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from neocloud.adapters.db.engine import make_engine
-from neocloud.adapters.db.schema import SchemaMismatch, check_schema, current_revision, head_revision, upgrade
 from neocloud.bootstrap import Settings, build_services
-from neocloud.domain.errors import NotReady
+from neocloud.infra.engine import make_engine
+from neocloud.infra.schema import SchemaMismatch, check_schema, current_revision, head_revision, upgrade
+from neocloud.kernel.errors import NotReady
 from tests.control_builders import engine  # noqa: F401
 
 
@@ -79,7 +79,7 @@ def test_migrated_sqlite_serves_the_control_plane(tmp_path):
 
     upgrade_database(settings)
     services = build_services(settings)
-    assert services.control.create_tenant("acme").name == "acme"
+    assert services.control.tenancy.create_tenant("acme").name == "acme"
 
 
 def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
@@ -87,15 +87,13 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
         pytest.skip("the exclusion constraint is PostgreSQL's (SQLite relies on its single writer)")
     from dataclasses import replace
 
-    from neocloud.adapters.db.store import SqlStore
-    from neocloud.app.views import ReservationRequest
-    from neocloud.domain.errors import Conflict
+    from neocloud.control.app.views import ReservationRequest
+    from neocloud.kernel.errors import Conflict
     from tests.control_builders import world
 
-    w = world(SqlStore(engine))
-    r = w.control.reserve(w.tenant("acme"), ReservationRequest("H100", 1, 2))
-    store = SqlStore(engine)
-    with store() as uow:
+    w = world(engine)
+    r = w.control.reservations.reserve(w.tenant("acme"), ReservationRequest("H100", 1, 2))
+    with w.control.deps.uow() as uow:
         held = uow.bookings_of(r.id)[0]
         with pytest.raises(Conflict):
             uow.add_bookings([replace(held, start=held.start + (held.end - held.start) / 2, end=None)])
@@ -104,7 +102,7 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
 def test_an_older_schema_is_refused_and_db_upgrade_brings_it_current(engine):
     from alembic import command
 
-    from neocloud.adapters.db.schema import alembic_config
+    from neocloud.infra.schema import alembic_config
 
     config = alembic_config()
     with engine.begin() as conn:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from neocloud.adapters.clock import ManualClock
 from neocloud.bootstrap import Settings, build_services
-from neocloud.demo import demo_fleet, seed
-from neocloud.domain.tenancy import Role
+from neocloud.cli.demo import demo_fleet, seed
+from neocloud.control.domain.tenancy import Role
+from neocloud.infra.clock import ManualClock
 from tests.integration.api_world import free_port
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -35,16 +35,16 @@ def test_demo_fleet_has_gb200_nvl72_racks_and_an_h100_su() -> None:
 def test_seed_gives_two_tenants_with_admin_tokens() -> None:
     control = build_services(Settings(database_url="memory"), clock=ManualClock(NOW)).control
     world = seed(control, NOW)
-    roles = {name: control.authenticate(token).role for name, token in world.tenant_tokens.items()}
+    roles = {name: control.tenancy.authenticate(token).role for name, token in world.tenant_tokens.items()}
     assert roles == {"acme": Role.TENANT_ADMIN, "globex": Role.TENANT_ADMIN}
 
 
 def test_seed_makes_reservations_and_on_demand_and_spot_instances() -> None:
     control = build_services(Settings(database_url="memory"), clock=ManualClock(NOW)).control
     world = seed(control, NOW)
-    operator = control.authenticate(world.operator_token)
-    instances = control.list_instances(operator).items
-    assert control.list_reservations(operator).total == len(world.reservations) >= 3
+    operator = control.tenancy.authenticate(world.operator_token)
+    instances = control.instances.list_instances(operator).items
+    assert control.reservations.list_reservations(operator).total == len(world.reservations) >= 3
     assert {i.spot for i in instances} == {True, False}
 
 

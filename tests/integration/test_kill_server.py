@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from neocloud.bench.process import ServerProcess
-from neocloud.domain.tenancy import Role
+from neocloud.control.domain.tenancy import Role
 from tests.builders import fleet, node
 from tests.integration.api_world import fresh_postgres_database, migrated_services
 
@@ -59,9 +59,9 @@ def after_kill(database: str, tmp_path_factory: pytest.TempPathFactory):  # type
     tmp_path = tmp_path_factory.mktemp("server")
     services = migrated_services(database, tmp_path)
     control = services.control
-    control.import_fleet(fleet(*(node(f"n{i}") for i in range(32))))
-    control.create_tenant("acme")
-    token = control.create_token("acme", Role.TENANT_ADMIN)[1]
+    control.fleet.import_fleet(fleet(*(node(f"n{i}") for i in range(32))))
+    control.tenancy.create_tenant("acme")
+    token = control.tenancy.create_token("acme", Role.TENANT_ADMIN)[1]
     if services.engine is not None:
         services.engine.dispose()
     acked: dict[str, str] = {}

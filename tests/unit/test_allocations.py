@@ -4,16 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.allocations import (
-    TERMINAL,
-    TRANSITIONS,
-    Allocation,
-    GpuBooking,
-    Product,
-    State,
-)
-from neocloud.domain.errors import InvalidInput, InvalidTransition
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.control.domain.allocations import TERMINAL, TRANSITIONS, Allocation, GpuBooking
+from neocloud.kernel.errors import InvalidInput, InvalidTransition
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.products import Product, State
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.placement import placer
-from neocloud.domain.allocations import GpuBooking
-from neocloud.domain.calendar import earliest_fit, slots, snapshot, yielding
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.ids import AllocationId, NodeId
-from neocloud.domain.reservations import Shape
+from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.calendar import earliest_fit, slots, snapshot, yielding
+from neocloud.control.domain.shapes import Shape
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.placement.engine import placer
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

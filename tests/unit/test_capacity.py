@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.errors import Conflict
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.kernel.errors import Conflict
 from tests.builders import capacity, fleet, node
 
 

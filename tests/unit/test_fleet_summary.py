@@ -2,8 +2,8 @@
 
 import pytest
 
-from neocloud.domain.fleet import Fabric, Fleet, Hall, Rack
-from neocloud.domain.fleet_summary import fleet_summary
+from neocloud.fleet.fleet import Fabric, Fleet, Hall, Rack
+from neocloud.fleet.summary import fleet_summary
 from tests.builders import fleet, node
 
 

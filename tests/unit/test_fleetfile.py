@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.adapters.fleetfile import dump_fleet, load_fleet, parse_fleet, save_fleet
-from neocloud.domain import presets
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet_summary import fleet_summary
+from neocloud.fleet import presets
+from neocloud.fleet.file import dump_fleet, load_fleet, parse_fleet, save_fleet
+from neocloud.fleet.summary import fleet_summary
+from neocloud.kernel.errors import InvalidInput
 from tests.builders import fleet, node
 
 ROOT = Path(__file__).resolve().parents[2]

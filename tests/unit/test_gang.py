@@ -5,13 +5,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.fleet import Node
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Placement, Policy, Unschedulable
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.fleet import Node
+from neocloud.fleet.topology import Level
+from neocloud.placement import engine
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Placement, Policy, Unschedulable
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 POLICY = Policy("first-fit", standard_filters(), (), tightest_gpus)
@@ -41,7 +42,7 @@ def use(cap: Capacity, node_id: str, gpus: int) -> None:
 
 
 def place(cap: Capacity, req: Request) -> Placement:
-    verdict = POLICY.place(req, cap, random.Random(0))
+    verdict = engine.place(POLICY, req, cap, random.Random(0))
     assert isinstance(verdict, Placement), verdict
     return verdict
 
@@ -76,7 +77,7 @@ def test_among_domains_of_that_level_the_best_fit_wins():
 
 def test_a_gang_never_leaves_its_within_domain():
     cap = Capacity(fleet(*(node(f"n{i}", rack=f"r{i // 4}") for i in range(8))))
-    verdict = POLICY.place(Request(gpus=8, nodes=5, within=Level.RACK), cap, random.Random(0))
+    verdict = engine.place(POLICY, Request(gpus=8, nodes=5, within=Level.RACK), cap, random.Random(0))
     assert isinstance(verdict, Unschedulable)
     assert "no rack holds 5 nodes" in verdict.message
 
@@ -85,7 +86,7 @@ def test_unschedulable_counts_filter_rejections_and_topology():
     cap = Capacity(
         fleet(node("a", rack="r1"), node("b", rack="r2"), node("t", model="T4", gpus=2, rack="r3"))
     )
-    verdict = POLICY.place(Request(gpus=8, nodes=2, within=Level.RACK), cap, random.Random(0))
+    verdict = engine.place(POLICY, Request(gpus=8, nodes=2, within=Level.RACK), cap, random.Random(0))
     assert isinstance(verdict, Unschedulable)
     assert verdict.reasons == {"free-gpus": 1, "topology": 2}
 
@@ -101,7 +102,7 @@ def test_a_72_gpu_gang_does_not_spread_over_partly_used_racks():
     cap = Capacity(fleet(*nvl72("r1"), *nvl72("r2")))
     use(cap, "r1-t00", 1)
     use(cap, "r2-t00", 1)
-    verdict = POLICY.place(Request(gpus=4, nodes=18), cap, random.Random(0))
+    verdict = engine.place(POLICY, Request(gpus=4, nodes=18), cap, random.Random(0))
     assert isinstance(verdict, Unschedulable)
 
 
@@ -173,7 +174,7 @@ def test_gang_gpus_come_from_the_policy_picker_when_it_is_not_the_standard_one()
 
     policy = Policy("last", standard_filters(), (), last_gpus)
     cap = Capacity(fleet(node("a", rack="r", gpus=4), node("b", rack="r", gpus=4)))
-    verdict = policy.place(Request(gpus=1, nodes=2), cap, random.Random(0))
+    verdict = engine.place(policy, Request(gpus=1, nodes=2), cap, random.Random(0))
     assert isinstance(verdict, Placement)
     assert [s.gpu_slots for s in verdict.shares] == [(3,), (3,)]
 
@@ -188,6 +189,6 @@ def test_inside_the_last_nvlink_domain_the_policy_scorers_rank_the_nodes():
 
     policy = Policy("highest", standard_filters(), ((HighestIndex(), 1.0),), tightest_gpus)
     cap = Capacity(fleet(*nvl72("r1")))
-    verdict = policy.place(Request(gpus=4, nodes=3), cap, random.Random(0))
+    verdict = engine.place(policy, Request(gpus=4, nodes=3), cap, random.Random(0))
     assert isinstance(verdict, Placement)
     assert sorted(verdict.nodes) == [15, 16, 17]

@@ -6,13 +6,14 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import Capacity, NodeShare
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Placement, Policy
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.topology import Level
+from neocloud.placement.engine import place
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Placement, Policy
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 POLICY = Policy("first-fit", standard_filters(), (), tightest_gpus)
@@ -70,7 +71,7 @@ def occupy(cap: Capacity, seed: int) -> None:
 def test_a_gang_never_leaves_its_domain(f: Fleet, req: Request, seed: int):
     cap = Capacity(f)
     occupy(cap, seed)
-    verdict = POLICY.place(req, cap, random.Random(seed))
+    verdict = place(POLICY, req, cap, random.Random(seed))
     event(f"placed: {isinstance(verdict, Placement)}")
     if not isinstance(verdict, Placement):
         return
@@ -88,7 +89,7 @@ def test_place_then_release_restores_the_state(f: Fleet, req: Request, seed: int
     cap = Capacity(f)
     occupy(cap, seed)
     before = cap.copy()
-    verdict = POLICY.place(req, cap, random.Random(seed))
+    verdict = place(POLICY, req, cap, random.Random(seed))
     event(f"placed: {isinstance(verdict, Placement)}")
     if not isinstance(verdict, Placement):
         return
@@ -105,7 +106,7 @@ def test_a_gpu_is_never_over_committed(f: Fleet, reqs: list[Request], seed: int)
     cap = Capacity(f)
     rng = random.Random(seed)
     for req in reqs:
-        verdict = POLICY.place(req, cap, rng)
+        verdict = place(POLICY, req, cap, rng)
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)  # raises Conflict on any over-commit
     assert (cap.gpu_free >= 0).all()
@@ -122,7 +123,7 @@ def test_a_gang_of_72_gpus_or_more_on_gb200_uses_only_racks_that_were_untouched(
     untouched = {n.rack for n in f.nodes if n.model == "GB200"} - {
         n.rack for i, n in enumerate(f.nodes) if n.model == "GB200" and cap.whole_free[i] < n.gpus
     }
-    verdict = POLICY.place(req, cap, random.Random(seed))
+    verdict = place(POLICY, req, cap, random.Random(seed))
     if not isinstance(verdict, Placement) or req.total_gpus < 72:
         return
     used = {f.nodes[i].rack for i in verdict.nodes if f.nodes[i].model == "GB200"}
@@ -136,7 +137,7 @@ def test_no_smaller_domain_could_have_held_the_gang(f: Fleet, req: Request, seed
     one the gang landed in, no domain had enough nodes with the GPUs free."""
     cap = Capacity(f)
     occupy(cap, seed)
-    verdict = POLICY.place(req, cap, random.Random(seed))
+    verdict = place(POLICY, req, cap, random.Random(seed))
     if not isinstance(verdict, Placement) or req.total_gpus >= 72:
         return
     assert verdict.domain is not None

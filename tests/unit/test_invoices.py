@@ -5,9 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.errors import Conflict, InvalidInput, InvalidTransition
-from neocloud.domain.ids import InvoiceId, TenantId
-from neocloud.domain.invoices import (
+from neocloud.billing.domain.invoices import (
     TRANSITIONS,
     Credit,
     InvoiceState,
@@ -16,10 +14,12 @@ from neocloud.domain.invoices import (
     invoice_id_for,
     rate,
 )
-from neocloud.domain.metering import meter
-from neocloud.domain.money import Money
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
+from neocloud.billing.domain.metering import meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
+from neocloud.kernel.errors import Conflict, InvalidInput, InvalidTransition
+from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.money import Money
+from neocloud.kernel.periods import Period
 from tests.builders import T0, at, run
 
 OCTOBER = Period.month(2026, 10)

@@ -3,13 +3,13 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.ids import InvoiceId, TenantId
-from neocloud.domain.invoices import InvoiceState, credit_note, draft_invoice
-from neocloud.domain.metering import meter
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
-from neocloud.domain.reconcile import gpu_seconds_text, reconcile, revenue, usage_by
+from neocloud.billing.domain.invoices import InvoiceState, credit_note, draft_invoice
+from neocloud.billing.domain.metering import meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
+from neocloud.billing.domain.reconcile import gpu_seconds_text, reconcile, revenue, usage_by
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.periods import Period
 from tests.builders import at, run
 
 OCTOBER = Period.month(2026, 10)

@@ -2,14 +2,14 @@ import csv
 import io
 from decimal import Decimal
 
-from neocloud.adapters.invoice_render import invoice_csv, invoice_html
-from neocloud.app.billing_views import invoice_view
-from neocloud.domain.ids import InvoiceId, TenantId
-from neocloud.domain.invoices import Credit, InvoiceState, credit_note, draft_invoice
-from neocloud.domain.metering import meter
-from neocloud.domain.money import Money
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
+from neocloud.billing.adapters.invoice_render import invoice_csv, invoice_html
+from neocloud.billing.app.views import invoice_view
+from neocloud.billing.domain.invoices import Credit, InvoiceState, credit_note, draft_invoice
+from neocloud.billing.domain.metering import meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey
+from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.money import Money
+from neocloud.kernel.periods import Period
 from tests.builders import at, run
 
 OCTOBER = Period.month(2026, 10)

@@ -2,9 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.metering import coverage, meter
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS
+from neocloud.billing.domain.metering import coverage, meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS
+from neocloud.kernel.errors import InvalidInput
 from tests.builders import T0, at, event, reservation, run
 
 TERMS = RESERVED_TERMS_MONTHS

@@ -7,9 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.metering import coverage, meter
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS
+from neocloud.billing.domain.metering import coverage, meter
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS
+from neocloud.kernel.periods import Period
 from tests.builders import at, event
 
 HOUR = 3600

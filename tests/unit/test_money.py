@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.money import GpuTime, Money, parse_decimal, round_half_even, total
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.money import GpuTime, Money, parse_decimal, round_half_even, total
 
 
 def test_money_is_built_from_a_decimal_string_in_minor_units():

@@ -4,8 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neocloud.bench import openb as bench
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.policies import POLICY_NAMES
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.policies import POLICY_NAMES
 from tests.openb_fixture import write
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from neocloud.adapters.traces import openb
-from neocloud.domain.errors import InvalidInput
+from neocloud.kernel.errors import InvalidInput
+from neocloud.traces import openb
 from tests.openb_fixture import NODES, PODS, five_columns, write
 
 

@@ -4,13 +4,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.placement.fgd import Fragmentation, FragmentationGrowth, sigmoid_score
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Placement, explain
-from neocloud.domain.placement.policies import get_policy
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.placement.engine import place
+from neocloud.placement.fgd import Fragmentation, FragmentationGrowth, sigmoid_score
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Placement, explain
+from neocloud.placement.policies import get_policy
+from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import capacity, fleet, node
 
 
@@ -79,7 +80,7 @@ def test_sigmoid_score_is_fifty_when_fragmentation_does_not_change():
 def test_fgd_shares_the_gpu_whose_leftover_was_fragment():
     cap = capacity(node("a", gpus=2), node("b", gpus=2))
     cap.take((NodeShare(1, (1,), 500, 0, 0),))
-    verdict = get_policy("fgd", one(Shape(1, 1000, 0))).place(Request(gpu_milli=500), cap, random.Random(0))
+    verdict = place(get_policy("fgd", one(Shape(1, 1000, 0))), Request(gpu_milli=500), cap, random.Random(0))
     assert isinstance(verdict, Placement)
     assert verdict.shares[0].node == 1 and verdict.shares[0].gpu_slots == (1,)
 
@@ -94,7 +95,7 @@ def test_fragmentation_growth_scores_the_exact_decrease_in_gpus():
 def test_fgd_works_without_a_workload():
     cap = capacity(node("a", gpus=8), node("b", gpus=8))
     cap.take((NodeShare(1, (0, 1, 2, 3, 4, 5), 1000, 0, 0),))
-    verdict = get_policy("fgd").place(Request(gpus=2), cap, random.Random(0))
+    verdict = place(get_policy("fgd"), Request(gpus=2), cap, random.Random(0))
     assert isinstance(verdict, Placement) and verdict.nodes == (1,)
 
 
@@ -119,7 +120,7 @@ def test_tentative_fragmentation_matches_measuring_the_state_after(history, prob
     policy = get_policy("best-fit")
     rng = random.Random(seed)
     for req in history:
-        verdict = policy.place(req, cap, rng)
+        verdict = place(policy, req, cap, rng)
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)
     feasible, _ = explain(probe, cap, standard_filters())

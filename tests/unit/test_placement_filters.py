@@ -1,14 +1,14 @@
 import numpy as np
 
-from neocloud.domain.capacity import NodeShare
-from neocloud.domain.placement.filters import (
+from neocloud.fleet.capacity import NodeShare
+from neocloud.placement.filters import (
     EnoughCpu,
     EnoughGpus,
     EnoughMemory,
     GpuModelAllowed,
     Schedulable,
 )
-from neocloud.domain.placement.request import Request
+from neocloud.placement.request import Request
 from tests.builders import capacity, node
 
 

@@ -2,17 +2,18 @@ import random
 
 import pytest
 
-from neocloud.domain.capacity import NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.framework import Placement, Unschedulable
-from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.fleet.capacity import NodeShare
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement import engine
+from neocloud.placement.framework import Placement, Unschedulable
+from neocloud.placement.policies import POLICY_NAMES, get_policy
+from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import capacity, node
 
 
 def place(name: str, req: Request, cap, seed: int = 0) -> Placement:
-    verdict = get_policy(name).place(req, cap, random.Random(seed))
+    verdict = engine.place(get_policy(name), req, cap, random.Random(seed))
     assert isinstance(verdict, Placement)
     return verdict
 
@@ -50,7 +51,7 @@ def test_every_policy_places_a_request_where_it_fits(name):
 @pytest.mark.parametrize("name", POLICY_NAMES)
 def test_every_policy_explains_an_unschedulable_request(name):
     cap = capacity(node("a", gpus=8), node("b", model="T4", gpus=2))
-    verdict = get_policy(name).place(Request(gpus=4, models=frozenset({"T4"})), cap, random.Random(0))
+    verdict = engine.place(get_policy(name), Request(gpus=4, models=frozenset({"T4"})), cap, random.Random(0))
     assert isinstance(verdict, Unschedulable)
     assert verdict.reasons == {"gpu-model": 1, "free-gpus": 1}
 
@@ -90,7 +91,7 @@ def test_default_puts_cpu_only_requests_where_the_gpus_need_no_cpu():
     cap = capacity(node("a", cpu=64_000), node("b", cpu=64_000))
     cap.take((NodeShare(1, tuple(range(8)), 1000, 0, 0),))
     policy = get_policy("default", Workload((Shape(1, 1000, 8_000),), (1.0,)))
-    verdict = policy.place(Request(gpus=0, cpu_milli=4_000), cap, random.Random(0))
+    verdict = engine.place(policy, Request(gpus=0, cpu_milli=4_000), cap, random.Random(0))
     assert isinstance(verdict, Placement) and verdict.nodes == (1,)
 
 

@@ -6,10 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.placement.framework import Placement
-from neocloud.domain.placement.policies import POLICY_NAMES, get_policy
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.placement.engine import place
+from neocloud.placement.framework import Placement
+from neocloud.placement.policies import POLICY_NAMES, get_policy
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 requests = st.builds(
@@ -43,7 +44,7 @@ def run(name: str, reqs: list[Request], seed: int) -> tuple[Capacity, list[Place
     rng = random.Random(seed)
     placed = []
     for req in reqs:
-        verdict = policy.place(req, cap, rng)
+        verdict = place(policy, req, cap, rng)
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)
             placed.append(verdict)
@@ -74,7 +75,7 @@ def test_releasing_every_placement_restores_the_exact_initial_state(name, reqs, 
 def test_place_then_release_restores_the_state_before(name, reqs, last, seed):
     cap, _ = run(name, reqs, seed)
     before = cap.copy()
-    verdict = get_policy(name).place(last, cap, random.Random(seed))
+    verdict = place(get_policy(name), last, cap, random.Random(seed))
     if isinstance(verdict, Placement):
         cap.take(verdict.shares)
         cap.give_back(verdict.shares)

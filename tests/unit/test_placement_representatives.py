@@ -7,10 +7,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.placement.framework import Placement, representatives
-from neocloud.domain.placement.policies import get_policy
-from neocloud.domain.placement.request import Request
+from neocloud.fleet.capacity import Capacity
+from neocloud.placement.engine import place
+from neocloud.placement.framework import Placement, representatives
+from neocloud.placement.policies import get_policy
+from neocloud.placement.request import Request
 from tests.builders import fleet, node
 
 requests = st.lists(
@@ -41,8 +42,8 @@ def test_narrowed_default_decides_exactly_like_the_full_scan(reqs):
     narrowed = get_policy("default")
     scan_all = dataclasses.replace(get_policy("default"), untouched_interchangeable=False)
     for i, req in enumerate(reqs):
-        a = narrowed.place(req, fast, random.Random(i))
-        b = scan_all.place(req, full, random.Random(i))
+        a = place(narrowed, req, fast, random.Random(i))
+        b = place(scan_all, req, full, random.Random(i))
         assert type(a) is type(b)
         if isinstance(a, Placement) and isinstance(b, Placement):
             assert a.shares == b.shares
@@ -53,6 +54,6 @@ def test_narrowed_default_decides_exactly_like_the_full_scan(reqs):
 def test_representatives_keep_partly_used_nodes_and_the_first_untouched_of_each_profile():
     f = fleet(node("a"), node("b"), node("c"), node("t", model="T4", gpus=2), node("u", model="T4", gpus=2))
     cap = Capacity(f)
-    cap.take(get_policy("first-fit").place(Request(gpus=1), cap, random.Random(0)).shares)  # touches "a"
+    cap.take(place(get_policy("first-fit"), Request(gpus=1), cap, random.Random(0)).shares)  # touches "a"
     kept = representatives(cap, np.ones(5, dtype=np.bool_))
     assert [f.nodes[i].id for i in kept] == ["a", "b", "t"]

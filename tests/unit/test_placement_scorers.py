@@ -1,8 +1,8 @@
 import numpy as np
 
-from neocloud.domain.capacity import NodeShare
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.scorers import (
+from neocloud.fleet.capacity import NodeShare
+from neocloud.placement.request import Request
+from neocloud.placement.scorers import (
     BestFit,
     DotProduct,
     FirstFit,
@@ -13,7 +13,7 @@ from neocloud.domain.placement.scorers import (
     SpareCpu,
     StrandedCpuFit,
 )
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import capacity, node
 
 ALL = np.array([0, 1], dtype=np.int64)

@@ -1,5 +1,5 @@
-from neocloud.domain.capacity import NodeShare
-from neocloud.domain.placement.watch import CapacityWatch
+from neocloud.fleet.capacity import NodeShare
+from neocloud.placement.watch import CapacityWatch
 from tests.builders import capacity, node
 
 

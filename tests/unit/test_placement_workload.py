@@ -1,8 +1,8 @@
 import pytest
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.placement.request import Request
-from neocloud.domain.placement.workload import Shape, Workload
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 
 
 def test_from_requests_weights_shapes_by_frequency():

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.domain import presets
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet_summary import fleet_summary
+from neocloud.fleet import presets
+from neocloud.fleet.summary import fleet_summary
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import InvalidInput
 
 
 def test_h100_su_is_32_nodes_256_gpus_and_8_leaves():

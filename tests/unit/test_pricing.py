@@ -2,9 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.domain import reference as ref
-from neocloud.domain.errors import Conflict, InvalidInput, NotFound
-from neocloud.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey, Product, default_catalog
+from neocloud.billing.domain.pricing import RESERVED_TERMS_MONTHS, PriceCatalog, PriceKey, default_catalog
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.products import Product
 from tests.builders import T0, at
 
 ON_DEMAND = PriceKey.of("H100", "on-demand")

@@ -2,9 +2,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.errors import InvalidInput, QuotaExceeded
-from neocloud.domain.ids import ProjectId, TenantId
-from neocloud.domain.quotas import Quota, Usage, check_admission, peak_usage
+from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
+from neocloud.kernel.errors import InvalidInput, QuotaExceeded
+from neocloud.kernel.ids import ProjectId, TenantId
 
 T = TenantId("t")
 

@@ -6,13 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neocloud.app.placement import placer
-from neocloud.domain.capacity import Capacity
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.gpus import gpu_model
-from neocloud.domain.placement.framework import Placement, Unschedulable
-from neocloud.domain.placement.request import Request
-from neocloud.domain.reservations import (
+from neocloud.control.domain.shapes import (
     Shape,
     max_request,
     minor_text,
@@ -20,6 +14,12 @@ from neocloud.domain.reservations import (
     total_minor,
     validate,
 )
+from neocloud.fleet.capacity import Capacity
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import gpu_model
+from neocloud.placement.engine import placer
+from neocloud.placement.framework import Placement, Unschedulable
+from neocloud.placement.request import Request
 from tests.builders import capacity, fleet, node
 
 H100, GB200 = gpu_model("H100"), gpu_model("GB200")

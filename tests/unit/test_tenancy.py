@@ -1,8 +1,6 @@
 import pytest
 
-from neocloud.domain.errors import Forbidden, InvalidInput, NotFound
-from neocloud.domain.ids import TenantId
-from neocloud.domain.tenancy import (
+from neocloud.control.domain.tenancy import (
     TOKEN_PREFIX,
     Principal,
     Role,
@@ -11,6 +9,8 @@ from neocloud.domain.tenancy import (
     make_secret,
     validate_name,
 )
+from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
+from neocloud.kernel.ids import TenantId
 
 ACME = TenantId("ten_acme")
 

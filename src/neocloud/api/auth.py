@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from neocloud.domain.tenancy import Principal
+from neocloud.control.domain.tenancy import Principal
 
 DEFAULT_TTL_S = 5.0
 DEFAULT_MAX_ENTRIES = 10_000

@@ -9,10 +9,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from neocloud.api.auth import PrincipalCache
 from neocloud.api.fairness import AdmissionGates
-from neocloud.app.control import ControlPlane
-from neocloud.app.views import MAX_PAGE, PageRequest
-from neocloud.domain.errors import InvalidInput, Unauthenticated
-from neocloud.domain.tenancy import Principal
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.app.views import MAX_PAGE, PageRequest
+from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.errors import InvalidInput, Unauthenticated
 
 DEFAULT_PAGE = 50
 CURSOR_PATTERN = r"^[A-Za-z0-9_.:=+/-]{1,512}$"
@@ -42,7 +42,7 @@ def principal(
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     cache: PrincipalCache = request.app.state.principals
-    return cache.principal(credentials.credentials, cp.authenticate)
+    return cache.principal(credentials.credentials, cp.tenancy.authenticate)
 
 
 def _query_names(dependant: Any) -> set[str]:

@@ -15,11 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from neocloud.domain import errors as domain
+from neocloud.kernel import errors as domain
+from neocloud.wire.errors import ErrorBody
 
 log = logging.getLogger("neocloud.api")
 
@@ -50,14 +50,6 @@ _HTTP_CODES: dict[int, str] = {
     415: "unsupported-media-type",
     422: "invalid-input",
 }
-
-
-class ErrorBody(BaseModel):
-    """What every error response carries."""
-
-    error: str = Field(description="stable machine-readable code, e.g. not-found, conflict, invalid-input")
-    message: str = Field(description="what went wrong, for people")
-    details: dict[str, Any] = Field(default_factory=dict, description="structured context, code-specific")
 
 
 def error_response(

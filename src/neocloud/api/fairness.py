@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
-from neocloud.domain.gpus import CATALOG
+from neocloud.kernel.gpus import CATALOG
 
 
 class FifoGate:

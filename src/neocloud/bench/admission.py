@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from neocloud.adapters.clock import ManualClock
-from neocloud.adapters.db.scratch import scratch_engine
-from neocloud.adapters.db.store import SqlStore
-from neocloud.adapters.memory import MemoryStore
-from neocloud.adapters.prices import ListPriceBook
-from neocloud.adapters.provisioners import FakeProvisioner
-from neocloud.app.control import ControlPlane
-from neocloud.app.views import ReservationRequest
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import NodeId
+from neocloud.bootstrap import build_services, scratch_settings
+from neocloud.control.app.views import ReservationRequest
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel.ids import NodeId
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NODES_PER_SU = 32
@@ -49,27 +42,19 @@ def bench_fleet(nodes: int) -> Fleet:
     ])
 
 
-@contextmanager
-def _store(kind: str, postgres_url: str | None) -> Iterator[Any]:
-    if kind == "memory":
-        yield MemoryStore()
-        return
-    with scratch_engine(kind, postgres_url) as engine:
-        yield SqlStore(engine)
-
-
 def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> tuple[float, float]:
-    """(reservations admitted per second, ms per reconcile transition) for one fresh control plane."""
-    with _store(kind, postgres_url) as store:
-        clock = ManualClock(START)
-        control = ControlPlane(store, clock, FakeProvisioner(clock), ListPriceBook())
-        control.import_fleet(bench_fleet(nodes))
-        control.create_tenant("bench")
-        _, secret = control.create_token("bench", "tenant-member")
-        who = control.authenticate(secret)
+    """(reservations admitted per second, ms per reconcile transition) for one fresh control plane,
+    wired by bootstrap as production is (so each admission also prices through the billing catalog)."""
+    clock = ManualClock(START)
+    with scratch_settings(kind, postgres_url) as settings, closing(build_services(settings, clock=clock)) as services:
+        control = services.control
+        control.fleet.import_fleet(bench_fleet(nodes))
+        control.tenancy.create_tenant("bench")
+        _, secret = control.tenancy.create_token("bench", "tenant-member")
+        who = control.tenancy.authenticate(secret)
         t0 = time.perf_counter()
         for i in range(requests):
-            control.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
+            control.reservations.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
         rate = requests / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         report = control.reconcile(max_items=requests)

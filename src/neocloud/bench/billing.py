@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from neocloud.adapters.billing_memory import MemoryBillingStore, MemoryEventLog
-from neocloud.adapters.clock import ManualClock
-from neocloud.app.billing import BillingService, BillingSettings
-from neocloud.domain import reference as ref
-from neocloud.domain.fleet import Fleet, Node
-from neocloud.domain.ids import AllocationId, NodeId, ProjectId, TenantId
-from neocloud.domain.metering import AllocationState, LifecycleEvent
-from neocloud.domain.periods import Period
-from neocloud.domain.pricing import PriceKey, Product, default_catalog
+from neocloud.billing.app.service import BillingService, LifecycleEventSource
+from neocloud.billing.domain.metering import LifecycleEvent
+from neocloud.billing.domain.pricing import PriceKey, default_catalog
+from neocloud.bootstrap import build_services, event_log, scratch_settings
+from neocloud.fleet.fleet import Fleet, Node
+from neocloud.infra.clock import ManualClock
+from neocloud.kernel import reference as ref
+from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
+from neocloud.kernel.periods import Period
+from neocloud.kernel.products import Product, State
 
 MODELS = ("H100", "H200", "B200", "GB200")
 MODEL_WEIGHTS = (0.35, 0.2, 0.3, 0.15)
@@ -78,12 +79,12 @@ def synthetic_allocations(
             model=node.model,
             gpus=gpus,
             milli_per_gpu=milli,
-            to_state=AllocationState.REQUESTED,
+            to_state=State.REQUESTED,
             at=month.start,
         )
 
         def ev(
-            state: AllocationState,
+            state: State,
             at: datetime,
             window: tuple[datetime, datetime] | None = None,
             template: LifecycleEvent = template,
@@ -99,46 +100,32 @@ def synthetic_allocations(
         if product is Product.RESERVED:
             ws = begin + timedelta(hours=rng.randrange(48))
             we = ws + timedelta(days=rng.choice([7, 14, 30]))
-            events.append(ev(AllocationState.SCHEDULED, begin, (ws, we)))
+            events.append(ev(State.SCHEDULED, begin, (ws, we)))
             if fate < 0.1:
-                events.append(ev(AllocationState.CANCELLED, begin + (ws - begin) / 2))
+                events.append(ev(State.CANCELLED, begin + (ws - begin) / 2))
             elif fate < 0.3:
-                events.append(ev(AllocationState.ACTIVE, ws, (ws, we + timedelta(days=7))))  # extended
+                events.append(ev(State.ACTIVE, ws, (ws, we + timedelta(days=7))))  # extended
             else:
-                events.append(ev(AllocationState.ACTIVE, ws, (ws, we)))
+                events.append(ev(State.ACTIVE, ws, (ws, we)))
             continue
         active = begin + timedelta(seconds=rng.randrange(600))
-        events.append(ev(AllocationState.REQUESTED, begin))
+        events.append(ev(State.REQUESTED, begin))
         if fate < 0.05:
-            events.append(ev(AllocationState.CANCELLED, active))
+            events.append(ev(State.CANCELLED, active))
             continue
-        events.append(ev(AllocationState.ACTIVE, active))
+        events.append(ev(State.ACTIVE, active))
         if fate < 0.2:
             continue  # still running at the end of the month
         stop = active + timedelta(seconds=rng.randrange(600, 12 * 86_400))
         if product is Product.SPOT and fate < 0.5:
-            events.append(ev(AllocationState.PREEMPTED, stop))
+            events.append(ev(State.PREEMPTED, stop))
         elif fate < 0.25:
-            events.append(ev(AllocationState.FAILED, stop))
+            events.append(ev(State.FAILED, stop))
         else:
-            events.append(ev(AllocationState.ENDING, stop))
-            events.append(ev(AllocationState.ENDED, stop + timedelta(seconds=30)))
+            events.append(ev(State.ENDING, stop))
+            events.append(ev(State.ENDED, stop + timedelta(seconds=30)))
     events.sort(key=lambda e: e.at)
     return events
-
-
-@contextmanager
-def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
-    """A fresh, empty BillingStore: memory; a migrated SQLite file in a temporary directory; or a
-    temporary schema (dropped afterwards) in the PostgreSQL at `database_url`."""
-    if store == "memory":
-        yield MemoryBillingStore()
-        return
-    from neocloud.adapters.db.billing_store import SqlBillingStore
-    from neocloud.adapters.db.scratch import scratch_engine
-
-    with scratch_engine(store, database_url) as engine:
-        yield SqlBillingStore(engine)
 
 
 def run(
@@ -150,23 +137,36 @@ def run(
     store: str = "memory",
     database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Build, meter daily, finalize, reconcile; return the figures (times in seconds)."""
-    with billing_store(store, database_url) as chosen:
-        figures = _run(chosen, allocations, nodes, seed, year, month_number)
+    """Build, meter daily, finalize, reconcile; return the figures (times in seconds). Billing is wired
+    by bootstrap over a scratch database (memory, a temporary SQLite file or a temporary PostgreSQL
+    schema at `database_url`) and meters an in-memory log of the synthetic events."""
+    month = Period.month(year, month_number)
+    log = event_log()
+    clock = ManualClock(month.start)
+    with scratch_settings(store, database_url) as settings, closing(
+        build_services(settings, clock=clock, events=log)
+    ) as services:
+        assert services.billing is not None
+        figures = _run(services.billing, log, clock, allocations, nodes, seed, month)
     return {"store": store, **figures}
 
 
-def _run(store: Any, allocations: int, nodes: int, seed: int, year: int, month_number: int) -> dict[str, Any]:
-    month = Period.month(year, month_number)
+class EventLog(LifecycleEventSource, Protocol):
+    """The events billing meters here: a log the benchmark fills (bootstrap.event_log())."""
+
+    def extend(self, events: Iterable[LifecycleEvent]) -> None: ...
+
+
+def _run(
+    service: BillingService, log: EventLog, clock: ManualClock, allocations: int, nodes: int, seed: int, month: Period
+) -> dict[str, Any]:
     times: dict[str, float] = {}
     t = time.perf_counter()
     fleet = synthetic_fleet(nodes, random.Random(f"{seed}:fleet"))
     events = synthetic_allocations(fleet, allocations, month, random.Random(f"{seed}:allocations"))
     times["generate_s"] = time.perf_counter() - t
 
-    log = MemoryEventLog()
-    clock = ManualClock(month.start)
-    service = BillingService(store, log, clock, BillingSettings())
+    store = service.store
     catalog = default_catalog()
     spot_rng = random.Random(f"{seed}:spot")
     hour = month.start - timedelta(days=7)

@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.adapters.traces import openb
-from neocloud.domain.capacity import MILLI, Capacity
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement import policies
-from neocloud.domain.placement.framework import Placement
-from neocloud.domain.placement.workload import Workload
-from neocloud.domain.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
+from neocloud.placement import policies
+from neocloud.placement.engine import place
+from neocloud.placement.framework import Placement
+from neocloud.placement.workload import Workload
+from neocloud.traces import openb
 
 INFLATION = OPENB_ARRIVAL_INFLATION
 SEEDS = OPENB_SEEDS
@@ -157,7 +158,7 @@ def run_seed(
     for k, i in enumerate(order):
         pod = pods[i]
         total_arrived += gpu_milli[i]
-        verdict = policy.place(pod.request, cap, rng)
+        verdict = place(policy, pod.request, cap, rng)
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)
             total_allocated += gpu_milli[i]

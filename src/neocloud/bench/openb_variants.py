@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from neocloud.domain.capacity import MILLI
-from neocloud.domain.errors import InvalidInput
+from neocloud.fleet.capacity import MILLI
+from neocloud.kernel.errors import InvalidInput
 
 Row = dict[str, str]
 GPU_CLASSES = ("share", "one", "multi")

@@ -19,15 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from neocloud.domain import presets
-from neocloud.domain.capacity import MILLI, Capacity, NodeShare
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.placement.filters import standard_filters
-from neocloud.domain.placement.framework import Candidates, Placement, Policy, Scores
-from neocloud.domain.placement.gpus import tightest_gpus
-from neocloud.domain.placement.request import Request
-from neocloud.domain.topology import Level
+from neocloud.fleet import presets
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.engine import place
+from neocloud.placement.filters import standard_filters
+from neocloud.placement.framework import Candidates, Placement, Policy, Scores
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
 
 TARGETS = {
     "build_seconds": 10.0,
@@ -59,7 +60,7 @@ def bench_policy(name: str | None = None) -> Policy:
     if name == "first-fit":
         return first_fit()
     try:
-        module = importlib.import_module("neocloud.domain.placement.policies")
+        module = importlib.import_module("neocloud.placement.policies")
     except ImportError:
         module = None
     get_policy = getattr(module, "get_policy", None)
@@ -178,7 +179,7 @@ def run_scale(
     ideal: dict[str, Level] = {}
     for shape in list(shapes):
         if shape.request.is_gang:
-            verdict = policy.place(shape.request, empty, random.Random(seed))
+            verdict = place(policy, shape.request, empty, random.Random(seed))
             if isinstance(verdict, Placement) and verdict.domain is not None:
                 ideal[shape.label] = verdict.domain[0]
             else:
@@ -200,7 +201,7 @@ def run_scale(
     while allocated < target * total and decisions < limit:
         shape = arrivals.choices(shapes, weights)[0]
         t0 = clock()
-        verdict = policy.place(shape.request, cap, choices)
+        verdict = place(policy, shape.request, cap, choices)
         t1 = clock()
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from neocloud.cli.output import fail, print_json, print_table, progress
-from neocloud.domain.errors import DomainError
+from neocloud.kernel.errors import DomainError
 
 app = typer.Typer(
     help="Benchmarks: openb (vs the published FGD results), scale, api, billing.", no_args_is_help=True
@@ -88,8 +88,8 @@ def scale(
     from neocloud.bench.scale import TARGETS, bench_policy, run_scale
     from neocloud.cli.fleet import parse_params
     from neocloud.cli.output import fail, print_json, print_table, progress
-    from neocloud.domain import reference as ref
-    from neocloud.domain.errors import InvalidInput
+    from neocloud.kernel import reference as ref
+    from neocloud.kernel.errors import InvalidInput
 
     try:
         params = parse_params(param)
@@ -207,9 +207,9 @@ def _fresh_database(base: str) -> tuple[str, Callable[[], None]]:
 
 
 def _bench_fleet(nodes: int) -> Any:
-    from neocloud.domain.fleet import Fleet, Node
-    from neocloud.domain.gpus import gpu_model
-    from neocloud.domain.ids import NodeId
+    from neocloud.fleet.fleet import Fleet, Node
+    from neocloud.kernel.gpus import gpu_model
+    from neocloud.kernel.ids import NodeId
 
     per_node = gpu_model("H100").gpus_per_node
     return Fleet.build(
@@ -279,14 +279,14 @@ def api(
     started: list[ServerProcess] = []
     try:
         from neocloud.bootstrap import Settings, build_services, upgrade_database
-        from neocloud.domain.tenancy import Role
+        from neocloud.control.domain.tenancy import Role
 
         settings = Settings(data_dir=tmp, database_url=db_url)
         upgrade_database(settings)
         services = build_services(settings)
-        services.control.import_fleet(_bench_fleet(nodes))
-        services.control.create_tenant("bench")
-        tokens = [services.control.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
+        services.control.fleet.import_fleet(_bench_fleet(nodes))
+        services.control.tenancy.create_tenant("bench")
+        tokens = [services.control.tenancy.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
         if services.engine is not None:
             services.engine.dispose()
         say(f"starting {servers} server process(es) on {kind}…")

@@ -7,12 +7,12 @@ from typing import Any
 
 import typer
 
-from neocloud.adapters.fleetfile import dump_fleet, load_fleet
 from neocloud.cli.output import fail, print_json, print_table
-from neocloud.domain import presets
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet import Fleet
-from neocloud.domain.fleet_summary import fleet_summary
+from neocloud.fleet import presets
+from neocloud.fleet.file import dump_fleet, load_fleet
+from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.summary import fleet_summary
+from neocloud.kernel.errors import InvalidInput
 
 app = typer.Typer(help="Fleet descriptions: presets and files.", no_args_is_help=True)
 

@@ -14,8 +14,8 @@ import typer
 
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
 from neocloud.cli.output import err_console, fail, print_json, print_table
-from neocloud.domain.errors import DomainError
-from neocloud.domain.tenancy import Principal, Role
+from neocloud.control.domain.tenancy import Principal, Role
+from neocloud.kernel.errors import DomainError
 
 db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
 nodes_app = typer.Typer(help="Nodes as the control plane holds them.", no_args_is_help=True)
@@ -79,7 +79,7 @@ def fleet_import(
     except (DomainError, OSError) as err:
         raise fail(f"cannot load the fleet {target!r}: {getattr(err, 'message', err)}") from None
     with _services(data_dir, database_url) as services:
-        summary = services.control.import_fleet(fleet)
+        summary = services.control.fleet.import_fleet(fleet)
     if as_json:
         print_json(summary)
     else:
@@ -93,11 +93,11 @@ def nodes_list(
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every node, its state, and which allocation holds each GPU now."""
-    from neocloud.app.views import PageRequest
+    from neocloud.control.app.views import PageRequest
 
     with _services(data_dir, database_url) as services:
         try:
-            page = services.control.list_nodes(OPERATOR, PageRequest(limit, cursor))
+            page = services.control.fleet.list_nodes(OPERATOR, PageRequest(limit, cursor))
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
@@ -119,7 +119,7 @@ def tenants_create(
     """Create a tenant (with a 'default' project)."""
     with _services(data_dir, database_url) as services:
         try:
-            tenant = services.control.create_tenant(name)
+            tenant = services.control.tenancy.create_tenant(name)
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
@@ -137,7 +137,7 @@ def tokens_create(
     """Create an API token. The secret is printed once; only its hash is stored."""
     with _services(data_dir, database_url) as services:
         try:
-            view, secret = services.control.create_token(tenant, role, project)
+            view, secret = services.control.tenancy.create_token(tenant, role, project)
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:

@@ -87,15 +87,14 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Run the API server (OpenAPI docs at /docs) with the reconciler. Refuses an un-migrated database."""
-    from neocloud.adapters.db.schema import SchemaMismatch
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services
-    from neocloud.domain.errors import DomainError
+    from neocloud.kernel.errors import DomainError
 
     settings = Settings.from_env(data_dir, database_url)
     try:
         services = build_services(settings)
-    except (DomainError, SchemaMismatch) as exc:
+    except DomainError as exc:  # SchemaMismatch among them
         raise fail(str(exc)) from None
     except Exception as exc:  # the driver's error when the database cannot be opened
         raise fail(f"cannot open the database {settings.resolved_database_url}: {exc}") from None
@@ -168,8 +167,8 @@ def demo(
 
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services, upgrade_database
+    from neocloud.cli.demo import seed
     from neocloud.cli.output import console
-    from neocloud.demo import seed
 
     temporary = data_dir is None
     where = Path(tempfile.mkdtemp(prefix="neocloud-demo-")) if data_dir is None else data_dir.expanduser()

@@ -16,7 +16,9 @@ import typer
 from neocloud.cli import credentials
 from neocloud.cli.output import console, fail, print_json, print_table
 from neocloud.client import ApiError, NeocloudClient
-from neocloud.client import models as m
+from neocloud.client.documents import to_json
+from neocloud.wire.capacity import InstanceOut, ReservationOut
+from neocloud.wire.paging import Page
 
 reservations_app = typer.Typer(help="Your reservations: list, show, cancel, extend.", no_args_is_help=True)
 instances_app = typer.Typer(
@@ -64,7 +66,7 @@ def _when(value: datetime | None) -> str:
 
 def _show(data: Any, as_json: bool, render: Callable[[], None]) -> None:
     if as_json:
-        print_json(m.to_json(data))
+        print_json(to_json(data))
     else:
         render()
 
@@ -77,7 +79,7 @@ def _window(start: datetime, end: datetime) -> str:
     return f"{start:%m-%d %H:%M} → {end:%H:%M}" if same_day else f"{start:%m-%d %H:%M} → {end:%m-%d %H:%M}"
 
 
-def _reservation_row(r: m.Reservation) -> tuple[Any, ...]:
+def _reservation_row(r: ReservationOut) -> tuple[Any, ...]:
     shape = "" if r.shape == "any" else f" {r.shape}"
     return (
         r.id,
@@ -89,7 +91,7 @@ def _reservation_row(r: m.Reservation) -> tuple[Any, ...]:
     )
 
 
-def _page_caption(page: m.Page[Any]) -> str:
+def _page_caption(page: Page[Any]) -> str:
     more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
     return f"{len(page.items)} of {page.total}{more}"
 
@@ -97,7 +99,7 @@ def _page_caption(page: m.Page[Any]) -> str:
 INSTANCE_COLUMNS = ("id", "state", "GPUs", "price/h", "started (UTC)", "notice until")
 
 
-def _instance_row(i: m.Instance) -> tuple[Any, ...]:
+def _instance_row(i: InstanceOut) -> tuple[Any, ...]:
     what = f"{i.gpus} {i.model} on {len(i.nodes) or i.nodes_requested} node(s){' spot' if i.spot else ''}"
     return (
         i.id,
@@ -193,7 +195,7 @@ def reservations_show(
         r = api.get_reservation(reservation_id)
         events = api.list_events(r.id)
     if as_json:
-        print_json({**m.to_json(r), "events": m.to_json(events)})
+        print_json({**to_json(r), "events": to_json(events)})
         return
     print_table("Reservation", RESERVATION_COLUMNS, [_reservation_row(r)])
     print_table(

@@ -3,7 +3,8 @@
 Every non-2xx answer raises `ApiError(status, code, message, details)` carrying the API's JSON error.
 Reservations and instances are created with an `Idempotency-Key` (a fresh UUID unless the caller gives
 one) and retried on transport errors with the same key, so a retry never creates a duplicate; reads are
-retried too; other writes are sent once.
+retried too; other writes are sent once. Answers are parsed into the wire models the server serves
+(neocloud.wire), the very same classes, so client and server cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from neocloud.client import models as m
+from neocloud.wire.capacity import CalendarOut, EventOut, InstanceOut, NodeOut, QuoteOut, ReservationOut
+from neocloud.wire.health import Health
+from neocloud.wire.paging import Page
+from neocloud.wire.tenancy import ProjectOut, QuotaOut, TenantOut, TokenCreated, WhoAmI
 
 T = TypeVar("T")
 
@@ -127,52 +131,53 @@ class NeocloudClient:
 
     # ---- health and identity ------------------------------------------------------------------------
 
-    def health(self) -> dict[str, Any]:
-        return dict(self._get("/healthz"))
+    def health(self) -> Health:
+        return Health.model_validate(self._get("/healthz"))
 
-    def ready(self) -> dict[str, Any]:
-        return dict(self._get("/readyz"))
+    def ready(self) -> Health:
+        """Status "ready"; ApiError 503 when the server is not (database down or not migrated)."""
+        return Health.model_validate(self._get("/readyz"))
 
-    def whoami(self) -> m.WhoAmI:
-        return m.parse(m.WhoAmI, self._get("/v1/whoami"))
+    def whoami(self) -> WhoAmI:
+        return WhoAmI.model_validate(self._get("/v1/whoami"))
 
     # ---- tenants, projects, tokens, quotas ----------------------------------------------------------
 
-    def create_tenant(self, name: str) -> m.Tenant:
+    def create_tenant(self, name: str) -> TenantOut:
         """Names are unique: a repeated create answers 409, so it is not retried."""
-        return m.parse(m.Tenant, self._post("/v1/tenants", {"name": name}))
+        return TenantOut.model_validate(self._post("/v1/tenants", {"name": name}))
 
-    def list_tenants(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Tenant]:
-        return m.parse_page(m.Tenant, self._get("/v1/tenants", limit=limit, cursor=cursor))
+    def list_tenants(self, *, limit: int = 50, cursor: str | None = None) -> Page[TenantOut]:
+        return Page[TenantOut].model_validate(self._get("/v1/tenants", limit=limit, cursor=cursor))
 
-    def get_tenant(self, tenant_id: str) -> m.Tenant:
-        return m.parse(m.Tenant, self._get(f"/v1/tenants/{tenant_id}"))
+    def get_tenant(self, tenant_id: str) -> TenantOut:
+        return TenantOut.model_validate(self._get(f"/v1/tenants/{tenant_id}"))
 
-    def create_project(self, tenant_id: str, name: str) -> m.Project:
-        return m.parse(m.Project, self._post("/v1/projects", {"tenant_id": tenant_id, "name": name}))
+    def create_project(self, tenant_id: str, name: str) -> ProjectOut:
+        return ProjectOut.model_validate(self._post("/v1/projects", {"tenant_id": tenant_id, "name": name}))
 
-    def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Project]:
-        return m.parse_page(m.Project, self._get("/v1/projects", limit=limit, cursor=cursor))
+    def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> Page[ProjectOut]:
+        return Page[ProjectOut].model_validate(self._get("/v1/projects", limit=limit, cursor=cursor))
 
     def create_token(
         self, role: str, *, tenant: str | None = None, project: str | None = None
-    ) -> m.TokenCreated:
+    ) -> TokenCreated:
         """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer). Not retried: a
         retry could mint a second token whose secret nobody saw."""
         body = {"tenant": tenant, "role": role, "project": project}
-        return m.parse(m.TokenCreated, self._post("/v1/tokens", body))
+        return TokenCreated.model_validate(self._post("/v1/tokens", body))
 
-    def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> m.Quota:
+    def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> QuotaOut:
         body = {"tenant_id": tenant_id, "model": model, "gpus": gpus, "project_id": project_id}
-        return m.parse(m.Quota, self._request("PUT", "/v1/quotas", json=body, retry=True))
+        return QuotaOut.model_validate(self._request("PUT", "/v1/quotas", json=body, retry=True))
 
-    def list_quotas(self) -> list[m.Quota]:
-        return [m.parse(m.Quota, q) for q in self._get("/v1/quotas")]
+    def list_quotas(self) -> list[QuotaOut]:
+        return [QuotaOut.model_validate(q) for q in self._get("/v1/quotas")]
 
     # ---- fleet and capacity -------------------------------------------------------------------------
 
-    def list_nodes(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Node]:
-        return m.parse_page(m.Node, self._get("/v1/nodes", limit=limit, cursor=cursor))
+    def list_nodes(self, *, limit: int = 50, cursor: str | None = None) -> Page[NodeOut]:
+        return Page[NodeOut].model_validate(self._get("/v1/nodes", limit=limit, cursor=cursor))
 
     def calendar(
         self,
@@ -182,7 +187,7 @@ class NeocloudClient:
         start: datetime | None = None,
         end: datetime | None = None,
         step_hours: int | None = None,
-    ) -> m.Calendar:
+    ) -> CalendarOut:
         data = self._get(
             "/v1/capacity/calendar",
             model=model,
@@ -191,7 +196,7 @@ class NeocloudClient:
             end=_iso(end),
             step_hours=step_hours,
         )
-        return m.parse(m.Calendar, data)
+        return CalendarOut.model_validate(data)
 
     # ---- reservations -------------------------------------------------------------------------------
 
@@ -217,9 +222,9 @@ class NeocloudClient:
         start: datetime | None = None,
         shape: str | None = None,
         project: str | None = None,
-    ) -> m.Quote:
+    ) -> QuoteOut:
         body = self._reservation_body(model, gpus, hours, start, shape, project)
-        return m.parse(m.Quote, self._request("POST", "/v1/reservations/quote", json=body, retry=True))
+        return QuoteOut.model_validate(self._request("POST", "/v1/reservations/quote", json=body, retry=True))
 
     def reserve(
         self,
@@ -231,26 +236,26 @@ class NeocloudClient:
         shape: str | None = None,
         project: str | None = None,
         idempotency_key: str | None = None,
-    ) -> m.Reservation:
+    ) -> ReservationOut:
         body = self._reservation_body(model, gpus, hours, start, shape, project)
-        return m.parse(m.Reservation, self._create("/v1/reservations", body, idempotency_key))
+        return ReservationOut.model_validate(self._create("/v1/reservations", body, idempotency_key))
 
     def list_reservations(
         self, *, limit: int = 50, cursor: str | None = None, state: str | None = None
-    ) -> m.Page[m.Reservation]:
-        return m.parse_page(
-            m.Reservation, self._get("/v1/reservations", limit=limit, cursor=cursor, state=state)
+    ) -> Page[ReservationOut]:
+        return Page[ReservationOut].model_validate(
+            self._get("/v1/reservations", limit=limit, cursor=cursor, state=state)
         )
 
-    def get_reservation(self, reservation_id: str) -> m.Reservation:
-        return m.parse(m.Reservation, self._get(f"/v1/reservations/{reservation_id}"))
+    def get_reservation(self, reservation_id: str) -> ReservationOut:
+        return ReservationOut.model_validate(self._get(f"/v1/reservations/{reservation_id}"))
 
-    def cancel_reservation(self, reservation_id: str) -> m.Reservation:
-        return m.parse(m.Reservation, self._post(f"/v1/reservations/{reservation_id}/cancel"))
+    def cancel_reservation(self, reservation_id: str) -> ReservationOut:
+        return ReservationOut.model_validate(self._post(f"/v1/reservations/{reservation_id}/cancel"))
 
-    def extend_reservation(self, reservation_id: str, hours: int) -> m.Reservation:
-        return m.parse(
-            m.Reservation, self._post(f"/v1/reservations/{reservation_id}/extend", {"hours": hours})
+    def extend_reservation(self, reservation_id: str, hours: int) -> ReservationOut:
+        return ReservationOut.model_validate(
+            self._post(f"/v1/reservations/{reservation_id}/extend", {"hours": hours})
         )
 
     # ---- instances and events -----------------------------------------------------------------------
@@ -263,18 +268,18 @@ class NeocloudClient:
         spot: bool = False,
         project: str | None = None,
         idempotency_key: str | None = None,
-    ) -> m.Instance:
+    ) -> InstanceOut:
         body = {"model": model, "nodes": nodes, "spot": spot, "project": project}
-        return m.parse(m.Instance, self._create("/v1/instances", body, idempotency_key))
+        return InstanceOut.model_validate(self._create("/v1/instances", body, idempotency_key))
 
-    def list_instances(self, *, limit: int = 50, cursor: str | None = None) -> m.Page[m.Instance]:
-        return m.parse_page(m.Instance, self._get("/v1/instances", limit=limit, cursor=cursor))
+    def list_instances(self, *, limit: int = 50, cursor: str | None = None) -> Page[InstanceOut]:
+        return Page[InstanceOut].model_validate(self._get("/v1/instances", limit=limit, cursor=cursor))
 
-    def get_instance(self, instance_id: str) -> m.Instance:
-        return m.parse(m.Instance, self._get(f"/v1/instances/{instance_id}"))
+    def get_instance(self, instance_id: str) -> InstanceOut:
+        return InstanceOut.model_validate(self._get(f"/v1/instances/{instance_id}"))
 
-    def stop_instance(self, instance_id: str) -> m.Instance:
-        return m.parse(m.Instance, self._post(f"/v1/instances/{instance_id}/stop"))
+    def stop_instance(self, instance_id: str) -> InstanceOut:
+        return InstanceOut.model_validate(self._post(f"/v1/instances/{instance_id}/stop"))
 
-    def list_events(self, allocation_id: str) -> list[m.Event]:
-        return [m.parse(m.Event, e) for e in self._get(f"/v1/allocations/{allocation_id}/events")]
+    def list_events(self, allocation_id: str) -> list[EventOut]:
+        return [EventOut.model_validate(e) for e in self._get(f"/v1/allocations/{allocation_id}/events")]

@@ -1,4 +1,9 @@
-"""Usage and invoices: what a tenant has used and owes (operators name the tenant)."""
+"""Usage and invoices: what a tenant has used and owes (operators name the tenant).
+
+billing/app/access.py builds each answer as a JSON-ready document; the route's `response_model` (from
+neocloud.wire.billing) is its schema and validates it on the way out. Usage items carry only the key of
+the grouping asked (?by=), so the usage route leaves unset fields out.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from neocloud.api.deps import Caller
-from neocloud.app import billing_access as access
-from neocloud.app.billing import BillingService
-from neocloud.domain.errors import NotReady
+from neocloud.billing.app import access
+from neocloud.billing.app.service import BillingService
+from neocloud.kernel.errors import NotReady
+from neocloud.wire.billing import InvoiceOut, InvoicePreviewOut, InvoiceSummary, UsageOut
 
 router = APIRouter(tags=["billing"])
 
@@ -37,7 +43,10 @@ Billing = Annotated[BillingService, Depends(billing)]
 
 
 @router.get(
-    "/usage", summary="GPU usage of a period (default: this month so far), grouped by model, project or day"
+    "/usage",
+    response_model=UsageOut,
+    response_model_exclude_unset=True,
+    summary="GPU usage of a period (default: this month so far), grouped by model, project or day",
 )
 def get_usage(
     svc: Billing,
@@ -51,7 +60,9 @@ def get_usage(
 
 
 @router.get(
-    "/invoices/preview", summary="The invoice so far for a month (default: this one); nothing is saved"
+    "/invoices/preview",
+    response_model=InvoicePreviewOut,
+    summary="The invoice so far for a month (default: this one); nothing is saved",
 )
 def preview_invoice(
     svc: Billing,
@@ -62,12 +73,16 @@ def preview_invoice(
     return access.preview(svc, caller, period=period, tenant=tenant)
 
 
-@router.get("/invoices", summary="Invoices and credit notes")
+@router.get("/invoices", response_model=list[InvoiceSummary], summary="Invoices and credit notes")
 def list_invoices(svc: Billing, caller: Caller, tenant: TenantQuery = None) -> list[dict[str, Any]]:
     return access.invoices(svc, caller, tenant=tenant)
 
 
-@router.get("/invoices/{invoice_id}", summary="One invoice with its lines, credits, tax and total")
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoiceOut,
+    summary="One invoice with its lines, credits, tax and total",
+)
 def get_invoice(svc: Billing, caller: Caller, invoice_id: InvoiceIdPath) -> dict[str, Any]:
     return access.invoice(svc, caller, invoice_id)
 

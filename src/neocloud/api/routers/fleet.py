@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Paging
-from neocloud.app.views import CalendarView, NodeView, Page
-from neocloud.domain.errors import InvalidInput
+from neocloud.control.app.views import CalendarView, NodeView, Page
+from neocloud.kernel.errors import InvalidInput
+from neocloud.wire.capacity import CalendarOut, NodeOut, Shape
+from neocloud.wire.fields import IDENT_PATTERN, UtcDatetime
+from neocloud.wire.paging import Page as PageOut
 
 router = APIRouter(tags=["fleet"])
 
@@ -19,25 +21,25 @@ MAX_CALENDAR_SLOTS = 2_000
 
 @router.get(
     "/nodes",
-    response_model=s.Page[s.NodeOut],
+    response_model=PageOut[NodeOut],
     summary="List nodes (operators: all, with allocations; tenants: the nodes they hold)",
 )
 def list_nodes(cp: Control, caller: Caller, paging: Paging) -> Page[NodeView]:
-    return cp.list_nodes(caller, paging)
+    return cp.fleet.list_nodes(caller, paging)
 
 
 @router.get(
     "/capacity/calendar",
-    response_model=s.CalendarOut,
+    response_model=CalendarOut,
     summary="Free GPUs of a model over time, and the largest request of a shape that fits",
 )
 def calendar(
     cp: Control,
     caller: Caller,
-    model: Annotated[str, Query(pattern=s.IDENT_PATTERN, description="GPU model")],
-    shape: Annotated[s.Shape, Query()] = "any",
-    start: Annotated[s.UtcDatetime | None, Query(description="default: now")] = None,
-    end: Annotated[s.UtcDatetime | None, Query(description="default: start + 7 days; needs start")] = None,
+    model: Annotated[str, Query(pattern=IDENT_PATTERN, description="GPU model")],
+    shape: Annotated[Shape, Query()] = "any",
+    start: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
+    end: Annotated[UtcDatetime | None, Query(description="default: start + 7 days; needs start")] = None,
     step_hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
 ) -> CalendarView:
     if end is not None:
@@ -51,4 +53,4 @@ def calendar(
                 f"too many slots ({int(slots)}): widen step_hours or narrow the range",
                 details={"max_slots": MAX_CALENDAR_SLOTS},
             )
-    return cp.calendar(caller, model, shape, start, end, step_hours)
+    return cp.reservations.calendar(caller, model, shape, start, end, step_hours)

@@ -6,48 +6,50 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
-from neocloud.app.views import EventView, InstanceRequest, InstanceView, Page
+from neocloud.control.app.views import EventView, InstanceRequest, InstanceView, Page
+from neocloud.wire.capacity import EventOut, InstanceCreate, InstanceOut
+from neocloud.wire.fields import IDENT_PATTERN
+from neocloud.wire.paging import Page as PageOut
 
 router = APIRouter(tags=["instances"])
 
-ObjectId = Annotated[str, Path(pattern=s.IDENT_PATTERN)]
+ObjectId = Annotated[str, Path(pattern=IDENT_PATTERN)]
 
 
 @router.post(
     "/instances",
     status_code=201,
-    response_model=s.InstanceOut,
+    response_model=InstanceOut,
     summary="Start whole nodes now, on demand or spot (409 when they do not fit)",
 )
 def create_instance(
-    body: s.InstanceCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
+    body: InstanceCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
 ) -> InstanceView:
     request = InstanceRequest(model=body.model, nodes=body.nodes, spot=body.spot, project=body.project)
     with gates.for_model(body.model):
-        return cp.create_instance(caller, request, key)
+        return cp.instances.create_instance(caller, request, key)
 
 
-@router.get("/instances", response_model=s.Page[s.InstanceOut], summary="List instances")
+@router.get("/instances", response_model=PageOut[InstanceOut], summary="List instances")
 def list_instances(cp: Control, caller: Caller, paging: Paging) -> Page[InstanceView]:
-    return cp.list_instances(caller, paging)
+    return cp.instances.list_instances(caller, paging)
 
 
-@router.get("/instances/{instance_id}", response_model=s.InstanceOut, summary="One instance")
+@router.get("/instances/{instance_id}", response_model=InstanceOut, summary="One instance")
 def get_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
-    return cp.get_instance(caller, instance_id)
+    return cp.instances.get_instance(caller, instance_id)
 
 
-@router.post("/instances/{instance_id}/stop", response_model=s.InstanceOut, summary="Stop an instance")
+@router.post("/instances/{instance_id}/stop", response_model=InstanceOut, summary="Stop an instance")
 def stop_instance(cp: Control, caller: Caller, instance_id: ObjectId) -> InstanceView:
-    return cp.stop_instance(caller, instance_id)
+    return cp.instances.stop_instance(caller, instance_id)
 
 
 @router.get(
     "/allocations/{allocation_id}/events",
-    response_model=list[s.EventOut],
+    response_model=list[EventOut],
     summary="The lifecycle events of a reservation or instance, oldest first",
 )
 def list_events(cp: Control, caller: Caller, allocation_id: ObjectId) -> list[EventView]:
-    return cp.list_events(caller, allocation_id)
+    return cp.allocations.list_events(caller, allocation_id)

@@ -6,17 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, Control, Gates, IdempotencyKey, Paging
-from neocloud.app.views import Page, QuoteView, ReservationRequest, ReservationView
-from neocloud.domain.allocations import State
+from neocloud.control.app.views import Page, QuoteView, ReservationRequest, ReservationView
+from neocloud.kernel.products import State
+from neocloud.wire.capacity import QuoteOut, ReservationCreate, ReservationExtend, ReservationOut
+from neocloud.wire.fields import IDENT_PATTERN
+from neocloud.wire.paging import Page as PageOut
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 
-ReservationId = Annotated[str, Path(pattern=s.IDENT_PATTERN)]
+ReservationId = Annotated[str, Path(pattern=IDENT_PATTERN)]
 
 
-def _request(body: s.ReservationCreate) -> ReservationRequest:
+def _request(body: ReservationCreate) -> ReservationRequest:
     return ReservationRequest(
         model=body.model,
         gpus=body.gpus,
@@ -29,55 +31,55 @@ def _request(body: s.ReservationCreate) -> ReservationRequest:
 
 @router.post(
     "/quote",
-    response_model=s.QuoteOut,
+    response_model=QuoteOut,
     summary="Price a reservation and find the earliest start at which it fits",
 )
-def quote(body: s.ReservationCreate, cp: Control, caller: Caller) -> QuoteView:
-    return cp.quote(caller, _request(body))
+def quote(body: ReservationCreate, cp: Control, caller: Caller) -> QuoteView:
+    return cp.reservations.quote(caller, _request(body))
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=s.ReservationOut,
+    response_model=ReservationOut,
     summary="Reserve GPUs for a time window (409 when they do not fit)",
 )
 def reserve(
-    body: s.ReservationCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
+    body: ReservationCreate, cp: Control, caller: Caller, gates: Gates, key: IdempotencyKey = None
 ) -> ReservationView:
     with gates.for_model(body.model):
-        return cp.reserve(caller, _request(body), key)
+        return cp.reservations.reserve(caller, _request(body), key)
 
 
-@router.get("", response_model=s.Page[s.ReservationOut], summary="List reservations")
+@router.get("", response_model=PageOut[ReservationOut], summary="List reservations")
 def list_reservations(
     cp: Control,
     caller: Caller,
     paging: Paging,
     state: Annotated[State | None, Query(description="only this state")] = None,
 ) -> Page[ReservationView]:
-    return cp.list_reservations(caller, paging, state)
+    return cp.reservations.list_reservations(caller, paging, state)
 
 
-@router.get("/{reservation_id}", response_model=s.ReservationOut, summary="One reservation")
+@router.get("/{reservation_id}", response_model=ReservationOut, summary="One reservation")
 def get_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
-    return cp.get_reservation(caller, reservation_id)
+    return cp.reservations.get_reservation(caller, reservation_id)
 
 
-@router.post("/{reservation_id}/cancel", response_model=s.ReservationOut, summary="Cancel a reservation")
+@router.post("/{reservation_id}/cancel", response_model=ReservationOut, summary="Cancel a reservation")
 def cancel_reservation(cp: Control, caller: Caller, reservation_id: ReservationId) -> ReservationView:
-    return cp.cancel_reservation(caller, reservation_id)
+    return cp.reservations.cancel_reservation(caller, reservation_id)
 
 
 @router.post(
     "/{reservation_id}/extend",
-    response_model=s.ReservationOut,
+    response_model=ReservationOut,
     summary="Extend a reservation by some hours (409 when the extra time does not fit)",
 )
 def extend_reservation(
-    body: s.ReservationExtend,
+    body: ReservationExtend,
     cp: Control,
     caller: Caller,
     reservation_id: ReservationId,
 ) -> ReservationView:
-    return cp.extend_reservation(caller, reservation_id, body.hours)
+    return cp.reservations.extend_reservation(caller, reservation_id, body.hours)

@@ -1,0 +1,79 @@
+"""Billing as a caller sees it: who may read which tenant's usage and invoices, and the views returned.
+
+Tenant tokens see their own tenant; operators and fleet-wide viewers see every tenant and name the one
+they ask about. An invoice of another tenant is NotFound, worded like a missing one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.views import invoice_summary, invoice_view, preview_view, usage_view
+from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.ids import TenantId
+from neocloud.kernel.periods import Period
+
+
+def _tenant(principal: Principal, asked: str | None) -> TenantId:
+    if principal.tenant_id is not None:
+        if asked is not None and asked != principal.tenant_id:
+            principal.visible(asked, "tenant", asked)
+        return principal.tenant_id
+    if asked is None:
+        raise InvalidInput("tenant: operators name the tenant (?tenant=…)", details={"field": "tenant"})
+    return TenantId(asked)
+
+
+def _period(service: BillingService, start: datetime | None, end: datetime | None) -> Period:
+    if start is None and end is None:
+        return Period.month_of(service.clock.now())
+    if start is None or end is None:
+        raise InvalidInput(
+            "from and to: give both or neither", details={"field": "from" if start is None else "to"}
+        )
+    return Period(start.replace(microsecond=0), end.replace(microsecond=0))
+
+
+def usage(
+    service: BillingService,
+    principal: Principal,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    by: str = "model",
+    tenant: str | None = None,
+) -> dict[str, Any]:
+    """Metered usage (ledger and the part not settled yet) of the caller's tenant, grouped `by`."""
+    who = _tenant(principal, tenant)
+    span = _period(service, start, end)
+    return {"tenant": who, **usage_view(service.live_usage(who, span, by), by, span.label())}
+
+
+def preview(
+    service: BillingService, principal: Principal, *, period: str | None = None, tenant: str | None = None
+) -> dict[str, Any]:
+    span = Period.parse_month(period) if period else None
+    return preview_view(service.preview(_tenant(principal, tenant), span))
+
+
+def invoices(
+    service: BillingService, principal: Principal, *, tenant: str | None = None
+) -> list[dict[str, Any]]:
+    if principal.tenant_id is None and tenant is None:
+        return [invoice_summary(i) for i in service.invoices()]
+    return [invoice_summary(i) for i in service.invoices(_tenant(principal, tenant))]
+
+
+def invoice(service: BillingService, principal: Principal, invoice_id: str) -> dict[str, Any]:
+    found = service.invoice(invoice_id)
+    principal.visible(found.tenant_id, "invoice", invoice_id)
+    return invoice_view(found)
+
+
+def download(service: BillingService, principal: Principal, invoice_id: str, fmt: str) -> tuple[str, str]:
+    found = service.invoice(invoice_id)
+    principal.visible(found.tenant_id, "invoice", invoice_id)
+    return service.download(invoice_id, fmt)

@@ -1,0 +1,389 @@
+"""Billing use cases: prices, metering, usage, invoices, credits, reconciliation, revenue.
+
+Each use case loads what it needs from the ports, decides in the pure domain, and persists inside one
+`store.atomic()` block, so a crash leaves either all of a decision or none of it. Metering and
+finalization are idempotent (deterministic ids), so re-running them after a crash neither loses nor
+duplicates anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from neocloud.billing.domain.invoices import (
+    Credit,
+    Invoice,
+    InvoiceState,
+    credit_note,
+    draft_invoice,
+    invoice_id_for,
+)
+from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
+from neocloud.billing.domain.pricing import (
+    RESERVED_TERMS_MONTHS,
+    PriceCatalog,
+    PriceKey,
+    PricePeriod,
+    default_catalog,
+)
+from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.kernel.clock import Clock
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.money import Money, check_currency
+from neocloud.kernel.periods import (
+    Period,
+    check_grid,
+    floor_to_grid,
+    from_epoch,
+    require_utc_second,
+    to_epoch,
+)
+
+
+class LifecycleEventSource(Protocol):
+    """Where allocation lifecycle events come from (the control plane's event rows, or memory)."""
+
+    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> Iterable[LifecycleEvent]:
+        """Events at or before `until` (of one tenant's allocations when given), in time order."""
+        ...
+
+
+class BillingStore(Protocol):
+    """Durable billing records. Writes inside `atomic()` commit together or not at all; `append_*`
+    ignore rows whose id is already stored (which is what makes replays harmless)."""
+
+    def atomic(self) -> AbstractContextManager[None]: ...
+    def load_catalog(self, currency: str) -> PriceCatalog | None:
+        """Inside `atomic()`, the catalog stays locked until the transaction ends."""
+        ...
+    def save_catalog(self, catalog: PriceCatalog) -> None: ...
+    def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
+    def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
+    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
+        """Per allocation, the `[start, end)` epoch-second spans its ledger entries cover (adjacent
+        entries may be merged)."""
+        ...
+
+    def append_incidents(self, incidents: Iterable[Incident]) -> int: ...
+    def incidents(self) -> list[Incident]: ...
+    def add_credit(self, credit: Credit) -> None: ...
+    def credits(self, *, tenant: TenantId | None = None) -> list[Credit]: ...
+    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None: ...
+    def save_invoice(self, invoice: Invoice) -> None: ...
+    def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]: ...
+
+
+class InvoiceRenderer(Protocol):
+    """Invoice documents (adapters/invoice_render.py)."""
+
+    def csv(self, invoice: Invoice) -> str: ...
+    def html(self, invoice: Invoice) -> str: ...
+
+
+DOWNLOAD_TYPES = {"csv": "text/csv", "html": "text/html"}
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
+    a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets);
+    `settle_delay_seconds` how far behind the clock metering settles, so that an event row committed a
+    little after its own time is still seen before the usage around it is written; `finalize_batch`
+    how many tenants' invoices one finalization transaction writes."""
+
+    currency: str = "USD"
+    grid_seconds: int = 86_400
+    usd_to_currency: str | None = None
+    settle_delay_seconds: int = 300
+    finalize_batch: int = 100
+
+    def __post_init__(self) -> None:
+        check_currency(self.currency)
+        check_grid(self.grid_seconds)
+        if self.finalize_batch < 1:
+            raise InvalidInput("finalize_batch: must be >= 1", details={"field": "finalize_batch"})
+        if self.settle_delay_seconds < 0:
+            raise InvalidInput(
+                "settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"}
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReport:
+    until: datetime
+    entries_added: int
+    incidents_added: int
+
+
+class BillingService:
+    def __init__(
+        self,
+        store: BillingStore,
+        events: LifecycleEventSource,
+        clock: Clock,
+        settings: BillingSettings | None = None,
+        renderer: InvoiceRenderer | None = None,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.clock = clock
+        self.settings = settings or BillingSettings()
+        self.renderer = renderer
+
+    def _now(self) -> datetime:
+        return require_utc_second(self.clock.now().replace(microsecond=0), "now")
+
+    def _settled_now(self) -> datetime:
+        """The instant up to which events are taken as complete."""
+        return self._now() - timedelta(seconds=self.settings.settle_delay_seconds)
+
+    # Prices -----------------------------------------------------------------------------------------
+
+    def catalog(self) -> PriceCatalog:
+        stored = self.store.load_catalog(self.settings.currency)
+        if stored is not None:
+            return stored
+        return default_catalog(self.settings.currency, usd_to_currency=self.settings.usd_to_currency)
+
+    def set_price(
+        self,
+        *,
+        model: str,
+        product: str,
+        price: str,
+        currency: str,
+        term_months: int | None = None,
+        effective_from: datetime | None = None,
+        tenant: str | None = None,
+    ) -> PricePeriod:
+        """Set a price from `effective_from` (default now). A change applies from its date on and never
+        before now: the past, which may already be invoiced, is never re-priced."""
+        now = self._now()
+        start = now if effective_from is None else require_utc_second(effective_from, "from")
+        if start < now:
+            raise InvalidInput(
+                f"from: {start.isoformat()} is in the past; a price change never rewrites the past",
+                details={"field": "from", "value": start.isoformat(), "now": now.isoformat()},
+            )
+        key = PriceKey.of(model, product, term_months, tenant)
+        with self.store.atomic():  # read and write in one transaction: concurrent changes serialise
+            catalog = self.catalog().with_price(key, price, currency, start)
+            self.store.save_catalog(catalog)
+        return next(p for p in catalog.periods if p.key == key and p.start == start)
+
+    def prices(self) -> tuple[PricePeriod, ...]:
+        return self.catalog().periods
+
+    # Metering ---------------------------------------------------------------------------------------
+
+    def meter(self, until: datetime | None = None) -> MeterReport:
+        """Append to the ledger the settled usage the lifecycle events imply up to `until` (default:
+        now less the settle delay). Idempotent: metering again with the same events adds nothing."""
+        horizon = self._settled_now() if until is None else require_utc_second(until, "until")
+        events = list(self.events.lifecycle_events(horizon))
+        covered = self.store.covered({e.allocation_id for e in events})
+        result = meter(
+            events, covered, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
+        )
+        with self.store.atomic():
+            added = self.store.append_usage(result.entries)
+            incidents = self.store.append_incidents(result.incidents)
+        return MeterReport(horizon, added, incidents)
+
+    def usage(
+        self, *, tenant: TenantId | None = None, period: Period | None = None, by: str = "model"
+    ) -> dict[str, int]:
+        """Ledger milli-GPU-seconds in `period` (default: this month so far), grouped `by`."""
+        span = period or Period.month_of(self._now())
+        return dict(usage_by(self.store.usage(tenant=tenant, period=span), by, span))
+
+    def live_usage(self, tenant: TenantId, period: Period, by: str = "model") -> dict[str, int]:
+        """The tenant's milli-GPU-seconds in `period` up to now, settled or not (nothing is written)."""
+        entries = self._provisional(tenant, min(self._now(), period.end))
+        return dict(usage_by(entries, by, period))
+
+    def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
+        """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
+        events = list(self.events.lifecycle_events(until, tenant))
+        ledger = self.store.usage(tenant=tenant)
+        extra = meter(
+            events,
+            coverage(ledger),
+            until,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=self.settings.grid_seconds,
+            settled=False,
+        )
+        return [*ledger, *extra.entries]
+
+    # Invoices ---------------------------------------------------------------------------------------
+
+    def _pending_credits(self, tenant: TenantId) -> list[Credit]:
+        applied = {
+            c.id
+            for inv in self.store.invoices(tenant=tenant)
+            if inv.state in (InvoiceState.FINALIZED, InvoiceState.PAID)
+            for c in inv.credits
+        }
+        return [c for c in self.store.credits(tenant=tenant) if c.id not in applied]
+
+    def preview(self, tenant: TenantId, period: Period | None = None) -> Invoice:
+        """The draft invoice of `period` (default: this month) with usage up to now; nothing is saved."""
+        now = self._now()
+        span = period or Period.month_of(now)
+        entries = self._provisional(tenant, min(now, span.end))
+        return draft_invoice(
+            invoice_id_for(tenant, span),
+            tenant,
+            span,
+            entries,
+            self.catalog(),
+            self._pending_credits(tenant),
+            at=now,
+        )
+
+    def finalize(self, period: Period) -> list[Invoice]:
+        """Finalize the invoice of every tenant with usage in `period` (which must be settled: over by
+        at least the last grid edge). Meters first. Idempotent: an invoice already finalized, paid or
+        void for the tenant and period is returned as it is, never billed again."""
+        now = self._now()
+        horizon = self._settled_now()
+        settled = from_epoch(floor_to_grid(to_epoch(horizon), self.settings.grid_seconds))
+        if period.end > settled:
+            raise Conflict(
+                f"period {period.label()} is not over (settled up to {settled.isoformat()})",
+                details={"field": "period", "settled_until": settled.isoformat()},
+            )
+        self.meter(horizon)
+        catalog = self.catalog()
+        out: list[Invoice] = []
+        entries = self.store.usage(period=period)
+        by_tenant: dict[TenantId, list[UsageEntry]] = {}
+        for entry in entries:
+            by_tenant.setdefault(entry.tenant_id, []).append(entry)
+        tenants = sorted(by_tenant)
+        batch = self.settings.finalize_batch
+        for first in range(0, len(tenants), batch):
+            with self.store.atomic():  # one transaction per batch of tenants: a crash redoes one batch
+                for tenant in tenants[first : first + batch]:
+                    invoice_id = invoice_id_for(tenant, period)
+                    existing = self.store.get_invoice(invoice_id)
+                    if existing is not None and existing.state is not InvoiceState.DRAFT:
+                        out.append(existing)
+                        continue
+                    credits = self._pending_credits(tenant)
+                    draft = draft_invoice(
+                        invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now
+                    )
+                    final = draft.to(InvoiceState.FINALIZED, at=now)
+                    self.store.save_invoice(final)
+                    out.append(final)
+        return out
+
+    def invoice(self, invoice_id: str) -> Invoice:
+        found = self.store.get_invoice(InvoiceId(invoice_id))
+        if found is None:
+            raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
+        return found
+
+    def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
+        """(media type, document) of an invoice as csv or html."""
+        if fmt not in DOWNLOAD_TYPES:
+            raise InvalidInput(
+                f"format: must be one of {sorted(DOWNLOAD_TYPES)}", details={"field": "format", "value": fmt}
+            )
+        if self.renderer is None:
+            raise NotFound("invoice documents are not available in this build", details={"field": "format"})
+        invoice = self.invoice(invoice_id)
+        text = self.renderer.csv(invoice) if fmt == "csv" else self.renderer.html(invoice)
+        return DOWNLOAD_TYPES[fmt], text
+
+    def invoices(self, tenant: TenantId | None = None) -> list[Invoice]:
+        return sorted(self.store.invoices(tenant=tenant), key=lambda i: (i.period.start, i.tenant_id, i.id))
+
+    def _move(self, invoice_id: str, state: InvoiceState) -> Invoice:
+        moved = self.invoice(invoice_id).to(state, at=self._now())
+        with self.store.atomic():
+            self.store.save_invoice(moved)
+        return moved
+
+    def mark_paid(self, invoice_id: str) -> Invoice:
+        return self._move(invoice_id, InvoiceState.PAID)
+
+    def void(self, invoice_id: str) -> Invoice:
+        return self._move(invoice_id, InvoiceState.VOID)
+
+    def credit_note(self, invoice_id: str, *, reason: str, amount: str | None = None) -> Invoice:
+        """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment of `amount`
+        before tax. Credit notes never take back more than the invoice billed."""
+        original = self.invoice(invoice_id)
+        notes = [i for i in self.store.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
+        credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
+        money = Money.of(amount, original.currency) if amount is not None else None
+        wanted = money.minor if money is not None else original.subtotal.minor
+        if credited + wanted > original.subtotal.minor or (money is None and credited):
+            raise Conflict(
+                f"invoice {original.id}: credit notes would exceed what it billed",
+                details={"id": original.id, "already_credited_minor": credited},
+            )
+        note = credit_note(
+            original,
+            InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
+            at=self._now(),
+            reason=reason,
+            amount=money,
+        )
+        with self.store.atomic():
+            self.store.save_invoice(note)
+        return note
+
+    def issue_credit(
+        self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
+    ) -> Credit:
+        """A credit for the tenant's next invoice; at most one per incident."""
+        if incident_id is not None:
+            if incident_id not in {i.id for i in self.store.incidents()}:
+                raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
+            if any(c.incident_id == incident_id for c in self.store.credits(tenant=tenant)):
+                raise Conflict(
+                    f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
+                )
+        now = self._now()
+        suffix = incident_id or str(len(self.store.credits(tenant=tenant)) + 1)
+        credit = Credit(
+            f"CR-{tenant}-{suffix}",
+            tenant,
+            Money.of(amount, self.settings.currency),
+            reason,
+            now,
+            incident_id,
+        )
+        with self.store.atomic():
+            self.store.add_credit(credit)
+        return credit
+
+    def incidents(self) -> list[Incident]:
+        return self.store.incidents()
+
+    # Reports ----------------------------------------------------------------------------------------
+
+    def reconcile(self, period: Period | None = None) -> ReconcileReport:
+        now = self._settled_now()
+        span = period or Period.month_of(now)
+        return reconcile(
+            self.events.lifecycle_events(now),
+            self.store.usage(period=span),
+            self.store.invoices(),
+            span,
+            until=now,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=self.settings.grid_seconds,
+        )
+
+    def revenue(self, by: str = "month") -> list[dict[str, str]]:
+        return revenue(self.store.invoices(), by)

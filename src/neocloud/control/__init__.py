@@ -1,0 +1,1 @@
+"""The control plane: tenancy, quotas, reservations, instances, admission, the reconciler."""

@@ -1,0 +1,244 @@
+"""Admission: place a request against the capacity left over its window, preempting spot if that is
+the only obstacle, and persist the decision.
+
+`admit` is the one entry point the products use (reservations and instances): it resolves the project,
+honours the idempotency key, takes the capacity lock, checks quota, decides (pure placement on a
+capacity snapshot) and persists, all in one unit of work. The steps below it run inside that unit of
+work, after `lock_capacity`."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from neocloud.control.app.access import resolve_project
+from neocloud.control.app.deps import KEY_MAX, Deps, FleetCache
+from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
+from neocloud.control.domain.calendar import snapshot, yielding
+from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
+from neocloud.control.domain.shapes import Shape, place_shape
+from neocloud.control.domain.tenancy import Principal
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput
+from neocloud.kernel.gpus import GpuModel, gpu_model
+from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.products import Product, State
+from neocloud.placement.framework import Placement, Placer, Unschedulable
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Where the request goes, from when its GPUs are held, and the spot allocations it takes back."""
+
+    fleet: Fleet
+    placement: Placement
+    start: datetime
+    victims: tuple[Allocation, ...]
+
+    def gpus(self) -> list[tuple[NodeId, int]]:
+        return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
+
+
+def load_fleet(uow: UnitOfWork, model: str, cache: FleetCache | None = None) -> Fleet | None:
+    """The `model` nodes as a Fleet (None when there are none), rebuilt only when the node set changed."""
+    version = uow.node_version(model) if cache is not None else ""
+    if cache is not None and (hit := cache.get(model)) is not None and hit[0] == version:
+        return hit[1]
+    nodes = uow.nodes(model)
+    if not nodes:
+        return None
+    fleet = Fleet.build(f"fleet-{model}", nodes)
+    if cache is not None:
+        cache[model] = (version, fleet)
+    return fleet
+
+
+def decide(
+    uow: UnitOfWork,
+    placer: Placer,
+    model: GpuModel,
+    shape: Shape,
+    gpus: int,
+    start: datetime,
+    end: datetime | None,
+    *,
+    now: datetime,
+    notice: timedelta,
+    rng: random.Random,
+    preempt: bool,
+    may_shift: bool,
+    fleets: FleetCache | None = None,
+) -> Admission | Unschedulable:
+    """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned after
+    the notice period: at `start` if it is late enough, or (with `may_shift`) from now + notice."""
+    fleet = load_fleet(uow, model.name, fleets)
+    if fleet is None:
+        return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
+    states = uow.node_states()
+    verdict = place_shape(
+        placer,
+        model,
+        shape,
+        gpus,
+        snapshot(fleet, uow.bookings(model.name, start, end), start, end, states),
+        rng,
+    )
+    if isinstance(verdict, Placement) or not preempt:
+        return Admission(fleet, verdict, start, ()) if isinstance(verdict, Placement) else verdict
+    yield_at = now + notice
+    if start < yield_at and not may_shift:
+        return verdict
+    start2 = max(start, yield_at)
+    spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
+    if not spot:
+        return verdict
+    raw = uow.bookings(model.name, start2, end)
+    second = place_shape(
+        placer,
+        model,
+        shape,
+        gpus,
+        snapshot(fleet, yielding(raw, set(spot), yield_at), start2, end, states),
+        rng,
+    )
+    if not isinstance(second, Placement):
+        return verdict
+    chosen = {(fleet.nodes[s.node].id, slot) for s in second.shares for slot in s.gpu_slots}
+    hit = {
+        b.allocation_id
+        for b in raw
+        if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(start2, end)
+    }
+    return Admission(fleet, second, start2, tuple(spot[i] for i in sorted(hit)))
+
+
+def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
+    """QuotaExceeded when the allocation would take its tenant or project past a quota at some instant."""
+    quotas = uow.quotas(alloc.tenant_id)
+    if not any(q.model == alloc.model for q in quotas):
+        return
+    held = uow.live_allocations(alloc.tenant_id, alloc.model, alloc.start, alloc.end)
+
+    def spans(items: list[Allocation]) -> list[tuple[float, float, int]]:
+        return [(a.start.timestamp(), a.end.timestamp() if a.end else float("inf"), a.gpus) for a in items]
+
+    usage = Usage(
+        peak_usage(spans(held)), peak_usage(spans([a for a in held if a.project_id == alloc.project_id]))
+    )
+    check_admission(quotas, alloc.project_id, alloc.model, usage, alloc.gpus)
+
+
+def persist(
+    uow: UnitOfWork,
+    alloc: Allocation,
+    events: list[Event],
+    admission: Admission,
+    *,
+    now: datetime,
+    notice: timedelta,
+) -> Allocation:
+    """Record the placed allocation (requested → scheduled), its GPU bookings and any spot preemptions."""
+    for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
+        until = now + notice
+        uow.update_allocation(victim.with_notice(now, until))
+        uow.end_bookings(victim.id, until)
+    nodes = tuple(dict.fromkeys(n for n, _ in admission.gpus()))
+    placed = alloc.placed(nodes, admission.start)
+    scheduled, event = placed.to(State.SCHEDULED, at=now, reason=f"placed on {len(nodes)} node(s)")
+    uow.add_allocation(scheduled)
+    for e in [*events, event]:
+        uow.add_event(e)
+    uow.add_bookings(
+        [GpuBooking(scheduled.id, n, slot, scheduled.start, scheduled.end) for n, slot in admission.gpus()]
+    )
+    return scheduled
+
+
+def unschedulable(verdict: Unschedulable, what: str) -> Conflict:
+    return Conflict(f"{what}: {verdict.message}", details={"reasons": dict(verdict.reasons)})
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionRequest:
+    """One request for capacity as the products phrase it: `gpus` of `model` in `shape` over
+    [start, end) (end None: until stopped), priced `price_minor` in the price book's currency."""
+
+    product: Product
+    model: str
+    shape: Shape
+    gpus: int
+    start: datetime
+    end: datetime | None
+    price_minor: int
+    project: str | None = None
+    idempotency_key: str | None = None
+    nodes_requested: int = 0
+
+
+_PREFIX = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt"}
+
+
+def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime) -> Allocation:
+    """Place and record `req` for `principal`'s project, or raise Conflict with the engine's reasons
+    (QuotaExceeded past a quota). The same idempotency key from the same tenant returns the first
+    allocation; reused for a different request, IdempotencyConflict."""
+    key = req.idempotency_key
+    if key is not None and not 0 < len(key) <= KEY_MAX:
+        raise InvalidInput(f"an idempotency key has 1..{KEY_MAX} characters")
+    model = gpu_model(req.model)
+    with deps.uow() as uow:
+        project = resolve_project(uow, principal, req.project)
+        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+            return _same_request(done, req, model.name, key)
+        uow.lock_capacity(model.name)
+        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+            return _same_request(done, req, model.name, key)
+        alloc, first = Allocation.new(
+            AllocationId(deps.ids.new_id(_PREFIX[req.product])),
+            project.tenant_id,
+            project.id,
+            req.product,
+            model.name,
+            req.gpus,
+            req.start,
+            req.end,
+            at=now,
+            nodes_requested=req.nodes_requested,
+            shape=req.shape.value,
+            price_minor=req.price_minor,
+            currency=deps.prices.currency(),
+            idempotency_key=key,
+        )
+        check_quota(uow, alloc)
+        verdict = decide(
+            uow,
+            deps.placer,
+            model,
+            req.shape,
+            req.gpus,
+            req.start,
+            req.end,
+            now=now,
+            notice=deps.spot_notice,
+            rng=random.Random(alloc.id),
+            preempt=req.product is not Product.SPOT,
+            may_shift=req.product is Product.ON_DEMAND,
+            fleets=deps.fleets,
+        )
+        if not isinstance(verdict, Admission):
+            raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit")
+        placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
+        uow.commit()
+    return placed
+
+
+def _same_request(done: Allocation, req: AdmissionRequest, model: str, key: str) -> Allocation:
+    """The stored allocation for a reused idempotency key, if the request matches what it was made from."""
+    if (done.product, done.model, done.gpus, done.shape) != (req.product, model, req.gpus, req.shape.value):
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for a different request ({done.id})",
+            details={"idempotency_key": key, "existing": done.id},
+        )
+    return done

@@ -1,0 +1,43 @@
+"""The control plane: one service per concept over one explicit `Deps`.
+
+    control.tenancy       tokens, tenants, projects, quotas          (tenancy.py)
+    control.fleet         import and list nodes                      (fleet.py)
+    control.reservations  quote, reserve, cancel, extend, calendar   (reservations.py)
+    control.instances     on-demand and spot instances               (instances.py)
+    control.allocations   events and GPU bookings of any allocation  (allocations.py)
+    control.reconcile()   one reconciler pass                        (reconciler.py)
+
+Tenancy is enforced in these services (access.py), so every interface (API, CLI, console) inherits it.
+Each use case is load → decide (pure domain) → persist; the provisioner is called only by the
+reconciler, outside any transaction. Built by the composition root (`neocloud.bootstrap`).
+"""
+
+from __future__ import annotations
+
+from neocloud.control.app.allocations import AllocationService
+from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
+from neocloud.control.app.fleet import FleetService
+from neocloud.control.app.instances import InstanceService
+from neocloud.control.app.reconciler import reconcile
+from neocloud.control.app.reservations import ReservationService
+from neocloud.control.app.tenancy import TenancyService
+from neocloud.control.app.views import ReconcileReport
+
+__all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "Deps"]
+
+
+class ControlPlane:
+    """The control plane's services, sharing one `Deps`."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.tenancy = TenancyService(deps)
+        self.fleet = FleetService(deps)
+        self.reservations = ReservationService(deps)
+        self.instances = InstanceService(deps)
+        self.allocations = AllocationService(deps)
+
+    def reconcile(self, max_items: int = 500) -> ReconcileReport:
+        """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice
+        elapsed. Safe to run in several processes at once."""
+        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items)

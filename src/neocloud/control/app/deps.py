@@ -1,0 +1,57 @@
+"""What every control-plane service shares: one explicit dependencies object, and paging.
+
+`Deps` is built once by the composition root (bootstrap) and handed to each service; services hold
+no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's version (see
+`admission.load_fleet`), so a decision does not rebuild the topology tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.views import MAX_PAGE, PageRequest
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.clock import Clock
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.framework import Placer
+
+DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
+QUOTE_HORIZON = timedelta(days=366)
+KEY_MAX = 200
+CURSOR_MAX = 200
+CALENDAR_DAYS = 7
+
+FleetCache = dict[str, tuple[str, Fleet]]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The ports and settings the control plane's use cases run on."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    provisioner: Provisioner
+    prices: PriceBook
+    placer: Placer
+    ids: IdSource
+    spot_notice: timedelta = DEFAULT_SPOT_NOTICE
+    fleets: FleetCache = field(default_factory=dict)
+
+
+def checked_page(page: PageRequest | None) -> PageRequest:
+    page = page or PageRequest()
+    if not 1 <= page.limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be in 1..{MAX_PAGE}", details={"limit": page.limit})
+    if page.cursor is not None and not 0 < len(page.cursor) <= CURSOR_MAX:
+        raise InvalidInput(
+            "malformed cursor: pass back the next_cursor of the previous page", details={"field": "cursor"}
+        )
+    return page
+
+
+def next_cursor(items: list[Any], limit: int, total_after: int) -> str | None:
+    return str(items[-1].id) if items and len(items) == limit and total_after > limit else None

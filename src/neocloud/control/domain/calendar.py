@@ -1,0 +1,119 @@
+"""The capacity calendar: what is free over a window, and the earliest instant a shape fits.
+
+Bookings hold specific GPUs over [start, end). The capacity left for a window is the fleet minus every
+GPU booked at any instant of the window — a GPU is free for the window only if it is free throughout —
+so placing against that snapshot can never overbook a GPU at any instant.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.shapes import Shape, max_request, place_shape
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.gpus import GpuModel
+from neocloud.placement.framework import Placement, Placer, Unschedulable
+
+READY = "ready"
+MAX_SLOTS = 2000
+
+
+def snapshot(
+    fleet: Fleet, bookings: Iterable[GpuBooking], start: datetime, end: datetime | None,
+    node_states: Mapping[str, str] | None = None,
+) -> Capacity:
+    """Free capacity over [start, end): every GPU booked at any instant of it is taken; nodes whose state
+    is not 'ready' are unschedulable."""
+    cap = Capacity(fleet)
+    taken: dict[int, set[int]] = {}
+    for b in bookings:
+        i = fleet.index_of.get(b.node_id)
+        if i is not None and b.overlaps(start, end):
+            taken.setdefault(i, set()).add(b.slot)
+    cap.take(tuple(NodeShare(i, tuple(sorted(slots)), MILLI, 0, 0) for i, slots in taken.items()))
+    if node_states:
+        for node_id, state in node_states.items():
+            i = fleet.index_of.get(node_id)
+            if i is not None and state != READY:
+                cap.schedulable[i] = False
+    return cap
+
+
+def yielding(bookings: Iterable[GpuBooking], allocation_ids: AbstractSet[str], until: datetime) -> list[GpuBooking]:
+    """Bookings with those of `allocation_ids` (spot, which yields) cut to end by `until`."""
+    out = []
+    for b in bookings:
+        if b.allocation_id in allocation_ids and (b.end is None or b.end > until):
+            b = replace(b, end=max(until, b.start))
+        out.append(b)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """Where and from when a request fits; `placement` None means it never fits within the horizon,
+    and `reasons` then explain the asked start."""
+
+    start: datetime | None
+    placement: Placement | None
+    reasons: dict[str, int]
+    message: str
+
+
+def earliest_fit(
+    placer: Placer, fleet: Fleet, bookings: Sequence[GpuBooking], model: GpuModel, shape: Shape, gpus: int,
+    start: datetime, duration: timedelta, rng: random.Random, node_states: Mapping[str, str] | None = None,
+    horizon: datetime | None = None,
+) -> Fit:
+    """The first instant t >= start (the asked start, or one at which a booking ends) at which the
+    shape fits over [t, t + duration), up to `horizon`."""
+    candidates = sorted({start} | {b.end for b in bookings if b.end is not None and b.end > start})
+    first: Unschedulable | None = None
+    for t in candidates:
+        if horizon is not None and t > horizon:
+            break
+        cap = snapshot(fleet, bookings, t, t + duration, node_states)
+        verdict = place_shape(placer, model, shape, gpus, cap, rng)
+        if isinstance(verdict, Placement):
+            reasons = first.reasons if first is not None else {}  # an Unschedulable is falsy: test for None
+            return Fit(t, verdict, reasons, "fits" if t == start else f"fits from {t.isoformat()}")
+        if first is None:
+            first = verdict
+    assert first is not None
+    return Fit(None, None, first.reasons, first.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    end: datetime
+    free_gpus: int
+    max_request_gpus: int
+
+
+def slots(
+    fleet: Fleet, bookings: Sequence[GpuBooking], model: GpuModel, shape: Shape, start: datetime,
+    end: datetime, step: timedelta, node_states: Mapping[str, str] | None = None,
+) -> list[Slot]:
+    """For each step of [start, end): GPUs free throughout it and the largest `shape` request fitting."""
+    if end <= start:
+        raise InvalidInput("the calendar's end must be after its start")
+    if step <= timedelta(0):
+        raise InvalidInput("the calendar's step must be positive")
+    if (end - start) / step > MAX_SLOTS:
+        raise InvalidInput(f"at most {MAX_SLOTS} calendar slots; use a longer step", details={"max_slots": MAX_SLOTS})
+    out = []
+    t = start
+    while t < end:
+        u = min(t + step, end)
+        cap = snapshot(fleet, bookings, t, u, node_states)
+        out.append(Slot(t, u, max_request(model, Shape.ANY, cap), max_request(model, shape, cap)))
+        t = u
+    return out

@@ -1,0 +1,221 @@
+"""Fragmentation Gradient Descent (FGD, USENIX ATC'23 "Beware of Fragmentation").
+
+A node's fragmentation, measured against a workload (request shapes with weights p_t), is the free
+GPU capacity that typical requests could not use:
+
+    F(node) = Σ_t p_t · frag_t(node)
+    frag_t  = free milli-GPU on the GPUs with less than the shape's per-GPU milli free, when the node
+              can host the shape (model allowed, enough CPU, enough such GPUs); all free milli-GPU
+              otherwise (and always for CPU-only shapes, which can use none of it).
+
+FGD places each request where F grows least. Rewriting F as
+
+    F = free − Σ_m high_m · W_m(model, cpu bucket, cnt_m)
+
+where, for each distinct per-GPU milli m of the workload, cnt_m and high_m are the number and the
+summed free capacity of the node's GPUs with at least m free, and W_m sums the weights of the shapes
+with that m which the node's model, CPU and count can host, makes the measure a table lookup. The
+per-node (cnt, high, F) are cached and refreshed only for nodes that changed (`CapacityWatch`); the
+fragmentation after a tentative placement is computed for all candidates (and, for GPU-sharing
+requests, every distinct free value of their GPUs) in a few vectorised operations from the deltas.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.fleet.fleet import Fleet
+from neocloud.placement.framework import Candidates, Scores
+from neocloud.placement.request import Request
+from neocloud.placement.watch import CapacityWatch
+from neocloud.placement.workload import Workload
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Tentative placements of one request: `pos[i]` indexes the candidate, `slot[i]` is the GPU a
+    sharing request would take (-1 otherwise), `delta[i]` the growth of fragmentation in milli-GPU.
+    Options are grouped by candidate, in candidate order; every candidate has at least one."""
+
+    pos: IntArray
+    slot: IntArray
+    delta: FloatArray
+    starts: IntArray
+
+    def best_per_candidate(self) -> FloatArray:
+        """The smallest fragmentation growth each candidate can offer."""
+        return np.minimum.reduceat(self.delta, self.starts)
+
+
+class Fragmentation:
+    """FGD's measure for one workload (None: the built-in whole-GPU one), bound to the fleet of the
+    capacity it is used with, with a per-node cache kept in step with that capacity."""
+
+    def __init__(self, workload: Workload | None = None) -> None:
+        self.workload = workload
+        self.fleet: Fleet | None = None
+        self._watch = CapacityWatch()
+
+    def bind(self, fleet: Fleet) -> None:
+        """Build the tables for `fleet` (done on first use, and again if another fleet comes)."""
+        if fleet is self.fleet:
+            return
+        self.fleet = fleet
+        workload = self.workload or Workload.whole_gpus(fleet.node_gpus.tolist())
+        gpu_shapes = [(s, w) for s, w in zip(workload.shapes, workload.weights, strict=True) if s.gpus > 0]
+        self.thresholds: IntArray = np.array(
+            sorted({s.gpu_milli for s, _ in gpu_shapes}) or [MILLI], dtype=np.int64
+        )
+        self.cpu_levels: IntArray = np.array(sorted({s.cpu_milli for s, _ in gpu_shapes}), dtype=np.int64)
+        width = int(fleet.node_gpus.max())
+        table = np.zeros((len(self.thresholds), len(fleet.models), len(self.cpu_levels) + 1, width + 1))
+        for s, w in gpu_shapes:
+            m = int(np.searchsorted(self.thresholds, s.gpu_milli))
+            level = int(np.searchsorted(self.cpu_levels, s.cpu_milli))
+            for i, name in enumerate(fleet.models):
+                if s.models is None or name in s.models:
+                    table[m, i, level + 1 :, s.gpus :] += w
+        self.table: FloatArray = table
+        # The table flattened, with each axis' stride: a lookup is one np.take on linear indices.
+        self._flat: FloatArray = table.ravel()
+        s_m, s_model, s_bucket, _ = (st // table.itemsize for st in table.strides)
+        self._m_offset: IntArray = (np.arange(len(self.thresholds), dtype=np.int64) * s_m)[None, :]
+        self._s_model, self._s_bucket = int(s_model), int(s_bucket)
+        n = len(fleet.nodes)
+        self.cnt: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
+        self.high: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
+        self.total: IntArray = np.zeros(n, dtype=np.int64)
+        self.frag: FloatArray = np.zeros(n)
+        self._watch = CapacityWatch()
+
+    # -- the measure -------------------------------------------------------------------------------
+    def _bucket(self, cpu: IntArray) -> IntArray:
+        return np.searchsorted(self.cpu_levels, cpu, side="right").astype(np.int64)
+
+    def _frag(
+        self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray
+    ) -> FloatArray:
+        base = model * self._s_model + self._bucket(cpu) * self._s_bucket
+        weights = np.take(self._flat, self._m_offset + base[:, None] + cnt)
+        return np.asarray(total - np.einsum("ij,ij->i", high.astype(np.float64), weights), dtype=np.float64)
+
+    def _stats(self, rows: npt.NDArray[np.integer]) -> tuple[IntArray, IntArray, IntArray]:
+        g = rows.astype(np.int64)
+        ge = g[:, :, None] >= self.thresholds[None, None, :]
+        return g.sum(axis=1), ge.sum(axis=1), (g[:, :, None] * ge).sum(axis=1)
+
+    def sync(self, cap: Capacity) -> None:
+        """Refresh the cache for the nodes whose free GPU or CPU changed since the last call."""
+        self.bind(cap.fleet)
+        changed, _, _ = self._watch.changes(cap)
+        rows = np.arange(len(cap.cpu_free)) if changed is None else changed
+        if rows.size == 0:
+            return
+        total, cnt, high = self._stats(cap.gpu_free[rows])
+        self.total[rows], self.cnt[rows], self.high[rows] = total, cnt, high
+        self.frag[rows] = self._frag(total, cnt, high, cap.cpu_free[rows], cap.fleet.node_model[rows])
+
+    def node_fragmentation(self, cap: Capacity) -> FloatArray:
+        """F for every node of `cap` (milli-GPU)."""
+        self.sync(cap)
+        return self.frag.copy()
+
+    # -- tentative placements ----------------------------------------------------------------------
+    def options(self, req: Request, cap: Capacity, candidates: Candidates) -> Options:
+        """Fragmentation growth of every way to place `req` on each candidate (all of which fit it)."""
+        self.sync(cap)
+        c = len(candidates)
+        if req.shares_gpu:
+            rows = cap.gpu_free[candidates]
+            order = np.argsort(rows, axis=1, kind="stable")
+            ordered = np.take_along_axis(rows, order, axis=1)
+            keep = ordered >= req.gpu_milli
+            keep[:, 1:] &= ordered[:, 1:] != ordered[:, :-1]
+            pos, col = np.nonzero(keep)
+            slot = order[pos, col].astype(np.int64)
+            free = ordered[pos, col].astype(np.int64)
+            taken, k = req.gpu_milli, 1
+        else:
+            pos = np.arange(c)
+            slot = np.full(c, -1, dtype=np.int64)
+            free = np.full(c, MILLI, dtype=np.int64)
+            taken, k = (MILLI, req.gpus) if req.gpus else (0, 0)
+        nodes = candidates[pos]
+        if req.shares_gpu:
+            thr = self.thresholds[None, :]
+            before = free[:, None] >= thr
+            after = (free - taken)[:, None] >= thr
+            cnt = self.cnt[nodes] - (before.astype(np.int64) - after)
+            high = self.high[nodes] - (before * free[:, None] - after * (free - taken)[:, None])
+        elif k:
+            # k whole GPUs leave: each counted at every threshold before, at none after.
+            cnt = self.cnt[nodes] - k
+            high = self.high[nodes] - k * MILLI
+        else:
+            cnt, high = self.cnt[nodes], self.high[nodes]
+        total = self.total[nodes] - k * taken
+        cpu = cap.cpu_free[nodes] - req.cpu_milli
+        frag = self._frag(total, cnt, high, cpu, cap.fleet.node_model[nodes])
+        starts = np.searchsorted(pos, np.arange(c)).astype(np.int64)
+        return Options(pos.astype(np.int64), slot, frag - self.frag[nodes], starts)
+
+    def best_slot(self, req: Request, cap: Capacity, node: int) -> int:
+        """For a sharing request on `node`: the GPU whose use grows fragmentation least (lowest index
+        among equals)."""
+        opts = self.options(req, cap, np.array([node], dtype=np.int64))
+        best = opts.delta.min()
+        return int(opts.slot[opts.delta <= best + 1e-9].min())
+
+
+def sigmoid_score(delta: FloatArray) -> Scores:
+    """The artifact's node score: ⌊100 · sigmoid(−Δ / 1000)⌋ on a 0–100 integer scale (Δ in milli-GPU).
+    The truncation makes many nodes tie; ties are then broken at random."""
+    return np.floor(100.0 / (1.0 + np.exp(np.clip(delta / MILLI, -50, 50))))
+
+
+@dataclass(slots=True)
+class FgdScore:
+    """FGD as published: the less fragmentation grows, the higher the (quantised) score."""
+
+    frag: Fragmentation
+    name: str = "fgd"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        return sigmoid_score(self.frag.options(req, cap, candidates).best_per_candidate())
+
+
+@dataclass(slots=True)
+class FragmentationGrowth:
+    """The exact (unquantised) decrease of fragmentation, in GPUs: higher is better. With
+    `sharing_only`, 0 for requests that do not share a GPU."""
+
+    frag: Fragmentation
+    name: str = "fragmentation-growth"
+    sharing_only: bool = False
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if self.sharing_only and not req.shares_gpu:
+            return np.zeros(len(candidates))
+        return -self.frag.options(req, cap, candidates).best_per_candidate() / MILLI
+
+
+@dataclass(slots=True)
+class FgdGpus:
+    """GPU picker: whole requests take the lowest-numbered free GPUs; a sharing request takes the GPU
+    whose use grows fragmentation least."""
+
+    frag: Fragmentation
+
+    def __call__(self, req: Request, cap: Capacity, node: int, rng: random.Random) -> tuple[int, ...]:
+        if req.shares_gpu:
+            return (self.frag.best_slot(req, cap, node),)
+        free = np.flatnonzero(cap.gpu_free[node] == MILLI)
+        return tuple(int(s) for s in free[: req.gpus])

@@ -1,0 +1,71 @@
+"""Filters: each says, for every node at once, whether the request fits there. The filter's name is the
+reason recorded for the nodes it rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neocloud.fleet.capacity import Capacity
+from neocloud.placement.framework import Filter, Mask
+from neocloud.placement.request import Request
+
+
+@dataclass(frozen=True, slots=True)
+class Schedulable:
+    """Cordoned, draining and failed nodes take nothing new."""
+
+    name: str = "node-unschedulable"
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask:
+        return cap.schedulable
+
+
+@dataclass(frozen=True, slots=True)
+class GpuModelAllowed:
+    """The node's GPU model is one the request allows (any model for CPU-only requests)."""
+
+    name: str = "gpu-model"
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask:
+        fleet = cap.fleet
+        if req.models is None or req.gpus == 0:
+            return np.ones(len(fleet.nodes), dtype=np.bool_)
+        allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
+        return np.isin(fleet.node_model, allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class EnoughCpu:
+    name: str = "cpu"
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask:
+        return cap.cpu_free >= req.cpu_milli
+
+
+@dataclass(frozen=True, slots=True)
+class EnoughMemory:
+    name: str = "memory"
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask:
+        return cap.mem_free >= req.memory_mib
+
+
+@dataclass(frozen=True, slots=True)
+class EnoughGpus:
+    """`gpus` wholly free GPUs, or for a sharing request one GPU with at least `gpu_milli` free."""
+
+    name: str = "free-gpus"
+
+    def __call__(self, req: Request, cap: Capacity) -> Mask:
+        if req.gpus == 0:
+            return np.ones(len(cap.cpu_free), dtype=np.bool_)
+        if req.shares_gpu:
+            return np.asarray((cap.gpu_free >= req.gpu_milli).any(axis=1), dtype=np.bool_)
+        return cap.whole_free >= req.gpus
+
+
+def standard_filters() -> tuple[Filter, ...]:
+    """The filters every policy applies, cheapest and most selective first."""
+    return (Schedulable(), GpuModelAllowed(), EnoughGpus(), EnoughCpu(), EnoughMemory())

@@ -1,0 +1,190 @@
+"""Topology-aware gang placement: `nodes` nodes of `gpus` GPUs each, inside one topology domain.
+
+The rules (foundation issue, section 3):
+
+- A gang lands in the SMALLEST domain that holds it: levels are searched from NVLINK upward, never above
+  `req.within` (SITE when unset).
+- Among the domains of that level that hold it, the best fit wins: the one with the fewest usable nodes
+  (least capacity left stranded next to the gang); then the one with fewest untouched nodes, so a small
+  gang does not break a whole free rack when a partly used one fits; remaining ties go to `rng`.
+- A gang with at least as many GPUs as a multi-node NVLink domain (72 on GB200 NVL72) takes such domains
+  whole: it may only use NVLink domains whose nodes are all feasible and untouched, and fills them one
+  after the other (144 GPUs = 2 whole racks in one SU; 4,096 GPUs = 57 whole racks).
+- Inside the chosen domain, NVLink domains already in use are filled first (fullest first), untouched
+  ones last; the nodes of the last, partly taken NVLink domain are ranked by the policy's scorers.
+
+Everything is vectorised: the feasible mask is reduced per NVLink domain once (`np.add.reduceat` over
+`Topology.starts`), and each higher level reduces those per-domain counts, so a decision on a 100k-node
+fleet touches Python objects only for the nodes it takes.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.topology import Level, Topology
+from neocloud.placement.framework import (
+    Candidates,
+    Mask,
+    Placement,
+    Policy,
+    Unschedulable,
+    Verdict,
+    explain,
+)
+from neocloud.placement.pickers import tightest_gpus
+from neocloud.placement.request import Request
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class _NvlinkView:
+    """Per-NVLink-domain figures for one request: usable nodes, untouched nodes, domain sizes."""
+
+    usable: Mask  # per node
+    counts: IntArray  # usable nodes per NVLink domain
+    untouched: IntArray  # untouched (all GPUs free) nodes per NVLink domain
+    sizes: IntArray  # nodes per NVLink domain
+
+
+def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
+    """Place a gang (see the module docstring); `Placement.domain` is the (level, index) it landed in."""
+    topo = cap.fleet.topology
+    feasible, reasons = explain(req, cap, policy.filters)
+    view = _nvlink_view(req, cap, topo, feasible)
+    top = Level.SITE if req.within is None else req.within
+    need = req.nodes
+    for level in Level:
+        if level > top:
+            break
+        counts, untouched = _per_domain(topo, level, view)
+        fits = counts >= need
+        if not fits.any():
+            continue
+        domain = _best_fit(counts, untouched, fits, len(cap.cpu_free), rng)
+        nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
+        slots = _slots(policy, req, cap, nodes, rng)
+        milli = req.gpu_milli if req.gpus else 0
+        shares = tuple(
+            NodeShare(n, s, milli, req.cpu_milli, req.memory_mib) for n, s in zip(nodes, slots, strict=True)
+        )
+        return Placement(shares, policy.name, domain=(level, domain))
+    return _unschedulable(req, topo, view, top, reasons)
+
+
+def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask) -> _NvlinkView:
+    starts = topo.starts[Level.NVLINK]
+    sizes = topo.ends[Level.NVLINK] - starts
+    gpus = cap.fleet.node_gpus
+    pristine = cap.whole_free == gpus
+    untouched = np.add.reduceat(pristine.astype(np.int64), starts)
+    domain_gpus = np.add.reduceat(gpus, starts)
+    whole = (sizes > 1) & (domain_gpus <= req.total_gpus)
+    usable = feasible
+    if whole.any():
+        whole_ok = np.add.reduceat((feasible & pristine).astype(np.int64), starts) == sizes
+        of = topo.domain_of[Level.NVLINK]
+        usable = feasible & (~whole[of] | whole_ok[of])
+    counts = np.add.reduceat(usable.astype(np.int64), starts)
+    return _NvlinkView(usable, counts, untouched, sizes)
+
+
+def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArray, IntArray]:
+    """Usable and untouched node counts per domain of `level`, reduced from the NVLink-level counts."""
+    if level == Level.NVLINK:
+        return view.counts, view.untouched
+    first_nvlink = topo.domain_of[Level.NVLINK][topo.starts[level]]
+    return np.add.reduceat(view.counts, first_nvlink), np.add.reduceat(view.untouched, first_nvlink)
+
+
+def _best_fit(counts: IntArray, untouched: IntArray, fits: Mask, n_nodes: int, rng: random.Random) -> int:
+    key = counts * (n_nodes + 1) + untouched
+    best = np.flatnonzero(fits & (key == key[fits].min()))
+    return int(best[rng.randrange(len(best))])
+
+
+def _fill(
+    policy: Policy,
+    req: Request,
+    cap: Capacity,
+    topo: Topology,
+    view: _NvlinkView,
+    level: Level,
+    domain: int,
+    rng: random.Random,
+) -> list[int]:
+    """The nodes the gang takes inside `domain`: used NVLink domains first (fullest first), then untouched
+    ones; whole NVLink domains are taken in full, the last one's nodes are ranked by the policy."""
+    start, end = int(topo.starts[level][domain]), int(topo.ends[level][domain])
+    nv_of = topo.domain_of[Level.NVLINK]
+    first, last = int(nv_of[start]), int(nv_of[end - 1]) + 1
+    counts = view.counts[first:last]
+    pristine = view.untouched[first:last] == view.sizes[first:last]
+    order = np.lexsort((np.arange(len(counts)), -counts, pristine))
+    order = order[counts[order] > 0]
+    taken = np.cumsum(counts[order])
+    k = int(np.searchsorted(taken, req.nodes))  # the NVLink domain in which the gang completes
+    nodes: list[int] = []
+    nv_starts = topo.starts[Level.NVLINK]
+    for nv in order[:k] + first:
+        lo = int(nv_starts[nv])
+        nodes.extend((lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])).tolist())
+    nv = int(order[k]) + first
+    lo = int(nv_starts[nv])
+    candidates = lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])
+    return nodes + _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
+
+
+def _choose_many(
+    policy: Policy, req: Request, cap: Capacity, candidates: Candidates, count: int, rng: random.Random
+) -> list[int]:
+    """`count` of `candidates` as `policy.choose` would pick them one after the other: nothing is taken
+    between picks, so the scores do not change and one scoring pass ranks them all (best first, ties in
+    random order)."""
+    if count == len(candidates):
+        return [int(c) for c in candidates]
+    if count == 1:
+        return [policy.choose(req, cap, candidates, rng)]
+    total = np.zeros(len(candidates), dtype=np.float64)
+    for scorer, weight in policy.scorers:
+        total += weight * scorer(req, cap, candidates)
+    ties = np.array([rng.random() for _ in range(len(candidates))])
+    ranked = np.lexsort((ties, -np.round(total, 9)))
+    return [int(c) for c in candidates[ranked[:count]]]
+
+
+def _slots(
+    policy: Policy, req: Request, cap: Capacity, nodes: list[int], rng: random.Random
+) -> list[tuple[int, ...]]:
+    """The GPU slots taken on each node: the policy's picker, or for `tightest_gpus` with whole GPUs
+    the same answer (the lowest-numbered wholly free slots) computed for all nodes at once."""
+    if not req.gpus:
+        return [() for _ in nodes]
+    if policy.pick_gpus is tightest_gpus and not req.shares_gpu:
+        free = cap.gpu_free[nodes] == MILLI
+        lowest = np.argsort(~free, axis=1, kind="stable")[:, : req.gpus]
+        return [tuple(row) for row in lowest.tolist()]
+    return [policy.pick_gpus(req, cap, n, rng) for n in nodes]
+
+
+def _unschedulable(
+    req: Request, topo: Topology, view: _NvlinkView, top: Level, reasons: dict[str, int]
+) -> Unschedulable:
+    counts, _ = _per_domain(topo, top, view)
+    largest = int(counts.max()) if counts.size else 0
+    reasons = dict(reasons)
+    if int(view.counts.sum()):
+        reasons["topology"] = int(view.counts.sum())  # nodes that fit alone, but in no domain together
+    filters = ", ".join(
+        f"{n} nodes rejected by {name}"
+        for name, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+        if name != "topology"
+    )
+    message = f"topology: no {top.label} holds {req.nodes} nodes (the largest has {largest} usable)"
+    return Unschedulable(reasons, f"{message}; {filters}" if filters else message)

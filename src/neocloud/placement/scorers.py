@@ -1,0 +1,229 @@
+"""Scorers: each gives every candidate node a number, higher better, in one vectorised pass.
+
+The baselines follow the FGD artifact's definitions (hkust-adsl/kubernetes-scheduler-simulator), down
+to their integer 0–100 scales: truncation creates ties, and ties are broken at random by the
+framework, which is part of how those baselines behave. Capacities are normalised by the largest node
+of the fleet (128 CPUs and 8 GPUs on openb, the artifact's constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.capacity import MILLI, Capacity
+from neocloud.placement.framework import Candidates, Scores
+from neocloud.placement.request import Request
+from neocloud.placement.watch import CapacityWatch
+from neocloud.placement.workload import Workload
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _max_cpu(cap: Capacity) -> float:
+    return float(max(int(cap.fleet.node_cpu.max()), 1))
+
+
+def _max_gpu(cap: Capacity) -> float:
+    return float(max(int(cap.fleet.node_gpus.max()), 1) * MILLI)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstFit:
+    """The lowest-numbered node that fits."""
+
+    name: str = "first-fit"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        return -candidates.astype(np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOrder:
+    """Minus the node's position in the fleet as a share of the fleet, in (-1, 0]: earlier is better.
+    A tie-breaker that fills nodes in one consistent order."""
+
+    name: str = "node-order"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        return -candidates.astype(np.float64) / max(len(cap.cpu_free), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class BestFit:
+    """⌊100 · (1 − ½·CPU left/max CPU − ½·GPU left/max GPU)⌋, what is left measured after placing."""
+
+    name: str = "best-fit"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        cpu_left = (cap.cpu_free[candidates] - req.cpu_milli) / _max_cpu(cap)
+        gpu_left = (cap.milli_free[candidates] - req.gpu_request_milli * (req.gpus > 0)) / _max_gpu(cap)
+        return np.floor(100.0 * (1.0 - 0.5 * cpu_left - 0.5 * gpu_left))
+
+
+@dataclass(frozen=True, slots=True)
+class DotProduct:
+    """Tetris-style alignment of the request with what the node has free, both normalised by the
+    largest node: ⌊100 · (1 − (free·request)/2)⌋, so the node whose free vector the request matches
+    least (the fullest) scores highest, as in the artifact."""
+
+    name: str = "dot-product"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        mc, mg = _max_cpu(cap), _max_gpu(cap)
+        gpu_req = req.gpu_request_milli if req.gpus else 0
+        dot = (cap.cpu_free[candidates] / mc) * (req.cpu_milli / mc) + (cap.milli_free[candidates] / mg) * (
+            gpu_req / mg
+        )
+        return np.floor(100.0 * (1.0 - dot / 2.0))
+
+
+@dataclass(frozen=True, slots=True)
+class GpuPacking:
+    """Prefer, in this order: sharing a partly used GPU (the fuller the better), using free GPUs of a
+    partly used node, and last a wholly free node (the smaller the better). CPU-only requests: no
+    preference."""
+
+    name: str = "gpu-packing"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if req.gpus == 0:
+            return np.zeros(len(candidates))
+        whole = cap.whole_free[candidates]
+        node_free = whole == cap.fleet.node_gpus[candidates]
+        fresh = np.maximum(33 - whole, whole)
+        if req.shares_gpu:
+            rows = cap.gpu_free[candidates]
+            tightest = np.where(rows >= req.gpu_milli, rows, MILLI + 1).min(axis=1)
+            used = np.where(tightest == MILLI, 49, np.maximum(100 - (tightest * 100 // MILLI) // 10, 50))
+        else:
+            used = np.full(len(candidates), max(50 - req.gpus, 33))
+        return np.where(node_free, fresh, used).astype(np.float64)
+
+
+class GpuClustering:
+    """Keep requests of one kind (sharing, 1-GPU, 2-GPU, …) together: a node that already holds only
+    that kind scores highest, then a node holding it among others, then an empty node, then a node of
+    other kinds; within each band, the fuller the node the better.
+
+    The kinds on each node are learned from how its free GPUs changed between calls (`CapacityWatch`):
+    a GPU taken whole counts towards a k-GPU kind, a GPU taken in part towards sharing. When several
+    requests land on one node between two calls they are read as one.
+    """
+
+    name = "gpu-clustering"
+
+    def __init__(self) -> None:
+        self._watch = CapacityWatch()
+        self._kinds: IntArray = np.zeros((0, 0), dtype=np.int64)
+
+    def _sync(self, cap: Capacity) -> None:
+        changed, old_gpu, _ = self._watch.changes(cap)
+        if changed is None:
+            self._kinds = np.zeros((len(cap.cpu_free), cap.gpu_free.shape[1] + 1), dtype=np.int64)
+            used = cap.gpu_free < MILLI
+            if used.any():
+                changed = np.flatnonzero(used.any(axis=1))
+                old_gpu = np.where(slots_of(cap)[changed], MILLI, 0).astype(np.int32)
+            else:
+                return
+        for row, node in enumerate(changed.tolist()):
+            before, after = old_gpu[row].astype(np.int64), cap.gpu_free[node].astype(np.int64)
+            self._apply(node, before, after, sign=1)
+            self._apply(node, after, before, sign=-1)
+
+    def _apply(self, node: int, before: IntArray, after: IntArray, sign: int) -> None:
+        taken = before > after
+        whole = int(np.count_nonzero(taken & (before == MILLI) & (after == 0)))
+        shared = int(np.count_nonzero(taken)) - whole
+        row = self._kinds[node]
+        if whole:
+            row[whole] = max(row[whole] + sign, 0)
+        if shared:
+            row[0] = max(row[0] + sign * shared, 0)
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        self._sync(cap)
+        if req.gpus == 0:
+            return np.zeros(len(candidates))
+        kind = 0 if req.shares_gpu else req.gpus
+        mg = int(_max_gpu(cap))
+        base = 25 * (mg - cap.milli_free[candidates]) // mg
+        kinds = self._kinds[candidates]
+        present = (kinds > 0).sum(axis=1)
+        mine = kinds[:, kind] > 0 if kind < kinds.shape[1] else np.zeros(len(candidates), dtype=np.bool_)
+        band = np.where(mine, np.where(present == 1, 75, 50), np.where(present == 0, 25, 0))
+        return (base + band).astype(np.float64)
+
+
+def slots_of(cap: Capacity) -> npt.NDArray[np.bool_]:
+    """Which GPU slots each node has."""
+    return np.arange(cap.gpu_free.shape[1])[None, :] < cap.fleet.node_gpus[:, None]
+
+
+@dataclass(frozen=True, slots=True)
+class PreserveWholeNodes:
+    """-1 for a wholly free node (all GPUs and CPU free) when the request is smaller than the node and
+    some partly used candidate fits it too; 0 otherwise. With `whole_gpu_only`, GPU-sharing and
+    CPU-only requests get no preference (they are left to the fragmentation measure)."""
+
+    name: str = "preserve-whole-nodes"
+    whole_gpu_only: bool = False
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        none = np.zeros(len(candidates))
+        if self.whole_gpu_only and (req.gpus == 0 or req.shares_gpu):
+            return none
+        gpus = cap.fleet.node_gpus[candidates]
+        untouched = (cap.whole_free[candidates] == gpus) & (
+            cap.cpu_free[candidates] == cap.fleet.node_cpu[candidates]
+        )
+        smaller = (
+            req.gpu_request_milli < gpus * MILLI if req.gpus else np.ones(len(candidates), dtype=np.bool_)
+        )
+        breaking = untouched & smaller & (gpus > 0)
+        if breaking.all():
+            return none
+        return np.asarray(-breaking.astype(np.float64), dtype=np.float64)
+
+
+class SpareCpu:
+    """For CPU-only requests: the CPU a node has to spare after placing, beyond what its free GPUs are
+    expected to need (free GPUs x the workload's CPU per GPU), as a share of the largest node's CPU,
+    in [-1, 1]. CPU-only work then goes where it strands no GPU. 0 for GPU requests."""
+
+    name = "spare-cpu"
+
+    def __init__(self, workload: Workload | None = None) -> None:
+        shapes = (
+            []
+            if workload is None
+            else [(s, w) for s, w in zip(workload.shapes, workload.weights, strict=True) if s.gpus]
+        )
+        gpus = sum(w * s.gpus * s.gpu_milli for s, w in shapes)
+        self.cpu_per_gpu = sum(w * s.cpu_milli for s, w in shapes) / gpus * MILLI if gpus else 0.0
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if req.gpus:
+            return np.zeros(len(candidates))
+        needed = self.cpu_per_gpu * cap.milli_free[candidates] / MILLI
+        spare = (cap.cpu_free[candidates] - req.cpu_milli - needed) / _max_cpu(cap)
+        return np.asarray(np.clip(spare, -1.0, 1.0), dtype=np.float64)
+
+
+class StrandedCpuFit(SpareCpu):
+    """For CPU-only requests: best fit into CPU that free GPUs will not need. A node's spare CPU is what
+    it has left after placing beyond its free GPUs' expected need (as in `SpareCpu`). Nodes with spare
+    CPU score in [0, 0.5], the tighter the fit the higher, so CPU-only work fills up the CPU already
+    stranded and leaves large spare pieces whole; nodes without score in [-1, -0.5), the less CPU the
+    GPUs lose the higher. 0 for GPU requests."""
+
+    name = "stranded-cpu-fit"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        spare = super().__call__(req, cap, candidates)
+        if req.gpus:
+            return spare
+        return np.asarray(np.where(spare >= 0, 1.0 - spare, spare - 1.0) / 2.0, dtype=np.float64)

@@ -1,0 +1,95 @@
+"""The workload a fragmentation-aware policy plans for: the distribution of request shapes.
+
+FGD ("Beware of Fragmentation", ATC'23) measures a node's fragmentation against the requests the
+cluster typically receives. A `Workload` is that distribution: request shapes (GPUs, milli-GPU per GPU,
+CPU, allowed models) with weights that sum to 1.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from neocloud.fleet.capacity import MILLI
+from neocloud.kernel.errors import InvalidInput
+from neocloud.placement.request import Request
+
+# Share of the requests whose shapes make up the distribution: all of them, as the FGD paper defines
+# the measure. (The artifact's configuration names a 95 % popularity cut-off; applied literally here it
+# drops the rare multi-GPU shapes, FGD then stops valuing whole nodes and leaves ~10 % of GPUs
+# unallocated on openb default instead of the published 4.77 %. The full distribution reproduces it.)
+TYPICAL_COVERAGE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One kind of request, as the fragmentation measure sees it (memory is not part of it)."""
+
+    gpus: int
+    gpu_milli: int
+    cpu_milli: int
+    models: tuple[str, ...] | None = None
+
+    @staticmethod
+    def of(req: Request) -> Shape:
+        models = tuple(sorted(req.models)) if req.models is not None else None
+        milli = req.gpu_milli if req.gpus else 0
+        return Shape(req.gpus, milli, req.cpu_milli, models)
+
+    def sort_key(self) -> tuple[int, int, int, tuple[str, ...]]:
+        return (self.gpus, self.gpu_milli, self.cpu_milli, self.models or ())
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """Request shapes and how often each occurs (weights sum to 1)."""
+
+    shapes: tuple[Shape, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.shapes:
+            raise InvalidInput("a workload needs at least one request shape")
+        if len(self.shapes) != len(self.weights):
+            raise InvalidInput("a workload needs one weight per shape")
+        if any(w <= 0 for w in self.weights):
+            raise InvalidInput("workload weights must be positive", details={"weights": list(self.weights)})
+        if abs(sum(self.weights) - 1.0) > 1e-6:
+            raise InvalidInput("workload weights must sum to 1", details={"sum": sum(self.weights)})
+
+    @staticmethod
+    def from_requests(requests: Iterable[Request], coverage: float = TYPICAL_COVERAGE) -> Workload:
+        """The most frequent shapes that together cover `coverage` of the requests, renormalised.
+
+        Ties in frequency are ordered by shape, so the result does not depend on the input order.
+        """
+        if not 0 < coverage <= 1:
+            raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
+        counts = Counter(Shape.of(r) for r in requests)
+        if not counts:
+            raise InvalidInput("cannot derive a workload from no requests")
+        total = sum(counts.values())
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].sort_key()))
+        kept: list[tuple[Shape, int]] = []
+        covered = 0
+        for shape, n in ranked:
+            if covered >= coverage * total:
+                break
+            kept.append((shape, n))
+            covered += n
+        return Workload(tuple(s for s, _ in kept), tuple(n / covered for _, n in kept))
+
+    @staticmethod
+    def whole_gpus(node_gpus: Iterable[int]) -> Workload:
+        """The built-in distribution for cloud requests of whole GPUs and whole nodes.
+
+        Without a trace there is no evidence for one size over another, so every power-of-two GPU count
+        up to the largest node (1, 2, 4, 8 on HGX nodes) is equally likely.
+        """
+        largest = max(node_gpus, default=0)
+        if largest < 1:
+            raise InvalidInput("the built-in workload needs a fleet with GPUs")
+        sizes = [1 << k for k in range(largest.bit_length()) if (1 << k) <= largest]
+        weight = 1.0 / len(sizes)
+        return Workload(tuple(Shape(k, MILLI, 0) for k in sizes), tuple(weight for _ in sizes))
