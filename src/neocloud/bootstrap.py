@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService, BillingSettings, LifecycleEventSource
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
-from neocloud.control.app.ports import Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWork
 from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
+
+if TYPE_CHECKING:
+    from neocloud.billing.adapters.memory import MemoryEventLog
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
@@ -25,6 +29,8 @@ class Settings:
 
     `database_url` None means the embedded SQLite file `neocloud.db` in `data_dir` (WAL mode);
     postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
+    `pool_size` and `max_overflow` size the SQL connection pool (None: SQLAlchemy's defaults, 5 and 10).
+    `billing` is how billing meters and invoices (currency, grid, settle delay).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -32,7 +38,9 @@ class Settings:
     policy_name: str = "default"
     provision_delay: timedelta = timedelta(seconds=0)
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
-    extra: dict[str, Any] = field(default_factory=dict)
+    pool_size: int | None = None
+    max_overflow: int | None = None
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -63,13 +71,25 @@ class Services:
 
         check_schema(self.engine)
 
+    def close(self) -> None:
+        """Release the database connections (nothing to do for the memory store)."""
+        if self.engine is not None:
+            self.engine.dispose()
+
 
 def build_services(
-    settings: Settings, *, check: bool = True, clock: Clock | None = None, provisioner: Provisioner | None = None,
+    settings: Settings,
+    *,
+    check: bool = True,
+    clock: Clock | None = None,
+    provisioner: Provisioner | None = None,
+    ids: IdSource | None = None,
+    events: LifecycleEventSource | None = None,
 ) -> Services:
-    """Wire the control plane. With `check`, refuse an un-migrated or newer database (SchemaMismatch,
-    whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default to the system
-    clock and the fake provisioner (ready after `settings.provision_delay`)."""
+    """Wire the control plane and billing. With `check`, refuse an un-migrated or newer database
+    (SchemaMismatch, whose message says to run `neocloud db upgrade`). `clock` and `provisioner` default
+    to the system clock and the fake provisioner (ready after `settings.provision_delay`); `ids` to the
+    operating system's CSPRNG; `events`, what billing meters, to the control plane's own events."""
     from neocloud.billing.adapters.price_book import CatalogPriceBook
     from neocloud.control.adapters.ids import SecretIds
     from neocloud.control.adapters.memory import MemoryStore
@@ -87,11 +107,12 @@ def build_services(
         from neocloud.infra.engine import make_engine
         from neocloud.infra.schema import check_schema
 
-        engine = make_engine(settings.resolved_database_url)
+        pool = {"pool_size": settings.pool_size, "max_overflow": settings.max_overflow}
+        engine = make_engine(settings.resolved_database_url, **{k: v for k, v in pool.items() if v is not None})
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
-    billing = build_billing(settings, uow, engine, clock)
+    billing = build_billing(settings, uow, engine, clock, events)
     control = ControlPlane(
         Deps(
             uow,
@@ -99,30 +120,58 @@ def build_services(
             provisioner,
             CatalogPriceBook(billing),
             placer(settings.policy_name),
-            SecretIds(),
+            ids or SecretIds(),
             spot_notice=settings.spot_notice,
         )
     )
     return Services(control, settings, engine, billing)
 
 
-def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any, clock: Clock) -> BillingService:
-    """Billing over the same database as the control plane, metering the control plane's events.
-    `settings.extra["billing"]` may hold BillingSettings (currency, grid, settle delay)."""
+def build_billing(
+    settings: Settings,
+    uow: Callable[[], UnitOfWork],
+    engine: Any,
+    clock: Clock,
+    events: LifecycleEventSource | None = None,
+) -> BillingService:
+    """Billing over the same database as the control plane, configured by `settings.billing`, metering
+    `events` (default: the control plane's events)."""
     from neocloud.billing.adapters.control_events import ControlEventFeed
     from neocloud.billing.adapters.invoice_render import InvoiceDocuments
     from neocloud.billing.adapters.memory import MemoryBillingStore
 
-    billing_settings = settings.extra.get("billing") or BillingSettings()
+    store: Any
+    feed: LifecycleEventSource
     if engine is None:
-        store: Any = MemoryBillingStore()
-        feed: Any = ControlEventFeed(uow)
+        store, feed = MemoryBillingStore(), ControlEventFeed(uow)
     else:
         from neocloud.billing.adapters.sql.feed import SqlEventFeed
         from neocloud.billing.adapters.sql.store import SqlBillingStore
 
         store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
-    return BillingService(store, feed, clock, billing_settings, InvoiceDocuments())
+    return BillingService(store, feed if events is None else events, clock, settings.billing, InvoiceDocuments())
+
+
+def event_log() -> MemoryEventLog:
+    """An empty in-memory log of lifecycle events, for `build_services(events=…)` when billing should
+    meter synthetic events (benchmarks, simulations) instead of the control plane's."""
+    from neocloud.billing.adapters.memory import MemoryEventLog
+
+    return MemoryEventLog()
+
+
+@contextmanager
+def scratch_settings(kind: str, postgres_url: str | None = None) -> Iterator[Settings]:
+    """Settings over a throwaway database at the current schema, for benchmarks: "memory", "sqlite"
+    (a file in a temporary directory) or "postgres" (a temporary schema in the server at `postgres_url`).
+    The database is removed on exit: close the Services built on it first. ValueError for another kind."""
+    if kind == MEMORY:
+        yield Settings(database_url=MEMORY)
+        return
+    from neocloud.infra.scratch import scratch_database
+
+    with scratch_database(kind, postgres_url) as url:
+        yield Settings(database_url=url)
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:

@@ -8,12 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.control.adapters.list_prices import RESERVED_DISCOUNT, ListPriceBook
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput, QuotaExceeded
-from neocloud.kernel.products import Product
 from tests.builders import fleet, node
-from tests.control_builders import T0, memory_world
+from tests.control_builders import T0, catalog_price, memory_world
 
 H = timedelta(hours=1)
 NOTICE = timedelta(minutes=2)
@@ -24,11 +22,11 @@ def w():
     return memory_world(notice=NOTICE)
 
 
-def test_quote_prices_reserved_gpu_hours_at_the_named_discount(w):
+def test_quote_prices_reserved_gpu_hours_at_the_catalogs_one_month_term(w):
     acme = w.tenant("acme")
     q = w.control.reservations.quote(acme, ReservationRequest("H100", 16, 10))
     unit = Decimal(q.unit_price)
-    assert unit == (Decimal("6.16") * (1 - RESERVED_DISCOUNT)).quantize(Decimal("0.01"))
+    assert unit == catalog_price(w, "H100", "reserved", 1) < catalog_price(w, "H100", "on-demand")
     assert Decimal(q.price_total) == unit * 16 * 10 and q.currency == "USD"
 
 
@@ -132,7 +130,7 @@ def test_on_demand_runs_on_gpus_reserved_for_later_until_the_reservation_starts(
 def test_spot_fills_idle_capacity_at_the_spot_price(w):
     acme = w.tenant("acme")
     spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
-    unit = ListPriceBook().gpu_hour("H100", Product.SPOT)
+    unit = catalog_price(w, "H100", "spot")
     assert len(spot.nodes) == 4 and Decimal(spot.price_per_hour) == unit * 32
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from neocloud.control.adapters.memory import MemoryStore
 from neocloud.control.adapters.provisioners import FakeProvisioner
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
-from tests.control_builders import T0, World, memory_world, world
+from tests.control_builders import T0, World, memory_world
 
 H = timedelta(hours=1)
 
@@ -115,7 +114,7 @@ def test_stopping_a_not_yet_started_instance_cancels_it():
 
 
 def test_events_carry_what_billing_meters():
-    w = world(MemoryStore())
+    w = memory_world()
     acme = w.tenant("acme")
     i = w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
     w.control.reconcile()

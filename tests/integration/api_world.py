@@ -1,8 +1,8 @@
 """A small control plane behind the HTTP API, for the edge tests: one fleet, an operator and two tenants.
 
-`ApiWorld.build()` wires a ControlPlane over the in-memory store with a manual clock (time moves only
-when a test says so), imports a fleet built with tests/builders.py and mints tokens; `client(token)`
-returns a NeocloudClient that talks to the ASGI app in-process.
+`ApiWorld.build()` wires bootstrap's services over the in-memory store with a manual clock (time moves
+only when a test says so) and billing that settles at once, imports a fleet built with tests/builders.py
+and mints tokens; `client(token)` returns a NeocloudClient that talks to the ASGI app in-process.
 """
 
 from __future__ import annotations
@@ -12,27 +12,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from neocloud.api.app import create_app
-from neocloud.billing.adapters.control_events import ControlEventFeed
-from neocloud.billing.adapters.invoice_render import InvoiceDocuments
-from neocloud.billing.adapters.memory import MemoryBillingStore
 from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.bootstrap import MEMORY, Services, Settings, build_services
 from neocloud.client import NeocloudClient
-from neocloud.control.adapters.ids import SecretIds
-from neocloud.control.adapters.list_prices import ListPriceBook
-from neocloud.control.adapters.memory import MemoryStore
-from neocloud.control.adapters.provisioners import FakeProvisioner
-from neocloud.control.app.control import ControlPlane, Deps
+from neocloud.control.app.control import ControlPlane
 from neocloud.control.domain.tenancy import Role
 from neocloud.fleet.fleet import Fleet
 from neocloud.infra.clock import ManualClock
-from neocloud.placement.engine import placer
 from tests.builders import fleet, node
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,6 +38,7 @@ def small_fleet() -> Fleet:
 @dataclass
 class ApiWorld:
     control: ControlPlane
+    billing: BillingService
     clock: ManualClock
     app: FastAPI
     operator: str
@@ -55,10 +48,12 @@ class ApiWorld:
     @staticmethod
     def build(the_fleet: Fleet | None = None, tenants: tuple[str, ...] = ("alice", "bob")) -> ApiWorld:
         clock = ManualClock(T0)
-        control = ControlPlane(Deps(MemoryStore(), clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
+        services = memory_services(clock)
+        control = services.control
+        assert services.billing is not None
         control.fleet.import_fleet(the_fleet or small_fleet())
         _, operator = control.tenancy.create_token(None, Role.OPERATOR)
-        world = ApiWorld(control, clock, create_app(SimpleNamespace(control=control, billing=billing(control, clock))), operator)
+        world = ApiWorld(control, services.billing, clock, create_app(services), operator)
         for name in tenants:
             world.tenant_ids[name] = control.tenancy.create_tenant(name).id
             world.tokens[name] = control.tenancy.create_token(name, Role.TENANT_ADMIN)[1]
@@ -75,11 +70,11 @@ class ApiWorld:
         return self.control.tenancy.create_token(tenant, role)[1]
 
 
-def billing(control: ControlPlane, clock: ManualClock) -> BillingService:
-    """Billing over memory, metering this control plane's events (no settle delay: tests move time)."""
-    feed = ControlEventFeed(control.deps.uow)
-    settings = BillingSettings(settle_delay_seconds=0)
-    return BillingService(MemoryBillingStore(), feed, clock, settings, InvoiceDocuments())
+def memory_services(clock: ManualClock) -> Services:
+    """bootstrap's services over memory at `clock`; billing meters the control plane's events with no
+    settle delay (tests move time)."""
+    settings = Settings(database_url=MEMORY, billing=BillingSettings(settle_delay_seconds=0))
+    return build_services(settings, clock=clock)
 
 
 def free_port() -> int:

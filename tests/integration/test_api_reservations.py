@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neocloud.billing.domain.pricing import PriceKey
+from neocloud.kernel.money import round_half_even
 from tests.builders import fleet, node
 from tests.integration.api_world import T0, ApiWorld
 
@@ -103,7 +106,9 @@ def test_quote_of_an_impossible_request_explains_why(world: ApiWorld) -> None:
 def test_quote_of_a_fitting_request_prices_it(world: ApiWorld) -> None:
     body = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json=RESERVE).json()
     assert body["feasible"] is True
-    assert float(body["price_total"]) == pytest.approx(float(body["unit_price"]) * 8 * 2)
+    unit = world.billing.catalog().price_at(PriceKey.of("H100", "reserved", 1), T0)  # quotes use 1 month
+    assert Decimal(body["unit_price"]) == unit
+    assert Decimal(body["price_total"]) == round_half_even(unit * 8 * 2, "USD").decimal()
 
 
 def test_limit_above_500_is_422(world: ApiWorld) -> None:

@@ -8,10 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from neocloud.billing.adapters.control_events import ControlEventFeed
-from neocloud.billing.adapters.invoice_render import InvoiceDocuments
-from neocloud.billing.adapters.memory import MemoryBillingStore
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService
 from neocloud.client import ApiError
 from neocloud.client.billing import BillingClient
 from neocloud.kernel.periods import Period
@@ -22,16 +19,11 @@ MARCH = Period.month(2026, 3)
 
 @pytest.fixture
 def world() -> ApiWorld:
-    w = ApiWorld.build()
-    feed = ControlEventFeed(w.control.deps.uow)
-    w.app.state.services.billing = BillingService(
-        MemoryBillingStore(), feed, w.clock, BillingSettings(settle_delay_seconds=0), InvoiceDocuments()
-    )
-    return w
+    return ApiWorld.build()
 
 
 def billing(world: ApiWorld) -> BillingService:
-    return world.app.state.services.billing  # type: ignore[no-any-return]
+    return world.billing
 
 
 def run_instance(world: ApiWorld, hours: int, *, tenant: str = "alice", nodes: int = 1) -> str:

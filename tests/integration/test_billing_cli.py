@@ -10,10 +10,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from neocloud.billing.adapters.control_events import ControlEventFeed
-from neocloud.billing.adapters.invoice_render import InvoiceDocuments
-from neocloud.billing.adapters.memory import MemoryBillingStore
-from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.bootstrap import Settings, build_services, upgrade_database
 from neocloud.cli.main import _register, app
 from neocloud.control.app.views import InstanceRequest
@@ -138,14 +134,7 @@ def test_revenue_by_an_unknown_grouping_exits_1(operator) -> None:  # type: igno
 def served() -> Iterator[tuple[ApiWorld, str, str]]:
     _register()
     world = ApiWorld.build()
-    billing = BillingService(
-        MemoryBillingStore(),
-        ControlEventFeed(world.control.deps.uow),
-        world.clock,
-        BillingSettings(settle_delay_seconds=0),
-        InvoiceDocuments(),
-    )
-    world.app.state.services.billing = billing
+    billing = world.billing
     http = world.http(world.tokens["alice"])
     instance = http.post("/v1/instances", json={"model": "H100", "nodes": 1}).json()
     world.control.reconcile()

@@ -9,7 +9,6 @@ import pytest
 
 from neocloud.billing.adapters.control_events import ControlEventFeed
 from neocloud.billing.adapters.sql.feed import SqlEventFeed
-from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.kernel.products import Product, State
 from tests.control_builders import engine, world  # noqa: F401  (fixture)
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def busy(db):  # type: ignore[no-untyped-def]
-    w = world(SqlStore(db))
+    w = world(db)
     acme, globex = w.tenant("acme"), w.tenant("globex")
     instance = w.control.instances.create_instance(acme, InstanceRequest(model="H100", nodes=1))
     w.control.reservations.reserve(globex, ReservationRequest("H100", 8, 3))
@@ -36,7 +35,7 @@ def key(event):  # type: ignore[no-untyped-def]
 def test_both_feeds_read_the_same_events(engine) -> None:  # noqa: F811
     w, _ = busy(engine)
     until = w.clock.now()
-    generic = ControlEventFeed(SqlStore(engine)).lifecycle_events(until)
+    generic = ControlEventFeed(w.control.deps.uow).lifecycle_events(until)
     direct = SqlEventFeed(engine).lifecycle_events(until)
     assert sorted(generic, key=key) == sorted(direct, key=key) and len(direct) > 4
 

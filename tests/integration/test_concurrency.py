@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.kernel.errors import Conflict
 from tests.control_builders import engine, h100_fleet, world  # noqa: F401
@@ -65,7 +64,7 @@ def _race(n: int, attempt) -> tuple[list, list]:
 
 
 def test_racers_for_the_last_free_node_one_wins_and_the_rest_conflict(engine):
-    w = world(SqlStore(engine), h100_fleet(4))
+    w = world(engine, h100_fleet(4))
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 24, 4, shape="whole-nodes"))  # 1 node left
     wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 2, shape="whole-nodes")))
@@ -75,7 +74,7 @@ def test_racers_for_the_last_free_node_one_wins_and_the_rest_conflict(engine):
 
 
 def test_racing_gpu_requests_fill_the_fleet_exactly(engine):
-    w = world(SqlStore(engine), h100_fleet(2))
+    w = world(engine, h100_fleet(2))
     tenants = [w.tenant(f"t{i}") for i in range(4)]
     wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(tenants[i % 4], ReservationRequest("H100", 1, 1)))
     assert len(wins) == 16 and len(losses) == RACERS - 16
@@ -85,7 +84,7 @@ def test_racing_gpu_requests_fill_the_fleet_exactly(engine):
 
 
 def test_racing_instances_and_reservations_never_double_book(engine):
-    w = world(SqlStore(engine), h100_fleet(4))
+    w = world(engine, h100_fleet(4))
     acme = w.tenant("acme")
 
     def attempt(i: int):
@@ -99,7 +98,7 @@ def test_racing_instances_and_reservations_never_double_book(engine):
 
 
 def test_racers_with_one_idempotency_key_all_get_the_same_reservation(engine):
-    w = world(SqlStore(engine), h100_fleet(4))
+    w = world(engine, h100_fleet(4))
     acme = w.tenant("acme")
     wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="once"))
     assert losses == [] and len({r.id for r in wins}) == 1

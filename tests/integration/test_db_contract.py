@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from neocloud.control.app.views import InstanceRequest, PageRequest, ReservationRequest
 from neocloud.kernel.errors import Conflict, NotFound, QuotaExceeded
-from tests.control_builders import T0, engine, store, world  # noqa: F401  (fixtures)
+from neocloud.kernel.money import round_half_even
+from tests.control_builders import T0, catalog_price, database, engine, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_reservation_round_trips_with_exact_nodes(store):
-    w = world(store)
+def test_reservation_round_trips_with_exact_nodes(database):
+    w = world(database)
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 4, shape="whole-nodes"))
     got = w.control.reservations.get_reservation(acme, r.id)
@@ -26,8 +28,8 @@ def test_reservation_round_trips_with_exact_nodes(store):
     assert sorted((b.node_id, b.slot) for b in booked) == sorted((n, s) for n in got.nodes for s in range(8))
 
 
-def test_full_fleet_then_conflict_names_the_reasons(store):
-    w = world(store)
+def test_full_fleet_then_conflict_names_the_reasons(database):
+    w = world(database)
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2))
     with pytest.raises(Conflict) as err:
@@ -35,24 +37,24 @@ def test_full_fleet_then_conflict_names_the_reasons(store):
     assert err.value.details["reasons"]
 
 
-def test_back_to_back_reservations_share_gpus_without_overlap(store):
-    w = world(store)
+def test_back_to_back_reservations_share_gpus_without_overlap(database):
+    w = world(database)
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2))
     later = w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=2)))
     assert later.start == T0 + timedelta(hours=2)
 
 
-def test_quote_finds_the_earliest_start_after_bookings_end(store):
-    w = world(store)
+def test_quote_finds_the_earliest_start_after_bookings_end(database):
+    w = world(database)
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 24, 3))
     q = w.control.reservations.quote(acme, ReservationRequest("H100", 16, 1))
     assert q.feasible and q.start == T0 + timedelta(hours=3)
 
 
-def test_idempotency_key_returns_the_same_reservation(store):
-    w = world(store)
+def test_idempotency_key_returns_the_same_reservation(database):
+    w = world(database)
     acme = w.tenant("acme")
     a = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k1")
     b = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="k1")
@@ -60,8 +62,8 @@ def test_idempotency_key_returns_the_same_reservation(store):
     assert w.control.reservations.list_reservations(acme).total == 1
 
 
-def test_other_tenant_id_is_not_found(store):
-    w = world(store)
+def test_other_tenant_id_is_not_found(database):
+    w = world(database)
     acme, globex = w.tenant("acme"), w.tenant("globex")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     with pytest.raises(NotFound):
@@ -69,8 +71,8 @@ def test_other_tenant_id_is_not_found(store):
     assert w.control.reservations.list_reservations(globex).total == 0
 
 
-def test_quota_exceeded_names_limit_in_use_and_asked(store):
-    w = world(store)
+def test_quota_exceeded_names_limit_in_use_and_asked(database):
+    w = world(database)
     acme = w.tenant("acme")
     op = w.operator()
     w.control.tenancy.set_quota(op, acme.tenant_id, "H100", 16)
@@ -80,25 +82,30 @@ def test_quota_exceeded_names_limit_in_use_and_asked(store):
     assert err.value.details == {"model": "H100", "limit": 16, "in_use": 8, "asked": 16, "scope": "tenant"}
 
 
-def test_cancel_frees_the_gpus(store):
-    w = world(store)
+def test_cancel_frees_the_gpus(database):
+    w = world(database)
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=1)))
     assert w.control.reservations.cancel_reservation(acme, r.id).state == "cancelled"
     assert w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=1))).state == "scheduled"
 
 
-def test_extend_keeps_the_same_gpus_and_reprices(store):
-    w = world(store)
+def test_extend_keeps_the_same_gpus_and_reprices(database):
+    """On SQLite too (hardening #2: extend priced inside its BEGIN IMMEDIATE transaction, the catalog
+    price book then waited on that same write lock, and the request failed with 'database is locked')."""
+    w = world(database)
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 2))
     longer = w.control.reservations.extend_reservation(acme, r.id, 2)
     assert longer.end == r.end + timedelta(hours=2) and longer.nodes == r.nodes
-    assert float(longer.price_total) == pytest.approx(2 * float(r.price_total))
+    unit = catalog_price(w, "H100", "reserved", 1)
+    assert (Decimal(r.price_total), Decimal(longer.price_total)) == (
+        round_half_even(unit * 8 * 2, "USD").decimal(), round_half_even(unit * 8 * 4, "USD").decimal()
+    )
 
 
-def test_extend_conflicts_when_a_later_booking_holds_the_gpus(store):
-    w = world(store)
+def test_extend_conflicts_when_a_later_booking_holds_the_gpus(database):
+    w = world(database)
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2))
     w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=r.end))
@@ -106,8 +113,8 @@ def test_extend_conflicts_when_a_later_booking_holds_the_gpus(store):
         w.control.reservations.extend_reservation(acme, r.id, 1)
 
 
-def test_reconciler_runs_a_reservation_through_its_lifecycle(store):
-    w = world(store)
+def test_reconciler_runs_a_reservation_through_its_lifecycle(database):
+    w = world(database)
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     w.control.reconcile()
@@ -117,8 +124,8 @@ def test_reconciler_runs_a_reservation_through_its_lifecycle(store):
     assert states == ["requested", "scheduled", "provisioning", "active", "ending", "ended"]
 
 
-def test_on_demand_preempts_spot_after_the_notice(store):
-    w = world(store, notice=timedelta(minutes=2))
+def test_on_demand_preempts_spot_after_the_notice(database):
+    w = world(database, notice=timedelta(minutes=2))
     acme = w.tenant("acme")
     spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 4, spot=True))
     od = w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
@@ -130,8 +137,8 @@ def test_on_demand_preempts_spot_after_the_notice(store):
     assert w.control.instances.get_instance(acme, od.id).state == "active"
 
 
-def test_pages_follow_the_cursor(store):
-    w = world(store)
+def test_pages_follow_the_cursor(database):
+    w = world(database)
     acme = w.tenant("acme")
     ids = {w.control.reservations.reserve(acme, ReservationRequest("H100", 1, 1)).id for _ in range(5)}
     first = w.control.reservations.list_reservations(acme, PageRequest(limit=2))
@@ -141,8 +148,8 @@ def test_pages_follow_the_cursor(store):
     assert {r.id for p in (first, second, third) for r in p.items} == ids
 
 
-def test_stop_instance_ends_it_and_frees_its_nodes(store):
-    w = world(store)
+def test_stop_instance_ends_it_and_frees_its_nodes(database):
+    w = world(database)
     acme = w.tenant("acme")
     i = w.control.instances.create_instance(acme, InstanceRequest("H100", 4))
     w.control.reconcile()
@@ -153,27 +160,27 @@ def test_stop_instance_ends_it_and_frees_its_nodes(store):
     assert w.control.instances.create_instance(acme, InstanceRequest("H100", 4)).nodes
 
 
-def test_tokens_authenticate_by_secret_only(store):
-    w = world(store)
+def test_tokens_authenticate_by_secret_only(database):
+    w = world(database)
     w.control.tenancy.create_tenant("acme")
     view, secret = w.control.tenancy.create_token("acme", "viewer")
     assert secret.startswith("nc_") and view.prefix == secret[: len(view.prefix)]
     assert w.control.tenancy.authenticate(secret).role.value == "viewer"
 
 
-def test_a_duplicate_name_is_a_conflict_even_past_the_check(store):
+def test_a_duplicate_name_is_a_conflict_even_past_the_check(database):
     from neocloud.control.domain.tenancy import Tenant
 
-    w = world(store)
+    w = world(database)
     w.control.tenancy.create_tenant("acme")
-    with store() as uow, pytest.raises(Conflict):
+    with w.control.deps.uow() as uow, pytest.raises(Conflict):
         uow.add_tenant(Tenant("ten_other", "acme", T0))
 
 
-def test_nodes_imported_later_are_used_by_the_next_admission(store):
+def test_nodes_imported_later_are_used_by_the_next_admission(database):
     from tests.control_builders import h100_fleet
 
-    w = world(store, h100_fleet(1))
+    w = world(database, h100_fleet(1))
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     with pytest.raises(Conflict):

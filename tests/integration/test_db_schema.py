@@ -87,15 +87,13 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
         pytest.skip("the exclusion constraint is PostgreSQL's (SQLite relies on its single writer)")
     from dataclasses import replace
 
-    from neocloud.control.adapters.sql.store import SqlStore
     from neocloud.control.app.views import ReservationRequest
     from neocloud.kernel.errors import Conflict
     from tests.control_builders import world
 
-    w = world(SqlStore(engine))
+    w = world(engine)
     r = w.control.reservations.reserve(w.tenant("acme"), ReservationRequest("H100", 1, 2))
-    store = SqlStore(engine)
-    with store() as uow:
+    with w.control.deps.uow() as uow:
         held = uow.bookings_of(r.id)[0]
         with pytest.raises(Conflict):
             uow.add_bookings([replace(held, start=held.start + (held.end - held.start) / 2, end=None)])

@@ -10,51 +10,40 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from neocloud.control.adapters.ids import SecretIds
-from neocloud.control.adapters.list_prices import ListPriceBook
-from neocloud.control.adapters.provisioners import FakeProvisioner
-from neocloud.control.adapters.sql.store import SqlStore
-from neocloud.control.app.control import ControlPlane, Deps
+from neocloud.bootstrap import Settings, build_services
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.infra.clock import ManualClock
-from neocloud.infra.engine import make_engine
-from neocloud.placement.engine import placer
-from tests.control_builders import T0, engine, h100_fleet, world  # noqa: F401
+from tests.control_builders import T0, database_url, engine, h100_fleet, world  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
 PROCESSES = 2
 
 
-def _reconciler(url: str, options: str | None, times: list, barrier, out) -> None:
-    engine = make_engine(url, **({"connect_args": {"options": options}} if options else {}))
+def _reconciler(url: str, times: list, barrier, out) -> None:
     clock = ManualClock(times[0])
-    control = ControlPlane(Deps(SqlStore(engine), clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
+    services = build_services(Settings(database_url=url), clock=clock)
     done = []
     for at in times:
         clock.set(at)
         barrier.wait()
         for _ in range(3):
-            done.append(control.reconcile(max_items=50).total)
+            done.append(services.control.reconcile(max_items=50).total)
     out.put(done)
-    engine.dispose()
+    services.close()
 
 
 def test_two_reconciler_processes_make_each_transition_once(engine):
-    w = world(SqlStore(engine), h100_fleet(16))
+    w = world(engine, h100_fleet(16))
     acme = w.tenant("acme")
     for i in range(12):
         w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1 + i % 3, start=T0 + timedelta(minutes=i)))
     spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True))
     w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
-    options = None
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            options = f"-csearch_path={conn.execute(text('SHOW search_path')).scalar_one()}"
+    url = database_url(engine)
     times = [T0 + timedelta(minutes=20), T0 + timedelta(hours=5)]
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(PROCESSES), ctx.Queue()
-    procs = [ctx.Process(target=_reconciler, args=(url, options, times, barrier, out)) for _ in range(PROCESSES)]
+    procs = [ctx.Process(target=_reconciler, args=(url, times, barrier, out)) for _ in range(PROCESSES)]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]

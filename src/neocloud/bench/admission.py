@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from neocloud.control.adapters.ids import SecretIds
-from neocloud.control.adapters.list_prices import ListPriceBook
-from neocloud.control.adapters.memory import MemoryStore
-from neocloud.control.adapters.provisioners import FakeProvisioner
-from neocloud.control.adapters.sql.store import SqlStore
-from neocloud.control.app.control import ControlPlane, Deps
+from neocloud.bootstrap import build_services, scratch_settings
 from neocloud.control.app.views import ReservationRequest
 from neocloud.fleet.fleet import Fleet, Node
 from neocloud.infra.clock import ManualClock
-from neocloud.infra.scratch import scratch_engine
 from neocloud.kernel.ids import NodeId
-from neocloud.placement.engine import placer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NODES_PER_SU = 32
@@ -51,20 +42,12 @@ def bench_fleet(nodes: int) -> Fleet:
     ])
 
 
-@contextmanager
-def _store(kind: str, postgres_url: str | None) -> Iterator[Any]:
-    if kind == "memory":
-        yield MemoryStore()
-        return
-    with scratch_engine(kind, postgres_url) as engine:
-        yield SqlStore(engine)
-
-
 def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> tuple[float, float]:
-    """(reservations admitted per second, ms per reconcile transition) for one fresh control plane."""
-    with _store(kind, postgres_url) as store:
-        clock = ManualClock(START)
-        control = ControlPlane(Deps(store, clock, FakeProvisioner(clock), ListPriceBook(), placer("default"), SecretIds()))
+    """(reservations admitted per second, ms per reconcile transition) for one fresh control plane,
+    wired by bootstrap as production is (so each admission also prices through the billing catalog)."""
+    clock = ManualClock(START)
+    with scratch_settings(kind, postgres_url) as settings, closing(build_services(settings, clock=clock)) as services:
+        control = services.control
         control.fleet.import_fleet(bench_fleet(nodes))
         control.tenancy.create_tenant("bench")
         _, secret = control.tenancy.create_token("bench", "tenant-member")

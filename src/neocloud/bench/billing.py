@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService, LifecycleEventSource
 from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.billing.domain.pricing import PriceKey, default_catalog
+from neocloud.bootstrap import build_services, event_log, scratch_settings
 from neocloud.fleet.fleet import Fleet, Node
 from neocloud.infra.clock import ManualClock
 from neocloud.kernel import reference as ref
@@ -128,20 +128,6 @@ def synthetic_allocations(
     return events
 
 
-@contextmanager
-def billing_store(store: str, database_url: str | None) -> Iterator[Any]:
-    """A fresh, empty BillingStore: memory; a migrated SQLite file in a temporary directory; or a
-    temporary schema (dropped afterwards) in the PostgreSQL at `database_url`."""
-    if store == "memory":
-        yield MemoryBillingStore()
-        return
-    from neocloud.billing.adapters.sql.store import SqlBillingStore
-    from neocloud.infra.scratch import scratch_engine
-
-    with scratch_engine(store, database_url) as engine:
-        yield SqlBillingStore(engine)
-
-
 def run(
     allocations: int = 10_000,
     nodes: int = 100_000,
@@ -151,23 +137,36 @@ def run(
     store: str = "memory",
     database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Build, meter daily, finalize, reconcile; return the figures (times in seconds)."""
-    with billing_store(store, database_url) as chosen:
-        figures = _run(chosen, allocations, nodes, seed, year, month_number)
+    """Build, meter daily, finalize, reconcile; return the figures (times in seconds). Billing is wired
+    by bootstrap over a scratch database (memory, a temporary SQLite file or a temporary PostgreSQL
+    schema at `database_url`) and meters an in-memory log of the synthetic events."""
+    month = Period.month(year, month_number)
+    log = event_log()
+    clock = ManualClock(month.start)
+    with scratch_settings(store, database_url) as settings, closing(
+        build_services(settings, clock=clock, events=log)
+    ) as services:
+        assert services.billing is not None
+        figures = _run(services.billing, log, clock, allocations, nodes, seed, month)
     return {"store": store, **figures}
 
 
-def _run(store: Any, allocations: int, nodes: int, seed: int, year: int, month_number: int) -> dict[str, Any]:
-    month = Period.month(year, month_number)
+class EventLog(LifecycleEventSource, Protocol):
+    """The events billing meters here: a log the benchmark fills (bootstrap.event_log())."""
+
+    def extend(self, events: Iterable[LifecycleEvent]) -> None: ...
+
+
+def _run(
+    service: BillingService, log: EventLog, clock: ManualClock, allocations: int, nodes: int, seed: int, month: Period
+) -> dict[str, Any]:
     times: dict[str, float] = {}
     t = time.perf_counter()
     fleet = synthetic_fleet(nodes, random.Random(f"{seed}:fleet"))
     events = synthetic_allocations(fleet, allocations, month, random.Random(f"{seed}:allocations"))
     times["generate_s"] = time.perf_counter() - t
 
-    log = MemoryEventLog()
-    clock = ManualClock(month.start)
-    service = BillingService(store, log, clock, BillingSettings())
+    store = service.store
     catalog = default_catalog()
     spot_rng = random.Random(f"{seed}:spot")
     hour = month.start - timedelta(days=7)

@@ -1,26 +1,22 @@
-"""Billing commands.
-
-Operator (run where the database is, through bootstrap): `prices set|list`,
-`invoices finalize|pay|void|credit-note`, `billing meter|reconcile|incidents|credit`, `revenue`. Tenant (HTTP through neocloud.client): `usage`,
-`invoices preview|list|show|download`. Each prints a table, or exactly one JSON document with --json.
+"""Billing commands for the operator, run where the database is (through bootstrap): `prices set|list`,
+`invoices finalize|pay|void|credit-note`, `billing meter|reconcile|incidents|credit`, `revenue`. The
+tenant's billing commands (over HTTP) are in cli/usage.py; `register` adds both. Each prints a table,
+or exactly one JSON document with --json.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from neocloud.cli.dates import instant
 from neocloud.cli.operator import DataDirOpt, DbUrlOpt, _services
 from neocloud.cli.output import fail, print_json, print_table
-from neocloud.cli.tenant import _api
-from neocloud.client.billing import BillingClient
-from neocloud.client.documents import to_json
-from neocloud.wire.billing import InvoiceOut, InvoicePreviewOut
+from neocloud.cli.usage import invoices_download, invoices_list, invoices_preview, invoices_show, usage
 
 prices_app = typer.Typer(help="Prices per GPU-hour (operator): set, list.", no_args_is_help=True)
 invoices_app = typer.Typer(
@@ -43,18 +39,6 @@ def _billing(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
             yield services.billing
         except DomainError as err:
             raise fail(err.message) from None
-
-
-def _instant(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    from neocloud.kernel.errors import InvalidInput
-    from neocloud.kernel.periods import parse_instant
-
-    try:
-        return parse_instant(text.replace("Z", "+00:00"), option)
-    except InvalidInput as err:
-        raise fail(f"{option}: {err.message}") from None
 
 
 # operator --------------------------------------------------------------------------------------------
@@ -82,7 +66,7 @@ def prices_set(
             price=price,
             currency=currency,
             term_months=term,
-            effective_from=_instant(start, "--from"),
+            effective_from=instant(start, "--from"),
             tenant=tenant,
         )
     view = price_view(period)
@@ -335,106 +319,6 @@ def billing_credit(
         print_json(doc)
     else:
         print_table("credit", list(doc), [list(doc.values())])
-
-
-# tenant ----------------------------------------------------------------------------------------------
-
-
-def usage(
-    ctx: typer.Context,
-    start: str | None = typer.Option(None, "--from", help="ISO 8601 (with --to; default this month)"),
-    end: str | None = typer.Option(None, "--to", help="ISO 8601, exclusive"),
-    by: str = typer.Option("model", "--by", help="model, project or day"),
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant id"),
-    as_json: bool = JsonOpt,
-) -> None:
-    """Your GPU usage, settled or not, grouped by model, project or day."""
-    with _api(ctx) as client:
-        doc = BillingClient(client).usage(
-            start=_instant(start, "--from"), end=_instant(end, "--to"), by=by, tenant=tenant
-        )
-    if as_json:
-        print_json(to_json(doc))
-        return
-    print_table(
-        f"usage {doc.period}",
-        (by, "GPU-hours", "GPU-seconds"),
-        [(i.key(by), i.gpu_hours, i.gpu_seconds) for i in doc.items],
-        caption=f"total {doc.total_gpu_seconds} GPU-seconds",
-    )
-
-
-def _print_invoice(doc: InvoiceOut | InvoicePreviewOut, title: str) -> None:
-    rows: list[tuple[str, ...]] = [
-        (x.product, x.model, x.gpu_hours, x.unit_price, x.amount) for x in doc.lines
-    ]
-    rows += [("credit", c.reason, "", "", f"-{c.amount}") for c in doc.credits]
-    rows += [
-        ("subtotal", "", "", "", doc.subtotal),
-        ("tax", "", "", "", doc.tax),
-        ("total", "", "", "", doc.total),
-    ]
-    print_table(title, ("product", "model", "GPU-hours", "unit price", f"amount {doc.currency}"), rows)
-
-
-def invoices_preview(
-    ctx: typer.Context,
-    period: str | None = typer.Option(None, "--period", help="YYYY-MM (default: this month)"),
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant id"),
-    as_json: bool = JsonOpt,
-) -> None:
-    """What this month's invoice would say now (nothing is saved)."""
-    with _api(ctx) as client:
-        doc = BillingClient(client).invoice_preview(period=period, tenant=tenant)
-    if as_json:
-        print_json(to_json(doc))
-    else:
-        _print_invoice(doc, f"preview {doc.period}")
-
-
-def invoices_list(
-    ctx: typer.Context,
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: one tenant id"),
-    as_json: bool = JsonOpt,
-) -> None:
-    """Your invoices and credit notes."""
-    with _api(ctx) as client:
-        items = BillingClient(client).invoices(tenant=tenant)
-    if as_json:
-        print_json({"items": to_json(items)})
-        return
-    print_table(
-        "invoices",
-        ("id", "period", "kind", "state", "total", "currency"),
-        [(i.id, i.period, i.kind, i.state, i.total, i.currency) for i in items],
-    )
-
-
-def invoices_show(ctx: typer.Context, invoice_id: str = typer.Argument(...), as_json: bool = JsonOpt) -> None:
-    """One invoice: lines, credits, tax, total."""
-    with _api(ctx) as client:
-        doc = BillingClient(client).invoice(invoice_id)
-    if as_json:
-        print_json(to_json(doc))
-    else:
-        _print_invoice(doc, f"{doc.kind} {doc.id} ({doc.state}, {doc.period})")
-
-
-def invoices_download(
-    ctx: typer.Context,
-    invoice_id: str = typer.Argument(...),
-    fmt: str = typer.Option("html", "--format", help="csv or html"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write to this file (default: stdout)"),
-) -> None:
-    """The invoice document as CSV or print-friendly HTML."""
-    if fmt not in ("csv", "html"):
-        raise fail("--format must be csv or html")
-    with _api(ctx) as client:
-        text = BillingClient(client).download_invoice(invoice_id, fmt)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text)
 
 
 def register(app: typer.Typer) -> None:

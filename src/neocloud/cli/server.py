@@ -89,13 +89,12 @@ def serve(
     """Run the API server (OpenAPI docs at /docs) with the reconciler. Refuses an un-migrated database."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services
-    from neocloud.infra.schema import SchemaMismatch
     from neocloud.kernel.errors import DomainError
 
     settings = Settings.from_env(data_dir, database_url)
     try:
         services = build_services(settings)
-    except (DomainError, SchemaMismatch) as exc:
+    except DomainError as exc:  # SchemaMismatch among them
         raise fail(str(exc)) from None
     except Exception as exc:  # the driver's error when the database cannot be opened
         raise fail(f"cannot open the database {settings.resolved_database_url}: {exc}") from None

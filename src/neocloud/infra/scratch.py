@@ -8,24 +8,22 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from neocloud.infra.engine import make_engine
 from neocloud.infra.schema import upgrade
 
 
 @contextmanager
-def scratch_engine(kind: str, postgres_url: str | None = None) -> Iterator[Engine]:
-    """A fresh engine at the current schema: `kind` is "sqlite" or "postgres" (which needs
-    `postgres_url`). Everything it created is removed on exit."""
+def scratch_database(kind: str, postgres_url: str | None = None) -> Iterator[str]:
+    """The URL of a fresh database at the current schema: `kind` is "sqlite" or "postgres" (which needs
+    `postgres_url`; the URL selects the temporary schema through the connection's search_path).
+    Everything it created is removed on exit, so engines opened on the URL must be disposed first."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="neocloud-bench-") as tmp:
-            engine = make_engine(f"sqlite:///{tmp}/bench.db")
-            try:
-                upgrade(engine)
-                yield engine
-            finally:
-                engine.dispose()
+            url = f"sqlite:///{tmp}/bench.db"
+            _migrate(url)
+            yield url
         return
     if kind != "postgres" or not postgres_url:
         raise ValueError("the store must be memory, sqlite, or postgres with --database-url postgresql+psycopg://…")
@@ -33,12 +31,20 @@ def scratch_engine(kind: str, postgres_url: str | None = None) -> Iterator[Engin
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(postgres_url, connect_args={"options": f"-csearch_path={schema},public"})
+    options = {"options": f"-csearch_path={schema},public"}
+    url = make_url(postgres_url).update_query_dict(options).render_as_string(hide_password=False)
     try:
-        upgrade(engine)
-        yield engine
+        _migrate(url)
+        yield url
     finally:
-        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()

@@ -1,5 +1,5 @@
 """The control plane's PriceBook read from the billing catalog, so that quotes and reservation totals
-use the prices invoices will charge (replacing adapters/prices.ListPriceBook once billing is wired).
+use the prices invoices will charge (the one price book: tests, benches and the demo are wired with it too).
 
 Reservations are quoted at the `reserved_term` (1 month by default, the nearest listed term of the
 hours-to-weeks reservations the control plane takes); the invoice prices each at its nearest term.
