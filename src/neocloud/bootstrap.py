@@ -7,11 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane
 from neocloud.control.app.ports import Clock, Provisioner, UnitOfWork
+
+if TYPE_CHECKING:
+    from neocloud.infra.engine import PostgresTimeouts
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
@@ -23,6 +26,7 @@ class Settings:
 
     `database_url` None means the embedded SQLite file `neocloud.db` in `data_dir` (WAL mode);
     postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
+    `postgres_timeouts` None means infra.engine's defaults (lock, statement, idle-in-transaction).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -31,13 +35,20 @@ class Settings:
     provision_delay: timedelta = timedelta(seconds=0)
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
     extra: dict[str, Any] = field(default_factory=dict)
+    postgres_timeouts: PostgresTimeouts | None = None
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
-        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults."""
+        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults;
+        PostgreSQL time limits come from NEOCLOUD_PG_*_TIMEOUT_MS (see infra.engine.PostgresTimeouts)."""
+        from neocloud.infra.engine import PostgresTimeouts
+
         raw_dir = data_dir or os.environ.get("NEOCLOUD_DATA_DIR") or DEFAULT_DATA_DIR
         url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or None
-        return Settings(data_dir=Path(raw_dir).expanduser(), database_url=url)
+        return Settings(
+            data_dir=Path(raw_dir).expanduser(), database_url=url,
+            postgres_timeouts=PostgresTimeouts.from_env(os.environ),
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -84,7 +95,7 @@ def build_services(
         from neocloud.infra.engine import make_engine
         from neocloud.infra.schema import check_schema
 
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, timeouts=settings.postgres_timeouts)
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
@@ -115,13 +126,18 @@ def build_billing(settings: Settings, uow: Callable[[], UnitOfWork], engine: Any
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
-    """Migrate the configured database to the code's schema; returns (revision before, after)."""
-    from neocloud.infra.engine import make_engine
+    """Migrate the configured database to the code's schema; returns (revision before, after). A migration
+    may run long statements (index builds), so it has no statement time limit; it still gives up waiting
+    for a lock."""
+    from dataclasses import replace
+
+    from neocloud.infra.engine import PostgresTimeouts, make_engine
     from neocloud.infra.schema import upgrade
 
     if settings.database_url == MEMORY:
         return None, "memory"
-    engine = make_engine(settings.resolved_database_url)
+    timeouts = replace(settings.postgres_timeouts or PostgresTimeouts(), statement_ms=0, idle_in_transaction_ms=0)
+    engine = make_engine(settings.resolved_database_url, timeouts=timeouts)
     try:
         return upgrade(engine)
     finally:
