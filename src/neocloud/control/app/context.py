@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWorkFactory
 from neocloud.control.app.views import (
     MAX_PAGE,
     PageRequest,
@@ -26,7 +25,7 @@ CALENDAR_DAYS = 7
 class Context:
     """The wiring the use-case classes (tenancy, fleet, products) read; ControlPlane sets it up."""
 
-    _uow: Callable[[], UnitOfWork]
+    _uow: UnitOfWorkFactory
     _clock: Clock
     _provisioner: Provisioner
     _prices: PriceBook

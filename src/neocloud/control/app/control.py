@@ -10,13 +10,12 @@ app/tenancy.py, app/fleet.py and app/products.py; ControlPlane wires them.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from neocloud.control.app.context import DEFAULT_SPOT_NOTICE, Context
 from neocloud.control.app.fleet import FleetUseCases
-from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.ports import Clock, IdSource, PriceBook, Provisioner, UnitOfWorkFactory
 from neocloud.control.app.products import ProductUseCases
 from neocloud.control.app.reconciler import reconcile
 from neocloud.control.app.tenancy import TenancyUseCases
@@ -41,7 +40,7 @@ class SecretIds:
 class ControlPlane(TenancyUseCases, FleetUseCases, ProductUseCases, Context):
     def __init__(
         self,
-        uow: Callable[[], UnitOfWork],
+        uow: UnitOfWorkFactory,
         clock: Clock,
         provisioner: Provisioner,
         prices: PriceBook,

@@ -42,7 +42,7 @@ class FleetUseCases(Context):
         never another tenant's allocation ids."""
         p = checked_page(page)
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             nodes = uow.nodes()
             states = uow.node_states()
             holders: dict[tuple[str, int], str] = {}

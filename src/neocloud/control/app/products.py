@@ -106,7 +106,7 @@ class ProductUseCases(Context):
         unit = self._prices.gpu_hour(model.name, Product.RESERVED)
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, model.name, self._fleets)
             if fleet is None:
                 fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
@@ -241,7 +241,7 @@ class ProductUseCases(Context):
     def _mine(
         self, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str
     ) -> Allocation:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             alloc = uow.get_allocation(allocation_id)
         if alloc is None or alloc.product not in products or not principal.can_see(alloc.tenant_id):
             raise NotFound(f"{what} {allocation_id!r} not found")
@@ -260,7 +260,7 @@ class ProductUseCases(Context):
                     f"unknown state {state!r}", details={"known": [s.value for s in State]}
                 ) from None
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             items, total = uow.list_allocations(tenant, [Product.RESERVED], states, p.cursor, p.limit)
         return Page([present.reservation_view(a) for a in items], next_cursor(items, p.limit, total), total)
 
@@ -361,7 +361,7 @@ class ProductUseCases(Context):
             raise InvalidInput("calendar start and end must be timezone-aware (UTC)")
         if step_hours < 1:
             raise InvalidInput("step_hours must be >= 1", details={"step_hours": step_hours})
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, m.name, self._fleets)
             if fleet is None:
                 return CalendarView(m.name, s.value, [])
@@ -404,7 +404,7 @@ class ProductUseCases(Context):
     def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:
         p = checked_page(page)
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             items, total = uow.list_allocations(
                 tenant, [Product.ON_DEMAND, Product.SPOT], None, p.cursor, p.limit
             )
@@ -423,11 +423,11 @@ class ProductUseCases(Context):
 
     def list_events(self, principal: Principal, allocation_id: str) -> list[EventView]:
         self._mine(principal, allocation_id, tuple(Product), "allocation")
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return [present.event_view(e) for e in uow.events(allocation_id)]
 
     def bookings(self, principal: Principal, allocation_id: str) -> list[GpuBooking]:
         """The exact GPUs an allocation holds, with their windows."""
         self._mine(principal, allocation_id, tuple(Product), "allocation")
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.bookings_of(allocation_id)
