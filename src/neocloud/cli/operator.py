@@ -157,8 +157,12 @@ def worker(
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Run the reconciler: start, provision, end and preempt allocations as time passes, and meter
-    settled usage into the ledger. Safe to run in several processes against one PostgreSQL."""
+    settled usage into the ledger. Safe to run in several processes against one PostgreSQL. A failing
+    pass (the database down, say) is reported once and retried with capped exponential backoff."""
+    from neocloud.cli.backoff import Backoff
+
     last_meter = float("-inf")
+    backoff = Backoff(interval)
     with _services(data_dir, database_url) as services:
         while True:
             try:
@@ -166,8 +170,17 @@ def worker(
                 if services.billing and meter_every and time.monotonic() - last_meter >= meter_every:
                     services.billing.meter()
                     last_meter = time.monotonic()
-            except DomainError as err:
-                raise fail(err.message) from None
+            except Exception as err:
+                if once:
+                    raise fail(getattr(err, "message", None) or f"{type(err).__name__}: {err}") from None
+                delay = backoff.failed()
+                err_console.print(f"pass failed ({backoff.in_a_row} in a row): {type(err).__name__}: "
+                                  f"{getattr(err, 'message', err)}; retrying in {delay:.1f}s", markup=False)
+                if not _pause(delay):
+                    return
+                continue
+            if backoff.succeeded():
+                err_console.print("passes succeed again")
             if once:
                 if as_json:
                     print_json({**vars_of(report), "total": report.total})
@@ -176,11 +189,18 @@ def worker(
                 return
             if report.total or report.details:
                 err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
-            try:
-                time.sleep(interval)
-            except KeyboardInterrupt:
-                err_console.print("worker stopped")
+            if not _pause(interval):
                 return
+
+
+def _pause(seconds: float) -> bool:
+    """Sleep; False (after saying so) when Ctrl-C stopped the worker."""
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        err_console.print("worker stopped")
+        return False
+    return True
 
 
 def bench_admission(

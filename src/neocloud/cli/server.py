@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from neocloud.cli.backoff import Backoff
 from neocloud.cli.output import fail
 
 log = logging.getLogger("neocloud.server")
@@ -19,8 +20,9 @@ RECONCILE_EVERY_S = 1.0
 class ReconcilerLoop:
     """Calls `control.reconcile()` every `interval` seconds on a daemon thread until `stop()`.
 
-    A failing pass is logged and retried on the next tick: the reconciler is idempotent, so a pass cut
-    short (or a server killed mid-pass) is finished by the next one, in this process or another.
+    A failing pass is logged and retried with capped exponential backoff (one log line per failure, the
+    traceback only for the first of a streak): the reconciler is idempotent, so a pass cut short (or a
+    server killed mid-pass) is finished by the next one, in this process or another.
     """
 
     def __init__(self, control: Any, interval: float = RECONCILE_EVERY_S) -> None:
@@ -36,13 +38,20 @@ class ReconcilerLoop:
         return self
 
     def _run(self) -> None:
+        backoff = Backoff(self._interval)
         while not self._stop.is_set():
             try:
                 self._control.reconcile()
                 self.passes += 1
-            except Exception:
+            except Exception as err:
                 self.failures += 1
-                log.exception("reconcile pass failed; retrying in %.1fs", self._interval)
+                delay = backoff.failed()
+                log.warning("reconcile pass failed (%d in a row): %s: %s; retrying in %.1fs", backoff.in_a_row,
+                            type(err).__name__, err, delay, exc_info=backoff.in_a_row == 1)
+                self._stop.wait(delay)
+                continue
+            if backoff.succeeded():
+                log.warning("reconcile passes succeed again")
             self._stop.wait(self._interval)
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -89,13 +98,12 @@ def serve(
     """Run the API server (OpenAPI docs at /docs) with the reconciler. Refuses an un-migrated database."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import Settings, build_services
-    from neocloud.infra.schema import SchemaMismatch
     from neocloud.kernel.errors import DomainError
 
     settings = Settings.from_env(data_dir, database_url)
     try:
         services = build_services(settings)
-    except (DomainError, SchemaMismatch) as exc:
+    except DomainError as exc:  # SchemaMismatch among them
         raise fail(str(exc)) from None
     except Exception as exc:  # the driver's error when the database cannot be opened
         raise fail(f"cannot open the database {settings.resolved_database_url}: {exc}") from None
