@@ -13,9 +13,10 @@ from typing import Any
 import typer
 
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
+from neocloud.cli.backoff import Backoff
 from neocloud.cli.output import err_console, fail, print_json, print_table
 from neocloud.control.domain.tenancy import Principal, Role
-from neocloud.kernel.errors import DomainError
+from neocloud.kernel.errors import DomainError, Unavailable
 
 db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
 nodes_app = typer.Typer(help="Nodes as the control plane holds them.", no_args_is_help=True)
@@ -29,10 +30,23 @@ OPERATOR = Principal("cli", Role.OPERATOR)
 
 
 @contextmanager
-def _services(data_dir: Path | None, database_url: str | None, *, check: bool = True) -> Iterator[Services]:
-    """Services from the options; domain errors (incl. an un-migrated database) exit 1 with their message."""
+def _services(
+    data_dir: Path | None, database_url: str | None, *, check: bool = True, wait: Backoff | None = None
+) -> Iterator[Services]:
+    """Services from the options; domain errors (incl. an un-migrated database) exit 1 with their message.
+    With `wait`, an unreachable database is retried with that backoff instead."""
     try:
-        services = build_services(Settings.from_env(data_dir, database_url), check=check)
+        while True:
+            try:
+                services = build_services(Settings.from_env(data_dir, database_url), check=check)
+                break
+            except Unavailable as err:
+                if wait is None:
+                    raise
+                delay = wait.failed()
+                err_console.print(f"database unavailable ({wait.in_a_row} in a row): {err.message}; "
+                                  f"retrying in {delay:.1f}s", markup=False)
+                time.sleep(delay)
         try:
             yield services
         finally:
@@ -158,12 +172,11 @@ def worker(
 ) -> None:
     """Run the reconciler: start, provision, end and preempt allocations as time passes, and meter
     settled usage into the ledger. Safe to run in several processes against one PostgreSQL. A failing
-    pass (the database down, say) is reported once and retried with capped exponential backoff."""
-    from neocloud.cli.backoff import Backoff
-
+    pass (the database down, say; at start too) is reported once and retried with capped exponential
+    backoff."""
     last_meter = float("-inf")
     backoff = Backoff(interval)
-    with _services(data_dir, database_url) as services:
+    with _services(data_dir, database_url, wait=None if once else backoff) as services:
         while True:
             try:
                 report = services.control.reconcile(max_items=max_items)
