@@ -157,7 +157,7 @@ def test_the_worker_backs_off_through_an_outage_and_carries_on(db: Db) -> None:
         instance = db.control.create_instance(acme, InstanceRequest("H100", 1))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and worker.poll() is None:
-            if _allocation_state(db.cluster.url, instance.id) == "active":
+            if _allocation_state(db.cluster.url, instance.id) == "active" and "succeed again" in log.read_text():
                 break
             time.sleep(0.2)
         alive = worker.poll() is None
