@@ -19,6 +19,9 @@ from neocloud.placement.engine import placer
 if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
+if TYPE_CHECKING:
+    from neocloud.infra.engine import PostgresTimeouts
+
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
 
@@ -31,6 +34,7 @@ class Settings:
     postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
     `pool_size` and `max_overflow` size the SQL connection pool (None: SQLAlchemy's defaults, 5 and 10).
     `billing` is how billing meters and invoices (currency, grid, settle delay).
+    `postgres_timeouts` None means infra.engine's defaults (lock, statement, idle-in-transaction).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -41,13 +45,20 @@ class Settings:
     pool_size: int | None = None
     max_overflow: int | None = None
     billing: BillingSettings = field(default_factory=BillingSettings)
+    postgres_timeouts: PostgresTimeouts | None = None
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
-        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults."""
+        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults;
+        PostgreSQL time limits come from NEOCLOUD_PG_*_TIMEOUT_MS (see infra.engine.PostgresTimeouts)."""
+        from neocloud.infra.engine import PostgresTimeouts
+
         raw_dir = data_dir or os.environ.get("NEOCLOUD_DATA_DIR") or DEFAULT_DATA_DIR
         url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or None
-        return Settings(data_dir=Path(raw_dir).expanduser(), database_url=url)
+        return Settings(
+            data_dir=Path(raw_dir).expanduser(), database_url=url,
+            postgres_timeouts=PostgresTimeouts.from_env(os.environ),
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -108,7 +119,11 @@ def build_services(
         from neocloud.infra.schema import check_schema
 
         pool = {"pool_size": settings.pool_size, "max_overflow": settings.max_overflow}
-        engine = make_engine(settings.resolved_database_url, **{k: v for k, v in pool.items() if v is not None})
+        engine = make_engine(
+            settings.resolved_database_url,
+            timeouts=settings.postgres_timeouts,
+            **{k: v for k, v in pool.items() if v is not None},
+        )
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
@@ -175,13 +190,18 @@ def scratch_settings(kind: str, postgres_url: str | None = None) -> Iterator[Set
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
-    """Migrate the configured database to the code's schema; returns (revision before, after)."""
-    from neocloud.infra.engine import make_engine
+    """Migrate the configured database to the code's schema; returns (revision before, after). A migration
+    may run long statements (index builds), so it has no statement time limit; it still gives up waiting
+    for a lock."""
+    from dataclasses import replace
+
+    from neocloud.infra.engine import PostgresTimeouts, make_engine
     from neocloud.infra.schema import upgrade
 
     if settings.database_url == MEMORY:
         return None, "memory"
-    engine = make_engine(settings.resolved_database_url)
+    timeouts = replace(settings.postgres_timeouts or PostgresTimeouts(), statement_ms=0, idle_in_transaction_ms=0)
+    engine = make_engine(settings.resolved_database_url, timeouts=timeouts)
     try:
         return upgrade(engine)
     finally:

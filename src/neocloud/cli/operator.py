@@ -13,9 +13,10 @@ from typing import Any
 import typer
 
 from neocloud.bootstrap import Services, Settings, build_services, upgrade_database
+from neocloud.cli.backoff import Backoff
 from neocloud.cli.output import err_console, fail, print_json, print_table
 from neocloud.control.domain.tenancy import Principal, Role
-from neocloud.kernel.errors import DomainError
+from neocloud.kernel.errors import DomainError, Unavailable
 
 db_app = typer.Typer(help="The control plane's database: migrate and check.", no_args_is_help=True)
 nodes_app = typer.Typer(help="Nodes as the control plane holds them.", no_args_is_help=True)
@@ -29,10 +30,23 @@ OPERATOR = Principal("cli", Role.OPERATOR)
 
 
 @contextmanager
-def _services(data_dir: Path | None, database_url: str | None, *, check: bool = True) -> Iterator[Services]:
-    """Services from the options; domain errors (incl. an un-migrated database) exit 1 with their message."""
+def _services(
+    data_dir: Path | None, database_url: str | None, *, check: bool = True, wait: Backoff | None = None
+) -> Iterator[Services]:
+    """Services from the options; domain errors (incl. an un-migrated database) exit 1 with their message.
+    With `wait`, an unreachable database is retried with that backoff instead."""
     try:
-        services = build_services(Settings.from_env(data_dir, database_url), check=check)
+        while True:
+            try:
+                services = build_services(Settings.from_env(data_dir, database_url), check=check)
+                break
+            except Unavailable as err:
+                if wait is None:
+                    raise
+                delay = wait.failed()
+                err_console.print(f"database unavailable ({wait.in_a_row} in a row): {err.message}; "
+                                  f"retrying in {delay:.1f}s", markup=False)
+                time.sleep(delay)
         try:
             yield services
         finally:
@@ -157,17 +171,29 @@ def worker(
     data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Run the reconciler: start, provision, end and preempt allocations as time passes, and meter
-    settled usage into the ledger. Safe to run in several processes against one PostgreSQL."""
+    settled usage into the ledger. Safe to run in several processes against one PostgreSQL. A failing
+    pass (the database down, say; at start too) is reported once and retried with capped exponential
+    backoff."""
     last_meter = float("-inf")
-    with _services(data_dir, database_url) as services:
+    backoff = Backoff(interval)
+    with _services(data_dir, database_url, wait=None if once else backoff) as services:
         while True:
             try:
                 report = services.control.reconcile(max_items=max_items)
                 if services.billing and meter_every and time.monotonic() - last_meter >= meter_every:
                     services.billing.meter()
                     last_meter = time.monotonic()
-            except DomainError as err:
-                raise fail(err.message) from None
+            except Exception as err:
+                if once:
+                    raise fail(getattr(err, "message", None) or f"{type(err).__name__}: {err}") from None
+                delay = backoff.failed()
+                err_console.print(f"pass failed ({backoff.in_a_row} in a row): {type(err).__name__}: "
+                                  f"{getattr(err, 'message', err)}; retrying in {delay:.1f}s", markup=False)
+                if not _pause(delay):
+                    return
+                continue
+            if backoff.succeeded():
+                err_console.print("passes succeed again")
             if once:
                 if as_json:
                     print_json({**vars_of(report), "total": report.total})
@@ -176,11 +202,18 @@ def worker(
                 return
             if report.total or report.details:
                 err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
-            try:
-                time.sleep(interval)
-            except KeyboardInterrupt:
-                err_console.print("worker stopped")
+            if not _pause(interval):
                 return
+
+
+def _pause(seconds: float) -> bool:
+    """Sleep; False (after saying so) when Ctrl-C stopped the worker."""
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        err_console.print("worker stopped")
+        return False
+    return True
 
 
 def bench_admission(

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from neocloud.cli.backoff import Backoff
 from neocloud.cli.output import fail
 
 log = logging.getLogger("neocloud.server")
@@ -19,8 +20,9 @@ RECONCILE_EVERY_S = 1.0
 class ReconcilerLoop:
     """Calls `control.reconcile()` every `interval` seconds on a daemon thread until `stop()`.
 
-    A failing pass is logged and retried on the next tick: the reconciler is idempotent, so a pass cut
-    short (or a server killed mid-pass) is finished by the next one, in this process or another.
+    A failing pass is logged and retried with capped exponential backoff (one log line per failure, the
+    traceback only for the first of a streak): the reconciler is idempotent, so a pass cut short (or a
+    server killed mid-pass) is finished by the next one, in this process or another.
     """
 
     def __init__(self, control: Any, interval: float = RECONCILE_EVERY_S) -> None:
@@ -36,13 +38,20 @@ class ReconcilerLoop:
         return self
 
     def _run(self) -> None:
+        backoff = Backoff(self._interval)
         while not self._stop.is_set():
             try:
                 self._control.reconcile()
                 self.passes += 1
-            except Exception:
+            except Exception as err:
                 self.failures += 1
-                log.exception("reconcile pass failed; retrying in %.1fs", self._interval)
+                delay = backoff.failed()
+                log.warning("reconcile pass failed (%d in a row): %s: %s; retrying in %.1fs", backoff.in_a_row,
+                            type(err).__name__, err, delay, exc_info=backoff.in_a_row == 1)
+                self._stop.wait(delay)
+                continue
+            if backoff.succeeded():
+                log.warning("reconcile passes succeed again")
             self._stop.wait(self._interval)
 
     def stop(self, timeout: float = 10.0) -> None:

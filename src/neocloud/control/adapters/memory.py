@@ -56,7 +56,8 @@ class MemoryStore:
         self.lock = threading.RLock()
         self.tables = _Tables()
 
-    def __call__(self) -> MemoryUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        """A unit of work; `read_only` changes nothing here (one lock serialises every unit of work)."""
         return MemoryUnitOfWork(self)
 
 

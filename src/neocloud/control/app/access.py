@@ -44,7 +44,7 @@ def visible_allocation(
     deps: Deps, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str
 ) -> Allocation:
     """The allocation if `principal` may see it and it is one of `products`; NotFound otherwise."""
-    with deps.uow() as uow:
+    with deps.uow(read_only=True) as uow:
         alloc = uow.get_allocation(allocation_id)
     if alloc is None or alloc.product not in products or not principal.can_see(alloc.tenant_id):
         raise NotFound(f"{what} {allocation_id!r} not found")

@@ -51,11 +51,11 @@ class AllocationService:
 
     def list_events(self, principal: Principal, allocation_id: str) -> list[EventView]:
         visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             return [present.event_view(e) for e in uow.events(allocation_id)]
 
     def bookings(self, principal: Principal, allocation_id: str) -> list[GpuBooking]:
         """The exact GPUs an allocation holds, with their windows."""
         visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             return uow.bookings_of(allocation_id)

@@ -7,12 +7,11 @@ no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWorkFactory
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
@@ -33,7 +32,7 @@ FleetCache = dict[str, tuple[str, Fleet]]
 class Deps:
     """The ports and settings the control plane's use cases run on."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     clock: Clock
     provisioner: Provisioner
     prices: PriceBook

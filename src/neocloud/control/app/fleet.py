@@ -46,7 +46,7 @@ class FleetService:
         never another tenant's allocation ids."""
         p = checked_page(page)
         now = self._deps.clock.now()
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             nodes = uow.nodes()
             states = uow.node_states()
             holders: dict[tuple[str, int], str] = {}

@@ -55,7 +55,7 @@ class InstanceService:
     def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:
         p = checked_page(page)
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_allocations(
                 tenant, [Product.ON_DEMAND, Product.SPOT], None, p.cursor, p.limit
             )

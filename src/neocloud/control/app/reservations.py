@@ -68,7 +68,7 @@ class ReservationService:
         unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, model.name, self._deps.fleets)
             if fleet is None:
                 fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
@@ -146,7 +146,7 @@ class ReservationService:
                     f"unknown state {state!r}", details={"known": [s.value for s in State]}
                 ) from None
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_allocations(tenant, [Product.RESERVED], states, p.cursor, p.limit)
         return Page([present.reservation_view(a) for a in items], next_cursor(items, p.limit, total), total)
 
@@ -221,7 +221,7 @@ class ReservationService:
             raise InvalidInput("calendar start and end must be timezone-aware (UTC)")
         if step_hours < 1:
             raise InvalidInput("step_hours must be >= 1", details={"step_hours": step_hours})
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, m.name, self._deps.fleets)
             if fleet is None:
                 return CalendarView(m.name, s.value, [])

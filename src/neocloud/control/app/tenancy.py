@@ -45,7 +45,7 @@ class TenancyService:
     def authenticate(self, secret: str) -> Principal:
         if not secret or not secret.startswith("nc_"):
             raise Unauthenticated("missing or malformed API token (expected 'nc_…')")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             token = uow.token_by_hash(hash_secret(secret))
         if token is None:
             raise Unauthenticated("unknown API token")
@@ -68,13 +68,13 @@ class TenancyService:
     def list_tenants(self, principal: Principal, page: PageRequest | None = None) -> Page[TenantView]:
         p = checked_page(page)
         ids = None if principal.sees_everything else [principal.tenant_id or ""]
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_tenants(ids, p.cursor, p.limit)
         return Page([present.tenant_view(t) for t in items], next_cursor(items, p.limit, total), total)
 
     def get_tenant(self, principal: Principal, tenant_id: str) -> TenantView:
         principal.visible(tenant_id, "tenant", tenant_id)
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             tenant = uow.get_tenant(tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} not found")
@@ -99,7 +99,7 @@ class TenancyService:
 
     def list_projects(self, principal: Principal, page: PageRequest | None = None) -> Page[ProjectView]:
         p = checked_page(page)
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             tenant = None if principal.sees_everything else (principal.tenant_id or "")
             items, total = uow.list_projects(tenant, p.cursor, p.limit)
         return Page([present.project_view(x) for x in items], next_cursor(items, p.limit, total), total)
@@ -189,6 +189,6 @@ class TenancyService:
         return present.quota_view(quota)
 
     def list_quotas(self, principal: Principal) -> list[QuotaView]:
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             quotas = uow.quotas(None if principal.sees_everything else (principal.tenant_id or ""))
         return [present.quota_view(q) for q in quotas]

@@ -1,7 +1,8 @@
 """The SQL UnitOfWork (SQLite or PostgreSQL), mapping rows to domain objects and back.
 
 Concurrency: `lock_capacity(model)` takes the model's `capacity_locks` row FOR UPDATE on PostgreSQL
-(on SQLite every transaction is BEGIN IMMEDIATE: one writer at a time), so admission decisions for one
+(on SQLite every writing transaction is BEGIN IMMEDIATE: one writer at a time; a read-only unit of work
+begins DEFERRED and reads its WAL snapshot beside the writer), so admission decisions for one
 model are serialised across processes, and bookings read after the lock are current. PostgreSQL's
 exclusion constraint on allocation_gpus is a second guard. The reconciler locks allocation rows with
 FOR UPDATE SKIP LOCKED.
@@ -25,19 +26,21 @@ from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBook
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.infra.engine import read_only
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
 
 class SqlStore:
-    """Makes units of work on one engine: `store()` is a new SqlUnitOfWork."""
+    """Makes units of work on one engine: `store()` is a new SqlUnitOfWork, `store(read_only=True)` one
+    that only reads (on SQLite it never takes the write lock)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
 
 def _tenant(r: Any) -> Tenant:
@@ -79,8 +82,9 @@ def _overlapping(start: datetime, end: datetime | None) -> Any:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: Connection | None = None
 
     @property
@@ -90,6 +94,8 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self._conn = self._engine.connect()
+        if self._read_only:
+            read_only(self._conn)
         self._conn.begin()
         return self
 
