@@ -1,5 +1,6 @@
-"""Two billing services on one database at once: price changes serialise (none is lost) and metering
-the same events twice in parallel writes each ledger entry once."""
+"""Billing services on one database at once: price changes serialise (none is lost), metering the same
+events twice in parallel writes each ledger entry once, and threads sharing one store never share a
+transaction (one thread's failure never undoes another's write)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
 from neocloud.billing.adapters.sql.store import SqlBillingStore
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.billing.domain.pricing import PriceKey
 from neocloud.infra.clock import ManualClock
+from neocloud.kernel.ids import TenantId
 from tests.builders import at, run
 from tests.control_builders import engine  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.timeout(120)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+ACME = TenantId("acme")
 
 
 def service(db, log=None):  # type: ignore[no-untyped-def]
@@ -74,3 +78,34 @@ def test_parallel_metering_writes_each_entry_once(engine) -> None:  # noqa: F811
     entries = SqlBillingStore(engine).usage()
     assert len(entries) == len({e.id for e in entries})
     assert sorted(entries, key=lambda e: e.id) == sorted(alone.store.usage(), key=lambda e: e.id)
+
+
+def test_a_failure_in_one_thread_never_rolls_back_another_threads_write(engine) -> None:  # noqa: F811
+    """One service and store shared by the server's threads, as bootstrap wires them: thread A's
+    transaction fails while thread B's credit is in flight; B's credit, issued without error, stays."""
+    shared = service(engine)
+    a_in_transaction, b_in_flight, b_returned = threading.Event(), threading.Event(), threading.Event()
+    b_thread: list[int] = []
+    issued = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def spot_b(*_args):  # type: ignore[no-untyped-def]
+        if threading.get_ident() in b_thread:
+            b_in_flight.set()
+
+    def a() -> None:
+        with pytest.raises(RuntimeError, match="unrelated"), shared.store.atomic():
+            a_in_transaction.set()
+            assert b_in_flight.wait(10)
+            b_returned.wait(2)  # on SQLite B waits for A's write lock instead: A fails while B waits
+            raise RuntimeError("unrelated failure")
+
+    def b() -> None:
+        b_thread.append(threading.get_ident())
+        assert a_in_transaction.wait(10)
+        issued.append(shared.issue_credit(ACME, "5.00", "goodwill"))
+        b_returned.set()
+
+    in_parallel(a, b)
+    event.remove(engine, "before_cursor_execute", spot_b)
+    assert service(engine).store.credits(tenant=ACME) == issued
