@@ -127,8 +127,14 @@ class MemoryBillingUnit:
     def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
         return [c for c in self._r.credits.values() if tenant is None or c.tenant_id == tenant]
 
+    def next_credit_number(self, tenant: TenantId) -> int:
+        return len(self.credits(tenant=tenant)) + 1  # the unit holds the store's lock
+
     def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
         return self._r.invoices.get(invoice_id)
+
+    def lock_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
+        return self.get_invoice(invoice_id)  # the unit holds the store's lock
 
     def save_invoice(self, invoice: Invoice) -> None:
         """Insert, or replace with a legal successor: a finalized invoice's content never changes."""

@@ -58,8 +58,19 @@ class BillingRecords(Protocol):
 class BillingUnit(BillingRecords, Protocol):
     """One transaction, used by the one call that opened it: its writes commit together when the
     `with store.atomic() as unit:` block ends normally and none of them does if it raises. It reads its
-    own writes. `load_catalog` inside it locks the catalog until it ends, so concurrent price changes
-    serialise."""
+    own writes. Locks taken inside it are held until it ends:
+
+    - `load_catalog` locks the catalog, so concurrent price changes serialise;
+    - `next_credit_number` locks the tenant's credits, so concurrent issuers get distinct numbers;
+    - `lock_invoice` locks one invoice, so credit notes against it serialise.
+    """
+
+    def next_credit_number(self, tenant: TenantId) -> int:
+        """1 + how many credits the tenant has: the number of its next credit (credits are never
+        deleted, so numbers are never reused)."""
+        ...
+
+    def lock_invoice(self, invoice_id: InvoiceId) -> Invoice | None: ...
 
 
 class BillingStore(BillingRecords, Protocol):

@@ -250,10 +250,7 @@ class BillingService:
 
     @staticmethod
     def _invoice(records: BillingRecords, invoice_id: str) -> Invoice:
-        found = records.get_invoice(InvoiceId(invoice_id))
-        if found is None:
-            raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
-        return found
+        return _required(invoice_id, records.get_invoice(InvoiceId(invoice_id)))
 
     def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
         """(media type, document) of an invoice as csv or html."""
@@ -284,50 +281,48 @@ class BillingService:
 
     def credit_note(self, invoice_id: str, *, reason: str, amount: str | None = None) -> Invoice:
         """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment of `amount`
-        before tax. Credit notes never take back more than the invoice billed."""
-        original = self.invoice(invoice_id)
-        notes = [i for i in self.store.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
-        credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
-        money = Money.of(amount, original.currency) if amount is not None else None
-        wanted = money.minor if money is not None else original.subtotal.minor
-        if credited + wanted > original.subtotal.minor or (money is None and credited):
-            raise Conflict(
-                f"invoice {original.id}: credit notes would exceed what it billed",
-                details={"id": original.id, "already_credited_minor": credited},
-            )
-        note = credit_note(
-            original,
-            InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
-            at=self._now(),
-            reason=reason,
-            amount=money,
-        )
+        before tax. Credit notes never take back more than the invoice billed. The note's number and
+        that check are decided with the original locked, so concurrent credit notes serialise."""
         with self.store.atomic() as unit:
+            original = _required(invoice_id, unit.lock_invoice(InvoiceId(invoice_id)))
+            notes = [i for i in unit.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
+            credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
+            money = Money.of(amount, original.currency) if amount is not None else None
+            wanted = money.minor if money is not None else original.subtotal.minor
+            if credited + wanted > original.subtotal.minor or (money is None and credited):
+                raise Conflict(
+                    f"invoice {original.id}: credit notes would exceed what it billed",
+                    details={"id": original.id, "already_credited_minor": credited},
+                )
+            note = credit_note(
+                original,
+                InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
+                at=self._now(),
+                reason=reason,
+                amount=money,
+            )
             unit.save_invoice(note)
         return note
 
     def issue_credit(
         self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
     ) -> Credit:
-        """A credit for the tenant's next invoice; at most one per incident."""
-        if incident_id is not None:
-            if incident_id not in {i.id for i in self.store.incidents()}:
-                raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
-            if any(c.incident_id == incident_id for c in self.store.credits(tenant=tenant)):
-                raise Conflict(
-                    f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
-                )
-        now = self._now()
-        suffix = incident_id or str(len(self.store.credits(tenant=tenant)) + 1)
-        credit = Credit(
-            f"CR-{tenant}-{suffix}",
-            tenant,
-            Money.of(amount, self.settings.currency),
-            reason,
-            now,
-            incident_id,
-        )
+        """A credit for the tenant's next invoice; at most one per incident. Its id (the incident's, or
+        the tenant's next credit number) and those checks are decided with the tenant's credits locked,
+        so concurrent issuers never collide."""
         with self.store.atomic() as unit:
+            number = unit.next_credit_number(tenant)
+            if incident_id is not None:
+                if incident_id not in {i.id for i in unit.incidents()}:
+                    raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
+                if any(c.incident_id == incident_id for c in unit.credits(tenant=tenant)):
+                    raise Conflict(
+                        f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
+                    )
+            money = Money.of(amount, self.settings.currency)
+            credit = Credit(
+                f"CR-{tenant}-{incident_id or number}", tenant, money, reason, self._now(), incident_id
+            )
             unit.add_credit(credit)
         return credit
 
@@ -351,3 +346,9 @@ class BillingService:
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
         return revenue(self.store.invoices(), by)
+
+
+def _required(invoice_id: str, found: Invoice | None) -> Invoice:
+    if found is None:
+        raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
+    return found

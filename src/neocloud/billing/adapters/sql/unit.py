@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -242,6 +242,22 @@ class SqlBillingUnit:
             )
             for r in self.conn.execute(query)
         ]
+
+    def next_credit_number(self, tenant: TenantId) -> int:
+        """On PostgreSQL the credits table is locked against other writers (not readers) until the
+        transaction ends; SQLite's BEGIN IMMEDIATE already made this transaction the only writer."""
+        if self._pg:
+            self.conn.execute(text("LOCK TABLE billing_credits IN SHARE ROW EXCLUSIVE MODE"))
+        c = bt.billing_credits.c
+        query = select(func.count()).select_from(bt.billing_credits).where(c.tenant_id == tenant)
+        count = self.conn.execute(query).scalar_one()
+        return int(count) + 1
+
+    def lock_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
+        """The invoice, its row locked until the transaction ends on PostgreSQL (SQLite: see above)."""
+        query = select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)
+        row = self.conn.execute(query.with_for_update() if self._pg else query).first()
+        return invoice_of(row) if row is not None else None
 
     def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
         row = self.conn.execute(
