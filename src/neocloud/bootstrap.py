@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neocloud.billing.app.service import BillingService, BillingSettings, LifecycleEventSource
+from neocloud.billing.app.ports import LifecycleEventSource
+from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
 from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWork
 from neocloud.kernel.clock import Clock

@@ -1,19 +1,18 @@
 """Billing use cases: prices, metering, usage, invoices, credits, reconciliation, revenue.
 
-Each use case loads what it needs from the ports, decides in the pure domain, and persists inside one
-`store.atomic()` block, so a crash leaves either all of a decision or none of it. Metering and
-finalization are idempotent (deterministic ids), so re-running them after a crash neither loses nor
-duplicates anything.
+Each use case loads what it needs from the ports, decides in the pure domain, and persists through one
+unit of work of its own (`with store.atomic() as unit:`, reading inside it what the decision depends on),
+so a crash leaves either all of a decision or none of it, and a failure in one thread never undoes
+another thread's work. Metering and finalization are idempotent (deterministic ids), so re-running them
+after a crash neither loses nor duplicates anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from neocloud.billing.app.ports import BillingRecords, BillingStore, InvoiceRenderer, LifecycleEventSource
 from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
@@ -22,7 +21,7 @@ from neocloud.billing.domain.invoices import (
     draft_invoice,
     invoice_id_for,
 )
-from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
+from neocloud.billing.domain.metering import Incident, UsageEntry, coverage, meter
 from neocloud.billing.domain.pricing import (
     RESERVED_TERMS_MONTHS,
     PriceCatalog,
@@ -33,7 +32,7 @@ from neocloud.billing.domain.pricing import (
 from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
-from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.ids import InvoiceId, TenantId
 from neocloud.kernel.money import Money, check_currency
 from neocloud.kernel.periods import (
     Period,
@@ -43,47 +42,6 @@ from neocloud.kernel.periods import (
     require_utc_second,
     to_epoch,
 )
-
-
-class LifecycleEventSource(Protocol):
-    """Where allocation lifecycle events come from (the control plane's event rows, or memory)."""
-
-    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> Iterable[LifecycleEvent]:
-        """Events at or before `until` (of one tenant's allocations when given), in time order."""
-        ...
-
-
-class BillingStore(Protocol):
-    """Durable billing records. Writes inside `atomic()` commit together or not at all; `append_*`
-    ignore rows whose id is already stored (which is what makes replays harmless)."""
-
-    def atomic(self) -> AbstractContextManager[None]: ...
-    def load_catalog(self, currency: str) -> PriceCatalog | None:
-        """Inside `atomic()`, the catalog stays locked until the transaction ends."""
-        ...
-    def save_catalog(self, catalog: PriceCatalog) -> None: ...
-    def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
-    def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
-    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
-        """Per allocation, the `[start, end)` epoch-second spans its ledger entries cover (adjacent
-        entries may be merged)."""
-        ...
-
-    def append_incidents(self, incidents: Iterable[Incident]) -> int: ...
-    def incidents(self) -> list[Incident]: ...
-    def add_credit(self, credit: Credit) -> None: ...
-    def credits(self, *, tenant: TenantId | None = None) -> list[Credit]: ...
-    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None: ...
-    def save_invoice(self, invoice: Invoice) -> None: ...
-    def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]: ...
-
-
-class InvoiceRenderer(Protocol):
-    """Invoice documents (adapters/invoice_render.py)."""
-
-    def csv(self, invoice: Invoice) -> str: ...
-    def html(self, invoice: Invoice) -> str: ...
-
 
 DOWNLOAD_TYPES = {"csv": "text/csv", "html": "text/html"}
 
@@ -145,7 +103,10 @@ class BillingService:
     # Prices -----------------------------------------------------------------------------------------
 
     def catalog(self) -> PriceCatalog:
-        stored = self.store.load_catalog(self.settings.currency)
+        return self._catalog(self.store)
+
+    def _catalog(self, records: BillingRecords) -> PriceCatalog:
+        stored = records.load_catalog(self.settings.currency)
         if stored is not None:
             return stored
         return default_catalog(self.settings.currency, usd_to_currency=self.settings.usd_to_currency)
@@ -171,9 +132,9 @@ class BillingService:
                 details={"field": "from", "value": start.isoformat(), "now": now.isoformat()},
             )
         key = PriceKey.of(model, product, term_months, tenant)
-        with self.store.atomic():  # read and write in one transaction: concurrent changes serialise
-            catalog = self.catalog().with_price(key, price, currency, start)
-            self.store.save_catalog(catalog)
+        with self.store.atomic() as unit:  # read and write in one transaction: concurrent changes serialise
+            catalog = self._catalog(unit).with_price(key, price, currency, start)
+            unit.save_catalog(catalog)
         return next(p for p in catalog.periods if p.key == key and p.start == start)
 
     def prices(self) -> tuple[PricePeriod, ...]:
@@ -190,9 +151,9 @@ class BillingService:
         result = meter(
             events, covered, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
         )
-        with self.store.atomic():
-            added = self.store.append_usage(result.entries)
-            incidents = self.store.append_incidents(result.incidents)
+        with self.store.atomic() as unit:
+            added = unit.append_usage(result.entries)
+            incidents = unit.append_incidents(result.incidents)
         return MeterReport(horizon, added, incidents)
 
     def usage(
@@ -223,14 +184,15 @@ class BillingService:
 
     # Invoices ---------------------------------------------------------------------------------------
 
-    def _pending_credits(self, tenant: TenantId) -> list[Credit]:
+    @staticmethod
+    def _pending_credits(records: BillingRecords, tenant: TenantId) -> list[Credit]:
         applied = {
             c.id
-            for inv in self.store.invoices(tenant=tenant)
+            for inv in records.invoices(tenant=tenant)
             if inv.state in (InvoiceState.FINALIZED, InvoiceState.PAID)
             for c in inv.credits
         }
-        return [c for c in self.store.credits(tenant=tenant) if c.id not in applied]
+        return [c for c in records.credits(tenant=tenant) if c.id not in applied]
 
     def preview(self, tenant: TenantId, period: Period | None = None) -> Invoice:
         """The draft invoice of `period` (default: this month) with usage up to now; nothing is saved."""
@@ -243,7 +205,7 @@ class BillingService:
             span,
             entries,
             self.catalog(),
-            self._pending_credits(tenant),
+            self._pending_credits(self.store, tenant),
             at=now,
         )
 
@@ -269,27 +231,28 @@ class BillingService:
         tenants = sorted(by_tenant)
         batch = self.settings.finalize_batch
         for first in range(0, len(tenants), batch):
-            with self.store.atomic():  # one transaction per batch of tenants: a crash redoes one batch
+            with self.store.atomic() as unit:  # one transaction per batch: a crash redoes one batch
                 for tenant in tenants[first : first + batch]:
                     invoice_id = invoice_id_for(tenant, period)
-                    existing = self.store.get_invoice(invoice_id)
+                    existing = unit.get_invoice(invoice_id)
                     if existing is not None and existing.state is not InvoiceState.DRAFT:
                         out.append(existing)
                         continue
-                    credits = self._pending_credits(tenant)
+                    credits = self._pending_credits(unit, tenant)
                     draft = draft_invoice(
                         invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now
                     )
                     final = draft.to(InvoiceState.FINALIZED, at=now)
-                    self.store.save_invoice(final)
+                    unit.save_invoice(final)
                     out.append(final)
         return out
 
     def invoice(self, invoice_id: str) -> Invoice:
-        found = self.store.get_invoice(InvoiceId(invoice_id))
-        if found is None:
-            raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
-        return found
+        return self._invoice(self.store, invoice_id)
+
+    @staticmethod
+    def _invoice(records: BillingRecords, invoice_id: str) -> Invoice:
+        return _required(invoice_id, records.get_invoice(InvoiceId(invoice_id)))
 
     def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
         """(media type, document) of an invoice as csv or html."""
@@ -307,9 +270,9 @@ class BillingService:
         return sorted(self.store.invoices(tenant=tenant), key=lambda i: (i.period.start, i.tenant_id, i.id))
 
     def _move(self, invoice_id: str, state: InvoiceState) -> Invoice:
-        moved = self.invoice(invoice_id).to(state, at=self._now())
-        with self.store.atomic():
-            self.store.save_invoice(moved)
+        with self.store.atomic() as unit:
+            moved = self._invoice(unit, invoice_id).to(state, at=self._now())
+            unit.save_invoice(moved)
         return moved
 
     def mark_paid(self, invoice_id: str) -> Invoice:
@@ -320,51 +283,49 @@ class BillingService:
 
     def credit_note(self, invoice_id: str, *, reason: str, amount: str | None = None) -> Invoice:
         """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment of `amount`
-        before tax. Credit notes never take back more than the invoice billed."""
-        original = self.invoice(invoice_id)
-        notes = [i for i in self.store.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
-        credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
-        money = Money.of(amount, original.currency) if amount is not None else None
-        wanted = money.minor if money is not None else original.subtotal.minor
-        if credited + wanted > original.subtotal.minor or (money is None and credited):
-            raise Conflict(
-                f"invoice {original.id}: credit notes would exceed what it billed",
-                details={"id": original.id, "already_credited_minor": credited},
+        before tax. Credit notes never take back more than the invoice billed. The note's number and
+        that check are decided with the original locked, so concurrent credit notes serialise."""
+        with self.store.atomic() as unit:
+            original = _required(invoice_id, unit.lock_invoice(InvoiceId(invoice_id)))
+            notes = [i for i in unit.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
+            credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
+            money = Money.of(amount, original.currency) if amount is not None else None
+            wanted = money.minor if money is not None else original.subtotal.minor
+            if credited + wanted > original.subtotal.minor or (money is None and credited):
+                raise Conflict(
+                    f"invoice {original.id}: credit notes would exceed what it billed",
+                    details={"id": original.id, "already_credited_minor": credited},
+                )
+            note = credit_note(
+                original,
+                InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
+                at=self._now(),
+                reason=reason,
+                amount=money,
             )
-        note = credit_note(
-            original,
-            InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
-            at=self._now(),
-            reason=reason,
-            amount=money,
-        )
-        with self.store.atomic():
-            self.store.save_invoice(note)
+            unit.save_invoice(note)
         return note
 
     def issue_credit(
         self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
     ) -> Credit:
-        """A credit for the tenant's next invoice; at most one per incident."""
-        if incident_id is not None:
-            if incident_id not in {i.id for i in self.store.incidents()}:
-                raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
-            if any(c.incident_id == incident_id for c in self.store.credits(tenant=tenant)):
-                raise Conflict(
-                    f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
-                )
-        now = self._now()
-        suffix = incident_id or str(len(self.store.credits(tenant=tenant)) + 1)
-        credit = Credit(
-            f"CR-{tenant}-{suffix}",
-            tenant,
-            Money.of(amount, self.settings.currency),
-            reason,
-            now,
-            incident_id,
-        )
-        with self.store.atomic():
-            self.store.add_credit(credit)
+        """A credit for the tenant's next invoice; at most one per incident. Its id (the incident's, or
+        the tenant's next credit number) and those checks are decided with the tenant's credits locked,
+        so concurrent issuers never collide."""
+        with self.store.atomic() as unit:
+            number = unit.next_credit_number(tenant)
+            if incident_id is not None:
+                if incident_id not in {i.id for i in unit.incidents()}:
+                    raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
+                if any(c.incident_id == incident_id for c in unit.credits(tenant=tenant)):
+                    raise Conflict(
+                        f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
+                    )
+            money = Money.of(amount, self.settings.currency)
+            credit = Credit(
+                f"CR-{tenant}-{incident_id or number}", tenant, money, reason, self._now(), incident_id
+            )
+            unit.add_credit(credit)
         return credit
 
     def incidents(self) -> list[Incident]:
@@ -387,3 +348,9 @@ class BillingService:
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
         return revenue(self.store.invoices(), by)
+
+
+def _required(invoice_id: str, found: Invoice | None) -> Invoice:
+    if found is None:
+        raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
+    return found
