@@ -8,6 +8,8 @@ work, after `lock_capacity`."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -222,6 +224,22 @@ class AdmissionRequest:
     project: str | None = None
     idempotency_key: str | None = None
     nodes_requested: int = 0
+    asked: tuple[tuple[str, str], ...] = ()
+    """The request's own words that the fields above do not keep (an instant as given, the hours), for
+    the idempotency digest: the same key with another request is a Conflict, not the first answer."""
+
+    def digest(self, project_id: str) -> str:
+        """sha256 of the canonical request: product, model, shape, GPUs, nodes, project and what was asked."""
+        canonical = {
+            "product": self.product.value,
+            "model": self.model,
+            "shape": self.shape.value,
+            "gpus": self.gpus,
+            "nodes": self.nodes_requested,
+            "project": project_id,
+            **dict(self.asked),
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 _PREFIX = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt"}
@@ -237,11 +255,12 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
     model = gpu_model(req.model)
     with deps.uow() as uow:
         project = resolve_project(uow, principal, req.project)
+        digest = req.digest(project.id) if key is not None else None
         if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-            return _same_request(done, req, model.name, key)
+            return _same_request(done, req, model.name, key, digest)
         uow.lock_capacity(model.name)
         if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-            return _same_request(done, req, model.name, key)
+            return _same_request(done, req, model.name, key, digest)
         alloc, first = Allocation.new(
             AllocationId(deps.ids.new_id(_PREFIX[req.product])),
             project.tenant_id,
@@ -257,6 +276,7 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             price_minor=req.price_minor,
             currency=deps.prices.currency(),
             idempotency_key=key,
+            request_digest=digest,
         )
         check_quota(uow, alloc)
         verdict = decide(
@@ -281,9 +301,17 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
     return placed
 
 
-def _same_request(done: Allocation, req: AdmissionRequest, model: str, key: str) -> Allocation:
-    """The stored allocation for a reused idempotency key, if the request matches what it was made from."""
-    if (done.product, done.model, done.gpus, done.shape) != (req.product, model, req.gpus, req.shape.value):
+def _same_request(
+    done: Allocation, req: AdmissionRequest, model: str, key: str, digest: str | None
+) -> Allocation:
+    """The stored allocation for a reused idempotency key, if it was made from the same canonical request
+    (every field, compared by digest); IdempotencyConflict otherwise. Allocations stored before digests
+    were kept compare by product, model, GPUs and shape."""
+    if done.request_digest is not None:
+        same = done.request_digest == digest
+    else:
+        same = (done.product, done.model, done.gpus, done.shape) == (req.product, model, req.gpus, req.shape.value)
+    if not same:
         raise IdempotencyConflict(
             f"idempotency key {key!r} was used for a different request ({done.id})",
             details={"idempotency_key": key, "existing": done.id},

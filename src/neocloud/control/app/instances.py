@@ -48,6 +48,7 @@ class InstanceService:
             project=request.project,
             idempotency_key=idempotency_key,
             nodes_requested=request.nodes,
+            asked=(("spot", str(request.spot)),),
         )
         alloc = admission.admit(self._deps, principal, request_, now)
         return present.instance_view(alloc)

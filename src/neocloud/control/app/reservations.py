@@ -129,6 +129,10 @@ class ReservationService:
             total_minor(unit, request.gpus, request.hours),
             project=request.project,
             idempotency_key=idempotency_key,
+            asked=(
+                ("hours", str(request.hours)),
+                ("start", request.start.isoformat() if request.start is not None else "now"),
+            ),
         )
         alloc = admission.admit(self._deps, principal, request_, now)
         return present.reservation_view(alloc)

@@ -56,7 +56,7 @@ def _alloc(r: Any) -> Allocation:
         AllocationId(r.id), TenantId(r.tenant_id), ProjectId(r.project_id), Product(r.product), r.model, r.gpus,
         r.start_at, r.end_at, State(r.state), r.created_at, tuple(NodeId(n) for n in json.loads(r.nodes)),
         r.nodes_requested, r.shape, r.price_minor, r.currency, r.idempotency_key, r.started_at, r.ended_at,
-        r.preempted_at, r.notice_until,
+        r.preempted_at, r.notice_until, r.request_digest,
     )
 
 
@@ -67,7 +67,7 @@ def _alloc_row(a: Allocation) -> dict[str, Any]:
         "created_at": a.created_at, "nodes": json.dumps(list(a.nodes)), "nodes_requested": a.nodes_requested,
         "shape": a.shape, "price_minor": a.price_minor, "currency": a.currency,
         "idempotency_key": a.idempotency_key, "started_at": a.started_at, "ended_at": a.ended_at,
-        "preempted_at": a.preempted_at, "notice_until": a.notice_until,
+        "preempted_at": a.preempted_at, "notice_until": a.notice_until, "request_digest": a.request_digest,
     }
 
 

@@ -95,6 +95,7 @@ allocations = Table(
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("idempotency_key", String(200), nullable=True),
+    Column("request_digest", String(64), nullable=True),  # what an idempotent request asked for (0004)
     Column("started_at", UtcDateTime(), nullable=True),
     Column("ended_at", UtcDateTime(), nullable=True),
     Column("preempted_at", UtcDateTime(), nullable=True),
