@@ -183,7 +183,7 @@ import os, signal, sys
 from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.infra.engine import make_engine
 with SqlStore(make_engine(sys.argv[1]))() as uow:
-    uow.lock_capacity("H100")
+    uow.claim_nodes([n.id for n in uow.nodes("H100")], wait=True)  # every node a decision could book
     print("locked", flush=True)
     os.kill(os.getpid(), signal.SIGSTOP)
     uow.commit()

@@ -19,10 +19,16 @@ API_VERSION = "v1"
 
 
 def create_app(
-    services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S, body_limit: int = DEFAULT_LIMIT
+    services: ApiServices,
+    *,
+    auth_cache_ttl: float = DEFAULT_TTL_S,
+    body_limit: int = DEFAULT_LIMIT,
+    admission_slots: int | None = None,
 ) -> FastAPI:
     """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
-    seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413."""
+    seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413. Capacity
+    decisions for one model start in arrival order, `admission_slots` at a time (default: 1 on SQLite and
+    in memory, where decisions are serialised anyway; 4 on PostgreSQL)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -32,7 +38,10 @@ def create_app(
     )
     app.state.services = services
     app.state.principals = PrincipalCache(auth_cache_ttl)
-    app.state.gates = AdmissionGates()
+    if admission_slots is None:
+        dialect = getattr(getattr(getattr(services, "engine", None), "dialect", None), "name", "")
+        admission_slots = 4 if dialect == "postgresql" else 1
+    app.state.gates = AdmissionGates(admission_slots)
     errors.install(app)
     app.include_router(health.router)
     v1 = APIRouter(

@@ -165,8 +165,12 @@ class MemoryUnitOfWork:
     def node_states(self) -> dict[str, str]:
         return {k: v for k, v in self._t.node_state.items() if v != "ready"}
 
-    def lock_capacity(self, model: str) -> None:
-        """The store lock, held since __enter__, already serialises every decision."""
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
+        """The store lock, held since __enter__, already serialises every decision: all are claimed."""
+        return set(node_ids)
+
+    def lock_tenant(self, tenant_id: str) -> None:
+        """The store lock already serialises every decision."""
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
@@ -234,9 +238,13 @@ class MemoryUnitOfWork:
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
         self._t.bookings.extend(bookings)
 
-    def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]:
-        models = {n.id for n in self._t.nodes.values() if n.model == model}
-        return [b for b in self._t.bookings if b.node_id in models and b.overlaps(start, end)]
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
+        ids = {n.id for n in self._t.nodes.values() if n.model == model}
+        if nodes is not None:
+            ids &= set(nodes)
+        return [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         return [b for b in self._t.bookings if b.allocation_id == allocation_id]

@@ -2,9 +2,10 @@
 the only obstacle, and persist the decision.
 
 `admit` is the one entry point the products use (reservations and instances): it resolves the project,
-honours the idempotency key, takes the capacity lock, checks quota, decides (pure placement on a
-capacity snapshot) and persists, all in one unit of work. The steps below it run inside that unit of
-work, after `lock_capacity`."""
+honours the idempotency key, checks quota (under the tenant's lock), decides (pure placement on a
+capacity snapshot), locks the nodes it chose and checks they are still free, and persists, all in one
+unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
+constraint on bookings is the last guard."""
 
 from __future__ import annotations
 
@@ -86,8 +87,9 @@ def decide(
     preempt: bool,
     may_shift: bool,
     fleets: FleetCache | None = None,
+    excluded: set[str] | None = None,
 ) -> Admission | Unschedulable:
-    """Place over [start, end). If that fails and `preempt`, retry treating spot GPUs as returned when
+    """Place over [start, end), on no node of `excluded`. If that fails and `preempt`, retry treating spot GPUs as returned when
     the request's GPUs are first needed, but never before the notice period: at `start` if it is at
     least `notice` away, else (with `may_shift`) from now + notice.
 
@@ -97,6 +99,8 @@ def decide(
     if fleet is None:
         return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
     states = uow.node_states()
+    if excluded:
+        states = {**states, **{n: "claimed-by-another-decision" for n in excluded}}
     windows = [end] if end is not None else [None, *(start + span for span in OPEN_ENDED_SPANS)]
 
     def attempt(begin: datetime, bookings: list[GpuBooking]) -> tuple[Placement | None, Unschedulable | None, datetime | None]:
@@ -184,7 +188,10 @@ def persist(
     A spot victim returns its GPUs when the new allocation first needs them (`admission.start`) and is
     told `notice` before (never earlier than now); an open-ended allocation placed on GPUs committed
     later carries the same kind of notice for its `until`."""
-    for victim in admission.victims:  # first: their GPUs come back before the new bookings begin
+    for seen in admission.victims:  # first: their GPUs come back before the new bookings begin
+        victim = uow.get_allocation(seen.id, lock=True)  # as it is now: another decision may have noticed it
+        if victim is None or not victim.live:
+            continue
         until = admission.start
         if victim.notice_until is not None and victim.notice_until < until:
             until = victim.notice_until
@@ -258,9 +265,11 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
         digest = req.digest(project.id) if key is not None else None
         if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
             return _same_request(done, req, model.name, key, digest)
-        uow.lock_capacity(model.name)
-        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-            return _same_request(done, req, model.name, key, digest)
+        quotas = any(q.model == model.name for q in uow.quotas(project.tenant_id))
+        if key is not None or quotas:
+            uow.lock_tenant(project.tenant_id)  # one tenant's keyed or quota-bound decisions, one at a time
+            if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+                return _same_request(done, req, model.name, key, digest)
         alloc, first = Allocation.new(
             AllocationId(deps.ids.new_id(_PREFIX[req.product])),
             project.tenant_id,
@@ -278,7 +287,35 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             idempotency_key=key,
             request_digest=digest,
         )
-        check_quota(uow, alloc)
+        if quotas:
+            check_quota(uow, alloc)
+        rng = random.Random(alloc.id)
+        verdict = _claimed_decision(uow, deps, req, model, now, rng)
+        if not isinstance(verdict, Admission):
+            raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit")
+        placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
+        uow.commit()
+    return placed
+
+
+CLAIM_ROUNDS = 8
+SKIP_ROUNDS = 3
+
+
+def _claimed_decision(
+    uow: UnitOfWork, deps: Deps, req: AdmissionRequest, model: GpuModel, now: datetime, rng: random.Random
+) -> Admission | Unschedulable:
+    """Decide, then lock the nodes the decision books and check that nothing was booked on them since
+    it read the bookings; decide again if it was.
+
+    Nodes another decision holds right now are skipped (SKIP LOCKED), so concurrent decisions spread
+    over different nodes instead of queueing behind one lock. When the request fits nowhere else, or
+    SKIP_ROUNDS choices in a row were held by others, a decision waits for the nodes it chose (bounded
+    by the database's lock timeout)."""
+    excluded: set[str] = set()
+    wait = False
+    skipped = 0
+    for _ in range(CLAIM_ROUNDS):
         verdict = decide(
             uow,
             deps.placer,
@@ -289,16 +326,39 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             req.end,
             now=now,
             notice=deps.spot_notice,
-            rng=random.Random(alloc.id),
+            rng=rng,
             preempt=req.product is not Product.SPOT,
             may_shift=req.product is Product.ON_DEMAND,
             fleets=deps.fleets,
+            excluded=excluded,
         )
         if not isinstance(verdict, Admission):
-            raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit")
-        placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
-        uow.commit()
-    return placed
+            if excluded and not wait:
+                excluded, wait = set(), True  # the nodes others hold may be the only fit: wait for them
+                continue
+            return verdict
+        chosen = sorted({n for n, _ in verdict.gpus()})
+        claimed = uow.claim_nodes(chosen, wait=wait)
+        if claimed != set(chosen):
+            excluded |= set(chosen) - claimed
+            skipped += 1
+            wait = skipped >= SKIP_ROUNDS  # a busy fleet: stop spreading, queue for the nodes chosen next
+            continue
+        if _still_free(uow, verdict, req.end, model.name):
+            return verdict
+    return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
+
+
+def _still_free(uow: UnitOfWork, adm: Admission, end: datetime | None, model: str) -> bool:
+    """Whether the GPUs `adm` books are still free over its window, reading after the claim (so current)."""
+    mine = set(adm.gpus())
+    victims = {v.id for v in adm.victims}
+    until = adm.until if adm.until is not None else end
+    nodes = sorted({n for n, _ in mine})
+    for b in uow.bookings(model, adm.start, until, nodes=nodes):
+        if (b.node_id, b.slot) in mine and b.allocation_id not in victims and b.overlaps(adm.start, until):
+            return False
+    return True
 
 
 def _same_request(

@@ -174,8 +174,8 @@ class ReservationService:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
         unit = self._deps.prices.gpu_hour(current.model, Product.RESERVED)  # priced outside the unit of work
         with self._deps.uow() as uow:
-            uow.lock_capacity(current.model)
             alloc = uow.get_allocation(reservation_id, lock=True)
+            uow.claim_nodes(sorted({b.node_id for b in uow.bookings_of(reservation_id)}), wait=True)
             assert alloc is not None and alloc.end is not None
             if not alloc.live or alloc.state is State.ENDING:
                 raise Conflict(

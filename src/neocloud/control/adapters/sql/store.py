@@ -1,11 +1,13 @@
 """The SQL UnitOfWork (SQLite or PostgreSQL), mapping rows to domain objects and back.
 
-Concurrency: `lock_capacity(model)` takes the model's `capacity_locks` row FOR UPDATE on PostgreSQL
-(on SQLite every writing transaction is BEGIN IMMEDIATE: one writer at a time; a read-only unit of work
-begins DEFERRED and reads its WAL snapshot beside the writer), so admission decisions for one
-model are serialised across processes, and bookings read after the lock are current. PostgreSQL's
-exclusion constraint on allocation_gpus is a second guard. The reconciler locks allocation rows with
-FOR UPDATE SKIP LOCKED.
+Concurrency: a capacity decision locks the node rows it books (`claim_nodes`: FOR UPDATE, or FOR UPDATE
+SKIP LOCKED so concurrent decisions spread over different nodes instead of queueing) on PostgreSQL, so
+decisions on different nodes run in parallel across processes, and bookings read after the claim are
+current for those nodes. On SQLite every writing transaction is BEGIN IMMEDIATE (one writer at a time;
+a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the writer), so every node
+is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
+reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. (The capacity_locks table of 0001 is no
+longer used.)
 """
 
 from __future__ import annotations
@@ -225,10 +227,15 @@ class SqlUnitOfWork:
         q = select(t.nodes.c.id, t.nodes.c.state).where(t.nodes.c.state != "ready")
         return {r.id: r.state for r in self.c.execute(q)}
 
-    def lock_capacity(self, model: str) -> None:
-        cl = t.capacity_locks
-        self.c.execute(select(cl.c.version).where(cl.c.model == model).with_for_update()).first()
-        self.c.execute(update(cl).where(cl.c.model == model).values(version=cl.c.version + 1))
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
+        if not node_ids or not self._pg:
+            return set(node_ids)  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
+        q = select(t.nodes.c.id).where(t.nodes.c.id.in_(list(node_ids))).with_for_update(skip_locked=not wait)
+        return {r.id for r in self.c.execute(q)}
+
+    def lock_tenant(self, tenant_id: str) -> None:
+        if self._pg:
+            self.c.execute(select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update()).first()
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
@@ -304,9 +311,13 @@ class SqlUnitOfWork:
             raise Conflict("a GPU of this placement is already booked for part of the window",
                            details={"reasons": {"gpu-already-booked": 1}}) from err
 
-    def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]:
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
         g = t.allocation_gpus
         q = select(g).join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model, _overlapping(start, end))
+        if nodes is not None:
+            q = q.where(g.c.node_id.in_(list(nodes)))
         return [_booking(r) for r in self.c.execute(q.order_by(g.c.id))]
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
