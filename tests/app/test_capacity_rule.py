@@ -142,3 +142,31 @@ def test_reservations_start_within_the_booking_horizon():
         w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=T0 + timedelta(days=367)))
     assert "booking horizon" in err.value.message
     assert err.value.details["field"] == "start"
+
+
+def test_a_reservation_that_does_not_fit_now_says_when_it_would():
+    w = memory_world(h100_fleet(NODES), notice=NOTICE)
+    acme = w.tenant("acme")
+    w.control.reservations.reserve(acme, ReservationRequest("H100", NODES * 8, 2))
+    with pytest.raises(Conflict) as err:
+        w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
+    assert err.value.details["earliest_start"] == (T0 + 2 * H).isoformat()
+    assert (T0 + 2 * H).isoformat() in err.value.message and err.value.details["reasons"]
+
+
+def test_an_instance_that_does_not_fit_now_says_when_it_would():
+    w = memory_world(h100_fleet(NODES), notice=NOTICE)
+    acme = w.tenant("acme")
+    w.control.reservations.reserve(acme, ReservationRequest("H100", NODES * 8, 3, shape="whole-nodes"))
+    with pytest.raises(Conflict) as err:
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
+    assert err.value.details["earliest_start"] == (T0 + 3 * H).isoformat()
+
+
+def test_a_request_that_never_fits_says_so():
+    w = memory_world(h100_fleet(NODES), notice=NOTICE)
+    acme = w.tenant("acme")
+    with pytest.raises(Conflict) as err:
+        w.control.reservations.reserve(acme, ReservationRequest("H100", NODES * 8 + 8, 1, shape="whole-nodes"))
+    assert err.value.details["earliest_start"] is None
+    assert "does not fit within the booking horizon" in err.value.message

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from neocloud.control.app.access import resolve_project
-from neocloud.control.app.deps import KEY_MAX, Deps, FleetCache
+from neocloud.control.app.deps import KEY_MAX, QUOTE_HORIZON, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.calendar import snapshot, yielding
 from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
@@ -212,8 +214,35 @@ def persist(
     return scheduled
 
 
-def unschedulable(verdict: Unschedulable, what: str) -> Conflict:
-    return Conflict(f"{what}: {verdict.message}", details={"reasons": dict(verdict.reasons)})
+def unschedulable(verdict: Unschedulable, what: str, earliest: datetime | None = None) -> Conflict:
+    """The Conflict for a request that does not fit: the engine's reasons, and when it would fit."""
+    when = (
+        f"; the earliest start at which it fits is {earliest.isoformat()}"
+        if earliest is not None
+        else "; it does not fit within the booking horizon"
+    )
+    details: dict[str, object] = {"reasons": dict(verdict.reasons)}
+    details["earliest_start"] = earliest.isoformat() if earliest is not None else None
+    return Conflict(f"{what}: {verdict.message}{when}", details=details)
+
+
+def earliest(
+    deps: Deps, model: GpuModel, shape: Shape, gpus: int, start: datetime, duration: timedelta, now: datetime
+) -> calendar.Fit:
+    """The first instant >= `start` at which `gpus` of `model` in `shape` fit for `duration` (spot counted
+    as yielding after the notice period), up to QUOTE_HORIZON later. Reads in a read-only unit of work,
+    searches outside it."""
+    with deps.uow(read_only=True) as uow:
+        fleet = load_fleet(uow, model.name, deps.fleets)
+        if fleet is None:
+            return calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
+        spot = {a.id for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
+        bookings = yielding(uow.bookings(model.name, start, None), spot, now + deps.spot_notice)
+        states = uow.node_states()
+    return calendar.earliest_fit(
+        deps.placer, fleet, bookings, model, shape, gpus, start, duration, random.Random(0), states,
+        horizon=start + QUOTE_HORIZON,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +320,18 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             check_quota(uow, alloc)
         rng = random.Random(alloc.id)
         verdict = _claimed_decision(uow, deps, req, model, now, rng)
-        if not isinstance(verdict, Admission):
-            raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit")
-        placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
-        uow.commit()
-    return placed
+        if isinstance(verdict, Admission):
+            placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
+            uow.commit()
+            return placed
+    # Out of the unit of work (it held the write lock): when would it fit?
+    duration = (req.end - req.start) if req.end is not None else OPEN_ENDED_SPANS[-1]
+    fit = earliest(deps, model, req.shape, req.gpus, req.start, duration, now)
+    raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit", fit.start)
 
 
-CLAIM_ROUNDS = 8
-SKIP_ROUNDS = 3
+CLAIM_ROUNDS = 10
+BACKOFF_S = 0.002  # doubled each round it backs off: at most ~1 s in all
 
 
 def _claimed_decision(
@@ -309,13 +341,13 @@ def _claimed_decision(
     it read the bookings; decide again if it was.
 
     Nodes another decision holds right now are skipped (SKIP LOCKED), so concurrent decisions spread
-    over different nodes instead of queueing behind one lock. When the request fits nowhere else, or
-    SKIP_ROUNDS choices in a row were held by others, a decision waits for the nodes it chose (bounded
-    by the database's lock timeout)."""
+    over different nodes instead of queueing behind one lock. When the only fit is on held nodes, the
+    decision backs off briefly (their holders commit in milliseconds) and decides again on a fresh read;
+    only its last round waits for the nodes it chose (bounded by the database's lock timeout), so a
+    burst racing for the last capacity resolves into admissions and clear Conflicts, not lock chains."""
     excluded: set[str] = set()
-    wait = False
-    skipped = 0
-    for _ in range(CLAIM_ROUNDS):
+    for round_ in range(CLAIM_ROUNDS):
+        last = round_ == CLAIM_ROUNDS - 1
         verdict = decide(
             uow,
             deps.placer,
@@ -330,19 +362,18 @@ def _claimed_decision(
             preempt=req.product is not Product.SPOT,
             may_shift=req.product is Product.ON_DEMAND,
             fleets=deps.fleets,
-            excluded=excluded,
+            excluded=None if last else excluded,
         )
         if not isinstance(verdict, Admission):
-            if excluded and not wait:
-                excluded, wait = set(), True  # the nodes others hold may be the only fit: wait for them
+            if excluded and not last:
+                excluded = set()  # the nodes others hold may be the only fit: look again once they commit
+                time.sleep(BACKOFF_S * 2**round_)
                 continue
             return verdict
         chosen = sorted({n for n, _ in verdict.gpus()})
-        claimed = uow.claim_nodes(chosen, wait=wait)
+        claimed = uow.claim_nodes(chosen, wait=last)
         if claimed != set(chosen):
             excluded |= set(chosen) - claimed
-            skipped += 1
-            wait = skipped >= SKIP_ROUNDS  # a busy fleet: stop spreading, queue for the nodes chosen next
             continue
         if _still_free(uow, verdict, req.end, model.name):
             return verdict

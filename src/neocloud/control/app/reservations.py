@@ -7,7 +7,6 @@ reconciler, outside any transaction.
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -17,7 +16,6 @@ from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
     BOOKING_HORIZON,
     CALENDAR_DAYS,
-    QUOTE_HORIZON,
     Deps,
     checked_page,
     next_cursor,
@@ -68,32 +66,7 @@ class ReservationService:
         unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        with self._deps.uow(read_only=True) as uow:
-            fleet = admission.load_fleet(uow, model.name, self._deps.fleets)
-            if fleet is None:
-                fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
-            else:
-                spot = {
-                    a.id
-                    for a in uow.live_allocations(None, model.name, now, None)
-                    if a.product is Product.SPOT
-                }
-                bookings = calendar.yielding(
-                    uow.bookings(model.name, window.start, None), spot, now + self._deps.spot_notice
-                )
-                fit = calendar.earliest_fit(
-                    self._deps.placer,
-                    fleet,
-                    bookings,
-                    model,
-                    shape,
-                    request.gpus,
-                    window.start,
-                    duration,
-                    random.Random(0),
-                    uow.node_states(),
-                    horizon=window.start + QUOTE_HORIZON,
-                )
+        fit = admission.earliest(self._deps, model, shape, request.gpus, window.start, duration, now)
         return QuoteView(
             model.name,
             request.gpus,
