@@ -11,6 +11,7 @@ running on-demand and spot instance. `Marks` collects every id and name that ide
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -40,6 +41,8 @@ class Marks:
     reservation_ids: list[str] = field(default_factory=list)
     instance_ids: list[str] = field(default_factory=list)  # on-demand and spot
     spot_ids: list[str] = field(default_factory=list)
+    live_reservation_ids: list[str] = field(default_factory=list)  # not started: it can be cancelled
+    live_instance_ids: list[str] = field(default_factory=list)  # running: it can be stopped
     invoice_ids: list[str] = field(default_factory=list)
     credit_note_ids: list[str] = field(default_factory=list)
 
@@ -61,6 +64,21 @@ class Marks:
             *self.credit_note_ids,
         ]
         return frozenset(s for s in every if s not in SHARED_NAMES)
+
+    def of(self, kind: str) -> list[str]:
+        """The ids (or the name) of this tenant's objects of `kind`."""
+        return {
+            "tenant": [self.tenant_id],
+            "name": [self.name],
+            "project": self.project_ids,
+            "token": self.token_ids,
+            "reservation": self.reservation_ids,
+            "live-reservation": self.live_reservation_ids,
+            "instance": self.instance_ids,
+            "live-instance": self.live_instance_ids,
+            "allocation": self.allocation_ids,
+            "invoice": self.invoice_ids + self.credit_note_ids,
+        }[kind]
 
     def kinds(self) -> dict[str, list[str]]:
         return {
@@ -194,6 +212,36 @@ class IsolationWorld:
         marks.reservation_ids.append(reservation["id"])
         marks.instance_ids += [on_demand["id"], spot["id"]]
         marks.spot_ids.append(spot["id"])
+        marks.live_reservation_ids.append(reservation["id"])
+        marks.live_instance_ids += [on_demand["id"], spot["id"]]
+
+
+def missing_marks(like: Marks) -> Marks:
+    """Marks of a tenant that does not exist: every id of the same shape as `like`'s, naming nothing."""
+
+    def gone(ids: list[str]) -> list[str]:
+        return [missing_id(ids[0])]
+
+    return Marks(
+        missing_id(like.tenant_id),
+        "nobody-at-all",
+        gone(like.project_ids),
+        ["nobody-project"],
+        gone(like.token_ids),
+        ["nc_000000"],
+        gone(like.reservation_ids),
+        gone(like.instance_ids),
+        gone(like.spot_ids),
+        gone(like.invoice_ids),
+        gone(like.credit_note_ids),
+        gone(like.live_reservation_ids),
+        gone(like.live_instance_ids),
+    )
+
+
+def missing_id(ident: str) -> str:
+    """An id of the same shape as `ident` (prefix, 16 hex digits) that names nothing."""
+    return re.sub(r"[0-9a-f]{16}", "0" * 16, ident)
 
 
 def leaked(text: str, foreign: Iterable[str], sent: str = "") -> list[str]:

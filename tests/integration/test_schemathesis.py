@@ -10,7 +10,6 @@ with a missing id of the same shape: the two must answer alike, and never 2xx.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +22,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from neocloud.control.domain.tenancy import Role
-from tests.integration.isolation_world import IsolationWorld, Marks, leaked
+from tests.integration.isolation_world import IsolationWorld, Marks, leaked, missing_id
 
 # positive_data_acceptance expects every schema-valid request to succeed; business rules the schema
 # cannot state (a model with no capacity, a project token without a tenant) rightly answer 422/409.
@@ -47,18 +46,7 @@ SENT: Counter[str] = Counter()  # requests per role, and 5xx / leaks seen (asser
 
 def _ids(marks: Marks, parameter: str) -> list[str]:
     """The ids of `marks`'s objects a path parameter of this name can name."""
-    return {
-        "tenant_id": [marks.tenant_id],
-        "reservation_id": marks.reservation_ids,
-        "instance_id": marks.instance_ids,
-        "allocation_id": marks.allocation_ids,
-        "invoice_id": marks.invoice_ids + marks.credit_note_ids,
-    }[parameter]
-
-
-def _missing(ident: str) -> str:
-    """An id of the same shape as `ident` that names nothing."""
-    return re.sub(r"[0-9a-f]{16}", "0" * 16, ident)
+    return marks.of(parameter.removesuffix("_id"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,7 +105,7 @@ def _fuzz(case: schemathesis.Case, role: str) -> None:
     other = [m for name, m in WORLD.marks.items() if name != ME][n % (len(WORLD.marks) - 1)]
     foreign = {p: _ids(other, p)[n % len(_ids(other, p))] for p in case.path_parameters}
     as_foreign = _send(_with(case, foreign), role)
-    as_missing = _send(_with(case, {p: _missing(v) for p, v in foreign.items()}), role)
+    as_missing = _send(_with(case, {p: missing_id(v) for p, v in foreign.items()}), role)
     assert not 200 <= as_foreign.status_code < 300, (case.method, foreign, as_foreign.text)
     assert _error(as_foreign) == _error(as_missing), (case.method, foreign, as_foreign.text, as_missing.text)
 
