@@ -1,0 +1,494 @@
+"""Tenant isolation, route by route and role by role.
+
+Every route of the app's OpenAPI document must have an entry in EXPECTATIONS (a route added later fails
+here until someone states what each role gets from it). Each entry is a list of probes; a probe that
+addresses an object (`kind`) is sent with each of the caller's own objects of that kind, with each of
+the other tenants' (foreign), and with a missing id of the same shape, and the status every role gets is
+stated for each. On top of the stated status:
+
+- a tenant token's answer never carries another tenant's id or name (beyond the one the request sent);
+  a caller without a valid token sees no tenant's;
+- a foreign object answers a tenant token exactly like a missing one (same status and error code), so a
+  403 or a 409 can never tell that another tenant's object exists; the operator's 2xx on the same
+  foreign ids shows they exist;
+- a list shows the caller's own objects (the operator's shows every tenant's), so "no foreign id in the
+  list" cannot pass on an empty list.
+
+The caller is always a token of alice-corp; bob-labs and carol-ai are the other tenants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from neocloud.control.domain.tenancy import Role
+from tests.integration.api_world import ApiWorld
+from tests.integration.isolation_world import IsolationWorld, Marks, leaked, missing_marks
+
+ME = "alice-corp"
+
+# ---- roles ----------------------------------------------------------------------------------------------
+# A role is how the caller's bearer token is obtained. Roles in UNAUTHENTICATED get 401 on every /v1
+# probe. Revoked and expired tokens are one entry each here (and in UNAUTHENTICATED) once the API can
+# revoke (DELETE /v1/tokens/{id}) and expire (POST /v1/tokens with expires_at) a token.
+
+TokenOf = Callable[[IsolationWorld], str | None]
+ROLES: dict[str, TokenOf] = {
+    "tenant-admin": lambda w: w.token(ME, Role.TENANT_ADMIN),
+    "tenant-member": lambda w: w.token(ME, Role.TENANT_MEMBER),
+    "viewer": lambda w: w.token(ME, Role.VIEWER),
+    "operator": lambda w: w.api.operator,
+    "no-token": lambda w: None,
+}
+TENANT_ROLES = ("tenant-admin", "tenant-member", "viewer")
+UNAUTHENTICATED = frozenset({"no-token"})
+
+
+def E(admin: int, member: int, viewer: int, operator: int) -> dict[str, int]:
+    """The status each authenticated role gets."""
+    return {"tenant-admin": admin, "tenant-member": member, "viewer": viewer, "operator": operator}
+
+
+def ALL(status: int) -> dict[str, int]:
+    return E(status, status, status, status)
+
+
+# ---- probes ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Req:
+    method: str
+    path: str
+    json: dict[str, Any] | None = None
+    params: dict[str, str] | None = None
+
+
+Then = Callable[[IsolationWorld, str, Any], None]  # (world, role, 2xx response)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request shape. Without `kind`, `request(me, me, "")` is sent once and `own` is expected.
+    With `kind`, `request(me, owner, ident)` is sent for each object of that kind of the caller's tenant
+    (`own`), of every other tenant (`foreign`) and for a missing one (`missing`)."""
+
+    request: Callable[[Marks, Marks, str], Req]
+    own: dict[str, int]
+    kind: str | None = None
+    foreign: dict[str, int] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+    shows: str | None = (
+        None  # a list: the caller's objects of this kind appear (every tenant's for operators)
+    )
+    then: Then | None = None  # more checks on a 2xx answer
+
+
+def plain(method: str, path: str, own: dict[str, int], **kw: Any) -> Probe:
+    json, params = kw.pop("json", None), kw.pop("params", None)
+    return Probe(lambda me, m, i: Req(method, path, json, params), own, **kw)
+
+
+def listing(path: str, shows: str, params: dict[str, str] | None = None) -> Probe:
+    return Probe(lambda me, m, i: Req("GET", path, None, params), ALL(200), shows=shows)
+
+
+def by_id(
+    kind: str,
+    request: Callable[[Marks, Marks, str], Req],
+    own: dict[str, int],
+    foreign: dict[str, int],
+    missing: dict[str, int],
+    then: Then | None = None,
+) -> Probe:
+    return Probe(request, own, kind, foreign, missing, then=then)
+
+
+NOT_FOUND_BUT_OPERATOR = E(404, 404, 404, 200)
+WRITE_OWN = E(200, 200, 403, 200)
+WRITE_FOREIGN = E(404, 404, 403, 200)
+WRITE_MISSING = E(404, 404, 403, 404)
+
+
+def _tomorrow_plus(world: IsolationWorld, days: int) -> str:
+    return (world.api.clock.now() + timedelta(days=days)).isoformat()
+
+
+def _bound_to_me(world: IsolationWorld, role: str, response: Any) -> None:
+    """A tenant role's own token is of its tenant."""
+    if role in TENANT_ROLES:
+        assert response.json()["tenant_id"] == world.marks[ME].tenant_id, response.text
+
+
+def _minted_token_stays_home(world: IsolationWorld, role: str, response: Any) -> None:
+    """A token a tenant role mints is bound to that tenant and reads nothing of any other."""
+    if role not in TENANT_ROLES:
+        return
+    made = response.json()
+    http = world.api.http(made["secret"])
+    me = world.marks[ME]
+    assert made["token"]["tenant_id"] == me.tenant_id, made
+    assert http.get("/v1/whoami").json()["tenant_id"] == me.tenant_id
+    for path in (
+        "/v1/whoami",
+        "/v1/tenants",
+        "/v1/projects",
+        "/v1/instances",
+        "/v1/reservations",
+        "/v1/invoices",
+    ):
+        answer = http.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        assert not leaked(answer.text, world.others(ME)), (path, answer.text)
+
+
+def _token_probe(body: Callable[[Marks, Marks, str], dict[str, Any]], kind: str | None, **e: Any) -> Probe:
+    return Probe(
+        lambda me, m, i: Req("POST", "/v1/tokens", body(me, m, i)),
+        kind=kind,
+        then=_minted_token_stays_home,
+        **e,
+    )
+
+
+def _usage_like(path: str) -> list[Probe]:
+    return [
+        plain("GET", path, E(200, 200, 200, 422)),
+        by_id(
+            "tenant",
+            lambda me, m, i: Req("GET", path, params={"tenant": i}),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            E(404, 404, 404, 200),  # operators may ask about any tenant id: nothing is used there
+        ),
+    ]
+
+
+def _reserve(project: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": "H100", "gpus": 8, "hours": 1, "start": "2026-04-06T00:00:00Z"}
+    return body | ({"project": project} if project else {})
+
+
+def _quota(tenant: str, project: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"tenant_id": tenant, "model": "H100", "gpus": 40}
+    return body | ({"project_id": project} if project else {})
+
+
+def _download(fmt: str) -> Probe:
+    return by_id(
+        "invoice",
+        lambda me, m, i: Req("GET", f"/v1/invoices/{i}/download", params={"format": fmt}),
+        ALL(200),
+        NOT_FOUND_BUT_OPERATOR,
+        ALL(404),
+    )
+
+
+EXPECTATIONS: dict[str, list[Probe]] = {
+    "GET /healthz": [plain("GET", "/healthz", ALL(200))],
+    "GET /readyz": [plain("GET", "/readyz", ALL(200))],
+    "GET /v1/whoami": [plain("GET", "/v1/whoami", ALL(200), then=_bound_to_me)],
+    "POST /v1/tenants": [
+        plain("POST", "/v1/tenants", E(403, 403, 403, 201), json={"name": "matrix-new"}),
+        by_id(
+            "name",
+            lambda me, m, i: Req("POST", "/v1/tenants", {"name": i}),
+            E(403, 403, 403, 409),
+            E(403, 403, 403, 409),
+            E(403, 403, 403, 201),
+        ),
+    ],
+    "GET /v1/tenants": [listing("/v1/tenants", "tenant")],
+    "GET /v1/tenants/{tenant_id}": [
+        by_id(
+            "tenant",
+            lambda me, m, i: Req("GET", f"/v1/tenants/{i}"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    "POST /v1/projects": [
+        by_id(
+            "tenant",
+            lambda me, m, i: Req("POST", "/v1/projects", {"tenant_id": i, "name": "matrix-proj"}),
+            E(201, 403, 403, 201),
+            E(404, 404, 404, 201),
+            ALL(404),
+        )
+    ],
+    "GET /v1/projects": [listing("/v1/projects", "project")],
+    "POST /v1/tokens": [
+        _token_probe(
+            lambda me, m, i: {"tenant": i, "role": "viewer"},
+            "name",
+            own=E(201, 403, 403, 201),
+            foreign=E(404, 403, 403, 201),
+            missing=E(404, 403, 403, 404),
+        ),
+        _token_probe(
+            lambda me, m, i: {"tenant": i, "role": "tenant-member"},
+            "tenant",
+            own=E(201, 403, 403, 201),
+            foreign=E(404, 403, 403, 201),
+            missing=E(404, 403, 403, 404),
+        ),
+        _token_probe(
+            lambda me, m, i: {"tenant": me.name, "role": "viewer", "project": i},
+            "project",
+            own=E(201, 403, 403, 201),
+            foreign=E(404, 403, 403, 404),
+            missing=E(404, 403, 403, 404),
+        ),
+        # No tenant named: a tenant-admin's token is still for its own tenant; an operator's is fleet-wide.
+        _token_probe(lambda me, m, i: {"role": "viewer"}, None, own=E(201, 403, 403, 201)),
+        _token_probe(
+            lambda me, m, i: {"tenant": me.name, "role": "tenant-admin"}, None, own=E(403, 403, 403, 201)
+        ),
+        _token_probe(lambda me, m, i: {"role": "operator"}, None, own=E(403, 403, 403, 201)),
+    ],
+    "GET /v1/quotas": [listing("/v1/quotas", "tenant")],
+    "PUT /v1/quotas": [
+        by_id(  # a project's quota, named with the project's own tenant
+            "project",
+            lambda me, m, i: Req("PUT", "/v1/quotas", _quota(m.tenant_id, i)),
+            E(200, 403, 403, 200),
+            E(404, 404, 404, 200),
+            ALL(404),
+        ),
+        by_id(  # another tenant's project under the caller's tenant
+            "project",
+            lambda me, m, i: Req("PUT", "/v1/quotas", _quota(me.tenant_id, i)),
+            E(200, 403, 403, 200),
+            E(404, 403, 403, 404),
+            E(404, 403, 403, 404),
+        ),
+        by_id(  # a tenant's quota: operators only, whoever the tenant is
+            "tenant",
+            lambda me, m, i: Req("PUT", "/v1/quotas", _quota(i, None)),
+            E(403, 403, 403, 200),
+            E(403, 403, 403, 200),
+            E(403, 403, 403, 404),
+        ),
+    ],
+    "GET /v1/nodes": [listing("/v1/nodes", "live-instance")],
+    "GET /v1/capacity/calendar": [plain("GET", "/v1/capacity/calendar", ALL(200), params={"model": "H100"})],
+    "POST /v1/reservations/quote": [
+        # A quote books nothing and reads no project: any project answers alike.
+        by_id(
+            "project",
+            lambda me, m, i: Req("POST", "/v1/reservations/quote", _reserve(i)),
+            ALL(200),
+            ALL(200),
+            ALL(200),
+        )
+    ],
+    "POST /v1/reservations": [
+        plain("POST", "/v1/reservations", E(201, 201, 403, 422), json=_reserve("")),
+        by_id(
+            "project",
+            lambda me, m, i: Req("POST", "/v1/reservations", _reserve(i)),
+            E(201, 201, 403, 201),
+            E(404, 404, 403, 201),
+            WRITE_MISSING,
+        ),
+    ],
+    "GET /v1/reservations": [
+        listing("/v1/reservations", "reservation"),
+        listing("/v1/reservations", "live-reservation", params={"state": "scheduled"}),
+    ],
+    "GET /v1/reservations/{reservation_id}": [
+        by_id(
+            "reservation",
+            lambda me, m, i: Req("GET", f"/v1/reservations/{i}"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    "POST /v1/reservations/{reservation_id}/cancel": [
+        by_id(
+            "live-reservation",
+            lambda me, m, i: Req("POST", f"/v1/reservations/{i}/cancel"),
+            WRITE_OWN,
+            WRITE_FOREIGN,
+            WRITE_MISSING,
+        )
+    ],
+    "POST /v1/reservations/{reservation_id}/extend": [
+        by_id(
+            "live-reservation",
+            lambda me, m, i: Req("POST", f"/v1/reservations/{i}/extend", {"hours": 1}),
+            WRITE_OWN,
+            WRITE_FOREIGN,
+            WRITE_MISSING,
+        )
+    ],
+    "POST /v1/instances": [
+        plain("POST", "/v1/instances", E(201, 201, 403, 422), json={"model": "H100", "nodes": 1}),
+        by_id(
+            "project",
+            lambda me, m, i: Req("POST", "/v1/instances", {"model": "H100", "nodes": 1, "project": i}),
+            E(201, 201, 403, 201),
+            E(404, 404, 403, 201),
+            WRITE_MISSING,
+        ),
+    ],
+    "GET /v1/instances": [listing("/v1/instances", "instance")],
+    "GET /v1/instances/{instance_id}": [
+        by_id(
+            "instance",
+            lambda me, m, i: Req("GET", f"/v1/instances/{i}"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    "POST /v1/instances/{instance_id}/stop": [
+        by_id(
+            "live-instance",
+            lambda me, m, i: Req("POST", f"/v1/instances/{i}/stop"),
+            WRITE_OWN,
+            WRITE_FOREIGN,
+            WRITE_MISSING,
+        )
+    ],
+    "GET /v1/allocations/{allocation_id}/events": [
+        by_id(
+            "allocation",
+            lambda me, m, i: Req("GET", f"/v1/allocations/{i}/events"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    "GET /v1/usage": _usage_like("/v1/usage"),
+    "GET /v1/invoices/preview": _usage_like("/v1/invoices/preview"),
+    "GET /v1/invoices": [
+        listing("/v1/invoices", "invoice"),
+        by_id(
+            "tenant",
+            lambda me, m, i: Req("GET", "/v1/invoices", params={"tenant": i}),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            E(404, 404, 404, 200),
+        ),
+    ],
+    "GET /v1/invoices/{invoice_id}": [
+        by_id(
+            "invoice",
+            lambda me, m, i: Req("GET", f"/v1/invoices/{i}"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    "GET /v1/invoices/{invoice_id}/download": [_download("html"), _download("csv")],
+}
+
+
+def _routes() -> list[str]:
+    doc = ApiWorld.build().app.openapi()
+    return [f"{method.upper()} {path}" for path, ops in doc["paths"].items() for method in ops]
+
+
+ROUTES = _routes()
+READ_ONLY = frozenset(r for r in ROUTES if r.startswith("GET "))
+
+
+@pytest.fixture(scope="module")
+def shared_world() -> IsolationWorld:
+    """One world for the read-only routes; a route that changes things gets a fresh world per role."""
+    return IsolationWorld.build()
+
+
+def test_every_route_has_an_expectation_and_every_expectation_a_route() -> None:
+    assert sorted(set(ROUTES) - set(EXPECTATIONS)) == [], "routes without an isolation expectation"
+    assert sorted(set(EXPECTATIONS) - set(ROUTES)) == [], "expectations for routes the app does not serve"
+
+
+def test_a_foreign_object_is_stated_to_answer_a_tenant_role_like_a_missing_one() -> None:
+    for route, probes in EXPECTATIONS.items():
+        for probe in probes:
+            if probe.kind is None:
+                continue
+            for role in TENANT_ROLES:
+                assert probe.foreign[role] == probe.missing[role], (route, role)
+                if "{" in route:  # another tenant's id in the path is never served
+                    assert not 200 <= probe.foreign[role] < 300, (route, role)
+
+
+def _template(route: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(route.split(" ", 1)[1])))
+
+
+def _error(response: Any) -> tuple[int, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.status_code, None
+    return response.status_code, body.get("error") if isinstance(body, dict) else None
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("route", ROUTES)
+def test_route_answers_each_role_as_documented(route: str, role: str, shared_world: IsolationWorld) -> None:
+    probes = EXPECTATIONS.get(route)
+    if probes is None:
+        pytest.fail(f"{route} has no isolation expectation: add it to EXPECTATIONS")
+    world = shared_world if route in READ_ONLY else IsolationWorld.build()
+    me = world.marks[ME]
+    token = ROLES[role](world)
+    http = world.api.http(token)
+    everyone = frozenset().union(*(m.strings() for m in world.marks.values()))
+    foreign = everyone if role in UNAUTHENTICATED else world.others(ME)
+    public = not route.split(" ", 1)[1].startswith("/v1/")
+    pattern = _template(route)
+
+    def expected(stated: dict[str, int]) -> int:
+        if role in UNAUTHENTICATED:
+            return 200 if public else 401
+        return stated[role]
+
+    def send(owner: Marks, ident: str, stated: dict[str, int], probe: Probe) -> Any:
+        req = probe.request(me, owner, ident)
+        assert pattern.fullmatch(req.path), (route, req.path)
+        response = http.request(req.method, req.path, json=req.json, params=req.params)
+        where = (route, role, req.path, req.json, req.params, response.status_code, response.text[:300])
+        assert response.status_code == expected(stated), where
+        if role != "operator":
+            sent = f"{req.path} {req.json} {req.params}"
+            assert not leaked(response.text, foreign, sent), (leaked(response.text, foreign, sent), *where)
+        if probe.then is not None and 200 <= response.status_code < 300:
+            probe.then(world, role, response)
+        return response
+
+    for probe in probes:
+        if probe.kind is None:
+            response = send(me, "", probe.own, probe)
+            if probe.shows is not None and response.status_code == 200 and role not in UNAUTHENTICATED:
+                owners = world.marks.values() if role == "operator" else [me]
+                wanted = [i for m in owners for i in m.of(probe.shows)]
+                assert wanted and all(i in response.text for i in wanted), (
+                    route,
+                    role,
+                    wanted,
+                    response.text,
+                )
+            continue
+        for ident in me.of(probe.kind):
+            send(me, ident, probe.own, probe)
+        nowhere = missing_marks(me)
+        as_missing = [send(nowhere, absent, probe.missing, probe) for absent in nowhere.of(probe.kind)]
+        others = [m for name, m in world.marks.items() if name != ME]
+        for other in others:
+            for ident in other.of(probe.kind):
+                as_foreign = send(other, ident, probe.foreign, probe)
+                if role in TENANT_ROLES:
+                    assert _error(as_foreign) == _error(as_missing[0]), (route, role, ident, as_foreign.text)
