@@ -38,7 +38,7 @@ def test_years_outside_2000_to_2200_are_refused(text: str) -> None:
         parse_instant(text)
 
 
-@pytest.mark.parametrize("text", ["tomorrow", "2030-13-01", "", "01/12/2030", "2030-12-01T25:00"])
+@pytest.mark.parametrize("text", ["tomorrow", "+2w", "-2h", "2030-13-01", "", "01/12/2030", "2030-12-01T25:00"])
 def test_what_is_not_a_date_is_refused(text: str) -> None:
     with pytest.raises(BadInstant, match="is not a date or an ISO 8601 date-time"):
         parse_instant(text)
@@ -71,7 +71,7 @@ def test_every_flag_gives_one_error_naming_the_flag_once_with_an_example(args: t
     code, err = _run(*args)
     assert code == 1
     assert err == f"error: {flag}: 'someday' is not a date or an ISO 8601 date-time " \
-                  "(e.g. 2030-01-01 or 2030-01-01T09:00:00Z)"
+                  "(e.g. +2h, 2030-01-01 or 2030-01-01T09:00:00Z)"
     assert err.count(flag) == 1
 
 
@@ -80,3 +80,24 @@ def test_from_takes_the_plain_date_start_takes() -> None:
     fails only because no server listens on the test's URL)."""
     code, err = _run("usage", "--from", "2030-12-01", "--to", "2031-01-01")
     assert code == 1 and "--from" not in err and "--to" not in err
+
+
+NOW = datetime(2030, 3, 2, 9, 30, 15, 500_000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("now", datetime(2030, 3, 2, 9, 30, 15, tzinfo=UTC)),
+        ("+30m", datetime(2030, 3, 2, 10, 0, 15, tzinfo=UTC)),
+        ("+2h", datetime(2030, 3, 2, 11, 30, 15, tzinfo=UTC)),
+        ("+3d", datetime(2030, 3, 5, 9, 30, 15, tzinfo=UTC)),
+    ],
+)
+def test_relative_forms_count_whole_seconds_from_now(text: str, expected: datetime) -> None:
+    assert parse_instant(text, now=NOW) == expected
+
+
+def test_a_relative_form_past_2200_is_refused() -> None:
+    with pytest.raises(BadInstant, match="between 2000 and 2200"):
+        parse_instant("+999999d", now=NOW)
