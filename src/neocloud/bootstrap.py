@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
 if TYPE_CHECKING:
+    from neocloud.infra.clock import ManualClock
     from neocloud.infra.engine import PostgresTimeouts
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
@@ -174,6 +175,14 @@ def event_log() -> MemoryEventLog:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
     return MemoryEventLog()
+
+
+def manual_clock(start: datetime) -> ManualClock:
+    """A clock that moves only when told, from `start` (tz-aware UTC), for `build_services(clock=…)` when
+    the calendar is the caller's: the demo's past month, simulations."""
+    from neocloud.infra.clock import ManualClock
+
+    return ManualClock(start)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from neocloud.api import errors
+from neocloud.api import docs, errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
@@ -33,7 +33,7 @@ def create_app(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
         version="1.0.0",
-        docs_url="/docs",
+        docs_url=None,  # served from local assets by api.docs: no CDN
         redoc_url=None,
     )
     app.state.services = services
@@ -43,6 +43,7 @@ def create_app(
         admission_slots = 4 if dialect == "postgresql" else 1
     app.state.gates = AdmissionGates(admission_slots)
     errors.install(app)
+    docs.install(app)
     app.include_router(health.router)
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from neocloud.cli.dates import instant
+from neocloud.cli.dates import INSTANT_HELP, instant
 from neocloud.cli.operator import DataDirOpt, DbUrlOpt, _services
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.cli.usage import invoices_download, invoices_list, invoices_preview, invoices_show, usage
@@ -50,7 +50,7 @@ def prices_set(
     price: str = typer.Option(..., "--price", help="per GPU-hour, a decimal such as 2.35"),
     currency: str = typer.Option(..., "--currency", help="USD or EUR (the catalog's currency)"),
     term: int | None = typer.Option(None, "--term", help="reserved term in months: 1, 3, 6, 12 or 36"),
-    start: str | None = typer.Option(None, "--from", help="ISO 8601 instant it applies from (default now)"),
+    start: str | None = typer.Option(None, "--from", help=f"when it applies from: {INSTANT_HELP}; default now"),
     tenant: str | None = typer.Option(None, "--tenant", help="a contract price for this tenant id"),
     data_dir: Path | None = DataDirOpt,
     database_url: str | None = DbUrlOpt,

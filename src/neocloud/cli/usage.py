@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neocloud.cli.dates import instant
+from neocloud.cli.dates import INSTANT_HELP, instant
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.cli.tenant import _api
 from neocloud.client.billing import BillingClient
@@ -20,8 +20,8 @@ JsonOpt = typer.Option(False, "--json", help="print one JSON document")
 
 def usage(
     ctx: typer.Context,
-    start: str | None = typer.Option(None, "--from", help="ISO 8601 (with --to; default this month)"),
-    end: str | None = typer.Option(None, "--to", help="ISO 8601, exclusive"),
+    start: str | None = typer.Option(None, "--from", help=f"{INSTANT_HELP} (with --to; default this month)"),
+    end: str | None = typer.Option(None, "--to", help=f"{INSTANT_HELP}; exclusive"),
     by: str = typer.Option("model", "--by", help="model, project or day"),
     tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant id"),
     as_json: bool = JsonOpt,
