@@ -19,11 +19,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from neocloud.control.domain.tenancy import Principal
 
 DEFAULT_TTL_S = 5.0
 DEFAULT_MAX_ENTRIES = 10_000
+
+
+class Authenticator(Protocol):
+    """What the cache needs of the control plane's tenancy service."""
+
+    def authenticate(self, secret: str) -> Principal: ...
+    def auth_epoch(self) -> int: ...
+    def now(self) -> datetime: ...
 
 
 class PrincipalCache:
@@ -70,6 +79,11 @@ class PrincipalCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return found
+
+
+    def principal_for(self, secret: str, tenancy: Authenticator) -> Principal:
+        """`principal(secret, …)` with the epoch and clock of `tenancy`: what every route uses."""
+        return self.principal(secret, tenancy.authenticate, tenancy.auth_epoch, tenancy.now)
 
 
 def _expired(principal: Principal, now: Callable[[], datetime] | None) -> bool:

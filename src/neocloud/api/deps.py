@@ -43,7 +43,7 @@ def principal(
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     cache: PrincipalCache = request.app.state.principals
-    return cache.principal(credentials.credentials, cp.tenancy.authenticate, cp.tenancy.auth_epoch, cp.tenancy.now)
+    return cache.principal_for(credentials.credentials, cp.tenancy)
 
 
 def _query_names(dependant: Any) -> set[str]:
