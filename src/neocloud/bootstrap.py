@@ -14,6 +14,7 @@ from neocloud.billing.app.ports import LifecycleEventSource
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
 from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWork
+from neocloud.kernel.audit import AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
+DEFAULT_QUOTA_GPUS = 512  # a new tenant's quota per GPU model (README, operator section)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Settings:
     `pool_size` and `max_overflow` size the SQL connection pool (None: SQLAlchemy's defaults, 5 and 10).
     `billing` is how billing meters and invoices (currency, grid, settle delay).
     `postgres_timeouts` None means infra.engine's defaults (lock, statement, idle-in-transaction).
+    `default_quota_gpus` is written as every new tenant's quotas: GPUs per model of the catalog
+    (default DEFAULT_QUOTA_GPUS), or a mapping model → GPUs (those models only); None gives new
+    tenants no quota at all (unlimited), which must be asked for explicitly.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -48,6 +53,7 @@ class Settings:
     max_overflow: int | None = None
     billing: BillingSettings = field(default_factory=BillingSettings)
     postgres_timeouts: PostgresTimeouts | None = None
+    default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -129,7 +135,10 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
-    billing = build_billing(settings, uow, engine, clock, events)
+    from neocloud.control.app.audit import StoreAuditTrail
+
+    audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
+    billing = build_billing(settings, uow, engine, clock, events, audit=audit)
     control = ControlPlane(
         Deps(
             uow,
@@ -139,6 +148,7 @@ def build_services(
             placer(settings.policy_name),
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
+            default_quota_gpus=settings.default_quota_gpus,
         )
     )
     return Services(control, settings, engine, billing)
@@ -150,9 +160,11 @@ def build_billing(
     engine: Any,
     clock: Clock,
     events: LifecycleEventSource | None = None,
+    *,
+    audit: AuditTrail | None = None,
 ) -> BillingService:
     """Billing over the same database as the control plane, configured by `settings.billing`, metering
-    `events` (default: the control plane's events)."""
+    `events` (default: the control plane's events), recording price changes in `audit`."""
     from neocloud.billing.adapters.control_events import ControlEventFeed
     from neocloud.billing.adapters.invoice_render import InvoiceDocuments
     from neocloud.billing.adapters.memory import MemoryBillingStore
@@ -166,7 +178,9 @@ def build_billing(
         from neocloud.billing.adapters.sql.store import SqlBillingStore
 
         store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
-    return BillingService(store, feed if events is None else events, clock, settings.billing, InvoiceDocuments())
+    return BillingService(
+        store, feed if events is None else events, clock, settings.billing, InvoiceDocuments(), audit
+    )
 
 
 def event_log() -> MemoryEventLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -85,6 +86,12 @@ class _Tenancy:
         if secret not in roles:
             raise Unauthenticated("unknown API token")
         return Principal(secret, roles[secret])
+
+    def auth_epoch(self) -> int:
+        return 0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 def _not_migrated() -> None:

@@ -15,12 +15,18 @@ from tests.integration.api_world import LiveServer
 
 
 class _Failing:
-    """A tenancy service whose token lookup fails with `error`."""
+    """A tenancy service whose token lookup (and auth-epoch read) fails with `error`."""
 
     def __init__(self, error: Exception) -> None:
         self.error = error
 
     def authenticate(self, secret: str) -> None:
+        raise self.error
+
+    def auth_epoch(self) -> int:
+        raise self.error
+
+    def now(self) -> None:
         raise self.error
 
 

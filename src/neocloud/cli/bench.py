@@ -291,7 +291,7 @@ def api(
         from neocloud.bootstrap import Settings, build_services, upgrade_database
         from neocloud.control.domain.tenancy import Role
 
-        settings = Settings(data_dir=tmp, database_url=db_url)
+        settings = Settings(data_dir=tmp, database_url=db_url, default_quota_gpus=None)  # no quota in the way
         upgrade_database(settings)
         services = build_services(settings)
         services.control.fleet.import_fleet(_bench_fleet(nodes))

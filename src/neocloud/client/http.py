@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from neocloud.wire.audit import AuditOut
 from neocloud.wire.capacity import CalendarOut, EventOut, InstanceOut, NodeOut, QuoteOut, ReservationOut
 from neocloud.wire.health import Health
 from neocloud.wire.paging import Page
-from neocloud.wire.tenancy import ProjectOut, QuotaOut, TenantOut, TokenCreated, WhoAmI
+from neocloud.wire.tenancy import ProjectOut, QuotaOut, TenantOut, TokenCreated, TokenOut, WhoAmI
 
 T = TypeVar("T")
 
@@ -159,13 +160,45 @@ class NeocloudClient:
     def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> Page[ProjectOut]:
         return Page[ProjectOut].model_validate(self._get("/v1/projects", limit=limit, cursor=cursor))
 
+    def suspend_tenant(self, tenant_id: str) -> TenantOut:
+        """Operators: the tenant's tokens still read but never write. Repeating it changes nothing."""
+        return TenantOut.model_validate(self._request("POST", f"/v1/tenants/{tenant_id}/suspend", retry=True))
+
+    def resume_tenant(self, tenant_id: str) -> TenantOut:
+        return TenantOut.model_validate(self._request("POST", f"/v1/tenants/{tenant_id}/resume", retry=True))
+
     def create_token(
-        self, role: str, *, tenant: str | None = None, project: str | None = None
+        self,
+        role: str,
+        *,
+        tenant: str | None = None,
+        project: str | None = None,
+        expires_at: datetime | None = None,
     ) -> TokenCreated:
-        """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer). Not retried: a
-        retry could mint a second token whose secret nobody saw."""
-        body = {"tenant": tenant, "role": role, "project": project}
+        """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer), valid until
+        `expires_at` (None: no expiry). Not retried: a retry could mint a second token whose secret
+        nobody saw."""
+        body = {"tenant": tenant, "role": role, "project": project, "expires_at": _iso(expires_at)}
         return TokenCreated.model_validate(self._post("/v1/tokens", body))
+
+    def list_tokens(self, *, limit: int = 50, cursor: str | None = None) -> Page[TokenOut]:
+        return Page[TokenOut].model_validate(self._get("/v1/tokens", limit=limit, cursor=cursor))
+
+    def revoke_token(self, token_id: str) -> TokenOut:
+        """Revoke now, on every server. Repeating it changes nothing, so it is retried."""
+        return TokenOut.model_validate(self._request("DELETE", f"/v1/tokens/{token_id}", retry=True))
+
+    def audit(
+        self,
+        *,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[AuditOut]:
+        """The audit log, oldest first: every entry for operators, the tenant's own for tenant-admins."""
+        data = self._get("/v1/audit", action=action, since=_iso(since), limit=limit, cursor=cursor)
+        return Page[AuditOut].model_validate(data)
 
     def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> QuotaOut:
         body = {"tenant_id": tenant_id, "model": model, "gpus": gpus, "project_id": project_id}

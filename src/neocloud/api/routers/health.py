@@ -50,7 +50,7 @@ def _is_operator(request: Request) -> bool:
     if scheme.lower() != "bearer" or not secret.strip():
         return False
     try:
-        principal = request.app.state.principals.principal(secret.strip(), request.app.state.services.control.tenancy.authenticate)
+        principal = request.app.state.principals.principal_for(secret.strip(), request.app.state.services.control.tenancy)
     except Exception:  # an unknown token, or a database that cannot be asked
         return False
     return bool(principal.is_operator)

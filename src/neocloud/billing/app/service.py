@@ -30,6 +30,7 @@ from neocloud.billing.domain.pricing import (
     default_catalog,
 )
 from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.kernel.audit import SERVER_SIDE, Action, Actor, AuditEntry, AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import InvoiceId, TenantId
@@ -86,12 +87,14 @@ class BillingService:
         clock: Clock,
         settings: BillingSettings | None = None,
         renderer: InvoiceRenderer | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.clock = clock
         self.settings = settings or BillingSettings()
         self.renderer = renderer
+        self.audit = audit
 
     def _now(self) -> datetime:
         return require_utc_second(self.clock.now().replace(microsecond=0), "now")
@@ -121,9 +124,12 @@ class BillingService:
         term_months: int | None = None,
         effective_from: datetime | None = None,
         tenant: str | None = None,
+        actor: Actor | None = None,
     ) -> PricePeriod:
         """Set a price from `effective_from` (default now). A change applies from its date on and never
-        before now: the past, which may already be invoiced, is never re-priced."""
+        before now: the past, which may already be invoiced, is never re-priced. Once committed, the
+        change is recorded in the audit trail (when one is wired) as done by `actor` (default: a
+        server-side command)."""
         now = self._now()
         start = now if effective_from is None else require_utc_second(effective_from, "from")
         if start < now:
@@ -135,7 +141,13 @@ class BillingService:
         with self.store.atomic() as unit:  # read and write in one transaction: concurrent changes serialise
             catalog = self._catalog(unit).with_price(key, price, currency, start)
             unit.save_catalog(catalog)
-        return next(p for p in catalog.periods if p.key == key and p.start == start)
+        period = next(p for p in catalog.periods if p.key == key and p.start == start)
+        if self.audit is not None:
+            details = {"model": key.model, "product": key.product.value, "price": str(period.per_gpu_hour),
+                       "currency": period.currency, "term_months": key.term_months, "effective_from": start.isoformat()}
+            target = f"{key.model}/{key.product.value}" + (f"/{key.term_months}m" if key.term_months else "")
+            self.audit.record(AuditEntry(now, actor or SERVER_SIDE, Action.PRICE_SET, target, key.tenant, details))
+        return period
 
     def prices(self) -> tuple[PricePeriod, ...]:
         return self.catalog().periods

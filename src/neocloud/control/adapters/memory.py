@@ -18,6 +18,7 @@ from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBook
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.kernel.audit import AuditEntry, AuditRecord
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import ProjectId, TenantId
 from neocloud.kernel.products import Product, State
@@ -34,6 +35,8 @@ class _Tables:
     allocations: dict[str, Allocation] = field(default_factory=dict)
     bookings: list[GpuBooking] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    auth_epoch: int = 0
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -46,6 +49,8 @@ class _Tables:
             dict(self.allocations),
             list(self.bookings),
             list(self.events),
+            list(self.audit),
+            self.auth_epoch,
         )
 
 
@@ -131,11 +136,49 @@ class MemoryUnitOfWork:
         items = [p for p in self._t.projects.values() if tenant_id is None or p.tenant_id == tenant_id]
         return _paged(items, after, limit)
 
+    def update_tenant(self, tenant: Tenant) -> None:
+        self._t.tenants[tenant.id] = tenant
+
     def add_token(self, token: Token) -> None:
         self._t.tokens[token.secret_hash] = token
 
     def token_by_hash(self, secret_hash: str) -> Token | None:
         return self._t.tokens.get(secret_hash)
+
+    def get_token(self, token_id: str) -> Token | None:
+        return next((t for t in self._t.tokens.values() if t.id == token_id), None)
+
+    def list_tokens(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Token], int]:
+        items = [t for t in self._t.tokens.values() if tenant_id is None or t.tenant_id == tenant_id]
+        return _paged(items, after, limit)
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        token = self.get_token(token_id)
+        if token is not None:
+            self._t.tokens[token.secret_hash] = replace(token, revoked_at=at)
+
+    def auth_epoch(self) -> int:
+        return self._t.auth_epoch
+
+    def bump_auth_epoch(self) -> None:
+        self._t.auth_epoch += 1
+
+    # the audit trail
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._t.audit.append(AuditRecord(len(self._t.audit) + 1, entry))
+
+    def audit_entries(
+        self, tenant_id: str | None, action: str | None, since: datetime | None, after: int | None, limit: int
+    ) -> tuple[list[AuditRecord], int]:
+        rest = [
+            r
+            for r in self._t.audit
+            if (after is None or r.seq > after)
+            and (tenant_id is None or r.entry.tenant_id == tenant_id)
+            and (action is None or r.entry.action == action)
+            and (since is None or r.entry.at >= since)
+        ]
+        return rest[:limit], len(rest)
 
     def put_quota(self, quota: Quota) -> None:
         self._t.quotas[(quota.tenant_id, quota.project_id, quota.model)] = quota

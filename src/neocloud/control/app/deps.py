@@ -7,6 +7,7 @@ no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -30,7 +31,9 @@ FleetCache = dict[str, tuple[str, Fleet]]
 
 @dataclass(frozen=True)
 class Deps:
-    """The ports and settings the control plane's use cases run on."""
+    """The ports and settings the control plane's use cases run on. `default_quota_gpus` is written as
+    a new tenant's quotas: a number for every model of the GPU catalog, or a number per model named (None:
+    no quota, i.e. unlimited; bootstrap's Settings default is a finite number)."""
 
     uow: UnitOfWorkFactory
     clock: Clock
@@ -40,6 +43,7 @@ class Deps:
     ids: IdSource
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
     fleets: FleetCache = field(default_factory=dict)
+    default_quota_gpus: Mapping[str, int] | int | None = None
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

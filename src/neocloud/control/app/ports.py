@@ -13,6 +13,7 @@ from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.kernel.audit import AuditEntry, AuditRecord
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
@@ -78,10 +79,40 @@ class UnitOfWork(Protocol):
     def list_projects(
         self, tenant_id: str | None, after: str | None, limit: int
     ) -> tuple[list[Project], int]: ...
+    def update_tenant(self, tenant: Tenant) -> None: ...
     def add_token(self, token: Token) -> None: ...
     def token_by_hash(self, secret_hash: str) -> Token | None: ...
+    def get_token(self, token_id: str) -> Token | None: ...
+    def list_tokens(
+        self, tenant_id: str | None, after: str | None, limit: int
+    ) -> tuple[list[Token], int]: ...
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        """Set the token's `revoked_at` (a token is never deleted: the audit trail names it)."""
+        ...
+    def auth_epoch(self) -> int:
+        """A number that changes whenever a token or tenant changes in a way that can refuse a request
+        that was allowed before (revoke, suspend, resume). Cheap: one row."""
+        ...
+    def bump_auth_epoch(self) -> None:
+        """Change `auth_epoch()`, in this unit of work (so the change and the bump commit together)."""
+        ...
     def put_quota(self, quota: Quota) -> None: ...
     def quotas(self, tenant_id: str | None) -> list[Quota]: ...
+
+    # the audit trail: append-only (no update, no delete)
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def audit_entries(
+        self,
+        tenant_id: str | None,
+        action: str | None,
+        since: datetime | None,
+        after: int | None,
+        limit: int,
+    ) -> tuple[list[AuditRecord], int]:
+        """Entries in the order they were appended, `limit` after position `after`; only `tenant_id`'s
+        when it is given, only `action` when given, only at or after `since` when given. The count is of
+        all matching entries after `after`."""
+        ...
 
     # fleet
     def add_nodes(self, nodes: Sequence[Node]) -> int: ...

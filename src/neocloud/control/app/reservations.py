@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.control.app import admission, present
+from neocloud.control.app import admission, audit, present
 from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
@@ -32,6 +32,7 @@ from neocloud.control.app.views import (
 from neocloud.control.domain import calendar
 from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.audit import Action
 from neocloud.kernel.errors import Conflict, InvalidInput
 from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.periods import require_utc
@@ -177,6 +178,8 @@ class ReservationService:
             moved = alloc.extended(new_end, total_minor(unit, alloc.gpus, hours_total))
             uow.end_bookings(alloc.id, new_end)
             uow.update_allocation(moved)
+            uow.add_audit(audit.entry(self._deps, principal, Action.RESERVATION_EXTEND, alloc.id, alloc.tenant_id,
+                                      {"hours": hours, "end": new_end.isoformat()}))
             uow.commit()
         return present.reservation_view(moved)
 

@@ -29,6 +29,7 @@ from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
 from neocloud.fleet.fleet import Node
 from neocloud.infra.engine import read_only
+from neocloud.kernel.audit import Actor, AuditEntry, AuditRecord
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
@@ -46,7 +47,17 @@ class SqlStore:
 
 
 def _tenant(r: Any) -> Tenant:
-    return Tenant(TenantId(r.id), r.name, r.created_at)
+    return Tenant(TenantId(r.id), r.name, r.created_at, r.suspended_at)
+
+
+def _token(r: Any) -> Token:
+    return Token(r.id, r.secret_hash, r.prefix, Role(r.role), TenantId(r.tenant_id) if r.tenant_id else None,
+                 ProjectId(r.project_id) if r.project_id else None, r.created_at, r.expires_at, r.revoked_at)
+
+
+def _audit(r: Any) -> AuditRecord:
+    return AuditRecord(int(r.seq), AuditEntry(r.at, Actor(r.actor, r.actor_tenant_id), r.action, r.target,
+                                              r.tenant_id, json.loads(r.details)))
 
 
 def _project(r: Any) -> Project:
@@ -133,7 +144,11 @@ class SqlUnitOfWork:
 
     def add_tenant(self, tenant: Tenant) -> None:
         self._insert(f"a tenant named {tenant.name!r}", insert(t.tenants).values(
-            id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+            id=tenant.id, name=tenant.name, created_at=tenant.created_at, suspended_at=tenant.suspended_at))
+
+    def update_tenant(self, tenant: Tenant) -> None:
+        self.c.execute(update(t.tenants).where(t.tenants.c.id == tenant.id).values(
+            name=tenant.name, suspended_at=tenant.suspended_at))
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         r = self.c.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).first()
@@ -172,14 +187,57 @@ class SqlUnitOfWork:
     def add_token(self, token: Token) -> None:
         self.c.execute(insert(t.tokens).values(
             id=token.id, secret_hash=token.secret_hash, prefix=token.prefix, role=token.role.value,
-            tenant_id=token.tenant_id, project_id=token.project_id, created_at=token.created_at))
+            tenant_id=token.tenant_id, project_id=token.project_id, created_at=token.created_at,
+            expires_at=token.expires_at, revoked_at=token.revoked_at))
 
     def token_by_hash(self, secret_hash: str) -> Token | None:
         r = self.c.execute(select(t.tokens).where(t.tokens.c.secret_hash == secret_hash)).first()
-        if r is None:
-            return None
-        return Token(r.id, r.secret_hash, r.prefix, Role(r.role), TenantId(r.tenant_id) if r.tenant_id else None,
-                     ProjectId(r.project_id) if r.project_id else None, r.created_at)
+        return _token(r) if r else None
+
+    def get_token(self, token_id: str) -> Token | None:
+        r = self.c.execute(select(t.tokens).where(t.tokens.c.id == token_id)).first()
+        return _token(r) if r else None
+
+    def list_tokens(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Token], int]:
+        q = select(t.tokens)
+        if tenant_id is not None:
+            q = q.where(t.tokens.c.tenant_id == tenant_id)
+        rows, total = self._page(q, t.tokens.c.id, after, limit)
+        return [_token(r) for r in rows], total
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        self.c.execute(update(t.tokens).where(t.tokens.c.id == token_id).values(revoked_at=at))
+
+    def auth_epoch(self) -> int:
+        version = self.c.execute(select(t.auth_epoch.c.version).where(t.auth_epoch.c.id == 1)).scalar()
+        return int(version or 0)
+
+    def bump_auth_epoch(self) -> None:
+        e = t.auth_epoch
+        ins = (pg_insert if self._pg else sqlite_insert)(e).values(id=1, version=1)
+        self.c.execute(ins.on_conflict_do_update(index_elements=[e.c.id], set_={"version": e.c.version + 1}))
+
+    # the audit trail (append-only: no update, no delete; the schema's triggers refuse both)
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.c.execute(insert(t.audit_log).values(
+            at=entry.at, actor=entry.actor.id, actor_tenant_id=entry.actor.tenant_id, action=entry.action,
+            target=entry.target, tenant_id=entry.tenant_id, details=json.dumps(dict(entry.details), sort_keys=True)))
+
+    def audit_entries(
+        self, tenant_id: str | None, action: str | None, since: datetime | None, after: int | None, limit: int,
+    ) -> tuple[list[AuditRecord], int]:
+        a = t.audit_log.c
+        q = select(t.audit_log)
+        if tenant_id is not None:
+            q = q.where(a.tenant_id == tenant_id)
+        if action is not None:
+            q = q.where(a.action == action)
+        if since is not None:
+            q = q.where(a.at >= since)
+        if after is not None:
+            q = q.where(a.seq > after)
+        total = self.c.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        return [_audit(r) for r in self.c.execute(q.order_by(a.seq).limit(limit))], int(total)
 
     def put_quota(self, quota: Quota) -> None:
         key = {"tenant_id": quota.tenant_id, "project_key": quota.project_id or "", "model": quota.model}
