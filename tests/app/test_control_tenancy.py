@@ -199,3 +199,16 @@ def test_a_project_limited_admin_mints_tokens_of_its_project_only(w):
     assert (view.tenant_id, view.project_id) == (acme_id, ml.id)
     with pytest.raises(Forbidden):
         w.control.tenancy.create_token("acme", "tenant-member", project="default", principal=ml_admin)
+
+
+def test_every_list_counts_total_from_its_page_on(w):
+    """Hardening: nodes counted the whole list while every other list counted from the cursor on."""
+    op = w.operator()
+    first = w.control.fleet.list_nodes(op, PageRequest(limit=3))
+    second = w.control.fleet.list_nodes(op, PageRequest(limit=3, cursor=first.next_cursor))
+    assert (first.total, second.total) == (4, 1)
+    for name in ("a", "b", "c", "d"):
+        w.control.tenancy.create_tenant(name)
+    tenants = w.control.tenancy.list_tenants(op, PageRequest(limit=3))
+    rest = w.control.tenancy.list_tenants(op, PageRequest(limit=3, cursor=tenants.next_cursor))
+    assert tenants.total == len(tenants.items) + rest.total

@@ -69,4 +69,4 @@ class FleetService:
             )
         after = [v for v in views if p.cursor is None or v.id > p.cursor]
         items = after[: p.limit]
-        return Page(items, items[-1].id if len(after) > p.limit else None, len(views))
+        return Page(items, items[-1].id if len(after) > p.limit else None, len(after))

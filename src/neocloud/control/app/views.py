@@ -27,6 +27,9 @@ class PageRequest:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
+    """`total` counts the items from this page on (this page's and all later pages'): on the first page,
+    the whole list."""
+
     items: list[T]
     next_cursor: str | None
     total: int
