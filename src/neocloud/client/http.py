@@ -9,6 +9,7 @@ retried too; other writes are sent once. Answers are parsed into the wire models
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from types import TracebackType
@@ -57,6 +58,14 @@ def _error_from(response: httpx.Response) -> ApiError:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _retry_after(response: httpx.Response, cap: float = 5.0) -> float:
+    """The server's Retry-After in seconds (capped; 1 s when absent or not a number)."""
+    try:
+        return min(cap, max(0.0, float(response.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
 
 
 class NeocloudClient:
@@ -108,18 +117,31 @@ class NeocloudClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
+            last = attempt + 1 == attempts
             try:
                 response = self._http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TimeoutException as exc:
+                if not last:
+                    continue
+                raise ApiError(
+                    0,
+                    "timeout",
+                    f"{self.url} did not answer {method} {path} in time ({type(exc).__name__}); it may still "
+                    "have been applied: retry it (with the same Idempotency-Key for a create)",
+                ) from exc
             except httpx.TransportError as exc:
-                if attempt + 1 < attempts:
+                if not last:
                     continue
                 raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
             if response.is_success:
                 return response.json() if response.content else None
+            if response.status_code == 503 and not last:
+                time.sleep(_retry_after(response))  # the database is out of reach or busy: it said when
+                continue
             raise _error_from(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def _get(self, path: str, **params: Any) -> Any:  # reads and keyed creates are safe to repeat
         return self._request("GET", path, params=params, retry=True)
 
     def _create(self, path: str, body: dict[str, Any], idempotency_key: str | None) -> Any:
@@ -137,7 +159,7 @@ class NeocloudClient:
 
     def ready(self) -> Health:
         """Status "ready"; ApiError 503 when the server is not (database down or not migrated)."""
-        return Health.model_validate(self._get("/readyz"))
+        return Health.model_validate(self._request("GET", "/readyz"))  # a probe: answered now, never retried
 
     def whoami(self) -> WhoAmI:
         return WhoAmI.model_validate(self._get("/v1/whoami"))
