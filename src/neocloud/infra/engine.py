@@ -5,6 +5,7 @@ raises `Unavailable` and one that gave up waiting raises `Busy` (domain errors: 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path).expanduser())
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kw)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -80,6 +81,18 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
         engine = create_engine(url, connect_args=connect_args, **kw)
     event.listen(engine, "handle_error", _translate_error)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database's directory (0700) and file (0600) if they do not exist yet, so tokens' hashes,
+    bills and audit entries are readable by their owner only; SQLite gives its -wal and -shm files the
+    database file's mode. Existing ones keep the mode their operator gave them."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
 
 
 def read_only(conn: Connection) -> Connection:
