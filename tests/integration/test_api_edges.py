@@ -78,3 +78,27 @@ def test_an_oversized_body_is_a_413_before_parsing(world: ApiWorld) -> None:
     )
     assert (r.status_code, r.json()["error"]) == (413, "payload-too-large")
     assert r.json()["details"]["limit_bytes"] == 1 << 20
+
+
+def test_every_model_the_schema_offers_is_accepted(world: ApiWorld) -> None:
+    """What the schema says and what the server accepts agree: a schema-valid model is never a 422
+    (schemathesis found 'unknown GPU model' for schema-valid strings)."""
+    schema = world.http().get("/openapi.json").json()["components"]["schemas"]["ReservationCreate"]
+    models = schema["properties"]["model"]["enum"]
+    assert "H100" in models and "GB200" in models
+    http = world.http(world.tokens["alice"])
+    quoted = set()
+    for model in models:
+        r = http.post("/v1/reservations/quote", json={"model": model, "gpus": 8, "hours": 1, "shape": "any"})
+        if r.status_code == 200:
+            quoted.add(model)
+            continue
+        # a business answer about that model (not priced, no such nodes), never a schema complaint
+        assert r.status_code in (409, 422) and model in r.json()["message"], (model, r.text)
+        assert "errors" not in r.json()["details"], (model, r.text)
+    assert {"H100", "GB200"} <= quoted
+
+
+def test_a_model_outside_the_schema_is_refused_by_the_schema(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json={"model": "Z9000", "gpus": 8, "hours": 1})
+    assert (r.status_code, r.json()["error"]) == (422, "invalid-input") and "Z9000" in r.json()["message"]

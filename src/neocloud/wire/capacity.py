@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from neocloud.kernel.products import MAX_HOURS
-from neocloud.wire.fields import Ident, In, Out, UtcDatetime
+from neocloud.wire.fields import GpuModelName, Ident, In, Out, UtcDatetime
 from neocloud.wire.tenancy import MAX_GPUS
 
 MAX_NODES = 100_000
@@ -29,7 +29,7 @@ Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric"]
 
 
 class ReservationCreate(In):
-    model: Ident = Field(description="GPU model, e.g. H100, GB200")
+    model: GpuModelName = Field(description="GPU model, e.g. H100, GB200")
     gpus: int = Field(ge=1, le=MAX_GPUS, strict=True)
     hours: int = Field(ge=1, le=MAX_HOURS, strict=True)
     start: UtcDatetime | None = Field(None, description="earliest start; now when omitted")
@@ -42,7 +42,7 @@ class ReservationExtend(In):
 
 
 class InstanceCreate(In):
-    model: Ident
+    model: GpuModelName
     nodes: int = Field(ge=1, le=MAX_NODES, strict=True)
     spot: bool = Field(default=False, strict=True)
     project: Ident | None = None

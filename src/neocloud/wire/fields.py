@@ -11,14 +11,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
 
+from neocloud.kernel.gpus import CATALOG
 from neocloud.kernel.periods import EARLIEST_YEAR, LATEST_YEAR
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+GpuModelName = Annotated[
+    str,
+    StringConstraints(pattern=IDENT_PATTERN),
+    WithJsonSchema({"type": "string", "enum": sorted(CATALOG), "description": "a GPU model of the catalog"}),
+]
+"""A catalog GPU model. The schema lists the catalog's names (so a schema-valid request names a model the
+server knows); the server also accepts them in any case."""
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from neocloud.wire.fields import Ident, In, Name, Out, UtcDatetime
+from neocloud.wire.fields import GpuModelName, Ident, In, Name, Out, UtcDatetime
 
 MAX_GPUS = 1_000_000
 
@@ -49,7 +49,7 @@ class TokenCreate(In):
 
 class QuotaSet(In):
     tenant_id: Ident
-    model: Ident = Field(description="GPU model, e.g. H100, GB200")
+    model: GpuModelName = Field(description="GPU model, e.g. H100, GB200")
     gpus: int = Field(ge=0, le=MAX_GPUS, description="GPUs the tenant may hold at once", strict=True)
     project_id: Ident | None = None
 
