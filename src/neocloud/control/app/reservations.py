@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from neocloud.control.app import admission, present
-from neocloud.control.app.access import visible_allocation
+from neocloud.control.app.access import request_tenant, resolve_project, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
     BOOKING_HORIZON,
@@ -22,6 +22,7 @@ from neocloud.control.app.deps import (
     checked_page,
     next_cursor,
 )
+from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
@@ -32,10 +33,12 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
+from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import Conflict, InvalidInput
+from neocloud.kernel.errors import Conflict, InvalidInput, QuotaExceeded
 from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import require_utc
 from neocloud.kernel.products import MAX_HOURS, Product, State
 
@@ -60,17 +63,24 @@ class ReservationService:
         return Window.of(max(start, now), request.hours)
 
     def quote(self, principal: Principal, request: ReservationRequest) -> QuoteView:
-        """Price and the earliest start (>= the asked one) at which the shape fits for the asked hours."""
+        """Price (the tenant's contract price where one applies) and the earliest start (>= the asked
+        one) at which the shape fits for the asked hours. A request that the tenant's or project's quota
+        refuses over the asked window is infeasible, with the quota's reason, as `reserve` would say."""
         now = self._deps.clock.now()
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
         with self._deps.uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, model.name, self._deps.fleets)
-            if fleet is None:
+            refused = _quota_refusal(uow, principal, request, model.name, window, now)
+            if refused is not None:
+                fit = calendar.Fit(None, None, {"quota": 0}, refused.message)
+            elif fleet is None:
                 fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
             else:
                 spot = {
@@ -118,7 +128,9 @@ class ReservationService:
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         request_ = admission.AdmissionRequest(
             Product.RESERVED,
             model.name,
@@ -172,7 +184,9 @@ class ReservationService:
         current = visible_allocation(self._deps, principal, reservation_id, (Product.RESERVED,), "reservation")
         if not 1 <= hours <= MAX_HOURS:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
-        unit = self._deps.prices.gpu_hour(current.model, Product.RESERVED)  # priced outside the unit of work
+        unit = self._deps.prices.gpu_hour(  # priced outside the unit of work
+            current.model, Product.RESERVED, current.tenant_id
+        )
         with self._deps.uow() as uow:
             uow.lock_capacity(current.model)
             alloc = uow.get_allocation(reservation_id, lock=True)
@@ -235,3 +249,37 @@ class ReservationService:
         return CalendarView(
             m.name, s.value, [CalendarSlot(x.start, x.end, x.free_gpus, x.max_request_gpus) for x in slots]
         )
+
+
+def _quota_refusal(
+    uow: UnitOfWork,
+    principal: Principal,
+    request: ReservationRequest,
+    model: str,
+    window: Window,
+    now: datetime,
+) -> QuotaExceeded | None:
+    """What the quota says of the quoted request over its asked window (None: nothing against it), by
+    the same check admission makes. A token without a tenant that names no project quotes for no one."""
+    if principal.tenant_id is None and request.project is None:
+        return None
+    if principal.tenant_id is not None and not any(q.model == model for q in uow.quotas(principal.tenant_id)):
+        return None  # no quota on the model: nothing to check (and no project to resolve)
+    project = resolve_project(uow, principal, request.project)
+    asked = Allocation(
+        AllocationId("quote"),
+        project.tenant_id,
+        project.id,
+        Product.RESERVED,
+        model,
+        request.gpus,
+        window.start,
+        window.end,
+        State.REQUESTED,
+        now,
+    )
+    try:
+        admission.check_quota(uow, asked)
+    except QuotaExceeded as refused:
+        return refused
+    return None
