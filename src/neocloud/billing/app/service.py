@@ -101,6 +101,7 @@ class BillingService:
         self.settings = settings or BillingSettings()
         self.renderer = renderer
         self.directory = directory
+        self._cached: tuple[str | None, PriceCatalog] | None = None
 
     def _now(self) -> datetime:
         return require_utc_second(self.clock.now().replace(microsecond=0), "now")
@@ -112,7 +113,17 @@ class BillingService:
     # Prices -----------------------------------------------------------------------------------------
 
     def catalog(self) -> PriceCatalog:
-        return self._catalog(self.store)
+        """The current catalog, kept in memory while the store's `catalog_version` says it is unchanged
+        (one tiny query per call), so a price set by any process is used by the next read in every one.
+        The version is read before the catalog: a change landing in between makes the next call reload,
+        never keeps a stale catalog."""
+        version = self.store.catalog_version(self.settings.currency)
+        cached = self._cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        catalog = self._catalog(self.store)
+        self._cached = (version, catalog)
+        return catalog
 
     def _catalog(self, records: BillingRecords) -> PriceCatalog:
         stored = records.load_catalog(self.settings.currency)
