@@ -53,8 +53,14 @@ class SqlBillingStore:
                 yield SqlBillingUnit(conn, locking=False)
 
     def catalog_version(self, currency: str) -> str | None:
-        with self._read() as unit:
-            return unit.catalog_version(currency)
+        """One statement, read on every quote: on PostgreSQL outside any transaction (autocommit: one
+        round trip instead of BEGIN, SELECT, ROLLBACK); on SQLite in a read-only transaction."""
+        if self.engine.dialect.name != "postgresql":
+            with self._read() as unit:
+                return unit.catalog_version(currency)
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return SqlBillingUnit(conn, locking=False).catalog_version(currency)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         with self._once() as unit:
