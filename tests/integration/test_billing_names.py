@@ -160,3 +160,22 @@ def test_operator_invoices_and_revenue_tables_name_the_tenant(operator, tmp_path
     doc = json.loads(operator("revenue", "--by", "tenant", "--json").stdout)
     assert [r["tenant_name"] for r in doc["items"]] == ["acme"]
     assert "acme (ten_" in operator("revenue", "--by", "tenant").stdout
+
+
+def test_reconcile_differences_name_their_tenant() -> None:
+    from neocloud.billing.app.views import reconcile_view
+
+    world = ApiWorld.build()
+    created = world.http(world.tokens["alice"]).post("/v1/instances", json={"model": "H100", "nodes": 1})
+    assert created.status_code == 201, created.text
+    world.control.reconcile()
+    world.clock.set(MARCH.end + timedelta(days=1))
+    world.billing.meter()
+    raw = world.billing.reconcile(MARCH).to_dict()
+    names = world.billing.tenant_names(d["tenant_id"] for d in raw["differences"])
+    (uninvoiced,) = reconcile_view(raw, names)["differences"]
+    assert (uninvoiced["kind"], uninvoiced["tenant_id"], uninvoiced["tenant_name"]) == (
+        "uninvoiced",
+        world.tenant_ids["alice"],
+        "alice",
+    )
