@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from neocloud.billing.app.ports import LifecycleEventSource
 from neocloud.billing.app.service import BillingService, BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
-from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWorkFactory
 from neocloud.kernel.audit import AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
@@ -118,7 +118,7 @@ def build_services(
     clock = clock or SystemClock()
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
         uow = MemoryStore()
     else:
@@ -156,7 +156,7 @@ def build_services(
 
 def build_billing(
     settings: Settings,
-    uow: Callable[[], UnitOfWork],
+    uow: UnitOfWorkFactory,
     engine: Any,
     clock: Clock,
     events: LifecycleEventSource | None = None,
@@ -164,10 +164,12 @@ def build_billing(
     audit: AuditTrail | None = None,
 ) -> BillingService:
     """Billing over the same database as the control plane, configured by `settings.billing`, metering
-    `events` (default: the control plane's events), recording price changes in `audit`."""
+    `events` (default: the control plane's events), recording price changes in `audit`, naming tenants
+    and projects through the control plane's units of work `uow` (billing never reads its tables)."""
     from neocloud.billing.adapters.control_events import ControlEventFeed
     from neocloud.billing.adapters.invoice_render import InvoiceDocuments
     from neocloud.billing.adapters.memory import MemoryBillingStore
+    from neocloud.billing.adapters.tenant_directory import ControlTenantDirectory
 
     store: Any
     feed: LifecycleEventSource
@@ -179,7 +181,13 @@ def build_billing(
 
         store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
     return BillingService(
-        store, feed if events is None else events, clock, settings.billing, InvoiceDocuments(), audit
+        store,
+        feed if events is None else events,
+        clock,
+        settings.billing,
+        InvoiceDocuments(),
+        audit,
+        ControlTenantDirectory(uow),
     )
 
 

@@ -83,6 +83,10 @@ class MemoryBillingUnit:
     def load_catalog(self, currency: str) -> PriceCatalog | None:
         return self._r.catalogs.get(currency)
 
+    def catalog_version(self, currency: str) -> str | None:
+        catalog = self._r.catalogs.get(currency)
+        return None if catalog is None else f"{catalog.tax_rate}:{catalog.period_count}"
+
     def save_catalog(self, catalog: PriceCatalog) -> None:
         self._put(self._r.catalogs, catalog.currency, catalog)
 
@@ -172,6 +176,10 @@ class MemoryBillingStore:
     def load_catalog(self, currency: str) -> PriceCatalog | None:
         with self.atomic() as unit:
             return unit.load_catalog(currency)
+
+    def catalog_version(self, currency: str) -> str | None:
+        with self.atomic() as unit:
+            return unit.catalog_version(currency)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         with self.atomic() as unit:

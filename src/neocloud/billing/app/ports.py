@@ -16,7 +16,7 @@ from typing import Protocol
 from neocloud.billing.domain.invoices import Credit, Invoice
 from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry
 from neocloud.billing.domain.pricing import PriceCatalog
-from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
 from neocloud.kernel.periods import Period
 
 
@@ -34,6 +34,12 @@ class BillingRecords(Protocol):
     to a finalized invoice's content (Conflict)."""
 
     def load_catalog(self, currency: str) -> PriceCatalog | None: ...
+    def catalog_version(self, currency: str) -> str | None:
+        """A value that changes whenever the stored catalog of `currency` changes (None: none is stored),
+        read in one tiny query, so that every server process can keep the catalog in memory and still
+        see a price set by another one at its next read."""
+        ...
+
     def save_catalog(self, catalog: PriceCatalog) -> None: ...
     def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
     def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
@@ -78,7 +84,26 @@ class BillingStore(BillingRecords, Protocol):
 
 
 class InvoiceRenderer(Protocol):
-    """Invoice documents (adapters/invoice_render.py)."""
+    """Invoice documents (adapters/invoice_render.py); `tenant_name` is who it is billed to (None: the
+    tenant id is all there is)."""
 
-    def csv(self, invoice: Invoice) -> str: ...
-    def html(self, invoice: Invoice) -> str: ...
+    def csv(self, invoice: Invoice, tenant_name: str | None = None) -> str: ...
+    def html(self, invoice: Invoice, tenant_name: str | None = None) -> str: ...
+
+
+class TenantDirectory(Protocol):
+    """Who the tenants and projects that billing records name are, as people know them: the control
+    plane owns tenants and projects, and billing asks through this port (adapters/tenant_directory.py
+    implements it over the control plane's use of its own store), never by reading their tables."""
+
+    def resolve_tenant(self, ref: str) -> TenantId | None:
+        """The tenant whose id is `ref`, else the one named `ref`; None when there is neither."""
+        ...
+
+    def tenant_names(self, ids: Iterable[TenantId]) -> dict[TenantId, str]:
+        """The name of each of `ids` that exists (unknown ids are left out)."""
+        ...
+
+    def project_names(self, tenant: TenantId) -> dict[ProjectId, str]:
+        """The names of `tenant`'s projects, and of no other tenant's."""
+        ...

@@ -9,10 +9,17 @@ after a crash neither loses nor duplicates anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neocloud.billing.app.ports import BillingRecords, BillingStore, InvoiceRenderer, LifecycleEventSource
+from neocloud.billing.app.ports import (
+    BillingRecords,
+    BillingStore,
+    InvoiceRenderer,
+    LifecycleEventSource,
+    TenantDirectory,
+)
 from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
@@ -33,7 +40,7 @@ from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenu
 from neocloud.kernel.audit import SERVER_SIDE, Action, Actor, AuditEntry, AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
-from neocloud.kernel.ids import InvoiceId, TenantId
+from neocloud.kernel.ids import InvoiceId, ProjectId, TenantId
 from neocloud.kernel.money import Money, check_currency
 from neocloud.kernel.periods import (
     Period,
@@ -88,6 +95,7 @@ class BillingService:
         settings: BillingSettings | None = None,
         renderer: InvoiceRenderer | None = None,
         audit: AuditTrail | None = None,
+        directory: TenantDirectory | None = None,
     ) -> None:
         self.store = store
         self.events = events
@@ -95,6 +103,8 @@ class BillingService:
         self.settings = settings or BillingSettings()
         self.renderer = renderer
         self.audit = audit
+        self.directory = directory
+        self._cached: tuple[str | None, PriceCatalog] | None = None
 
     def _now(self) -> datetime:
         return require_utc_second(self.clock.now().replace(microsecond=0), "now")
@@ -106,7 +116,17 @@ class BillingService:
     # Prices -----------------------------------------------------------------------------------------
 
     def catalog(self) -> PriceCatalog:
-        return self._catalog(self.store)
+        """The current catalog, kept in memory while the store's `catalog_version` says it is unchanged
+        (one tiny query per call), so a price set by any process is used by the next read in every one.
+        The version is read before the catalog: a change landing in between makes the next call reload,
+        never keeps a stale catalog."""
+        version = self.store.catalog_version(self.settings.currency)
+        cached = self._cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        catalog = self._catalog(self.store)
+        self._cached = (version, catalog)
+        return catalog
 
     def _catalog(self, records: BillingRecords) -> PriceCatalog:
         stored = records.load_catalog(self.settings.currency)
@@ -137,7 +157,7 @@ class BillingService:
                 f"from: {start.isoformat()} is in the past; a price change never rewrites the past",
                 details={"field": "from", "value": start.isoformat(), "now": now.isoformat()},
             )
-        key = PriceKey.of(model, product, term_months, tenant)
+        key = PriceKey.of(model, product, term_months, self.tenant_id(tenant) if tenant is not None else None)
         with self.store.atomic() as unit:  # read and write in one transaction: concurrent changes serialise
             catalog = self._catalog(unit).with_price(key, price, currency, start)
             unit.save_catalog(catalog)
@@ -149,8 +169,34 @@ class BillingService:
             self.audit.record(AuditEntry(now, actor or SERVER_SIDE, Action.PRICE_SET, target, key.tenant, details))
         return period
 
-    def prices(self) -> tuple[PricePeriod, ...]:
-        return self.catalog().periods
+    def prices(self, tenant: str | None = None) -> tuple[PricePeriod, ...]:
+        """Every price period, or (with `tenant`, an id or name) the list prices and that tenant's."""
+        periods = self.catalog().periods
+        if tenant is None:
+            return periods
+        who = self.tenant_id(tenant)
+        return tuple(p for p in periods if p.key.tenant in (None, who))
+
+    # Names ------------------------------------------------------------------------------------------
+
+    def tenant_id(self, ref: str) -> TenantId:
+        """The tenant `ref` names (its id or its name); NotFound naming `ref` when there is none."""
+        found = self.directory.resolve_tenant(ref) if self.directory is not None else None
+        if found is None:
+            raise NotFound(f"tenant {ref!r} not found", details={"field": "tenant", "value": ref})
+        return found
+
+    def tenant_names(self, ids: Iterable[TenantId]) -> dict[TenantId, str]:
+        """Names of the tenants `ids` (for operators' lists; empty without a directory)."""
+        wanted = set(ids)
+        return self.directory.tenant_names(wanted) if self.directory is not None and wanted else {}
+
+    def tenant_name(self, tenant: TenantId) -> str | None:
+        return self.tenant_names([tenant]).get(tenant)
+
+    def project_names(self, tenant: TenantId) -> dict[ProjectId, str]:
+        """Names of `tenant`'s own projects (never another tenant's)."""
+        return self.directory.project_names(tenant) if self.directory is not None else {}
 
     # Metering ---------------------------------------------------------------------------------------
 
@@ -275,7 +321,8 @@ class BillingService:
         if self.renderer is None:
             raise NotFound("invoice documents are not available in this build", details={"field": "format"})
         invoice = self.invoice(invoice_id)
-        text = self.renderer.csv(invoice) if fmt == "csv" else self.renderer.html(invoice)
+        name = self.tenant_name(invoice.tenant_id)
+        text = self.renderer.csv(invoice, name) if fmt == "csv" else self.renderer.html(invoice, name)
         return DOWNLOAD_TYPES[fmt], text
 
     def invoices(self, tenant: TenantId | None = None) -> list[Invoice]:
@@ -359,7 +406,12 @@ class BillingService:
         )
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
-        return revenue(self.store.invoices(), by)
+        """Revenue rows; grouped by tenant, each row also has the tenant's `tenant_name`."""
+        rows = revenue(self.store.invoices(), by)
+        if by != "tenant":
+            return rows
+        names = self.tenant_names(TenantId(r["tenant"]) for r in rows)
+        return [{**r, "tenant_name": names.get(TenantId(r["tenant"]), "")} for r in rows]
 
 
 def _required(invoice_id: str, found: Invoice | None) -> Invoice:

@@ -40,8 +40,10 @@ class Provisioner(Protocol):
 
 
 class PriceBook(Protocol):
-    def gpu_hour(self, model: str, product: Product) -> Decimal:
-        """Price of one GPU-hour of `model` as `product`, in `currency()`; InvalidInput for unpriced models."""
+    def gpu_hour(self, model: str, product: Product, tenant_id: str | None) -> Decimal:
+        """Price of one GPU-hour of `model` as `product` for `tenant_id` (its contract price where one is
+        effective, else list; None: list), in `currency()`; InvalidInput for unpriced models. The price
+        a quote, reservation or instance shows is the one its invoice charges."""
         ...
 
     def currency(self) -> str: ...

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from neocloud.control.app import admission, audit, present
-from neocloud.control.app.access import visible_allocation
+from neocloud.control.app.access import request_tenant, resolve_project, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
     BOOKING_HORIZON,
@@ -20,6 +20,7 @@ from neocloud.control.app.deps import (
     checked_page,
     next_cursor,
 )
+from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
@@ -30,11 +31,13 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
+from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.audit import Action
-from neocloud.kernel.errors import Conflict, InvalidInput
+from neocloud.kernel.errors import Conflict, InvalidInput, QuotaExceeded
 from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import require_utc
 from neocloud.kernel.products import MAX_HOURS, Product, State
 
@@ -59,15 +62,24 @@ class ReservationService:
         return Window.of(max(start, now), request.hours)
 
     def quote(self, principal: Principal, request: ReservationRequest) -> QuoteView:
-        """Price and the earliest start (>= the asked one) at which the shape fits for the asked hours."""
+        """Price (the tenant's contract price where one applies) and the earliest start (>= the asked
+        one) at which the shape fits for the asked hours. A request that the tenant's or project's quota
+        refuses over the asked window is infeasible, with the quota's reason, as `reserve` would say."""
         now = self._deps.clock.now()
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        fit = admission.earliest(self._deps, model, shape, request.gpus, window.start, duration, now)
+        with self._deps.uow(read_only=True) as uow:
+            refused = _quota_refusal(uow, principal, request, model.name, window, now)
+        if refused is not None:
+            fit = calendar.Fit(None, None, {"quota": 0}, refused.message)
+        else:
+            fit = admission.earliest(self._deps, model, shape, request.gpus, window.start, duration, now)
         return QuoteView(
             model.name,
             request.gpus,
@@ -92,7 +104,9 @@ class ReservationService:
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         request_ = admission.AdmissionRequest(
             Product.RESERVED,
             model.name,
@@ -146,7 +160,9 @@ class ReservationService:
         current = visible_allocation(self._deps, principal, reservation_id, (Product.RESERVED,), "reservation")
         if not 1 <= hours <= MAX_HOURS:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
-        unit = self._deps.prices.gpu_hour(current.model, Product.RESERVED)  # priced outside the unit of work
+        unit = self._deps.prices.gpu_hour(  # priced outside the unit of work
+            current.model, Product.RESERVED, current.tenant_id
+        )
         with self._deps.uow() as uow:
             alloc = uow.get_allocation(reservation_id, lock=True)
             uow.claim_nodes(sorted({b.node_id for b in uow.bookings_of(reservation_id)}), wait=True)
@@ -211,3 +227,37 @@ class ReservationService:
         return CalendarView(
             m.name, s.value, [CalendarSlot(x.start, x.end, x.free_gpus, x.max_request_gpus) for x in slots]
         )
+
+
+def _quota_refusal(
+    uow: UnitOfWork,
+    principal: Principal,
+    request: ReservationRequest,
+    model: str,
+    window: Window,
+    now: datetime,
+) -> QuotaExceeded | None:
+    """What the quota says of the quoted request over its asked window (None: nothing against it), by
+    the same check admission makes. A token without a tenant that names no project quotes for no one."""
+    if principal.tenant_id is None and request.project is None:
+        return None
+    if principal.tenant_id is not None and not any(q.model == model for q in uow.quotas(principal.tenant_id)):
+        return None  # no quota on the model: nothing to check (and no project to resolve)
+    project = resolve_project(uow, principal, request.project)
+    asked = Allocation(
+        AllocationId("quote"),
+        project.tenant_id,
+        project.id,
+        Product.RESERVED,
+        model,
+        request.gpus,
+        window.start,
+        window.end,
+        State.REQUESTED,
+        now,
+    )
+    try:
+        admission.check_quota(uow, asked)
+    except QuotaExceeded as refused:
+        return refused
+    return None

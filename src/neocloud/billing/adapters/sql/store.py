@@ -19,6 +19,7 @@ from neocloud.billing.app.ports import BillingStore
 from neocloud.billing.domain.invoices import Credit, Invoice
 from neocloud.billing.domain.metering import Incident, UsageEntry
 from neocloud.billing.domain.pricing import PriceCatalog
+from neocloud.infra.engine import read_only
 from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
 from neocloud.kernel.periods import Period
 
@@ -40,8 +41,26 @@ class SqlBillingStore:
             yield SqlBillingUnit(conn, locking=False)
 
     def load_catalog(self, currency: str) -> PriceCatalog | None:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.load_catalog(currency)
+
+    @contextmanager
+    def _read(self) -> Iterator[SqlBillingUnit]:
+        """A read-only transaction (on SQLite it begins DEFERRED, beside the writer, not behind it)."""
+        with self.engine.connect() as conn:
+            read_only(conn)
+            with conn.begin():
+                yield SqlBillingUnit(conn, locking=False)
+
+    def catalog_version(self, currency: str) -> str | None:
+        """One statement, read on every quote: on PostgreSQL outside any transaction (autocommit: one
+        round trip instead of BEGIN, SELECT, ROLLBACK); on SQLite in a read-only transaction."""
+        if self.engine.dialect.name != "postgresql":
+            with self._read() as unit:
+                return unit.catalog_version(currency)
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return SqlBillingUnit(conn, locking=False).catalog_version(currency)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         with self._once() as unit:

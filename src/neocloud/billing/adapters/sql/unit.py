@@ -90,6 +90,20 @@ class SqlBillingUnit:
         ]
         return PriceCatalog(currency, Decimal(head.tax_rate), periods)
 
+    def catalog_version(self, currency: str) -> str | None:
+        """The tax rate and the number of price periods, in one query on the catalog row: periods are
+        never removed (every change adds one and at most closes another), so the count moves with
+        every price change. No lock is taken."""
+        c, p = bt.billing_catalogs.c, bt.billing_prices.c
+        periods = (
+            select(func.count())
+            .select_from(bt.billing_prices)
+            .where(p.currency == currency)
+            .scalar_subquery()
+        )
+        row = self.conn.execute(select(c.tax_rate, periods).where(c.currency == currency)).first()
+        return None if row is None else f"{row[0]}:{row[1]}"
+
     def save_catalog(self, catalog: PriceCatalog) -> None:
         c = bt.billing_catalogs.c
         # The catalog row is kept (updated, never deleted): it is what concurrent writers lock.
