@@ -261,6 +261,7 @@ class MemoryUnitOfWork:
         start: datetime,
         end: datetime | None,
         project_id: ProjectId | None = None,
+        product: Product | None = None,
     ) -> list[Allocation]:
         return [
             a
@@ -269,9 +270,15 @@ class MemoryUnitOfWork:
             and a.model == model
             and (tenant_id is None or a.tenant_id == tenant_id)
             and (project_id is None or a.project_id == project_id)
+            and (product is None or a.product is product)
             and (a.end is None or a.end > start)
             and (end is None or a.start < end)
         ]
+
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        return [(a.start, a.end, a.gpus, a.project_id) for a in self.live_allocations(tenant_id, model, start, end)]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
         return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[

@@ -124,7 +124,7 @@ def decide(
     yield_at = max(start, now + notice)
     if yield_at > start and not may_shift:
         return verdict
-    spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
+    spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None, product=Product.SPOT)}
     if not spot:
         return verdict
     raw = uow.bookings(model.name, yield_at, end)
@@ -165,14 +165,16 @@ def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
     quotas = uow.quotas(alloc.tenant_id)
     if not any(q.model == alloc.model for q in quotas):
         return
-    held = uow.live_allocations(alloc.tenant_id, alloc.model, alloc.start, alloc.end)
+    held = uow.held(alloc.tenant_id, alloc.model, alloc.start, alloc.end)
 
-    def spans(items: list[Allocation]) -> list[tuple[float, float, int]]:
-        return [(a.start.timestamp(), a.end.timestamp() if a.end else float("inf"), a.gpus) for a in items]
+    def spans(project: str | None) -> list[tuple[float, float, int]]:
+        return [
+            (start.timestamp(), end.timestamp() if end else float("inf"), gpus)
+            for start, end, gpus, held_project in held
+            if project is None or held_project == project
+        ]
 
-    usage = Usage(
-        peak_usage(spans(held)), peak_usage(spans([a for a in held if a.project_id == alloc.project_id]))
-    )
+    usage = Usage(peak_usage(spans(None)), peak_usage(spans(alloc.project_id)))
     check_admission(quotas, alloc.project_id, alloc.model, usage, alloc.gpus)
 
 
@@ -236,7 +238,7 @@ def earliest(
         fleet = load_fleet(uow, model.name, deps.fleets)
         if fleet is None:
             return calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
-        spot = {a.id for a in uow.live_allocations(None, model.name, now, None) if a.product is Product.SPOT}
+        spot = {a.id for a in uow.live_allocations(None, model.name, now, None, product=Product.SPOT)}
         bookings = yielding(uow.bookings(model.name, start, None), spot, now + deps.spot_notice)
         states = uow.node_states()
     return calendar.earliest_fit(

@@ -155,7 +155,14 @@ class UnitOfWork(Protocol):
         start: datetime,
         end: datetime | None,
         project_id: ProjectId | None = None,
+        product: Product | None = None,
     ) -> list[Allocation]: ...
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        """(start, end, gpus, project id) of the tenant's live `model` allocations overlapping [start, end):
+        what a quota decision reads, without loading whole allocations."""
+        ...
     def due(self, now: datetime, limit: int) -> list[Allocation]: ...
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None: ...
     def bookings(

@@ -332,20 +332,32 @@ class SqlUnitOfWork:
         rows, total = self._page(q, a.id, after, limit)
         return [_alloc(r) for r in rows], total
 
+    def _live(self, cols: Any, model: str, start: datetime, end: datetime | None) -> Select[Any]:
+        a = t.allocations.c
+        q = select(*cols).where(
+            a.state.in_([s.value for s in LIVE]), a.model == model, or_(a.end_at.is_(None), a.end_at > start))
+        return q.where(a.start_at < end) if end is not None else q
+
     def live_allocations(
         self, tenant_id: TenantId | None, model: str, start: datetime, end: datetime | None,
-        project_id: ProjectId | None = None,
+        project_id: ProjectId | None = None, product: Product | None = None,
     ) -> list[Allocation]:
         a = t.allocations.c
-        q = select(t.allocations).where(
-            a.state.in_([s.value for s in LIVE]), a.model == model, or_(a.end_at.is_(None), a.end_at > start))
-        if end is not None:
-            q = q.where(a.start_at < end)
+        q = self._live([t.allocations], model, start, end)
         if tenant_id is not None:
             q = q.where(a.tenant_id == tenant_id)
         if project_id is not None:
             q = q.where(a.project_id == project_id)
+        if product is not None:
+            q = q.where(a.product == product.value)
         return [_alloc(r) for r in self.c.execute(q.order_by(a.id))]
+
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        a = t.allocations.c
+        q = self._live([a.start_at, a.end_at, a.gpus, a.project_id], model, start, end).where(a.tenant_id == tenant_id)
+        return [(r.start_at, r.end_at, r.gpus, r.project_id) for r in self.c.execute(q)]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
         a = t.allocations.c
