@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from neocloud.api.auth import PrincipalCache
 from neocloud.control.domain.tenancy import Role, display_prefix
 from neocloud.kernel.periods import Period
 from tests.builders import fleet, node
@@ -117,6 +118,9 @@ class IsolationWorld:
     @staticmethod
     def build(tenants: tuple[str, ...] = TENANTS) -> IsolationWorld:
         api = ApiWorld.build(isolation_fleet(), tenants=tenants)
+        # A principal cache whose entries never outlive their TTL (its clock stands still): only the auth
+        # epoch and the expiry check can keep it from serving a revoked, expired or suspended principal.
+        api.app.state.principals = PrincipalCache(clock=lambda: 0.0)
         world = IsolationWorld(api, {}, {})
         for name in tenants:
             world._tenant(name)

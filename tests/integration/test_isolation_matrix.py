@@ -660,3 +660,29 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
                     assert _error(as_foreign) == _error(as_missing[0]), (route, role, ident, as_foreign.text)
         for ident in me.of(probe.kind):  # last: a caller may revoke its own token
             send(me, ident, probe.own, probe)
+
+
+def test_a_token_revocation_answered_404_or_403_revokes_nothing() -> None:
+    """The matrix checks what a refused DELETE /v1/tokens/{id} answers; here, that it changed nothing:
+    every token of the other tenants, and of the caller's tenant under a member's or viewer's refused
+    revocation, still authenticates."""
+    world = IsolationWorld.build()
+    me = world.marks[ME]
+    dead = {secret for secrets in world.dead.values() for secret in secrets.values()}
+    live = {i: s for i, s in world.secrets.items() if s not in dead}
+    admin = world.api.http(world.token(ME, Role.TENANT_ADMIN))
+    for name, marks in world.marks.items():
+        if name == ME:
+            continue
+        for token_id in marks.token_ids:
+            assert admin.delete(f"/v1/tokens/{token_id}").status_code == 404, token_id
+    for role in (Role.TENANT_MEMBER, Role.VIEWER):
+        http = world.api.http(world.token(ME, role))
+        for token_id in me.token_ids:
+            assert http.delete(f"/v1/tokens/{token_id}").status_code == 403, (role, token_id)
+    for token_id, secret in live.items():
+        assert world.api.http(secret).get("/v1/whoami").status_code == 200, token_id
+    operator = world.api.http(world.api.operator)
+    revoked = operator.get("/v1/audit", params={**ALL_OF_IT, "action": "token.revoke"}).json()["items"]
+    wanted = sorted(_id_of(world, d["revoked"]) for d in world.dead.values())
+    assert sorted(e["target"] for e in revoked) == wanted, revoked
