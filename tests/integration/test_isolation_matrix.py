@@ -20,7 +20,8 @@ The caller is always a token of alice-corp; bob-labs and carol-ai are the other 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -567,6 +568,15 @@ ROUTES = _routes()
 READ_ONLY = frozenset(r for r in ROUTES if r.startswith("GET "))
 
 
+SENT: Counter[str] = Counter()  # probe requests per role (the checks' own requests not counted)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    print(f"\nisolation matrix requests: {sum(SENT.values())} {dict(SENT)}")
+
+
 @pytest.fixture(scope="module")
 def shared_world() -> IsolationWorld:
     """One world for the read-only routes; a route that changes things gets a fresh world per role."""
@@ -625,6 +635,7 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
         req = probe.request(me, owner, ident)
         assert pattern.fullmatch(req.path), (route, req.path)
         response = http.request(req.method, req.path, json=req.json, params=req.params)
+        SENT[role] += 1
         where = (route, role, req.path, req.json, req.params, response.status_code, response.text[:300])
         assert response.status_code == expected(stated), where
         if role != "operator":
