@@ -6,7 +6,10 @@ clock) and gives every tenant, through the HTTP API as its own admin (or the ope
 operator may): a second project, member and viewer tokens, a tenant and a project quota, a reservation,
 an on-demand and a spot instance run in March, a finalized March invoice (billing's `finalize`, as
 test_billing_api.py does) with a credit note against it, and — on 2 April — a future reservation and a
-running on-demand and spot instance. `Marks` collects every id and name that identifies one tenant.
+running on-demand and spot instance; last, two tenant-member tokens its admin minted and used once (so
+the API's principal cache holds them): one then revoked (DELETE /v1/tokens/{id}), one created with
+`expires_at` and then outlived by moving the clock past it (`dead`). `Marks` collects every id and name
+that identifies one tenant.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from neocloud.api.auth import PrincipalCache
 from neocloud.control.domain.tenancy import Role, display_prefix
 from neocloud.kernel.periods import Period
 from tests.builders import fleet, node
@@ -25,6 +29,7 @@ from tests.integration.api_world import ApiWorld
 TENANTS = ("alice-corp", "bob-labs", "carol-ai")
 MARCH = Period.month(2026, 3)
 SHARED_NAMES = frozenset({"default"})  # every tenant has a project named so: it names no one
+EXPIRES_IN = timedelta(minutes=10)  # the expiring token's life; build() then moves the clock past it
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Marks:
     live_instance_ids: list[str] = field(default_factory=list)  # running: it can be stopped
     invoice_ids: list[str] = field(default_factory=list)
     credit_note_ids: list[str] = field(default_factory=list)
+    admin_token_id: str = ""  # the tenant-admin token the world acts with
 
     @property
     def allocation_ids(self) -> list[str]:
@@ -72,6 +78,8 @@ class Marks:
             "name": [self.name],
             "project": self.project_ids,
             "token": self.token_ids,
+            # the admin's own token last: revoking it ends the caller's probes
+            "token-self-last": sorted(self.token_ids, key=lambda t: t == self.admin_token_id),
             "reservation": self.reservation_ids,
             "live-reservation": self.live_reservation_ids,
             "instance": self.instance_ids,
@@ -104,10 +112,15 @@ class IsolationWorld:
     api: ApiWorld
     marks: dict[str, Marks]
     tokens: dict[str, dict[Role, str]]  # tenant name -> role -> secret
+    dead: dict[str, dict[str, str]] = field(default_factory=dict)  # tenant name -> revoked/expired -> secret
+    secrets: dict[str, str] = field(default_factory=dict)  # token id -> secret, for every token above
 
     @staticmethod
     def build(tenants: tuple[str, ...] = TENANTS) -> IsolationWorld:
         api = ApiWorld.build(isolation_fleet(), tenants=tenants)
+        # A principal cache whose entries never outlive their TTL (its clock stands still): only the auth
+        # epoch and the expiry check can keep it from serving a revoked, expired or suspended principal.
+        api.app.state.principals = PrincipalCache(clock=lambda: 0.0)
         world = IsolationWorld(api, {}, {})
         for name in tenants:
             world._tenant(name)
@@ -116,6 +129,12 @@ class IsolationWorld:
         world._finalize_march()
         for name in tenants:
             world._april(name)
+        api.control.reconcile()
+        for name in tenants:
+            world._revoked(name)
+        for name in tenants:
+            world._expiring(name)
+        api.clock.advance(EXPIRES_IN + timedelta(minutes=1))
         api.control.reconcile()
         for name in tenants:
             missing = [kind for kind, ids in world.marks[name].kinds().items() if not ids]
@@ -130,6 +149,10 @@ class IsolationWorld:
 
     def token(self, name: str, role: Role) -> str:
         return self.tokens[name][role]
+
+    def secrets_of_everyone(self) -> frozenset[str]:
+        """Every bearer secret the world minted (and the operator's): no answer ever carries one."""
+        return frozenset(self.secrets.values()) | {self.api.operator}
 
     # ---- building -----------------------------------------------------------------------------------
 
@@ -149,11 +172,10 @@ class IsolationWorld:
         me = self._ok(admin.get("/v1/whoami"))
         marks.token_ids.append(me["token_id"])
         marks.token_prefixes.append(display_prefix(admin_secret))
+        marks.admin_token_id = me["token_id"]
+        self.secrets[me["token_id"]] = admin_secret
         for role in (Role.TENANT_MEMBER, Role.VIEWER):
-            made = self._ok(admin.post("/v1/tokens", json={"role": role.value}), 201)
-            self.tokens[name][role] = made["secret"]
-            marks.token_ids.append(made["token"]["id"])
-            marks.token_prefixes.append(made["token"]["prefix"])
+            self.tokens[name][role] = self._mint(name, {"role": role.value})
         project = self._ok(
             admin.post("/v1/projects", json={"tenant_id": tenant_id, "name": f"{name}-train"}), 201
         )
@@ -164,6 +186,33 @@ class IsolationWorld:
         self._ok(operator.put("/v1/quotas", json={"tenant_id": tenant_id, "model": "H100", "gpus": 96}))
         quota = {"tenant_id": tenant_id, "model": "H100", "gpus": 48, "project_id": project["id"]}
         self._ok(admin.put("/v1/quotas", json=quota))
+
+    def _mint(self, name: str, body: dict[str, Any]) -> str:
+        """A token minted by the tenant's admin over HTTP, used once (so the API's principal cache holds
+        it), recorded in the tenant's marks; its secret."""
+        admin = self.api.http(self.tokens[name][Role.TENANT_ADMIN])
+        made = self._ok(admin.post("/v1/tokens", json=body), 201)
+        marks, secret = self.marks[name], made["secret"]
+        marks.token_ids.append(made["token"]["id"])
+        marks.token_prefixes.append(made["token"]["prefix"])
+        self.secrets[made["token"]["id"]] = secret
+        assert self._ok(self.api.http(secret).get("/v1/whoami"))["token_id"] == made["token"]["id"]
+        return secret
+
+    def _revoked(self, name: str) -> None:
+        """A tenant-member token, used, then revoked by the tenant's admin with DELETE /v1/tokens/{id}."""
+        secret = self._mint(name, {"role": Role.TENANT_MEMBER.value})
+        token_id = self.marks[name].token_ids[-1]
+        admin = self.api.http(self.tokens[name][Role.TENANT_ADMIN])
+        assert self._ok(admin.delete(f"/v1/tokens/{token_id}"))["revoked_at"] is not None
+        self.dead.setdefault(name, {})["revoked"] = secret
+
+    def _expiring(self, name: str) -> None:
+        """A tenant-member token with `expires_at`, used while live; build() then moves the clock past
+        it (after every revocation, whose auth-epoch bump would otherwise drop it from the cache)."""
+        expires_at = (self.api.clock.now() + EXPIRES_IN).isoformat()
+        secret = self._mint(name, {"role": Role.TENANT_MEMBER.value, "expires_at": expires_at})
+        self.dead.setdefault(name, {})["expired"] = secret
 
     def _member(self, name: str) -> Any:
         return self.api.http(self.tokens[name][Role.TENANT_MEMBER])
@@ -225,17 +274,17 @@ def missing_marks(like: Marks) -> Marks:
     return Marks(
         missing_id(like.tenant_id),
         "nobody-at-all",
-        gone(like.project_ids),
-        ["nobody-project"],
-        gone(like.token_ids),
-        ["nc_000000"],
-        gone(like.reservation_ids),
-        gone(like.instance_ids),
-        gone(like.spot_ids),
-        gone(like.invoice_ids),
-        gone(like.credit_note_ids),
-        gone(like.live_reservation_ids),
-        gone(like.live_instance_ids),
+        project_ids=gone(like.project_ids),
+        project_names=["nobody-project"],
+        token_ids=gone(like.token_ids),
+        token_prefixes=["nc_000000"],
+        reservation_ids=gone(like.reservation_ids),
+        instance_ids=gone(like.instance_ids),
+        spot_ids=gone(like.spot_ids),
+        live_reservation_ids=gone(like.live_reservation_ids),
+        live_instance_ids=gone(like.live_instance_ids),
+        invoice_ids=gone(like.invoice_ids),
+        credit_note_ids=gone(like.credit_note_ids),
     )
 
 

@@ -20,14 +20,16 @@ The caller is always a token of alice-corp; bob-labs and carol-ai are the other 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from neocloud.control.domain.tenancy import Role
+from neocloud.control.app.views import MAX_PAGE
+from neocloud.control.domain.tenancy import Role, hash_secret
 from tests.integration.api_world import ApiWorld
 from tests.integration.isolation_world import IsolationWorld, Marks, leaked, missing_marks
 
@@ -35,8 +37,9 @@ ME = "alice-corp"
 
 # ---- roles ----------------------------------------------------------------------------------------------
 # A role is how the caller's bearer token is obtained. Roles in UNAUTHENTICATED get 401 on every /v1
-# probe. Revoked and expired tokens are one entry each here (and in UNAUTHENTICATED) once the API can
-# revoke (DELETE /v1/tokens/{id}) and expire (POST /v1/tokens with expires_at) a token.
+# probe: no token, a tenant-member token its admin revoked (DELETE /v1/tokens/{id}) and one created with
+# expires_at that the world's clock has since passed. Both were used once while live, so the API's
+# principal cache held them: the 401s show the auth epoch and the expiry check keep it from serving them.
 
 TokenOf = Callable[[IsolationWorld], str | None]
 ROLES: dict[str, TokenOf] = {
@@ -45,9 +48,11 @@ ROLES: dict[str, TokenOf] = {
     "viewer": lambda w: w.token(ME, Role.VIEWER),
     "operator": lambda w: w.api.operator,
     "no-token": lambda w: None,
+    "revoked": lambda w: w.dead[ME]["revoked"],
+    "expired": lambda w: w.dead[ME]["expired"],
 }
 TENANT_ROLES = ("tenant-admin", "tenant-member", "viewer")
-UNAUTHENTICATED = frozenset({"no-token"})
+UNAUTHENTICATED = frozenset({"no-token", "revoked", "expired"})
 
 
 def E(admin: int, member: int, viewer: int, operator: int) -> dict[str, int]:
@@ -88,6 +93,7 @@ class Probe:
         None  # a list: the caller's objects of this kind appear (every tenant's for operators)
     )
     then: Then | None = None  # more checks on a 2xx answer
+    before: Callable[[IsolationWorld], None] | None = None  # sets the (fresh) world up, once per role
 
 
 def plain(method: str, path: str, own: dict[str, int], **kw: Any) -> Probe:
@@ -190,6 +196,131 @@ def _download(fmt: str) -> Probe:
     )
 
 
+def _id_of(world: IsolationWorld, secret: str) -> str:
+    return next(i for i, s in world.secrets.items() if s == secret)
+
+
+def _no_secrets(world: IsolationWorld, response: Any) -> None:
+    """No bearer secret, nor the hash it is stored as, in an answer."""
+    for secret in world.secrets_of_everyone():
+        assert secret not in response.text and hash_secret(secret) not in response.text, response.text
+    for item in response.json()["items"]:
+        assert "secret" not in item and "secret_hash" not in item, item
+
+
+def _tokens_are_mine(world: IsolationWorld, role: str, response: Any) -> None:
+    """A tenant-admin lists exactly its tenant's tokens, the revoked and expired ones shown as such;
+    nobody ever sees a secret."""
+    _no_secrets(world, response)
+    items = {t["id"]: t for t in response.json()["items"]}
+    if role == "tenant-admin":
+        me = world.marks[ME]
+        assert set(items) == set(me.token_ids), (me.token_ids, response.text)
+        assert all(t["tenant_id"] == me.tenant_id for t in items.values()), response.text
+        assert items[_id_of(world, world.dead[ME]["revoked"])]["revoked_at"] is not None, response.text
+        expired = items[_id_of(world, world.dead[ME]["expired"])]
+        assert expired["revoked_at"] is None and expired["expires_at"] is not None, response.text
+
+
+def _revoked_at_once(world: IsolationWorld, role: str, response: Any) -> None:
+    """The revoked token gets 401 on its very next request (it was used, so the principal cache had it)."""
+    token = response.json()
+    assert token["revoked_at"] is not None, token
+    assert "secret" not in token, token
+    answer = world.api.http(world.secrets[token["id"]]).get("/v1/whoami")
+    assert answer.status_code == 401, (token, answer.text)
+
+
+def _audit_is_mine(world: IsolationWorld, role: str, response: Any) -> None:
+    """A tenant-admin reads its tenant's entries only, with outside actors shown as "operator", and
+    they include its own recent actions: the tokens it minted and revoked, its project, its member's
+    stops."""
+    entries = response.json()["items"]
+    assert response.json()["total"] == len(entries), "the probe reads the whole trail in one page"
+    if role != "tenant-admin":
+        return
+    me = world.marks[ME]
+    for e in entries:
+        assert e["tenant_id"] == me.tenant_id, e
+        assert e["actor_tenant_id"] in (None, me.tenant_id), e
+        assert e["actor"] in {"operator", "server-side", *me.token_ids}, e
+    done = {(e["actor"], e["action"], e["target"]) for e in entries}
+    admin, member = me.admin_token_id, _id_of(world, world.token(ME, Role.TENANT_MEMBER))
+    revoked = _id_of(world, world.dead[ME]["revoked"])
+    train = me.project_ids[me.project_names.index(f"{ME}-train")]
+    wanted = {(admin, "token.create", t) for t in me.token_ids if t != admin}
+    wanted |= {(admin, "token.revoke", revoked), (admin, "project.create", train)}
+    wanted |= {(member, "instance.stop", i) for i in me.instance_ids[:2]}  # the March instances
+    assert wanted <= done, (sorted(wanted - done), response.text)
+
+
+def _revocations(world: IsolationWorld, role: str, response: Any) -> None:
+    """Filtered by action: only revocations, and the caller's tenant's revoked token among them (every
+    tenant's for operators)."""
+    entries = response.json()["items"]
+    assert entries and all(e["action"] == "token.revoke" for e in entries), response.text
+    names = [ME] if role == "tenant-admin" else list(world.marks)
+    for name in names:
+        assert _id_of(world, world.dead[name]["revoked"]) in {e["target"] for e in entries}, response.text
+
+
+def _tenant_of(world: IsolationWorld, tenant_id: str) -> str:
+    return next(name for name, m in world.marks.items() if m.tenant_id == tenant_id)
+
+
+def _admin_writes(world: IsolationWorld, name: str) -> int:
+    """The status a tenant-admin's write gets (its project quota, set again to what it is); its reads
+    are checked to answer 200 on the way."""
+    marks = world.marks[name]
+    admin = world.api.http(world.token(name, Role.TENANT_ADMIN))
+    for path in ("/v1/whoami", "/v1/instances", "/v1/invoices"):
+        assert admin.get(path).status_code == 200, (name, path)
+    train = marks.project_ids[marks.project_names.index(f"{name}-train")]
+    quota = {"tenant_id": marks.tenant_id, "model": "H100", "gpus": 48, "project_id": train}
+    return int(admin.put("/v1/quotas", json=quota).status_code)
+
+
+def _suspended(world: IsolationWorld, role: str, response: Any) -> None:
+    """From the suspend on, the tenant's tokens (cached: the world used them) still read but never write."""
+    tenant = response.json()
+    assert tenant["suspended_at"] is not None, tenant
+    name = _tenant_of(world, tenant["id"])
+    assert _admin_writes(world, name) == 403, name
+    member = world.api.http(world.token(name, Role.TENANT_MEMBER))
+    assert member.post("/v1/instances", json={"model": "H100", "nodes": 1}).status_code == 403, name
+
+
+def _resumed(world: IsolationWorld, role: str, response: Any) -> None:
+    tenant = response.json()
+    assert tenant["suspended_at"] is None, tenant
+    assert _admin_writes(world, _tenant_of(world, tenant["id"])) == 200, tenant
+
+
+def _suspend_everyone(world: IsolationWorld) -> None:
+    for marks in world.marks.values():
+        world.api.control.tenancy.suspend_tenant(marks.tenant_id)
+    for name in world.marks:
+        assert _admin_writes(world, name) == 403, name
+
+
+def _suspension(verb: str, then: Then, before: Callable[[IsolationWorld], None] | None = None) -> list[Probe]:
+    """Operators only, whoever the tenant is (named by id or by name)."""
+    return [
+        Probe(
+            lambda me, m, i: Req("POST", f"/v1/tenants/{i}/{verb}"),
+            E(403, 403, 403, 200),
+            kind,
+            E(403, 403, 403, 200),
+            E(403, 403, 403, 404),
+            then=then,
+            before=before,
+        )
+        for kind in ("tenant", "name")
+    ]
+
+
+ALL_OF_IT = {"limit": str(MAX_PAGE)}
+
 EXPECTATIONS: dict[str, list[Probe]] = {
     "GET /healthz": [plain("GET", "/healthz", ALL(200))],
     "GET /readyz": [plain("GET", "/readyz", ALL(200))],
@@ -205,6 +336,8 @@ EXPECTATIONS: dict[str, list[Probe]] = {
         ),
     ],
     "GET /v1/tenants": [listing("/v1/tenants", "tenant")],
+    "POST /v1/tenants/{tenant_id}/suspend": _suspension("suspend", _suspended),
+    "POST /v1/tenants/{tenant_id}/resume": _suspension("resume", _resumed, before=_suspend_everyone),
     "GET /v1/tenants/{tenant_id}": [
         by_id(
             "tenant",
@@ -252,6 +385,39 @@ EXPECTATIONS: dict[str, list[Probe]] = {
             lambda me, m, i: {"tenant": me.name, "role": "tenant-admin"}, None, own=E(403, 403, 403, 201)
         ),
         _token_probe(lambda me, m, i: {"role": "operator"}, None, own=E(403, 403, 403, 201)),
+    ],
+    "GET /v1/tokens": [
+        Probe(
+            lambda me, m, i: Req("GET", "/v1/tokens"),
+            E(200, 403, 403, 200),
+            shows="token",
+            then=_tokens_are_mine,
+        )
+    ],
+    "DELETE /v1/tokens/{token_id}": [
+        # Every token of the caller's tenant, its own last (a tenant-admin may revoke itself).
+        by_id(
+            "token-self-last",
+            lambda me, m, i: Req("DELETE", f"/v1/tokens/{i}"),
+            E(200, 403, 403, 200),
+            E(404, 403, 403, 200),
+            E(404, 403, 403, 404),
+            then=_revoked_at_once,
+        )
+    ],
+    "GET /v1/audit": [
+        Probe(
+            lambda me, m, i: Req("GET", "/v1/audit", params=ALL_OF_IT),
+            E(200, 403, 403, 200),
+            shows="tenant",
+            then=_audit_is_mine,
+        ),
+        Probe(
+            lambda me, m, i: Req("GET", "/v1/audit", params={**ALL_OF_IT, "action": "token.revoke"}),
+            E(200, 403, 403, 200),
+            shows="tenant",
+            then=_revocations,
+        ),
     ],
     "GET /v1/quotas": [listing("/v1/quotas", "tenant")],
     "PUT /v1/quotas": [
@@ -402,6 +568,15 @@ ROUTES = _routes()
 READ_ONLY = frozenset(r for r in ROUTES if r.startswith("GET "))
 
 
+SENT: Counter[str] = Counter()  # probe requests per role (the checks' own requests not counted)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    print(f"\nisolation matrix requests: {sum(SENT.values())} {dict(SENT)}")
+
+
 @pytest.fixture(scope="module")
 def shared_world() -> IsolationWorld:
     """One world for the read-only routes; a route that changes things gets a fresh world per role."""
@@ -460,6 +635,7 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
         req = probe.request(me, owner, ident)
         assert pattern.fullmatch(req.path), (route, req.path)
         response = http.request(req.method, req.path, json=req.json, params=req.params)
+        SENT[role] += 1
         where = (route, role, req.path, req.json, req.params, response.status_code, response.text[:300])
         assert response.status_code == expected(stated), where
         if role != "operator":
@@ -470,6 +646,9 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
         return response
 
     for probe in probes:
+        if probe.before is not None:
+            assert route not in READ_ONLY, (route, "a read-only route shares its world: it sets nothing up")
+            probe.before(world)
         if probe.kind is None:
             response = send(me, "", probe.own, probe)
             if probe.shows is not None and response.status_code == 200 and role not in UNAUTHENTICATED:
@@ -482,8 +661,6 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
                     response.text,
                 )
             continue
-        for ident in me.of(probe.kind):
-            send(me, ident, probe.own, probe)
         nowhere = missing_marks(me)
         as_missing = [send(nowhere, absent, probe.missing, probe) for absent in nowhere.of(probe.kind)]
         others = [m for name, m in world.marks.items() if name != ME]
@@ -492,3 +669,31 @@ def test_route_answers_each_role_as_documented(route: str, role: str, shared_wor
                 as_foreign = send(other, ident, probe.foreign, probe)
                 if role in TENANT_ROLES:
                     assert _error(as_foreign) == _error(as_missing[0]), (route, role, ident, as_foreign.text)
+        for ident in me.of(probe.kind):  # last: a caller may revoke its own token
+            send(me, ident, probe.own, probe)
+
+
+def test_a_token_revocation_answered_404_or_403_revokes_nothing() -> None:
+    """The matrix checks what a refused DELETE /v1/tokens/{id} answers; here, that it changed nothing:
+    every token of the other tenants, and of the caller's tenant under a member's or viewer's refused
+    revocation, still authenticates."""
+    world = IsolationWorld.build()
+    me = world.marks[ME]
+    dead = {secret for secrets in world.dead.values() for secret in secrets.values()}
+    live = {i: s for i, s in world.secrets.items() if s not in dead}
+    admin = world.api.http(world.token(ME, Role.TENANT_ADMIN))
+    for name, marks in world.marks.items():
+        if name == ME:
+            continue
+        for token_id in marks.token_ids:
+            assert admin.delete(f"/v1/tokens/{token_id}").status_code == 404, token_id
+    for role in (Role.TENANT_MEMBER, Role.VIEWER):
+        http = world.api.http(world.token(ME, role))
+        for token_id in me.token_ids:
+            assert http.delete(f"/v1/tokens/{token_id}").status_code == 403, (role, token_id)
+    for token_id, secret in live.items():
+        assert world.api.http(secret).get("/v1/whoami").status_code == 200, token_id
+    operator = world.api.http(world.api.operator)
+    revoked = operator.get("/v1/audit", params={**ALL_OF_IT, "action": "token.revoke"}).json()["items"]
+    wanted = sorted(_id_of(world, d["revoked"]) for d in world.dead.values())
+    assert sorted(e["target"] for e in revoked) == wanted, revoked
