@@ -171,7 +171,7 @@ def _usage_like(path: str) -> list[Probe]:
             lambda me, m, i: Req("GET", path, params={"tenant": i}),
             ALL(200),
             NOT_FOUND_BUT_OPERATOR,
-            E(404, 404, 404, 200),  # operators may ask about any tenant id: nothing is used there
+            ALL(404),  # an unknown tenant is refused, naming it, for operators too
         ),
     ]
 
@@ -446,13 +446,14 @@ EXPECTATIONS: dict[str, list[Probe]] = {
     "GET /v1/nodes": [listing("/v1/nodes", "live-instance")],
     "GET /v1/capacity/calendar": [plain("GET", "/v1/capacity/calendar", ALL(200), params={"model": "H100"})],
     "POST /v1/reservations/quote": [
-        # A quote books nothing and reads no project: any project answers alike.
+        # A quote books nothing, but prices and checks quota for the project it names: another tenant's
+        # project answers a tenant role like a missing one.
         by_id(
             "project",
             lambda me, m, i: Req("POST", "/v1/reservations/quote", _reserve(i)),
             ALL(200),
-            ALL(200),
-            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
         )
     ],
     "POST /v1/reservations": [
@@ -543,7 +544,7 @@ EXPECTATIONS: dict[str, list[Probe]] = {
             lambda me, m, i: Req("GET", "/v1/invoices", params={"tenant": i}),
             ALL(200),
             NOT_FOUND_BUT_OPERATOR,
-            E(404, 404, 404, 200),
+            ALL(404),
         ),
     ],
     "GET /v1/invoices/{invoice_id}": [
