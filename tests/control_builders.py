@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from neocloud.billing.app.service import BillingSettings
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.billing.domain.pricing import PriceKey
 from neocloud.bootstrap import DEFAULT_QUOTA_GPUS, MEMORY, Services, Settings, build_services
 from neocloud.control.adapters.provisioners import FakeProvisioner

@@ -102,3 +102,13 @@ def test_every_model_the_schema_offers_is_accepted(world: ApiWorld) -> None:
 def test_a_model_outside_the_schema_is_refused_by_the_schema(world: ApiWorld) -> None:
     r = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json={"model": "Z9000", "gpus": 8, "hours": 1})
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input") and "Z9000" in r.json()["message"]
+
+
+def test_usage_takes_from_alone_and_to_alone(world: ApiWorld) -> None:
+    """The schema allows `from` without `to` (and the reverse); the server answered 422 to both."""
+    http = world.http(world.tokens["alice"])
+    alone = http.get("/v1/usage", params={"from": "2026-03-01T00:00:00Z"})
+    assert alone.status_code == 200, alone.text
+    assert http.get("/v1/usage", params={"to": "2026-03-02T00:00:00Z"}).status_code == 200
+    backwards = http.get("/v1/usage", params={"from": "2026-03-05T00:00:00Z", "to": "2026-03-02T00:00:00Z"})
+    assert (backwards.status_code, backwards.json()["details"]["field"]) == (422, "to")

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from neocloud.billing.app import service as billing_service
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.bootstrap import MEMORY, Services, Settings, build_services
 from neocloud.control.app.views import ReservationRequest
 from neocloud.infra.clock import ManualClock

@@ -14,7 +14,8 @@ from sqlalchemy import event
 
 from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
 from neocloud.billing.adapters.sql.store import SqlBillingStore
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.billing.domain.pricing import PriceKey
 from neocloud.infra.clock import ManualClock
 from neocloud.kernel.ids import TenantId

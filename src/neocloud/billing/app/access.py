@@ -8,7 +8,7 @@ carry its own names.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from neocloud.billing.app.service import BillingService
@@ -30,12 +30,17 @@ def _tenant(service: BillingService, principal: Principal, asked: str | None) ->
 
 
 def _period(service: BillingService, start: datetime | None, end: datetime | None) -> Period:
+    """The usage window: both given; `from` alone runs to now; `to` alone starts at the beginning of its
+    month; neither is this month so far. (Every combination the schema allows is answered.)"""
     if start is None and end is None:
         return Period.month_of(service.clock.now())
-    if start is None or end is None:
-        raise InvalidInput(
-            "from and to: give both or neither", details={"field": "from" if start is None else "to"}
-        )
+    if end is None:
+        assert start is not None
+        end = max(service.clock.now(), start + timedelta(seconds=1))
+    if start is None:
+        start = Period.month_of(end - timedelta(seconds=1)).start  # the month of the window's last second
+    if end <= start:
+        raise InvalidInput("to: must be after from", details={"field": "to"})
     return Period(start.replace(microsecond=0), end.replace(microsecond=0))
 
 

@@ -10,7 +10,6 @@ after a crash neither loses nor duplicates anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from neocloud.billing.app.ports import (
@@ -20,6 +19,7 @@ from neocloud.billing.app.ports import (
     LifecycleEventSource,
     TenantDirectory,
 )
+from neocloud.billing.app.settings import BillingSettings, MeterReport
 from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
@@ -41,10 +41,9 @@ from neocloud.kernel.audit import SERVER_SIDE, Action, Actor, AuditEntry, AuditT
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import InvoiceId, ProjectId, TenantId
-from neocloud.kernel.money import Money, check_currency
+from neocloud.kernel.money import Money
 from neocloud.kernel.periods import (
     Period,
-    check_grid,
     floor_to_grid,
     from_epoch,
     require_utc_second,
@@ -52,38 +51,6 @@ from neocloud.kernel.periods import (
 )
 
 DOWNLOAD_TYPES = {"csv": "text/csv", "html": "text/html"}
-
-
-@dataclass(frozen=True, slots=True)
-class BillingSettings:
-    """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
-    a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets);
-    `settle_delay_seconds` how far behind the clock metering settles, so that an event row committed a
-    little after its own time is still seen before the usage around it is written; `finalize_batch`
-    how many tenants' invoices one finalization transaction writes."""
-
-    currency: str = "USD"
-    grid_seconds: int = 86_400
-    usd_to_currency: str | None = None
-    settle_delay_seconds: int = 300
-    finalize_batch: int = 100
-
-    def __post_init__(self) -> None:
-        check_currency(self.currency)
-        check_grid(self.grid_seconds)
-        if self.finalize_batch < 1:
-            raise InvalidInput("finalize_batch: must be >= 1", details={"field": "finalize_batch"})
-        if self.settle_delay_seconds < 0:
-            raise InvalidInput(
-                "settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"}
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class MeterReport:
-    until: datetime
-    entries_added: int
-    incidents_added: int
 
 
 class BillingService:
