@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from neocloud.billing.adapters.memory import MemoryBillingStore, MemoryEventLog
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.fleet.capacity import Capacity
 from neocloud.fleet.fleet import Fleet, Node

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from neocloud.billing.app.service import BillingSettings
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.billing.domain.pricing import PriceKey
-from neocloud.bootstrap import MEMORY, Services, Settings, build_services
+from neocloud.bootstrap import DEFAULT_QUOTA_GPUS, MEMORY, Services, Settings, build_services
 from neocloud.control.adapters.provisioners import FakeProvisioner
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.domain.tenancy import Principal
@@ -66,14 +66,16 @@ def database_url(engine: Engine) -> str:
 
 
 def world(database: str | Engine = MEMORY, fleet_: Fleet | None = None, *, delay: timedelta = timedelta(0),
-          notice: timedelta = timedelta(minutes=2)) -> World:
+          notice: timedelta = timedelta(minutes=2),
+          default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS) -> World:
     """bootstrap's services over `database` ("memory", a URL, or a test engine's database) at T0, with
-    a fake provisioner taking `delay`, spot notice `notice`, billing settling at once, and a fleet."""
+    a fake provisioner taking `delay`, spot notice `notice`, billing settling at once, new tenants'
+    default quota `default_quota_gpus` (bootstrap's default), and a fleet."""
     url = database if isinstance(database, str) else database_url(database)
     clock = ManualClock(T0)
     provisioner = FakeProvisioner(clock, delay)
     settings = Settings(database_url=url, spot_notice=notice, pool_size=20, max_overflow=60,
-                        billing=BillingSettings(settle_delay_seconds=0))
+                        billing=BillingSettings(settle_delay_seconds=0), default_quota_gpus=default_quota_gpus)
     services = build_services(settings, clock=clock, provisioner=provisioner)
     if services.engine is not None:
         _OPEN.setdefault(url, []).append(services)

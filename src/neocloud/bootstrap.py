@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neocloud.billing.app.service import BillingService, BillingSettings, LifecycleEventSource
+from neocloud.billing.app.ports import LifecycleEventSource
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
-from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWorkFactory
+from neocloud.kernel.audit import AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
 
 if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
+if TYPE_CHECKING:
+    from neocloud.infra.clock import ManualClock
+    from neocloud.infra.engine import PostgresTimeouts
+
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
+DEFAULT_QUOTA_GPUS = 512  # a new tenant's quota per GPU model (README, operator section)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,10 @@ class Settings:
     postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
     `pool_size` and `max_overflow` size the SQL connection pool (None: SQLAlchemy's defaults, 5 and 10).
     `billing` is how billing meters and invoices (currency, grid, settle delay).
+    `postgres_timeouts` None means infra.engine's defaults (lock, statement, idle-in-transaction).
+    `default_quota_gpus` is written as every new tenant's quotas: GPUs per model of the catalog
+    (default DEFAULT_QUOTA_GPUS), or a mapping model → GPUs (those models only); None gives new
+    tenants no quota at all (unlimited), which must be asked for explicitly.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -41,13 +53,21 @@ class Settings:
     pool_size: int | None = None
     max_overflow: int | None = None
     billing: BillingSettings = field(default_factory=BillingSettings)
+    postgres_timeouts: PostgresTimeouts | None = None
+    default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
-        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults."""
+        """Explicit arguments win over NEOCLOUD_DATA_DIR / NEOCLOUD_DATABASE_URL, which win over defaults;
+        PostgreSQL time limits come from NEOCLOUD_PG_*_TIMEOUT_MS (see infra.engine.PostgresTimeouts)."""
+        from neocloud.infra.engine import PostgresTimeouts
+
         raw_dir = data_dir or os.environ.get("NEOCLOUD_DATA_DIR") or DEFAULT_DATA_DIR
         url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or None
-        return Settings(data_dir=Path(raw_dir).expanduser(), database_url=url)
+        return Settings(
+            data_dir=Path(raw_dir).expanduser(), database_url=url,
+            postgres_timeouts=PostgresTimeouts.from_env(os.environ),
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -99,7 +119,7 @@ def build_services(
     clock = clock or SystemClock()
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
         uow = MemoryStore()
     else:
@@ -108,11 +128,18 @@ def build_services(
         from neocloud.infra.schema import check_schema
 
         pool = {"pool_size": settings.pool_size, "max_overflow": settings.max_overflow}
-        engine = make_engine(settings.resolved_database_url, **{k: v for k, v in pool.items() if v is not None})
+        engine = make_engine(
+            settings.resolved_database_url,
+            timeouts=settings.postgres_timeouts,
+            **{k: v for k, v in pool.items() if v is not None},
+        )
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
-    billing = build_billing(settings, uow, engine, clock, events)
+    from neocloud.control.app.audit import StoreAuditTrail
+
+    audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
+    billing = build_billing(settings, uow, engine, clock, events, audit=audit)
     control = ControlPlane(
         Deps(
             uow,
@@ -122,6 +149,7 @@ def build_services(
             placer(settings.policy_name),
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
+            default_quota_gpus=settings.default_quota_gpus,
         )
     )
     return Services(control, settings, engine, billing)
@@ -129,16 +157,20 @@ def build_services(
 
 def build_billing(
     settings: Settings,
-    uow: Callable[[], UnitOfWork],
+    uow: UnitOfWorkFactory,
     engine: Any,
     clock: Clock,
     events: LifecycleEventSource | None = None,
+    *,
+    audit: AuditTrail | None = None,
 ) -> BillingService:
     """Billing over the same database as the control plane, configured by `settings.billing`, metering
-    `events` (default: the control plane's events)."""
+    `events` (default: the control plane's events), recording price changes in `audit`, naming tenants
+    and projects through the control plane's units of work `uow` (billing never reads its tables)."""
     from neocloud.billing.adapters.control_events import ControlEventFeed
     from neocloud.billing.adapters.invoice_render import InvoiceDocuments
     from neocloud.billing.adapters.memory import MemoryBillingStore
+    from neocloud.billing.adapters.tenant_directory import ControlTenantDirectory
 
     store: Any
     feed: LifecycleEventSource
@@ -149,7 +181,15 @@ def build_billing(
         from neocloud.billing.adapters.sql.store import SqlBillingStore
 
         store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
-    return BillingService(store, feed if events is None else events, clock, settings.billing, InvoiceDocuments())
+    return BillingService(
+        store,
+        feed if events is None else events,
+        clock,
+        settings.billing,
+        InvoiceDocuments(),
+        audit,
+        ControlTenantDirectory(uow),
+    )
 
 
 def event_log() -> MemoryEventLog:
@@ -158,6 +198,14 @@ def event_log() -> MemoryEventLog:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
     return MemoryEventLog()
+
+
+def manual_clock(start: datetime) -> ManualClock:
+    """A clock that moves only when told, from `start` (tz-aware UTC), for `build_services(clock=…)` when
+    the calendar is the caller's: the demo's past month, simulations."""
+    from neocloud.infra.clock import ManualClock
+
+    return ManualClock(start)
 
 
 @contextmanager
@@ -175,13 +223,18 @@ def scratch_settings(kind: str, postgres_url: str | None = None) -> Iterator[Set
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
-    """Migrate the configured database to the code's schema; returns (revision before, after)."""
-    from neocloud.infra.engine import make_engine
+    """Migrate the configured database to the code's schema; returns (revision before, after). A migration
+    may run long statements (index builds), so it has no statement time limit; it still gives up waiting
+    for a lock."""
+    from dataclasses import replace
+
+    from neocloud.infra.engine import PostgresTimeouts, make_engine
     from neocloud.infra.schema import upgrade
 
     if settings.database_url == MEMORY:
         return None, "memory"
-    engine = make_engine(settings.resolved_database_url)
+    timeouts = replace(settings.postgres_timeouts or PostgresTimeouts(), statement_ms=0, idle_in_transaction_ms=0)
+    engine = make_engine(settings.resolved_database_url, timeouts=timeouts)
     try:
         return upgrade(engine)
     finally:

@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
@@ -149,17 +150,23 @@ def test_eur_billing_adds_vat():
 
 
 class FailingStore:
-    """Wraps a store and fails on the n-th save_invoice, after part of the work was written."""
+    """Wraps a store, and the units of work it opens, and fails on the n-th save_invoice through any of
+    them, after part of the work was written."""
 
-    def __init__(self, inner, fail_on: int) -> None:
-        self.inner, self.fail_on, self.calls = inner, fail_on, 0
+    def __init__(self, inner, fail_on: int, calls: list[int] | None = None) -> None:
+        self.inner, self.fail_on, self.calls = inner, fail_on, calls if calls is not None else [0]
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
+    @contextmanager
+    def atomic(self):
+        with self.inner.atomic() as unit:
+            yield FailingStore(unit, self.fail_on, self.calls)
+
     def save_invoice(self, invoice) -> None:
-        self.calls += 1
-        if self.calls == self.fail_on:
+        self.calls[0] += 1
+        if self.calls[0] == self.fail_on:
             raise RuntimeError("disk full")
         self.inner.save_invoice(invoice)
 
@@ -181,8 +188,8 @@ def test_atomic_block_rolls_back_every_write():
     rig = billing(at(days=3))
     rig.log.extend(run("a", at(), at(days=2)))
     entries = meter(rig.log.events, {}, at(days=3), terms=RESERVED_TERMS_MONTHS).entries
-    with pytest.raises(RuntimeError), rig.store.atomic():
-        rig.store.append_usage(entries)
+    with pytest.raises(RuntimeError), rig.store.atomic() as unit:
+        unit.append_usage(entries)
         raise RuntimeError("crash")
     assert rig.store.usage() == []
 

@@ -68,7 +68,7 @@ def test_lists_neither_show_nor_count_other_tenants(w, two):
     assert c.reservations.list_reservations(globex).total == 0 and c.instances.list_instances(globex).total == 0
     assert [t.name for t in c.tenancy.list_tenants(globex).items] == ["globex"] and c.tenancy.list_tenants(globex).total == 1
     assert {p.tenant_id for p in c.tenancy.list_projects(globex).items} == {globex.tenant_id}
-    assert c.tenancy.list_quotas(globex) == []
+    assert {q.tenant_id for q in c.tenancy.list_quotas(globex)} == {globex.tenant_id}  # its default quotas only
 
 
 def test_nodes_a_tenant_sees_are_its_own_without_other_tenants_ids(w, two):
@@ -176,3 +176,39 @@ def test_page_limit_and_cursor_are_validated(w):
 def test_the_owner_sees_the_events_of_its_allocation(w, two):
     acme, _, rsv, _ = two
     assert [e.to_state for e in w.control.allocations.list_events(acme, rsv.id)] == ["requested", "scheduled"]
+
+
+def test_a_tenant_admin_token_without_a_tenant_is_its_own_tenants(w):
+    admin = w.tenant("acme")
+    w.tenant("globex")
+    view, secret = w.control.tenancy.create_token(None, "viewer", principal=admin)
+    minted = w.control.tenancy.authenticate(secret)
+    assert view.tenant_id == minted.tenant_id == admin.tenant_id
+    assert not minted.sees_everything
+    assert [t.name for t in w.control.tenancy.list_tenants(minted).items] == ["acme"]
+
+
+def test_a_project_limited_admin_mints_tokens_of_its_project_only(w):
+    w.tenant("acme")
+    op = w.operator()
+    acme_id = w.control.tenancy.list_tenants(op).items[0].id
+    ml = w.control.tenancy.create_project(op, acme_id, "ml")
+    _, secret = w.control.tenancy.create_token("acme", "tenant-admin", project="ml")
+    ml_admin = w.control.tenancy.authenticate(secret)
+    view, _ = w.control.tenancy.create_token(None, "tenant-member", principal=ml_admin)
+    assert (view.tenant_id, view.project_id) == (acme_id, ml.id)
+    with pytest.raises(Forbidden):
+        w.control.tenancy.create_token("acme", "tenant-member", project="default", principal=ml_admin)
+
+
+def test_every_list_counts_total_from_its_page_on(w):
+    """Hardening: nodes counted the whole list while every other list counted from the cursor on."""
+    op = w.operator()
+    first = w.control.fleet.list_nodes(op, PageRequest(limit=3))
+    second = w.control.fleet.list_nodes(op, PageRequest(limit=3, cursor=first.next_cursor))
+    assert (first.total, second.total) == (4, 1)
+    for name in ("a", "b", "c", "d"):
+        w.control.tenancy.create_tenant(name)
+    tenants = w.control.tenancy.list_tenants(op, PageRequest(limit=3))
+    rest = w.control.tenancy.list_tenants(op, PageRequest(limit=3, cursor=tenants.next_cursor))
+    assert tenants.total == len(tenants.items) + rest.total

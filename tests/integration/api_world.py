@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from neocloud.api.app import create_app
-from neocloud.billing.app.service import BillingService, BillingSettings
+from neocloud.billing.app.service import BillingService
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.bootstrap import MEMORY, Services, Settings, build_services
 from neocloud.client import NeocloudClient
 from neocloud.control.app.control import ControlPlane

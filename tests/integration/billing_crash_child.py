@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from neocloud.billing.adapters.sql.unit import SqlBillingUnit
 from neocloud.bootstrap import Settings, build_services
 from neocloud.kernel.periods import Period
 
@@ -38,11 +39,11 @@ def main() -> None:
     billing = services.billing
     assert billing is not None
     if mode == "meter":
-        stall_after(billing.store, "append_usage", 1)
+        stall_after(SqlBillingUnit, "append_usage", 1)
         billing.meter()
     else:
         billing.settings = replace(billing.settings, finalize_batch=1)  # one invoice per transaction
-        stall_after(billing.store, "save_invoice", 2)
+        stall_after(SqlBillingUnit, "save_invoice", 2)
         billing.finalize(Period.month(2026, 10))
     print("DONE", flush=True)
 

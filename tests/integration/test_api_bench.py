@@ -31,7 +31,7 @@ def server():  # type: ignore[no-untyped-def]
 
 def test_reserve_phase_counts_every_request_and_creates_that_many(server) -> None:  # type: ignore[no-untyped-def]
     world, url = server
-    result = run_phase([url], [world.tokens["bench"]], "reserve", clients=3, duration=30, max_requests=12)
+    (result,) = run_phase([url], [world.tokens["bench"]], "reserve", clients=3, duration=30, max_requests=12)
     assert (result.requests, result.errors, result.statuses) == (12, 0, {"201": 12})
     operator = world.control.tenancy.authenticate(world.operator)
     assert world.control.reservations.list_reservations(operator).total >= 12
@@ -39,15 +39,26 @@ def test_reserve_phase_counts_every_request_and_creates_that_many(server) -> Non
 
 def test_errors_are_counted_not_timed(server) -> None:  # type: ignore[no-untyped-def]
     _, url = server
-    result = run_phase([url], ["nc_" + "x" * 43], "list", clients=2, duration=30, max_requests=6)
+    (result,) = run_phase([url], ["nc_" + "x" * 43], "list", clients=2, duration=30, max_requests=6)
     assert (result.requests, result.errors, result.statuses, result.p99_ms) == (6, 6, {"401": 6}, 0.0)
 
 
 def test_run_reports_every_phase_and_its_targets(server) -> None:  # type: ignore[no-untyped-def]
     world, url = server
     result = run([url], [world.tokens["bench"]], clients=2, duration=0.3, database="memory")
-    assert [p.operation for p in result.phases] == ["list", "quote", "reserve"]
-    assert set(result.to_json()["targets"]) == {"list >= 300/s", "reserve >= 50/s", "p99 < 500 ms"}
+    assert [p.operation for p in result.phases] == ["list", "quote", "reserve", "mixed-read", "mixed-write"]
+    assert set(result.to_json()["targets"]) == {
+        "list >= 300/s", "reserve >= 50/s", "p99 < 500 ms", "read p99 under writes <= 100 ms"
+    }
+
+
+def test_the_mixed_phase_reads_and_writes_at_once(server) -> None:  # type: ignore[no-untyped-def]
+    world, url = server
+    read, write = run_phase([url], [world.tokens["bench"]], "mixed", clients=4, duration=30, max_requests=12)
+    assert (read.operation, write.operation) == ("mixed-read", "mixed-write")
+    assert read.requests + write.requests == 12 and read.requests and write.requests
+    assert set(read.statuses) == {"200"}
+    assert set(write.statuses) <= {"201", "409"}  # the module's small fleet may be full by now
 
 
 def test_unknown_operation_is_refused(server) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +94,7 @@ def test_bench_command_against_a_given_url_prints_one_json_document(server) -> N
     body = json.loads(result.stdout)
     assert (body["database"], [p["operation"] for p in body["phases"]]) == (
         "external",
-        ["list", "quote", "reserve"],
+        ["list", "quote", "reserve", "mixed-read", "mixed-write"],
     )
 
 

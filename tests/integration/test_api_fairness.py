@@ -60,3 +60,32 @@ def test_one_gate_per_model_case_insensitively() -> None:
 def test_unknown_models_share_one_gate() -> None:
     gates = AdmissionGates()
     assert gates.for_model("nope-1") is gates.for_model("nope-2")
+
+
+def test_a_gate_with_slots_lets_that_many_in_at_once_in_arrival_order() -> None:
+    gate = FifoGate(slots=2)
+    inside, peak, entered = [0], [0], []
+    lock, release = threading.Lock(), threading.Event()
+
+    def run(i: int) -> None:
+        with gate:
+            with lock:
+                entered.append(i)
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            release.wait(10)
+            with lock:
+                inside[0] -= 1
+
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=run, args=(i,))
+        t.start()
+        threads.append(t)
+        _wait_until(lambda i=i: gate.queued() == i + 1)
+    _wait_until(lambda: len(entered) == 2)
+    assert entered == [0, 1]  # the first two are in; the rest wait their turn
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert peak[0] == 2 and sorted(entered) == list(range(5))  # two enter at once, so they may swap

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from neocloud.api.app import create_app
 from neocloud.bootstrap import Settings, build_services, upgrade_database
-from neocloud.kernel.errors import DomainError
+from neocloud.control.domain.tenancy import Principal, Role
+from neocloud.kernel.errors import DomainError, Unauthenticated
 from tests.integration.api_world import ApiWorld
 
 
@@ -74,24 +78,55 @@ def test_readyz_is_ready_when_the_check_passes() -> None:
     assert TestClient(create_app(services)).get("/readyz").json() == {"status": "ready"}
 
 
-def test_readyz_is_503_with_the_reason_when_not_migrated() -> None:
+class _Tenancy:
+    """A tenancy service that knows one operator token and one tenant token."""
+
+    def authenticate(self, secret: str) -> Principal:
+        roles = {"nc_operator": Role.OPERATOR, "nc_tenant": Role.TENANT_ADMIN}
+        if secret not in roles:
+            raise Unauthenticated("unknown API token")
+        return Principal(secret, roles[secret])
+
+    def auth_epoch(self) -> int:
+        return 0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _not_migrated() -> None:
     class NotMigrated(DomainError):
         code = "not-migrated"
 
-    def check() -> None:
-        raise NotMigrated("database schema is not migrated: run `neocloud db upgrade`")
+    raise NotMigrated("the database postgresql://db.internal/neocloud has no schema: run `neocloud db upgrade`")
 
-    r = TestClient(create_app(SimpleNamespace(control=None, check_ready=check))).get("/readyz")
+
+def _readyz(check: Callable[[], None], token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return TestClient(create_app(SimpleNamespace(control=SimpleNamespace(tenancy=_Tenancy()), check_ready=check))).get("/readyz", headers=headers)
+
+
+def test_readyz_is_503_with_the_reason_for_an_operator_when_not_migrated() -> None:
+    r = _readyz(_not_migrated, "nc_operator")
     assert (r.status_code, r.json()["error"]) == (503, "not-migrated")
     assert "neocloud db upgrade" in r.json()["message"]
 
 
+@pytest.mark.parametrize("token", [None, "nc_tenant", "nc_unknown"])
+def test_readyz_says_only_not_ready_without_an_operator_token(token: str | None) -> None:
+    r = _readyz(_not_migrated, token)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert r.json() == {"error": "not-ready", "message": "not ready", "details": {}}
+
+
 def test_readyz_is_503_when_the_database_is_unreachable() -> None:
     def check() -> None:
-        raise ConnectionRefusedError("connection refused")
+        raise ConnectionRefusedError("connection refused to db.internal:5432")
 
-    r = TestClient(create_app(SimpleNamespace(control=None, check_ready=check))).get("/readyz")
+    r = _readyz(check)
     assert (r.status_code, r.json()["error"]) == (503, "not-ready")
+    assert "db.internal" not in r.text
+    assert "db.internal" in _readyz(check, "nc_operator").json()["message"]
 
 
 def test_openapi_docs_are_served(world: ApiWorld) -> None:
@@ -99,10 +134,10 @@ def test_openapi_docs_are_served(world: ApiWorld) -> None:
     assert "/v1/reservations" in world.http().get("/openapi.json").json()["paths"]
 
 
-def test_readyz_on_a_real_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
+def test_readyz_on_a_real_unmigrated_database_is_503_without_naming_it(tmp_path: Path) -> None:
     services = build_services(Settings(data_dir=tmp_path), check=False)
     r = TestClient(create_app(services)).get("/readyz")
-    assert r.status_code == 503 and "neocloud db upgrade" in r.json()["message"]
+    assert r.status_code == 503 and r.json()["error"] == "not-ready" and str(tmp_path) not in r.text
 
 
 def test_readyz_on_a_real_migrated_database_is_ready(tmp_path: Path) -> None:

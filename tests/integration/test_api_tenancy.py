@@ -85,8 +85,10 @@ def test_quotas_list_shows_the_callers_quotas(world: ApiWorld) -> None:
     world.http(world.operator).put(
         "/v1/quotas", json={"tenant_id": world.tenant_ids["bob"], "model": "H100", "gpus": 8}
     )
-    assert world.http(world.tokens["alice"]).get("/v1/quotas").json() == []
-    assert len(world.http(world.tokens["bob"]).get("/v1/quotas").json()) == 1
+    alices = world.http(world.tokens["alice"]).get("/v1/quotas").json()
+    bobs = world.http(world.tokens["bob"]).get("/v1/quotas").json()
+    assert {q["tenant_id"] for q in alices} == {world.tenant_ids["alice"]}  # its default quotas only
+    assert [q["gpus"] for q in bobs if q["model"] == "H100"] == [8]
 
 
 def test_operator_sees_every_node(world: ApiWorld) -> None:
@@ -151,3 +153,22 @@ def test_calendar_with_too_many_slots_is_422(world: ApiWorld) -> None:
     }
     r = world.http(world.tokens["bob"]).get("/v1/capacity/calendar", params=params)
     assert r.status_code == 422 and "too many slots" in r.json()["message"]
+
+
+def test_a_tenant_admin_never_mints_a_fleet_wide_token(world: ApiWorld) -> None:
+    """Hardening #1: `{"tenant": null, "role": "viewer"}` from a tenant-admin is a token of its own tenant,
+    and it reads nothing of another tenant."""
+    r = world.http(world.tokens["alice"]).post("/v1/tokens", json={"tenant": None, "role": "viewer"})
+    assert r.status_code == 201
+    assert r.json()["token"]["tenant_id"] == world.tenant_ids["alice"]
+    minted = world.http(r.json()["secret"])
+    assert minted.get("/v1/whoami").json()["tenant_id"] == world.tenant_ids["alice"]
+    assert [t["name"] for t in minted.get("/v1/tenants").json()["items"]] == ["alice"]
+    assert minted.get(f"/v1/tenants/{world.tenant_ids['bob']}").status_code == 404
+    assert world.tenant_ids["bob"] not in minted.get("/v1/nodes").text
+
+
+def test_a_tenant_admin_cannot_mint_a_token_for_another_tenant(world: ApiWorld) -> None:
+    r = world.http(world.tokens["alice"]).post("/v1/tokens", json={"tenant": "bob", "role": "viewer"})
+    assert (r.status_code, r.json()["error"]) == (404, "not-found")
+    assert world.tenant_ids["bob"] not in r.text

@@ -115,8 +115,8 @@ def test_incidents_and_credits_round_trip(store):
 
 def test_atomic_rolls_back_every_write(store):
     rows = entries(run("a", at(), at(days=2)))
-    with pytest.raises(RuntimeError), store.atomic():
-        store.append_usage(rows)
-        store.save_catalog(default_catalog())
+    with pytest.raises(RuntimeError), store.atomic() as unit:
+        unit.append_usage(rows)
+        unit.save_catalog(default_catalog())
         raise RuntimeError("crash")
     assert store.usage() == [] and store.load_catalog("USD") is None

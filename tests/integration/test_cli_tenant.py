@@ -69,7 +69,7 @@ def test_reserve_table_names_the_reservation(run) -> None:  # type: ignore[no-un
 
 
 def test_reserve_that_does_not_fit_exits_1_with_the_api_message(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("reserve", "--model", "H100", "--gpus", "640", "--hours", "1")
+    result = run("reserve", "--model", "H100", "--gpus", "256", "--hours", "1")  # within the default quota
     assert result.exit_code == 1
     assert "do not fit" in result.stderr and "409" in result.stderr
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from neocloud.api import errors
+from neocloud.api import docs, errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
+from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
 from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
@@ -17,20 +18,32 @@ from neocloud.api.routers import billing, fleet, health, instances, reservations
 API_VERSION = "v1"
 
 
-def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) -> FastAPI:
+def create_app(
+    services: ApiServices,
+    *,
+    auth_cache_ttl: float = DEFAULT_TTL_S,
+    body_limit: int = DEFAULT_LIMIT,
+    admission_slots: int | None = None,
+) -> FastAPI:
     """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
-    seconds at most (0: on every request)."""
+    seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413. Capacity
+    decisions for one model start in arrival order, `admission_slots` at a time (default: 1 on SQLite and
+    in memory, where decisions are serialised anyway; 4 on PostgreSQL)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
         version="1.0.0",
-        docs_url="/docs",
+        docs_url=None,  # served from local assets by api.docs: no CDN
         redoc_url=None,
     )
     app.state.services = services
     app.state.principals = PrincipalCache(auth_cache_ttl)
-    app.state.gates = AdmissionGates()
+    if admission_slots is None:
+        dialect = getattr(getattr(getattr(services, "engine", None), "dialect", None), "name", "")
+        admission_slots = 4 if dialect == "postgresql" else 1
+    app.state.gates = AdmissionGates(admission_slots)
     errors.install(app)
+    docs.install(app)
     app.include_router(health.router)
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
@@ -38,4 +51,5 @@ def create_app(services: ApiServices, *, auth_cache_ttl: float = DEFAULT_TTL_S) 
     for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.add_middleware(BodyGuard, limit=body_limit)
     return app

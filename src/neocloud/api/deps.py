@@ -38,11 +38,12 @@ def principal(
     cp: Annotated[ControlPlane, Depends(control)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller. 401 `unauthenticated` without a bearer token or with one that matches no live token."""
+    """The caller. 401 `unauthenticated` without a bearer token or with one that matches no live token
+    (unknown, revoked or expired)."""
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     cache: PrincipalCache = request.app.state.principals
-    return cache.principal(credentials.credentials, cp.tenancy.authenticate)
+    return cache.principal_for(credentials.credentials, cp.tenancy)
 
 
 def _query_names(dependant: Any) -> set[str]:

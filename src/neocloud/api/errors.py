@@ -1,8 +1,9 @@
 """The one error mapping: every failure leaves the API as JSON `{"error", "message", "details"}`.
 
 Domain errors map to a 4xx by their class (walking the MRO, so subclasses inherit their parent's status);
-request validation, unknown routes and wrong methods use the same body. Anything else is a bug: it is
-logged and answered with a 500 in the same shape, never a stack trace.
+request validation, unknown routes and wrong methods use the same body. A 503 (database unreachable or
+busy, not migrated) carries Retry-After. Anything else is a bug: it is logged and answered with a 500 in
+the same shape, never a stack trace, and the connection stays open for the client's next request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neocloud.kernel import errors as domain
 from neocloud.wire.errors import ErrorBody
@@ -37,7 +39,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "idempotency-conflict": 409,
     "not-ready": 503,
     "not-migrated": 503,
+    "unavailable": 503,
+    "busy": 503,
 }
+RETRY_AFTER_S = 2
 
 _HTTP_CODES: dict[int, str] = {
     400: "bad-request",
@@ -99,6 +104,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, domain.DomainError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return error_response(status, exc.code, exc.message, exc.details, headers)
 
 
@@ -143,12 +150,41 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error; the server logged it")
 
 
+class _AnswerUnexpected:
+    """Answers an unhandled exception with the JSON 500 right here. Starlette's own last-resort handler
+    sends the same response but then re-raises, and uvicorn closes the connection of an app that raised:
+    a keep-alive client would then see its next request reset, not knowing whether it was applied."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:  # too late for a response of our own
+                raise
+            response = await _on_unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(domain.DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(_AnswerUnexpected)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -160,5 +196,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "No such object (or not yours)"),
         (409, "Conflict: capacity, quota, state or idempotency key"),
         (422, "Invalid input"),
+        (503, "The database is unreachable or busy: retry after Retry-After seconds"),
     )
 }

@@ -1,10 +1,10 @@
 """First come, first served admission within one server process.
 
-Capacity decisions for a GPU model are serialised by the control plane (a row lock on PostgreSQL, the
-single writer on SQLite), but neither a database lock queue nor Python's `threading.Lock` promises
-arrival order: under a burst some requests were overtaken again and again (p99 ≈ 1.2 s for a median of
-0.1 s at 16 clients). A ticket gate per model in front of the capacity-deciding calls serves this
-process's requests in arrival order, so the tail becomes the length of the queue (p99 ≈ 0.45 s).
+Neither a database lock queue nor Python's `threading.Lock` promises arrival order: under a burst some
+requests were overtaken again and again (p99 ≈ 1.2 s for a median of 0.1 s at 16 clients). A ticket
+gate per model in front of the capacity-deciding calls lets this process's requests start in arrival
+order, `slots` at a time: one on SQLite (its single writer serialises decisions anyway), several on
+PostgreSQL, where decisions on different nodes run in parallel (control/app/admission.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ from neocloud.kernel.gpus import CATALOG
 
 
 class FifoGate:
-    """A ticket lock: `with gate:` blocks until every thread that arrived earlier has left."""
+    """A ticket semaphore: `with gate:` blocks until every thread that arrived earlier has entered and
+    fewer than `slots` are inside."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError("a gate has at least one slot")
+        self._slots = slots
         self._cond = threading.Condition()
         self._next_ticket = 0
         self._serving = 0
@@ -27,7 +31,7 @@ class FifoGate:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
-            while self._serving != ticket:
+            while ticket >= self._serving + self._slots:
                 self._cond.wait()
         return self
 
@@ -48,7 +52,8 @@ class AdmissionGates:
     """One FifoGate per catalog GPU model (case-insensitive), created on first use; names outside the
     catalog share one gate (the control plane rejects them), so callers cannot make gates without bound."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        self._slots = slots
         self._lock = threading.Lock()
         self._gates: dict[str, FifoGate] = {}
         self._known = {name.lower() for name in CATALOG}
@@ -58,5 +63,5 @@ class AdmissionGates:
         with self._lock:
             gate = self._gates.get(key)
             if gate is None:
-                gate = self._gates[key] = FifoGate()
+                gate = self._gates[key] = FifoGate(self._slots)
             return gate

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from neocloud.bootstrap import build_services, scratch_settings
@@ -46,7 +46,9 @@ def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> 
     """(reservations admitted per second, ms per reconcile transition) for one fresh control plane,
     wired by bootstrap as production is (so each admission also prices through the billing catalog)."""
     clock = ManualClock(START)
-    with scratch_settings(kind, postgres_url) as settings, closing(build_services(settings, clock=clock)) as services:
+    with scratch_settings(kind, postgres_url) as settings, closing(
+        build_services(replace(settings, default_quota_gpus=None), clock=clock)  # measure admission, not quotas
+    ) as services:
         control = services.control
         control.fleet.import_fleet(bench_fleet(nodes))
         control.tenancy.create_tenant("bench")

@@ -1,9 +1,12 @@
 """`neocloud bench api`: drive a running API with concurrent clients and measure it.
 
-Three phases, one after the other, each for `duration` seconds with `clients` threads (one keep-alive
-HTTP connection each): `list` (GET /v1/reservations), `quote` (POST /v1/reservations/quote) and
-`reserve` (POST /v1/reservations, one GPU for one hour, a fresh Idempotency-Key per request). Latency
-is measured per request on the client; throughput is successful requests per second of the phase.
+Four phases, one after the other, each for `duration` seconds with `clients` threads (one keep-alive
+HTTP connection each): `list` (GET /v1/reservations), `quote` (POST /v1/reservations/quote),
+`reserve` (POST /v1/reservations, one GPU for one hour, a fresh Idempotency-Key per request) and
+`mixed` (half the clients list while the other half reserve: reported as `mixed-read` and
+`mixed-write`, to show whether reads queue behind writes). Client i uses tokens[i % len(tokens)]
+(one tenant each) on urls[i % len(urls)]. Latency is measured per request on the client; throughput
+is successful requests per second of the phase.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from typing import Any
 
 import httpx
 
-PHASES = ("list", "quote", "reserve")
+PHASES = ("list", "quote", "reserve", "mixed")
 TARGET_READS_PER_S = 300.0
 TARGET_RESERVES_PER_S = 50.0
 TARGET_P99_MS = 500.0
+TARGET_MIXED_READ_P99_MS = 100.0
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,13 @@ def run_phase(
     duration: float,
     model: str = "H100",
     max_requests: int | None = None,
-) -> PhaseResult:
+) -> list[PhaseResult]:
     """`clients` threads, client i on urls[i % len] with tokens[i % len], for `duration` seconds (or until
-    `max_requests` were sent in all)."""
-    send = _request_for(operation, model)
+    `max_requests` were sent in all). One result, or two for `mixed` (its reads and its writes)."""
+    ops = ("list", "reserve") if operation == "mixed" else (operation,)
+    sends = [_request_for(op, model) for op in ops]
+    by_op: dict[str, list[float]] = {op: [] for op in ops}
+    by_op_codes: dict[str, dict[str, int]] = {op: {} for op in ops}
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     lock = threading.Lock()
@@ -85,6 +92,8 @@ def run_phase(
             return True
 
     def worker(i: int) -> None:
+        op = ops[i % len(ops)]
+        send = sends[i % len(ops)]
         headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
         mine: list[float] = []
         codes: dict[str, int] = {}
@@ -102,8 +111,10 @@ def run_phase(
                     mine.append(elapsed)
         with lock:
             latencies.extend(mine)
+            by_op[op].extend(mine)
             for k, v in codes.items():
                 statuses[k] = statuses.get(k, 0) + v
+                by_op_codes[op][k] = by_op_codes[op].get(k, 0) + v
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
@@ -114,6 +125,12 @@ def run_phase(
     for t in threads:
         t.join(duration + 60)
     seconds = time.perf_counter() - began
+    if operation == "mixed":
+        return [_result(f"mixed-{'read' if op == 'list' else 'write'}", by_op[op], by_op_codes[op], seconds) for op in ops]
+    return [_result(operation, latencies, statuses, seconds)]
+
+
+def _result(operation: str, latencies: list[float], statuses: dict[str, int], seconds: float) -> PhaseResult:
     ok = len(latencies)
     total = sum(statuses.values())
     return PhaseResult(
@@ -146,6 +163,10 @@ class ApiBenchResult:
                 by["reserve"].per_second >= TARGET_RESERVES_PER_S
             )
         out[f"p99 < {TARGET_P99_MS:.0f} ms"] = all(p.p99_ms < TARGET_P99_MS for p in self.phases)
+        if "mixed-read" in by:
+            out[f"read p99 under writes <= {TARGET_MIXED_READ_P99_MS:.0f} ms"] = (
+                by["mixed-read"].p99_ms <= TARGET_MIXED_READ_P99_MS
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -166,5 +187,5 @@ def run(
     phases: Sequence[str] = PHASES,
     model: str = "H100",
 ) -> ApiBenchResult:
-    results = [run_phase(urls, tokens, op, clients=clients, duration=duration, model=model) for op in phases]
+    results = [r for op in phases for r in run_phase(urls, tokens, op, clients=clients, duration=duration, model=model)]
     return ApiBenchResult(clients, len(urls), database, duration, results)

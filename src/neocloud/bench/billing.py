@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from neocloud.billing.app.service import BillingService, LifecycleEventSource
+from neocloud.billing.app.ports import LifecycleEventSource
+from neocloud.billing.app.service import BillingService
 from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.billing.domain.pricing import PriceKey, default_catalog
 from neocloud.bootstrap import build_services, event_log, scratch_settings

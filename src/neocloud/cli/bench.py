@@ -239,9 +239,15 @@ def api(
         "NEOCLOUD_TEST_POSTGRES_URL, else start one, else SQLite)",
     ),
     nodes: int = typer.Option(256, "--nodes", min=1, help="H100 nodes in the bench fleet"),
+    tenants: int = typer.Option(
+        1, "--tenants", min=1, max=512, help="tenants the clients act for (client i is tenant i mod N)"
+    ),
+    database: str = typer.Option(
+        "auto", "--database", help="auto (PostgreSQL if reachable, else SQLite), postgresql or sqlite"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
-    """Requests/s and p50/p99 latency of list, quote and reserve under concurrent clients."""
+    """Requests/s and p50/p99 latency of list, quote, reserve and mixed read/write under concurrent clients."""
     import os
     import tempfile
     from pathlib import Path
@@ -258,14 +264,18 @@ def api(
         _print_api(result, as_json, print_json, print_table)
         return
 
+    if database not in ("auto", "postgresql", "sqlite"):
+        raise fail("--database must be auto, postgresql or sqlite")
     cleanups: list[Callable[[], None]] = []
-    base = database_url or os.environ.get("NEOCLOUD_TEST_POSTGRES_URL")
+    base = None if database == "sqlite" else (database_url or os.environ.get("NEOCLOUD_TEST_POSTGRES_URL"))
     if base and not _postgres_reachable(base):
         say(f"[yellow]PostgreSQL at {base} is not reachable[/]")
         base = None
-    if base is None:
+    if base is None and database != "sqlite":
         say("starting a throwaway PostgreSQL (scripts/postgres-up.sh)…")
         base = _start_postgres()
+    if base is None and database == "postgresql":
+        raise fail("--database postgresql: no PostgreSQL could be reached or started")
     tmp = Path(tempfile.mkdtemp(prefix="neocloud-bench-"))
     if base is None:
         say(
@@ -281,12 +291,14 @@ def api(
         from neocloud.bootstrap import Settings, build_services, upgrade_database
         from neocloud.control.domain.tenancy import Role
 
-        settings = Settings(data_dir=tmp, database_url=db_url)
+        settings = Settings(data_dir=tmp, database_url=db_url, default_quota_gpus=None)  # no quota in the way
         upgrade_database(settings)
         services = build_services(settings)
         services.control.fleet.import_fleet(_bench_fleet(nodes))
-        services.control.tenancy.create_tenant("bench")
-        tokens = [services.control.tenancy.create_token("bench", Role.TENANT_ADMIN)[1] for _ in range(servers)]
+        names = [f"bench-{i}" for i in range(tenants)]
+        for name in names:
+            services.control.tenancy.create_tenant(name)
+        tokens = [services.control.tenancy.create_token(name, Role.TENANT_ADMIN)[1] for name in names]
         if services.engine is not None:
             services.engine.dispose()
         say(f"starting {servers} server process(es) on {kind}…")

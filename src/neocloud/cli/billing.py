@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from neocloud.cli.dates import instant
+from neocloud.cli.dates import INSTANT_HELP, instant
 from neocloud.cli.operator import DataDirOpt, DbUrlOpt, _services
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.cli.usage import invoices_download, invoices_list, invoices_preview, invoices_show, usage
@@ -50,13 +50,16 @@ def prices_set(
     price: str = typer.Option(..., "--price", help="per GPU-hour, a decimal such as 2.35"),
     currency: str = typer.Option(..., "--currency", help="USD or EUR (the catalog's currency)"),
     term: int | None = typer.Option(None, "--term", help="reserved term in months: 1, 3, 6, 12 or 36"),
-    start: str | None = typer.Option(None, "--from", help="ISO 8601 instant it applies from (default now)"),
-    tenant: str | None = typer.Option(None, "--tenant", help="a contract price for this tenant id"),
+    start: str | None = typer.Option(None, "--from", help=f"when it applies from: {INSTANT_HELP}; default now"),
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="a contract price for this tenant (name or id; refused when unknown)"
+    ),
     data_dir: Path | None = DataDirOpt,
     database_url: str | None = DbUrlOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Set a price from now (or --from) on; the past is never re-priced."""
+    """Set a price from now (or --from) on; the past is never re-priced. With --tenant, a contract price
+    that the tenant's quotes, reservations, instances and invoices use while it is effective."""
     from neocloud.billing.app.views import price_view
 
     with _billing(data_dir, database_url) as billing:
@@ -69,7 +72,8 @@ def prices_set(
             effective_from=instant(start, "--from"),
             tenant=tenant,
         )
-    view = price_view(period)
+        name = billing.tenant_name(period.key.tenant) if period.key.tenant else None
+    view = price_view(period, name)
     if as_json:
         print_json(view)
     else:
@@ -77,13 +81,20 @@ def prices_set(
 
 
 def prices_list(
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="only list prices and this tenant's contract prices (name or id)"
+    ),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Every price period of the catalog, current and past."""
+    """Every price period of the catalog, current and past (contract prices name their tenant)."""
     from neocloud.billing.app.views import price_view
 
     with _billing(data_dir, database_url) as billing:
-        views = [price_view(p) for p in billing.prices()]
+        periods = billing.prices(tenant)
+        names = billing.tenant_names(p.key.tenant for p in periods if p.key.tenant)
+        views = [price_view(p, names.get(p.key.tenant) if p.key.tenant else None) for p in periods]
         currency, tax = billing.catalog().currency, str(billing.catalog().tax_rate)
     if as_json:
         print_json({"currency": currency, "tax_rate": tax, "prices": views})
@@ -93,7 +104,7 @@ def prices_list(
             v["model"],
             v["product"],
             v["term_months"] or "",
-            v["tenant"] or "",
+            _named(v["tenant_name"], v["tenant"]),
             v["price"],
             v["from"],
             v["to"] or "",
@@ -118,14 +129,19 @@ def invoices_finalize(
     from neocloud.kernel.periods import Period
 
     with _billing(data_dir, database_url) as billing:
-        views = [invoice_summary(i) for i in billing.finalize(Period.parse_month(period))]
+        invoices = billing.finalize(Period.parse_month(period))
+        names = billing.tenant_names(i.tenant_id for i in invoices)
+        views = [invoice_summary(i, names.get(i.tenant_id)) for i in invoices]
     if as_json:
         print_json({"period": period, "invoices": views})
         return
     print_table(
         f"invoices {period}",
         ("id", "tenant", "state", "total", "currency"),
-        [(v["id"], v["tenant"], v["state"], v["total"], v["currency"]) for v in views],
+        [
+            (v["id"], _named(v["tenant_name"], v["tenant"]), v["state"], v["total"], v["currency"])
+            for v in views
+        ],
     )
 
 
@@ -153,10 +169,14 @@ def billing_reconcile(
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare allocation events, the ledger and invoices; list every difference."""
+    from neocloud.billing.app.views import reconcile_view
+    from neocloud.kernel.ids import TenantId
     from neocloud.kernel.periods import Period
 
     with _billing(data_dir, database_url) as billing:
-        report = billing.reconcile(Period.parse_month(period) if period else None).to_dict()
+        raw = billing.reconcile(Period.parse_month(period) if period else None).to_dict()
+        names = billing.tenant_names(TenantId(d["tenant_id"]) for d in raw["differences"] if "tenant_id" in d)
+        report = reconcile_view(raw, names)
     if as_json:
         print_json(report)
         return
@@ -181,7 +201,7 @@ def billing_reconcile(
                 (
                     d["kind"],
                     d.get("allocation_id", ""),
-                    d.get("tenant_id", ""),
+                    _named(d.get("tenant_name"), d.get("tenant_id", "")),
                     d.get("expected_seconds", ""),
                     d.get("actual_seconds", ""),
                 )
@@ -203,7 +223,12 @@ def revenue(
         print_json({"by": by, "items": rows})
         return
     print_table(
-        f"revenue by {by}", (by, "currency", "amount"), [(r[by], r["currency"], r["amount"]) for r in rows]
+        f"revenue by {by}",
+        (by, "currency", "amount"),
+        [
+            (_named(r.get("tenant_name"), r[by]) if by == "tenant" else r[by], r["currency"], r["amount"])
+            for r in rows
+        ],
     )
 
 
@@ -319,6 +344,11 @@ def billing_credit(
         print_json(doc)
     else:
         print_table("credit", list(doc), [list(doc.values())])
+
+
+def _named(name: str | None, ident: str) -> str:
+    """A tenant as an operator's table shows it: its name with its id, or the id alone."""
+    return f"{name} ({ident})" if name else ident
 
 
 def register(app: typer.Typer) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import typer
 
 from neocloud.cli import credentials
+from neocloud.cli.dates import INSTANT_HELP, instant
 from neocloud.cli.output import console, fail, print_json, print_table
 from neocloud.client import ApiError, NeocloudClient
 from neocloud.client.documents import to_json
@@ -48,16 +49,6 @@ def _api(ctx: typer.Context) -> Iterator[NeocloudClient]:
     except ApiError as exc:
         where = f"{exc.status} {exc.code}" if exc.status else exc.code
         raise fail(f"{exc.message} ({where})") from None
-
-
-def _parse_start(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--start {text!r} is not an ISO 8601 date-time (e.g. 2026-03-02T09:00:00Z)") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _when(value: datetime | None) -> str:
@@ -120,7 +111,7 @@ def reserve(
     gpus: int = typer.Option(..., "--gpus", min=1, help="how many GPUs"),
     hours: int = typer.Option(..., "--hours", min=1, help="for how long"),
     start: str | None = typer.Option(
-        None, "--start", help="ISO 8601 start (UTC when no offset); default now"
+        None, "--start", help=f"when it starts: {INSTANT_HELP}; default now"
     ),
     shape: str = typer.Option("any", "--shape", help="any, whole-nodes, whole-nvl72, one-fabric"),
     project: str | None = typer.Option(None, "--project", help="project id or name"),
@@ -131,7 +122,7 @@ def reserve(
     as_json: bool = JsonOpt,
 ) -> None:
     """Reserve GPUs for a time window (or, with --quote, price it)."""
-    when = _parse_start(start)
+    when = instant(start, "--start")
     with _api(ctx) as api:
         if quote_only:
             q = api.quote(model, gpus, hours, start=when, shape=shape, project=project)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from neocloud.cli.dates import instant
+from neocloud.cli.dates import INSTANT_HELP, instant
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.cli.tenant import _api
 from neocloud.client.billing import BillingClient
@@ -20,10 +20,10 @@ JsonOpt = typer.Option(False, "--json", help="print one JSON document")
 
 def usage(
     ctx: typer.Context,
-    start: str | None = typer.Option(None, "--from", help="ISO 8601 (with --to; default this month)"),
-    end: str | None = typer.Option(None, "--to", help="ISO 8601, exclusive"),
+    start: str | None = typer.Option(None, "--from", help=f"{INSTANT_HELP} (with --to; default this month)"),
+    end: str | None = typer.Option(None, "--to", help=f"{INSTANT_HELP}; exclusive"),
     by: str = typer.Option("model", "--by", help="model, project or day"),
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant id"),
+    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant (name or id)"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Your GPU usage, settled or not, grouped by model, project or day."""
@@ -34,10 +34,14 @@ def usage(
     if as_json:
         print_json(to_json(doc))
         return
+    named = by == "project"
     print_table(
-        f"usage {doc.period}",
-        (by, "GPU-hours", "GPU-seconds"),
-        [(i.key(by), i.gpu_hours, i.gpu_seconds) for i in doc.items],
+        f"usage {doc.tenant_name or doc.tenant} {doc.period}",
+        (by, *(("name",) if named else ()), "GPU-hours", "GPU-seconds"),
+        [
+            (i.key(by), *((i.project_name or "",) if named else ()), i.gpu_hours, i.gpu_seconds)
+            for i in doc.items
+        ],
         caption=f"total {doc.total_gpu_seconds} GPU-seconds",
     )
 
@@ -58,7 +62,7 @@ def _print_invoice(doc: InvoiceOut | InvoicePreviewOut, title: str) -> None:
 def invoices_preview(
     ctx: typer.Context,
     period: str | None = typer.Option(None, "--period", help="YYYY-MM (default: this month)"),
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant id"),
+    tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant (name or id)"),
     as_json: bool = JsonOpt,
 ) -> None:
     """What this month's invoice would say now (nothing is saved)."""
@@ -72,7 +76,7 @@ def invoices_preview(
 
 def invoices_list(
     ctx: typer.Context,
-    tenant: str | None = typer.Option(None, "--tenant", help="operators: one tenant id"),
+    tenant: str | None = typer.Option(None, "--tenant", help="operators: one tenant (name or id)"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Your invoices and credit notes."""
@@ -83,8 +87,8 @@ def invoices_list(
         return
     print_table(
         "invoices",
-        ("id", "period", "kind", "state", "total", "currency"),
-        [(i.id, i.period, i.kind, i.state, i.total, i.currency) for i in items],
+        ("id", "tenant", "period", "kind", "state", "total", "currency"),
+        [(i.id, i.tenant_name or i.tenant, i.period, i.kind, i.state, i.total, i.currency) for i in items],
     )
 
 

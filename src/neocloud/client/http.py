@@ -9,6 +9,7 @@ retried too; other writes are sent once. Answers are parsed into the wire models
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from types import TracebackType
@@ -16,10 +17,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from neocloud.wire.audit import AuditOut
 from neocloud.wire.capacity import CalendarOut, EventOut, InstanceOut, NodeOut, QuoteOut, ReservationOut
 from neocloud.wire.health import Health
 from neocloud.wire.paging import Page
-from neocloud.wire.tenancy import ProjectOut, QuotaOut, TenantOut, TokenCreated, WhoAmI
+from neocloud.wire.tenancy import ProjectOut, QuotaOut, TenantOut, TokenCreated, TokenOut, WhoAmI
 
 T = TypeVar("T")
 
@@ -56,6 +58,14 @@ def _error_from(response: httpx.Response) -> ApiError:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _retry_after(response: httpx.Response, cap: float = 5.0) -> float:
+    """The server's Retry-After in seconds (capped; 1 s when absent or not a number)."""
+    try:
+        return min(cap, max(0.0, float(response.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
 
 
 class NeocloudClient:
@@ -107,18 +117,31 @@ class NeocloudClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempts = 1 + (self._retries if retry else 0)
         for attempt in range(attempts):
+            last = attempt + 1 == attempts
             try:
                 response = self._http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TimeoutException as exc:
+                if not last:
+                    continue
+                raise ApiError(
+                    0,
+                    "timeout",
+                    f"{self.url} did not answer {method} {path} in time ({type(exc).__name__}); it may still "
+                    "have been applied: retry it (with the same Idempotency-Key for a create)",
+                ) from exc
             except httpx.TransportError as exc:
-                if attempt + 1 < attempts:
+                if not last:
                     continue
                 raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
             if response.is_success:
                 return response.json() if response.content else None
+            if response.status_code == 503 and not last:
+                time.sleep(_retry_after(response))  # the database is out of reach or busy: it said when
+                continue
             raise _error_from(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def _get(self, path: str, **params: Any) -> Any:  # reads and keyed creates are safe to repeat
         return self._request("GET", path, params=params, retry=True)
 
     def _create(self, path: str, body: dict[str, Any], idempotency_key: str | None) -> Any:
@@ -136,7 +159,7 @@ class NeocloudClient:
 
     def ready(self) -> Health:
         """Status "ready"; ApiError 503 when the server is not (database down or not migrated)."""
-        return Health.model_validate(self._get("/readyz"))
+        return Health.model_validate(self._request("GET", "/readyz"))  # a probe: answered now, never retried
 
     def whoami(self) -> WhoAmI:
         return WhoAmI.model_validate(self._get("/v1/whoami"))
@@ -159,13 +182,45 @@ class NeocloudClient:
     def list_projects(self, *, limit: int = 50, cursor: str | None = None) -> Page[ProjectOut]:
         return Page[ProjectOut].model_validate(self._get("/v1/projects", limit=limit, cursor=cursor))
 
+    def suspend_tenant(self, tenant_id: str) -> TenantOut:
+        """Operators: the tenant's tokens still read but never write. Repeating it changes nothing."""
+        return TenantOut.model_validate(self._request("POST", f"/v1/tenants/{tenant_id}/suspend", retry=True))
+
+    def resume_tenant(self, tenant_id: str) -> TenantOut:
+        return TenantOut.model_validate(self._request("POST", f"/v1/tenants/{tenant_id}/resume", retry=True))
+
     def create_token(
-        self, role: str, *, tenant: str | None = None, project: str | None = None
+        self,
+        role: str,
+        *,
+        tenant: str | None = None,
+        project: str | None = None,
+        expires_at: datetime | None = None,
     ) -> TokenCreated:
-        """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer). Not retried: a
-        retry could mint a second token whose secret nobody saw."""
-        body = {"tenant": tenant, "role": role, "project": project}
+        """A new token for tenant `tenant` (name; None: operator or fleet-wide viewer), valid until
+        `expires_at` (None: no expiry). Not retried: a retry could mint a second token whose secret
+        nobody saw."""
+        body = {"tenant": tenant, "role": role, "project": project, "expires_at": _iso(expires_at)}
         return TokenCreated.model_validate(self._post("/v1/tokens", body))
+
+    def list_tokens(self, *, limit: int = 50, cursor: str | None = None) -> Page[TokenOut]:
+        return Page[TokenOut].model_validate(self._get("/v1/tokens", limit=limit, cursor=cursor))
+
+    def revoke_token(self, token_id: str) -> TokenOut:
+        """Revoke now, on every server. Repeating it changes nothing, so it is retried."""
+        return TokenOut.model_validate(self._request("DELETE", f"/v1/tokens/{token_id}", retry=True))
+
+    def audit(
+        self,
+        *,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[AuditOut]:
+        """The audit log, oldest first: every entry for operators, the tenant's own for tenant-admins."""
+        data = self._get("/v1/audit", action=action, since=_iso(since), limit=limit, cursor=cursor)
+        return Page[AuditOut].model_validate(data)
 
     def set_quota(self, tenant_id: str, model: str, gpus: int, *, project_id: str | None = None) -> QuotaOut:
         body = {"tenant_id": tenant_id, "model": model, "gpus": gpus, "project_id": project_id}

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from neocloud.kernel.errors import NotReady
+from neocloud.kernel.errors import NotReady, Unavailable
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,9 +40,10 @@ def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as err:
+    except (OperationalError, Unavailable) as err:  # Unavailable: the engine's translation of the driver error
         where = engine.url.render_as_string(hide_password=True)
-        raise NotReady(f"the database {where} is unreachable: {err.orig}") from err
+        cause = err.__cause__ if isinstance(err, Unavailable) else err
+        raise Unavailable(f"the database {where} is unreachable: {getattr(cause, 'orig', cause)}") from err
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:

@@ -62,3 +62,16 @@ class NotReady(DomainError):
     """The service cannot serve yet: its database is unreachable or not at the code's schema."""
 
     code = "not-ready"
+
+
+class Unavailable(NotReady):
+    """The database cannot be reached right now (down, restarting, connections dropped); retry shortly."""
+
+    code = "unavailable"
+
+
+class Busy(DomainError):
+    """The database gave up waiting (a lock held too long, a statement over its time limit, a deadlock
+    or serialization failure); nothing was applied, retry shortly."""
+
+    code = "busy"

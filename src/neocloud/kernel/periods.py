@@ -13,6 +13,10 @@ from neocloud.kernel.errors import InvalidInput
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 SECONDS_PER_DAY: Final = 86_400
+EARLIEST_YEAR: Final = 2000
+LATEST_YEAR: Final = 2200
+"""Instants and periods outside these years are refused as input (they are typos or probes, and near
+the ends of `datetime`'s range converting them between time zones overflows)."""
 
 
 def require_utc(at: datetime, field: str) -> datetime:
@@ -70,6 +74,12 @@ class Period:
 
     @staticmethod
     def month(year: int, month: int) -> Period:
+        """The calendar month; InvalidInput outside EARLIEST_YEAR..LATEST_YEAR or for a month not 1..12."""
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR or not 1 <= month <= 12:
+            raise InvalidInput(
+                f"period: {year:04d}-{month:02d} is not a month between {EARLIEST_YEAR} and {LATEST_YEAR}",
+                details={"field": "period", "value": f"{year:04d}-{month:02d}"},
+            )
         start = datetime(year, month, 1, tzinfo=UTC)
         end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
         return Period(start, end)

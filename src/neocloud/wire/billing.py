@@ -21,10 +21,12 @@ class _Doc(BaseModel):
 
 class UsageItem(_Doc):
     """The usage of one group. Exactly one of model, project, product and day is present: the grouping
-    asked with ?by=; the other three are absent from the document (never null)."""
+    asked with ?by=; the other three are absent from the document (never null). By project, the item
+    also has the project's name."""
 
     model: str | None = Field(None, description="by=model: the GPU model")
     project: str | None = Field(None, description="by=project: the project id")
+    project_name: str | None = Field(None, description="by=project: the project's name")
     product: str | None = Field(None, description="by=product: on-demand, reserved or spot")
     day: str | None = Field(None, description="by=day: the UTC day, YYYY-MM-DD")
     gpu_seconds: str = Field(description="exact GPU-seconds, a decimal string")
@@ -40,6 +42,7 @@ class UsageOut(_Doc):
     """Metered GPU usage of a tenant over a period (settled ledger entries and what is not settled yet)."""
 
     tenant: str
+    tenant_name: str | None = Field(None, description="the tenant's name")
     period: str = Field(description="YYYY-MM for a calendar month, else start/end in ISO 8601")
     by: str = Field(description="the grouping: model, project, product or day")
     items: list[UsageItem]
@@ -74,6 +77,7 @@ class InvoiceOut(_Doc):
 
     id: str
     tenant: str
+    tenant_name: str | None = Field(None, description="who it is billed to, by name")
     period: str = Field(description="YYYY-MM")
     period_start: str
     period_end: str
@@ -99,6 +103,7 @@ class InvoiceSummary(_Doc):
 
     id: str
     tenant: str
+    tenant_name: str | None = Field(None, description="the tenant's name")
     period: str
     kind: str
     state: str
@@ -120,6 +125,7 @@ class InvoicePreviewOut(_Doc):
     """What a month's invoice would say now; nothing is saved."""
 
     tenant: str
+    tenant_name: str | None = Field(None, description="the tenant's name")
     period: str
     lines: list[PreviewLine]
     credits: list[InvoiceCredit]

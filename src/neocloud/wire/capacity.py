@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from neocloud.kernel.products import MAX_HOURS
-from neocloud.wire.fields import Ident, In, Out, UtcDatetime
+from neocloud.wire.fields import GpuModelName, Ident, In, Out, UtcDatetime
 from neocloud.wire.tenancy import MAX_GPUS
 
 MAX_NODES = 100_000
@@ -29,22 +29,22 @@ Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric"]
 
 
 class ReservationCreate(In):
-    model: Ident = Field(description="GPU model, e.g. H100, GB200")
-    gpus: int = Field(ge=1, le=MAX_GPUS)
-    hours: int = Field(ge=1, le=MAX_HOURS)
+    model: GpuModelName = Field(description="GPU model, e.g. H100, GB200")
+    gpus: int = Field(ge=1, le=MAX_GPUS, strict=True)
+    hours: int = Field(ge=1, le=MAX_HOURS, strict=True)
     start: UtcDatetime | None = Field(None, description="earliest start; now when omitted")
     shape: Shape = Field("any", description="any GPUs, whole nodes, whole NVL72 racks, or one fabric")
     project: Ident | None = None
 
 
 class ReservationExtend(In):
-    hours: int = Field(ge=1, le=MAX_HOURS)
+    hours: int = Field(ge=1, le=MAX_HOURS, strict=True)
 
 
 class InstanceCreate(In):
-    model: Ident
-    nodes: int = Field(ge=1, le=MAX_NODES)
-    spot: bool = False
+    model: GpuModelName
+    nodes: int = Field(ge=1, le=MAX_NODES, strict=True)
+    spot: bool = Field(default=False, strict=True)
     project: Ident | None = None
 
 

@@ -11,18 +11,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
+
+from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.periods import EARLIEST_YEAR, LATEST_YEAR
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
 
 Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+GpuModelName = Annotated[
+    str,
+    StringConstraints(pattern=IDENT_PATTERN),
+    WithJsonSchema({"type": "string", "enum": sorted(CATALOG), "description": "a GPU model of the catalog"}),
+]
+"""A catalog GPU model. The schema lists the catalog's names (so a schema-valid request names a model the
+server knows); the server also accepts them in any case."""
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 
 def _utc_in_range(value: datetime) -> datetime:
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before datetime.min in UTC
+        raise ValueError(f"must be between years {EARLIEST_YEAR} and {LATEST_YEAR}") from None
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"must be between years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
@@ -33,7 +45,8 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 
 
 class In(BaseModel):
-    """A request body: unknown fields are a 422 (a typo must not be silently ignored)."""
+    """A request body: unknown fields are a 422 (a typo must not be silently ignored). Counts and flags
+    are strict (`Field(strict=True)`): `"8"`, `8.0` and `true` are not integers, `1` is not a boolean."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -4,7 +4,9 @@ Requests are validated here (names, ids, roles, bounded GPU counts); responses m
 plane's views (TenantView, ProjectView, TokenView, QuotaView, Principal) field by field.
 - `WhoAmI.tenant_id` (like `TokenOut.tenant_id`) is null for operators and fleet-wide viewers.
 - `TokenOut` never carries the secret, only the prefix that names it; `TokenCreated` carries the bearer
-  secret, shown this once.
+  secret, shown this once. A token with `revoked_at` set, or past its `expires_at`, no longer
+  authenticates.
+- `TenantOut.suspended_at` is set while the tenant is suspended.
 - `QuotaOut` is a tenant's quota, or one project's when `project_id` is set.
 """
 
@@ -15,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from neocloud.wire.fields import Ident, In, Name, Out
+from neocloud.wire.fields import GpuModelName, Ident, In, Name, Out, UtcDatetime
 
 MAX_GPUS = 1_000_000
 
@@ -40,12 +42,15 @@ class TokenCreate(In):
     )
     role: Role
     project: Ident | None = Field(None, description="project id or name new objects go to")
+    expires_at: UtcDatetime | None = Field(
+        None, description="when the token stops authenticating (in the future); null: never"
+    )
 
 
 class QuotaSet(In):
     tenant_id: Ident
-    model: Ident = Field(description="GPU model, e.g. H100, GB200")
-    gpus: int = Field(ge=0, le=MAX_GPUS, description="GPUs the tenant may hold at once")
+    model: GpuModelName = Field(description="GPU model, e.g. H100, GB200")
+    gpus: int = Field(ge=0, le=MAX_GPUS, description="GPUs the tenant may hold at once", strict=True)
     project_id: Ident | None = None
 
 
@@ -63,6 +68,9 @@ class TenantOut(Out):
     id: str
     name: str
     created_at: datetime
+    suspended_at: datetime | None = Field(
+        None, description="set while the tenant is suspended: its tokens read but never write"
+    )
 
 
 class ProjectOut(Out):
@@ -79,6 +87,8 @@ class TokenOut(Out):
     created_at: datetime
     prefix: str
     project_id: str | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class TokenCreated(BaseModel):

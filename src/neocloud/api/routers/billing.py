@@ -51,8 +51,10 @@ Billing = Annotated[BillingService, Depends(billing)]
 def get_usage(
     svc: Billing,
     caller: Caller,
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601, with --to")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive")] = None,
+    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601 (alone: from then to now)")] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="ISO 8601, exclusive (alone: from the start of its month)")
+    ] = None,
     by: Literal["model", "project", "product", "day"] = "model",
     tenant: TenantQuery = None,
 ) -> dict[str, Any]:

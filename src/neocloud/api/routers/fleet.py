@@ -11,7 +11,7 @@ from neocloud.api.deps import Caller, Control, Paging
 from neocloud.control.app.views import CalendarView, NodeView, Page
 from neocloud.kernel.errors import InvalidInput
 from neocloud.wire.capacity import CalendarOut, NodeOut, Shape
-from neocloud.wire.fields import IDENT_PATTERN, UtcDatetime
+from neocloud.wire.fields import GpuModelName, UtcDatetime
 from neocloud.wire.paging import Page as PageOut
 
 router = APIRouter(tags=["fleet"])
@@ -36,7 +36,7 @@ def list_nodes(cp: Control, caller: Caller, paging: Paging) -> Page[NodeView]:
 def calendar(
     cp: Control,
     caller: Caller,
-    model: Annotated[str, Query(pattern=IDENT_PATTERN, description="GPU model")],
+    model: Annotated[GpuModelName, Query(description="GPU model")],
     shape: Annotated[Shape, Query()] = "any",
     start: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
     end: Annotated[UtcDatetime | None, Query(description="default: start + 7 days; needs start")] = None,

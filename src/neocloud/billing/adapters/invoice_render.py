@@ -18,6 +18,7 @@ from neocloud.billing.domain.invoices import Invoice
 CSV_COLUMNS = (
     "invoice_id",
     "tenant",
+    "tenant_name",
     "period_start",
     "period_end",
     "kind",
@@ -34,14 +35,16 @@ CSV_COLUMNS = (
 )
 
 
-def invoice_csv(invoice: Invoice) -> str:
-    """One row per line and per credit, then subtotal, tax and total rows."""
+def invoice_csv(invoice: Invoice, tenant_name: str | None = None) -> str:
+    """One row per line and per credit, then subtotal, tax and total rows; `tenant_name` is who it is
+    billed to (empty when unknown)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     head = [
         invoice.id,
         invoice.tenant_id,
+        tenant_name or "",
         invoice.period.start.isoformat(),
         invoice.period.end.isoformat(),
         invoice.kind.value,
@@ -92,9 +95,14 @@ def _environment() -> Environment:
     )
 
 
-def invoice_html(invoice: Invoice, *, seller: str = "neocloud") -> str:
-    """A self-contained HTML page (inline CSS, print styles), escaped by Jinja2's autoescape."""
-    return _environment().get_template("invoice.html").render(invoice=invoice_view(invoice), seller=seller)
+def invoice_html(invoice: Invoice, tenant_name: str | None = None, *, seller: str = "neocloud") -> str:
+    """A self-contained HTML page (inline CSS, print styles), escaped by Jinja2's autoescape; billed to
+    `tenant_name` (with the tenant id beside it), or to the id alone when the name is unknown."""
+    return (
+        _environment()
+        .get_template("invoice.html")
+        .render(invoice=invoice_view(invoice, tenant_name), seller=seller)
+    )
 
 
 class InvoiceDocuments:
@@ -103,8 +111,8 @@ class InvoiceDocuments:
     def __init__(self, seller: str = "neocloud") -> None:
         self.seller = seller
 
-    def csv(self, invoice: Invoice) -> str:
-        return invoice_csv(invoice)
+    def csv(self, invoice: Invoice, tenant_name: str | None = None) -> str:
+        return invoice_csv(invoice, tenant_name)
 
-    def html(self, invoice: Invoice) -> str:
-        return invoice_html(invoice, seller=self.seller)
+    def html(self, invoice: Invoice, tenant_name: str | None = None) -> str:
+        return invoice_html(invoice, tenant_name, seller=self.seller)

@@ -1,19 +1,25 @@
 """Billing use cases: prices, metering, usage, invoices, credits, reconciliation, revenue.
 
-Each use case loads what it needs from the ports, decides in the pure domain, and persists inside one
-`store.atomic()` block, so a crash leaves either all of a decision or none of it. Metering and
-finalization are idempotent (deterministic ids), so re-running them after a crash neither loses nor
-duplicates anything.
+Each use case loads what it needs from the ports, decides in the pure domain, and persists through one
+unit of work of its own (`with store.atomic() as unit:`, reading inside it what the decision depends on),
+so a crash leaves either all of a decision or none of it, and a failure in one thread never undoes
+another thread's work. Metering and finalization are idempotent (deterministic ids), so re-running them
+after a crash neither loses nor duplicates anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from neocloud.billing.app.ports import (
+    BillingRecords,
+    BillingStore,
+    InvoiceRenderer,
+    LifecycleEventSource,
+    TenantDirectory,
+)
+from neocloud.billing.app.settings import BillingSettings, MeterReport
 from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
@@ -22,7 +28,7 @@ from neocloud.billing.domain.invoices import (
     draft_invoice,
     invoice_id_for,
 )
-from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
+from neocloud.billing.domain.metering import Incident, UsageEntry, coverage, meter
 from neocloud.billing.domain.pricing import (
     RESERVED_TERMS_MONTHS,
     PriceCatalog,
@@ -31,93 +37,20 @@ from neocloud.billing.domain.pricing import (
     default_catalog,
 )
 from neocloud.billing.domain.reconcile import ReconcileReport, reconcile, revenue, usage_by
+from neocloud.kernel.audit import SERVER_SIDE, Action, Actor, AuditEntry, AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
-from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
-from neocloud.kernel.money import Money, check_currency
+from neocloud.kernel.ids import InvoiceId, ProjectId, TenantId
+from neocloud.kernel.money import Money
 from neocloud.kernel.periods import (
     Period,
-    check_grid,
     floor_to_grid,
     from_epoch,
     require_utc_second,
     to_epoch,
 )
 
-
-class LifecycleEventSource(Protocol):
-    """Where allocation lifecycle events come from (the control plane's event rows, or memory)."""
-
-    def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> Iterable[LifecycleEvent]:
-        """Events at or before `until` (of one tenant's allocations when given), in time order."""
-        ...
-
-
-class BillingStore(Protocol):
-    """Durable billing records. Writes inside `atomic()` commit together or not at all; `append_*`
-    ignore rows whose id is already stored (which is what makes replays harmless)."""
-
-    def atomic(self) -> AbstractContextManager[None]: ...
-    def load_catalog(self, currency: str) -> PriceCatalog | None:
-        """Inside `atomic()`, the catalog stays locked until the transaction ends."""
-        ...
-    def save_catalog(self, catalog: PriceCatalog) -> None: ...
-    def append_usage(self, entries: Iterable[UsageEntry]) -> int: ...
-    def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]: ...
-    def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
-        """Per allocation, the `[start, end)` epoch-second spans its ledger entries cover (adjacent
-        entries may be merged)."""
-        ...
-
-    def append_incidents(self, incidents: Iterable[Incident]) -> int: ...
-    def incidents(self) -> list[Incident]: ...
-    def add_credit(self, credit: Credit) -> None: ...
-    def credits(self, *, tenant: TenantId | None = None) -> list[Credit]: ...
-    def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None: ...
-    def save_invoice(self, invoice: Invoice) -> None: ...
-    def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]: ...
-
-
-class InvoiceRenderer(Protocol):
-    """Invoice documents (adapters/invoice_render.py)."""
-
-    def csv(self, invoice: Invoice) -> str: ...
-    def html(self, invoice: Invoice) -> str: ...
-
-
 DOWNLOAD_TYPES = {"csv": "text/csv", "html": "text/html"}
-
-
-@dataclass(frozen=True, slots=True)
-class BillingSettings:
-    """`currency` of the catalog tenants are billed in; `grid_seconds` how the ledger is cut (it divides
-    a day); `usd_to_currency` converts the USD list for a non-USD default catalog (None: operator sets);
-    `settle_delay_seconds` how far behind the clock metering settles, so that an event row committed a
-    little after its own time is still seen before the usage around it is written; `finalize_batch`
-    how many tenants' invoices one finalization transaction writes."""
-
-    currency: str = "USD"
-    grid_seconds: int = 86_400
-    usd_to_currency: str | None = None
-    settle_delay_seconds: int = 300
-    finalize_batch: int = 100
-
-    def __post_init__(self) -> None:
-        check_currency(self.currency)
-        check_grid(self.grid_seconds)
-        if self.finalize_batch < 1:
-            raise InvalidInput("finalize_batch: must be >= 1", details={"field": "finalize_batch"})
-        if self.settle_delay_seconds < 0:
-            raise InvalidInput(
-                "settle_delay_seconds: must be >= 0", details={"field": "settle_delay_seconds"}
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class MeterReport:
-    until: datetime
-    entries_added: int
-    incidents_added: int
 
 
 class BillingService:
@@ -128,12 +61,17 @@ class BillingService:
         clock: Clock,
         settings: BillingSettings | None = None,
         renderer: InvoiceRenderer | None = None,
+        audit: AuditTrail | None = None,
+        directory: TenantDirectory | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.clock = clock
         self.settings = settings or BillingSettings()
         self.renderer = renderer
+        self.audit = audit
+        self.directory = directory
+        self._cached: tuple[str | None, PriceCatalog] | None = None
 
     def _now(self) -> datetime:
         return require_utc_second(self.clock.now().replace(microsecond=0), "now")
@@ -145,7 +83,20 @@ class BillingService:
     # Prices -----------------------------------------------------------------------------------------
 
     def catalog(self) -> PriceCatalog:
-        stored = self.store.load_catalog(self.settings.currency)
+        """The current catalog, kept in memory while the store's `catalog_version` says it is unchanged
+        (one tiny query per call), so a price set by any process is used by the next read in every one.
+        The version is read before the catalog: a change landing in between makes the next call reload,
+        never keeps a stale catalog."""
+        version = self.store.catalog_version(self.settings.currency)
+        cached = self._cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        catalog = self._catalog(self.store)
+        self._cached = (version, catalog)
+        return catalog
+
+    def _catalog(self, records: BillingRecords) -> PriceCatalog:
+        stored = records.load_catalog(self.settings.currency)
         if stored is not None:
             return stored
         return default_catalog(self.settings.currency, usd_to_currency=self.settings.usd_to_currency)
@@ -160,9 +111,12 @@ class BillingService:
         term_months: int | None = None,
         effective_from: datetime | None = None,
         tenant: str | None = None,
+        actor: Actor | None = None,
     ) -> PricePeriod:
         """Set a price from `effective_from` (default now). A change applies from its date on and never
-        before now: the past, which may already be invoiced, is never re-priced."""
+        before now: the past, which may already be invoiced, is never re-priced. Once committed, the
+        change is recorded in the audit trail (when one is wired) as done by `actor` (default: a
+        server-side command)."""
         now = self._now()
         start = now if effective_from is None else require_utc_second(effective_from, "from")
         if start < now:
@@ -170,14 +124,46 @@ class BillingService:
                 f"from: {start.isoformat()} is in the past; a price change never rewrites the past",
                 details={"field": "from", "value": start.isoformat(), "now": now.isoformat()},
             )
-        key = PriceKey.of(model, product, term_months, tenant)
-        with self.store.atomic():  # read and write in one transaction: concurrent changes serialise
-            catalog = self.catalog().with_price(key, price, currency, start)
-            self.store.save_catalog(catalog)
-        return next(p for p in catalog.periods if p.key == key and p.start == start)
+        key = PriceKey.of(model, product, term_months, self.tenant_id(tenant) if tenant is not None else None)
+        with self.store.atomic() as unit:  # read and write in one transaction: concurrent changes serialise
+            catalog = self._catalog(unit).with_price(key, price, currency, start)
+            unit.save_catalog(catalog)
+        period = next(p for p in catalog.periods if p.key == key and p.start == start)
+        if self.audit is not None:
+            details = {"model": key.model, "product": key.product.value, "price": str(period.per_gpu_hour),
+                       "currency": period.currency, "term_months": key.term_months, "effective_from": start.isoformat()}
+            target = f"{key.model}/{key.product.value}" + (f"/{key.term_months}m" if key.term_months else "")
+            self.audit.record(AuditEntry(now, actor or SERVER_SIDE, Action.PRICE_SET, target, key.tenant, details))
+        return period
 
-    def prices(self) -> tuple[PricePeriod, ...]:
-        return self.catalog().periods
+    def prices(self, tenant: str | None = None) -> tuple[PricePeriod, ...]:
+        """Every price period, or (with `tenant`, an id or name) the list prices and that tenant's."""
+        periods = self.catalog().periods
+        if tenant is None:
+            return periods
+        who = self.tenant_id(tenant)
+        return tuple(p for p in periods if p.key.tenant in (None, who))
+
+    # Names ------------------------------------------------------------------------------------------
+
+    def tenant_id(self, ref: str) -> TenantId:
+        """The tenant `ref` names (its id or its name); NotFound naming `ref` when there is none."""
+        found = self.directory.resolve_tenant(ref) if self.directory is not None else None
+        if found is None:
+            raise NotFound(f"tenant {ref!r} not found", details={"field": "tenant", "value": ref})
+        return found
+
+    def tenant_names(self, ids: Iterable[TenantId]) -> dict[TenantId, str]:
+        """Names of the tenants `ids` (for operators' lists; empty without a directory)."""
+        wanted = set(ids)
+        return self.directory.tenant_names(wanted) if self.directory is not None and wanted else {}
+
+    def tenant_name(self, tenant: TenantId) -> str | None:
+        return self.tenant_names([tenant]).get(tenant)
+
+    def project_names(self, tenant: TenantId) -> dict[ProjectId, str]:
+        """Names of `tenant`'s own projects (never another tenant's)."""
+        return self.directory.project_names(tenant) if self.directory is not None else {}
 
     # Metering ---------------------------------------------------------------------------------------
 
@@ -190,9 +176,9 @@ class BillingService:
         result = meter(
             events, covered, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
         )
-        with self.store.atomic():
-            added = self.store.append_usage(result.entries)
-            incidents = self.store.append_incidents(result.incidents)
+        with self.store.atomic() as unit:
+            added = unit.append_usage(result.entries)
+            incidents = unit.append_incidents(result.incidents)
         return MeterReport(horizon, added, incidents)
 
     def usage(
@@ -223,14 +209,15 @@ class BillingService:
 
     # Invoices ---------------------------------------------------------------------------------------
 
-    def _pending_credits(self, tenant: TenantId) -> list[Credit]:
+    @staticmethod
+    def _pending_credits(records: BillingRecords, tenant: TenantId) -> list[Credit]:
         applied = {
             c.id
-            for inv in self.store.invoices(tenant=tenant)
+            for inv in records.invoices(tenant=tenant)
             if inv.state in (InvoiceState.FINALIZED, InvoiceState.PAID)
             for c in inv.credits
         }
-        return [c for c in self.store.credits(tenant=tenant) if c.id not in applied]
+        return [c for c in records.credits(tenant=tenant) if c.id not in applied]
 
     def preview(self, tenant: TenantId, period: Period | None = None) -> Invoice:
         """The draft invoice of `period` (default: this month) with usage up to now; nothing is saved."""
@@ -243,7 +230,7 @@ class BillingService:
             span,
             entries,
             self.catalog(),
-            self._pending_credits(tenant),
+            self._pending_credits(self.store, tenant),
             at=now,
         )
 
@@ -269,27 +256,28 @@ class BillingService:
         tenants = sorted(by_tenant)
         batch = self.settings.finalize_batch
         for first in range(0, len(tenants), batch):
-            with self.store.atomic():  # one transaction per batch of tenants: a crash redoes one batch
+            with self.store.atomic() as unit:  # one transaction per batch: a crash redoes one batch
                 for tenant in tenants[first : first + batch]:
                     invoice_id = invoice_id_for(tenant, period)
-                    existing = self.store.get_invoice(invoice_id)
+                    existing = unit.get_invoice(invoice_id)
                     if existing is not None and existing.state is not InvoiceState.DRAFT:
                         out.append(existing)
                         continue
-                    credits = self._pending_credits(tenant)
+                    credits = self._pending_credits(unit, tenant)
                     draft = draft_invoice(
                         invoice_id, tenant, period, by_tenant[tenant], catalog, credits, at=now
                     )
                     final = draft.to(InvoiceState.FINALIZED, at=now)
-                    self.store.save_invoice(final)
+                    unit.save_invoice(final)
                     out.append(final)
         return out
 
     def invoice(self, invoice_id: str) -> Invoice:
-        found = self.store.get_invoice(InvoiceId(invoice_id))
-        if found is None:
-            raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
-        return found
+        return self._invoice(self.store, invoice_id)
+
+    @staticmethod
+    def _invoice(records: BillingRecords, invoice_id: str) -> Invoice:
+        return _required(invoice_id, records.get_invoice(InvoiceId(invoice_id)))
 
     def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
         """(media type, document) of an invoice as csv or html."""
@@ -300,16 +288,17 @@ class BillingService:
         if self.renderer is None:
             raise NotFound("invoice documents are not available in this build", details={"field": "format"})
         invoice = self.invoice(invoice_id)
-        text = self.renderer.csv(invoice) if fmt == "csv" else self.renderer.html(invoice)
+        name = self.tenant_name(invoice.tenant_id)
+        text = self.renderer.csv(invoice, name) if fmt == "csv" else self.renderer.html(invoice, name)
         return DOWNLOAD_TYPES[fmt], text
 
     def invoices(self, tenant: TenantId | None = None) -> list[Invoice]:
         return sorted(self.store.invoices(tenant=tenant), key=lambda i: (i.period.start, i.tenant_id, i.id))
 
     def _move(self, invoice_id: str, state: InvoiceState) -> Invoice:
-        moved = self.invoice(invoice_id).to(state, at=self._now())
-        with self.store.atomic():
-            self.store.save_invoice(moved)
+        with self.store.atomic() as unit:
+            moved = self._invoice(unit, invoice_id).to(state, at=self._now())
+            unit.save_invoice(moved)
         return moved
 
     def mark_paid(self, invoice_id: str) -> Invoice:
@@ -320,51 +309,49 @@ class BillingService:
 
     def credit_note(self, invoice_id: str, *, reason: str, amount: str | None = None) -> Invoice:
         """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment of `amount`
-        before tax. Credit notes never take back more than the invoice billed."""
-        original = self.invoice(invoice_id)
-        notes = [i for i in self.store.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
-        credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
-        money = Money.of(amount, original.currency) if amount is not None else None
-        wanted = money.minor if money is not None else original.subtotal.minor
-        if credited + wanted > original.subtotal.minor or (money is None and credited):
-            raise Conflict(
-                f"invoice {original.id}: credit notes would exceed what it billed",
-                details={"id": original.id, "already_credited_minor": credited},
+        before tax. Credit notes never take back more than the invoice billed. The note's number and
+        that check are decided with the original locked, so concurrent credit notes serialise."""
+        with self.store.atomic() as unit:
+            original = _required(invoice_id, unit.lock_invoice(InvoiceId(invoice_id)))
+            notes = [i for i in unit.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
+            credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
+            money = Money.of(amount, original.currency) if amount is not None else None
+            wanted = money.minor if money is not None else original.subtotal.minor
+            if credited + wanted > original.subtotal.minor or (money is None and credited):
+                raise Conflict(
+                    f"invoice {original.id}: credit notes would exceed what it billed",
+                    details={"id": original.id, "already_credited_minor": credited},
+                )
+            note = credit_note(
+                original,
+                InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
+                at=self._now(),
+                reason=reason,
+                amount=money,
             )
-        note = credit_note(
-            original,
-            InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
-            at=self._now(),
-            reason=reason,
-            amount=money,
-        )
-        with self.store.atomic():
-            self.store.save_invoice(note)
+            unit.save_invoice(note)
         return note
 
     def issue_credit(
         self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
     ) -> Credit:
-        """A credit for the tenant's next invoice; at most one per incident."""
-        if incident_id is not None:
-            if incident_id not in {i.id for i in self.store.incidents()}:
-                raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
-            if any(c.incident_id == incident_id for c in self.store.credits(tenant=tenant)):
-                raise Conflict(
-                    f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
-                )
-        now = self._now()
-        suffix = incident_id or str(len(self.store.credits(tenant=tenant)) + 1)
-        credit = Credit(
-            f"CR-{tenant}-{suffix}",
-            tenant,
-            Money.of(amount, self.settings.currency),
-            reason,
-            now,
-            incident_id,
-        )
-        with self.store.atomic():
-            self.store.add_credit(credit)
+        """A credit for the tenant's next invoice; at most one per incident. Its id (the incident's, or
+        the tenant's next credit number) and those checks are decided with the tenant's credits locked,
+        so concurrent issuers never collide."""
+        with self.store.atomic() as unit:
+            number = unit.next_credit_number(tenant)
+            if incident_id is not None:
+                if incident_id not in {i.id for i in unit.incidents()}:
+                    raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
+                if any(c.incident_id == incident_id for c in unit.credits(tenant=tenant)):
+                    raise Conflict(
+                        f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
+                    )
+            money = Money.of(amount, self.settings.currency)
+            credit = Credit(
+                f"CR-{tenant}-{incident_id or number}", tenant, money, reason, self._now(), incident_id
+            )
+            unit.add_credit(credit)
         return credit
 
     def incidents(self) -> list[Incident]:
@@ -386,4 +373,15 @@ class BillingService:
         )
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
-        return revenue(self.store.invoices(), by)
+        """Revenue rows; grouped by tenant, each row also has the tenant's `tenant_name`."""
+        rows = revenue(self.store.invoices(), by)
+        if by != "tenant":
+            return rows
+        names = self.tenant_names(TenantId(r["tenant"]) for r in rows)
+        return [{**r, "tenant_name": names.get(TenantId(r["tenant"]), "")} for r in rows]
+
+
+def _required(invoice_id: str, found: Invoice | None) -> Invoice:
+    if found is None:
+        raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
+    return found

@@ -3,20 +3,23 @@ decimal strings, GPU time as exact GPU-seconds and GPU-hours)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from neocloud.billing.domain.invoices import Invoice
 from neocloud.billing.domain.pricing import PricePeriod
 from neocloud.billing.domain.reconcile import gpu_seconds_text
+from neocloud.kernel.ids import ProjectId
 from neocloud.kernel.money import decimal_text
 
 
-def invoice_view(invoice: Invoice) -> dict[str, Any]:
-    """The wire shape of an invoice."""
+def invoice_view(invoice: Invoice, tenant_name: str | None = None) -> dict[str, Any]:
+    """The wire shape of an invoice; `tenant_name` is who it is billed to, by name."""
     return {
         "id": invoice.id,
         "tenant": invoice.tenant_id,
+        "tenant_name": tenant_name,
         "period": invoice.period.label(),
         "period_start": invoice.period.start.isoformat(),
         "period_end": invoice.period.end.isoformat(),
@@ -51,10 +54,11 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def invoice_summary(invoice: Invoice) -> dict[str, Any]:
+def invoice_summary(invoice: Invoice, tenant_name: str | None = None) -> dict[str, Any]:
     return {
         "id": invoice.id,
         "tenant": invoice.tenant_id,
+        "tenant_name": tenant_name,
         "period": invoice.period.label(),
         "kind": invoice.kind.value,
         "state": invoice.state.value,
@@ -63,11 +67,12 @@ def invoice_summary(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def preview_view(invoice: Invoice) -> dict[str, Any]:
+def preview_view(invoice: Invoice, tenant_name: str | None = None) -> dict[str, Any]:
     """The `invoices preview` document: lines, subtotal, tax, total, currency."""
-    full = invoice_view(invoice)
+    full = invoice_view(invoice, tenant_name)
     return {
         "tenant": full["tenant"],
+        "tenant_name": full["tenant_name"],
         "period": full["period"],
         "lines": [
             {k: line[k] for k in ("product", "model", "gpu_hours", "unit_price", "amount")}
@@ -81,13 +86,18 @@ def preview_view(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def usage_view(groups: dict[str, int], by: str, period_label: str) -> dict[str, Any]:
+def usage_view(
+    groups: dict[str, int], by: str, period_label: str, project_names: Mapping[ProjectId, str] | None = None
+) -> dict[str, Any]:
+    """Usage items keyed by the grouping `by`; grouped by project, each also has its `project_name`."""
+    names = {} if project_names is None else project_names
     return {
         "period": period_label,
         "by": by,
         "items": [
             {
                 by: key,
+                **({"project_name": names.get(ProjectId(key))} if by == "project" else {}),
                 "gpu_seconds": gpu_seconds_text(milli),
                 "gpu_hours": decimal_text(Fraction(milli, 3_600_000), 3),
             }
@@ -97,14 +107,26 @@ def usage_view(groups: dict[str, int], by: str, period_label: str) -> dict[str, 
     }
 
 
-def price_view(period: PricePeriod) -> dict[str, Any]:
+def price_view(period: PricePeriod, tenant_name: str | None = None) -> dict[str, Any]:
     return {
         "model": period.key.model,
         "product": period.key.product.value,
         "term_months": period.key.term_months,
         "tenant": period.key.tenant,
+        "tenant_name": tenant_name,
         "price": str(period.per_gpu_hour),
         "currency": period.currency,
         "from": period.start.isoformat(),
         "to": period.end.isoformat() if period.end else None,
+    }
+
+
+def reconcile_view(report: dict[str, Any], tenant_names: Mapping[str, str]) -> dict[str, Any]:
+    """A reconcile report's document with each difference that names a tenant also naming it."""
+    return {
+        **report,
+        "differences": [
+            {**d, "tenant_name": tenant_names.get(d["tenant_id"], "")} if "tenant_id" in d else d
+            for d in report["differences"]
+        ],
     }

@@ -123,6 +123,11 @@ class PriceCatalog:
         self._starts = {k: [p.start for p in v] for k, v in self._by_key.items()}
 
     @property
+    def period_count(self) -> int:
+        """How many price periods the catalog holds (a change adds one; none is ever removed)."""
+        return sum(len(v) for v in self._by_key.values())
+
+    @property
     def periods(self) -> tuple[PricePeriod, ...]:
         return tuple(p for k in sorted(self._by_key, key=_key_order) for p in self._by_key[k])
 

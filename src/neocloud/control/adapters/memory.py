@@ -18,6 +18,7 @@ from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBook
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.kernel.audit import AuditEntry, AuditRecord
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import ProjectId, TenantId
 from neocloud.kernel.products import Product, State
@@ -34,6 +35,8 @@ class _Tables:
     allocations: dict[str, Allocation] = field(default_factory=dict)
     bookings: list[GpuBooking] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    auth_epoch: int = 0
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -46,6 +49,8 @@ class _Tables:
             dict(self.allocations),
             list(self.bookings),
             list(self.events),
+            list(self.audit),
+            self.auth_epoch,
         )
 
 
@@ -56,7 +61,8 @@ class MemoryStore:
         self.lock = threading.RLock()
         self.tables = _Tables()
 
-    def __call__(self) -> MemoryUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        """A unit of work; `read_only` changes nothing here (one lock serialises every unit of work)."""
         return MemoryUnitOfWork(self)
 
 
@@ -130,11 +136,49 @@ class MemoryUnitOfWork:
         items = [p for p in self._t.projects.values() if tenant_id is None or p.tenant_id == tenant_id]
         return _paged(items, after, limit)
 
+    def update_tenant(self, tenant: Tenant) -> None:
+        self._t.tenants[tenant.id] = tenant
+
     def add_token(self, token: Token) -> None:
         self._t.tokens[token.secret_hash] = token
 
     def token_by_hash(self, secret_hash: str) -> Token | None:
         return self._t.tokens.get(secret_hash)
+
+    def get_token(self, token_id: str) -> Token | None:
+        return next((t for t in self._t.tokens.values() if t.id == token_id), None)
+
+    def list_tokens(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Token], int]:
+        items = [t for t in self._t.tokens.values() if tenant_id is None or t.tenant_id == tenant_id]
+        return _paged(items, after, limit)
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        token = self.get_token(token_id)
+        if token is not None:
+            self._t.tokens[token.secret_hash] = replace(token, revoked_at=at)
+
+    def auth_epoch(self) -> int:
+        return self._t.auth_epoch
+
+    def bump_auth_epoch(self) -> None:
+        self._t.auth_epoch += 1
+
+    # the audit trail
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._t.audit.append(AuditRecord(len(self._t.audit) + 1, entry))
+
+    def audit_entries(
+        self, tenant_id: str | None, action: str | None, since: datetime | None, after: int | None, limit: int
+    ) -> tuple[list[AuditRecord], int]:
+        rest = [
+            r
+            for r in self._t.audit
+            if (after is None or r.seq > after)
+            and (tenant_id is None or r.entry.tenant_id == tenant_id)
+            and (action is None or r.entry.action == action)
+            and (since is None or r.entry.at >= since)
+        ]
+        return rest[:limit], len(rest)
 
     def put_quota(self, quota: Quota) -> None:
         self._t.quotas[(quota.tenant_id, quota.project_id, quota.model)] = quota
@@ -164,8 +208,12 @@ class MemoryUnitOfWork:
     def node_states(self) -> dict[str, str]:
         return {k: v for k, v in self._t.node_state.items() if v != "ready"}
 
-    def lock_capacity(self, model: str) -> None:
-        """The store lock, held since __enter__, already serialises every decision."""
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
+        """The store lock, held since __enter__, already serialises every decision: all are claimed."""
+        return set(node_ids)
+
+    def lock_tenant(self, tenant_id: str) -> None:
+        """The store lock already serialises every decision."""
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
@@ -213,6 +261,7 @@ class MemoryUnitOfWork:
         start: datetime,
         end: datetime | None,
         project_id: ProjectId | None = None,
+        product: Product | None = None,
     ) -> list[Allocation]:
         return [
             a
@@ -221,9 +270,15 @@ class MemoryUnitOfWork:
             and a.model == model
             and (tenant_id is None or a.tenant_id == tenant_id)
             and (project_id is None or a.project_id == project_id)
+            and (product is None or a.product is product)
             and (a.end is None or a.end > start)
             and (end is None or a.start < end)
         ]
+
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        return [(a.start, a.end, a.gpus, a.project_id) for a in self.live_allocations(tenant_id, model, start, end)]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
         return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[
@@ -233,9 +288,13 @@ class MemoryUnitOfWork:
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
         self._t.bookings.extend(bookings)
 
-    def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]:
-        models = {n.id for n in self._t.nodes.values() if n.model == model}
-        return [b for b in self._t.bookings if b.node_id in models and b.overlaps(start, end)]
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
+        ids = {n.id for n in self._t.nodes.values() if n.model == model}
+        if nodes is not None:
+            ids &= set(nodes)
+        return [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         return [b for b in self._t.bookings if b.allocation_id == allocation_id]

@@ -11,6 +11,7 @@ from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.tenancy import Principal, Project
 from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
+from neocloud.kernel.ids import TenantId
 from neocloud.kernel.products import Product
 
 
@@ -44,8 +45,18 @@ def visible_allocation(
     deps: Deps, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str
 ) -> Allocation:
     """The allocation if `principal` may see it and it is one of `products`; NotFound otherwise."""
-    with deps.uow() as uow:
+    with deps.uow(read_only=True) as uow:
         alloc = uow.get_allocation(allocation_id)
     if alloc is None or alloc.product not in products or not principal.can_see(alloc.tenant_id):
         raise NotFound(f"{what} {allocation_id!r} not found")
     return alloc
+
+
+def request_tenant(deps: Deps, principal: Principal, project: str | None) -> TenantId | None:
+    """The tenant a request is made, and priced, for: the principal's, else (a token without a tenant
+    naming a project by id) the project's; None when neither says (list prices apply)."""
+    if principal.tenant_id is not None or project is None:
+        return principal.tenant_id
+    with deps.uow(read_only=True) as uow:
+        found = uow.get_project(project)
+    return found.tenant_id if found is not None else None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from neocloud.control.app import present
+from neocloud.control.app import audit, present
 from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.views import EventView
 from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.audit import Action
 from neocloud.kernel.errors import Conflict, NotFound
 from neocloud.kernel.products import Product, State
 
@@ -39,6 +40,9 @@ def finish(deps: Deps, principal: Principal, allocation_id: str, products: tuple
             )
         uow.update_allocation(moved)
         uow.add_event(event)
+        action = Action.RESERVATION_CANCEL if alloc.product is Product.RESERVED else Action.INSTANCE_STOP
+        details = {"from_state": alloc.state.value, "to_state": moved.state.value, "product": alloc.product.value}
+        uow.add_audit(audit.entry(deps, principal, action, alloc.id, alloc.tenant_id, details, at=now))
         uow.commit()
     return moved
 
@@ -51,11 +55,11 @@ class AllocationService:
 
     def list_events(self, principal: Principal, allocation_id: str) -> list[EventView]:
         visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             return [present.event_view(e) for e in uow.events(allocation_id)]
 
     def bookings(self, principal: Principal, allocation_id: str) -> list[GpuBooking]:
         """The exact GPUs an allocation holds, with their windows."""
         visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             return uow.bookings_of(allocation_id)

@@ -5,6 +5,7 @@
     control.reservations  quote, reserve, cancel, extend, calendar   (reservations.py)
     control.instances     on-demand and spot instances               (instances.py)
     control.allocations   events and GPU bookings of any allocation  (allocations.py)
+    control.audit         the audit trail: who did what              (audit.py)
     control.reconcile()   one reconciler pass                        (reconciler.py)
 
 Tenancy is enforced in these services (access.py), so every interface (API, CLI, console) inherits it.
@@ -15,6 +16,7 @@ reconciler, outside any transaction. Built by the composition root (`neocloud.bo
 from __future__ import annotations
 
 from neocloud.control.app.allocations import AllocationService
+from neocloud.control.app.audit import AuditService
 from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
 from neocloud.control.app.fleet import FleetService
 from neocloud.control.app.instances import InstanceService
@@ -36,6 +38,7 @@ class ControlPlane:
         self.reservations = ReservationService(deps)
         self.instances = InstanceService(deps)
         self.allocations = AllocationService(deps)
+        self.audit = AuditService(deps)
 
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice

@@ -7,12 +7,12 @@ no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWork
+from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWorkFactory
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
@@ -21,6 +21,7 @@ from neocloud.placement.framework import Placer
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
+BOOKING_HORIZON = timedelta(days=366)  # how far ahead a reservation may start (docs/capacity.md)
 KEY_MAX = 200
 CURSOR_MAX = 200
 CALENDAR_DAYS = 7
@@ -30,9 +31,11 @@ FleetCache = dict[str, tuple[str, Fleet]]
 
 @dataclass(frozen=True)
 class Deps:
-    """The ports and settings the control plane's use cases run on."""
+    """The ports and settings the control plane's use cases run on. `default_quota_gpus` is written as
+    a new tenant's quotas: a number for every model of the GPU catalog, or a number per model named (None:
+    no quota, i.e. unlimited; bootstrap's Settings default is a finite number)."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     clock: Clock
     provisioner: Provisioner
     prices: PriceBook
@@ -40,6 +43,7 @@ class Deps:
     ids: IdSource
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
     fleets: FleetCache = field(default_factory=dict)
+    default_quota_gpus: Mapping[str, int] | int | None = None
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

@@ -46,7 +46,7 @@ class FleetService:
         never another tenant's allocation ids."""
         p = checked_page(page)
         now = self._deps.clock.now()
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             nodes = uow.nodes()
             states = uow.node_states()
             holders: dict[tuple[str, int], str] = {}
@@ -69,4 +69,4 @@ class FleetService:
             )
         after = [v for v in views if p.cursor is None or v.id > p.cursor]
         items = after[: p.limit]
-        return Page(items, items[-1].id if len(after) > p.limit else None, len(views))
+        return Page(items, items[-1].id if len(after) > p.limit else None, len(after))

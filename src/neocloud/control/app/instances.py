@@ -7,7 +7,7 @@ free from now on. Admission is shared with reservations (`admission.admit`).
 from __future__ import annotations
 
 from neocloud.control.app import admission, present
-from neocloud.control.app.access import visible_allocation
+from neocloud.control.app.access import request_tenant, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import Deps, checked_page, next_cursor
 from neocloud.control.app.views import InstanceRequest, InstanceView, Page, PageRequest
@@ -35,7 +35,8 @@ class InstanceService:
         model = gpu_model(request.model)
         product = Product.SPOT if request.spot else Product.ON_DEMAND
         gpus = request.nodes * model.gpus_per_node
-        hourly = total_minor(self._deps.prices.gpu_hour(model.name, product), gpus, 1)
+        tenant = request_tenant(self._deps, principal, request.project)
+        hourly = total_minor(self._deps.prices.gpu_hour(model.name, product, tenant), gpus, 1)
         now = self._deps.clock.now()
         request_ = admission.AdmissionRequest(
             product,
@@ -48,6 +49,7 @@ class InstanceService:
             project=request.project,
             idempotency_key=idempotency_key,
             nodes_requested=request.nodes,
+            asked=(("spot", str(request.spot)),),
         )
         alloc = admission.admit(self._deps, principal, request_, now)
         return present.instance_view(alloc)
@@ -55,7 +57,7 @@ class InstanceService:
     def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:
         p = checked_page(page)
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_allocations(
                 tenant, [Product.ON_DEMAND, Product.SPOT], None, p.cursor, p.limit
             )

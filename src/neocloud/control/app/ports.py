@@ -13,6 +13,7 @@ from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.kernel.audit import AuditEntry, AuditRecord
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
@@ -39,8 +40,10 @@ class Provisioner(Protocol):
 
 
 class PriceBook(Protocol):
-    def gpu_hour(self, model: str, product: Product) -> Decimal:
-        """Price of one GPU-hour of `model` as `product`, in `currency()`; InvalidInput for unpriced models."""
+    def gpu_hour(self, model: str, product: Product, tenant_id: str | None) -> Decimal:
+        """Price of one GPU-hour of `model` as `product` for `tenant_id` (its contract price where one is
+        effective, else list; None: list), in `currency()`; InvalidInput for unpriced models. The price
+        a quote, reservation or instance shows is the one its invoice charges."""
         ...
 
     def currency(self) -> str: ...
@@ -50,9 +53,11 @@ class UnitOfWork(Protocol):
     """One transaction over the control plane's state. `with uow:` begins; `commit()` makes the work
     durable; leaving the block without commit rolls back.
 
-    `lock_capacity(model)` serialises capacity decisions for one GPU model across processes (a row lock
-    `SELECT … FOR UPDATE` on PostgreSQL, the single writer on SQLite, a mutex in memory) and must be
-    taken before reading bookings that a decision depends on.
+    Capacity decisions lock what they depend on, the nodes they book: `claim_nodes` locks node rows until
+    the unit of work ends (`FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` with `wait=False`, which returns only
+    the nodes it could lock) on PostgreSQL; on SQLite the single writer and in memory the store's mutex
+    already serialise every writing unit of work, so every node is claimed at once. Bookings read after
+    the claim are current for those nodes. `lock_tenant` serialises one tenant's quota decisions.
     """
 
     def __enter__(self) -> UnitOfWork: ...
@@ -76,10 +81,40 @@ class UnitOfWork(Protocol):
     def list_projects(
         self, tenant_id: str | None, after: str | None, limit: int
     ) -> tuple[list[Project], int]: ...
+    def update_tenant(self, tenant: Tenant) -> None: ...
     def add_token(self, token: Token) -> None: ...
     def token_by_hash(self, secret_hash: str) -> Token | None: ...
+    def get_token(self, token_id: str) -> Token | None: ...
+    def list_tokens(
+        self, tenant_id: str | None, after: str | None, limit: int
+    ) -> tuple[list[Token], int]: ...
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        """Set the token's `revoked_at` (a token is never deleted: the audit trail names it)."""
+        ...
+    def auth_epoch(self) -> int:
+        """A number that changes whenever a token or tenant changes in a way that can refuse a request
+        that was allowed before (revoke, suspend, resume). Cheap: one row."""
+        ...
+    def bump_auth_epoch(self) -> None:
+        """Change `auth_epoch()`, in this unit of work (so the change and the bump commit together)."""
+        ...
     def put_quota(self, quota: Quota) -> None: ...
     def quotas(self, tenant_id: str | None) -> list[Quota]: ...
+
+    # the audit trail: append-only (no update, no delete)
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def audit_entries(
+        self,
+        tenant_id: str | None,
+        action: str | None,
+        since: datetime | None,
+        after: int | None,
+        limit: int,
+    ) -> tuple[list[AuditRecord], int]:
+        """Entries in the order they were appended, `limit` after position `after`; only `tenant_id`'s
+        when it is given, only `action` when given, only at or after `since` when given. The count is of
+        all matching entries after `after`."""
+        ...
 
     # fleet
     def add_nodes(self, nodes: Sequence[Node]) -> int: ...
@@ -91,7 +126,8 @@ class UnitOfWork(Protocol):
         """A value that changes whenever the set of `model` nodes changes (lets callers cache a Fleet)."""
         ...
 
-    def lock_capacity(self, model: str) -> None: ...
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]: ...
+    def lock_tenant(self, tenant_id: str) -> None: ...
 
     # allocations, bookings, events
     def add_allocation(self, alloc: Allocation) -> None: ...
@@ -119,11 +155,29 @@ class UnitOfWork(Protocol):
         start: datetime,
         end: datetime | None,
         project_id: ProjectId | None = None,
+        product: Product | None = None,
     ) -> list[Allocation]: ...
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        """(start, end, gpus, project id) of the tenant's live `model` allocations overlapping [start, end):
+        what a quota decision reads, without loading whole allocations."""
+        ...
     def due(self, now: datetime, limit: int) -> list[Allocation]: ...
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None: ...
-    def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]: ...
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
+        """Bookings of `model` GPUs (of `nodes` only, when given) that overlap [start, end)."""
+        ...
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]: ...
     def end_bookings(self, allocation_id: str, at: datetime) -> None: ...
     def add_event(self, event: Event) -> None: ...
     def events(self, allocation_id: str) -> list[Event]: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work. `read_only=True` promises the unit of work will only read, so the store may
+    run it beside a writer instead of behind it (SQLite begins it DEFERRED rather than IMMEDIATE)."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...

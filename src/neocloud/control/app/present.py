@@ -9,16 +9,21 @@ from neocloud.control.app.views import (
     QuotaView,
     ReservationView,
     TenantView,
+    TokenView,
 )
 from neocloud.control.domain.allocations import Allocation, Event
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.shapes import minor_text
-from neocloud.control.domain.tenancy import Project, Tenant
+from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.kernel.products import Product
 
 
 def tenant_view(t: Tenant) -> TenantView:
-    return TenantView(t.id, t.name, t.created_at)
+    return TenantView(t.id, t.name, t.created_at, t.suspended_at)
+
+
+def token_view(t: Token) -> TokenView:
+    return TokenView(t.id, t.tenant_id, t.role, t.created_at, t.prefix, t.project_id, t.expires_at, t.revoked_at)
 
 
 def project_view(p: Project) -> ProjectView:

@@ -17,7 +17,7 @@ from neocloud.control.app.ports import Provisioner, UnitOfWork
 from neocloud.control.app.views import ReconcileReport
 from neocloud.control.domain.allocations import Allocation
 from neocloud.kernel.clock import Clock
-from neocloud.kernel.products import State
+from neocloud.kernel.products import Product, State
 
 
 @dataclass
@@ -118,7 +118,9 @@ def _transition(
         if nxt is None:
             return None
         reason = {
-            State.PREEMPTED: "spot notice elapsed",
+            State.PREEMPTED: "spot notice elapsed"
+            if alloc.product is Product.SPOT
+            else "its GPUs are committed to a reservation from now",
             State.PROVISIONING: "start time reached",
             State.ENDING: "end time reached",
             State.ACTIVE: "nodes ready",

@@ -7,14 +7,20 @@ reconciler, outside any transaction.
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.control.app import admission, present
-from neocloud.control.app.access import visible_allocation
+from neocloud.control.app import admission, audit, present
+from neocloud.control.app.access import request_tenant, resolve_project, visible_allocation
 from neocloud.control.app.allocations import finish
-from neocloud.control.app.deps import CALENDAR_DAYS, QUOTE_HORIZON, Deps, checked_page, next_cursor
+from neocloud.control.app.deps import (
+    BOOKING_HORIZON,
+    CALENDAR_DAYS,
+    Deps,
+    checked_page,
+    next_cursor,
+)
+from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
@@ -25,10 +31,13 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
+from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import Conflict, InvalidInput
+from neocloud.kernel.audit import Action
+from neocloud.kernel.errors import Conflict, InvalidInput, QuotaExceeded
 from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import require_utc
 from neocloud.kernel.products import MAX_HOURS, Product, State
 
@@ -45,43 +54,32 @@ class ReservationService:
             raise InvalidInput(
                 "start is in the past", details={"start": start.isoformat(), "now": now.isoformat()}
             )
+        if start > now + BOOKING_HORIZON:
+            raise InvalidInput(
+                f"start is beyond the booking horizon: reservations start at most {BOOKING_HORIZON.days} days ahead",
+                details={"field": "start", "start": start.isoformat(), "latest": (now + BOOKING_HORIZON).isoformat()},
+            )
         return Window.of(max(start, now), request.hours)
 
     def quote(self, principal: Principal, request: ReservationRequest) -> QuoteView:
-        """Price and the earliest start (>= the asked one) at which the shape fits for the asked hours."""
+        """Price (the tenant's contract price where one applies) and the earliest start (>= the asked
+        one) at which the shape fits for the asked hours. A request that the tenant's or project's quota
+        refuses over the asked window is infeasible, with the quota's reason, as `reserve` would say."""
         now = self._deps.clock.now()
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        with self._deps.uow() as uow:
-            fleet = admission.load_fleet(uow, model.name, self._deps.fleets)
-            if fleet is None:
-                fit = calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
-            else:
-                spot = {
-                    a.id
-                    for a in uow.live_allocations(None, model.name, now, None)
-                    if a.product is Product.SPOT
-                }
-                bookings = calendar.yielding(
-                    uow.bookings(model.name, window.start, None), spot, now + self._deps.spot_notice
-                )
-                fit = calendar.earliest_fit(
-                    self._deps.placer,
-                    fleet,
-                    bookings,
-                    model,
-                    shape,
-                    request.gpus,
-                    window.start,
-                    duration,
-                    random.Random(0),
-                    uow.node_states(),
-                    horizon=window.start + QUOTE_HORIZON,
-                )
+        with self._deps.uow(read_only=True) as uow:
+            refused = _quota_refusal(uow, principal, request, model.name, window, now)
+        if refused is not None:
+            fit = calendar.Fit(None, None, {"quota": 0}, refused.message)
+        else:
+            fit = admission.earliest(self._deps, model, shape, request.gpus, window.start, duration, now)
         return QuoteView(
             model.name,
             request.gpus,
@@ -106,7 +104,9 @@ class ReservationService:
         model, shape = gpu_model(request.model), Shape.parse(request.shape)
         validate(model, shape, request.gpus)
         window = self._window(request, now)
-        unit = self._deps.prices.gpu_hour(model.name, Product.RESERVED)
+        unit = self._deps.prices.gpu_hour(
+            model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
+        )
         request_ = admission.AdmissionRequest(
             Product.RESERVED,
             model.name,
@@ -117,6 +117,10 @@ class ReservationService:
             total_minor(unit, request.gpus, request.hours),
             project=request.project,
             idempotency_key=idempotency_key,
+            asked=(
+                ("hours", str(request.hours)),
+                ("start", request.start.isoformat() if request.start is not None else "now"),
+            ),
         )
         alloc = admission.admit(self._deps, principal, request_, now)
         return present.reservation_view(alloc)
@@ -134,7 +138,7 @@ class ReservationService:
                     f"unknown state {state!r}", details={"known": [s.value for s in State]}
                 ) from None
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_allocations(tenant, [Product.RESERVED], states, p.cursor, p.limit)
         return Page([present.reservation_view(a) for a in items], next_cursor(items, p.limit, total), total)
 
@@ -156,10 +160,12 @@ class ReservationService:
         current = visible_allocation(self._deps, principal, reservation_id, (Product.RESERVED,), "reservation")
         if not 1 <= hours <= MAX_HOURS:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
-        unit = self._deps.prices.gpu_hour(current.model, Product.RESERVED)  # priced outside the unit of work
+        unit = self._deps.prices.gpu_hour(  # priced outside the unit of work
+            current.model, Product.RESERVED, current.tenant_id
+        )
         with self._deps.uow() as uow:
-            uow.lock_capacity(current.model)
             alloc = uow.get_allocation(reservation_id, lock=True)
+            uow.claim_nodes(sorted({b.node_id for b in uow.bookings_of(reservation_id)}), wait=True)
             assert alloc is not None and alloc.end is not None
             if not alloc.live or alloc.state is State.ENDING:
                 raise Conflict(
@@ -188,6 +194,8 @@ class ReservationService:
             moved = alloc.extended(new_end, total_minor(unit, alloc.gpus, hours_total))
             uow.end_bookings(alloc.id, new_end)
             uow.update_allocation(moved)
+            uow.add_audit(audit.entry(self._deps, principal, Action.RESERVATION_EXTEND, alloc.id, alloc.tenant_id,
+                                      {"hours": hours, "end": new_end.isoformat()}))
             uow.commit()
         return present.reservation_view(moved)
 
@@ -209,7 +217,7 @@ class ReservationService:
             raise InvalidInput("calendar start and end must be timezone-aware (UTC)")
         if step_hours < 1:
             raise InvalidInput("step_hours must be >= 1", details={"step_hours": step_hours})
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             fleet = admission.load_fleet(uow, m.name, self._deps.fleets)
             if fleet is None:
                 return CalendarView(m.name, s.value, [])
@@ -219,3 +227,37 @@ class ReservationService:
         return CalendarView(
             m.name, s.value, [CalendarSlot(x.start, x.end, x.free_gpus, x.max_request_gpus) for x in slots]
         )
+
+
+def _quota_refusal(
+    uow: UnitOfWork,
+    principal: Principal,
+    request: ReservationRequest,
+    model: str,
+    window: Window,
+    now: datetime,
+) -> QuotaExceeded | None:
+    """What the quota says of the quoted request over its asked window (None: nothing against it), by
+    the same check admission makes. A token without a tenant that names no project quotes for no one."""
+    if principal.tenant_id is None and request.project is None:
+        return None
+    if principal.tenant_id is not None and not any(q.model == model for q in uow.quotas(principal.tenant_id)):
+        return None  # no quota on the model: nothing to check (and no project to resolve)
+    project = resolve_project(uow, principal, request.project)
+    asked = Allocation(
+        AllocationId("quote"),
+        project.tenant_id,
+        project.id,
+        Product.RESERVED,
+        model,
+        request.gpus,
+        window.start,
+        window.end,
+        State.REQUESTED,
+        now,
+    )
+    try:
+        admission.check_quota(uow, asked)
+    except QuotaExceeded as refused:
+        return refused
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from neocloud.control.domain.tenancy import Role
 
@@ -27,6 +27,9 @@ class PageRequest:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
+    """`total` counts the items from this page on (this page's and all later pages'): on the first page,
+    the whole list."""
+
     items: list[T]
     next_cursor: str | None
     total: int
@@ -37,6 +40,7 @@ class TenantView:
     id: str
     name: str
     created_at: datetime
+    suspended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,22 @@ class TokenView:
     created_at: datetime
     prefix: str
     project_id: str | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One audit entry as the caller may see it (see control/app/audit.py)."""
+
+    id: str
+    at: datetime
+    actor: str
+    actor_tenant_id: str | None
+    action: str
+    target: str
+    tenant_id: str | None
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

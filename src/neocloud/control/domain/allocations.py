@@ -97,12 +97,15 @@ class Allocation:
     ended_at: datetime | None = None
     preempted_at: datetime | None = None
     notice_until: datetime | None = None
+    request_digest: str | None = None
+    """For an idempotent request: a digest of the canonical request it was made from."""
 
     @staticmethod
     def new(
         id: AllocationId, tenant_id: TenantId, project_id: ProjectId, product: Product, model: str,
         gpus: int, start: datetime, end: datetime | None, *, at: datetime, nodes_requested: int = 0,
         shape: str = "", price_minor: int = 0, currency: str = "USD", idempotency_key: str | None = None,
+        request_digest: str | None = None,
     ) -> tuple[Allocation, Event]:
         """A freshly requested allocation and its first event (from None to requested)."""
         require_utc(start, "start")
@@ -114,7 +117,7 @@ class Allocation:
         alloc = Allocation(
             id, tenant_id, project_id, product, model, gpus, start, end, State.REQUESTED, at,
             nodes_requested=nodes_requested, shape=shape, price_minor=price_minor, currency=currency,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, request_digest=request_digest,
         )
         return alloc, alloc.event(None, State.REQUESTED, at, "requested")
 

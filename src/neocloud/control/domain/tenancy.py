@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from neocloud.kernel.audit import Actor
 from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
 from neocloud.kernel.ids import ProjectId, TenantId
 
@@ -40,12 +41,20 @@ class Role(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: the token's id, role, tenant (None for operators and fleet-wide viewers) and,
-    for project tokens, the project new objects go to."""
+    for project tokens, the project new objects go to. `suspended`: the tenant is suspended (its
+    tokens still read, never write); `expires_at`: when the token stops authenticating (None: never)."""
 
     token_id: str
     role: Role
     tenant_id: TenantId | None = None
     project_id: ProjectId | None = None
+    suspended: bool = False
+    expires_at: datetime | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """Who this principal is in the audit trail."""
+        return Actor(self.token_id, self.tenant_id)
 
     @property
     def is_operator(self) -> bool:
@@ -68,25 +77,45 @@ class Principal:
         if not self.is_operator:
             raise Forbidden(f"{action} needs the operator role; this token is {self.role.value}")
 
+    def require_active(self, action: str) -> None:
+        """Forbidden for every write of a suspended tenant's token (reads still work)."""
+        if self.suspended:
+            raise Forbidden(
+                f"{action}: tenant {self.tenant_id} is suspended; its tokens may read (bills included) "
+                "but not change anything until an operator resumes it",
+                details={"tenant_id": self.tenant_id, "suspended": True},
+            )
+
     def require_write(self, action: str) -> None:
-        """Members, admins and operators may change things; viewers only read."""
+        """Members, admins and operators may change things; viewers only read; a suspended tenant's
+        tokens only read."""
         if self.role is Role.VIEWER:
             raise Forbidden(f"{action}: the viewer role is read only")
+        self.require_active(action)
 
     def require_admin_of(self, tenant_id: str, action: str) -> None:
         if self.is_operator:
             return
         if self.tenant_id != tenant_id:
             raise NotFound(f"tenant {tenant_id!r} not found")
+        self.require_active(action)
         if self.role is not Role.TENANT_ADMIN:
             raise Forbidden(f"{action} needs the tenant-admin role; this token is {self.role.value}")
 
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
+    """An organisation. A suspended tenant (`suspended_at` set) keeps its objects, and its running
+    allocations keep running and billing; its tokens read but never write."""
+
     id: TenantId
     name: str
     created_at: datetime
+    suspended_at: datetime | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +128,8 @@ class Project:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A stored API token: the hash of its secret, never the secret."""
+    """A stored API token: the hash of its secret, never the secret. It authenticates until
+    `expires_at` (None: no expiry) unless revoked (`revoked_at`)."""
 
     id: str
     secret_hash: str
@@ -108,9 +138,14 @@ class Token:
     tenant_id: TenantId | None
     project_id: ProjectId | None
     created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
 
-    def principal(self) -> Principal:
-        return Principal(self.id, self.role, self.tenant_id, self.project_id)
+    def live_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    def principal(self, *, suspended: bool = False) -> Principal:
+        return Principal(self.id, self.role, self.tenant_id, self.project_id, suspended, self.expires_at)
 
 
 def validate_name(kind: str, name: str) -> str:

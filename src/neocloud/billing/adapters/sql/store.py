@@ -1,315 +1,110 @@
-"""The SQL BillingStore (SQLite or PostgreSQL).
+"""The SQL BillingStore (SQLite or PostgreSQL), shared by every thread of a server.
 
-`atomic()` is one database transaction: every write inside it commits together or not at all, so a
-process killed mid-way leaves the previous state. Appends ignore ids already stored (INSERT … ON CONFLICT
-DO NOTHING), which makes metering replays and a second finalization harmless even across processes.
+The store holds an engine and nothing else: `atomic()` opens a new database transaction for its caller
+and hands it over as a SqlBillingUnit (every write made through the unit commits together or not at all,
+so a process killed mid-way leaves the previous state); each other method is one short transaction of
+its own. No transaction is ever kept on the store, so one thread's failure can never roll back another
+thread's write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
-from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine
 
-from neocloud.billing.adapters.sql import tables as bt
-from neocloud.billing.adapters.sql.rows import entry_of, invoice_of, invoice_row
-from neocloud.billing.app.service import BillingStore
-from neocloud.billing.domain.invoices import (
-    Credit,
-    Invoice,
-    check_replacement,
-)
+from neocloud.billing.adapters.sql.unit import SqlBillingUnit
+from neocloud.billing.app.ports import BillingStore
+from neocloud.billing.domain.invoices import Credit, Invoice
 from neocloud.billing.domain.metering import Incident, UsageEntry
-from neocloud.billing.domain.pricing import PriceCatalog, PriceKey, PricePeriod
-from neocloud.kernel.ids import AllocationId, InvoiceId, ProjectId, TenantId
-from neocloud.kernel.money import Money
-from neocloud.kernel.periods import Period, to_epoch
-from neocloud.kernel.products import Product
-
-T = TypeVar("T")
-CHUNK = 500
+from neocloud.billing.domain.pricing import PriceCatalog
+from neocloud.infra.engine import read_only
+from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
+from neocloud.kernel.periods import Period
 
 
 class SqlBillingStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._conn: Connection | None = None
 
     @contextmanager
-    def atomic(self) -> Iterator[None]:
-        if self._conn is not None:
-            yield
-            return
+    def atomic(self) -> Iterator[SqlBillingUnit]:
+        """A unit of work: committed when the block ends normally, rolled back if it raises."""
         with self.engine.begin() as conn, _plan_each_time(conn):
-            self._conn = conn
-            try:
-                yield
-            finally:
-                self._conn = None
+            yield SqlBillingUnit(conn)
 
-    def _run(self, work: Callable[[Connection], T]) -> T:
-        if self._conn is not None:
-            return work(self._conn)
+    @contextmanager
+    def _once(self) -> Iterator[SqlBillingUnit]:
+        """The transaction of one store method (it takes no locks beyond the writes' own)."""
         with self.engine.begin() as conn, _plan_each_time(conn):
-            return work(conn)
-
-    def _insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
-        """Insert the rows whose primary key is not stored yet; how many were new. (An executemany of
-        INSERT … ON CONFLICT DO NOTHING: far cheaper to compile than one multi-row VALUES.)"""
-        if not rows:
-            return 0
-        pk = table.primary_key.columns.values()[0]
-        added = 0
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i : i + CHUNK]
-            present = set(conn.execute(select(pk).where(pk.in_([r[pk.name] for r in chunk]))).scalars())
-            fresh = [r for r in chunk if r[pk.name] not in present]
-            if not fresh:
-                continue
-            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=[pk.name]), fresh)
-            added += len(fresh)
-        return added
-
-    # prices ------------------------------------------------------------------------------------------
+            yield SqlBillingUnit(conn, locking=False)
 
     def load_catalog(self, currency: str) -> PriceCatalog | None:
-        def work(conn: Connection) -> PriceCatalog | None:
-            query = select(bt.billing_catalogs).where(bt.billing_catalogs.c.currency == currency)
-            if self._conn is not None and conn.dialect.name == "postgresql":
-                query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
-            head = conn.execute(query).first()
-            if head is None:
-                return None
-            p = bt.billing_prices.c
-            rows = conn.execute(select(bt.billing_prices).where(p.currency == currency)).all()
-            periods = [
-                PricePeriod(
-                    PriceKey(
-                        r.model,
-                        Product(r.product),
-                        r.term_months or None,
-                        TenantId(r.tenant) if r.tenant else None,
-                    ),
-                    Decimal(r.price),
-                    r.currency,
-                    r.start_at,
-                    r.end_at,
-                )
-                for r in rows
-            ]
-            return PriceCatalog(currency, Decimal(head.tax_rate), periods)
+        with self._read() as unit:
+            return unit.load_catalog(currency)
 
-        return self._run(work)
+    @contextmanager
+    def _read(self) -> Iterator[SqlBillingUnit]:
+        """A read-only transaction (on SQLite it begins DEFERRED, beside the writer, not behind it)."""
+        with self.engine.connect() as conn:
+            read_only(conn)
+            with conn.begin():
+                yield SqlBillingUnit(conn, locking=False)
+
+    def catalog_version(self, currency: str) -> str | None:
+        """One statement, read on every quote: on PostgreSQL outside any transaction (autocommit: one
+        round trip instead of BEGIN, SELECT, ROLLBACK); on SQLite in a read-only transaction."""
+        if self.engine.dialect.name != "postgresql":
+            with self._read() as unit:
+                return unit.catalog_version(currency)
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return SqlBillingUnit(conn, locking=False).catalog_version(currency)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
-        def work(conn: Connection) -> None:
-            c = bt.billing_catalogs.c
-            # The catalog row is kept (updated, never deleted): it is what concurrent writers lock.
-            changed = conn.execute(
-                update(bt.billing_catalogs)
-                .where(c.currency == catalog.currency)
-                .values(tax_rate=str(catalog.tax_rate))
-            ).rowcount
-            if not changed:
-                conn.execute(
-                    insert(bt.billing_catalogs).values(
-                        currency=catalog.currency, tax_rate=str(catalog.tax_rate)
-                    )
-                )
-            conn.execute(delete(bt.billing_prices).where(bt.billing_prices.c.currency == catalog.currency))
-            rows = [
-                {
-                    "currency": catalog.currency,
-                    "model": p.key.model,
-                    "product": p.key.product.value,
-                    "term_months": p.key.term_months or 0,
-                    "tenant": p.key.tenant or "",
-                    "start_at": p.start,
-                    "end_at": p.end,
-                    "price": str(p.per_gpu_hour),
-                }
-                for p in catalog.periods
-            ]
-            if rows:
-                conn.execute(insert(bt.billing_prices), rows)
-
-        self._run(work)
-
-    # ledger ------------------------------------------------------------------------------------------
+        with self._once() as unit:
+            unit.save_catalog(catalog)
 
     def append_usage(self, entries: Iterable[UsageEntry]) -> int:
-        rows = [
-            {
-                "id": e.id,
-                "tenant_id": e.tenant_id,
-                "project_id": e.project_id,
-                "allocation_id": e.allocation_id,
-                "model": e.model,
-                "product": e.product.value,
-                "term_months": e.term_months,
-                "start_at": e.start,
-                "end_at": e.end,
-                "start_s": to_epoch(e.start),
-                "end_s": to_epoch(e.end),
-                "gpus": e.gpus,
-                "milli_per_gpu": e.milli_per_gpu,
-            }
-            for e in entries
-        ]
-        return self._run(lambda conn: self._insert_new(conn, bt.billing_usage, rows))
+        with self._once() as unit:
+            return unit.append_usage(entries)
 
     def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]:
-        u = bt.billing_usage.c
-        query = select(bt.billing_usage)
-        if tenant is not None:
-            query = query.where(u.tenant_id == tenant)
-        if period is not None:
-            query = query.where(and_(u.start_at < period.end, u.end_at > period.start))
-        return self._run(lambda conn: [entry_of(r) for r in conn.execute(query.order_by(u.start_at, u.id))])
+        with self._once() as unit:
+            return unit.usage(tenant=tenant, period=period)
 
     def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
-        """One grouped query per chunk: an allocation whose entries add up to max(end) - min(start) is
-        covered by that single span (the usual case); only the others are read row by row."""
-        ids = sorted(set(allocations))
-        u = bt.billing_usage.c
-
-        def work(conn: Connection) -> dict[AllocationId, list[tuple[int, int]]]:
-            out: dict[AllocationId, list[tuple[int, int]]] = {}
-            ragged: list[str] = []
-            for i in range(0, len(ids), CHUNK):
-                query = (
-                    select(
-                        u.allocation_id, func.min(u.start_s), func.max(u.end_s), func.sum(u.end_s - u.start_s)
-                    )
-                    .where(u.allocation_id.in_(ids[i : i + CHUNK]))
-                    .group_by(u.allocation_id)
-                )
-                for allocation_id, lo, hi, total in conn.execute(query):
-                    if int(total) == int(hi) - int(lo):
-                        out[AllocationId(allocation_id)] = [(int(lo), int(hi))]
-                    else:
-                        ragged.append(allocation_id)
-            for i in range(0, len(ragged), CHUNK):
-                rows = conn.execute(
-                    select(u.allocation_id, u.start_s, u.end_s).where(
-                        u.allocation_id.in_(ragged[i : i + CHUNK])
-                    )
-                )
-                for allocation_id, lo, hi in rows:
-                    out.setdefault(AllocationId(allocation_id), []).append((int(lo), int(hi)))
-            return out
-
-        return self._run(work)
+        with self._once() as unit:
+            return unit.covered(allocations)
 
     def append_incidents(self, incidents: Iterable[Incident]) -> int:
-        rows = [
-            {
-                "id": i.id,
-                "allocation_id": i.allocation_id,
-                "tenant_id": i.tenant_id,
-                "project_id": i.project_id,
-                "model": i.model,
-                "product": i.product.value,
-                "gpus": i.gpus,
-                "milli_per_gpu": i.milli_per_gpu,
-                "at": i.at,
-                "kind": i.kind,
-            }
-            for i in incidents
-        ]
-        return self._run(lambda conn: self._insert_new(conn, bt.billing_incidents, rows))
+        with self._once() as unit:
+            return unit.append_incidents(incidents)
 
     def incidents(self) -> list[Incident]:
-        def work(conn: Connection) -> list[Incident]:
-            return [
-                Incident(
-                    r.id,
-                    AllocationId(r.allocation_id),
-                    TenantId(r.tenant_id),
-                    ProjectId(r.project_id),
-                    r.model,
-                    Product(r.product),
-                    r.gpus,
-                    r.milli_per_gpu,
-                    r.at,
-                    r.kind,
-                )
-                for r in conn.execute(select(bt.billing_incidents).order_by(bt.billing_incidents.c.at))
-            ]
-
-        return self._run(work)
-
-    # credits and invoices ----------------------------------------------------------------------------
+        with self._once() as unit:
+            return unit.incidents()
 
     def add_credit(self, credit: Credit) -> None:
-        self._run(
-            lambda conn: conn.execute(
-                insert(bt.billing_credits).values(
-                    id=credit.id,
-                    tenant_id=credit.tenant_id,
-                    amount_minor=credit.amount.minor,
-                    currency=credit.amount.currency,
-                    reason=credit.reason,
-                    issued_at=credit.issued_at,
-                    incident_id=credit.incident_id,
-                )
-            )
-        )
+        with self._once() as unit:
+            unit.add_credit(credit)
 
     def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
-        c = bt.billing_credits.c
-        query = select(bt.billing_credits).order_by(c.issued_at, c.id)
-        if tenant is not None:
-            query = query.where(c.tenant_id == tenant)
-        return self._run(
-            lambda conn: [
-                Credit(
-                    r.id,
-                    TenantId(r.tenant_id),
-                    Money(r.amount_minor, r.currency),
-                    r.reason,
-                    r.issued_at,
-                    r.incident_id,
-                )
-                for r in conn.execute(query)
-            ]
-        )
+        with self._once() as unit:
+            return unit.credits(tenant=tenant)
 
     def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
-        def work(conn: Connection) -> Invoice | None:
-            row = conn.execute(
-                select(bt.billing_invoices).where(bt.billing_invoices.c.id == invoice_id)
-            ).first()
-            return invoice_of(row) if row is not None else None
-
-        return self._run(work)
+        with self._once() as unit:
+            return unit.get_invoice(invoice_id)
 
     def save_invoice(self, invoice: Invoice) -> None:
-        def work(conn: Connection) -> None:
-            i = bt.billing_invoices.c
-            row = conn.execute(select(bt.billing_invoices).where(i.id == invoice.id)).first()
-            old = invoice_of(row) if row is not None else None
-            check_replacement(old, invoice)
-            values = invoice_row(invoice)
-            if old is None:
-                conn.execute(insert(bt.billing_invoices).values(**values))
-            else:
-                conn.execute(update(bt.billing_invoices).where(i.id == invoice.id).values(**values))
-
-        self._run(work)
+        with self._once() as unit:
+            unit.save_invoice(invoice)
 
     def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:
-        i = bt.billing_invoices.c
-        query = select(bt.billing_invoices).order_by(i.period_start, i.id)
-        if tenant is not None:
-            query = query.where(i.tenant_id == tenant)
-        return self._run(lambda conn: [invoice_of(r) for r in conn.execute(query)])
+        with self._once() as unit:
+            return unit.invoices(tenant=tenant)
 
 
 @contextmanager

@@ -1,10 +1,13 @@
 """The SQL UnitOfWork (SQLite or PostgreSQL), mapping rows to domain objects and back.
 
-Concurrency: `lock_capacity(model)` takes the model's `capacity_locks` row FOR UPDATE on PostgreSQL
-(on SQLite every transaction is BEGIN IMMEDIATE: one writer at a time), so admission decisions for one
-model are serialised across processes, and bookings read after the lock are current. PostgreSQL's
-exclusion constraint on allocation_gpus is a second guard. The reconciler locks allocation rows with
-FOR UPDATE SKIP LOCKED.
+Concurrency: a capacity decision locks the node rows it books (`claim_nodes`: FOR UPDATE, or FOR UPDATE
+SKIP LOCKED so concurrent decisions spread over different nodes instead of queueing) on PostgreSQL, so
+decisions on different nodes run in parallel across processes, and bookings read after the claim are
+current for those nodes. On SQLite every writing transaction is BEGIN IMMEDIATE (one writer at a time;
+a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the writer), so every node
+is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
+reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. (The capacity_locks table of 0001 is no
+longer used.)
 """
 
 from __future__ import annotations
@@ -25,23 +28,36 @@ from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBook
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
 from neocloud.fleet.fleet import Node
+from neocloud.infra.engine import read_only
+from neocloud.kernel.audit import Actor, AuditEntry, AuditRecord
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
 
 class SqlStore:
-    """Makes units of work on one engine: `store()` is a new SqlUnitOfWork."""
+    """Makes units of work on one engine: `store()` is a new SqlUnitOfWork, `store(read_only=True)` one
+    that only reads (on SQLite it never takes the write lock)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)
 
 
 def _tenant(r: Any) -> Tenant:
-    return Tenant(TenantId(r.id), r.name, r.created_at)
+    return Tenant(TenantId(r.id), r.name, r.created_at, r.suspended_at)
+
+
+def _token(r: Any) -> Token:
+    return Token(r.id, r.secret_hash, r.prefix, Role(r.role), TenantId(r.tenant_id) if r.tenant_id else None,
+                 ProjectId(r.project_id) if r.project_id else None, r.created_at, r.expires_at, r.revoked_at)
+
+
+def _audit(r: Any) -> AuditRecord:
+    return AuditRecord(int(r.seq), AuditEntry(r.at, Actor(r.actor, r.actor_tenant_id), r.action, r.target,
+                                              r.tenant_id, json.loads(r.details)))
 
 
 def _project(r: Any) -> Project:
@@ -53,7 +69,7 @@ def _alloc(r: Any) -> Allocation:
         AllocationId(r.id), TenantId(r.tenant_id), ProjectId(r.project_id), Product(r.product), r.model, r.gpus,
         r.start_at, r.end_at, State(r.state), r.created_at, tuple(NodeId(n) for n in json.loads(r.nodes)),
         r.nodes_requested, r.shape, r.price_minor, r.currency, r.idempotency_key, r.started_at, r.ended_at,
-        r.preempted_at, r.notice_until,
+        r.preempted_at, r.notice_until, r.request_digest,
     )
 
 
@@ -64,7 +80,7 @@ def _alloc_row(a: Allocation) -> dict[str, Any]:
         "created_at": a.created_at, "nodes": json.dumps(list(a.nodes)), "nodes_requested": a.nodes_requested,
         "shape": a.shape, "price_minor": a.price_minor, "currency": a.currency,
         "idempotency_key": a.idempotency_key, "started_at": a.started_at, "ended_at": a.ended_at,
-        "preempted_at": a.preempted_at, "notice_until": a.notice_until,
+        "preempted_at": a.preempted_at, "notice_until": a.notice_until, "request_digest": a.request_digest,
     }
 
 
@@ -79,8 +95,9 @@ def _overlapping(start: datetime, end: datetime | None) -> Any:
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: Connection | None = None
 
     @property
@@ -90,6 +107,8 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self._conn = self._engine.connect()
+        if self._read_only:
+            read_only(self._conn)
         self._conn.begin()
         return self
 
@@ -125,7 +144,11 @@ class SqlUnitOfWork:
 
     def add_tenant(self, tenant: Tenant) -> None:
         self._insert(f"a tenant named {tenant.name!r}", insert(t.tenants).values(
-            id=tenant.id, name=tenant.name, created_at=tenant.created_at))
+            id=tenant.id, name=tenant.name, created_at=tenant.created_at, suspended_at=tenant.suspended_at))
+
+    def update_tenant(self, tenant: Tenant) -> None:
+        self.c.execute(update(t.tenants).where(t.tenants.c.id == tenant.id).values(
+            name=tenant.name, suspended_at=tenant.suspended_at))
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         r = self.c.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).first()
@@ -164,14 +187,57 @@ class SqlUnitOfWork:
     def add_token(self, token: Token) -> None:
         self.c.execute(insert(t.tokens).values(
             id=token.id, secret_hash=token.secret_hash, prefix=token.prefix, role=token.role.value,
-            tenant_id=token.tenant_id, project_id=token.project_id, created_at=token.created_at))
+            tenant_id=token.tenant_id, project_id=token.project_id, created_at=token.created_at,
+            expires_at=token.expires_at, revoked_at=token.revoked_at))
 
     def token_by_hash(self, secret_hash: str) -> Token | None:
         r = self.c.execute(select(t.tokens).where(t.tokens.c.secret_hash == secret_hash)).first()
-        if r is None:
-            return None
-        return Token(r.id, r.secret_hash, r.prefix, Role(r.role), TenantId(r.tenant_id) if r.tenant_id else None,
-                     ProjectId(r.project_id) if r.project_id else None, r.created_at)
+        return _token(r) if r else None
+
+    def get_token(self, token_id: str) -> Token | None:
+        r = self.c.execute(select(t.tokens).where(t.tokens.c.id == token_id)).first()
+        return _token(r) if r else None
+
+    def list_tokens(self, tenant_id: str | None, after: str | None, limit: int) -> tuple[list[Token], int]:
+        q = select(t.tokens)
+        if tenant_id is not None:
+            q = q.where(t.tokens.c.tenant_id == tenant_id)
+        rows, total = self._page(q, t.tokens.c.id, after, limit)
+        return [_token(r) for r in rows], total
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        self.c.execute(update(t.tokens).where(t.tokens.c.id == token_id).values(revoked_at=at))
+
+    def auth_epoch(self) -> int:
+        version = self.c.execute(select(t.auth_epoch.c.version).where(t.auth_epoch.c.id == 1)).scalar()
+        return int(version or 0)
+
+    def bump_auth_epoch(self) -> None:
+        e = t.auth_epoch
+        ins = (pg_insert if self._pg else sqlite_insert)(e).values(id=1, version=1)
+        self.c.execute(ins.on_conflict_do_update(index_elements=[e.c.id], set_={"version": e.c.version + 1}))
+
+    # the audit trail (append-only: no update, no delete; the schema's triggers refuse both)
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.c.execute(insert(t.audit_log).values(
+            at=entry.at, actor=entry.actor.id, actor_tenant_id=entry.actor.tenant_id, action=entry.action,
+            target=entry.target, tenant_id=entry.tenant_id, details=json.dumps(dict(entry.details), sort_keys=True)))
+
+    def audit_entries(
+        self, tenant_id: str | None, action: str | None, since: datetime | None, after: int | None, limit: int,
+    ) -> tuple[list[AuditRecord], int]:
+        a = t.audit_log.c
+        q = select(t.audit_log)
+        if tenant_id is not None:
+            q = q.where(a.tenant_id == tenant_id)
+        if action is not None:
+            q = q.where(a.action == action)
+        if since is not None:
+            q = q.where(a.at >= since)
+        if after is not None:
+            q = q.where(a.seq > after)
+        total = self.c.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        return [_audit(r) for r in self.c.execute(q.order_by(a.seq).limit(limit))], int(total)
 
     def put_quota(self, quota: Quota) -> None:
         key = {"tenant_id": quota.tenant_id, "project_key": quota.project_id or "", "model": quota.model}
@@ -219,10 +285,15 @@ class SqlUnitOfWork:
         q = select(t.nodes.c.id, t.nodes.c.state).where(t.nodes.c.state != "ready")
         return {r.id: r.state for r in self.c.execute(q)}
 
-    def lock_capacity(self, model: str) -> None:
-        cl = t.capacity_locks
-        self.c.execute(select(cl.c.version).where(cl.c.model == model).with_for_update()).first()
-        self.c.execute(update(cl).where(cl.c.model == model).values(version=cl.c.version + 1))
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
+        if not node_ids or not self._pg:
+            return set(node_ids)  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
+        q = select(t.nodes.c.id).where(t.nodes.c.id.in_(list(node_ids))).with_for_update(skip_locked=not wait)
+        return {r.id for r in self.c.execute(q)}
+
+    def lock_tenant(self, tenant_id: str) -> None:
+        if self._pg:
+            self.c.execute(select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update()).first()
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
@@ -261,20 +332,32 @@ class SqlUnitOfWork:
         rows, total = self._page(q, a.id, after, limit)
         return [_alloc(r) for r in rows], total
 
+    def _live(self, cols: Any, model: str, start: datetime, end: datetime | None) -> Select[Any]:
+        a = t.allocations.c
+        q = select(*cols).where(
+            a.state.in_([s.value for s in LIVE]), a.model == model, or_(a.end_at.is_(None), a.end_at > start))
+        return q.where(a.start_at < end) if end is not None else q
+
     def live_allocations(
         self, tenant_id: TenantId | None, model: str, start: datetime, end: datetime | None,
-        project_id: ProjectId | None = None,
+        project_id: ProjectId | None = None, product: Product | None = None,
     ) -> list[Allocation]:
         a = t.allocations.c
-        q = select(t.allocations).where(
-            a.state.in_([s.value for s in LIVE]), a.model == model, or_(a.end_at.is_(None), a.end_at > start))
-        if end is not None:
-            q = q.where(a.start_at < end)
+        q = self._live([t.allocations], model, start, end)
         if tenant_id is not None:
             q = q.where(a.tenant_id == tenant_id)
         if project_id is not None:
             q = q.where(a.project_id == project_id)
+        if product is not None:
+            q = q.where(a.product == product.value)
         return [_alloc(r) for r in self.c.execute(q.order_by(a.id))]
+
+    def held(
+        self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
+    ) -> list[tuple[datetime, datetime | None, int, str]]:
+        a = t.allocations.c
+        q = self._live([a.start_at, a.end_at, a.gpus, a.project_id], model, start, end).where(a.tenant_id == tenant_id)
+        return [(r.start_at, r.end_at, r.gpus, r.project_id) for r in self.c.execute(q)]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
         a = t.allocations.c
@@ -298,9 +381,13 @@ class SqlUnitOfWork:
             raise Conflict("a GPU of this placement is already booked for part of the window",
                            details={"reasons": {"gpu-already-booked": 1}}) from err
 
-    def bookings(self, model: str, start: datetime, end: datetime | None) -> list[GpuBooking]:
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
         g = t.allocation_gpus
         q = select(g).join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model, _overlapping(start, end))
+        if nodes is not None:
+            q = q.where(g.c.node_id.in_(list(nodes)))
         return [_booking(r) for r in self.c.execute(q.order_by(g.c.id))]
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:

@@ -23,6 +23,7 @@ tenants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("suspended_at", UtcDateTime(), nullable=True),  # 0005
 )
 
 projects = Table(
@@ -43,6 +44,32 @@ tokens = Table(
     Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=True),
     Column("project_id", String(64), ForeignKey("projects.id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),  # 0005
+    Column("revoked_at", UtcDateTime(), nullable=True),  # 0005
+    Index("ix_tokens_tenant", "tenant_id"),
+)
+
+# One row (id 1) whose version changes with every revoke, suspend and resume (0005): API servers compare
+# it on each request to know when to drop their cached principals.
+auth_epoch = Table(
+    "auth_epoch", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+# Append-only (0005: triggers refuse UPDATE and DELETE). `details` is a JSON object.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("actor_tenant_id", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("tenant_id", String(64), nullable=True),
+    Column("details", Text, nullable=False),
+    Index("ix_audit_log_tenant", "tenant_id", "seq"),
+    Index("ix_audit_log_at", "at"),
 )
 
 quotas = Table(
@@ -95,6 +122,7 @@ allocations = Table(
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("idempotency_key", String(200), nullable=True),
+    Column("request_digest", String(64), nullable=True),  # what an idempotent request asked for (0004)
     Column("started_at", UtcDateTime(), nullable=True),
     Column("ended_at", UtcDateTime(), nullable=True),
     Column("preempted_at", UtcDateTime(), nullable=True),
