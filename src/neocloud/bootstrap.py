@@ -83,6 +83,13 @@ class Services:
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
     billing: BillingService | None = None
 
+    @property
+    def admission_slots(self) -> int:
+        """How many capacity decisions for one model a server process starts at once: several on
+        PostgreSQL, where decisions on different nodes run in parallel; one on SQLite and in memory,
+        where they are serialised anyway (api/fairness.py)."""
+        return 4 if self.engine is not None and self.engine.dialect.name == "postgresql" else 1
+
     def check_ready(self) -> None:
         """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
         if self.engine is None:

@@ -27,8 +27,8 @@ def create_app(
 ) -> FastAPI:
     """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
     seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413. Capacity
-    decisions for one model start in arrival order, `admission_slots` at a time (default: 1 on SQLite and
-    in memory, where decisions are serialised anyway; 4 on PostgreSQL)."""
+    decisions for one model start in arrival order, `admission_slots` at a time (default: what the
+    services say, `bootstrap.Services.admission_slots`; 1 when they say nothing)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -39,8 +39,7 @@ def create_app(
     app.state.services = services
     app.state.principals = PrincipalCache(auth_cache_ttl)
     if admission_slots is None:
-        dialect = getattr(getattr(getattr(services, "engine", None), "dialect", None), "name", "")
-        admission_slots = 4 if dialect == "postgresql" else 1
+        admission_slots = getattr(services, "admission_slots", 1)  # bootstrap.Services decides by database
     app.state.gates = AdmissionGates(admission_slots)
     errors.install(app)
     docs.install(app)

@@ -22,7 +22,7 @@ from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.calendar import snapshot, yielding
-from neocloud.control.domain.quotas import Usage, check_admission, peak_usage
+from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
 from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.fleet import Fleet
@@ -160,9 +160,10 @@ def _held_until(
     return min(starts) if starts else None
 
 
-def check_quota(uow: UnitOfWork, alloc: Allocation) -> None:
-    """QuotaExceeded when the allocation would take its tenant or project past a quota at some instant."""
-    quotas = uow.quotas(alloc.tenant_id)
+def check_quota(uow: UnitOfWork, alloc: Allocation, quotas: list[Quota] | None = None) -> None:
+    """QuotaExceeded when the allocation would take its tenant or project past a quota at some instant.
+    `quotas` are the tenant's, when the caller has read them already."""
+    quotas = uow.quotas(alloc.tenant_id) if quotas is None else quotas
     if not any(q.model == alloc.model for q in quotas):
         return
     held = uow.held(alloc.tenant_id, alloc.model, alloc.start, alloc.end)
@@ -223,8 +224,7 @@ def unschedulable(verdict: Unschedulable, what: str, earliest: datetime | None =
         if earliest is not None
         else "; it does not fit within the booking horizon"
     )
-    details: dict[str, object] = {"reasons": dict(verdict.reasons)}
-    details["earliest_start"] = earliest.isoformat() if earliest is not None else None
+    details = {"reasons": dict(verdict.reasons), "earliest_start": earliest.isoformat() if earliest else None}
     return Conflict(f"{what}: {verdict.message}{when}", details=details)
 
 
@@ -296,7 +296,7 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
         digest = req.digest(project.id) if key is not None else None
         if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
             return _same_request(done, req, model.name, key, digest)
-        quotas = any(q.model == model.name for q in uow.quotas(project.tenant_id))
+        quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
         if key is not None or quotas:
             uow.lock_tenant(project.tenant_id)  # one tenant's keyed or quota-bound decisions, one at a time
             if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
@@ -319,7 +319,7 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             request_digest=digest,
         )
         if quotas:
-            check_quota(uow, alloc)
+            check_quota(uow, alloc, quotas)
         rng = random.Random(alloc.id)
         verdict = _claimed_decision(uow, deps, req, model, now, rng)
         if isinstance(verdict, Admission):
