@@ -1,0 +1,1 @@
+"""See neocloud.health."""

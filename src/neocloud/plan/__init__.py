@@ -1,0 +1,1 @@
+"""The planner (`neocloud plan`): campus economics on simulation-backed utilisation (issue #12)."""
