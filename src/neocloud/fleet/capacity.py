@@ -1,5 +1,14 @@
 """Free capacity of a fleet, in numpy arrays indexed by node, updated in place for the nodes a decision
-touches. GPU capacity is in milli-GPU: a whole free GPU is 1000."""
+touches. GPU capacity is in milli-GPU: a whole free GPU is 1000.
+
+Besides the per-node arrays, a `Capacity` keeps derived state in step: which nodes have all their
+GPUs free (`pristine`) or nothing allocated at all (`untouched`), the free capacity aggregated per
+topology domain (`domains`, see `neocloud.fleet.domains`), and a short log of the nodes each change
+touched (`changed_since`). All of it is built on first use from the arrays and then updated by `take`
+and `give_back` for the nodes they touch only, so a decision on a 100k-node fleet costs what it
+touches. Code that writes the arrays directly (tests, snapshot builders) must do so before that first
+use, or call `recount()` afterwards.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import Conflict
 
 MILLI = 1000
+_LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers rescan `version`
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +39,20 @@ class NodeShare:
     memory_mib: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The shares of one `take` / `give_back` as arrays: per share, and per (node, slot) GPU use."""
+
+    nodes: IntArray  # per share
+    cpu: IntArray
+    mem: IntArray
+    slot_node: IntArray  # per GPU slot used
+    slot: IntArray
+    slot_milli: IntArray
+    changed: IntArray  # the distinct nodes, sorted
+    distinct_nodes: bool  # no two shares on one node
+
+
 class Capacity:
     """The mutable free state of one fleet.
 
@@ -32,13 +60,13 @@ class Capacity:
     `whole_free[i]` counts wholly free GPUs and `milli_free[i]` sums free milli-GPU, both kept in step.
     `schedulable[i]` is False for cordoned, draining or failed nodes.
     `version[i]` is the `generation` at which node i last changed, so a stateful scorer finds the nodes
-    touched since it last looked in one comparison. Change free capacity only through `take` and
-    `give_back`, which keep all of these in step.
+    touched since it last looked in one comparison (or, for recent changes, from `changed_since`).
+    Change free capacity only through `take` and `give_back`, which keep all of these in step.
     """
 
     __slots__ = (
         "cpu_free", "fleet", "generation", "gpu_free", "mem_free", "milli_free", "schedulable", "version",
-        "whole_free",
+        "whole_free", "_domains", "_log", "_pristine", "_profile_gpus", "_profile_untouched", "_untouched",
     )
 
     def __init__(self, fleet: Fleet) -> None:
@@ -49,13 +77,19 @@ class Capacity:
         self.gpu_free: npt.NDArray[np.int32] = np.where(
             slots[None, :] < fleet.node_gpus[:, None], MILLI, 0
         ).astype(np.int32)
-        self.cpu_free: npt.NDArray[np.int64] = fleet.node_cpu.copy()
-        self.mem_free: npt.NDArray[np.int64] = fleet.node_memory.copy()
-        self.whole_free: npt.NDArray[np.int64] = fleet.node_gpus.copy()
-        self.milli_free: npt.NDArray[np.int64] = fleet.node_gpus * MILLI
-        self.schedulable: npt.NDArray[np.bool_] = np.ones(n, dtype=np.bool_)
-        self.version: npt.NDArray[np.int64] = np.zeros(n, dtype=np.int64)
+        self.cpu_free: IntArray = fleet.node_cpu.copy()
+        self.mem_free: IntArray = fleet.node_memory.copy()
+        self.whole_free: IntArray = fleet.node_gpus.copy()
+        self.milli_free: IntArray = fleet.node_gpus * MILLI
+        self.schedulable: BoolArray = np.ones(n, dtype=np.bool_)
+        self.version: IntArray = np.zeros(n, dtype=np.int64)
         self.generation = 0
+        self._pristine: BoolArray | None = None
+        self._untouched: BoolArray | None = None
+        self._domains: DomainFree | None = None
+        self._profile_untouched: IntArray | None = None
+        self._profile_gpus: IntArray | None = None
+        self._log: list[tuple[int, IntArray]] = []
 
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
@@ -68,58 +102,327 @@ class Capacity:
         other.schedulable = self.schedulable.copy()
         other.version = self.version.copy()
         other.generation = self.generation
+        other._pristine = None if self._pristine is None else self._pristine.copy()
+        other._untouched = None if self._untouched is None else self._untouched.copy()
+        other._domains = None if self._domains is None else self._domains.copy()
+        other._profile_untouched = None if self._profile_untouched is None else self._profile_untouched.copy()
+        other._profile_gpus = self._profile_gpus
+        other._log = list(self._log)  # the logged arrays are never written
         return other
 
-    def _refresh(self, node: int) -> None:
-        row = self.gpu_free[node]
-        self.whole_free[node] = int(np.count_nonzero(row == MILLI))
-        self.milli_free[node] = int(row.sum())
-        self.generation += 1
-        self.version[node] = self.generation
+    # -- derived state ---------------------------------------------------------------------------
+    @property
+    def pristine(self) -> BoolArray:
+        """Nodes whose GPUs are all wholly free (CPU and memory may be in use). Read-only."""
+        if self._pristine is None:
+            self._pristine = self._pristine_of(np.arange(len(self.cpu_free)))
+        return _readonly(self._pristine)
 
+    def untouched(self) -> BoolArray:
+        """Nodes with nothing allocated: every GPU, all CPU and memory free. Read-only."""
+        if self._untouched is None:
+            self._untouched = self._untouched_of(np.arange(len(self.cpu_free)))
+        return _readonly(self._untouched)
+
+    @property
+    def domains(self) -> DomainFree:
+        """Free capacity per topology domain, at every level."""
+        if self._domains is None:
+            f = self.fleet
+            untouched = self.untouched()
+            partly = ~untouched & (self.milli_free > 0)
+            self._domains = DomainFree(f.topology, f.node_gpus, self.whole_free, self.pristine, untouched, partly)
+        return self._domains
+
+    def profile_gpus(self) -> IntArray:
+        """GPUs of a node of each node profile (`Fleet.node_profile`). Read-only."""
+        if self._profile_gpus is None:
+            f = self.fleet
+            gpus = np.zeros(f.profile_count, dtype=np.int64)
+            gpus[f.node_profile] = f.node_gpus
+            gpus.flags.writeable = False
+            self._profile_gpus = gpus
+        return self._profile_gpus
+
+    def untouched_per_profile(self) -> IntArray:
+        """Untouched nodes of each node profile (`Fleet.node_profile`). Read-only."""
+        if self._profile_untouched is None:
+            f = self.fleet
+            self._profile_untouched = np.bincount(
+                f.node_profile[self.untouched()], minlength=f.profile_count
+            ).astype(np.int64)
+        view = self._profile_untouched.view()
+        view.flags.writeable = False
+        return view
+
+    def recount(self) -> None:
+        """Rebuild the derived state from the per-node arrays (after writing them directly)."""
+        self.whole_free[:] = np.count_nonzero(self.gpu_free == MILLI, axis=1)
+        self.milli_free[:] = self.gpu_free.sum(axis=1, dtype=np.int64)
+        self._pristine = self._untouched = None
+        self._domains = None
+        self._profile_untouched = None
+        self.generation += 1
+        self.version[:] = self.generation
+        self._log.clear()
+
+    def changed_since(self, generation: int) -> IntArray:
+        """The nodes (sorted, distinct) changed after `generation`."""
+        if generation >= self.generation:
+            return np.zeros(0, dtype=np.int64)
+        if self._log and self._log[0][0] <= generation + 1:
+            parts = [nodes for gen, nodes in self._log if gen > generation]
+            if len(parts) == 1:
+                return parts[0]
+            return np.unique(np.concatenate(parts))
+        return np.flatnonzero(self.version > generation)
+
+    def _pristine_of(self, nodes: IntArray) -> BoolArray:
+        return np.asarray(self.whole_free[nodes] == self.fleet.node_gpus[nodes], dtype=np.bool_)
+
+    def _untouched_of(self, nodes: IntArray) -> BoolArray:
+        f = self.fleet
+        return np.asarray(
+            (self.milli_free[nodes] == f.node_gpus[nodes] * MILLI)
+            & (self.cpu_free[nodes] == f.node_cpu[nodes])
+            & (self.mem_free[nodes] == f.node_memory[nodes]),
+            dtype=np.bool_,
+        )
+
+    # -- changes ---------------------------------------------------------------------------------
     def take(self, shares: tuple[NodeShare, ...]) -> None:
-        """Commit shares; raises Conflict and changes nothing if any GPU, CPU or memory would go negative."""
-        for s in shares:
-            self._check(s)
-        for s in shares:
-            if s.gpu_slots:
-                self.gpu_free[s.node, list(s.gpu_slots)] -= s.milli
-            self.cpu_free[s.node] -= s.cpu_milli
-            self.mem_free[s.node] -= s.memory_mib
-            self._refresh(s.node)
+        """Commit shares; raises Conflict and changes nothing if any GPU, CPU or memory would go negative
+        (shares of one call on the same node or GPU are summed before checking)."""
+        if not shares:
+            return
+        if len(shares) == 1:
+            self._one(shares[0], -1)
+            return
+        b = self._batch(shares)
+        gpu_use = self._slot_sums(b)
+        if gpu_use is not None:
+            nodes, slots, milli = gpu_use
+            short = self.gpu_free[nodes, slots] < milli
+            if short.any():
+                i = int(np.argmax(short))
+                raise Conflict(
+                    f"node {int(nodes[i])} slot {int(slots[i])} has {int(self.gpu_free[nodes[i], slots[i]])} "
+                    f"milli-GPU free, {int(milli[i])} asked"
+                )
+        cpu, mem = self._node_sums(b, b.cpu), self._node_sums(b, b.mem)
+        lacking = (self.cpu_free[b.changed] < cpu) | (self.mem_free[b.changed] < mem)
+        if lacking.any():
+            raise Conflict(f"node {int(b.changed[np.argmax(lacking)])} lacks CPU or memory")
+        self._apply(b.changed, gpu_use, -cpu, -mem, -1)
 
     def give_back(self, shares: tuple[NodeShare, ...]) -> None:
-        """Release shares taken earlier: the exact inverse of `take`."""
-        gpus = self.fleet.node_gpus
-        for s in shares:
-            row = self.gpu_free[s.node]
-            for slot in s.gpu_slots:
-                if slot >= gpus[s.node] or row[slot] + s.milli > MILLI:
-                    raise Conflict(f"release of node {s.node} slot {slot} exceeds its capacity")
-        for s in shares:
-            if s.gpu_slots:
-                self.gpu_free[s.node, list(s.gpu_slots)] += s.milli
-            self.cpu_free[s.node] += s.cpu_milli
-            self.mem_free[s.node] += s.memory_mib
-            self._refresh(s.node)
-
-    def _check(self, s: NodeShare) -> None:
-        if not 0 <= s.node < len(self.cpu_free):
-            raise Conflict(f"no node with index {s.node}")
-        if len(set(s.gpu_slots)) != len(s.gpu_slots):
-            raise Conflict(f"node {s.node}: a GPU slot appears twice")
-        row = self.gpu_free[s.node]
-        for slot in s.gpu_slots:
-            if slot >= self.fleet.node_gpus[s.node] or row[slot] < s.milli:
-                raise Conflict(f"node {s.node} slot {slot} has {int(row[slot]) if slot < len(row) else 0} milli-GPU free, {s.milli} asked")
-        if self.cpu_free[s.node] < s.cpu_milli or self.mem_free[s.node] < s.memory_mib:
-            raise Conflict(f"node {s.node} lacks CPU or memory")
-
-    def untouched(self) -> npt.NDArray[np.bool_]:
-        """Nodes with nothing allocated: every GPU, all CPU and memory free."""
+        """Release shares taken earlier: the exact inverse of `take`. Raises Conflict and changes nothing
+        if a GPU, CPU or memory would exceed the node's capacity."""
+        if not shares:
+            return
+        if len(shares) == 1:
+            self._one(shares[0], 1)
+            return
+        b = self._batch(shares)
+        gpu_use = self._slot_sums(b)
+        if gpu_use is not None:
+            nodes, slots, milli = gpu_use
+            over = self.gpu_free[nodes, slots] + milli > MILLI
+            if over.any():
+                i = int(np.argmax(over))
+                raise Conflict(f"release of node {int(nodes[i])} slot {int(slots[i])} exceeds its capacity")
+        cpu, mem = self._node_sums(b, b.cpu), self._node_sums(b, b.mem)
         f = self.fleet
-        whole = self.milli_free == f.node_gpus * MILLI
-        return np.asarray(whole & (self.cpu_free == f.node_cpu) & (self.mem_free == f.node_memory), dtype=np.bool_)
+        over_node = (self.cpu_free[b.changed] + cpu > f.node_cpu[b.changed]) | (
+            self.mem_free[b.changed] + mem > f.node_memory[b.changed]
+        )
+        if over_node.any():
+            raise Conflict(f"release of node {int(b.changed[np.argmax(over_node)])} exceeds its CPU or memory")
+        self._apply(b.changed, gpu_use, cpu, mem, 1)
+
+    def _one(self, s: NodeShare, sign: int) -> None:
+        """`take` (sign -1) or `give_back` (sign 1) of a single share, checked with scalars."""
+        node = s.node
+        if not 0 <= node < len(self.cpu_free):
+            raise Conflict(f"no node with index {node}")
+        if s.cpu_milli < 0 or s.memory_mib < 0:
+            raise Conflict("a share asks for negative CPU or memory")
+        slots = s.gpu_slots
+        if slots:
+            if len(set(slots)) != len(slots):
+                raise Conflict(f"node {node}: a GPU slot appears twice")
+            if not 0 <= s.milli <= MILLI:
+                raise Conflict(f"a share's milli-GPU per slot must be in 0..{MILLI}")
+            have = int(self.fleet.node_gpus[node])
+            row = self.gpu_free[node]
+            for slot in slots:
+                if not 0 <= slot < have:
+                    raise Conflict(f"node {node} has no GPU slot {slot}")
+                free = int(row[slot])
+                if sign < 0 and free < s.milli:
+                    raise Conflict(f"node {node} slot {slot} has {free} milli-GPU free, {s.milli} asked")
+                if sign > 0 and free + s.milli > MILLI:
+                    raise Conflict(f"release of node {node} slot {slot} exceeds its capacity")
+        if sign < 0 and (self.cpu_free[node] < s.cpu_milli or self.mem_free[node] < s.memory_mib):
+            raise Conflict(f"node {node} lacks CPU or memory")
+        if sign > 0 and (
+            self.cpu_free[node] + s.cpu_milli > self.fleet.node_cpu[node]
+            or self.mem_free[node] + s.memory_mib > self.fleet.node_memory[node]
+        ):
+            raise Conflict(f"release of node {node} exceeds its CPU or memory")
+        tracked = self._pristine is not None or self._untouched is not None
+        if tracked:
+            old_whole, old_pristine, old_untouched = (
+                int(self.whole_free[node]), bool(self.pristine[node]), bool(self.untouched()[node])
+            )
+            old_partly = not old_untouched and int(self.milli_free[node]) > 0
+        if slots:
+            row = self.gpu_free[node]
+            for slot in slots:
+                row[slot] += sign * s.milli
+            values = row.tolist()
+            self.whole_free[node] = values.count(MILLI)
+            self.milli_free[node] = sum(values)
+        self.cpu_free[node] += sign * s.cpu_milli
+        self.mem_free[node] += sign * s.memory_mib
+        self.generation += 1
+        self.version[node] = self.generation
+        self._log.append((self.generation, np.array([node], dtype=np.int64)))
+        if len(self._log) > _LOG_ENTRIES:
+            del self._log[0]
+        if tracked:
+            f = self.fleet
+            whole = int(self.whole_free[node])
+            gpus = int(f.node_gpus[node])
+            pristine = whole == gpus
+            untouched = (
+                int(self.milli_free[node]) == gpus * MILLI
+                and int(self.cpu_free[node]) == int(f.node_cpu[node])
+                and int(self.mem_free[node]) == int(f.node_memory[node])
+            )
+            if self._pristine is not None:
+                self._pristine[node] = pristine
+            if self._untouched is not None:
+                self._untouched[node] = untouched
+            if self._profile_untouched is not None and untouched != old_untouched:
+                self._profile_untouched[self.fleet.node_profile[node]] += 1 if untouched else -1
+            if self._domains is not None:
+                partly = not untouched and int(self.milli_free[node]) > 0
+                self._domains.update_one(
+                    node, old_whole, whole, old_pristine, pristine, old_untouched, untouched, old_partly, partly
+                )
+
+    def _batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
+        n = len(shares)
+        nodes = np.fromiter((s.node for s in shares), dtype=np.int64, count=n)
+        if int(nodes.min()) < 0 or int(nodes.max()) >= len(self.cpu_free):
+            bad = nodes[(nodes < 0) | (nodes >= len(self.cpu_free))][0]
+            raise Conflict(f"no node with index {int(bad)}")
+        cpu = np.fromiter((s.cpu_milli for s in shares), dtype=np.int64, count=n)
+        mem = np.fromiter((s.memory_mib for s in shares), dtype=np.int64, count=n)
+        milli = np.fromiter((s.milli for s in shares), dtype=np.int64, count=n)
+        per = np.fromiter((len(s.gpu_slots) for s in shares), dtype=np.int64, count=n)
+        if (cpu < 0).any() or (mem < 0).any():
+            raise Conflict("a share asks for negative CPU or memory")
+        total = int(per.sum())
+        slot = np.fromiter((x for s in shares for x in s.gpu_slots), dtype=np.int64, count=total)
+        changed = np.unique(nodes)
+        distinct_nodes = changed.size == n
+        if total:
+            if ((milli < 0) | (milli > MILLI))[per > 0].any():
+                raise Conflict(f"a share's milli-GPU per slot must be in 0..{MILLI}")
+            uniform = bool((per == per[0]).all())
+            slot_node = np.repeat(nodes, per) if not uniform else np.repeat(nodes, int(per[0]))
+            slot_milli = np.repeat(milli, per)
+            outside = (slot < 0) | (slot >= self.fleet.node_gpus[slot_node])
+            if outside.any():
+                i = int(np.argmax(outside))
+                raise Conflict(f"node {int(slot_node[i])} has no GPU slot {int(slot[i])}")
+            if uniform:
+                ordered = np.sort(slot.reshape(n, int(per[0])), axis=1)
+                twice = bool((ordered[:, 1:] == ordered[:, :-1]).any())
+            else:
+                owner = np.repeat(np.arange(n), per)
+                twice = np.unique(owner * self.gpu_free.shape[1] + slot).size != total
+            if twice:
+                raise Conflict("a GPU slot appears twice in one share")
+        else:
+            slot_node = slot_milli = slot
+        return _Batch(nodes, cpu, mem, slot_node, slot, slot_milli, changed, distinct_nodes)
+
+    def _slot_sums(self, b: _Batch) -> tuple[IntArray, IntArray, IntArray] | None:
+        """Milli-GPU used per distinct (node, slot) of the batch."""
+        if b.slot.size == 0:
+            return None
+        if b.distinct_nodes:  # slots are distinct within each share, so every (node, slot) is
+            return b.slot_node, b.slot, b.slot_milli
+        width = self.gpu_free.shape[1]
+        key = b.slot_node * width + b.slot
+        uniq, inverse = np.unique(key, return_inverse=True)
+        milli = np.bincount(inverse.reshape(-1), weights=b.slot_milli, minlength=uniq.size).astype(np.int64)
+        return uniq // width, uniq % width, milli
+
+    def _node_sums(self, b: _Batch, values: IntArray) -> IntArray:
+        """Per node of `b.changed`, the sum of a per-share figure."""
+        if b.distinct_nodes:
+            if bool((b.nodes[1:] > b.nodes[:-1]).all()):
+                return values
+            return values[np.argsort(b.nodes)]
+        pos = np.searchsorted(b.changed, b.nodes)
+        return np.bincount(pos, weights=values, minlength=b.changed.size).astype(np.int64)
+
+    def _apply(
+        self,
+        nodes: IntArray,
+        gpu_use: tuple[IntArray, IntArray, IntArray] | None,
+        cpu: IntArray,
+        mem: IntArray,
+        sign: int,
+    ) -> None:
+        """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
+        and bring the derived state in step."""
+        tracked = self._pristine is not None or self._untouched is not None
+        if tracked:
+            old_whole = self.whole_free[nodes]
+            old_pristine = self.pristine[nodes]
+            old_untouched = self.untouched()[nodes]
+            old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
+        if gpu_use is not None:
+            g_nodes, g_slots, g_milli = gpu_use
+            self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
+            rows = self.gpu_free[nodes]
+            self.whole_free[nodes] = np.count_nonzero(rows == MILLI, axis=1)
+            self.milli_free[nodes] = rows.sum(axis=1, dtype=np.int64)
+        self.cpu_free[nodes] += cpu
+        self.mem_free[nodes] += mem
+        self.generation += 1
+        self.version[nodes] = self.generation
+        self._log.append((self.generation, nodes))
+        if len(self._log) > _LOG_ENTRIES:
+            del self._log[0]
+        if tracked:
+            new_pristine = self._pristine_of(nodes)
+            new_untouched = self._untouched_of(nodes)
+            if self._pristine is not None:
+                self._pristine[nodes] = new_pristine
+            if self._untouched is not None:
+                self._untouched[nodes] = new_untouched
+            if self._profile_untouched is not None:
+                step = new_untouched.astype(np.int64) - old_untouched
+                if step.any():
+                    np.add.at(self._profile_untouched, self.fleet.node_profile[nodes], step)
+            if self._domains is not None:
+                new_partly = ~new_untouched & (self.milli_free[nodes] > 0)
+                self._domains.update(
+                    nodes, old_whole, self.whole_free[nodes], old_pristine, new_pristine, old_untouched,
+                    new_untouched, old_partly, new_partly,
+                )
 
     def allocated_milli(self) -> int:
         return int(self.fleet.node_gpus.sum()) * MILLI - int(self.milli_free.sum())
+
+
+def _readonly(a: BoolArray) -> BoolArray:
+    view = a.view()
+    view.flags.writeable = False
+    return view

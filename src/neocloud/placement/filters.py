@@ -1,5 +1,6 @@
 """Filters: each says, for every node at once, whether the request fits there. The filter's name is the
-reason recorded for the nodes it rejects."""
+reason recorded for the nodes it rejects. Each also answers for given nodes only (`on`, the same
+verdicts), which lets the single-node pipeline test just the nodes the aggregates leave in play."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neocloud.fleet.capacity import Capacity
-from neocloud.placement.framework import Filter, Mask
+from neocloud.placement.framework import Candidates, Filter, Mask
 from neocloud.placement.request import Request
 
 
@@ -20,6 +21,9 @@ class Schedulable:
 
     def __call__(self, req: Request, cap: Capacity) -> Mask:
         return cap.schedulable
+
+    def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
+        return cap.schedulable[nodes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,13 @@ class GpuModelAllowed:
         allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
         return np.isin(fleet.node_model, allowed)
 
+    def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
+        fleet = cap.fleet
+        if req.models is None or req.gpus == 0:
+            return np.ones(len(nodes), dtype=np.bool_)
+        allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
+        return np.isin(fleet.node_model[nodes], allowed)
+
 
 @dataclass(frozen=True, slots=True)
 class EnoughCpu:
@@ -43,6 +54,9 @@ class EnoughCpu:
     def __call__(self, req: Request, cap: Capacity) -> Mask:
         return cap.cpu_free >= req.cpu_milli
 
+    def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
+        return cap.cpu_free[nodes] >= req.cpu_milli
+
 
 @dataclass(frozen=True, slots=True)
 class EnoughMemory:
@@ -50,6 +64,9 @@ class EnoughMemory:
 
     def __call__(self, req: Request, cap: Capacity) -> Mask:
         return cap.mem_free >= req.memory_mib
+
+    def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
+        return cap.mem_free[nodes] >= req.memory_mib
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,13 @@ class EnoughGpus:
         if req.shares_gpu:
             return np.asarray((cap.gpu_free >= req.gpu_milli).any(axis=1), dtype=np.bool_)
         return cap.whole_free >= req.gpus
+
+    def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
+        if req.gpus == 0:
+            return np.ones(len(nodes), dtype=np.bool_)
+        if req.shares_gpu:
+            return np.asarray((cap.gpu_free[nodes] >= req.gpu_milli).any(axis=1), dtype=np.bool_)
+        return cap.whole_free[nodes] >= req.gpus
 
 
 def standard_filters() -> tuple[Filter, ...]:

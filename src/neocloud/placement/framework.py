@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from neocloud.fleet.capacity import Capacity, NodeShare
 from neocloud.fleet.topology import Level
+from neocloud.placement import search
 from neocloud.placement.request import Request
 
 Mask = npt.NDArray[np.bool_]
@@ -30,6 +31,10 @@ Candidates = npt.NDArray[np.int64]
 
 
 class Filter(Protocol):
+    """A filter may also define `on(req, cap, nodes) -> Mask`, its verdicts for `nodes` only (which
+    must depend on each node alone). When every filter of a policy has it, single-node requests test
+    only the nodes the per-domain aggregates leave in play (`neocloud.placement.search`)."""
+
     @property
     def name(self) -> str: ...
 
@@ -120,6 +125,10 @@ class Policy:
         Gangs are not this method's: `neocloud.placement.engine.place` dispatches them to the gang
         algorithm, which reuses this policy's filters, `choose` and GPU picker."""
         assert not req.is_gang, "a gang request goes through neocloud.placement.engine.place"
+        if self.untouched_interchangeable:
+            found = search.candidates(self.filters, req, cap)
+            if found is not None and len(found):
+                return self._finish(req, cap, found, rng)
         feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
         for f in self.filters:
             feasible &= f(req, cap)
@@ -130,6 +139,9 @@ class Policy:
             candidates = representatives(cap, feasible)
         else:
             candidates = np.flatnonzero(feasible)
+        return self._finish(req, cap, candidates, rng)
+
+    def _finish(self, req: Request, cap: Capacity, candidates: Candidates, rng: random.Random) -> Placement:
         node = self.choose(req, cap, candidates, rng)
         slots = self.pick_gpus(req, cap, node, rng) if req.gpus else ()
         share = NodeShare(node, slots, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.memory_mib)

@@ -14,8 +14,9 @@ The rules (foundation issue, section 3):
   ones last; the nodes of the last, partly taken NVLink domain are ranked by the policy's scorers.
 
 Everything is vectorised: the feasible mask is reduced per NVLink domain once (`np.add.reduceat` over
-`Topology.starts`), and each higher level reduces those per-domain counts, so a decision on a 100k-node
-fleet touches Python objects only for the nodes it takes.
+`Topology.starts`), the untouched nodes and GPUs per domain come from the capacity's incrementally
+kept aggregates (`Capacity.domains`), and each higher level reduces the per-NVLink-domain counts, so a
+decision on a 100k-node fleet touches Python objects only for the nodes it takes.
 """
 
 from __future__ import annotations
@@ -45,18 +46,28 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class _NvlinkView:
-    """Per-NVLink-domain figures for one request: usable nodes, untouched nodes, domain sizes."""
+    """Per-NVLink-domain figures for one request: usable nodes, untouched nodes, domain sizes. The
+    usable nodes of NVLink domain d are its feasible nodes when `counts[d] > 0`, none otherwise."""
 
-    usable: Mask  # per node
+    feasible: Mask  # per node: the policy's filters
     counts: IntArray  # usable nodes per NVLink domain
     untouched: IntArray  # untouched (all GPUs free) nodes per NVLink domain
     sizes: IntArray  # nodes per NVLink domain
+
+    def usable(self, topo: Topology, nv: int) -> IntArray:
+        """The usable nodes of NVLink domain `nv`."""
+        if not self.counts[nv]:
+            return np.zeros(0, dtype=np.int64)
+        lo = int(topo.starts[Level.NVLINK][nv])
+        return lo + np.flatnonzero(self.feasible[lo : lo + int(self.sizes[nv])])
 
 
 def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
     """Place a gang (see the module docstring); `Placement.domain` is the (level, index) it landed in."""
     topo = cap.fleet.topology
-    feasible, reasons = explain(req, cap, policy.filters)
+    feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
+    for f in policy.filters:
+        feasible &= f(req, cap)
     view = _nvlink_view(req, cap, topo, feasible)
     top = Level.SITE if req.within is None else req.within
     need = req.nodes
@@ -75,24 +86,22 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
             NodeShare(n, s, milli, req.cpu_milli, req.memory_mib) for n, s in zip(nodes, slots, strict=True)
         )
         return Placement(shares, policy.name, domain=(level, domain))
+    _, reasons = explain(req, cap, policy.filters)  # counted only when there is something to explain
     return _unschedulable(req, topo, view, top, reasons)
 
 
 def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask) -> _NvlinkView:
-    starts = topo.starts[Level.NVLINK]
-    sizes = topo.ends[Level.NVLINK] - starts
-    gpus = cap.fleet.node_gpus
-    pristine = cap.whole_free == gpus
-    untouched = np.add.reduceat(pristine.astype(np.int64), starts)
-    domain_gpus = np.add.reduceat(gpus, starts)
-    whole = (sizes > 1) & (domain_gpus <= req.total_gpus)
-    usable = feasible
+    """One pass over the feasible mask (its count per NVLink domain); everything else comes from the
+    capacity's per-domain aggregates, which are kept up to date incrementally."""
+    domains = cap.domains
+    sizes = domains.sizes(Level.NVLINK)
+    untouched = domains.pristine[Level.NVLINK]
+    counts = np.add.reduceat(feasible.view(np.uint8), topo.starts[Level.NVLINK], dtype=np.int64)
+    whole = (sizes > 1) & (domains.gpus[Level.NVLINK] <= req.total_gpus)
     if whole.any():
-        whole_ok = np.add.reduceat((feasible & pristine).astype(np.int64), starts) == sizes
-        of = topo.domain_of[Level.NVLINK]
-        usable = feasible & (~whole[of] | whole_ok[of])
-    counts = np.add.reduceat(usable.astype(np.int64), starts)
-    return _NvlinkView(usable, counts, untouched, sizes)
+        # Taken whole or not at all: every node feasible and with all its GPUs free.
+        counts = np.where(whole & ((counts < sizes) | (untouched < sizes)), 0, counts)
+    return _NvlinkView(feasible, counts, untouched, sizes)
 
 
 def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArray, IntArray]:
@@ -131,13 +140,9 @@ def _fill(
     taken = np.cumsum(counts[order])
     k = int(np.searchsorted(taken, req.nodes))  # the NVLink domain in which the gang completes
     nodes: list[int] = []
-    nv_starts = topo.starts[Level.NVLINK]
     for nv in order[:k] + first:
-        lo = int(nv_starts[nv])
-        nodes.extend((lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])).tolist())
-    nv = int(order[k]) + first
-    lo = int(nv_starts[nv])
-    candidates = lo + np.flatnonzero(view.usable[lo : lo + int(view.sizes[nv])])
+        nodes.extend(view.usable(topo, int(nv)).tolist())
+    candidates = view.usable(topo, int(order[k]) + first)
     return nodes + _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
 
 
@@ -168,6 +173,9 @@ def _slots(
         return [() for _ in nodes]
     if policy.pick_gpus is tightest_gpus and not req.shares_gpu:
         free = cap.gpu_free[nodes] == MILLI
+        if free[:, : req.gpus].all():
+            lowest_slots = tuple(range(req.gpus))
+            return [lowest_slots] * len(nodes)
         lowest = np.argsort(~free, axis=1, kind="stable")[:, : req.gpus]
         return [tuple(row) for row in lowest.tolist()]
     return [policy.pick_gpus(req, cap, n, rng) for n in nodes]

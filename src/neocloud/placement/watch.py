@@ -2,8 +2,9 @@
 
 Scorers that keep per-node state (FGD's fragmentation cache, GPU clustering's tags) must stay exact
 whatever happened in between: placements, releases, another policy's decisions. Comparing against a
-capacity's per-node change generation with the last one seen finds the touched rows in one vectorised
-pass, so the cache is recomputed only for them and can never go stale.
+capacity's per-node change generation with the last one seen finds the touched rows (from the
+capacity's log of recent changes, without looking at the other nodes, when the watch is recent), so
+the cache is recomputed only for them and can never go stale.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class CapacityWatch:
             return None, self.gpu[:0], self.cpu[:0]
         if cap.generation == self.seen:
             return np.zeros(0, dtype=np.int64), self.gpu[:0], self.cpu[:0]
-        changed = np.flatnonzero(cap.version > self.seen)
+        changed = cap.changed_since(self.seen)
         self.seen = cap.generation
         old_gpu = self.gpu[changed].copy()
         old_cpu = self.cpu[changed].copy()

@@ -1,0 +1,199 @@
+"""Free capacity aggregated per topology domain, kept in step with a `Capacity` incrementally.
+
+For every level of the topology tree (NVLink domain, rack, leaf, SU, fabric, hall, site) and every
+domain of it, `DomainFree` holds:
+
+- `nodes_ge[level][d, k]`: nodes of domain d with at least k wholly free GPUs (column 0 is the number
+  of nodes, column `width` the nodes whose GPUs are all free if they have `width`); the largest free
+  node of d is the highest k with a non-zero count (`largest_free`),
+- `free_gpus[level][d]`: wholly free GPUs,
+- `pristine[level][d]`: nodes whose GPUs are all free (what a gang that takes a whole NVLink domain
+  needs),
+- `untouched[level][d]`: nodes with nothing allocated at all (every GPU, all CPU and memory free),
+- `partly[level][d]`: nodes with something allocated and some GPU capacity still free: the only
+  nodes besides untouched ones that a GPU request can go to.
+
+A decision changes a few nodes; `update` applies their deltas with one vectorised reduction per
+distinct level over the changed nodes (their domain ids are sorted, because domains are contiguous
+index ranges), so the work is proportional to the nodes a decision touches, never to the fleet.
+Levels that partition the nodes exactly as the level below (a GB200 rack is its NVLink domain) share
+the arrays of that level. `recount()` recomputes everything from the per-node arrays: the reference
+the incremental state is tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.topology import Level, Topology
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class DomainFree:
+    """Per-domain free capacity at every topology level (see the module docstring).
+
+    Each distinct level keeps its figures in one packed array (columns: `nodes_ge` 0..width, then free
+    GPUs, pristine, untouched and partly used nodes), so a change costs one vectorised update per level; the
+    named per-level arrays are views into it."""
+
+    __slots__ = (
+        "free_gpus", "gpus", "nodes_ge", "partly", "pristine", "scan_level", "topology", "untouched", "width",
+        "_levels", "_packed",
+    )
+
+    def __init__(
+        self,
+        topology: Topology,
+        node_gpus: IntArray,
+        whole_free: IntArray,
+        pristine: BoolArray,
+        untouched: BoolArray,
+        partly: BoolArray,
+    ) -> None:
+        self.topology = topology
+        self.width = int(node_gpus.max()) if len(node_gpus) else 0
+        self._levels = _distinct_levels(topology)
+        self.scan_level = _scan_level(topology)
+        rows = _rows(whole_free, pristine, untouched, partly, self.width)
+        packed: dict[int, IntArray] = {}
+        gpus: dict[int, IntArray] = {}
+        for level in Level:
+            if self._levels[level] == level:
+                packed[level] = _reduce(topology, level, rows)
+                gpus[level] = _reduce(topology, level, node_gpus)
+        self.gpus: tuple[IntArray, ...] = tuple(gpus[self._levels[lv]] for lv in Level)  # static
+        self._bind(packed)
+
+    def _bind(self, packed: dict[int, IntArray]) -> None:
+        self._packed = packed
+        w = self.width
+        per = [packed[self._levels[lv]] for lv in Level]
+        self.nodes_ge: tuple[IntArray, ...] = tuple(a[:, : w + 1] for a in per)
+        self.free_gpus: tuple[IntArray, ...] = tuple(a[:, w + 1] for a in per)
+        self.pristine: tuple[IntArray, ...] = tuple(a[:, w + 2] for a in per)
+        self.untouched: tuple[IntArray, ...] = tuple(a[:, w + 3] for a in per)
+        self.partly: tuple[IntArray, ...] = tuple(a[:, w + 4] for a in per)
+
+    def copy(self) -> DomainFree:
+        other = DomainFree.__new__(DomainFree)
+        other.topology, other.width, other._levels, other.gpus = self.topology, self.width, self._levels, self.gpus
+        other.scan_level = self.scan_level
+        other._bind({level: a.copy() for level, a in self._packed.items()})
+        return other
+
+    def sizes(self, level: Level) -> IntArray:
+        """Nodes per domain of `level`."""
+        return self.nodes_ge[level][:, 0]
+
+    def largest_free(self, level: Level) -> IntArray:
+        """Per domain of `level`: the most wholly free GPUs any one of its nodes has."""
+        ge = self.nodes_ge[level]
+        return np.asarray((ge[:, 1:] > 0).sum(axis=1), dtype=np.int64)
+
+    def update_one(
+        self,
+        node: int,
+        old_whole: int,
+        new_whole: int,
+        old_pristine: bool,
+        new_pristine: bool,
+        old_untouched: bool,
+        new_untouched: bool,
+        old_partly: bool,
+        new_partly: bool,
+    ) -> None:
+        """`update` for a single node, from scalars."""
+        lo, hi = min(old_whole, new_whole), max(old_whole, new_whole)
+        step = 1 if new_whole > old_whole else -1
+        delta = [0] * (self.width + 5)
+        for k in range(lo + 1, hi + 1):
+            delta[k] = step
+        delta[self.width + 1] = new_whole - old_whole
+        delta[self.width + 2] = int(new_pristine) - int(old_pristine)
+        delta[self.width + 3] = int(new_untouched) - int(old_untouched)
+        delta[self.width + 4] = int(new_partly) - int(old_partly)
+        if not any(delta):
+            return
+        row = np.array(delta, dtype=np.int64)
+        domain_of = self.topology.domain_of
+        for level, a in self._packed.items():
+            a[domain_of[level][node]] += row
+
+    def update(
+        self,
+        nodes: IntArray,
+        old_whole: IntArray,
+        new_whole: IntArray,
+        old_pristine: BoolArray,
+        new_pristine: BoolArray,
+        old_untouched: BoolArray,
+        new_untouched: BoolArray,
+        old_partly: BoolArray,
+        new_partly: BoolArray,
+    ) -> None:
+        """Apply the change of `nodes` (sorted, unique) from the old to the new per-node figures."""
+        if nodes.size == 0:
+            return
+        delta = _rows(new_whole, new_pristine, new_untouched, new_partly, self.width) - _rows(
+            old_whole, old_pristine, old_untouched, old_partly, self.width
+        )
+        domain_of = self.topology.domain_of
+        if len(nodes) == 1:
+            row = delta[0]
+            node = int(nodes[0])
+            for level, a in self._packed.items():
+                a[domain_of[level][node]] += row
+            return
+        for level, a in self._packed.items():
+            ids = domain_of[level][nodes]
+            if ids[0] == ids[-1]:
+                a[ids[0]] += delta.sum(axis=0)
+                continue
+            cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+            first = np.concatenate(([0], cut))
+            a[ids[first]] += np.add.reduceat(delta, first, axis=0)
+
+
+def _distinct_levels(topology: Topology) -> tuple[int, ...]:
+    """For each level, the lowest level with exactly the same domains (itself if none below)."""
+    owners: list[int] = []
+    for level in Level:
+        owner = int(level)
+        if level > 0:
+            below = owners[level - 1]
+            if np.array_equal(topology.starts[level], topology.starts[below]):
+                owner = below
+        owners.append(owner)
+    return tuple(owners)
+
+
+def _scan_level(topology: Topology) -> Level:
+    """The lowest level whose domains hold 8 nodes or more on average: the level at which a search for
+    nodes skips whole domains (an HGX node is its own NVLink domain; a GB200 rack holds 18 trays)."""
+    for level in Level:
+        if topology.count(level) * 8 <= max(topology.n_nodes, 1):
+            return level
+    return Level.SITE
+
+
+def _rows(
+    whole_free: IntArray, pristine: BoolArray, untouched: BoolArray, partly: BoolArray, width: int
+) -> IntArray:
+    """Per node: [whole_free >= k for k in 0..width], whole_free, pristine, untouched, partly."""
+    out = np.empty((len(whole_free), width + 5), dtype=np.int64)
+    out[:, : width + 1] = np.arange(width + 1)[None, :] <= whole_free[:, None]
+    out[:, width + 1] = whole_free
+    out[:, width + 2] = pristine
+    out[:, width + 3] = untouched
+    out[:, width + 4] = partly
+    return out
+
+
+def _reduce(topology: Topology, level: Level, values: npt.NDArray[np.generic]) -> IntArray:
+    if topology.n_nodes == 0:
+        shape = (0, *values.shape[1:])
+        return np.zeros(shape, dtype=np.int64)
+    return np.add.reduceat(values.astype(np.int64), topology.starts[level], axis=0)

@@ -1,0 +1,128 @@
+"""Finding a single-node request's candidate nodes from the per-domain aggregates, without testing
+every node of the fleet.
+
+When a policy's scorers make untouched nodes of one profile interchangeable (`Policy.
+untouched_interchangeable`), the candidates are the feasible partly used nodes plus, per profile, the
+first feasible untouched node (`framework.representatives`). Both can be found from
+`Capacity.domains` instead of a pass of every filter over every node:
+
+- partly used nodes that still have GPU capacity are counted per domain (`DomainFree.partly`), so only
+  the domains that have some are opened, and the filters run on their nodes alone;
+- untouched nodes are counted per domain and per profile, so the domains are opened in node order only
+  until every profile that still has an untouched node of sufficient size has its first feasible one.
+
+The result is exactly what the full pass gives (the same candidates, in the same order, hence the same
+decision), on the filters' contract that a node's verdict depends on that node alone (`on`). A node
+without the free GPUs a GPU request asks for is never a candidate (no picker could serve it), which is
+what lets the domains without any be skipped. When a filter cannot answer for given nodes, the request
+uses no GPU, or the untouched search would open more than a share of the fleet (every node of a
+profile rejected by a filter), `candidates` returns None and the caller does the full pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.capacity import Capacity
+from neocloud.fleet.topology import Level, Topology
+from neocloud.placement.request import Request
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+MIN_NODES = 4096
+"""Fleets smaller than this take the full pass: it is as fast there, and simpler."""
+_SCAN_SHARE = 8
+"""The untouched search gives up after opening 1/8 of the fleet's nodes."""
+
+
+def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray | None:
+    """The representatives of the feasible nodes (see the module docstring), or None when only the
+    full pass can tell."""
+    n = len(cap.cpu_free)
+    if n < MIN_NODES or req.gpus == 0 or not all(hasattr(f, "on") for f in filters):
+        return None
+    domains = cap.domains
+    topo = cap.fleet.topology
+    level = domains.scan_level
+    untouched = cap.untouched()
+
+    opened = _nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
+    opened = opened[~untouched[opened]]
+    opened = opened[_has_gpus(req, cap, opened)]
+    partly = opened[_passes(filters, req, cap, opened)]
+
+    firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=n // _SCAN_SHARE)
+    if firsts is None:
+        return None
+    return np.sort(np.concatenate([partly, firsts]))
+
+
+def _first_untouched(
+    filters: Sequence[Any],
+    req: Request,
+    cap: Capacity,
+    topo: Topology,
+    level: Level,
+    untouched: BoolArray,
+    budget: int,
+) -> IntArray | None:
+    """The first feasible untouched node of every profile that has one; None past `budget` nodes."""
+    f = cap.fleet
+    profile = f.node_profile
+    left = cap.untouched_per_profile()
+    fits = np.asarray(left > 0) & (cap.profile_gpus() >= req.gpus)
+    wanted = set(np.flatnonzero(fits).tolist())
+    found: dict[int, int] = {}
+    if not wanted:
+        return np.zeros(0, dtype=np.int64)
+    doms = np.flatnonzero(cap.domains.untouched[level] > 0)
+    pos, step, opened = 0, 4, 0
+    while wanted and pos < len(doms):
+        chunk = _nodes_of(topo, level, doms[pos : pos + step])
+        pos += step
+        step *= 2
+        chunk = chunk[untouched[chunk]]
+        if len(wanted) < len(left):
+            chunk = chunk[np.isin(profile[chunk], list(wanted))]
+        opened += len(chunk)
+        ok = chunk[_passes(filters, req, cap, chunk)]
+        if ok.size:
+            kinds, at = np.unique(profile[ok], return_index=True)
+            for p, i in zip(kinds.tolist(), at.tolist(), strict=True):
+                found[p] = int(ok[i])
+                wanted.discard(p)
+        if wanted and opened > budget:
+            return None
+    return np.asarray(sorted(found.values()), dtype=np.int64)
+
+
+def _has_gpus(req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
+    """Nodes with the free GPUs the request asks for."""
+    if req.shares_gpu:
+        return np.asarray((cap.gpu_free[nodes] >= req.gpu_milli).any(axis=1), dtype=np.bool_)
+    return np.asarray(cap.whole_free[nodes] >= req.gpus, dtype=np.bool_)
+
+
+def _passes(filters: Sequence[Any], req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
+    ok = np.ones(len(nodes), dtype=np.bool_)
+    for flt in filters:
+        if not len(nodes):
+            break
+        ok &= flt.on(req, cap, nodes)
+    return ok
+
+
+def _nodes_of(topo: Topology, level: Level, doms: IntArray) -> IntArray:
+    """The nodes of domains `doms` of `level`, in order."""
+    if doms.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = topo.starts[level][doms]
+    lengths = topo.ends[level][doms] - lo
+    shift = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+    return np.asarray(shift + np.arange(int(lengths.sum())), dtype=np.int64)
+
