@@ -13,6 +13,8 @@ use, or call `recount()` afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +28,9 @@ _LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers resc
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_NODE, _CPU, _MEM, _MILLI, _SLOTS = (
+    attrgetter("node"), attrgetter("cpu_milli"), attrgetter("memory_mib"), attrgetter("milli"), attrgetter("gpu_slots")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,18 +319,19 @@ class Capacity:
 
     def _batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
         n = len(shares)
-        nodes = np.fromiter((s.node for s in shares), dtype=np.int64, count=n)
+        nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
         if int(nodes.min()) < 0 or int(nodes.max()) >= len(self.cpu_free):
             bad = nodes[(nodes < 0) | (nodes >= len(self.cpu_free))][0]
             raise Conflict(f"no node with index {int(bad)}")
-        cpu = np.fromiter((s.cpu_milli for s in shares), dtype=np.int64, count=n)
-        mem = np.fromiter((s.memory_mib for s in shares), dtype=np.int64, count=n)
-        milli = np.fromiter((s.milli for s in shares), dtype=np.int64, count=n)
-        per = np.fromiter((len(s.gpu_slots) for s in shares), dtype=np.int64, count=n)
+        cpu = np.fromiter(map(_CPU, shares), dtype=np.int64, count=n)
+        mem = np.fromiter(map(_MEM, shares), dtype=np.int64, count=n)
+        milli = np.fromiter(map(_MILLI, shares), dtype=np.int64, count=n)
+        slot_tuples = list(map(_SLOTS, shares))
+        per = np.fromiter(map(len, slot_tuples), dtype=np.int64, count=n)
         if (cpu < 0).any() or (mem < 0).any():
             raise Conflict("a share asks for negative CPU or memory")
         total = int(per.sum())
-        slot = np.fromiter((x for s in shares for x in s.gpu_slots), dtype=np.int64, count=total)
+        slot = np.fromiter(chain.from_iterable(slot_tuples), dtype=np.int64, count=total)
         changed = np.unique(nodes)
         distinct_nodes = changed.size == n
         if total:

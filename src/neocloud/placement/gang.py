@@ -38,10 +38,13 @@ from neocloud.placement.framework import (
     Verdict,
     explain,
 )
+from neocloud.placement import search
 from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
 
 IntArray = npt.NDArray[np.int64]
+SUBSET_SHARE = 4
+"""Filters run on the nodes with enough free GPUs alone when those are under 1/SUBSET_SHARE of the fleet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,8 @@ class _NvlinkView:
 def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
     """Place a gang (see the module docstring); `Placement.domain` is the (level, index) it landed in."""
     topo = cap.fleet.topology
-    feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)
-    for f in policy.filters:
-        feasible &= f(req, cap)
-    view = _nvlink_view(req, cap, topo, feasible)
+    feasible, counts = _feasible(policy, req, cap, topo)
+    view = _nvlink_view(req, cap, topo, feasible, counts)
     top = Level.SITE if req.within is None else req.within
     need = req.nodes
     for level in Level:
@@ -90,13 +91,40 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
     return _unschedulable(req, topo, view, top, reasons)
 
 
-def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask) -> _NvlinkView:
-    """One pass over the feasible mask (its count per NVLink domain); everything else comes from the
-    capacity's per-domain aggregates, which are kept up to date incrementally."""
+def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tuple[Mask, IntArray]:
+    """The policy's feasible mask and its count per NVLink domain.
+
+    A gang member needs `req.gpus` wholly free GPUs (or, sharing, one GPU with `gpu_milli` free), so
+    only nodes that have them can be feasible. When the aggregates say those are few (under a quarter
+    of the fleet) and every filter can answer for given nodes (`on`), the filters run on those nodes
+    alone, found domain by domain; otherwise on the whole fleet at once."""
+    n = len(cap.cpu_free)
+    domains = cap.domains
+    starts = topo.starts[Level.NVLINK]
+    if req.gpus and not req.shares_gpu and all(hasattr(f, "on") for f in policy.filters):
+        level = domains.scan_level
+        if SUBSET_SHARE * int(domains.nodes_ge[Level.SITE][:, min(req.gpus, domains.width)].sum()) < n:
+            g = min(req.gpus, domains.width)
+            doms = np.flatnonzero(domains.nodes_ge[level][:, g] > 0)
+            nodes = search.nodes_of(topo, level, doms)
+            nodes = nodes[cap.whole_free[nodes] >= req.gpus]
+            nodes = nodes[search.passes(policy.filters, req, cap, nodes)]
+            feasible = np.zeros(n, dtype=np.bool_)
+            feasible[nodes] = True
+            counts = np.bincount(topo.domain_of[Level.NVLINK][nodes], minlength=len(starts)).astype(np.int64)
+            return feasible, counts
+    feasible = np.ones(n, dtype=np.bool_)
+    for f in policy.filters:
+        feasible &= f(req, cap)
+    return feasible, np.add.reduceat(feasible.view(np.uint8), starts, dtype=np.int64)
+
+
+def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask, counts: IntArray) -> _NvlinkView:
+    """From the feasible nodes per NVLink domain and the capacity's per-domain aggregates (kept up to
+    date incrementally), the usable nodes per NVLink domain."""
     domains = cap.domains
     sizes = domains.sizes(Level.NVLINK)
     untouched = domains.pristine[Level.NVLINK]
-    counts = np.add.reduceat(feasible.view(np.uint8), topo.starts[Level.NVLINK], dtype=np.int64)
     whole = (sizes > 1) & (domains.gpus[Level.NVLINK] <= req.total_gpus)
     if whole.any():
         # Taken whole or not at all: every node feasible and with all its GPUs free.

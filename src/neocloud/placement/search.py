@@ -51,10 +51,10 @@ def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray 
     level = domains.scan_level
     untouched = cap.untouched()
 
-    opened = _nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
+    opened = nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
     opened = opened[~untouched[opened]]
     opened = opened[_has_gpus(req, cap, opened)]
-    partly = opened[_passes(filters, req, cap, opened)]
+    partly = opened[passes(filters, req, cap, opened)]
 
     firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=n // _SCAN_SHARE)
     if firsts is None:
@@ -83,14 +83,14 @@ def _first_untouched(
     doms = np.flatnonzero(cap.domains.untouched[level] > 0)
     pos, step, opened = 0, 4, 0
     while wanted and pos < len(doms):
-        chunk = _nodes_of(topo, level, doms[pos : pos + step])
+        chunk = nodes_of(topo, level, doms[pos : pos + step])
         pos += step
         step *= 2
         chunk = chunk[untouched[chunk]]
         if len(wanted) < len(left):
             chunk = chunk[np.isin(profile[chunk], list(wanted))]
         opened += len(chunk)
-        ok = chunk[_passes(filters, req, cap, chunk)]
+        ok = chunk[passes(filters, req, cap, chunk)]
         if ok.size:
             kinds, at = np.unique(profile[ok], return_index=True)
             for p, i in zip(kinds.tolist(), at.tolist(), strict=True):
@@ -108,7 +108,7 @@ def _has_gpus(req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
     return np.asarray(cap.whole_free[nodes] >= req.gpus, dtype=np.bool_)
 
 
-def _passes(filters: Sequence[Any], req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
+def passes(filters: Sequence[Any], req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
     ok = np.ones(len(nodes), dtype=np.bool_)
     for flt in filters:
         if not len(nodes):
@@ -117,7 +117,7 @@ def _passes(filters: Sequence[Any], req: Request, cap: Capacity, nodes: IntArray
     return ok
 
 
-def _nodes_of(topo: Topology, level: Level, doms: IntArray) -> IntArray:
+def nodes_of(topo: Topology, level: Level, doms: IntArray) -> IntArray:
     """The nodes of domains `doms` of `level`, in order."""
     if doms.size == 0:
         return np.zeros(0, dtype=np.int64)
