@@ -18,10 +18,20 @@ from neocloud.placement.policies import get_policy
 from neocloud.placement.request import Request
 
 
-def replay(fleet_name: str, params: dict[str, int], fast: bool, monkeypatch: pytest.MonkeyPatch, seed: int = 7):
+MODES = {
+    # single-node search, gang filters on the nodes with free GPUs only, kept gang masks
+    "subset": (0, 0, True),
+    "kept": (0, 10**12, True),
+    "full": (10**12, 10**12, False),  # every filter over every node, every time
+}
+
+
+def replay(fleet_name: str, params: dict[str, int], mode: str, monkeypatch: pytest.MonkeyPatch, seed: int = 7):
     """Place a seeded mix (with releases) until 90 % allocated; the verdicts and the final state."""
-    monkeypatch.setattr(search, "MIN_NODES", 0 if fast else 10**12)
-    monkeypatch.setattr(gang, "SUBSET_SHARE", 0 if fast else 10**12)
+    min_nodes, subset_share, keep = MODES[mode]
+    monkeypatch.setattr(search, "MIN_NODES", min_nodes)
+    monkeypatch.setattr(gang, "SUBSET_SHARE", subset_share)
+    monkeypatch.setattr(search, "KEEP_MASKS", keep)
     fleet = presets.build(fleet_name, **params)
     cap = Capacity(fleet)
     policy = get_policy("default")
@@ -44,10 +54,11 @@ def replay(fleet_name: str, params: dict[str, int], fast: bool, monkeypatch: pyt
     return verdicts, cap
 
 
+@pytest.mark.parametrize("mode", ["subset", "kept"])
 @pytest.mark.parametrize(("name", "params"), [("gb200-superpod", {"sus": 8}), ("h100-su", {"sus": 4})])
-def test_fast_and_full_passes_place_a_seeded_workload_identically(name, params, monkeypatch):
-    fast, fast_cap = replay(name, params, True, monkeypatch)
-    full, full_cap = replay(name, params, False, monkeypatch)
+def test_fast_and_full_passes_place_a_seeded_workload_identically(name, params, mode, monkeypatch):
+    fast, fast_cap = replay(name, params, mode, monkeypatch)
+    full, full_cap = replay(name, params, "full", monkeypatch)
     assert len(fast) == len(full) > 30
     assert [(label, v) for label, v in fast] == [(label, v) for label, v in full]
     assert np.array_equal(fast_cap.gpu_free, full_cap.gpu_free)
@@ -56,7 +67,7 @@ def test_fast_and_full_passes_place_a_seeded_workload_identically(name, params, 
 
 
 def test_every_gang_of_the_seeded_workload_lies_inside_its_domain_and_level(monkeypatch):
-    verdicts, cap = replay("gb200-superpod", {"sus": 4}, True, monkeypatch)
+    verdicts, cap = replay("gb200-superpod", {"sus": 4}, "kept", monkeypatch)
     topo = cap.fleet.topology
     shapes = {s.label: s.request for s in request_mix(cap.fleet)}
     for label, v in verdicts:

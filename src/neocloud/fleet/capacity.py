@@ -2,7 +2,7 @@
 touches. GPU capacity is in milli-GPU: a whole free GPU is 1000.
 
 Besides the per-node arrays, a `Capacity` keeps derived state in step: which nodes have all their
-GPUs free (`pristine`) or nothing allocated at all (`untouched`), the free capacity aggregated per
+GPUs free (`pristine`, computed on demand) or nothing allocated at all (`untouched`), the free capacity aggregated per
 topology domain (`domains`, see `neocloud.fleet.domains`), and a short log of the nodes each change
 touched (`changed_since`). All of it is built on first use from the arrays and then updated by `take`
 and `give_back` for the nodes they touch only, so a decision on a 100k-node fleet costs what it
@@ -71,7 +71,7 @@ class Capacity:
 
     __slots__ = (
         "cpu_free", "fleet", "generation", "gpu_free", "mem_free", "milli_free", "schedulable", "version",
-        "whole_free", "_domains", "_log", "_pristine", "_profile_gpus", "_profile_untouched", "_untouched",
+        "whole_free", "memo", "_domains", "_log", "_profile_gpus", "_profile_untouched", "_untouched",
     )
 
     def __init__(self, fleet: Fleet) -> None:
@@ -89,12 +89,14 @@ class Capacity:
         self.schedulable: BoolArray = np.ones(n, dtype=np.bool_)
         self.version: IntArray = np.zeros(n, dtype=np.int64)
         self.generation = 0
-        self._pristine: BoolArray | None = None
         self._untouched: BoolArray | None = None
         self._domains: DomainFree | None = None
         self._profile_untouched: IntArray | None = None
         self._profile_gpus: IntArray | None = None
         self._log: list[tuple[int, IntArray]] = []
+        self.memo: dict[object, object] = {}
+        """State that layers above derive from this capacity and keep in step through `changed_since`
+        (placement's kept feasible masks); never copied."""
 
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
@@ -107,21 +109,19 @@ class Capacity:
         other.schedulable = self.schedulable.copy()
         other.version = self.version.copy()
         other.generation = self.generation
-        other._pristine = None if self._pristine is None else self._pristine.copy()
         other._untouched = None if self._untouched is None else self._untouched.copy()
         other._domains = None if self._domains is None else self._domains.copy()
         other._profile_untouched = None if self._profile_untouched is None else self._profile_untouched.copy()
         other._profile_gpus = self._profile_gpus
         other._log = list(self._log)  # the logged arrays are never written
+        other.memo = {}
         return other
 
     # -- derived state ---------------------------------------------------------------------------
     @property
     def pristine(self) -> BoolArray:
-        """Nodes whose GPUs are all wholly free (CPU and memory may be in use). Read-only."""
-        if self._pristine is None:
-            self._pristine = self._pristine_of(np.arange(len(self.cpu_free)))
-        return _readonly(self._pristine)
+        """Nodes whose GPUs are all wholly free (CPU and memory may be in use)."""
+        return np.asarray(self.whole_free == self.fleet.node_gpus, dtype=np.bool_)
 
     def untouched(self) -> BoolArray:
         """Nodes with nothing allocated: every GPU, all CPU and memory free. Read-only."""
@@ -164,9 +164,10 @@ class Capacity:
         """Rebuild the derived state from the per-node arrays (after writing them directly)."""
         self.whole_free[:] = np.count_nonzero(self.gpu_free == MILLI, axis=1)
         self.milli_free[:] = self.gpu_free.sum(axis=1, dtype=np.int64)
-        self._pristine = self._untouched = None
+        self._untouched = None
         self._domains = None
         self._profile_untouched = None
+        self.memo.clear()
         self.generation += 1
         self.version[:] = self.generation
         self._log.clear()
@@ -275,11 +276,11 @@ class Capacity:
             or self.mem_free[node] + s.memory_mib > self.fleet.node_memory[node]
         ):
             raise Conflict(f"release of node {node} exceeds its CPU or memory")
-        tracked = self._pristine is not None or self._untouched is not None
+        tracked = self._untouched is not None
         if tracked:
-            old_whole, old_pristine, old_untouched = (
-                int(self.whole_free[node]), bool(self.pristine[node]), bool(self.untouched()[node])
-            )
+            old_whole = int(self.whole_free[node])
+            old_pristine = old_whole == int(self.fleet.node_gpus[node])
+            old_untouched = bool(self.untouched()[node])
             old_partly = not old_untouched and int(self.milli_free[node]) > 0
         if slots:
             row = self.gpu_free[node]
@@ -305,8 +306,6 @@ class Capacity:
                 and int(self.cpu_free[node]) == int(f.node_cpu[node])
                 and int(self.mem_free[node]) == int(f.node_memory[node])
             )
-            if self._pristine is not None:
-                self._pristine[node] = pristine
             if self._untouched is not None:
                 self._untouched[node] = untouched
             if self._profile_untouched is not None and untouched != old_untouched:
@@ -387,12 +386,14 @@ class Capacity:
     ) -> None:
         """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
         and bring the derived state in step."""
-        tracked = self._pristine is not None or self._untouched is not None
+        tracked = self._untouched is not None
+        domains = self._domains
         if tracked:
-            old_whole = self.whole_free[nodes]
-            old_pristine = self.pristine[nodes]
             old_untouched = self.untouched()[nodes]
-            old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
+            if domains is not None:
+                old_whole = self.whole_free[nodes]
+                old_pristine = self._pristine_of(nodes)
+                old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
         if gpu_use is not None:
             g_nodes, g_slots, g_milli = gpu_use
             self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
@@ -407,19 +408,17 @@ class Capacity:
         if len(self._log) > _LOG_ENTRIES:
             del self._log[0]
         if tracked:
-            new_pristine = self._pristine_of(nodes)
             new_untouched = self._untouched_of(nodes)
-            if self._pristine is not None:
-                self._pristine[nodes] = new_pristine
             if self._untouched is not None:
                 self._untouched[nodes] = new_untouched
             if self._profile_untouched is not None:
                 step = new_untouched.astype(np.int64) - old_untouched
                 if step.any():
                     np.add.at(self._profile_untouched, self.fleet.node_profile[nodes], step)
-            if self._domains is not None:
+            if domains is not None:
+                new_pristine = self._pristine_of(nodes)
                 new_partly = ~new_untouched & (self.milli_free[nodes] > 0)
-                self._domains.update(
+                domains.update(
                     nodes, old_whole, self.whole_free[nodes], old_pristine, new_pristine, old_untouched,
                     new_untouched, old_partly, new_partly,
                 )

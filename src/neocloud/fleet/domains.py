@@ -35,13 +35,14 @@ BoolArray = npt.NDArray[np.bool_]
 class DomainFree:
     """Per-domain free capacity at every topology level (see the module docstring).
 
-    Each distinct level keeps its figures in one packed array (columns: `nodes_ge` 0..width, then free
-    GPUs, pristine, untouched and partly used nodes), so a change costs one vectorised update per level; the
-    named per-level arrays are views into it."""
+    All distinct levels keep their figures in one packed array, one row per domain (columns:
+    `nodes_ge` 0..width, then free GPUs, pristine, untouched and partly used nodes), so a change is one
+    vectorised update of the rows of the touched domains at every level; the named per-level arrays
+    are views into it."""
 
     __slots__ = (
         "free_gpus", "gpus", "nodes_ge", "partly", "pristine", "scan_level", "topology", "untouched", "width",
-        "_levels", "_packed",
+        "_big", "_levels", "_node_rows", "_offsets",
     )
 
     def __init__(
@@ -58,19 +59,28 @@ class DomainFree:
         self._levels = _distinct_levels(topology)
         self.scan_level = _scan_level(topology)
         rows = _rows(whole_free, pristine, untouched, partly, self.width)
-        packed: dict[int, IntArray] = {}
-        gpus: dict[int, IntArray] = {}
-        for level in Level:
-            if self._levels[level] == level:
-                packed[level] = _reduce(topology, level, rows)
-                gpus[level] = _reduce(topology, level, node_gpus)
-        self.gpus: tuple[IntArray, ...] = tuple(gpus[self._levels[lv]] for lv in Level)  # static
-        self._bind(packed)
+        owners = sorted(set(self._levels))
+        blocks = [_reduce(topology, Level(level), rows) for level in owners]
+        offsets = np.cumsum([0] + [len(b) for b in blocks])
+        big = np.concatenate(blocks) if blocks else np.zeros((0, self.width + 5), dtype=np.int64)
+        # Each node's row in `big` at every distinct level: ascending by level, so a batch of sorted
+        # nodes flattened level by level is sorted as a whole.
+        self._node_rows = np.stack(
+            [topology.domain_of[level] + offsets[i] for i, level in enumerate(owners)], axis=1
+        ).astype(np.int64)
+        self._offsets = {level: (int(offsets[i]), int(offsets[i + 1])) for i, level in enumerate(owners)}
+        self.gpus: tuple[IntArray, ...] = tuple(
+            _reduce(topology, Level(self._levels[lv]), node_gpus) for lv in Level
+        )  # static
+        self._bind(big)
 
-    def _bind(self, packed: dict[int, IntArray]) -> None:
-        self._packed = packed
+    def _bind(self, big: IntArray) -> None:
+        self._big = big
         w = self.width
-        per = [packed[self._levels[lv]] for lv in Level]
+        per = []
+        for lv in Level:
+            lo, hi = self._offsets[self._levels[lv]]
+            per.append(big[lo:hi])
         self.nodes_ge: tuple[IntArray, ...] = tuple(a[:, : w + 1] for a in per)
         self.free_gpus: tuple[IntArray, ...] = tuple(a[:, w + 1] for a in per)
         self.pristine: tuple[IntArray, ...] = tuple(a[:, w + 2] for a in per)
@@ -80,8 +90,8 @@ class DomainFree:
     def copy(self) -> DomainFree:
         other = DomainFree.__new__(DomainFree)
         other.topology, other.width, other._levels, other.gpus = self.topology, self.width, self._levels, self.gpus
-        other.scan_level = self.scan_level
-        other._bind({level: a.copy() for level, a in self._packed.items()})
+        other.scan_level, other._node_rows, other._offsets = self.scan_level, self._node_rows, self._offsets
+        other._bind(self._big.copy())
         return other
 
     def sizes(self, level: Level) -> IntArray:
@@ -117,10 +127,7 @@ class DomainFree:
         delta[self.width + 4] = int(new_partly) - int(old_partly)
         if not any(delta):
             return
-        row = np.array(delta, dtype=np.int64)
-        domain_of = self.topology.domain_of
-        for level, a in self._packed.items():
-            a[domain_of[level][node]] += row
+        self._big[self._node_rows[node]] += np.array(delta, dtype=np.int64)
 
     def update(
         self,
@@ -140,21 +147,12 @@ class DomainFree:
         delta = _rows(new_whole, new_pristine, new_untouched, new_partly, self.width) - _rows(
             old_whole, old_pristine, old_untouched, old_partly, self.width
         )
-        domain_of = self.topology.domain_of
-        if len(nodes) == 1:
-            row = delta[0]
-            node = int(nodes[0])
-            for level, a in self._packed.items():
-                a[domain_of[level][node]] += row
-            return
-        for level, a in self._packed.items():
-            ids = domain_of[level][nodes]
-            if ids[0] == ids[-1]:
-                a[ids[0]] += delta.sum(axis=0)
-                continue
-            cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-            first = np.concatenate(([0], cut))
-            a[ids[first]] += np.add.reduceat(delta, first, axis=0)
+        ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
+        levels = self._node_rows.shape[1]
+        steps = np.tile(delta, (levels, 1))
+        cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        first = np.concatenate(([0], cut))
+        self._big[ids[first]] += np.add.reduceat(steps, first, axis=0)
 
 
 def _distinct_levels(topology: Topology) -> tuple[int, ...]:

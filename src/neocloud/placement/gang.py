@@ -43,7 +43,7 @@ from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
 
 IntArray = npt.NDArray[np.int64]
-SUBSET_SHARE = 4
+SUBSET_SHARE = 64
 """Filters run on the nodes with enough free GPUs alone when those are under 1/SUBSET_SHARE of the fleet."""
 
 
@@ -72,9 +72,12 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
     view = _nvlink_view(req, cap, topo, feasible, counts)
     top = Level.SITE if req.within is None else req.within
     need = req.nodes
+    bound = _bound(req, cap)
     for level in Level:
         if level > top:
             break
+        if bound is not None and int(bound[level].max(initial=0)) < need:
+            continue  # no domain of this level has enough nodes with the free GPUs asked
         counts, untouched = _per_domain(topo, level, view)
         fits = counts >= need
         if not fits.any():
@@ -95,24 +98,30 @@ def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tu
     """The policy's feasible mask and its count per NVLink domain.
 
     A gang member needs `req.gpus` wholly free GPUs (or, sharing, one GPU with `gpu_milli` free), so
-    only nodes that have them can be feasible. When the aggregates say those are few (under a quarter
-    of the fleet) and every filter can answer for given nodes (`on`), the filters run on those nodes
-    alone, found domain by domain; otherwise on the whole fleet at once."""
+    only nodes that have them can be feasible. When every filter can answer for given nodes (`on`):
+    if the aggregates say those nodes are few (under 1/SUBSET_SHARE of the fleet), the filters run on
+    them alone, found domain by domain; otherwise the mask kept for this request on this capacity is
+    brought up to date for the nodes changed since (`search.feasible_kept`). Else the filters run on
+    the whole fleet."""
     n = len(cap.cpu_free)
     domains = cap.domains
     starts = topo.starts[Level.NVLINK]
-    if req.gpus and not req.shares_gpu and all(hasattr(f, "on") for f in policy.filters):
-        level = domains.scan_level
-        if SUBSET_SHARE * int(domains.nodes_ge[Level.SITE][:, min(req.gpus, domains.width)].sum()) < n:
+    if all(hasattr(f, "on") for f in policy.filters):
+        if req.gpus and not req.shares_gpu:
             g = min(req.gpus, domains.width)
-            doms = np.flatnonzero(domains.nodes_ge[level][:, g] > 0)
-            nodes = search.nodes_of(topo, level, doms)
-            nodes = nodes[cap.whole_free[nodes] >= req.gpus]
-            nodes = nodes[search.passes(policy.filters, req, cap, nodes)]
-            feasible = np.zeros(n, dtype=np.bool_)
-            feasible[nodes] = True
-            counts = np.bincount(topo.domain_of[Level.NVLINK][nodes], minlength=len(starts)).astype(np.int64)
-            return feasible, counts
+            if SUBSET_SHARE * int(domains.nodes_ge[Level.SITE][:, g].sum()) < n:
+                level = domains.scan_level
+                doms = np.flatnonzero(domains.nodes_ge[level][:, g] > 0)
+                nodes = search.nodes_of(topo, level, doms)
+                nodes = nodes[cap.whole_free[nodes] >= req.gpus]
+                nodes = nodes[search.passes(policy.filters, req, cap, nodes)]
+                feasible = np.zeros(n, dtype=np.bool_)
+                feasible[nodes] = True
+                counts = np.bincount(topo.domain_of[Level.NVLINK][nodes], minlength=len(starts)).astype(np.int64)
+                return feasible, counts
+        kept = search.feasible_kept(policy.filters, req, cap, Level.NVLINK) if search.KEEP_MASKS else None
+        if kept is not None:
+            return kept
     feasible = np.ones(n, dtype=np.bool_)
     for f in policy.filters:
         feasible &= f(req, cap)
@@ -130,6 +139,17 @@ def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask, co
         # Taken whole or not at all: every node feasible and with all its GPUs free.
         counts = np.where(whole & ((counts < sizes) | (untouched < sizes)), 0, counts)
     return _NvlinkView(feasible, counts, untouched, sizes)
+
+
+def _bound(req: Request, cap: Capacity) -> tuple[IntArray, ...] | None:
+    """Per level, nodes per domain with `req.gpus` wholly free GPUs: an upper bound on the usable
+    nodes (from the aggregates, without looking at nodes). None when the request has no such bound."""
+    domains = cap.domains
+    if not req.gpus or req.shares_gpu:
+        return None
+    if req.gpus > domains.width:
+        return tuple(np.zeros(len(a), dtype=np.int64) for a in domains.free_gpus)
+    return tuple(ge[:, req.gpus] for ge in domains.nodes_ge)
 
 
 def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArray, IntArray]:
@@ -167,9 +187,8 @@ def _fill(
     order = order[counts[order] > 0]
     taken = np.cumsum(counts[order])
     k = int(np.searchsorted(taken, req.nodes))  # the NVLink domain in which the gang completes
-    nodes: list[int] = []
-    for nv in order[:k] + first:
-        nodes.extend(view.usable(topo, int(nv)).tolist())
+    whole = search.nodes_of(topo, Level.NVLINK, order[:k] + first)  # in fill order
+    nodes: list[int] = whole[view.feasible[whole]].tolist()
     candidates = view.usable(topo, int(order[k]) + first)
     return nodes + _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
 

@@ -37,7 +37,7 @@ BoolArray = npt.NDArray[np.bool_]
 MIN_NODES = 4096
 """Fleets smaller than this take the full pass: it is as fast there, and simpler."""
 _SCAN_SHARE = 8
-"""The untouched search gives up after opening 1/8 of the fleet's nodes."""
+"""The untouched search gives up after opening 1/8 of the fleet's nodes (and at least 1,024)."""
 
 
 def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray | None:
@@ -56,7 +56,7 @@ def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray 
     opened = opened[_has_gpus(req, cap, opened)]
     partly = opened[passes(filters, req, cap, opened)]
 
-    firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=n // _SCAN_SHARE)
+    firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=max(n // _SCAN_SHARE, 1024))
     if firsts is None:
         return None
     return np.sort(np.concatenate([partly, firsts]))
@@ -80,18 +80,26 @@ def _first_untouched(
     found: dict[int, int] = {}
     if not wanted:
         return np.zeros(0, dtype=np.int64)
-    doms = np.flatnonzero(cap.domains.untouched[level] > 0)
-    pos, step, opened = 0, 4, 0
-    while wanted and pos < len(doms):
-        chunk = nodes_of(topo, level, doms[pos : pos + step])
-        pos += step
-        step *= 2
-        chunk = chunk[untouched[chunk]]
+    counts = cap.domains.untouched[level]
+    if not counts.any():
+        return np.zeros(0, dtype=np.int64)
+    n = len(untouched)
+    lo = int(topo.starts[level][int(np.argmax(counts > 0))])  # the first domain with an untouched node
+    span = 4 * max(n // max(topo.count(level), 1), 1)
+    opened = 0
+    while wanted and lo < n:
+        hi = min(n, lo + span)
+        chunk = lo + np.flatnonzero(untouched[lo:hi])
+        lo, span = hi, 2 * span
         if len(wanted) < len(left):
             chunk = chunk[np.isin(profile[chunk], list(wanted))]
         opened += len(chunk)
         ok = chunk[passes(filters, req, cap, chunk)]
         if ok.size:
+            if len(left) == 1:
+                found[0] = int(ok[0])
+                wanted.clear()
+                break
             kinds, at = np.unique(profile[ok], return_index=True)
             for p, i in zip(kinds.tolist(), at.tolist(), strict=True):
                 found[p] = int(ok[i])
@@ -115,6 +123,72 @@ def passes(filters: Sequence[Any], req: Request, cap: Capacity, nodes: IntArray)
             break
         ok &= flt.on(req, cap, nodes)
     return ok
+
+
+class _Kept:
+    """A request's feasible mask on one capacity, its count per domain of one level, and the capacity
+    generation and schedulable flags it reflects."""
+
+    __slots__ = ("counts", "level", "mask", "schedulable", "seen")
+
+    def __init__(self, mask: BoolArray, counts: IntArray, level: Level, seen: int, schedulable: BoolArray) -> None:
+        self.mask, self.counts, self.level, self.seen, self.schedulable = mask, counts, level, seen, schedulable
+
+
+_KEPT_ENTRIES = 32
+KEEP_MASKS = True
+"""Whether gangs keep their feasible masks between decisions (`feasible_kept`); False: a full pass."""
+
+
+def feasible_kept(
+    filters: Sequence[Any], req: Request, cap: Capacity, level: Level
+) -> tuple[BoolArray, IntArray] | None:
+    """The filters' feasible mask for `req` on `cap` and its count per domain of `level`, kept on the
+    capacity (`Capacity.memo`) between calls and refreshed for the nodes changed since the last one
+    (`Capacity.changed_since`) with the filters' `on`; recomputed whole when many nodes changed or a
+    node's schedulable flag was written. None when the filters or the request cannot be a key.
+
+    Exact on the filters' contract (a node's verdict depends on that node's state alone) and the
+    capacity's (free capacity changes through `take` and `give_back`)."""
+    try:
+        key = ("feasible", tuple(filters), req, int(level))
+        entry = cap.memo.get(key)
+    except TypeError:  # an unhashable filter
+        return None
+    topo = cap.fleet.topology
+    n = len(cap.cpu_free)
+    if isinstance(entry, _Kept) and np.array_equal(entry.schedulable, cap.schedulable):
+        if entry.seen != cap.generation:
+            changed = cap.changed_since(entry.seen)
+            if 4 * len(changed) > n:
+                entry = None
+            elif changed.size:
+                now = passes(filters, req, cap, changed)
+                step = now.astype(np.int64) - entry.mask[changed]
+                entry.mask[changed] = now
+                moved = step != 0
+                if moved.any():
+                    np.add.at(entry.counts, topo.domain_of[level][changed[moved]], step[moved])
+            if entry is not None:
+                entry.seen = cap.generation
+    else:
+        entry = None
+    if entry is None:
+        mask = np.ones(n, dtype=np.bool_)
+        for f in filters:
+            mask &= f(req, cap)
+        counts = np.add.reduceat(mask.view(np.uint8), topo.starts[level], dtype=np.int64)
+        entry = _Kept(mask, counts, level, cap.generation, cap.schedulable.copy())
+        if len(cap.memo) >= _KEPT_ENTRIES:
+            cap.memo.pop(next(iter(cap.memo)))
+        cap.memo[key] = entry
+    return _readonly(entry.mask), entry.counts.copy()
+
+
+def _readonly(a: BoolArray) -> BoolArray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def nodes_of(topo: Topology, level: Level, doms: IntArray) -> IntArray:
