@@ -17,7 +17,6 @@ from neocloud.placement.framework import Placement, representatives
 from neocloud.placement.policies import get_policy
 from neocloud.placement.request import Request
 
-
 MODES = {
     # single-node search, gang filters on the nodes with free GPUs only, kept gang masks
     "subset": (0, 0, True),
@@ -26,7 +25,9 @@ MODES = {
 }
 
 
-def replay(fleet_name: str, params: dict[str, int], mode: str, monkeypatch: pytest.MonkeyPatch, seed: int = 7):
+def replay(
+    fleet_name: str, params: dict[str, int], mode: str, monkeypatch: pytest.MonkeyPatch, seed: int = 7
+):
     """Place a seeded mix (with releases) until 90 % allocated; the verdicts and the final state."""
     min_nodes, subset_share, keep = MODES[mode]
     monkeypatch.setattr(search, "MIN_NODES", min_nodes)
@@ -36,7 +37,11 @@ def replay(fleet_name: str, params: dict[str, int], mode: str, monkeypatch: pyte
     cap = Capacity(fleet)
     policy = get_policy("default")
     shapes = request_mix(fleet)
-    arrivals, choices, departures = random.Random(f"{seed}:a"), random.Random(f"{seed}:p"), random.Random(f"{seed}:r")
+    arrivals, choices, departures = (
+        random.Random(f"{seed}:a"),
+        random.Random(f"{seed}:p"),
+        random.Random(f"{seed}:r"),
+    )
     live: list[tuple[NodeShare, ...]] = []
     verdicts = []
     total = fleet.gpu_count() * MILLI
@@ -96,7 +101,13 @@ def test_single_node_candidates_equal_the_representatives_of_the_full_mask(seed,
             cap.take(v.shares)
     cap.schedulable[rng.randrange(len(fleet.nodes))] = False  # a cordoned node is never a candidate
     default = get_policy("default")
-    for req in (Request(gpus=1), Request(gpus=4), Request(gpus=8), Request(gpus=1, gpu_milli=300), Request(gpus=2, cpu_milli=8_000)):
+    for req in (
+        Request(gpus=1),
+        Request(gpus=4),
+        Request(gpus=8),
+        Request(gpus=1, gpu_milli=300),
+        Request(gpus=2, cpu_milli=8_000),
+    ):
         feasible = np.ones(len(fleet.nodes), dtype=np.bool_)
         for f in default.filters:
             feasible &= f(req, cap)

@@ -29,7 +29,11 @@ _LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers resc
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 _NODE, _CPU, _MEM, _MILLI, _SLOTS = (
-    attrgetter("node"), attrgetter("cpu_milli"), attrgetter("memory_mib"), attrgetter("milli"), attrgetter("gpu_slots")
+    attrgetter("node"),
+    attrgetter("cpu_milli"),
+    attrgetter("memory_mib"),
+    attrgetter("milli"),
+    attrgetter("gpu_slots"),
 )
 
 
@@ -70,8 +74,21 @@ class Capacity:
     """
 
     __slots__ = (
-        "cpu_free", "fleet", "generation", "gpu_free", "mem_free", "milli_free", "schedulable", "version",
-        "whole_free", "memo", "_domains", "_log", "_profile_gpus", "_profile_untouched", "_untouched",
+        "_domains",
+        "_log",
+        "_profile_gpus",
+        "_profile_untouched",
+        "_untouched",
+        "cpu_free",
+        "fleet",
+        "generation",
+        "gpu_free",
+        "mem_free",
+        "memo",
+        "milli_free",
+        "schedulable",
+        "version",
+        "whole_free",
     )
 
     def __init__(self, fleet: Fleet) -> None:
@@ -136,7 +153,9 @@ class Capacity:
             f = self.fleet
             untouched = self.untouched()
             partly = ~untouched & (self.milli_free > 0)
-            self._domains = DomainFree(f.topology, f.node_gpus, self.whole_free, self.pristine, untouched, partly)
+            self._domains = DomainFree(
+                f.topology, f.node_gpus, self.whole_free, self.pristine, untouched, partly
+            )
         return self._domains
 
     def profile_gpus(self) -> IntArray:
@@ -243,7 +262,9 @@ class Capacity:
             self.mem_free[b.changed] + mem > f.node_memory[b.changed]
         )
         if over_node.any():
-            raise Conflict(f"release of node {int(b.changed[np.argmax(over_node)])} exceeds its CPU or memory")
+            raise Conflict(
+                f"release of node {int(b.changed[np.argmax(over_node)])} exceeds its CPU or memory"
+            )
         self._apply(b.changed, gpu_use, cpu, mem, 1)
 
     def _one(self, s: NodeShare, sign: int) -> None:
@@ -313,7 +334,15 @@ class Capacity:
             if self._domains is not None:
                 partly = not untouched and int(self.milli_free[node]) > 0
                 self._domains.update_one(
-                    node, old_whole, whole, old_pristine, pristine, old_untouched, untouched, old_partly, partly
+                    node,
+                    old_whole,
+                    whole,
+                    old_pristine,
+                    pristine,
+                    old_untouched,
+                    untouched,
+                    old_partly,
+                    partly,
                 )
 
     def _batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
@@ -419,8 +448,15 @@ class Capacity:
                 new_pristine = self._pristine_of(nodes)
                 new_partly = ~new_untouched & (self.milli_free[nodes] > 0)
                 domains.update(
-                    nodes, old_whole, self.whole_free[nodes], old_pristine, new_pristine, old_untouched,
-                    new_untouched, old_partly, new_partly,
+                    nodes,
+                    old_whole,
+                    self.whole_free[nodes],
+                    old_pristine,
+                    new_pristine,
+                    old_untouched,
+                    new_untouched,
+                    old_partly,
+                    new_partly,
                 )
 
     def allocated_milli(self) -> int:

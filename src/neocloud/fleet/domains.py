@@ -41,8 +41,19 @@ class DomainFree:
     are views into it."""
 
     __slots__ = (
-        "free_gpus", "gpus", "nodes_ge", "partly", "pristine", "scan_level", "topology", "untouched", "width",
-        "_big", "_levels", "_node_rows", "_offsets",
+        "_big",
+        "_levels",
+        "_node_rows",
+        "_offsets",
+        "free_gpus",
+        "gpus",
+        "nodes_ge",
+        "partly",
+        "pristine",
+        "scan_level",
+        "topology",
+        "untouched",
+        "width",
     )
 
     def __init__(
@@ -89,7 +100,12 @@ class DomainFree:
 
     def copy(self) -> DomainFree:
         other = DomainFree.__new__(DomainFree)
-        other.topology, other.width, other._levels, other.gpus = self.topology, self.width, self._levels, self.gpus
+        other.topology, other.width, other._levels, other.gpus = (
+            self.topology,
+            self.width,
+            self._levels,
+            self.gpus,
+        )
         other.scan_level, other._node_rows, other._offsets = self.scan_level, self._node_rows, self._offsets
         other._bind(self._big.copy())
         return other

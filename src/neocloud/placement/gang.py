@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
 
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
 from neocloud.fleet.topology import Level, Topology
+from neocloud.placement import search
 from neocloud.placement.framework import (
     Candidates,
     Mask,
@@ -38,7 +40,6 @@ from neocloud.placement.framework import (
     Verdict,
     explain,
 )
-from neocloud.placement import search
 from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
 
@@ -86,9 +87,7 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
         nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
         slots = _slots(policy, req, cap, nodes, rng)
         milli = req.gpu_milli if req.gpus else 0
-        shares = tuple(
-            NodeShare(n, s, milli, req.cpu_milli, req.memory_mib) for n, s in zip(nodes, slots, strict=True)
-        )
+        shares = tuple(map(NodeShare, nodes, slots, repeat(milli), repeat(req.cpu_milli), repeat(req.memory_mib)))
         return Placement(shares, policy.name, domain=(level, domain))
     _, reasons = explain(req, cap, policy.filters)  # counted only when there is something to explain
     return _unschedulable(req, topo, view, top, reasons)

@@ -131,8 +131,16 @@ class _Kept:
 
     __slots__ = ("counts", "level", "mask", "schedulable", "seen")
 
-    def __init__(self, mask: BoolArray, counts: IntArray, level: Level, seen: int, schedulable: BoolArray) -> None:
-        self.mask, self.counts, self.level, self.seen, self.schedulable = mask, counts, level, seen, schedulable
+    def __init__(
+        self, mask: BoolArray, counts: IntArray, level: Level, seen: int, schedulable: BoolArray
+    ) -> None:
+        self.mask, self.counts, self.level, self.seen, self.schedulable = (
+            mask,
+            counts,
+            level,
+            seen,
+            schedulable,
+        )
 
 
 _KEPT_ENTRIES = 32
@@ -199,4 +207,3 @@ def nodes_of(topo: Topology, level: Level, doms: IntArray) -> IntArray:
     lengths = topo.ends[level][doms] - lo
     shift = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
     return np.asarray(shift + np.arange(int(lengths.sum())), dtype=np.int64)
-
