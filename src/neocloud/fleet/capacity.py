@@ -35,6 +35,7 @@ _NODE, _CPU, _MEM, _MILLI, _SLOTS = (
     attrgetter("milli"),
     attrgetter("gpu_slots"),
 )
+_KEY = attrgetter("gpu_slots", "milli", "cpu_milli", "memory_mib")
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +347,49 @@ class Capacity:
                 )
 
     def _batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
+        first = shares[0]
+        key = (first.gpu_slots, first.milli, first.cpu_milli, first.memory_mib)
+        if all(map(key.__eq__, map(_KEY, shares))):
+            uniform = self._uniform_batch(shares, first)
+            if uniform is not None:
+                return uniform
+        return self._general_batch(shares)
+
+    def _uniform_batch(self, shares: tuple[NodeShare, ...], first: NodeShare) -> _Batch | None:
+        """A gang's shares: the same slots, milli, CPU and memory on each node. The per-share figures
+        are checked once; None (the general path, which names the error) when anything is off."""
+        n = len(shares)
+        nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
+        slots = first.gpu_slots
+        k = len(slots)
+        if (
+            int(nodes.min()) < 0
+            or int(nodes.max()) >= len(self.cpu_free)
+            or first.cpu_milli < 0
+            or first.memory_mib < 0
+        ):
+            return None
+        if k and (
+            len(set(slots)) != k
+            or not 0 <= first.milli <= MILLI
+            or min(slots) < 0
+            or max(slots) >= int(self.fleet.node_gpus[nodes].min())
+        ):
+            return None
+        changed = np.unique(nodes)
+        slot = np.tile(np.asarray(slots, dtype=np.int64), n)
+        return _Batch(
+            nodes,
+            np.full(n, first.cpu_milli, dtype=np.int64),
+            np.full(n, first.memory_mib, dtype=np.int64),
+            np.repeat(nodes, k),
+            slot,
+            np.full(n * k, first.milli, dtype=np.int64),
+            changed,
+            changed.size == n,
+        )
+
+    def _general_batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
         n = len(shares)
         nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
         if int(nodes.min()) < 0 or int(nodes.max()) >= len(self.cpu_free):
