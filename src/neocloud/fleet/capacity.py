@@ -298,11 +298,12 @@ class Capacity:
             or self.mem_free[node] + s.memory_mib > self.fleet.node_memory[node]
         ):
             raise Conflict(f"release of node {node} exceeds its CPU or memory")
-        tracked = self._untouched is not None
-        if tracked:
+        kept = self._untouched
+        tracked = kept is not None
+        if kept is not None:
             old_whole = int(self.whole_free[node])
             old_pristine = old_whole == int(self.fleet.node_gpus[node])
-            old_untouched = bool(self.untouched()[node])
+            old_untouched = bool(kept[node])
             old_partly = not old_untouched and int(self.milli_free[node]) > 0
         if slots:
             row = self.gpu_free[node]

@@ -44,8 +44,8 @@ class CapacityWatch:
             return np.zeros(0, dtype=np.int64), self.gpu[:0], self.cpu[:0]
         changed = cap.changed_since(self.seen)
         self.seen = cap.generation
-        old_gpu = self.gpu[changed].copy()
-        old_cpu = self.cpu[changed].copy()
+        old_gpu = self.gpu[changed]  # fancy indexing copies
+        old_cpu = self.cpu[changed]
         if changed.size:
             self.gpu[changed] = cap.gpu_free[changed]
             self.cpu[changed] = cap.cpu_free[changed]
