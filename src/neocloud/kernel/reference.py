@@ -143,3 +143,113 @@ SLURM_SILENT_NODE_DOWN_SECONDS: Final = 300
 
 # Scheduler throughput for comparison.
 KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES: Final = (180, 810)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Economics of a GPU campus (the planner, `neocloud plan`).
+#
+# Each figure is (value as a decimal string, unit, kind, source). kind: "reference" = a figure of
+# ../shared/REFERENCE.md ("Money"/"Facility"); "derived" = worked out from REFERENCE.md figures as shown;
+# "assumption" = REFERENCE.md has no figure, so this is a documented choice, to be overridden
+# (`neocloud plan --set NAME=VALUE`). Amounts carry their currency in the unit (USD or EUR).
+@dataclass(frozen=True, slots=True)
+class EconomicsFigure:
+    value: str
+    unit: str
+    kind: str
+    source: str
+
+
+PLAN_ECONOMICS: Final[dict[str, EconomicsFigure]] = {
+    # Capex.
+    "gpu_capex_GB200": EconomicsFigure(
+        "47222.22", "USD/GPU", "derived",
+        "Bernstein via REFERENCE.md Money: a GB200 NVL72 rack ≈$3.4M compute (of ≈$5.9M all-in) / 72 GPUs",
+    ),
+    "gpu_capex_H100": EconomicsFigure("25000", "USD/GPU", "reference", "REFERENCE.md Money: H100 ≈$25k per GPU"),
+    "gpu_capex_H200": EconomicsFigure(
+        "25000", "USD/GPU", "assumption",
+        "no H200 figure in REFERENCE.md: H100 $25k × (H200 list / H100 list = 6.16/6.16)",
+    ),
+    "gpu_capex_B200": EconomicsFigure(
+        "34902.60", "USD/GPU", "assumption",
+        "no B200 figure in REFERENCE.md: H100 $25k × (B200 list / H100 list = 8.60/6.16)",
+    ),
+    "facility_capex_per_mw": EconomicsFigure(
+        "10700000", "USD/MW", "reference",
+        "REFERENCE.md Money: data-centre build ≈$10.7M per MW average ($20M+ for AI-optimised halls)",
+    ),
+    "network_capex_share": EconomicsFigure(
+        "0.169", "fraction of GPU capex", "derived",
+        "Bernstein via REFERENCE.md: ≈$2.5M facility+network per NVL72 rack, less facility "
+        "(0.15 MW IT × PUE 1.2 × $10.7M/MW ≈$1.93M) ≈$0.57M network, / $3.4M compute ≈16.9 %",
+    ),
+    # Energy.
+    "electricity_price": EconomicsFigure(
+        "95", "EUR/MWh", "reference",
+        "REFERENCE.md Money: France 2026 all-in ≈85–105 €/MWh (midpoint; market ≈70 + excise 12 for DCs)",
+    ),
+    "pue": EconomicsFigure("1.2", "ratio", "reference", "REFERENCE.md Facility: modern liquid-cooled AI halls ≈1.2"),
+    # Opex.
+    "staff_fte_per_mw": EconomicsFigure(
+        "0.5", "FTE/MW", "assumption",
+        "no staffing figure in REFERENCE.md: 500 people for 1 GW (facility, hardware, SRE, sales)",
+    ),
+    "staff_cost_per_fte": EconomicsFigure(
+        "110000", "EUR/FTE-year", "assumption",
+        "no figure in REFERENCE.md: loaded cost of a French engineer/technician (salary + employer charges)",
+    ),
+    "maintenance_share": EconomicsFigure(
+        "0.02", "fraction of installed capex per year", "assumption",
+        "no figure in REFERENCE.md: hardware support and facility upkeep ≈2 % of capex a year",
+    ),
+    "space_per_mw_year": EconomicsFigure(
+        "0", "EUR/MW-year", "assumption",
+        "no figure in REFERENCE.md: 0 because facility capex builds the campus; set a rent to lease instead",
+    ),
+    # Depreciation.
+    "gpu_depreciation_years": EconomicsFigure(
+        "6", "years", "reference", "REFERENCE.md Money: CoreWeave 6 years (from 5 in 2023); Nebius 4 years",
+    ),
+    "facility_depreciation_years": EconomicsFigure(
+        "20", "years", "assumption", "no figure in REFERENCE.md: buildings and electrical plant, straight line",
+    ),
+    # Financing.
+    "debt_share": EconomicsFigure(
+        "0.7", "fraction of capex", "assumption",
+        "no figure in REFERENCE.md: GPU-backed debt as at CoreWeave (≈$21.4 bn debt, FY2025), 70 % of capex",
+    ),
+    "interest_rate": EconomicsFigure(
+        "0.08", "per year", "assumption",
+        "REFERENCE.md gives CoreWeave's Q3 2025 interest $310.6M and FY2025 debt $21.4 bn (annualised ≈5.8 %, "
+        "a lower bound as debt grew): 8 % assumed for a start-up borrower",
+    ),
+    "debt_term_years": EconomicsFigure(
+        "6", "years", "assumption", "no figure in REFERENCE.md: amortised straight-line over the GPUs' life",
+    ),
+    "equity_cost": EconomicsFigure(
+        "0.15", "per year", "assumption", "no figure in REFERENCE.md: venture-backed equity return",
+    ),
+    "tax_rate": EconomicsFigure(
+        "0.25", "of profit", "assumption",
+        "not in REFERENCE.md (only VAT 20 %): French standard corporate income tax rate 25 %, losses carried forward",
+    ),
+    # Currencies: costs in euros, prices in dollars meet through this one dated rate.
+    "fx_usd_per_eur": EconomicsFigure(
+        "1.0411", "USD/EUR", "assumption",
+        "not in REFERENCE.md: ECB euro reference rate of 2025-02-28 (the month the France campus was announced)",
+    ),
+    # Horizon and build.
+    "horizon_years": EconomicsFigure(
+        "10", "years", "assumption", "no figure in REFERENCE.md: ten years, GPUs re-bought at end of life",
+    ),
+    "start_year": EconomicsFigure("2026", "year", "reference", "REFERENCE.md Facility: France campus 'from 2026'"),
+    "build_quarters": EconomicsFigure(
+        "8", "quarters", "assumption",
+        "no schedule in REFERENCE.md: the facility power comes online in equal steps over 8 quarters",
+    ),
+}
+FX_USD_PER_EUR_AS_OF: Final = "2025-02-28"
+# The France campus (REFERENCE.md Facility and Money): up to 1 GW, €10 bn, operator had raised ≈$4.5M.
+FRANCE_CAMPUS_BUDGET_EUR: Final = "10000000000"
+FRANCE_CAMPUS_OPERATOR_RAISED_USD: Final = "4500000"
