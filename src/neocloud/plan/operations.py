@@ -126,7 +126,7 @@ class Operations:
             )
         use = {p: u * target / sold for p, u in self.utilisation_by_product.items()}
         return replace(self, utilisation_by_product=MappingProxyType(use),
-                       source=source or f"given: utilisation {value}")
+                       source=f"{self.source}; {source or f'given: utilisation {value}'}")
 
     def with_price(self, value: object, *, source: str | None = None) -> Operations:
         """Every product's price scaled so that the average realised price is `value` per GPU-hour."""
@@ -141,7 +141,7 @@ class Operations:
 
     def with_price_scale(self, factor: Decimal, *, source: str) -> Operations:
         prices = {p: v * factor for p, v in self.price_by_product.items()}
-        return replace(self, price_by_product=MappingProxyType(prices), source=source)
+        return replace(self, price_by_product=MappingProxyType(prices), source=f"{self.source}; {source}")
 
     def with_reserved_share(self, value: object, *, source: str | None = None) -> Operations:
         """Shift sold GPU-hours between reserved and the other products (kept in their proportions),
@@ -158,7 +158,7 @@ class Operations:
         use = {"reserved": sold * share}
         use.update({p: u / rest * sold * (ONE - share) for p, u in others.items()})
         return replace(self, utilisation_by_product=MappingProxyType(use),
-                       source=source or f"given: reserved share {value}")
+                       source=f"{self.source}; {source or f'given: reserved share {value}'}")
 
     def with_failure_scale(self, factor: Decimal, *, source: str) -> Operations:
         """Failures `factor` times as frequent: unhealthy GPU-hours and SLA credits scale by `factor`,
@@ -172,5 +172,5 @@ class Operations:
             utilisation_by_product=MappingProxyType(use),
             healthy_fraction=healthy,
             credit_share=min(ONE, self.credit_share * factor),
-            source=source,
+            source=f"{self.source}; {source}",
         )
