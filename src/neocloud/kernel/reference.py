@@ -253,3 +253,18 @@ FX_USD_PER_EUR_AS_OF: Final = "2025-02-28"
 # The France campus (REFERENCE.md Facility and Money): up to 1 GW, €10 bn, operator had raised ≈$4.5M.
 FRANCE_CAMPUS_BUDGET_EUR: Final = "10000000000"
 FRANCE_CAMPUS_OPERATOR_RAISED_USD: Final = "4500000"
+
+# Simulator: power, repair and SLA figures (REFERENCE.md "GPUs and nodes", "Failures", "SLAs and health").
+# Active draw per GPU = the node's maximum / its GPUs (GB200 tray 6.67 kW / 4 ≈ 1.67 kW, CPUs and tray share
+# included); PUE from "Facility" above (PUE_MODERN_AI_HALL). Idle draw is not in REFERENCE.md: ≈ a quarter
+# of the maximum is an estimate (an idle H100 SXM reports ≈70-100 W of its 700 W TDP, while the host,
+# fans/pumps and NICs keep drawing), stated as such and overridable per scenario (power.idle_w_per_gpu).
+SIM_IDLE_SHARE_OF_MAX_POWER: Final = 0.25
+# Repair: "under a day with parts on site" (REFERENCE.md, Failures) → 24 h; hot-spare replacement "minutes"
+# → 15 min, the length of a DCGM level 3 diagnostic on the spare before it takes the work (≈15 min).
+SIM_REPAIR_HOURS_PARTS_ON_SITE: Final = 24.0
+SIM_SPARE_SWAP_MINUTES: Final = 15.0
+# SLA: Nebius 99.9 % with a 10 % credit below 99.9 % and 25 % below 95 % (REFERENCE.md, SLAs and health);
+# credits capped at the month's bill.
+SLA_TARGET: Final = 0.999
+SLA_CREDIT_TIERS: Final = ((0.999, "0.10"), (0.95, "0.25"))
