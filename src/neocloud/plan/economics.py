@@ -38,7 +38,7 @@ class Assumption:
         return head if head in CURRENCY_EXPONENT else None
 
     def as_dict(self) -> dict[str, str]:
-        return {"value": str(self.value), "unit": self.unit, "kind": self.kind, "source": self.source}
+        return {"value": f"{self.value:f}", "unit": self.unit, "kind": self.kind, "source": self.source}
 
 
 # Range checks: (minimum, maximum or None, whole number?). Every name in PLAN_ECONOMICS has one.
@@ -88,10 +88,7 @@ class Economics(Mapping[str, Assumption]):
         """The documented defaults of `kernel.reference.PLAN_ECONOMICS`, each with its source."""
         out: dict[str, Assumption] = {}
         for name, fig in ref.PLAN_ECONOMICS.items():
-            source = fig.source
-            if name == "fx_usd_per_eur":
-                source = f"{source} (rate as of {ref.FX_USD_PER_EUR_AS_OF})"
-            out[name] = Assumption(name, _check(name, Decimal(fig.value)), fig.unit, fig.kind, source)
+            out[name] = Assumption(name, _check(name, Decimal(fig.value)), fig.unit, fig.kind, fig.source)
         return Economics(out)
 
     def __getitem__(self, name: str) -> Assumption:

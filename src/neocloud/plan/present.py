@@ -57,7 +57,7 @@ def assumptions(analysis: Analysis) -> dict[str, dict[str, str]]:
         given = over.get(lever) if lever is not None else None
         kind = "simulation" if given is None else "override"
         source = ops.source.split("; ")[0] if given is None else f"given: {given}"
-        out[name] = {"value": str(value), "unit": unit, "kind": kind, "source": source}
+        out[name] = {"value": f"{value:f}", "unit": unit, "kind": kind, "source": source}
 
     sim("utilisation", ops.utilisation, "fraction of GPU-hours sold", "utilisation")
     for product, use in sorted(ops.utilisation_by_product.items()):

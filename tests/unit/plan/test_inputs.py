@@ -1,0 +1,94 @@
+"""Input errors name the field; currencies meet only through the dated exchange rate."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from neocloud.kernel import reference as ref
+from neocloud.kernel.errors import InvalidInput
+from neocloud.plan.economics import Economics, convert
+from neocloud.plan.inputs import apply, parse_pairs
+from neocloud.plan.sweep import parse_grid
+from tests.unit.plan.toy import operations
+
+
+def field_of(call) -> str:
+    with pytest.raises(InvalidInput) as err:
+        call()
+    return err.value.details["field"]
+
+
+def test_every_default_has_a_kind_and_a_source():
+    econ = Economics.defaults()
+    assert set(econ) == set(ref.PLAN_ECONOMICS)
+    for item in econ.values():
+        assert item.kind in ("reference", "derived", "assumption")
+        assert item.source
+    assert "2025-02-28" in econ["fx_usd_per_eur"].source
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"electricty_price": "90"}, "electricty_price"),
+        ({"pue": "0.9"}, "pue"),
+        ({"debt_share": "1.5"}, "debt_share"),
+        ({"tax_rate": "a lot"}, "tax_rate"),
+        ({"horizon_years": "2.5"}, "horizon_years"),
+        ({"gpu_capex_GB200": "-1"}, "gpu_capex_GB200"),
+        ({"fx_usd_per_eur": "0"}, "fx_usd_per_eur"),
+        ({"utilisation": "1.2"}, "utilisation"),
+        ({"price": "cheap"}, "price"),
+    ],
+)
+def test_a_bad_override_names_its_field(overrides, field):
+    assert field_of(lambda: apply(operations(), Economics.defaults(), overrides)) == field
+
+
+def test_floats_are_refused_as_money():
+    assert field_of(lambda: Economics.defaults().override({"electricity_price": 95.5})) == "electricity_price"
+
+
+def test_an_override_is_marked_with_what_was_given():
+    econ = Economics.defaults().override({"electricity_price": "70"})
+    assert econ["electricity_price"].value == Decimal(70)
+    assert (econ["electricity_price"].kind, econ["electricity_price"].source) == ("override", "given: 70")
+
+
+def test_euros_become_dollars_only_through_the_rate():
+    econ = Economics.defaults().override({"fx_usd_per_eur": "1.25"})
+    assert econ.amount("electricity_price", "USD") == Decimal(95) * Decimal("1.25")
+    assert econ.amount("electricity_price", "EUR") == Decimal(95)
+    assert econ.amount("facility_capex_per_mw", "EUR") == Decimal(10_700_000) / Decimal("1.25")
+    assert field_of(lambda: econ.amount("pue", "USD")) == "pue"  # a ratio is not money
+    assert field_of(lambda: convert(Decimal(1), "EUR", "GBP", Decimal(1))) == "currency"
+
+
+def test_parse_pairs_and_grid():
+    assert parse_pairs(["pue=1.3", " price = 8 "]) == {"pue": "1.3", "price": "8"}
+    assert field_of(lambda: parse_pairs(["pue"])) == "--set"
+    assert parse_grid(["price=6,8,utilisation=0.5,0.7"]) == {"price": ["6", "8"], "utilisation": ["0.5", "0.7"]}
+    assert parse_grid(["price=6", "seed=1,2"]) == {"price": ["6"], "seed": ["1", "2"]}
+    assert field_of(lambda: parse_grid(["prize=6,8"])) == "prize"
+    assert field_of(lambda: parse_grid(["6,8"])) == "grid"
+    assert field_of(lambda: parse_grid(["price="])) == "price"
+
+
+def test_utilisation_and_price_overrides_keep_the_mix():
+    ops = operations(use={"reserved": 0.4, "on-demand": 0.2}, price={"reserved": "4", "on-demand": "10"})
+    assert ops.price == Decimal(6)  # (0.4 × 4 + 0.2 × 10) / 0.6
+    changed, _ = apply(ops, Economics.defaults(), {"utilisation": "0.9", "price": "3"})
+    assert changed.utilisation == Decimal("0.9")
+    assert changed.reserved_share() == ops.reserved_share()
+    assert changed.price == Decimal(3)
+    assert changed.price_by_product["on-demand"] / changed.price_by_product["reserved"] == Decimal("2.5")
+
+
+def test_contract_mix_moves_hours_between_products_at_the_same_utilisation():
+    ops = operations(use={"reserved": 0.4, "on-demand": 0.2}, price={"reserved": "4", "on-demand": "10"})
+    mixed = ops.with_reserved_share("0.5", source="test")
+    assert mixed.utilisation == ops.utilisation
+    assert mixed.utilisation_by_product["reserved"] == Decimal("0.3")
+    assert mixed.price == Decimal(7)
