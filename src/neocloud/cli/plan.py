@@ -178,7 +178,7 @@ def sweep(
         return
     names = list(points)
     print_table(f"Sweep: {scenario}", [*names, "NPV (M)", "IRR", "payback (y)", "peak funding (M)", "utilisation"], [
-        [*(r.get(n, r.get("seed") if n == "seed" else r.get("days")) for n in names),
+        [*(r["point"].get(n, r.get(n)) for n in names),
          f"{float(r['npv']) / 1e6:,.0f}", "-" if r["irr"] is None else f"{r['irr']:.1%}",
          "-" if r["payback_years"] is None else f"{r['payback_years']:.1f}",
          f"{float(r['peak_funding']) / 1e6:,.0f}", f"{r['utilisation']:.1%}"]

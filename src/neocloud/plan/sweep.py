@@ -105,7 +105,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
         "index": task.index,
         "seed": task.seed,
         "days": task.days,
-        **dict(task.point),
+        "point": dict(task.point),
         "npv": money(plan.npv),
         "irr": ratio(plan.irr),
         "payback_years": ratio(plan.payback_years, 3),
