@@ -35,7 +35,9 @@ def test_campus_plan_json_has_the_headline_and_sourced_assumptions(saved):
     assert 0 < data["utilisation"] <= 1
     Decimal(data["npv"]), Decimal(data["peak_funding"])  # money as decimal strings
     sim = json.loads(saved[0].read_text())
-    assert data["utilisation"] == pytest.approx(sim["utilisation"], abs=1e-6)  # from the simulation, not a guess
+    assert data["utilisation"] == pytest.approx(
+        sim["utilisation"], abs=1e-6
+    )  # from the simulation, not a guess
     assert data["assumptions"]["utilisation"]["kind"] == "simulation"
     assert data["assumptions"]["electricity_price"]["unit"] == "EUR/MWh"
     assert all(a["source"] for a in data["assumptions"].values())
@@ -52,14 +54,30 @@ def test_replanning_a_saved_run_gives_the_same_answer(saved):
 
 def test_overrides_change_the_answer_and_are_listed(saved):
     path, data = saved
-    out = invoke("plan", "--preset", "campus-1gw", "--from-sim", str(path), "--json",
-                 "--set", "utilisation=0.9", "--set", "electricity_price=70", "--currency", "EUR")
+    out = invoke(
+        "plan",
+        "--preset",
+        "campus-1gw",
+        "--from-sim",
+        str(path),
+        "--json",
+        "--set",
+        "utilisation=0.9",
+        "--set",
+        "electricity_price=70",
+        "--currency",
+        "EUR",
+    )
     assert out.exit_code == 0, out.output
     got = json.loads(out.stdout)
     assert got["utilisation"] == 0.9 and got["currency"] == "EUR"
     assert got["assumptions"]["utilisation"]["kind"] == "override"
     assert got["assumptions"]["electricity_price"] == {
-        "value": "70", "unit": "EUR/MWh", "kind": "override", "source": "given: 70"}
+        "value": "70",
+        "unit": "EUR/MWh",
+        "kind": "override",
+        "source": "given: 70",
+    }
     assert got["npv"] != data["npv"]
 
 

@@ -51,8 +51,11 @@ def sockets(pids: list[int]) -> list[tuple[int, str, str]]:
 def saved(tmp_path_factory):
     path = tmp_path_factory.mktemp("sweep") / "sim.json"
     _register()
-    out = runner.invoke(app, ["plan", "--preset", "campus-1gw", "--days", "1", "--save-sim", str(path), "--json"],
-                        catch_exceptions=False)
+    out = runner.invoke(
+        app,
+        ["plan", "--preset", "campus-1gw", "--days", "1", "--save-sim", str(path), "--json"],
+        catch_exceptions=False,
+    )
     assert out.exit_code == 0, out.output
     return path
 
@@ -61,9 +64,27 @@ def saved(tmp_path_factory):
 def cluster(tmp_path):
     info = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    common = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
-    scheduler = subprocess.Popen([dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                  "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(info)], **common)
+    common = {
+        "env": env,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "start_new_session": True,
+    }
+    scheduler = subprocess.Popen(
+        [
+            dask_bin(),
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--dashboard-address",
+            "127.0.0.1:0",
+            "--scheduler-file",
+            str(info),
+        ],
+        **common,
+    )
     procs = [scheduler]
     try:
         for _ in range(600):
@@ -73,8 +94,22 @@ def cluster(tmp_path):
             time.sleep(0.1)
         address = json.loads(info.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        worker = subprocess.Popen([dask_bin(), "worker", address, "--host", "127.0.0.1", "--nworkers", "2",
-                                   "--nthreads", "1", "--dashboard-address", "127.0.0.1:0"], **common)
+        worker = subprocess.Popen(
+            [
+                dask_bin(),
+                "worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nworkers",
+                "2",
+                "--nthreads",
+                "1",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
+            **common,
+        )
         procs.append(worker)
         from distributed import Client
 
@@ -95,8 +130,9 @@ def cluster(tmp_path):
 
 def run_cli(*args: str) -> dict:
     _register()
-    out = runner.invoke(app, ["plan", "sweep", "campus-1gw", "--grid", GRID, "--json", *args],
-                        catch_exceptions=False)
+    out = runner.invoke(
+        app, ["plan", "sweep", "campus-1gw", "--grid", GRID, "--json", *args], catch_exceptions=False
+    )
     assert out.exit_code == 0, out.output
     return json.loads(out.stdout)
 
@@ -113,12 +149,17 @@ def test_dask_sweep_equals_the_process_pool_and_stays_on_loopback(saved, cluster
     assert len(on_dask["points"]) == 4
     assert on_dask["points"] == on_pool["points"]
     assert {(p["point"]["price"], p["point"]["utilisation"]) for p in on_dask["points"]} == {
-        ("3.5", "0.55"), ("3.5", "0.75"), ("4.5", "0.55"), ("4.5", "0.75")}
+        ("3.5", "0.55"),
+        ("3.5", "0.75"),
+        ("4.5", "0.55"),
+        ("4.5", "0.75"),
+    }
 
 
 def test_pool_equals_serial_and_npv_rises_with_price(saved):
-    items = sweep.tasks("campus-1gw", sweep.parse_grid([GRID]), days=None, seed=0,
-                        saved=json.loads(saved.read_text()))
+    items = sweep.tasks(
+        "campus-1gw", sweep.parse_grid([GRID]), days=None, seed=0, saved=json.loads(saved.read_text())
+    )
     pooled = sweep.run(items, workers=2)
     assert pooled == sweep.run_serial(items)
     by_point = {(r["point"]["price"], r["point"]["utilisation"]): float(r["npv"]) for r in pooled}

@@ -12,7 +12,6 @@ import json as jsonlib
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
@@ -24,7 +23,7 @@ from neocloud.kernel.errors import InvalidInput
 class _RunByDefault(TyperGroup):
     """`neocloud plan ARGS` means `neocloud plan run ARGS` unless ARGS start with a sub-command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -45,7 +44,9 @@ SET_HELP = (
 
 def _target(scenario: str | None, preset: str | None) -> str:
     if bool(scenario) == bool(preset):
-        raise InvalidInput("give a scenario file or --preset NAME (one of them)", details={"field": "scenario"})
+        raise InvalidInput(
+            "give a scenario file or --preset NAME (one of them)", details={"field": "scenario"}
+        )
     return str(scenario or preset)
 
 
@@ -73,15 +74,23 @@ def _short_number(text: str) -> str:
 @app.command("run")
 def run(
     scenario: str | None = typer.Argument(None, help="A scenario file (YAML/JSON)."),
-    preset: str | None = typer.Option(None, "--preset", help="A built-in scenario: tiny, gb200-superpod, campus-1gw."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="A built-in scenario: tiny, gb200-superpod, campus-1gw."
+    ),
     days: float | None = typer.Option(None, "--days", help="Simulated days (default: the scenario's)."),
     seed: int = typer.Option(0, "--seed", help="The simulation's seed."),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    schedule: str | None = typer.Option(None, "--schedule", help="MW built per quarter, e.g. 250,250,250,250."),
+    schedule: str | None = typer.Option(
+        None, "--schedule", help="MW built per quarter, e.g. 250,250,250,250."
+    ),
     currency: str = typer.Option("USD", "--currency", help="Currency of the plan: USD or EUR."),
-    from_sim: Path | None = typer.Option(None, "--from-sim", help="Reuse a saved simulation (--save-sim JSON)."),
+    from_sim: Path | None = typer.Option(
+        None, "--from-sim", help="Reuse a saved simulation (--save-sim JSON)."
+    ),
     save_sim: Path | None = typer.Option(None, "--save-sim", help="Write the simulation's result as JSON."),
-    out: Path | None = typer.Option(None, "--out", help="Write PNG charts and report.html into this directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write PNG charts and report.html into this directory."
+    ),
     json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """The plan of one scenario: headline table, years, sensitivities and the assumptions with sources."""
@@ -95,14 +104,18 @@ def run(
     try:
         target = _target(scenario, preset)
         overrides = parse_pairs(set_)
-        Economics.defaults().override({k: v for k, v in overrides.items()
-                                       if k not in ("utilisation", "price", "reserved_share")})
+        Economics.defaults().override(
+            {k: v for k, v in overrides.items() if k not in ("utilisation", "price", "reserved_share")}
+        )
         ops, result = _operations(target, days, seed, from_sim)
         if save_sim is not None:
             save_sim.write_text(jsonlib.dumps(result.to_json(), indent=2) + "\n")
         ops, econ = apply(ops, Economics.defaults(), overrides)
-        build = (BuildSchedule.parse(schedule, econ.whole("start_year"), ops.site.facility_mw) if schedule
-                 else default_schedule(ops, econ))
+        build = (
+            BuildSchedule.parse(schedule, econ.whole("start_year"), ops.site.facility_mw)
+            if schedule
+            else default_schedule(ops, econ)
+        )
         if schedule:
             overrides["schedule"] = schedule
         plan = project(ops, econ, build, currency.upper())
@@ -117,22 +130,54 @@ def run(
         print_json(data)
         return
     data = plan_json(analysis)
-    print_table(f"Plan: {ops.site.name} ({plan.currency})", ["", ""], headline_rows(analysis),
-                caption=data["simulation"])
-    keys = ["revenue", "energy_cost", "ebitda", "depreciation", "interest", "tax", "net_income", "capex", "cash_flow"]
-    print_table("Years (millions)", ["year", "MW", *keys, "margin"], [
-        [y["year"], f"{y['mw_online']:,.0f}", *(f"{float(y[k]) / 1e6:,.0f}" for k in keys),
-         "-" if y["ebitda_margin"] is None else f"{y['ebitda_margin']:.0%}"]
-        for y in data["years"]
-    ])
-    print_table("Sensitivity of NPV (millions)", ["lever", "low", "high", "NPV low", "NPV high"], [
-        [s["lever"], s["low"], s["high"],
-         "-" if s["npv_low"] is None else f"{float(s['npv_low']) / 1e6:,.0f}",
-         "-" if s["npv_high"] is None else f"{float(s['npv_high']) / 1e6:,.0f}"]
-        for s in data["sensitivity"]
-    ])
-    table = Table(title="Assumptions (kind: reference | derived | assumption | simulation | override)",
-                  header_style="bold cyan")
+    print_table(
+        f"Plan: {ops.site.name} ({plan.currency})",
+        ["", ""],
+        headline_rows(analysis),
+        caption=data["simulation"],
+    )
+    keys = [
+        "revenue",
+        "energy_cost",
+        "ebitda",
+        "depreciation",
+        "interest",
+        "tax",
+        "net_income",
+        "capex",
+        "cash_flow",
+    ]
+    print_table(
+        "Years (millions)",
+        ["year", "MW", *keys, "margin"],
+        [
+            [
+                y["year"],
+                f"{y['mw_online']:,.0f}",
+                *(f"{float(y[k]) / 1e6:,.0f}" for k in keys),
+                "-" if y["ebitda_margin"] is None else f"{y['ebitda_margin']:.0%}",
+            ]
+            for y in data["years"]
+        ],
+    )
+    print_table(
+        "Sensitivity of NPV (millions)",
+        ["lever", "low", "high", "NPV low", "NPV high"],
+        [
+            [
+                s["lever"],
+                s["low"],
+                s["high"],
+                "-" if s["npv_low"] is None else f"{float(s['npv_low']) / 1e6:,.0f}",
+                "-" if s["npv_high"] is None else f"{float(s['npv_high']) / 1e6:,.0f}",
+            ]
+            for s in data["sensitivity"]
+        ],
+    )
+    table = Table(
+        title="Assumptions (kind: reference | derived | assumption | simulation | override)",
+        header_style="bold cyan",
+    )
     for col in ("input", "value", "kind", "source"):
         table.add_column(col, justify="right" if col == "value" else "left", no_wrap=col == "input")
     for name, item in assumptions(analysis).items():
@@ -151,7 +196,9 @@ def sweep(
     days: float | None = typer.Option(None, "--days", help="Simulated days (default: the scenario's)."),
     seed: int = typer.Option(0, "--seed", help="The simulation's seed (unless the grid has seed=…)."),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    from_sim: Path | None = typer.Option(None, "--from-sim", help="Reuse a saved simulation (--save-sim JSON)."),
+    from_sim: Path | None = typer.Option(
+        None, "--from-sim", help="Reuse a saved simulation (--save-sim JSON)."
+    ),
     json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """A grid of plans, in parallel: a local process pool, or a Dask cluster with --cluster."""
@@ -177,10 +224,18 @@ def sweep(
         print_json({"scenario": scenario, "executor": "dask" if cluster else "processes", "points": rows})
         return
     names = list(points)
-    print_table(f"Sweep: {scenario}", [*names, "NPV (M)", "IRR", "payback (y)", "peak funding (M)", "utilisation"], [
-        [*(r["point"].get(n, r.get(n)) for n in names),
-         f"{float(r['npv']) / 1e6:,.0f}", "-" if r["irr"] is None else f"{r['irr']:.1%}",
-         "-" if r["payback_years"] is None else f"{r['payback_years']:.1f}",
-         f"{float(r['peak_funding']) / 1e6:,.0f}", f"{r['utilisation']:.1%}"]
-        for r in rows
-    ])
+    print_table(
+        f"Sweep: {scenario}",
+        [*names, "NPV (M)", "IRR", "payback (y)", "peak funding (M)", "utilisation"],
+        [
+            [
+                *(r["point"].get(n, r.get(n)) for n in names),
+                f"{float(r['npv']) / 1e6:,.0f}",
+                "-" if r["irr"] is None else f"{r['irr']:.1%}",
+                "-" if r["payback_years"] is None else f"{r['payback_years']:.1f}",
+                f"{float(r['peak_funding']) / 1e6:,.0f}",
+                f"{r['utilisation']:.1%}",
+            ]
+            for r in rows
+        ],
+    )

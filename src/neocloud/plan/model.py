@@ -113,7 +113,10 @@ def project(ops: Operations, econ: Economics, schedule: BuildSchedule, currency:
     schedule.check(site.facility_mw)
     horizon = econ.whole("horizon_years")
     quarters = 4 * horizon
-    gpu_life, fac_life = 4 * econ.whole("gpu_depreciation_years"), 4 * econ.whole("facility_depreciation_years")
+    gpu_life, fac_life = (
+        4 * econ.whole("gpu_depreciation_years"),
+        4 * econ.whole("facility_depreciation_years"),
+    )
     term = 4 * econ.whole("debt_term_years")
     gpu_capex, net_capex, fac_capex = capex_split(ops, econ, currency)
 
@@ -138,10 +141,24 @@ def project(ops: Operations, econ: Economics, schedule: BuildSchedule, currency:
     draws: list[Decimal] = []
     balance = ZERO
     online = ZERO
-    rows: dict[str, list[Decimal]] = {k: [] for k in (
-        "mw", "gpus", "revenue", "energy", "staff", "maintenance", "space", "depreciation", "interest",
-        "capex", "debt", "repay", "draw",
-    )}
+    rows: dict[str, list[Decimal]] = {
+        k: []
+        for k in (
+            "mw",
+            "gpus",
+            "revenue",
+            "energy",
+            "staff",
+            "maintenance",
+            "space",
+            "depreciation",
+            "interest",
+            "capex",
+            "debt",
+            "repay",
+            "draw",
+        )
+    }
     for q in range(quarters):
         gpus_online = Decimal(site.gpus) * online / site.facility_mw
         gpu_hours = gpus_online * HOURS_PER_QUARTER
@@ -168,7 +185,11 @@ def project(ops: Operations, econ: Economics, schedule: BuildSchedule, currency:
         online += mw_built[q]
 
     book_value = sum(
-        (p.amount * max(0, p.life - (quarters - 1 - p.quarter)) / p.life for p in purchases if p.quarter < quarters),
+        (
+            p.amount * max(0, p.life - (quarters - 1 - p.quarter)) / p.life
+            for p in purchases
+            if p.quarter < quarters
+        ),
         ZERO,
     )
     years: list[Year] = []
@@ -194,18 +215,37 @@ def project(ops: Operations, econ: Economics, schedule: BuildSchedule, currency:
             losses -= used
             tax = (before_tax - used) * tax_rate
         for q in span:
-            q_cash = (rows["revenue"][q] - rows["energy"][q] - rows["staff"][q] - rows["maintenance"][q]
-                      - rows["space"][q] - rows["capex"][q] - (tax if q == span[-1] else ZERO))
+            q_cash = (
+                rows["revenue"][q]
+                - rows["energy"][q]
+                - rows["staff"][q]
+                - rows["maintenance"][q]
+                - rows["space"][q]
+                - rows["capex"][q]
+                - (tax if q == span[-1] else ZERO)
+            )
             quarterly_cash.append(q_cash)
             equity_cash.append(q_cash - rows["interest"][q] + rows["draw"][q] - rows["repay"][q])
-        years.append(Year(
-            year=schedule.start_year + y,
-            mw_online=rows["mw"][span[-1]] + mw_built[span[-1]],
-            gpus_online=total("gpus") / FOUR,
-            revenue=revenue, energy_cost=energy, staff_cost=staff, maintenance_cost=maint, space_cost=space,
-            ebitda=ebitda, depreciation=dep, interest=interest, tax=tax, net_income=before_tax - tax,
-            capex=capex, cash_flow=ebitda - capex - tax, debt=rows["debt"][span[-1]],
-        ))
+        years.append(
+            Year(
+                year=schedule.start_year + y,
+                mw_online=rows["mw"][span[-1]] + mw_built[span[-1]],
+                gpus_online=total("gpus") / FOUR,
+                revenue=revenue,
+                energy_cost=energy,
+                staff_cost=staff,
+                maintenance_cost=maint,
+                space_cost=space,
+                ebitda=ebitda,
+                depreciation=dep,
+                interest=interest,
+                tax=tax,
+                net_income=before_tax - tax,
+                capex=capex,
+                cash_flow=ebitda - capex - tax,
+                debt=rows["debt"][span[-1]],
+            )
+        )
 
     discount = debt_share * econ.value("interest_rate") + (ONE - debt_share) * econ.value("equity_cost")
     flows = [y.cash_flow for y in years]
@@ -236,6 +276,8 @@ def default_schedule(ops: Operations, econ: Economics) -> BuildSchedule:
     """The fleet's whole facility power in equal steps over `build_quarters` from `start_year`."""
     item = econ["build_quarters"]
     return BuildSchedule.even(
-        ops.site.facility_mw, econ.whole("build_quarters"), econ.whole("start_year"),
+        ops.site.facility_mw,
+        econ.whole("build_quarters"),
+        econ.whole("start_year"),
         f"{ops.site.facility_mw:.1f} MW in {item.value} equal quarterly steps ({item.kind}: {item.source})",
     )

@@ -88,9 +88,7 @@ class Operations:
             credit_share=Decimal(result.sla_credits) / revenue if revenue > 0 else ZERO,
             healthy_fraction=_fraction(str(result.healthy_fraction), "simulation.healthy_fraction"),
             energy_mwh_per_gpu_hour=Decimal(str(result.energy_mwh)) / fleet_hours,
-            source=(
-                f"simulation of {result.scenario}: {days} days, seed {result.seed}, {gpus:,} GPUs"
-            ),
+            source=(f"simulation of {result.scenario}: {days} days, seed {result.seed}, {gpus:,} GPUs"),
         )
 
     @property
@@ -103,7 +101,9 @@ class Operations:
         sold = self.utilisation
         if sold == 0:
             return ZERO
-        return sum((u * self.price_by_product[p] for p, u in self.utilisation_by_product.items()), ZERO) / sold
+        return (
+            sum((u * self.price_by_product[p] for p, u in self.utilisation_by_product.items()), ZERO) / sold
+        )
 
     @property
     def revenue_per_fleet_gpu_hour(self) -> Decimal:
@@ -125,8 +125,11 @@ class Operations:
                 details={"field": "utilisation"},
             )
         use = {p: u * target / sold for p, u in self.utilisation_by_product.items()}
-        return replace(self, utilisation_by_product=MappingProxyType(use),
-                       source=f"{self.source}; {source or f'given: utilisation {value}'}")
+        return replace(
+            self,
+            utilisation_by_product=MappingProxyType(use),
+            source=f"{self.source}; {source or f'given: utilisation {value}'}",
+        )
 
     def with_price(self, value: object, *, source: str | None = None) -> Operations:
         """Every product's price scaled so that the average realised price is `value` per GPU-hour."""
@@ -157,8 +160,11 @@ class Operations:
             )
         use = {"reserved": sold * share}
         use.update({p: u / rest * sold * (ONE - share) for p, u in others.items()})
-        return replace(self, utilisation_by_product=MappingProxyType(use),
-                       source=f"{self.source}; {source or f'given: reserved share {value}'}")
+        return replace(
+            self,
+            utilisation_by_product=MappingProxyType(use),
+            source=f"{self.source}; {source or f'given: reserved share {value}'}",
+        )
 
     def with_failure_scale(self, factor: Decimal, *, source: str) -> Operations:
         """Failures `factor` times as frequent: unhealthy GPU-hours and SLA credits scale by `factor`,

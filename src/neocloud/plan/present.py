@@ -37,7 +37,9 @@ class Analysis:
     overrides: Mapping[str, str]
 
     @staticmethod
-    def of(plan: Plan, overrides: Mapping[str, str] | None = None, *, with_sensitivity: bool = True) -> Analysis:
+    def of(
+        plan: Plan, overrides: Mapping[str, str] | None = None, *, with_sensitivity: bool = True
+    ) -> Analysis:
         return Analysis(
             plan,
             breakeven_price(plan),
@@ -69,12 +71,24 @@ def assumptions(analysis: Analysis) -> dict[str, dict[str, str]]:
     sim("sla_credit_share", ops.credit_share, "fraction of revenue")
     sim("healthy_fraction", ops.healthy_fraction, "fraction of GPU-hours")
     sim("energy_per_gpu_hour", ops.energy_mwh_per_gpu_hour, f"MWh at PUE {ops.site.pue}")
-    out["site.gpus"] = {"value": str(ops.site.gpus), "unit": "GPUs", "kind": "simulation",
-                        "source": f"the fleet of scenario {ops.site.name}: {dict(ops.site.gpus_by_model)}"}
-    out["site.facility_mw"] = {"value": str(ops.site.facility_mw), "unit": "MW", "kind": "simulation",
-                               "source": f"facility power of scenario {ops.site.name}'s fleet"}
-    out["schedule"] = {"value": ",".join(str(m) for m in plan.schedule.mw_per_quarter), "unit": "MW per quarter",
-                       "kind": "override" if "schedule" in over else "assumption", "source": plan.schedule.source}
+    out["site.gpus"] = {
+        "value": str(ops.site.gpus),
+        "unit": "GPUs",
+        "kind": "simulation",
+        "source": f"the fleet of scenario {ops.site.name}: {dict(ops.site.gpus_by_model)}",
+    }
+    out["site.facility_mw"] = {
+        "value": str(ops.site.facility_mw),
+        "unit": "MW",
+        "kind": "simulation",
+        "source": f"facility power of scenario {ops.site.name}'s fleet",
+    }
+    out["schedule"] = {
+        "value": ",".join(str(m) for m in plan.schedule.mw_per_quarter),
+        "unit": "MW per quarter",
+        "kind": "override" if "schedule" in over else "assumption",
+        "source": plan.schedule.source,
+    }
     return out
 
 
@@ -96,32 +110,56 @@ def plan_json(analysis: Analysis) -> dict[str, Any]:
         "utilisation": ratio(ops.utilisation),
         "utilisation_by_product": {p: ratio(u) for p, u in sorted(ops.utilisation_by_product.items())},
         "price_per_gpu_hour": money(convert(ops.price, ops.currency, ccy, fx)),
-        "breakeven_price_per_gpu_hour": None if be_price is None else money(convert(be_price, ops.currency, ccy, fx)),
+        "breakeven_price_per_gpu_hour": None
+        if be_price is None
+        else money(convert(be_price, ops.currency, ccy, fx)),
         "breakeven_utilisation": ratio(analysis.breakeven_utilisation),
         "discount_rate": ratio(plan.discount_rate),
         "terminal_value": money(plan.terminal_value),
-        "capex": {"gpus": money(gpus), "network": money(network), "facility": money(facility),
-                  "total": money(gpus + network + facility)},
+        "capex": {
+            "gpus": money(gpus),
+            "network": money(network),
+            "facility": money(facility),
+            "total": money(gpus + network + facility),
+        },
         "gpus": ops.site.gpus,
         "facility_mw": ratio(ops.site.facility_mw, 3),
         "years": [
             {
-                "year": y.year, "mw_online": ratio(y.mw_online, 3), "gpus_online": ratio(y.gpus_online, 1),
-                "revenue": money(y.revenue), "energy_cost": money(y.energy_cost), "staff_cost": money(y.staff_cost),
-                "maintenance_cost": money(y.maintenance_cost), "space_cost": money(y.space_cost),
-                "ebitda": money(y.ebitda), "ebitda_margin": ratio(y.margin), "depreciation": money(y.depreciation),
-                "interest": money(y.interest), "tax": money(y.tax), "net_income": money(y.net_income),
-                "capex": money(y.capex), "cash_flow": money(y.cash_flow), "debt": money(y.debt),
+                "year": y.year,
+                "mw_online": ratio(y.mw_online, 3),
+                "gpus_online": ratio(y.gpus_online, 1),
+                "revenue": money(y.revenue),
+                "energy_cost": money(y.energy_cost),
+                "staff_cost": money(y.staff_cost),
+                "maintenance_cost": money(y.maintenance_cost),
+                "space_cost": money(y.space_cost),
+                "ebitda": money(y.ebitda),
+                "ebitda_margin": ratio(y.margin),
+                "depreciation": money(y.depreciation),
+                "interest": money(y.interest),
+                "tax": money(y.tax),
+                "net_income": money(y.net_income),
+                "capex": money(y.capex),
+                "cash_flow": money(y.cash_flow),
+                "debt": money(y.debt),
             }
             for y in plan.years
         ],
-        "schedule": [{"quarter": q, "mw_built": ratio(mw, 3), "mw_total": ratio(total, 3)}
-                     for q, mw, total in plan.schedule.as_rows()],
+        "schedule": [
+            {"quarter": q, "mw_built": ratio(mw, 3), "mw_total": ratio(total, 3)}
+            for q, mw, total in plan.schedule.as_rows()
+        ],
         "sensitivity": [
-            {"lever": s.lever, "low": s.low, "high": s.high,
-             "npv_low": None if s.npv_low is None else money(s.npv_low),
-             "npv_high": None if s.npv_high is None else money(s.npv_high),
-             "swing": money(s.swing), "note": s.note}
+            {
+                "lever": s.lever,
+                "low": s.low,
+                "high": s.high,
+                "npv_low": None if s.npv_low is None else money(s.npv_low),
+                "npv_high": None if s.npv_high is None else money(s.npv_high),
+                "swing": money(s.swing),
+                "note": s.note,
+            }
             for s in analysis.sensitivities
         ],
         "simulation": ops.source.split("; ")[0],
@@ -148,25 +186,37 @@ def headline_rows(analysis: Analysis) -> list[tuple[str, str]]:
     rows = [
         ("GPUs / facility power", f"{ops.site.gpus:,} / {ops.site.facility_mw:,.0f} MW"),
         ("capex (GPUs + network + facility)", _short(gpus + network + facility, ccy)),
-        ("utilisation (simulated)" if "utilisation" not in analysis.overrides else "utilisation (given)",
-         f"{ops.utilisation:.1%}"),
+        (
+            "utilisation (simulated)" if "utilisation" not in analysis.overrides else "utilisation (given)",
+            f"{ops.utilisation:.1%}",
+        ),
         ("average price per sold GPU-hour", f"{convert(ops.price, ops.currency, ccy, fx):,.2f} {ccy}"),
         (f"revenue, year {plan.years[-1].year}", _short(plan.years[-1].revenue, ccy)),
-        ("EBITDA margin, last year", f"{plan.years[-1].margin:.1%}" if plan.years[-1].margin is not None else "-"),
+        (
+            "EBITDA margin, last year",
+            f"{plan.years[-1].margin:.1%}" if plan.years[-1].margin is not None else "-",
+        ),
         (f"NPV at {plan.discount_rate:.1%}", _short(plan.npv, ccy)),
         ("IRR", f"{plan.irr:.1%}" if plan.irr is not None else "none"),
-        ("payback", f"{plan.payback_years:.1f} years ({plan.payback_year})" if plan.payback_years is not None
-         else "not within the horizon"),
+        (
+            "payback",
+            f"{plan.payback_years:.1f} years ({plan.payback_year})"
+            if plan.payback_years is not None
+            else "not within the horizon",
+        ),
         ("peak funding (cash to raise)", _short(plan.peak_funding, ccy)),
         ("  of which equity", _short(plan.peak_equity, ccy)),
-        ("break-even price per GPU-hour",
-         f"{convert(be_p, ops.currency, ccy, fx):,.2f} {ccy}" if be_p is not None else "-"),
+        (
+            "break-even price per GPU-hour",
+            f"{convert(be_p, ops.currency, ccy, fx):,.2f} {ccy}" if be_p is not None else "-",
+        ),
         ("break-even utilisation", f"{be_u:.1%}" if be_u is not None else "not reached at 100 %"),
     ]
     if ops.site.name == "campus-1gw":
         budget = convert(Decimal(ref.FRANCE_CAMPUS_BUDGET_EUR), "EUR", ccy, fx)
         raised = convert(Decimal(ref.FRANCE_CAMPUS_OPERATOR_RAISED_USD), "USD", ccy, fx)
         rows.append(("announced budget (€10 bn)", _short(budget, ccy)))
-        rows.append(("peak funding / the $4.5M the operator had raised",
-                     f"{plan.peak_funding / raised:,.0f}×"))
+        rows.append(
+            ("peak funding / the $4.5M the operator had raised", f"{plan.peak_funding / raised:,.0f}×")
+        )
     return rows

@@ -70,7 +70,9 @@ def write_report(analysis: Analysis, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 3))
     quarters = [q["quarter"] for q in data["schedule"]]
     ax.bar(quarters, [q["mw_built"] for q in data["schedule"]], label="MW built")
-    ax.plot(quarters, [q["mw_total"] for q in data["schedule"]], color="#2c3e50", marker="o", label="MW total")
+    ax.plot(
+        quarters, [q["mw_total"] for q in data["schedule"]], color="#2c3e50", marker="o", label="MW total"
+    )
     ax.set_ylabel("MW")
     ax.set_title("Build schedule")
     ax.legend()
@@ -99,14 +101,33 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 
 def _html(analysis: Analysis, data: dict[str, Any]) -> str:
     headline = _table(["", ""], [list(r) for r in headline_rows(analysis)])
-    keys = ["year", "mw_online", "revenue", "energy_cost", "ebitda", "ebitda_margin", "depreciation",
-            "interest", "tax", "net_income", "capex", "cash_flow", "debt"]
+    keys = [
+        "year",
+        "mw_online",
+        "revenue",
+        "energy_cost",
+        "ebitda",
+        "ebitda_margin",
+        "depreciation",
+        "interest",
+        "tax",
+        "net_income",
+        "capex",
+        "cash_flow",
+        "debt",
+    ]
     years = _table(keys, [[y[k] for k in keys] for y in data["years"]])
-    sens = _table(["lever", "low", "high", "NPV low", "NPV high", "swing", "note"],
-                  [[s["lever"], s["low"], s["high"], s["npv_low"], s["npv_high"], s["swing"], s["note"]]
-                   for s in data["sensitivity"]])
-    assumptions = _table(["input", "value", "unit", "kind", "source"],
-                         [[k, v["value"], v["unit"], v["kind"], v["source"]] for k, v in data["assumptions"].items()])
+    sens = _table(
+        ["lever", "low", "high", "NPV low", "NPV high", "swing", "note"],
+        [
+            [s["lever"], s["low"], s["high"], s["npv_low"], s["npv_high"], s["swing"], s["note"]]
+            for s in data["sensitivity"]
+        ],
+    )
+    assumptions = _table(
+        ["input", "value", "unit", "kind", "source"],
+        [[k, v["value"], v["unit"], v["kind"], v["source"]] for k, v in data["assumptions"].items()],
+    )
     charts = "".join(f'<img src="{name}" alt="{name}">' for name in CHARTS)
     title = f"neocloud plan: {html.escape(data['scenario'])}"
     return f"""<!doctype html>
@@ -115,7 +136,7 @@ def _html(analysis: Analysis, data: dict[str, Any]) -> str:
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}img{{max-width:48%;margin:4px}}</style></head>
 <body><h1>{title}</h1>
-<p>All money in {html.escape(data['currency'])}; {html.escape(data['simulation'])}.</p>
+<p>All money in {html.escape(data["currency"])}; {html.escape(data["simulation"])}.</p>
 <h2>Headline</h2>{headline}<h2>Charts</h2>{charts}
 <h2>Years</h2>{years}<h2>Sensitivity (NPV)</h2>{sens}<h2>Assumptions and their sources</h2>{assumptions}
 </body></html>

@@ -27,10 +27,12 @@ class BuildSchedule:
 
     @staticmethod
     def parse(text: str, start_year: int, facility_mw: Decimal) -> BuildSchedule:
-        """"125,125,250,…" MW per quarter; the total may not exceed the fleet's facility power."""
+        """ "125,125,250,…" MW per quarter; the total may not exceed the fleet's facility power."""
         parts = [p.strip() for p in text.split(",") if p.strip()]
         if not parts:
-            raise InvalidInput("schedule: give MW per quarter, e.g. 250,250,250,250", details={"field": "schedule"})
+            raise InvalidInput(
+                "schedule: give MW per quarter, e.g. 250,250,250,250", details={"field": "schedule"}
+            )
         mws = tuple(parse_decimal(p, field="schedule") for p in parts)
         schedule = BuildSchedule(start_year, mws, f"given: {text}")
         schedule.check(facility_mw)

@@ -115,23 +115,58 @@ def sensitivities(base: Plan) -> list[Sensitivity]:
             return
         rows.append(Sensitivity(lever, low, high, values[0], values[1]))
 
-    row("price", "-20 %", "+20 %",
-        lambda h: (ops.with_price_scale(hi if h else lo, source="sensitivity"), econ))
+    row(
+        "price",
+        "-20 %",
+        "+20 %",
+        lambda h: (ops.with_price_scale(hi if h else lo, source="sensitivity"), econ),
+    )
     u = ops.utilisation
-    row("utilisation", f"{_clip(u - Decimal('0.1')):.0%}", f"{_clip(u + Decimal('0.1')):.0%}",
-        lambda h: (ops.with_utilisation(_clip(u + (Decimal("0.1") if h else Decimal("-0.1"))),
-                                        source="sensitivity"), econ))
-    row("electricity", "-20 %", "+20 %",
-        lambda h: (ops, econ.scaled("electricity_price", hi if h else lo, "sensitivity")))
+    row(
+        "utilisation",
+        f"{_clip(u - Decimal('0.1')):.0%}",
+        f"{_clip(u + Decimal('0.1')):.0%}",
+        lambda h: (
+            ops.with_utilisation(_clip(u + (Decimal("0.1") if h else Decimal("-0.1"))), source="sensitivity"),
+            econ,
+        ),
+    )
+    row(
+        "electricity",
+        "-20 %",
+        "+20 %",
+        lambda h: (ops, econ.scaled("electricity_price", hi if h else lo, "sensitivity")),
+    )
     row("capex", "-20 %", "+20 %", lambda h: (ops, _capex(econ, hi if h else lo, "sensitivity")))
-    row("failure rate", "x0.5", "x2",
-        lambda h: (ops.with_failure_scale(Decimal(2) if h else Decimal("0.5"), source="sensitivity"), econ))
+    row(
+        "failure rate",
+        "x0.5",
+        "x2",
+        lambda h: (ops.with_failure_scale(Decimal(2) if h else Decimal("0.5"), source="sensitivity"), econ),
+    )
     r = ops.reserved_share()
-    row("contract mix (reserved)", f"{_clip(r - Decimal('0.2')):.0%}", f"{_clip(r + Decimal('0.2')):.0%}",
-        lambda h: (ops.with_reserved_share(_clip(r + (Decimal("0.2") if h else Decimal("-0.2"))),
-                                           source="sensitivity"), econ))
+    row(
+        "contract mix (reserved)",
+        f"{_clip(r - Decimal('0.2')):.0%}",
+        f"{_clip(r + Decimal('0.2')):.0%}",
+        lambda h: (
+            ops.with_reserved_share(
+                _clip(r + (Decimal("0.2") if h else Decimal("-0.2"))), source="sensitivity"
+            ),
+            econ,
+        ),
+    )
     i = econ.value("interest_rate")
-    row("interest", f"{max(ZERO, i - Decimal('0.02')):.1%}", f"{i + Decimal('0.02'):.1%}",
-        lambda h: (ops, econ.override({"interest_rate": max(ZERO, i + (Decimal("0.02") if h else Decimal("-0.02")))},
-                                      kind="override")))
+    row(
+        "interest",
+        f"{max(ZERO, i - Decimal('0.02')):.1%}",
+        f"{i + Decimal('0.02'):.1%}",
+        lambda h: (
+            ops,
+            econ.override(
+                {"interest_rate": max(ZERO, i + (Decimal("0.02") if h else Decimal("-0.02")))},
+                kind="override",
+            ),
+        ),
+    )
     return sorted(rows, key=lambda s: s.swing, reverse=True)

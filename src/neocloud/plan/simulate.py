@@ -67,7 +67,9 @@ def result_from_json(data: dict[str, Any]) -> SimResult:
             wall_seconds=float(data.get("wall_seconds", 0.0)),
         )
     except KeyError as exc:
-        raise InvalidInput(f"simulation result: missing field {exc.args[0]}", details={"field": exc.args[0]}) from None
+        raise InvalidInput(
+            f"simulation result: missing field {exc.args[0]}", details={"field": exc.args[0]}
+        ) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
         raise InvalidInput(f"simulation result: {exc}", details={"field": "simulation"}) from None
 

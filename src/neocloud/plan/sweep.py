@@ -43,7 +43,9 @@ def parse_grid(texts: Iterable[str]) -> dict[str, list[str]]:
                 name, _, value = item.partition("=")
                 current = name.strip()
                 if not current or current in grid:
-                    raise InvalidInput(f"--grid: {current!r} is empty or given twice", details={"field": "grid"})
+                    raise InvalidInput(
+                        f"--grid: {current!r} is empty or given twice", details={"field": "grid"}
+                    )
                 grid[current] = []
                 item = value.strip()
                 if not item:
@@ -71,8 +73,15 @@ class SweepTask:
     saved: dict[str, Any] | None = field(default=None, compare=False)
 
 
-def tasks(target: str, grid: dict[str, list[str]], *, days: float | None, seed: int,
-          base: dict[str, str] | None = None, saved: dict[str, Any] | None = None) -> list[SweepTask]:
+def tasks(
+    target: str,
+    grid: dict[str, list[str]],
+    *,
+    days: float | None,
+    seed: int,
+    base: dict[str, str] | None = None,
+    saved: dict[str, Any] | None = None,
+) -> list[SweepTask]:
     names = list(grid)
     out: list[SweepTask] = []
     for i, values in enumerate(itertools.product(*(grid[n] for n in names))):
@@ -80,9 +89,12 @@ def tasks(target: str, grid: dict[str, list[str]], *, days: float | None, seed: 
         t_seed = int(point.pop("seed")) if "seed" in point else seed
         t_days = float(point.pop("days")) if "days" in point else days
         if saved is not None and ("seed" in grid or "days" in grid):
-            raise InvalidInput("--grid seed/days need a simulation per point, not a saved run",
-                               details={"field": "grid"})
-        out.append(SweepTask(i, target, t_days, t_seed, tuple(point.items()), tuple((base or {}).items()), saved))
+            raise InvalidInput(
+                "--grid seed/days need a simulation per point, not a saved run", details={"field": "grid"}
+            )
+        out.append(
+            SweepTask(i, target, t_days, t_seed, tuple(point.items()), tuple((base or {}).items()), saved)
+        )
     return out
 
 

@@ -15,7 +15,11 @@ FLOWS = [D(-100), D(60), D(70)]  # years 1, 2, 3, each at its year's end
 
 
 def test_npv_discounts_each_year_end():
-    by_hand = Fraction(-100) / Fraction(11, 10) + Fraction(60) / Fraction(121, 100) + Fraction(70) / Fraction(1331, 1000)
+    by_hand = (
+        Fraction(-100) / Fraction(11, 10)
+        + Fraction(60) / Fraction(121, 100)
+        + Fraction(70) / Fraction(1331, 1000)
+    )
     assert abs(Fraction(finance.npv(D("0.1"), FLOWS)) - by_hand) < Fraction(1, 10**20)
     assert f"{finance.npv(D('0.1'), FLOWS):.6f}" == "11.269722"
 

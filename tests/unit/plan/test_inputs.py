@@ -69,7 +69,10 @@ def test_euros_become_dollars_only_through_the_rate():
 def test_parse_pairs_and_grid():
     assert parse_pairs(["pue=1.3", " price = 8 "]) == {"pue": "1.3", "price": "8"}
     assert field_of(lambda: parse_pairs(["pue"])) == "--set"
-    assert parse_grid(["price=6,8,utilisation=0.5,0.7"]) == {"price": ["6", "8"], "utilisation": ["0.5", "0.7"]}
+    assert parse_grid(["price=6,8,utilisation=0.5,0.7"]) == {
+        "price": ["6", "8"],
+        "utilisation": ["0.5", "0.7"],
+    }
     assert parse_grid(["price=6", "seed=1,2"]) == {"price": ["6"], "seed": ["1", "2"]}
     assert field_of(lambda: parse_grid(["prize=6,8"])) == "prize"
     assert field_of(lambda: parse_grid(["6,8"])) == "grid"

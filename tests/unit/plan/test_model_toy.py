@@ -45,18 +45,22 @@ def plan():
 
 def test_hand_figures_are_what_the_doc_says():
     assert (REVENUE_Q, ENERGY_Q, EBITDA_Q) == (219_000, 24_090, 194_910)
-    assert TAX == [0, F(66_092_5, 10), 94_910]
-    assert CASH == [-1_015_270, F(713_547_5, 10), 684_730]
+    assert [0, F(66_092_5, 10), 94_910] == TAX
+    assert [-1_015_270, F(713_547_5, 10), 684_730] == CASH
 
 
 def test_profit_and_loss_per_year(plan):
     assert [y.year for y in plan.years] == [2030, 2031, 2032]
     assert [float(y.revenue) for y in plan.years] == [3 * REVENUE_Q, 4 * REVENUE_Q, 4 * REVENUE_Q]
-    assert [float(y.energy_cost) for y in plan.years] == pytest.approx([3 * ENERGY_Q, 4 * ENERGY_Q, 4 * ENERGY_Q])
+    assert [float(y.energy_cost) for y in plan.years] == pytest.approx(
+        [3 * ENERGY_Q, 4 * ENERGY_Q, 4 * ENERGY_Q]
+    )
     assert [float(y.ebitda) for y in plan.years] == pytest.approx(EBITDA)
     assert [float(y.depreciation) for y in plan.years] == pytest.approx(DEP)
     assert [float(y.tax) for y in plan.years] == pytest.approx(TAX)
-    assert [float(y.net_income) for y in plan.years] == pytest.approx([b - t for b, t in zip(EBT, TAX, strict=True)])
+    assert [float(y.net_income) for y in plan.years] == pytest.approx(
+        [b - t for b, t in zip(EBT, TAX, strict=True)]
+    )
     assert [float(y.capex) for y in plan.years] == [1_600_000, 0, 0]
     assert [float(y.cash_flow) for y in plan.years] == pytest.approx(CASH)
     assert float(plan.years[1].margin) == pytest.approx(EBITDA_Q / REVENUE_Q)

@@ -38,13 +38,28 @@ def test_no_breakeven_utilisation_when_even_full_use_loses():
 
 
 def test_tornado_rows_move_npv_the_expected_way():
-    rows = {s.lever: s for s in sensitivities(toy_plan(use={"reserved": 0.3, "on-demand": 0.2},
-                                                       price={"reserved": "1.5", "on-demand": "3"}))}
-    assert set(rows) == {"price", "utilisation", "electricity", "capex", "failure rate",
-                         "contract mix (reserved)", "interest"}
+    rows = {
+        s.lever: s
+        for s in sensitivities(
+            toy_plan(use={"reserved": 0.3, "on-demand": 0.2}, price={"reserved": "1.5", "on-demand": "3"})
+        )
+    }
+    assert set(rows) == {
+        "price",
+        "utilisation",
+        "electricity",
+        "capex",
+        "failure rate",
+        "contract mix (reserved)",
+        "interest",
+    }
     assert rows["price"].npv_high > rows["price"].npv_low
     assert rows["utilisation"].npv_high > rows["utilisation"].npv_low
     assert rows["electricity"].npv_high < rows["electricity"].npv_low
     assert rows["capex"].npv_high < rows["capex"].npv_low
-    assert rows["contract mix (reserved)"].npv_high < rows["contract mix (reserved)"].npv_low  # reserved is cheaper
-    assert rows["interest"].npv_high == rows["interest"].npv_low  # the toy has no debt, discount = equity cost
+    assert (
+        rows["contract mix (reserved)"].npv_high < rows["contract mix (reserved)"].npv_low
+    )  # reserved is cheaper
+    assert (
+        rows["interest"].npv_high == rows["interest"].npv_low
+    )  # the toy has no debt, discount = equity cost

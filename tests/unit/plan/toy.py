@@ -26,10 +26,20 @@ def sim_result(
     hours = Decimal(gpus) * Decimal(str(days)) * 24
     revenue = {p: hours * Decimal(str(u)) * Decimal(price[p]) for p, u in use.items()}
     return SimResult(
-        scenario="toy", simulated_days=days, seed=0, gpus=gpus, utilisation=sum(use.values()),
-        utilisation_by_product=use, healthy_fraction=healthy, revenue_by_product=revenue,
-        sla_credits=Decimal(credits), currency=currency, energy_mwh=float(hours * Decimal(mwh_per_gpu_hour)),
-        mean_power_mw=0.0, events=0, wall_seconds=0.0,
+        scenario="toy",
+        simulated_days=days,
+        seed=0,
+        gpus=gpus,
+        utilisation=sum(use.values()),
+        utilisation_by_product=use,
+        healthy_fraction=healthy,
+        revenue_by_product=revenue,
+        sla_credits=Decimal(credits),
+        currency=currency,
+        energy_mwh=float(hours * Decimal(mwh_per_gpu_hour)),
+        mean_power_mw=0.0,
+        events=0,
+        wall_seconds=0.0,
     )
 
 
