@@ -111,3 +111,58 @@ def test_bad_input_exits_2_naming_the_field(saved, args, needle):
 def test_a_scenario_or_a_preset_is_needed():
     out = invoke("plan")
     assert out.exit_code == 2 and "scenario" in out.output
+
+
+SMALL_CAMPUS = """\
+name: small-campus
+days: 2
+engine: pooled
+fleet: {preset: campus-1gw, params: {power_mw: 30, halls: 2}}
+reserved:
+  - {tenant: lab, share: 0.5, count: 2, term_days: 1096}
+demand:
+  source: philly
+  on_demand: {share: 0.25, max_wait_hours: 1}
+  spot: {share: 0.15, max_wait_hours: 0}
+failures: {spare_share: 0.05}
+"""
+
+
+def test_a_scenario_file_is_simulated_and_planned(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_CAMPUS)
+    out = invoke("plan", str(path), "--json", "--seed", "3", "--schedule", "10,10,5")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["scenario"] == "small-campus"
+    assert 0.25 < data["facility_mw"] <= 30
+    assert [q["mw_total"] for q in data["schedule"]] == [10, 20, 25]
+    assert data["assumptions"]["schedule"]["kind"] == "override"
+    assert "seed 3" in data["simulation"]
+    assert data["years"][0]["mw_online"] == 25  # the schedule builds 25 of the fleet's MW in 2026
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["plan", "--preset", "no-such-campus"], "no-such-campus"),
+        (["plan", "sweep", "campus-1gw", "--grid", "colour=1,2"], "colour"),
+        (["plan", "sweep", "campus-1gw", "--grid", "price=1", "--workers", "0"], "workers"),
+    ],
+)
+def test_bad_commands_exit_2_with_a_message(args, needle, saved):
+    path, _ = saved
+    extra = ["--from-sim", str(path)] if args[1] == "sweep" else []
+    out = invoke(*args, *extra)
+    assert out.exit_code == 2
+    assert needle in out.output
+
+
+def test_a_broken_saved_run_names_the_problem(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"scenario": "campus-1gw"}')
+    out = invoke("plan", "--preset", "campus-1gw", "--from-sim", str(bad))
+    assert out.exit_code == 2 and "simulated_days" in out.output
+    bad.write_text("not json")
+    out = invoke("plan", "--preset", "campus-1gw", "--from-sim", str(bad))
+    assert out.exit_code == 2 and "--from-sim" in out.output

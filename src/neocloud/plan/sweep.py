@@ -149,7 +149,12 @@ def run_dask(items: Sequence[SweepTask], address: str) -> list[dict[str, Any]]:
         raise InvalidInput(
             "--cluster needs Dask distributed: pip install 'neocloud[cluster]'", details={"field": "cluster"}
         ) from None
-    client = Client(address, timeout=30, set_as_default=False)  # type: ignore[no-untyped-call,unused-ignore]
+    try:
+        client = Client(address, timeout=15, set_as_default=False)  # type: ignore[no-untyped-call,unused-ignore]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InvalidInput(
+            f"--cluster {address}: cannot reach a Dask scheduler there ({exc})", details={"field": "cluster"}
+        ) from None
     try:
         futures = client.map(run_task, list(items), pure=False)
         return list(client.gather(futures))  # type: ignore[no-untyped-call,unused-ignore]
