@@ -283,7 +283,7 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         if key in top:
             updates[key] = _positive(top[key], key, 24 * 31)
     if "currency" in top:
-        updates["currency"] = _choice(top["currency"], ("USD", "EUR"), "currency")
+        updates["currency"] = _choice(top["currency"], ("USD",), "currency")
     updates["reserved"] = _contracts(top.get("reserved", []), scenario)
     demand = _mapping(top.get("demand", {}), "demand", ("source", "trace", "on_demand", "spot"))
     if "source" in demand:
