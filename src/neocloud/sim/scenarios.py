@@ -18,7 +18,7 @@ built-in ones: `tiny` (one NVL72 rack, for tests), `gb200-superpod` and `campus-
     failures: {per_gpu_day: 4.7e-4, repair_hours: 24, spare_share: 0.05, swap_minutes: 15}
     power: {idle_w_per_gpu: 417, active_w_per_gpu: 1668, pue: 1.2}
     sla: {target: 0.999, tiers: [[0.999, 0.10], [0.95, 0.25]]}
-    metering_hours: 1
+    metering_hours: 24      # billing's ledger grid is daily
 
 Every default comes from `neocloud.kernel.reference` (REFERENCE.md).
 """
@@ -114,7 +114,7 @@ class Scenario:
     failures: Failures = field(default_factory=Failures)
     power: Power | None = None
     sla: Sla = field(default_factory=Sla)
-    metering_hours: float = 1.0
+    metering_hours: float = 24.0
     sample_hours: float = 1.0
     currency: str = "USD"
 
