@@ -65,7 +65,10 @@ class RepairTime:
 
 def repair_times() -> dict[RecommendedAction, RepairTime]:
     """Repair time per action from `kernel.reference` (REFERENCE.md "Failures", "SLAs and health")."""
-    return {action: RepairTime(low, high) for action, (low, high) in ref.REPAIR_SECONDS_BY_ACTION.items()}
+    return {
+        RecommendedAction(action): RepairTime(low, high)
+        for action, (low, high) in ref.REPAIR_SECONDS_BY_ACTION.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
