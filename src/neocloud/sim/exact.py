@@ -352,12 +352,13 @@ class ExactEngine:
 
     # failures --------------------------------------------------------------------------------------
 
-    def _failure(self, _: Any) -> None:
-        nxt = self.m.next_failure()
+    def _failure(self, arg: tuple[int, str, int]) -> None:
+        nxt = next(self._failures, None)
         if nxt is not None:
-            self.loop.at(nxt, self._failure)
+            self.loop.at(nxt[0], self._failure, nxt)
         now = self.loop.now
-        node = self.node_ids[self._vrng.randrange(len(self.node_ids))]
+        _, failed_node, repair_s = arg
+        node = failed_node
         was = self.state[node]
         if was == UNHEALTHY:
             return  # thinning: only healthy nodes fail
@@ -366,9 +367,13 @@ class ExactEngine:
         gpn = self.m.gpn
         self._set(node, UNHEALTHY)
         self.failed_was[node] = was
-        self.lv.fail(now, gpn)
-        repair_at = now + self.m.repair_s
+        repair_at = now + repair_s
         self.loop.at(repair_at, self._repair, node)
+        self._fail_node(node, was, now, repair_at)
+        self.lv.fail(now, gpn)  # after the allocation it hit has let go of it
+
+    def _fail_node(self, node: str, was: str, now: float, repair_at: float) -> None:
+        gpn = self.m.gpn
         if was == SPARE:
             self.spares.remove(node)
             return
@@ -486,9 +491,10 @@ class ExactEngine:
             first = next(jobs, None)
             if first is not None:
                 loop.at(first.arrival, self._arrive, (product, [jobs, first]))
-        first_failure = m.next_failure()
+        self._failures = m.failures()
+        first_failure = next(self._failures, None)
         if first_failure is not None:
-            loop.at(first_failure, self._failure)
+            loop.at(first_failure[0], self._failure, first_failure)
         loop.at(0, self._sample)
         loop.at(m.scenario.metering_hours * 3600, self._meter)
         loop.at(600, self._expire_queues)
