@@ -154,13 +154,13 @@ class ExactEngine:
             self.contract_tenant.append(self.tenants[c.tenant])
             start = m.at(c.start_day * 86400) if c.start_day > 0 else None
             req = ReservationRequest(m.scenario.model, c.gpus, int(round(c.term_days * 24)), start, c.shape)
+            self.calls.add(0, "reserve", tenant=c.tenant, request=req)
             try:
                 view = self.cp.reservations.reserve(who, req)
             except Conflict as err:
                 self.t.notes.append(f"contract {i} ({c.tenant}, {c.gpus} GPUs) refused: {err.message}")
                 self.t.refused[RES] += 1
                 continue
-            self.calls.add(0, "reserve", tenant=c.tenant, request=req)
             self.t.events += 1
             self.t.admissions += 1
             self.contract_of[view.id] = i
@@ -264,12 +264,12 @@ class ExactEngine:
         tenant = f"{PRODUCTS[product]}-{job.tenant % stream.tenants + 1}"
         who = self._tenant(tenant)
         req = InstanceRequest(self.m.scenario.model, job.nodes, spot=product == SPOT)
+        now = self.loop.now
+        self.calls.add(now, "create_instance", tenant=tenant, request=req)  # refused ones too: ids advance
         try:
             view = self.cp.instances.create_instance(who, req)
         except Conflict:
             return False
-        now = self.loop.now
-        self.calls.add(now, "create_instance", tenant=tenant, request=req)
         self.t.events += 1
         self.t.admissions += 1
         self.jobs[view.id] = _Job(product, view.gpus, view.id, who)
@@ -309,11 +309,11 @@ class ExactEngine:
         self.t.completed[job.product] += 1
 
     def _stop(self, job: _Job) -> None:
+        self.calls.add(self.loop.now, "stop_instance", tenant=job.principal.token_id.removeprefix("sim-"), id=job.alloc_id)
         try:
             self.cp.instances.stop_instance(job.principal, job.alloc_id)
         except Conflict:
             return  # already ended (preempted in the same instant)
-        self.calls.add(self.loop.now, "stop_instance", tenant_id=job.principal.tenant_id, id=job.alloc_id)
         job.alive = False
         self.t.events += 1
         if job.started:
@@ -540,9 +540,10 @@ class ExactEngine:
         total = Decimal(0)
         for i, month, availability, amount in sla.credit_lines(self.m, self.t.revenue_by_contract_month):
             tenant = self.contract_tenant[i]
-            self.billing.issue_credit(
-                tenant, str(amount), f"SLA {month}: availability {availability:.5f} of contract {i}"
-            )
+            reason = f"SLA {month}: availability {availability:.5f} of contract {i}"
+            self.calls.add(self.m.horizon, "issue_credit", tenant=self.m.scenario.reserved[i].tenant,
+                           amount=str(amount), reason=reason)
+            self.billing.issue_credit(tenant, str(amount), reason)
             total += amount
         self.t.credits = total
 
