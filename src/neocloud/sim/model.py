@@ -4,9 +4,8 @@ billing's catalog, calendar months, and the totals a run accumulates."""
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,8 +47,9 @@ class SimTotals:
 
 class Model:
     """The scenario as numbers for one seed. Random sources (each its own stream, STYLE.md example 3):
-    `{seed}:arrivals:on-demand`, `{seed}:arrivals:spot` (demand.py), `{seed}:failures` (when nodes
-    fail), `{seed}:failures:victims` (which node)."""
+    `{seed}:arrivals:on-demand`, `{seed}:arrivals:spot` (demand.py), `{seed}:failures:…` (the fault
+    injector's streams per failure kind), `{seed}:failures:victims` (the pooled engine's pick of what a
+    failure hits)."""
 
     def __init__(self, scenario: Scenario, seed: int, *, trace: Any = None) -> None:
         self.scenario = scenario
@@ -64,13 +64,11 @@ class Model:
         self.spare_nodes = int(round(scenario.failures.spare_share * self.nodes))
         self.power: Power = scenario.power_figures()
         self.notice_s = int(DEFAULT_SPOT_NOTICE.total_seconds())
-        self.repair_s = int(round(scenario.failures.repair_hours * 3600))
+        hours = scenario.failures.repair_hours
+        self.repair_s = None if hours is None else int(round(hours * 3600))
+        self._nodes = [n for n in fleet.nodes if n.model == scenario.model]
         self.swap_s = int(round(scenario.failures.swap_minutes * 60))
         self.max_wait = [0, int(scenario.on_demand.max_wait_hours * 3600), int(scenario.spot.max_wait_hours * 3600)]
-        self._frng = random.Random(f"{seed}:failures")
-        self._fail_t = 0.0
-        rate_per_s = scenario.failures.per_gpu_day * self.gpus / 86400
-        self._fail_rate = rate_per_s
         self.catalog = default_catalog(scenario.currency)
         self.downtimes: list[tuple[int, float, float, int]] = []
         self.totals = SimTotals()
@@ -87,6 +85,12 @@ class Model:
                 self.plans.append(demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn))
 
     def jobs(self, product: int) -> Iterator[demand.Job]:
+        if self.scenario.source == "list":
+            name = PRODUCTS[product]
+            return iter([
+                demand.Job(int(round(j.at_hours * 3600)), j.nodes, max(1, int(round(j.hours * 3600))), j.tenant)
+                for j in self.scenario.job_list if j.product == name and j.at_hours * 3600 < self.horizon
+            ])
         stream = self.scenario.on_demand if product == 1 else self.scenario.spot
         share_gpus = int(stream.share * self.gpus)
         if share_gpus <= 0:
@@ -99,14 +103,35 @@ class Model:
             stream.tenants, self.seed,
         )
 
-    def next_failure(self) -> int | None:
-        """The next instant a node fails (Poisson at the fleet's rate; thinned to healthy nodes by the
-        engines), None past the horizon."""
-        if self._fail_rate <= 0:
-            return None
-        self._fail_t += self._frng.expovariate(self._fail_rate)
-        t = math.ceil(self._fail_t)
-        return t if t < self.horizon else None
+    def failures(self) -> Iterator[tuple[int, str, int]]:
+        """(second, node id, repair seconds) of every failure in the horizon, in time order, from the
+        health context's seeded fault injector: the Llama 3 breakdown by component, scaled to the
+        scenario's `failures.per_gpu_day`, each repaired after its recommended action's time (or the
+        scenario's `repair_hours`). A failure of a node already down is skipped by the engines (only
+        healthy nodes fail)."""
+        from neocloud.health.domain.injector import FaultInjector, llama3_failure_kinds
+
+        if self.scenario.failure_list is not None:
+            for lf in self.scenario.failure_list:
+                t = int(round(lf.at_hours * 3600))
+                if t < self.horizon:
+                    yield t, lf.node, max(1, int(round(lf.repair_hours * 3600)))
+            return
+        f = self.scenario.failures
+        kinds = llama3_failure_kinds()
+        base = sum(k.per_gpu_day for k in kinds)
+        if f.per_gpu_day <= 0 or base <= 0:
+            return
+        scale = f.per_gpu_day / base
+        kinds = tuple(replace(k, per_gpu_day=k.per_gpu_day * scale) for k in kinds)
+        injector = FaultInjector(kinds, seed=f"{self.seed}:failures")
+        end = self.at(self.horizon)
+        for failure in injector.failures(self._nodes, self.scenario.start, end):
+            t = math.ceil((failure.at - self.scenario.start).total_seconds())
+            if t >= self.horizon:
+                continue
+            repair = self.repair_s if self.repair_s is not None else max(1, int(failure.repair.total_seconds()))
+            yield t, str(failure.node), repair
 
     def downtime(self, contract: int, start: float, end: float, gpus: int) -> None:
         """Reserved GPUs of `contract` not delivered over [start, end) (SLA downtime)."""

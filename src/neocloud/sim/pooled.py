@@ -273,11 +273,12 @@ class PooledEngine:
 
     # failures --------------------------------------------------------------------------------------
 
-    def _failure(self, _: Any) -> None:
-        nxt = self.m.next_failure()
+    def _failure(self, arg: tuple[int, str, int]) -> None:
+        nxt = next(self._failures, None)
         if nxt is not None:
-            self.loop.at(nxt, self._failure)
+            self.loop.at(nxt[0], self._failure, nxt)
         now = self.loop.now
+        _, failed_node, repair_s = arg
         i = self._frng.randrange(self.N)
         res_healthy = sum(c.healthy for c in self.contracts)
         bounds = [self.failed, self.spares, res_healthy, self.pools[OD].nodes, self.pools[SPOT].nodes]
@@ -292,8 +293,7 @@ class PooledEngine:
         self.t.events += 1
         self.t.failures += 1
         self.failed += 1
-        self._unhealthy(1)
-        repair_at = now + self.m.repair_s
+        repair_at = now + repair_s
         if kind == 1:
             self.spares -= 1
             self.loop.at(repair_at, self._repair, ("spare", None))
@@ -319,13 +319,15 @@ class PooledEngine:
             self.free += r.nodes - 1
             self.t.interrupted[product] += 1
             self.loop.at(repair_at, self._repair, ("free", None))
-            self._drain()
         else:
             self.free -= 1  # an idle node (free or pending)
             if self.free < 0:
                 self.free += 1
                 self.pending -= 1
             self.loop.at(repair_at, self._repair, ("free", None))
+        self._unhealthy(1)  # after the allocation it hit has let go of the node
+        if kind in (3, 4):
+            self._drain()
 
     def _pick_contract(self, i: int) -> _Contract:
         for c in self.contracts:
@@ -400,9 +402,10 @@ class PooledEngine:
             first = next(jobs, None)
             if first is not None:
                 loop.at(first.arrival, self._arrive, (product, [jobs, first]))
-        first_failure = m.next_failure()
+        self._failures = m.failures()
+        first_failure = next(self._failures, None)
         if first_failure is not None:
-            loop.at(first_failure, self._failure)
+            loop.at(first_failure[0], self._failure, first_failure)
         loop.at(0, self._sample)
         loop.run(m.horizon)
         self.lv.advance(m.horizon)

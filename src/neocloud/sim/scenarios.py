@@ -15,10 +15,10 @@ built-in ones: `tiny` (one NVL72 rack, for tests), `gb200-superpod` and `campus-
       source: philly          # or synthetic (Poisson arrivals, exponential durations)
       on_demand: {share: 0.25, max_wait_hours: 1}
       spot: {share: 0.15}
-    failures: {per_gpu_day: 4.7e-4, repair_hours: 24, spare_share: 0.05, swap_minutes: 15}
+    failures: {per_gpu_day: 4.7e-4, spare_share: 0.05, swap_minutes: 5}   # repair_hours: the injector's
     power: {idle_w_per_gpu: 417, active_w_per_gpu: 1668, pue: 1.2}
     sla: {target: 0.999, tiers: [[0.999, 0.10], [0.95, 0.25]]}
-    metering_hours: 1
+    metering_hours: 24      # billing's ledger grid is daily
 
 Every default comes from `neocloud.kernel.reference` (REFERENCE.md).
 """
@@ -39,7 +39,7 @@ from neocloud.kernel import reference as ref
 from neocloud.kernel.errors import InvalidInput
 
 ENGINES = ("exact", "pooled")
-SOURCES = ("philly", "synthetic")
+SOURCES = ("philly", "synthetic", "list")
 SHAPES = ("whole-nodes", "whole-nvl72")
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -69,13 +69,35 @@ class Stream:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedJob:
+    """A job given in the scenario (`demand.source: list`): `product` ("on-demand" or "spot")."""
+
+    product: str
+    at_hours: float
+    nodes: int
+    hours: float
+    tenant: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFailure:
+    """A failure given in the scenario (`failures.schedule`), instead of the fault injector's."""
+
+    at_hours: float
+    node: str
+    repair_hours: float
+
+
+@dataclass(frozen=True, slots=True)
 class Failures:
-    """Node failures at `per_gpu_day` × GPUs of the node per day (Poisson), each repaired after
-    `repair_hours`; `spare_share` of nodes are held out of sale as hot spares, and a failed node under a
-    reservation is covered by a spare after `swap_minutes` while one is free."""
+    """Node failures from the health context's fault injector (the Llama 3 breakdown by component),
+    scaled to `per_gpu_day` failures per GPU-day in all; each repaired after its recommended action's time
+    (reset minutes, reboot, part swap up to a day, RMA days), or after `repair_hours` when given.
+    `spare_share` of nodes are held out of sale as hot spares; a failed node under a reservation is
+    covered by a spare after `swap_minutes` while one is free."""
 
     per_gpu_day: float = ref.LLAMA3_UNEXPECTED_INTERRUPTIONS_PER_GPU_DAY
-    repair_hours: float = ref.SIM_REPAIR_HOURS_PARTS_ON_SITE
+    repair_hours: float | None = None
     spare_share: float = ref.SPARE_CAPACITY_SHARE
     swap_minutes: float = ref.SIM_SPARE_SWAP_MINUTES
 
@@ -109,12 +131,14 @@ class Scenario:
     reserved: tuple[Contract, ...] = ()
     source: str = "philly"
     trace_path: Path | None = None
+    job_list: tuple[ListedJob, ...] = ()
+    failure_list: tuple[ListedFailure, ...] | None = None
     on_demand: Stream = field(default_factory=lambda: Stream(0.0))
     spot: Stream = field(default_factory=lambda: Stream(0.0))
     failures: Failures = field(default_factory=Failures)
     power: Power | None = None
     sla: Sla = field(default_factory=Sla)
-    metering_hours: float = 1.0
+    metering_hours: float = 24.0
     sample_hours: float = 1.0
     currency: str = "USD"
 
@@ -283,9 +307,11 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         if key in top:
             updates[key] = _positive(top[key], key, 24 * 31)
     if "currency" in top:
-        updates["currency"] = _choice(top["currency"], ("USD", "EUR"), "currency")
+        updates["currency"] = _choice(top["currency"], ("USD",), "currency")
     updates["reserved"] = _contracts(top.get("reserved", []), scenario)
-    demand = _mapping(top.get("demand", {}), "demand", ("source", "trace", "on_demand", "spot"))
+    demand = _mapping(top.get("demand", {}), "demand", ("source", "trace", "on_demand", "spot", "jobs"))
+    if "jobs" in demand:
+        updates["job_list"] = _jobs(demand["jobs"])
     if "source" in demand:
         updates["source"] = _choice(demand["source"], SOURCES, "demand.source")
     if "trace" in demand:
@@ -295,11 +321,14 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         if key in demand:
             updates[key] = _stream(demand[key], f"demand.{key}")
     if "failures" in top:
-        f = _mapping(top["failures"], "failures", ("per_gpu_day", "repair_hours", "spare_share", "swap_minutes"))
+        f = _mapping(top["failures"], "failures",
+                     ("per_gpu_day", "repair_hours", "spare_share", "swap_minutes", "schedule"))
+        if "schedule" in f:
+            updates["failure_list"] = _failure_list(f["schedule"])
         d = Failures()
         updates["failures"] = Failures(
             _number(f.get("per_gpu_day", d.per_gpu_day), "failures.per_gpu_day", 0.0, 1.0),
-            _positive(f.get("repair_hours", d.repair_hours), "failures.repair_hours", 24 * 365),
+            None if f.get("repair_hours") is None else _positive(f["repair_hours"], "failures.repair_hours", 24 * 365),
             _number(f.get("spare_share", d.spare_share), "failures.spare_share", 0.0, 0.5),
             _number(f.get("swap_minutes", d.swap_minutes), "failures.swap_minutes", 0.0, 24 * 60),
         )
@@ -314,6 +343,13 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
     if "sla" in top:
         updates["sla"] = _sla(top["sla"])
     scenario = replace(scenario, **updates)
+    if scenario.source == "list" and not scenario.job_list and (scenario.on_demand.share or scenario.spot.share):
+        raise _bad("demand.jobs", "is required with source list")
+    if scenario.failure_list:
+        ids = {n.id for n in scenario.fleet().nodes}
+        for i, lf in enumerate(scenario.failure_list):
+            if lf.node not in ids:
+                raise _bad(f"failures.schedule[{i}].node", f"no node {lf.node!r} in the fleet", lf.node)
     _check_shares(scenario)
     return scenario
 
@@ -350,6 +386,50 @@ def _contracts(raw: Any, scenario: Scenario) -> tuple[Contract, ...]:
         for k in range(count):
             out.append(Contract(tenant if count == 1 else f"{tenant}-{k + 1}", gpus, term, start_day, shape))
     return tuple(out)
+
+
+def _jobs(raw: Any) -> tuple[ListedJob, ...]:
+    if not isinstance(raw, list):
+        raise _bad("demand.jobs", "must be a list of jobs")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"demand.jobs[{i}]"
+        j = _mapping(item, path, ("product", "at_hours", "nodes", "hours", "tenant"))
+        for key in ("product", "at_hours", "nodes", "hours"):
+            if key not in j:
+                raise _bad(f"{path}.{key}", "is required")
+        nodes = j["nodes"]
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 10_000:
+            raise _bad(f"{path}.nodes", f"must be a whole number in 1..10000, got {nodes!r}", nodes)
+        tenant = j.get("tenant", 0)
+        if isinstance(tenant, bool) or not isinstance(tenant, int) or tenant < 0:
+            raise _bad(f"{path}.tenant", f"must be a whole number >= 0, got {tenant!r}", tenant)
+        out.append(ListedJob(
+            _choice(j["product"], ("on-demand", "spot"), f"{path}.product"),
+            _number(j["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
+            nodes,
+            _positive(j["hours"], f"{path}.hours", 24 * 3650),
+            tenant,
+        ))
+    return tuple(sorted(out, key=lambda x: x.at_hours))
+
+
+def _failure_list(raw: Any) -> tuple[ListedFailure, ...]:
+    if not isinstance(raw, list):
+        raise _bad("failures.schedule", "must be a list of failures")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"failures.schedule[{i}]"
+        f = _mapping(item, path, ("at_hours", "node", "repair_hours"))
+        for key in ("at_hours", "node", "repair_hours"):
+            if key not in f:
+                raise _bad(f"{path}.{key}", "is required")
+        out.append(ListedFailure(
+            _number(f["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
+            _text(f["node"], f"{path}.node"),
+            _positive(f["repair_hours"], f"{path}.repair_hours", 24 * 3650),
+        ))
+    return tuple(sorted(out, key=lambda x: x.at_hours))
 
 
 def _sla(raw: Any) -> Sla:
@@ -416,7 +496,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "reserved": [{"tenant": "lab-a", "gpus": 72, "term_days": 30}],
         "demand": {"source": "synthetic", "on_demand": {"share": 0.25, "mean_nodes": 2, "mean_hours": 6},
                    "spot": {"share": 0.2, "mean_nodes": 2, "mean_hours": 4}},
-        "failures": {"per_gpu_day": 0.002, "repair_hours": 12, "spare_share": 0.0},
+        "failures": {"per_gpu_day": 0.004, "repair_hours": 12, "spare_share": 0.0},
     },
     "gb200-superpod": {
         "name": "gb200-superpod",

@@ -97,7 +97,7 @@ def read_trace(path: Path | str | None = None) -> PhillyTrace:
     raw: list[tuple[datetime, float, int, str]] = []
     for line, row in _rows(p, COLUMNS):
         try:
-            at = datetime.strptime(row["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            at = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
         except ValueError:
             raise _bad(p, line, "timestamp", f"expected YYYY-MM-DD HH:MM:SS, found {row['timestamp']!r}") from None
         gpus_text = row["num_gpus"]
