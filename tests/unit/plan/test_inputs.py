@@ -95,3 +95,21 @@ def test_contract_mix_moves_hours_between_products_at_the_same_utilisation():
     assert mixed.utilisation == ops.utilisation
     assert mixed.utilisation_by_product["reserved"] == Decimal("0.3")
     assert mixed.price == Decimal(7)
+
+
+def test_derived_defaults_follow_from_the_reference_figures():
+    econ = Economics.defaults()
+    assert econ.value("gpu_capex_GB200") == (Decimal(3_400_000) / ref.NVL72_GPUS_PER_RACK).quantize(
+        Decimal("0.01")
+    )
+    facility_per_rack = (
+        Decimal(str(ref.GB200_SU_MW)) / ref.GB200_SU_RACKS * Decimal("1.2") * ref.DC_BUILD_USD_PER_MW
+    )
+    network = (Decimal(2_500_000) - facility_per_rack) / Decimal(3_400_000)
+    assert econ.value("network_capex_share") == network.quantize(Decimal("0.001"))
+    assert econ.value("facility_capex_per_mw") == ref.DC_BUILD_USD_PER_MW
+    assert econ.value("gpu_capex_H100") == ref.H100_CAPEX_USD_PER_GPU
+    low, high = ref.ELECTRICITY_EUR_PER_MWH_FRANCE_2026
+    assert econ.value("electricity_price") == Decimal(low + high) / 2
+    assert econ.value("pue") == Decimal(str(ref.PUE_MODERN_AI_HALL))
+    assert econ.value("gpu_depreciation_years") == ref.DEPRECIATION_YEARS["CoreWeave"]
