@@ -21,7 +21,7 @@ def test_seed_grid_simulates_each_point_identically_on_any_executor(scenario):
     pooled = sweep.run(items, workers=2)
     assert pooled == sweep.run_serial(items)
     for row, seed in zip(pooled, (1, 2), strict=True):
-        ops, result = simulate.simulate(scenario, days=1, seed=seed)
+        _, result = simulate.simulate(scenario, days=1, seed=seed)
         assert row["seed"] == seed
         assert row["utilisation"] == pytest.approx(result.utilisation, abs=1e-6)
 
