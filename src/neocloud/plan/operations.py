@@ -65,7 +65,7 @@ class Operations:
     @staticmethod
     def from_simulation(result: SimResult, site: Site) -> Operations:
         """Operations measured by one simulation run of the whole fleet."""
-        gpus, days = result.gpus, Decimal(str(result.simulated_days))
+        gpus, days = result.gpus, parse_decimal(str(result.simulated_days), field="simulation.simulated_days")
         if gpus <= 0 or days <= 0:
             raise InvalidInput(
                 "simulation: no GPUs or no simulated time", details={"field": "simulation", "gpus": gpus}
@@ -77,17 +77,25 @@ class Operations:
         }
         prices = {}
         for product, share in use.items():
-            earned = Decimal(result.revenue_by_product.get(product, ZERO))
+            earned = parse_decimal(
+                str(result.revenue_by_product.get(product, ZERO)),
+                field=f"simulation.revenue_by_product.{product}",
+            )
             prices[product] = earned / (share * fleet_hours) if share > 0 else ZERO
+        for product, earned in result.revenue_by_product.items():
+            parse_decimal(str(earned), field=f"simulation.revenue_by_product.{product}")
         revenue = result.revenue
         return Operations(
             site=site,
             utilisation_by_product=MappingProxyType(use),
             price_by_product=MappingProxyType(prices),
             currency=check_currency(result.currency, field="simulation.currency"),
-            credit_share=Decimal(result.sla_credits) / revenue if revenue > 0 else ZERO,
+            credit_share=parse_decimal(str(result.sla_credits), field="simulation.sla_credits") / revenue
+            if revenue > 0
+            else ZERO,
             healthy_fraction=_fraction(str(result.healthy_fraction), "simulation.healthy_fraction"),
-            energy_mwh_per_gpu_hour=Decimal(str(result.energy_mwh)) / fleet_hours,
+            energy_mwh_per_gpu_hour=parse_decimal(str(result.energy_mwh), field="simulation.energy_mwh")
+            / fleet_hours,
             source=(f"simulation of {result.scenario}: {days} days, seed {result.seed}, {gpus:,} GPUs"),
         )
 

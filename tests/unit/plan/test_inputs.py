@@ -113,3 +113,22 @@ def test_derived_defaults_follow_from_the_reference_figures():
     assert econ.value("electricity_price") == Decimal(low + high) / 2
     assert econ.value("pue") == Decimal(str(ref.PUE_MODERN_AI_HALL))
     assert econ.value("gpu_depreciation_years") == ref.DEPRECIATION_YEARS["CoreWeave"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"revenue_by_product": {"on-demand": "NaN"}}, "simulation.revenue_by_product.on-demand"),
+        ({"sla_credits": "-5"}, "simulation.sla_credits"),
+        ({"energy_mwh": float("inf")}, "simulation.energy_mwh"),
+        ({"utilisation_by_product": {"on-demand": 1.5}}, "simulation.utilisation_by_product.on-demand"),
+        ({"simulated_days": 0}, "simulation"),
+    ],
+)
+def test_a_tampered_saved_run_is_refused_naming_the_field(change, field):
+    from neocloud.plan.operations import Operations
+    from neocloud.plan.simulate import result_from_json
+    from tests.unit.plan.toy import sim_result, site
+
+    data = {**sim_result().to_json(), **change}
+    assert field_of(lambda: Operations.from_simulation(result_from_json(data), site())) == field
