@@ -31,7 +31,10 @@ class _RunByDefault(TyperGroup):
 
 app = typer.Typer(
     cls=_RunByDefault,
-    help="Plan a campus: NPV, IRR, payback and funding from a simulation of its fleet.",
+    help=(
+        "Plan a campus: NPV, IRR, payback and funding from a simulation of its fleet. "
+        "`neocloud plan --preset campus-1gw` or `neocloud plan SCENARIO` is `neocloud plan run …`."
+    ),
     no_args_is_help=False,
 )
 
