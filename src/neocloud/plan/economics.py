@@ -128,6 +128,8 @@ class Economics(Mapping[str, Assumption]):
         decimal number, or one out of the field's range."""
         items = dict(self._items)
         for name, raw in values.items():
+            if name not in items and is_gpu_capex(name):
+                items[name] = Assumption(name, Decimal(0), "USD/GPU", kind, "")
             if name not in items:
                 raise InvalidInput(
                     f"unknown economics input {name!r}; known: {', '.join(sorted(items))}",
@@ -145,6 +147,11 @@ class Economics(Mapping[str, Assumption]):
 
     def as_dict(self) -> dict[str, dict[str, str]]:
         return {name: item.as_dict() for name, item in self._items.items()}
+
+
+def is_gpu_capex(name: str) -> bool:
+    """`gpu_capex_<MODEL>`: the capex per GPU of any model, so a fleet of another model can be priced."""
+    return name.startswith("gpu_capex_") and len(name) > len("gpu_capex_")
 
 
 def convert(value: Decimal, source: str, target: str, usd_per_eur: Decimal) -> Decimal:

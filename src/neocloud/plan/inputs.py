@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from neocloud.kernel.errors import InvalidInput
-from neocloud.plan.economics import Economics
+from neocloud.plan.economics import Economics, is_gpu_capex
 from neocloud.plan.operations import Operations
 
 OPERATIONS_LEVERS = ("utilisation", "price", "reserved_share")
@@ -34,7 +34,7 @@ def known_names(econ: Economics) -> list[str]:
 def check_names(names: Iterable[str], econ: Economics) -> None:
     known = known_names(econ)
     for name in names:
-        if name not in known:
+        if name not in known and not is_gpu_capex(name):
             raise InvalidInput(
                 f"unknown input {name!r}; known: {', '.join(known)}", details={"field": name, "known": known}
             )

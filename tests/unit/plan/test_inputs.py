@@ -132,3 +132,22 @@ def test_a_tampered_saved_run_is_refused_naming_the_field(change, field):
 
     data = {**sim_result().to_json(), **change}
     assert field_of(lambda: Operations.from_simulation(result_from_json(data), site())) == field
+
+
+def test_a_fleet_of_a_model_without_a_capex_figure_asks_for_one_and_takes_it():
+    from neocloud.plan.model import default_schedule, project
+    from neocloud.plan.operations import Operations
+    from tests.unit.plan.toy import sim_result, site
+
+    ops = Operations.from_simulation(sim_result(), site())
+    ops = Operations(
+        **{
+            **{f: getattr(ops, f) for f in ops.__dataclass_fields__},
+            "site": type(ops.site)("a100s", {"A100": 100}, Decimal(1), Decimal("1.2")),
+        }
+    )
+    econ = Economics.defaults()
+    assert field_of(lambda: project(ops, econ, default_schedule(ops, econ))) == "gpu_capex_A100"
+    _, priced = apply(ops, econ, {"gpu_capex_A100": "15000"})
+    assert priced["gpu_capex_A100"].value == Decimal(15000)
+    assert project(ops, priced, default_schedule(ops, priced)).npv is not None
