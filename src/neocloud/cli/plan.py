@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from neocloud.cli.output import console, err_console, fail, print_json, print_table
+from neocloud.cli.output import console, err_console, fail, print_json, print_table, progress
 from neocloud.kernel.errors import InvalidInput
 
 
@@ -53,7 +53,9 @@ def _target(scenario: str | None, preset: str | None) -> str:
     return str(scenario or preset)
 
 
-def _operations(target: str, days: float | None, seed: int, from_sim: Path | None) -> Any:
+def _operations(
+    target: str, days: float | None, seed: int, from_sim: Path | None, show_progress: bool
+) -> Any:
     from neocloud.plan import simulate
 
     if from_sim is not None:
@@ -62,8 +64,11 @@ def _operations(target: str, days: float | None, seed: int, from_sim: Path | Non
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"--from-sim {from_sim}: {exc}", details={"field": "from_sim"}) from None
         return simulate.from_saved(data, target)
-    with err_console.status(f"simulating {target}…"):
-        return simulate.simulate(target, days=days, seed=seed)
+    with progress(enabled=show_progress) as bar:
+        task = bar.add_task(f"simulating {target}", total=1000)
+        return simulate.simulate(
+            target, days=days, seed=seed, progress=lambda done: bar.update(task, completed=int(done * 1000))
+        )
 
 
 def _short_number(text: str) -> str:
@@ -110,7 +115,7 @@ def run(
         Economics.defaults().override(
             {k: v for k, v in overrides.items() if k not in ("utilisation", "price", "reserved_share")}
         )
-        ops, result = _operations(target, days, seed, from_sim)
+        ops, result = _operations(target, days, seed, from_sim, not json)
         if save_sim is not None:
             save_sim.write_text(jsonlib.dumps(result.to_json(), indent=2) + "\n")
         ops, econ = apply(ops, Economics.defaults(), overrides)

@@ -7,6 +7,7 @@ returns `Operations` over the scenario's `Site`. `from_json` rebuilds them from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,20 @@ def site_of(scenario: Any, simulated_gpus: int) -> Site:
 
 
 def resolve(target: str) -> Any:
-    from neocloud.sim import scenarios  # type: ignore[attr-defined,unused-ignore]
+    from neocloud.sim import scenarios
 
     return scenarios.resolve(target if not Path(target).suffix else Path(target))
 
 
-def simulate(target: str, *, days: float | None = None, seed: int = 0) -> tuple[Operations, SimResult]:
-    """Run scenario `target` (preset name or file) and read its operations."""
-    from neocloud.sim import run_scenario  # type: ignore[attr-defined,unused-ignore]
+def simulate(
+    target: str, *, days: float | None = None, seed: int = 0, progress: Callable[[float], None] | None = None
+) -> tuple[Operations, SimResult]:
+    """Run scenario `target` (preset name or file) and read its operations (`progress` gets the
+    simulated fraction done)."""
+    from neocloud.sim import run_scenario
 
     scenario = resolve(target)
-    result: SimResult = run_scenario(scenario, days=days, seed=seed)
+    result: SimResult = run_scenario(scenario, days=days, seed=seed, progress=progress)
     return Operations.from_simulation(result, site_of(scenario, result.gpus)), result
 
 
