@@ -166,3 +166,11 @@ def test_a_broken_saved_run_names_the_problem(tmp_path):
     bad.write_text("not json")
     out = invoke("plan", "--preset", "campus-1gw", "--from-sim", str(bad))
     assert out.exit_code == 2 and "--from-sim" in out.output
+
+
+def test_an_output_path_that_is_a_file_is_a_clean_error(saved, tmp_path):
+    path, _ = saved
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    out = invoke("plan", "--preset", "campus-1gw", "--from-sim", str(path), "--out", str(taken))
+    assert out.exit_code == 2 and "taken" in out.output

@@ -131,6 +131,8 @@ def run(
         files = write_report(analysis, out) if out is not None else []
     except InvalidInput as exc:
         raise fail(exc.message, 2) from exc
+    except OSError as exc:
+        raise fail(f"{exc.filename or ''}: {exc.strerror or exc}", 2) from exc
     if json:
         data = plan_json(analysis)
         if files:
