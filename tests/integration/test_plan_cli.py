@@ -140,6 +140,11 @@ def test_a_scenario_file_is_simulated_and_planned(tmp_path):
     assert data["assumptions"]["schedule"]["kind"] == "override"
     assert "seed 3" in data["simulation"]
     assert data["years"][0]["mw_online"] == 25  # the schedule builds 25 of the fleet's MW in 2026
+    built, total = Decimal(data["capex"]["built"]), Decimal(data["capex"]["total"])
+    share = 25 / Decimal(data["assumptions"]["site.facility_mw"]["value"])
+    assert abs(built - total * share) < Decimal(
+        "0.05"
+    )  # the schedule's 25 MW of the fleet's, before refreshes
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,7 @@ def plan_json(analysis: Analysis) -> dict[str, Any]:
             "network": money(network),
             "facility": money(facility),
             "total": money(gpus + network + facility),
+            "built": money(plan.capex_first_build),
         },
         "gpus": ops.site.gpus,
         "facility_mw": ratio(ops.site.facility_mw, 3),
