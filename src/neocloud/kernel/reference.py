@@ -301,7 +301,8 @@ PLAN_ECONOMICS: Final[dict[str, EconomicsFigure]] = {
     # Currencies: costs in euros, prices in dollars meet through this one dated rate.
     "fx_usd_per_eur": EconomicsFigure(
         "1.0411", "USD/EUR", "assumption",
-        "not in REFERENCE.md: ECB euro reference rate of 2025-02-28 (the month the France campus was announced)",
+        "not in REFERENCE.md: ECB euro reference rate of 2025-02-28 as quoted by a secondary page "
+        "(the month the France campus was announced); check against the ECB before relying on it",
     ),
     # Horizon and build.
     "horizon_years": EconomicsFigure(
