@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from neocloud.plan import model
 from neocloud.plan.present import Analysis, headline_rows, plan_json
 
 CHARTS = ("cash.png", "pnl.png", "tornado.png", "schedule.png")
@@ -138,6 +139,7 @@ td:first-child,th:first-child{{text-align:left}}img{{max-width:48%;margin:4px}}<
 <body><h1>{title}</h1>
 <p>All money in {html.escape(data["currency"])}; {html.escape(data["simulation"])}.</p>
 <h2>Headline</h2>{headline}<h2>Charts</h2>{charts}
+<h2>Rules of the projection</h2><p>{html.escape(" ".join((model.__doc__ or "").split()))}</p>
 <h2>Years</h2>{years}<h2>Sensitivity (NPV)</h2>{sens}<h2>Assumptions and their sources</h2>{assumptions}
 </body></html>
 """
