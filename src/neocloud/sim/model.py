@@ -84,6 +84,14 @@ class Model:
             if scenario.source == "philly":
                 self.plans.append(demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn))
 
+    def job_chunks(self, product: int) -> Iterator[demand.Chunk]:
+        """The same stream as `jobs`, as column chunks (the pooled engine's fast path)."""
+        stream = self.scenario.on_demand if product == 1 else self.scenario.spot
+        if self.scenario.source == "philly" and int(stream.share * self.gpus) > 0:
+            plan = self.plans[product - 1]
+            return demand.philly_chunks(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
+        return demand.chunks_of(self.jobs(product))
+
     def jobs(self, product: int) -> Iterator[demand.Job]:
         if self.scenario.source == "list":
             name = PRODUCTS[product]

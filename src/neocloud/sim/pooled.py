@@ -5,7 +5,7 @@ jobs"): the fleet is homogeneous (one GPU model, whole-node jobs), so a job need
 particular ones. The engine keeps node counts instead of node-level bookings: reserved contracts are
 blocks of nodes held from their start to their end; on-demand and spot jobs take free nodes from a pool,
 on-demand waits in a FIFO queue (no backfill) up to `max_wait_hours` and may take back spot capacity
-(newest spot jobs first, after the spot notice); spot takes only free nodes. What it gives up:
+(the most recently started spot jobs first, after the spot notice); spot takes only free nodes. What it gives up:
 topology (an N-node job never fails to fit for fragmentation) and the placement policy's choice of
 victims. `neocloud bench sim` and tests/integration/test_sim_pooled_agrees.py compare it with the exact
 engine on gb200-superpod (utilisation and revenue within 2 %).
@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,6 @@ from typing import Any
 from neocloud.kernel.gpus import gpu_model
 from neocloud.sim import sla
 from neocloud.sim.accounting import Levels, Series, power_mw
-from neocloud.sim.demand import Job
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
 
@@ -88,12 +87,13 @@ class PooledEngine:
         self.spares = model.spare_nodes
         self.free = self.N - self.spares
         self.failed = 0
+        self.noticed_nodes = 0  # nodes of spot jobs under a preemption notice
         self.pending = 0  # nodes held for on-demand jobs waiting out a spot notice
         self.lv = Levels(self.N * self.gpn)
         self.series = Series(model.scenario.sample_hours * 3600)
         self.runs: dict[int, _Run] = {}
         self.pools = (_Pool(), _Pool(), _Pool())
-        self.queues: tuple[deque[tuple[int, Job]], deque[tuple[int, Job]]] = (deque(), deque())
+        self.queues: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (deque(), deque())
         self.queued_since: dict[int, float] = {}
         self.contracts = [_Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
         self.t = model.totals
@@ -135,30 +135,34 @@ class PooledEngine:
 
     # jobs ------------------------------------------------------------------------------------------
 
-    def _arrive(self, arg: tuple[int, Any]) -> None:
-        product, stream = arg
-        job: Job = stream[1]
-        nxt = next(stream[0], None)
-        stream[1] = nxt
-        if nxt is not None:
-            self.loop.at(nxt.arrival, self._arrive, arg)
+    def _arrive(self, cursor: list[Any]) -> None:
+        """`cursor` = [product, chunk iterator, arrivals, nodes, durations, position] of one stream."""
+        product, pos = cursor[0], cursor[5]
+        nodes, duration = cursor[3][pos], cursor[4][pos]
+        pos += 1
+        if pos == len(cursor[2]):
+            chunk = next(cursor[1], None)
+            if chunk is not None:
+                cursor[2], cursor[3], cursor[4] = chunk[0], chunk[1], chunk[2]
+                pos = 0
+        cursor[5] = pos
+        if pos < len(cursor[2]):
+            self.loop.at(cursor[2][pos], self._arrive, cursor)
         self._ids += 1
         jid = self._ids
-        if not self._try(jid, product, job):
+        if not self._try(jid, product, nodes, duration):
             wait = self.m.max_wait[product]
             if wait > 0:
-                q = self.queues[product - 1]
-                q.append((jid, job))
+                self.queues[product - 1].append((jid, nodes, duration))
                 self.queued_since[jid] = self.loop.now
                 self.loop.at(self.loop.now + wait, self._give_up, jid)
             else:
                 self.t.refused[product] += 1
 
-    def _try(self, jid: int, product: int, job: Job) -> bool:
-        n = job.nodes
+    def _try(self, jid: int, product: int, n: int, duration: int) -> bool:
         if self.free >= n:
             self.free -= n
-            self._start(jid, product, job)
+            self._start(jid, product, n, duration)
             return True
         if product == OD and self.free + self._spot_unnoticed() >= n:
             take = self.free
@@ -167,19 +171,19 @@ class PooledEngine:
             self._take_back(n - take, SPOT, notice=True)
             self.t.events += 1  # the admission (its start comes after the notice)
             self.t.admissions += 1
-            self.loop.at(self.loop.now + self.m.notice_s, self._start_after_notice, (jid, job, n))
+            self.loop.at(self.loop.now + self.m.notice_s, self._start_after_notice, (jid, n, duration))
             return True
         return False
 
     def _spot_unnoticed(self) -> int:
-        return sum(self.runs[j].nodes for j in self.pools[SPOT].ids if not self.runs[j].noticed)
+        return self.pools[SPOT].nodes - self.noticed_nodes
 
     def _take_back(self, nodes: int, product: int, *, notice: bool) -> int:
         """Preempt the newest `product` jobs until `nodes` nodes come back; returns the nodes taken. With
         `notice` they end after the spot notice (their nodes go to the waiting job), else now (freed)."""
         got = 0
         pool = self.pools[product]
-        for jid in sorted(pool.ids, key=lambda j: -self.runs[j].start):
+        for jid in list(reversed(pool.ids)):  # the most recently started first (near enough: swap-removal)
             if got >= nodes:
                 break
             r = self.runs[jid]
@@ -189,6 +193,7 @@ class PooledEngine:
             self.t.preempted[product] += 1
             if notice:
                 r.noticed = True
+                self.noticed_nodes += r.nodes
                 self.t.events += 1  # preemption notice
                 self.loop.at(self.loop.now + self.m.notice_s, self._preempt, jid)
             else:
@@ -200,8 +205,9 @@ class PooledEngine:
         if r is not None and r.alive:
             self._stop(jid, free=False, to_pending=True)  # its nodes are promised to the waiting job
 
-    def _start_after_notice(self, arg: tuple[int, Job, int]) -> None:
-        jid, job, n = arg
+    def _start_after_notice(self, arg: tuple[int, int, int]) -> None:
+        jid, n, duration = arg
+        want = n
         short = n - self.pending  # a victim failed during the notice: its nodes did not all come back
         if short > 0:
             if self.free < short:
@@ -210,16 +216,17 @@ class PooledEngine:
             self.free -= got
             self.pending += got
             if got < short:
-                job = replace(job, nodes=n - (short - got))
-        self.pending -= job.nodes
-        self._start(jid, OD, job, admitted=True)
+                n -= short - got
+        self.pending -= n
+        del want
+        self._start(jid, OD, n, duration, admitted=True)
 
-    def _start(self, jid: int, product: int, job: Job, *, admitted: bool = False) -> None:
+    def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
-        r = _Run(product, job.nodes, now)
+        r = _Run(product, nodes, now)
         self.runs[jid] = r
-        self.pools[product].add(jid, job.nodes)
-        self._alloc(product, job.nodes)
+        self.pools[product].add(jid, nodes)
+        self.lv.add(now, product, nodes * self.gpn)
         self.t.events += 1 if admitted else 2  # (admission and) start
         if not admitted:
             self.t.admissions += 1
@@ -227,7 +234,7 @@ class PooledEngine:
         if since is not None:
             self.t.queue_delay_s[product] += now - since
             self.t.queued[product] += 1
-        self.loop.at(now + job.duration, self._depart, jid)
+        self.loop.at(now + duration, self._depart, jid)
 
     def _depart(self, jid: int) -> None:
         r = self.runs.get(jid)
@@ -240,6 +247,8 @@ class PooledEngine:
         for them (`to_pending`), or nowhere (the caller places them)."""
         r = self.runs.pop(jid)
         r.alive = False
+        if r.noticed:
+            self.noticed_nodes -= r.nodes
         self.pools[r.product].remove(jid, r.nodes)
         self._alloc(r.product, -r.nodes)
         self.t.events += 1
@@ -252,7 +261,7 @@ class PooledEngine:
     def _give_up(self, jid: int) -> None:
         if jid in self.queued_since:
             for product, q in ((OD, self.queues[0]), (SPOT, self.queues[1])):
-                for i, (qid, _) in enumerate(q):
+                for i, (qid, _, _) in enumerate(q):
                     if qid == jid:
                         del q[i]
                         del self.queued_since[jid]
@@ -262,12 +271,10 @@ class PooledEngine:
     def _drain(self) -> None:
         for product, q in ((OD, self.queues[0]), (SPOT, self.queues[1])):
             while q:
-                jid, job = q[0]
-                if not self._try(jid, product, job):
+                jid, nodes, duration = q[0]
+                if not self._try(jid, product, nodes, duration):
                     break
                 q.popleft()
-                if product == OD and jid not in self.runs:
-                    pass  # admitted, starts after the spot notice
             if q and product == OD:
                 return  # spot never jumps an on-demand queue
 
@@ -398,10 +405,11 @@ class PooledEngine:
             end = (spec.start_day + spec.term_days) * 86400
             if end < m.horizon:
                 loop.at(end, lambda _, c=c: self._contract_end(c))
-        for product, jobs in ((OD, m.jobs(OD)), (SPOT, m.jobs(SPOT))):
-            first = next(jobs, None)
-            if first is not None:
-                loop.at(first.arrival, self._arrive, (product, [jobs, first]))
+        for product in (OD, SPOT):
+            chunks = m.job_chunks(product)
+            first = next(chunks, None)
+            if first is not None and first[0]:
+                loop.at(first[0][0], self._arrive, [product, chunks, first[0], first[1], first[2], 0])
         self._failures = m.failures()
         first_failure = next(self._failures, None)
         if first_failure is not None:

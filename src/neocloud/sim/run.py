@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ def run_scenario(
     cases on virtual time; "pooled": the stated aggregation); `loop` picks SimPy ("simpy") or a bare
     heap ("heap", to measure SimPy's share) for the pooled engine; `progress` is called with the
     simulated fraction done."""
+    wall = time.perf_counter()
     s = resolve(scenario).with_days(days)
     if engine is not None:
         s = s.with_engine(engine)
@@ -39,7 +42,10 @@ def run_scenario(
         from neocloud.sim.exact import ExactEngine
 
         totals = ExactEngine(model, progress=progress).run()
-    return summarise(model, totals)
+    engine_wall = totals.wall_seconds
+    totals.wall_seconds = time.perf_counter() - wall  # set-up (fleet, trace) included
+    result = summarise(model, totals)
+    return replace(result, extra={**result.extra, "engine_wall_seconds": engine_wall})
 
 
 def summarise(model: Model, t: SimTotals) -> SimResult:
