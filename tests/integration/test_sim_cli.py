@@ -21,7 +21,9 @@ def test_sim_run_prints_a_table() -> None:
 
 
 def test_sim_run_json_and_plots(tmp_path: Path) -> None:
-    out = runner.invoke(app, ["sim", "run", "tiny", "--days", "1", "--seed", "3", "--json", "--plot", str(tmp_path)])
+    out = runner.invoke(
+        app, ["sim", "run", "tiny", "--days", "1", "--seed", "3", "--json", "--plot", str(tmp_path)]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["seed"] == 3 and doc["simulated_days"] == 1 and 0 < doc["utilisation"] <= 1

@@ -14,6 +14,7 @@ import heapq
 import statistics
 import tempfile
 import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,12 +91,10 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     for c in s.reserved:
         token(c.tenant)
         who = Principal("bench", Role.TENANT_MEMBER, tenant_ids[c.tenant])
-        try:
+        with suppress(Conflict):  # as the simulator does: a contract that does not fit is left out
             services.control.reservations.reserve(
                 who, ReservationRequest(s.model, c.gpus, int(c.term_days * 24), None, c.shape)
             )
-        except Conflict:
-            pass
     # the slice: arrivals of both streams merged, and their departures, in simulated order
     streams = [((1, j) for j in model.jobs(1)), ((2, j) for j in model.jobs(2))]
     merged = heapq.merge(*streams, key=lambda pj: pj[1].arrival)
@@ -114,8 +113,10 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     refused = 0
     events = 0
     try:
-        clients = {n: httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {t}"}, timeout=120)
-                   for n, t in tokens.items()}
+        clients = {
+            n: httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {t}"}, timeout=120)
+            for n, t in tokens.items()
+        }
         ids: dict[int, tuple[str, str]] = {}
         start = time.perf_counter()
         for _, _, op, arg in script:
@@ -132,8 +133,8 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
                 clients[name].post(f"/v1/instances/{iid}/stop")
                 events += 1
         wall = time.perf_counter() - start
-        for c in clients.values():
-            c.close()
+        for client in clients.values():
+            client.close()
     finally:
         server.stop()
     return ApiSlice(scenario, events, wall, wall / events if events else 0.0, refused)
@@ -149,12 +150,14 @@ class SimBench:
         for e in self.engines:
             sl = next((s for s in self.slices if s.scenario == e.scenario), None)
             per_event = e.wall_seconds / e.events if e.events else 0.0
-            out.append({
-                **asdict(e),
-                "seconds_per_event": per_event,
-                "api_seconds_per_event": sl.seconds_per_event if sl else None,
-                "speedup_vs_api": (sl.seconds_per_event / per_event) if sl and per_event else None,
-            })
+            out.append(
+                {
+                    **asdict(e),
+                    "seconds_per_event": per_event,
+                    "api_seconds_per_event": sl.seconds_per_event if sl else None,
+                    "speedup_vs_api": (sl.seconds_per_event / per_event) if sl and per_event else None,
+                }
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:

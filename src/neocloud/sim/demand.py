@@ -116,13 +116,23 @@ def chunks_of(jobs: Iterator[Job]) -> Iterator[Chunk]:
         block = list(itertools.islice(jobs, CHUNK))
         if not block:
             return
-        yield ([j.arrival for j in block], [j.nodes for j in block], [j.duration for j in block],
-               [j.tenant for j in block])
+        yield (
+            [j.arrival for j in block],
+            [j.nodes for j in block],
+            [j.duration for j in block],
+            [j.tenant for j in block],
+        )
 
 
 def synthetic_jobs(
-    product: str, share_gpus: int, gpus_per_node: int, mean_nodes: float, mean_hours: float,
-    horizon: int, tenants: int, seed: int,
+    product: str,
+    share_gpus: int,
+    gpus_per_node: int,
+    mean_nodes: float,
+    mean_hours: float,
+    horizon: int,
+    tenants: int,
+    seed: int,
 ) -> Iterator[Job]:
     rng = random.Random(f"{seed}:arrivals:{product}")
     if share_gpus <= 0:

@@ -285,7 +285,7 @@ class PooledEngine:
         if nxt is not None:
             self.loop.at(nxt[0], self._failure, nxt)
         now = self.loop.now
-        _, failed_node, repair_s = arg
+        repair_s = arg[2]  # which node the injector hit does not matter here: only the pool it is in
         i = self._frng.randrange(self.N)
         res_healthy = sum(c.healthy for c in self.contracts)
         bounds = [self.failed, self.spares, res_healthy, self.pools[OD].nodes, self.pools[SPOT].nodes]
@@ -401,10 +401,10 @@ class PooledEngine:
         wall = time.perf_counter()
         for c in self.contracts:
             spec = m.scenario.reserved[c.index]
-            loop.at(spec.start_day * 86400, lambda _, c=c: self._contract_start(c))
+            loop.at(spec.start_day * 86400, self._contract_start, c)
             end = (spec.start_day + spec.term_days) * 86400
             if end < m.horizon:
-                loop.at(end, lambda _, c=c: self._contract_end(c))
+                loop.at(end, self._contract_end, c)
         for product in (OD, SPOT):
             chunks = m.job_chunks(product)
             first = next(chunks, None)

@@ -20,7 +20,9 @@ def credit_share(availability: float, tiers: tuple[tuple[float, Decimal], ...]) 
     return share
 
 
-def credit_lines(model: Any, revenue: Mapping[tuple[int, str], Decimal]) -> list[tuple[int, str, float, Decimal]]:
+def credit_lines(
+    model: Any, revenue: Mapping[tuple[int, str], Decimal]
+) -> list[tuple[int, str, float, Decimal]]:
     """(contract, month, availability, credit) for every contract-month with a credit."""
     down: dict[tuple[int, str], float] = {}
     for contract, start, end, gpus in model.downtimes:

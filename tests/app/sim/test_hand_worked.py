@@ -19,10 +19,13 @@ def jobs_scenario() -> dict[str, object]:
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
-        "demand": {"source": "list", "jobs": [
-            {"product": "on-demand", "at_hours": 1, "nodes": 2, "hours": 10},
-            {"product": "spot", "at_hours": 2, "nodes": 1, "hours": 5},
-        ]},
+        "demand": {
+            "source": "list",
+            "jobs": [
+                {"product": "on-demand", "at_hours": 1, "nodes": 2, "hours": 10},
+                {"product": "spot", "at_hours": 2, "nodes": 1, "hours": 5},
+            ],
+        },
         "failures": {"per_gpu_day": 0, "spare_share": 0},
         "power": {"idle_w_per_gpu": 400, "active_w_per_gpu": 1600, "pue": 1.25},
     }
@@ -60,9 +63,12 @@ def test_a_failure_under_a_reservation_earns_the_sla_credit(engine: str) -> None
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 144, "term_days": 30}],
-        "failures": {"spare_share": 0, "schedule": [
-            {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
-        ]},
+        "failures": {
+            "spare_share": 0,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
     }
     r = run_scenario(parse(raw), engine=engine)
     # one tray (4 GPUs) down 12 h of the contract's 144 x 48 GPU-h: availability 1 - 48/6912 ≈ 99.31 %,
@@ -80,9 +86,13 @@ def test_a_hot_spare_keeps_the_contract_within_its_sla() -> None:
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
-        "failures": {"spare_share": 0.1, "swap_minutes": 5, "schedule": [
-            {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
-        ]},
+        "failures": {
+            "spare_share": 0.1,
+            "swap_minutes": 5,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
     }
     r = run_scenario(parse(raw), engine="exact")
     # 4 GPUs down 5 minutes of 72 x 48 GPU-h: availability 99.99 %, no credit; the tray is unhealthy 12 h
