@@ -15,9 +15,11 @@ import statistics
 import tempfile
 import time
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from neocloud.sim.scenarios import Scenario, preset
 
 TARGET_EVENTS_PER_S = 50_000
 TARGET_CAMPUS_YEAR_S = 600
@@ -34,6 +36,8 @@ class EngineRun:
     wall_seconds: float
     events_per_second: float
     runs: list[float] = field(default_factory=list)
+    utilisation: float = 0.0
+    revenue: str = "0"
 
 
 @dataclass
@@ -45,20 +49,34 @@ class ApiSlice:
     refused: int
 
 
-def run_engine(scenario: str, days: float, engine: str, loop: str, seed: int, repeat: int) -> EngineRun:
+def scenario_for(name: str, demand: str | None) -> Scenario:
+    """A preset, with its demand source replaced when `demand` is given ("philly" or "synthetic")."""
+    s = preset(name)
+    return s if demand is None else replace(s, source=demand)
+
+
+def run_engine(
+    scenario: str, days: float, engine: str, loop: str, seed: int, repeat: int, demand: str | None = None
+) -> EngineRun:
+    """The median wall time (set-up included) of `repeat` runs; also keeps each run's totals."""
     from neocloud.sim.run import run_scenario
 
     walls: list[float] = []
     events = 0
+    result = None
     for _ in range(repeat):
-        r = run_scenario(scenario, days=days, seed=seed, engine=engine, loop=loop)
-        walls.append(r.wall_seconds)
-        events = r.events
+        result = run_scenario(scenario_for(scenario, demand), days=days, seed=seed, engine=engine, loop=loop)
+        walls.append(result.wall_seconds)
+        events = result.events
     wall = statistics.median(walls)
-    return EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
+    run = EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
+    if result is not None:
+        run.utilisation = result.utilisation
+        run.revenue = str(result.revenue)
+    return run
 
 
-def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
+def api_slice(scenario: str, jobs: int, seed: int = 0, demand: str | None = None) -> ApiSlice:
     """The first `jobs` jobs of `scenario` through a real API server; see the module docstring."""
     import httpx
 
@@ -69,9 +87,8 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     from neocloud.kernel.errors import Conflict
     from neocloud.kernel.ids import TenantId
     from neocloud.sim.model import Model
-    from neocloud.sim.scenarios import resolve
 
-    s = resolve(scenario)
+    s = scenario_for(scenario, demand)
     model = Model(s, seed)
     tmp = Path(tempfile.mkdtemp(prefix="neocloud-bench-sim-"))
     db_url = f"sqlite:///{tmp / 'neocloud.db'}"
@@ -160,6 +177,19 @@ class SimBench:
             )
         return out
 
+    def agreement(self) -> dict[str, float] | None:
+        """Pooled against exact on the same scenario and days: relative differences."""
+        exact = next((e for e in self.engines if e.engine == "exact"), None)
+        pooled = next(
+            (e for e in self.engines if e.engine == "pooled" and exact and e.scenario == exact.scenario), None
+        )
+        if exact is None or pooled is None or not exact.utilisation or float(exact.revenue) == 0:
+            return None
+        return {
+            "utilisation_rel_diff": pooled.utilisation / exact.utilisation - 1,
+            "revenue_rel_diff": float(pooled.revenue) / float(exact.revenue) - 1,
+        }
+
     def to_json(self) -> dict[str, Any]:
         scenarios: dict[str, Any] = {}
         for row in self.rows():
@@ -168,6 +198,7 @@ class SimBench:
         return {
             "scenarios": scenarios,
             "api_slices": [asdict(s) for s in self.slices],
+            "pooled_vs_exact": self.agreement(),
             "targets": {
                 "events_per_second": TARGET_EVENTS_PER_S,
                 "campus_year_wall_seconds": TARGET_CAMPUS_YEAR_S,
