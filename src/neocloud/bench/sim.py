@@ -38,6 +38,8 @@ class EngineRun:
     runs: list[float] = field(default_factory=list)
     utilisation: float = 0.0
     revenue: str = "0"
+    cpu_seconds: float = 0.0  # median process CPU time: on a shared machine, wall time includes waiting
+    events_per_cpu_second: float = 0.0
 
 
 @dataclass
@@ -62,14 +64,18 @@ def run_engine(
     from neocloud.sim.run import run_scenario
 
     walls: list[float] = []
+    cpus: list[float] = []
     events = 0
     result = None
     for _ in range(repeat):
         result = run_scenario(scenario_for(scenario, demand), days=days, seed=seed, engine=engine, loop=loop)
         walls.append(result.wall_seconds)
+        cpus.append(float(result.extra.get("cpu_seconds", 0.0)))
         events = result.events
     wall = statistics.median(walls)
     run = EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
+    run.cpu_seconds = statistics.median(cpus)
+    run.events_per_cpu_second = events / run.cpu_seconds if run.cpu_seconds else 0.0
     if result is not None:
         run.utilisation = result.utilisation
         run.revenue = str(result.revenue)

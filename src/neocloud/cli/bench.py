@@ -403,14 +403,16 @@ def sim(
         return
     rows = [
         (r["scenario"], r["engine"], r["loop"], f"{r['simulated_days']:g}", f"{r['events']:,}",
-         f"{r['wall_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
+         f"{r['wall_seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
+         f"{r['events_per_cpu_second']:,.0f}",
          f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
          f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-")
         for r in result.rows()
     ]
     print_table(
         "bench sim (targets: ≥50,000 events/s, campus year < 600 s, ≥100× the API per event)",
-        ("scenario", "engine", "loop", "days", "events", "wall s", "events/s", "API ms/event", "vs API"),
+        ("scenario", "engine", "loop", "days", "events", "wall s", "CPU s", "events/s", "events/CPU-s",
+         "API ms/event", "vs API"),
         rows,
     )
     agree = result.agreement()

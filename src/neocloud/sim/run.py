@@ -29,7 +29,7 @@ def run_scenario(
     cases on virtual time; "pooled": the stated aggregation); `loop` picks SimPy ("simpy") or a bare
     heap ("heap", to measure SimPy's share) for the pooled engine; `progress` is called with the
     simulated fraction done."""
-    wall = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     s = resolve(scenario).with_days(days)
     if engine is not None:
         s = s.with_engine(engine)
@@ -45,7 +45,10 @@ def run_scenario(
     engine_wall = totals.wall_seconds
     totals.wall_seconds = time.perf_counter() - wall  # set-up (fleet, trace) included
     result = summarise(model, totals)
-    return replace(result, extra={**result.extra, "engine_wall_seconds": engine_wall})
+    cpu_seconds = time.process_time() - cpu  # beside wall time: the machine may be shared
+    return replace(
+        result, extra={**result.extra, "engine_wall_seconds": engine_wall, "cpu_seconds": cpu_seconds}
+    )
 
 
 def summarise(model: Model, t: SimTotals) -> SimResult:
