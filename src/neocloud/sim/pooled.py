@@ -43,6 +43,7 @@ class _Run:
     start: float
     alive: bool = True
     noticed: bool = False
+    promised_to: int = 0  # the waiting on-demand job its nodes go to at the end of the notice
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class PooledEngine:
         self.free = self.N - self.spares
         self.failed = 0
         self.noticed_nodes = 0  # nodes of spot jobs under a preemption notice
+        self.waiting: dict[int, int] = {}  # on-demand job waiting out a spot notice -> nodes promised
         self.pending = 0  # nodes held for on-demand jobs waiting out a spot notice
         self.lv = Levels(self.N * self.gpn)
         self.series = Series(model.scenario.sample_hours * 3600)
@@ -168,7 +170,7 @@ class PooledEngine:
             take = self.free
             self.free = 0
             self.pending += take
-            self._take_back(n - take, SPOT, notice=True)
+            self.waiting[jid] = take + self._take_back(n - take, SPOT, notice=True, for_job=jid)
             self.t.events += 1  # the admission (its start comes after the notice)
             self.t.admissions += 1
             self.loop.at(self.loop.now + self.m.notice_s, self._start_after_notice, (jid, n, duration))
@@ -178,7 +180,7 @@ class PooledEngine:
     def _spot_unnoticed(self) -> int:
         return self.pools[SPOT].nodes - self.noticed_nodes
 
-    def _take_back(self, nodes: int, product: int, *, notice: bool) -> int:
+    def _take_back(self, nodes: int, product: int, *, notice: bool, for_job: int = 0) -> int:
         """Preempt the newest `product` jobs until `nodes` nodes come back; returns the nodes taken. With
         `notice` they end after the spot notice (their nodes go to the waiting job), else now (freed)."""
         got = 0
@@ -193,6 +195,7 @@ class PooledEngine:
             self.t.preempted[product] += 1
             if notice:
                 r.noticed = True
+                r.promised_to = for_job
                 self.noticed_nodes += r.nodes
                 self.t.events += 1  # preemption notice
                 self.loop.at(self.loop.now + self.m.notice_s, self._preempt, jid)
@@ -206,20 +209,22 @@ class PooledEngine:
             self._stop(jid, free=False, to_pending=True)  # its nodes are promised to the waiting job
 
     def _start_after_notice(self, arg: tuple[int, int, int]) -> None:
+        """The waiting job starts on the nodes promised to it; extra victim nodes go back to the pool, and
+        nodes lost to a failure during the notice are made up from free nodes (or spot, without notice)."""
         jid, n, duration = arg
-        want = n
-        short = n - self.pending  # a victim failed during the notice: its nodes did not all come back
-        if short > 0:
-            if self.free < short:
-                self._take_back(short - self.free, SPOT, notice=False)
-            got = min(short, self.free)
-            self.free -= got
-            self.pending += got
-            if got < short:
-                n -= short - got
-        self.pending -= n
-        del want
+        got = self.waiting.pop(jid)
+        self.pending -= got
+        if got < n:
+            if self.free < n - got:
+                self._take_back(n - got - self.free, SPOT, notice=False)
+            extra = min(n - got, self.free)
+            self.free -= extra
+            n = got + extra
+        elif got > n:
+            self.free += got - n
         self._start(jid, OD, n, duration, admitted=True)
+        if got > n:
+            self._drain()
 
     def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
@@ -323,18 +328,28 @@ class PooledEngine:
             jid = self._pick_job(product)
             r = self.runs[jid]
             self._stop(jid, free=False)
-            self.free += r.nodes - 1
+            if r.noticed and r.promised_to in self.waiting:  # the rest stay promised to the waiting job
+                self._promise_lost(r.promised_to, r.nodes)
+            else:
+                self.free += r.nodes - 1
             self.t.interrupted[product] += 1
             self.loop.at(repair_at, self._repair, ("free", None))
-        else:
-            self.free -= 1  # an idle node (free or pending)
-            if self.free < 0:
-                self.free += 1
-                self.pending -= 1
+        elif i < self.free:
+            self.free -= 1  # an idle node
+            self.loop.at(repair_at, self._repair, ("free", None))
+        else:  # a node promised to an on-demand job waiting out a spot notice
+            j = next(j for j, promised in self.waiting.items() if promised > 0)
+            self.waiting[j] -= 1
+            self.pending -= 1
             self.loop.at(repair_at, self._repair, ("free", None))
         self._unhealthy(1)  # after the allocation it hit has let go of the node
         if kind in (3, 4):
             self._drain()
+
+    def _promise_lost(self, job: int, nodes: int) -> None:
+        """A noticed victim of `nodes` nodes failed: all but the failed node still go to `job`."""
+        self.pending += nodes - 1
+        self.waiting[job] -= 1
 
     def _pick_contract(self, i: int) -> _Contract:
         for c in self.contracts:
