@@ -45,3 +45,15 @@ def test_a_scenario_file_error_names_the_field(tmp_path: Path) -> None:
 def test_an_unknown_scenario_is_refused() -> None:
     out = runner.invoke(app, ["sim", "run", "no-such-thing.yaml"])
     assert out.exit_code != 0 and "not found" in out.output
+
+
+def test_the_exact_engine_refuses_a_campus() -> None:
+    out = runner.invoke(app, ["sim", "run", "campus-1gw", "--engine", "exact", "--days", "1"])
+    assert out.exit_code != 0 and "pooled" in out.output
+
+
+def test_bad_options_are_refused_with_the_field() -> None:
+    out = runner.invoke(app, ["sim", "run", "tiny", "--engine", "warp"])
+    assert out.exit_code != 0 and "engine" in out.output
+    out = runner.invoke(app, ["sim", "run", "tiny", "--days", "99999"])
+    assert out.exit_code != 0 and "days" in out.output

@@ -9,9 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from neocloud.kernel.errors import InvalidInput
 from neocloud.sim.model import PRODUCTS, Model, SimTotals
 from neocloud.sim.result import SimResult
-from neocloud.sim.scenarios import Scenario, resolve
+from neocloud.sim.scenarios import Scenario, fleet_gpus, resolve
+
+EXACT_MAX_GPUS = 20_000
 
 
 def run_scenario(
@@ -33,6 +36,12 @@ def run_scenario(
     s = resolve(scenario).with_days(days)
     if engine is not None:
         s = s.with_engine(engine)
+    if s.engine == "exact" and fleet_gpus(s) > EXACT_MAX_GPUS:
+        raise InvalidInput(
+            f"engine: the exact engine runs the control plane's own use cases and is meant for fleets up to "
+            f"{EXACT_MAX_GPUS:,} GPUs (a SuperPOD); this one has {fleet_gpus(s):,}: use the pooled engine",
+            details={"field": "engine", "gpus": fleet_gpus(s), "max": EXACT_MAX_GPUS},
+        )
     model = Model(s, seed, trace=trace)
     if s.engine == "pooled":
         from neocloud.sim.pooled import PooledEngine
