@@ -46,3 +46,11 @@ def test_levels_refuse_to_overcommit_or_go_negative() -> None:
 )
 def test_the_deepest_tier_applies(availability: float, share: str) -> None:
     assert credit_share(availability, TIERS) == Decimal(share)
+
+
+def test_the_reference_tiers_credit_nothing_at_exactly_the_target() -> None:
+    from neocloud.kernel import reference as ref
+    from neocloud.sim.scenarios import Sla
+
+    assert credit_share(0.999, Sla().tiers) == 0
+    assert credit_share(ref.SLA_TARGET - 1e-9, Sla().tiers) == Decimal("0.10")
