@@ -99,3 +99,50 @@ def test_a_hot_spare_keeps_the_contract_within_its_sla() -> None:
     assert r.sla_credits == 0
     assert r.healthy_fraction == pytest.approx(1 - 4 * 12 / 6912)
     assert r.utilisation == pytest.approx((3456 - 4 * 5 / 60) / 6912)
+
+
+def test_a_serving_spare_that_fails_puts_the_contract_down_again() -> None:
+    raw = {
+        "name": "spare-fails",
+        "days": 1,
+        "fleet": FLEET,
+        "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
+        # 36 trays, 10 % spares = the last 4 trays of rack 2 (t15-t18); the first of them serves
+        "failures": {
+            "spare_share": 0.1,
+            "swap_minutes": 5,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+                {"at_hours": 2, "node": "h1-f1-su01-r2-t15", "repair_hours": 3},
+            ],
+        },
+    }
+    r = run_scenario(parse(raw), engine="exact")
+    # down: 5 min (the swap), then 3 h (the serving spare's repair) of 4 GPUs
+    assert r.utilisation == pytest.approx((72 * 24 - 4 * (5 / 60 + 3)) / (144 * 24))
+    assert r.healthy_fraction == pytest.approx(1 - 4 * (12 + 3) / (144 * 24))
+    assert r.extra["failures"] == 2 and r.extra["repairs"] == 2
+
+
+def test_a_contract_ending_while_one_of_its_nodes_is_down() -> None:
+    raw = {
+        "name": "ends-down",
+        "days": 2,
+        "fleet": FLEET,
+        "reserved": [{"tenant": "lab", "gpus": 144, "term_days": 1}],  # every tray: the failure hits it
+        "failures": {
+            "spare_share": 0,
+            "schedule": [
+                {"at_hours": 20, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
+    }
+    for engine in ("exact", "pooled"):
+        r = run_scenario(parse(raw), engine=engine)
+        # the contract holds 144 GPUs for 24 h less 4 GPUs for its last 4 h; the tray is down 12 h
+        assert r.utilisation == pytest.approx((144 * 24 - 4 * 4) / (144 * 48)), engine
+        assert r.healthy_fraction == pytest.approx(1 - 4 * 12 / (144 * 48)), engine
+        assert r.revenue_by_product["reserved"] == Decimal("21772.80"), (
+            engine
+        )  # 144 x 24 x 6.30 (1-month term)
+        assert r.sla_credits == Decimal("2177.28"), engine  # 16 of 3,456 GPU-h lost: 99.54 % < 99.9 %
