@@ -26,7 +26,9 @@ def credit_lines(
     """(contract, month, availability, credit) for every contract-month with a credit."""
     down: dict[tuple[int, str], float] = {}
     for contract, start, end, gpus in model.downtimes:
-        for month, lo, hi in model.months(start, min(end, model.horizon)):
+        c = model.scenario.reserved[contract]
+        until = min(end, model.horizon, (c.start_day + c.term_days) * 86400)  # only the contract's window
+        for month, lo, hi in model.months(start, until):
             down[(contract, month)] = down.get((contract, month), 0.0) + gpus * (hi - lo)
     out = []
     for i, c in enumerate(model.scenario.reserved):
