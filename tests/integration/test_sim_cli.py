@@ -21,7 +21,9 @@ def test_sim_run_prints_a_table() -> None:
 
 
 def test_sim_run_json_and_plots(tmp_path: Path) -> None:
-    out = runner.invoke(app, ["sim", "run", "tiny", "--days", "1", "--seed", "3", "--json", "--plot", str(tmp_path)])
+    out = runner.invoke(
+        app, ["sim", "run", "tiny", "--days", "1", "--seed", "3", "--json", "--plot", str(tmp_path)]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["seed"] == 3 and doc["simulated_days"] == 1 and 0 < doc["utilisation"] <= 1
@@ -43,3 +45,15 @@ def test_a_scenario_file_error_names_the_field(tmp_path: Path) -> None:
 def test_an_unknown_scenario_is_refused() -> None:
     out = runner.invoke(app, ["sim", "run", "no-such-thing.yaml"])
     assert out.exit_code != 0 and "not found" in out.output
+
+
+def test_the_exact_engine_refuses_a_campus() -> None:
+    out = runner.invoke(app, ["sim", "run", "campus-1gw", "--engine", "exact", "--days", "1"])
+    assert out.exit_code != 0 and "pooled" in out.output
+
+
+def test_bad_options_are_refused_with_the_field() -> None:
+    out = runner.invoke(app, ["sim", "run", "tiny", "--engine", "warp"])
+    assert out.exit_code != 0 and "engine" in out.output
+    out = runner.invoke(app, ["sim", "run", "tiny", "--days", "99999"])
+    assert out.exit_code != 0 and "days" in out.output

@@ -84,4 +84,6 @@ def test_a_simulated_run_and_its_replay_on_a_manual_clock_give_the_same_ledger(s
 
     with engine.store(read_only=True) as u1, services.control.deps.uow(read_only=True) as u2:
         for alloc_id in engine.jobs:
-            assert [(e.to_state, e.at) for e in u1.events(alloc_id)] == [(e.to_state, e.at) for e in u2.events(alloc_id)]
+            assert [(e.to_state, e.at) for e in u1.events(alloc_id)] == [
+                (e.to_state, e.at) for e in u2.events(alloc_id)
+            ]

@@ -14,9 +14,12 @@ import heapq
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from neocloud.sim.scenarios import Scenario, preset
 
 TARGET_EVENTS_PER_S = 50_000
 TARGET_CAMPUS_YEAR_S = 600
@@ -33,6 +36,10 @@ class EngineRun:
     wall_seconds: float
     events_per_second: float
     runs: list[float] = field(default_factory=list)
+    utilisation: float = 0.0
+    revenue: str = "0"
+    cpu_seconds: float = 0.0  # median process CPU time: on a shared machine, wall time includes waiting
+    events_per_cpu_second: float = 0.0
 
 
 @dataclass
@@ -44,20 +51,38 @@ class ApiSlice:
     refused: int
 
 
-def run_engine(scenario: str, days: float, engine: str, loop: str, seed: int, repeat: int) -> EngineRun:
+def scenario_for(name: str, demand: str | None) -> Scenario:
+    """A preset, with its demand source replaced when `demand` is given ("philly" or "synthetic")."""
+    s = preset(name)
+    return s if demand is None else replace(s, source=demand)
+
+
+def run_engine(
+    scenario: str, days: float, engine: str, loop: str, seed: int, repeat: int, demand: str | None = None
+) -> EngineRun:
+    """The median wall time (set-up included) of `repeat` runs; also keeps each run's totals."""
     from neocloud.sim.run import run_scenario
 
     walls: list[float] = []
+    cpus: list[float] = []
     events = 0
+    result = None
     for _ in range(repeat):
-        r = run_scenario(scenario, days=days, seed=seed, engine=engine, loop=loop)
-        walls.append(r.wall_seconds)
-        events = r.events
+        result = run_scenario(scenario_for(scenario, demand), days=days, seed=seed, engine=engine, loop=loop)
+        walls.append(result.wall_seconds)
+        cpus.append(float(result.extra.get("cpu_seconds", 0.0)))
+        events = result.events
     wall = statistics.median(walls)
-    return EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
+    run = EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
+    run.cpu_seconds = statistics.median(cpus)
+    run.events_per_cpu_second = events / run.cpu_seconds if run.cpu_seconds else 0.0
+    if result is not None:
+        run.utilisation = result.utilisation
+        run.revenue = str(result.revenue)
+    return run
 
 
-def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
+def api_slice(scenario: str, jobs: int, seed: int = 0, demand: str | None = None) -> ApiSlice:
     """The first `jobs` jobs of `scenario` through a real API server; see the module docstring."""
     import httpx
 
@@ -68,9 +93,8 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     from neocloud.kernel.errors import Conflict
     from neocloud.kernel.ids import TenantId
     from neocloud.sim.model import Model
-    from neocloud.sim.scenarios import resolve
 
-    s = resolve(scenario)
+    s = scenario_for(scenario, demand)
     model = Model(s, seed)
     tmp = Path(tempfile.mkdtemp(prefix="neocloud-bench-sim-"))
     db_url = f"sqlite:///{tmp / 'neocloud.db'}"
@@ -90,12 +114,10 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     for c in s.reserved:
         token(c.tenant)
         who = Principal("bench", Role.TENANT_MEMBER, tenant_ids[c.tenant])
-        try:
+        with suppress(Conflict):  # as the simulator does: a contract that does not fit is left out
             services.control.reservations.reserve(
                 who, ReservationRequest(s.model, c.gpus, int(c.term_days * 24), None, c.shape)
             )
-        except Conflict:
-            pass
     # the slice: arrivals of both streams merged, and their departures, in simulated order
     streams = [((1, j) for j in model.jobs(1)), ((2, j) for j in model.jobs(2))]
     merged = heapq.merge(*streams, key=lambda pj: pj[1].arrival)
@@ -114,8 +136,10 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
     refused = 0
     events = 0
     try:
-        clients = {n: httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {t}"}, timeout=120)
-                   for n, t in tokens.items()}
+        clients = {
+            n: httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {t}"}, timeout=120)
+            for n, t in tokens.items()
+        }
         ids: dict[int, tuple[str, str]] = {}
         start = time.perf_counter()
         for _, _, op, arg in script:
@@ -132,8 +156,8 @@ def api_slice(scenario: str, jobs: int, seed: int = 0) -> ApiSlice:
                 clients[name].post(f"/v1/instances/{iid}/stop")
                 events += 1
         wall = time.perf_counter() - start
-        for c in clients.values():
-            c.close()
+        for client in clients.values():
+            client.close()
     finally:
         server.stop()
     return ApiSlice(scenario, events, wall, wall / events if events else 0.0, refused)
@@ -149,13 +173,28 @@ class SimBench:
         for e in self.engines:
             sl = next((s for s in self.slices if s.scenario == e.scenario), None)
             per_event = e.wall_seconds / e.events if e.events else 0.0
-            out.append({
-                **asdict(e),
-                "seconds_per_event": per_event,
-                "api_seconds_per_event": sl.seconds_per_event if sl else None,
-                "speedup_vs_api": (sl.seconds_per_event / per_event) if sl and per_event else None,
-            })
+            out.append(
+                {
+                    **asdict(e),
+                    "seconds_per_event": per_event,
+                    "api_seconds_per_event": sl.seconds_per_event if sl else None,
+                    "speedup_vs_api": (sl.seconds_per_event / per_event) if sl and per_event else None,
+                }
+            )
         return out
+
+    def agreement(self) -> dict[str, float] | None:
+        """Pooled against exact on the same scenario and days: relative differences."""
+        exact = next((e for e in self.engines if e.engine == "exact"), None)
+        pooled = next(
+            (e for e in self.engines if e.engine == "pooled" and exact and e.scenario == exact.scenario), None
+        )
+        if exact is None or pooled is None or not exact.utilisation or float(exact.revenue) == 0:
+            return None
+        return {
+            "utilisation_rel_diff": pooled.utilisation / exact.utilisation - 1,
+            "revenue_rel_diff": float(pooled.revenue) / float(exact.revenue) - 1,
+        }
 
     def to_json(self) -> dict[str, Any]:
         scenarios: dict[str, Any] = {}
@@ -165,6 +204,7 @@ class SimBench:
         return {
             "scenarios": scenarios,
             "api_slices": [asdict(s) for s in self.slices],
+            "pooled_vs_exact": self.agreement(),
             "targets": {
                 "events_per_second": TARGET_EVENTS_PER_S,
                 "campus_year_wall_seconds": TARGET_CAMPUS_YEAR_S,

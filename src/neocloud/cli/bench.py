@@ -373,6 +373,7 @@ def sim(
     campus_slice_jobs: int = typer.Option(20, "--campus-slice-jobs", min=0, help="jobs in campus-1gw's API slice (0: none)"),
     exact: bool = typer.Option(True, "--exact/--no-exact", help="also run gb200-superpod on the exact engine"),
     seed: int = typer.Option(0, "--seed"),
+    demand: str | None = typer.Option(None, "--demand", help="override the presets' demand: philly or synthetic"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Events/s and wall time of the simulator (gb200-superpod with Philly demand, campus-1gw), beside a
@@ -380,6 +381,8 @@ def sim(
     from neocloud.bench import sim as bench_sim
     from neocloud.cli.output import err_console
 
+    if demand not in (None, "philly", "synthetic"):
+        raise fail("--demand must be philly or synthetic")
     say = err_console.print
     engines = []
     plan = [("gb200-superpod", superpod_days, "pooled", "simpy"), ("gb200-superpod", superpod_days, "pooled", "heap"),
@@ -388,25 +391,33 @@ def sim(
         plan.insert(0, ("gb200-superpod", superpod_days, "exact", "simpy"))
     for name, days, engine, loop in plan:
         say(f"simulating {name} for {days:g} days ({engine} engine, {loop} loop)…")
-        engines.append(bench_sim.run_engine(name, days, engine, loop, seed, repeat))
+        engines.append(bench_sim.run_engine(name, days, engine, loop, seed, repeat, demand))
     slices = []
     for name, jobs in (("gb200-superpod", slice_jobs), ("campus-1gw", campus_slice_jobs)):
         if jobs:
             say(f"API slice of {name}: {jobs} jobs through a neocloud serve process…")
-            slices.append(bench_sim.api_slice(name, jobs, seed))
+            slices.append(bench_sim.api_slice(name, jobs, seed, demand))
     result = bench_sim.SimBench(engines, slices)
     if json_output:
         print_json(result.to_json())
         return
     rows = [
         (r["scenario"], r["engine"], r["loop"], f"{r['simulated_days']:g}", f"{r['events']:,}",
-         f"{r['wall_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
+         f"{r['wall_seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
+         f"{r['events_per_cpu_second']:,.0f}",
          f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
          f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-")
         for r in result.rows()
     ]
     print_table(
         "bench sim (targets: ≥50,000 events/s, campus year < 600 s, ≥100× the API per event)",
-        ("scenario", "engine", "loop", "days", "events", "wall s", "events/s", "API ms/event", "vs API"),
+        ("scenario", "engine", "loop", "days", "events", "wall s", "CPU s", "events/s", "events/CPU-s",
+         "API ms/event", "vs API"),
         rows,
     )
+    agree = result.agreement()
+    if agree is not None:
+        typer.echo(
+            f"pooled vs exact on gb200-superpod: utilisation {agree['utilisation_rel_diff']:+.2%}, "
+            f"revenue {agree['revenue_rel_diff']:+.2%}"
+        )

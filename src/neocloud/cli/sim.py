@@ -14,12 +14,18 @@ app = typer.Typer(help="The fleet simulator: run scenarios (presets or YAML file
 
 @app.command("run")
 def run(
-    scenario: str = typer.Argument(..., help="a preset (tiny, gb200-superpod, campus-1gw) or a scenario file"),
-    days: float | None = typer.Option(None, "--days", min=0.001, help="simulated days (default: the scenario's)"),
+    scenario: str = typer.Argument(
+        ..., help="a preset (tiny, gb200-superpod, campus-1gw) or a scenario file"
+    ),
+    days: float | None = typer.Option(
+        None, "--days", min=0.001, help="simulated days (default: the scenario's)"
+    ),
     seed: int = typer.Option(0, "--seed", help="seed of every random source"),
     engine: str | None = typer.Option(None, "--engine", help="exact or pooled (default: the scenario's)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
-    plot: Path | None = typer.Option(None, "--plot", help="write PNG plots and report.html to this directory"),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="write PNG plots and report.html to this directory"
+    ),
 ) -> None:
     """Run SCENARIO and print its totals: utilisation by product, revenue, SLA credits, energy, events."""
     from neocloud.sim.run import run_scenario
@@ -28,7 +34,10 @@ def run(
         with progress(not as_json) as bar:
             task = bar.add_task("simulating", total=1000)
             result = run_scenario(
-                scenario, days=days, seed=seed, engine=engine,
+                scenario,
+                days=days,
+                seed=seed,
+                engine=engine,
                 progress=lambda done: bar.update(task, completed=int(done * 1000)),
             )
     except DomainError as err:
@@ -50,7 +59,10 @@ def run(
         *((f"revenue {k}", f"{v:,} {result.currency}") for k, v in result.revenue_by_product.items()),
         ("SLA credits", f"{result.sla_credits:,} {result.currency}"),
         ("energy", f"{result.energy_mwh:,.1f} MWh ({result.mean_power_mw:,.2f} MW mean)"),
-        ("on-demand refused / queued", f"{result.extra['on-demand_refused']:.0f} / {result.extra['on-demand_queued']:.0f}"),
+        (
+            "on-demand refused / queued",
+            f"{result.extra['on-demand_refused']:.0f} / {result.extra['on-demand_queued']:.0f}",
+        ),
         ("spot preempted", f"{result.extra['spot_preempted']:.0f}"),
         ("failures / repairs", f"{result.extra['failures']:.0f} / {result.extra['repairs']:.0f}"),
         ("events", f"{result.events:,} in {result.wall_seconds:.2f} s ({result.events_per_second:,.0f}/s)"),

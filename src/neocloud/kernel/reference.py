@@ -9,6 +9,7 @@ never to literals. "≈" figures are estimates derived from the cited ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final
 
 
@@ -205,8 +206,8 @@ NVL72_SPARE_TRAYS_DEFAULT: Final = 2
 SIM_IDLE_SHARE_OF_MAX_POWER: Final = 0.25
 SIM_REPAIR_HOURS_PARTS_ON_SITE: Final = REPAIR_SECONDS_BY_ACTION["replace"][1] / 3600  # "under a day"
 SIM_SPARE_SWAP_MINUTES: Final = HOT_SPARE_SWAP_SECONDS / 60
-SLA_TARGET: Final = float(SLA_DEFAULT_TARGET_PCT) / 100
-SLA_CREDIT_TIERS: Final = tuple((float(a) / 100, c) for a, c in SLA_DEFAULT_CREDIT_TIERS)
+SLA_TARGET: Final = float(Decimal(SLA_DEFAULT_TARGET_PCT) / 100)  # 0.999, not 99.9 / 100 = 0.99900…01
+SLA_CREDIT_TIERS: Final = tuple((float(Decimal(a) / 100), c) for a, c in SLA_DEFAULT_CREDIT_TIERS)
 
 
 # ---------------------------------------------------------------------------------------------------------

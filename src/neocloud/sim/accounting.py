@@ -25,7 +25,9 @@ class Levels:
     alloc: list[int] = field(default_factory=lambda: [0, 0, 0])
     unhealthy: int = 0
     committed: int = 0
-    held_down: int = 0  # reserved GPUs on failed nodes: held by an allocation, not delivered (part of unhealthy)
+    held_down: int = (
+        0  # reserved GPUs on failed nodes: held by an allocation, not delivered (part of unhealthy)
+    )
     alloc_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     unhealthy_s: float = 0.0
     committed_s: float = 0.0
@@ -48,13 +50,17 @@ class Levels:
         self.advance(now)
         self.alloc[product] += gpus
         if self.alloc[product] < 0 or self.allocated + self.unhealthy > self.gpus:
-            raise ConservationError(f"allocated {self.alloc} + unhealthy {self.unhealthy} outside 0..{self.gpus}")
+            raise ConservationError(
+                f"allocated {self.alloc} + unhealthy {self.unhealthy} outside 0..{self.gpus}"
+            )
 
     def fail(self, now: float, gpus: int) -> None:
         self.advance(now)
         self.unhealthy += gpus
         if self.unhealthy < 0 or self.allocated + self.unhealthy > self.gpus:
-            raise ConservationError(f"allocated {self.alloc} + unhealthy {self.unhealthy} outside 0..{self.gpus}")
+            raise ConservationError(
+                f"allocated {self.alloc} + unhealthy {self.unhealthy} outside 0..{self.gpus}"
+            )
 
     def commit(self, now: float, gpus: int) -> None:
         self.advance(now)

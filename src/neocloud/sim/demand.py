@@ -19,11 +19,14 @@ the fleet or the other stream never changes a stream's jobs.
 
 from __future__ import annotations
 
-import heapq
+import hashlib
+import itertools
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from neocloud.traces.philly import PhillyTrace
 
@@ -55,54 +58,88 @@ def philly_plan(trace: PhillyTrace, product: str, share_gpus: int, gpus_per_node
     return StreamPlan(product, share_gpus, peak, factor, math.ceil(factor))
 
 
-def philly_jobs(
+CHUNK = 65_536
+
+Chunk = tuple[list[int], list[int], list[int], list[int]]  # arrivals, nodes, durations, tenants
+
+
+def _np_rng(label: str) -> np.random.Generator:
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(label.encode()).digest()[:8], "little"))
+
+
+def philly_chunks(
     trace: PhillyTrace, plan: StreamPlan, gpus_per_node: int, horizon: int, tenants: int, seed: int
-) -> Iterator[Job]:
-    """The stream's jobs arriving in [0, horizon), in arrival order."""
+) -> Iterator[Chunk]:
+    """The stream's jobs arriving in [0, horizon), in arrival order, as column chunks (built with numpy:
+    a campus year is ≈10M jobs)."""
     rng = random.Random(f"{seed}:arrivals:{plan.product}")
     span = max(1, math.ceil(trace.span_s) + 1)
-    clusters = sorted({j.cluster for j in trace.jobs})
+    jobs = trace.jobs
+    submit = np.fromiter((int(j.submit_s) for j in jobs), dtype=np.int64, count=len(jobs))
+    nodes = np.fromiter((-(-j.gpus // gpus_per_node) for j in jobs), dtype=np.int64, count=len(jobs))
+    duration = np.fromiter((max(1, int(j.duration_s)) for j in jobs), dtype=np.int64, count=len(jobs))
+    clusters = sorted({j.cluster for j in jobs})
     tenant_of = {c: i % tenants for i, c in enumerate(clusters)}
+    tenant = np.fromiter((tenant_of[j.cluster] for j in jobs), dtype=np.int64, count=len(jobs))
     copies = []
     for c in range(plan.copies):
         keep = min(1.0, plan.factor - c)
-        phase = rng.randrange(span)
-        thin = random.Random(f"{seed}:arrivals:{plan.product}:{c}")
-        copies.append(_copy(trace, span, phase, keep, thin, gpus_per_node, horizon, tenant_of))
-    for job in heapq.merge(*copies, key=lambda j: j.arrival):
-        yield job
+        copies.append((rng.randrange(span), keep, _np_rng(f"{seed}:arrivals:{plan.product}:{c}")))
+    for base in range(0, horizon, span):
+        times, index = [], []
+        for phase, keep, thin in copies:
+            mask = thin.random(len(jobs)) < keep if keep < 1.0 else slice(None)
+            times.append(base + (submit[mask] + phase) % span)
+            index.append(np.arange(len(jobs))[mask])
+        t = np.concatenate(times)
+        i = np.concatenate(index)
+        order = np.argsort(t, kind="stable")
+        t, i = t[order], i[order]
+        t, i = t[t < horizon], i[t < horizon]
+        for lo in range(0, len(t), CHUNK):
+            sl = slice(lo, lo + CHUNK)
+            ix = i[sl]
+            yield t[sl].tolist(), nodes[ix].tolist(), duration[ix].tolist(), tenant[ix].tolist()
 
 
-def _copy(
-    trace: PhillyTrace, span: int, phase: int, keep: float, rng: random.Random, gpn: int, horizon: int,
-    tenant_of: dict[str, int],
+def philly_jobs(
+    trace: PhillyTrace, plan: StreamPlan, gpus_per_node: int, horizon: int, tenants: int, seed: int
 ) -> Iterator[Job]:
-    """One phase-shifted copy of the trace, wrapped every `span` seconds, in arrival order."""
-    jobs = trace.jobs
-    shifted = sorted(((int(j.submit_s) + phase) % span, i) for i, j in enumerate(jobs))
-    base = 0
-    while base < horizon:
-        for offset, i in shifted:
-            t = base + offset
-            if t >= horizon:
-                return
-            if keep < 1.0 and rng.random() >= keep:
-                continue
-            j = jobs[i]
-            yield Job(t, -(-j.gpus // gpn), max(1, int(j.duration_s)), tenant_of[j.cluster])
-        base += span
+    """The same stream as `philly_chunks`, one Job at a time."""
+    for chunk in philly_chunks(trace, plan, gpus_per_node, horizon, tenants, seed):
+        yield from (Job(*row) for row in zip(*chunk, strict=True))
+
+
+def chunks_of(jobs: Iterator[Job]) -> Iterator[Chunk]:
+    """Column chunks of a Job stream."""
+    while True:
+        block = list(itertools.islice(jobs, CHUNK))
+        if not block:
+            return
+        yield (
+            [j.arrival for j in block],
+            [j.nodes for j in block],
+            [j.duration for j in block],
+            [j.tenant for j in block],
+        )
 
 
 def synthetic_jobs(
-    product: str, share_gpus: int, gpus_per_node: int, mean_nodes: float, mean_hours: float,
-    horizon: int, tenants: int, seed: int,
+    product: str,
+    share_gpus: int,
+    gpus_per_node: int,
+    mean_nodes: float,
+    mean_hours: float,
+    horizon: int,
+    tenants: int,
+    seed: int,
 ) -> Iterator[Job]:
     rng = random.Random(f"{seed}:arrivals:{product}")
     if share_gpus <= 0:
         return
     mean_gpu_s = mean_nodes * gpus_per_node * mean_hours * 3600
     rate = SYNTHETIC_LOAD * share_gpus / mean_gpu_s  # arrivals per second
-    p = 1.0 / mean_nodes  # 1 + geometric(p) has mean 1/p... shifted below to mean `mean_nodes`
+    p = 1.0 / mean_nodes  # sizes 1, 2, ... with P(n) = p (1 - p)^(n-1): mean 1/p = mean_nodes
     t = 0.0
     while True:
         t += rng.expovariate(rate)

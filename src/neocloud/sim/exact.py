@@ -146,14 +146,14 @@ class ExactEngine:
         self.node_ids = list(m.node_ids)
         self.state = dict.fromkeys(self.node_ids, READY)
         if m.spare_nodes:
-            for n in self.node_ids[-m.spare_nodes:]:
+            for n in self.node_ids[-m.spare_nodes :]:
                 self._set(n, SPARE)
-            self.spares = list(self.node_ids[-m.spare_nodes:])
+            self.spares = list(self.node_ids[-m.spare_nodes :])
         for i, c in enumerate(m.scenario.reserved):
             who = self._tenant(c.tenant)
             self.contract_tenant.append(self.tenants[c.tenant])
             start = m.at(c.start_day * 86400) if c.start_day > 0 else None
-            req = ReservationRequest(m.scenario.model, c.gpus, int(round(c.term_days * 24)), start, c.shape)
+            req = ReservationRequest(m.scenario.model, c.gpus, round(c.term_days * 24), start, c.shape)
             self.calls.add(0, "reserve", tenant=c.tenant, request=req)
             try:
                 view = self.cp.reservations.reserve(who, req)
@@ -309,7 +309,12 @@ class ExactEngine:
         self.t.completed[job.product] += 1
 
     def _stop(self, job: _Job) -> None:
-        self.calls.add(self.loop.now, "stop_instance", tenant=job.principal.token_id.removeprefix("sim-"), id=job.alloc_id)
+        self.calls.add(
+            self.loop.now,
+            "stop_instance",
+            tenant=job.principal.token_id.removeprefix("sim-"),
+            id=job.alloc_id,
+        )
         try:
             self.cp.instances.stop_instance(job.principal, job.alloc_id)
         except Conflict:
@@ -389,8 +394,12 @@ class ExactEngine:
             self.m.downtime(i, now, repair_at, gpn)
             return
         with self.store(read_only=True) as uow:
-            held = {b.allocation_id for b in uow.bookings(self.m.scenario.model, self.m.at(now),
-                                                          self.m.at(now + self.m.notice_s + 1), nodes=[node])}
+            held = {
+                b.allocation_id
+                for b in uow.bookings(
+                    self.m.scenario.model, self.m.at(now), self.m.at(now + self.m.notice_s + 1), nodes=[node]
+                )
+            }
         for alloc_id in sorted(held):
             if alloc_id in self.contract_of:
                 i = self.contract_of[alloc_id]
@@ -541,9 +550,13 @@ class ExactEngine:
         for i, month, availability, amount in sla.credit_lines(self.m, self.t.revenue_by_contract_month):
             tenant = self.contract_tenant[i]
             reason = f"SLA {month}: availability {availability:.5f} of contract {i}"
-            self.calls.add(self.m.horizon, "issue_credit", tenant=self.m.scenario.reserved[i].tenant,
-                           amount=str(amount), reason=reason)
+            self.calls.add(
+                self.m.horizon,
+                "issue_credit",
+                tenant=self.m.scenario.reserved[i].tenant,
+                amount=str(amount),
+                reason=reason,
+            )
             self.billing.issue_credit(tenant, str(amount), reason)
             total += amount
         self.t.credits = total
-

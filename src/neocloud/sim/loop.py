@@ -44,7 +44,7 @@ class SimPyLoop:
 
     def at(self, time: float, fn: Callback, arg: Any = None) -> None:
         ev = self._timeout(self.env, max(0.0, time - self.env.now), (fn, arg))
-        ev.callbacks.append(_dispatch)  # type: ignore[union-attr]
+        ev.callbacks.append(_dispatch)
 
     def run(self, until: float) -> None:
         self.env.run(until=until)

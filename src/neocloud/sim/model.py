@@ -54,21 +54,25 @@ class Model:
     def __init__(self, scenario: Scenario, seed: int, *, trace: Any = None) -> None:
         self.scenario = scenario
         self.seed = seed
-        self.horizon = int(round(scenario.days * 86400))
+        self.horizon = round(scenario.days * 86400)
         fleet = scenario.fleet()
         gpu = gpu_model(scenario.model)
         self.gpn = gpu.gpus_per_node
         self.node_ids = [n.id for n in fleet.nodes if n.model == scenario.model]
         self.nodes = len(self.node_ids)
         self.gpus = self.nodes * self.gpn
-        self.spare_nodes = int(round(scenario.failures.spare_share * self.nodes))
+        self.spare_nodes = round(scenario.failures.spare_share * self.nodes)
         self.power: Power = scenario.power_figures()
         self.notice_s = int(DEFAULT_SPOT_NOTICE.total_seconds())
         hours = scenario.failures.repair_hours
-        self.repair_s = None if hours is None else int(round(hours * 3600))
+        self.repair_s = None if hours is None else round(hours * 3600)
         self._nodes = [n for n in fleet.nodes if n.model == scenario.model]
-        self.swap_s = int(round(scenario.failures.swap_minutes * 60))
-        self.max_wait = [0, int(scenario.on_demand.max_wait_hours * 3600), int(scenario.spot.max_wait_hours * 3600)]
+        self.swap_s = round(scenario.failures.swap_minutes * 60)
+        self.max_wait = [
+            0,
+            int(scenario.on_demand.max_wait_hours * 3600),
+            int(scenario.spot.max_wait_hours * 3600),
+        ]
         self.catalog = default_catalog(scenario.currency)
         self.downtimes: list[tuple[int, float, float, int]] = []
         self.totals = SimTotals()
@@ -84,13 +88,24 @@ class Model:
             if scenario.source == "philly":
                 self.plans.append(demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn))
 
+    def job_chunks(self, product: int) -> Iterator[demand.Chunk]:
+        """The same stream as `jobs`, as column chunks (the pooled engine's fast path)."""
+        stream = self.scenario.on_demand if product == 1 else self.scenario.spot
+        if self.scenario.source == "philly" and int(stream.share * self.gpus) > 0:
+            plan = self.plans[product - 1]
+            return demand.philly_chunks(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
+        return demand.chunks_of(self.jobs(product))
+
     def jobs(self, product: int) -> Iterator[demand.Job]:
         if self.scenario.source == "list":
             name = PRODUCTS[product]
-            return iter([
-                demand.Job(int(round(j.at_hours * 3600)), j.nodes, max(1, int(round(j.hours * 3600))), j.tenant)
-                for j in self.scenario.job_list if j.product == name and j.at_hours * 3600 < self.horizon
-            ])
+            return iter(
+                [
+                    demand.Job(round(j.at_hours * 3600), j.nodes, max(1, round(j.hours * 3600)), j.tenant)
+                    for j in self.scenario.job_list
+                    if j.product == name and j.at_hours * 3600 < self.horizon
+                ]
+            )
         stream = self.scenario.on_demand if product == 1 else self.scenario.spot
         share_gpus = int(stream.share * self.gpus)
         if share_gpus <= 0:
@@ -99,8 +114,14 @@ class Model:
             plan = self.plans[product - 1]
             return demand.philly_jobs(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
         return demand.synthetic_jobs(
-            PRODUCTS[product], share_gpus, self.gpn, stream.mean_nodes, stream.mean_hours, self.horizon,
-            stream.tenants, self.seed,
+            PRODUCTS[product],
+            share_gpus,
+            self.gpn,
+            stream.mean_nodes,
+            stream.mean_hours,
+            self.horizon,
+            stream.tenants,
+            self.seed,
         )
 
     def failures(self) -> Iterator[tuple[int, str, int]]:
@@ -113,9 +134,9 @@ class Model:
 
         if self.scenario.failure_list is not None:
             for lf in self.scenario.failure_list:
-                t = int(round(lf.at_hours * 3600))
+                t = round(lf.at_hours * 3600)
                 if t < self.horizon:
-                    yield t, lf.node, max(1, int(round(lf.repair_hours * 3600)))
+                    yield t, lf.node, max(1, round(lf.repair_hours * 3600))
             return
         f = self.scenario.failures
         kinds = llama3_failure_kinds()
@@ -130,7 +151,9 @@ class Model:
             t = math.ceil((failure.at - self.scenario.start).total_seconds())
             if t >= self.horizon:
                 continue
-            repair = self.repair_s if self.repair_s is not None else max(1, int(failure.repair.total_seconds()))
+            repair = (
+                self.repair_s if self.repair_s is not None else max(1, int(failure.repair.total_seconds()))
+            )
             yield t, str(failure.node), repair
 
     def downtime(self, contract: int, start: float, end: float, gpus: int) -> None:

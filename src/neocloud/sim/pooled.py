@@ -5,7 +5,7 @@ jobs"): the fleet is homogeneous (one GPU model, whole-node jobs), so a job need
 particular ones. The engine keeps node counts instead of node-level bookings: reserved contracts are
 blocks of nodes held from their start to their end; on-demand and spot jobs take free nodes from a pool,
 on-demand waits in a FIFO queue (no backfill) up to `max_wait_hours` and may take back spot capacity
-(newest spot jobs first, after the spot notice); spot takes only free nodes. What it gives up:
+(the most recently started spot jobs first, after the spot notice); spot takes only free nodes. What it gives up:
 topology (an N-node job never fails to fit for fragmentation) and the placement policy's choice of
 victims. `neocloud bench sim` and tests/integration/test_sim_pooled_agrees.py compare it with the exact
 engine on gb200-superpod (utilisation and revenue within 2 %).
@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,6 @@ from typing import Any
 from neocloud.kernel.gpus import gpu_model
 from neocloud.sim import sla
 from neocloud.sim.accounting import Levels, Series, power_mw
-from neocloud.sim.demand import Job
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
 
@@ -44,6 +43,7 @@ class _Run:
     start: float
     alive: bool = True
     noticed: bool = False
+    promised_to: int = 0  # the waiting on-demand job its nodes go to at the end of the notice
 
 
 @dataclass(slots=True)
@@ -88,12 +88,14 @@ class PooledEngine:
         self.spares = model.spare_nodes
         self.free = self.N - self.spares
         self.failed = 0
+        self.noticed_nodes = 0  # nodes of spot jobs under a preemption notice
+        self.waiting: dict[int, int] = {}  # on-demand job waiting out a spot notice -> nodes promised
         self.pending = 0  # nodes held for on-demand jobs waiting out a spot notice
         self.lv = Levels(self.N * self.gpn)
         self.series = Series(model.scenario.sample_hours * 3600)
         self.runs: dict[int, _Run] = {}
         self.pools = (_Pool(), _Pool(), _Pool())
-        self.queues: tuple[deque[tuple[int, Job]], deque[tuple[int, Job]]] = (deque(), deque())
+        self.queues: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (deque(), deque())
         self.queued_since: dict[int, float] = {}
         self.contracts = [_Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
         self.t = model.totals
@@ -135,51 +137,55 @@ class PooledEngine:
 
     # jobs ------------------------------------------------------------------------------------------
 
-    def _arrive(self, arg: tuple[int, Any]) -> None:
-        product, stream = arg
-        job: Job = stream[1]
-        nxt = next(stream[0], None)
-        stream[1] = nxt
-        if nxt is not None:
-            self.loop.at(nxt.arrival, self._arrive, arg)
+    def _arrive(self, cursor: list[Any]) -> None:
+        """`cursor` = [product, chunk iterator, arrivals, nodes, durations, position] of one stream."""
+        product, pos = cursor[0], cursor[5]
+        nodes, duration = cursor[3][pos], cursor[4][pos]
+        pos += 1
+        if pos == len(cursor[2]):
+            chunk = next(cursor[1], None)
+            if chunk is not None:
+                cursor[2], cursor[3], cursor[4] = chunk[0], chunk[1], chunk[2]
+                pos = 0
+        cursor[5] = pos
+        if pos < len(cursor[2]):
+            self.loop.at(cursor[2][pos], self._arrive, cursor)
         self._ids += 1
         jid = self._ids
-        if not self._try(jid, product, job):
+        if not self._try(jid, product, nodes, duration):
             wait = self.m.max_wait[product]
             if wait > 0:
-                q = self.queues[product - 1]
-                q.append((jid, job))
+                self.queues[product - 1].append((jid, nodes, duration))
                 self.queued_since[jid] = self.loop.now
                 self.loop.at(self.loop.now + wait, self._give_up, jid)
             else:
                 self.t.refused[product] += 1
 
-    def _try(self, jid: int, product: int, job: Job) -> bool:
-        n = job.nodes
+    def _try(self, jid: int, product: int, n: int, duration: int) -> bool:
         if self.free >= n:
             self.free -= n
-            self._start(jid, product, job)
+            self._start(jid, product, n, duration)
             return True
         if product == OD and self.free + self._spot_unnoticed() >= n:
             take = self.free
             self.free = 0
             self.pending += take
-            self._take_back(n - take, SPOT, notice=True)
+            self.waiting[jid] = take + self._take_back(n - take, SPOT, notice=True, for_job=jid)
             self.t.events += 1  # the admission (its start comes after the notice)
             self.t.admissions += 1
-            self.loop.at(self.loop.now + self.m.notice_s, self._start_after_notice, (jid, job, n))
+            self.loop.at(self.loop.now + self.m.notice_s, self._start_after_notice, (jid, n, duration))
             return True
         return False
 
     def _spot_unnoticed(self) -> int:
-        return sum(self.runs[j].nodes for j in self.pools[SPOT].ids if not self.runs[j].noticed)
+        return self.pools[SPOT].nodes - self.noticed_nodes
 
-    def _take_back(self, nodes: int, product: int, *, notice: bool) -> int:
+    def _take_back(self, nodes: int, product: int, *, notice: bool, for_job: int = 0) -> int:
         """Preempt the newest `product` jobs until `nodes` nodes come back; returns the nodes taken. With
         `notice` they end after the spot notice (their nodes go to the waiting job), else now (freed)."""
         got = 0
         pool = self.pools[product]
-        for jid in sorted(pool.ids, key=lambda j: -self.runs[j].start):
+        for jid in list(reversed(pool.ids)):  # the most recently started first (near enough: swap-removal)
             if got >= nodes:
                 break
             r = self.runs[jid]
@@ -189,6 +195,8 @@ class PooledEngine:
             self.t.preempted[product] += 1
             if notice:
                 r.noticed = True
+                r.promised_to = for_job
+                self.noticed_nodes += r.nodes
                 self.t.events += 1  # preemption notice
                 self.loop.at(self.loop.now + self.m.notice_s, self._preempt, jid)
             else:
@@ -200,26 +208,30 @@ class PooledEngine:
         if r is not None and r.alive:
             self._stop(jid, free=False, to_pending=True)  # its nodes are promised to the waiting job
 
-    def _start_after_notice(self, arg: tuple[int, Job, int]) -> None:
-        jid, job, n = arg
-        short = n - self.pending  # a victim failed during the notice: its nodes did not all come back
-        if short > 0:
-            if self.free < short:
-                self._take_back(short - self.free, SPOT, notice=False)
-            got = min(short, self.free)
-            self.free -= got
-            self.pending += got
-            if got < short:
-                job = replace(job, nodes=n - (short - got))
-        self.pending -= job.nodes
-        self._start(jid, OD, job, admitted=True)
+    def _start_after_notice(self, arg: tuple[int, int, int]) -> None:
+        """The waiting job starts on the nodes promised to it; extra victim nodes go back to the pool, and
+        nodes lost to a failure during the notice are made up from free nodes (or spot, without notice)."""
+        jid, n, duration = arg
+        got = self.waiting.pop(jid)
+        self.pending -= got
+        if got < n:
+            if self.free < n - got:
+                self._take_back(n - got - self.free, SPOT, notice=False)
+            extra = min(n - got, self.free)
+            self.free -= extra
+            n = got + extra
+        elif got > n:
+            self.free += got - n
+        self._start(jid, OD, n, duration, admitted=True)
+        if got > n:
+            self._drain()
 
-    def _start(self, jid: int, product: int, job: Job, *, admitted: bool = False) -> None:
+    def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
-        r = _Run(product, job.nodes, now)
+        r = _Run(product, nodes, now)
         self.runs[jid] = r
-        self.pools[product].add(jid, job.nodes)
-        self._alloc(product, job.nodes)
+        self.pools[product].add(jid, nodes)
+        self.lv.add(now, product, nodes * self.gpn)
         self.t.events += 1 if admitted else 2  # (admission and) start
         if not admitted:
             self.t.admissions += 1
@@ -227,7 +239,7 @@ class PooledEngine:
         if since is not None:
             self.t.queue_delay_s[product] += now - since
             self.t.queued[product] += 1
-        self.loop.at(now + job.duration, self._depart, jid)
+        self.loop.at(now + duration, self._depart, jid)
 
     def _depart(self, jid: int) -> None:
         r = self.runs.get(jid)
@@ -240,6 +252,8 @@ class PooledEngine:
         for them (`to_pending`), or nowhere (the caller places them)."""
         r = self.runs.pop(jid)
         r.alive = False
+        if r.noticed:
+            self.noticed_nodes -= r.nodes
         self.pools[r.product].remove(jid, r.nodes)
         self._alloc(r.product, -r.nodes)
         self.t.events += 1
@@ -252,7 +266,7 @@ class PooledEngine:
     def _give_up(self, jid: int) -> None:
         if jid in self.queued_since:
             for product, q in ((OD, self.queues[0]), (SPOT, self.queues[1])):
-                for i, (qid, _) in enumerate(q):
+                for i, (qid, _, _) in enumerate(q):
                     if qid == jid:
                         del q[i]
                         del self.queued_since[jid]
@@ -262,12 +276,10 @@ class PooledEngine:
     def _drain(self) -> None:
         for product, q in ((OD, self.queues[0]), (SPOT, self.queues[1])):
             while q:
-                jid, job = q[0]
-                if not self._try(jid, product, job):
+                jid, nodes, duration = q[0]
+                if not self._try(jid, product, nodes, duration):
                     break
                 q.popleft()
-                if product == OD and jid not in self.runs:
-                    pass  # admitted, starts after the spot notice
             if q and product == OD:
                 return  # spot never jumps an on-demand queue
 
@@ -278,7 +290,7 @@ class PooledEngine:
         if nxt is not None:
             self.loop.at(nxt[0], self._failure, nxt)
         now = self.loop.now
-        _, failed_node, repair_s = arg
+        repair_s = arg[2]  # which node the injector hit does not matter here: only the pool it is in
         i = self._frng.randrange(self.N)
         res_healthy = sum(c.healthy for c in self.contracts)
         bounds = [self.failed, self.spares, res_healthy, self.pools[OD].nodes, self.pools[SPOT].nodes]
@@ -316,18 +328,28 @@ class PooledEngine:
             jid = self._pick_job(product)
             r = self.runs[jid]
             self._stop(jid, free=False)
-            self.free += r.nodes - 1
+            if r.noticed and r.promised_to in self.waiting:  # the rest stay promised to the waiting job
+                self._promise_lost(r.promised_to, r.nodes)
+            else:
+                self.free += r.nodes - 1
             self.t.interrupted[product] += 1
             self.loop.at(repair_at, self._repair, ("free", None))
-        else:
-            self.free -= 1  # an idle node (free or pending)
-            if self.free < 0:
-                self.free += 1
-                self.pending -= 1
+        elif i < self.free:
+            self.free -= 1  # an idle node
+            self.loop.at(repair_at, self._repair, ("free", None))
+        else:  # a node promised to an on-demand job waiting out a spot notice
+            j = next(j for j, promised in self.waiting.items() if promised > 0)
+            self.waiting[j] -= 1
+            self.pending -= 1
             self.loop.at(repair_at, self._repair, ("free", None))
         self._unhealthy(1)  # after the allocation it hit has let go of the node
         if kind in (3, 4):
             self._drain()
+
+    def _promise_lost(self, job: int, nodes: int) -> None:
+        """A noticed victim of `nodes` nodes failed: all but the failed node still go to `job`."""
+        self.pending += nodes - 1
+        self.waiting[job] -= 1
 
     def _pick_contract(self, i: int) -> _Contract:
         for c in self.contracts:
@@ -394,14 +416,15 @@ class PooledEngine:
         wall = time.perf_counter()
         for c in self.contracts:
             spec = m.scenario.reserved[c.index]
-            loop.at(spec.start_day * 86400, lambda _, c=c: self._contract_start(c))
+            loop.at(spec.start_day * 86400, self._contract_start, c)
             end = (spec.start_day + spec.term_days) * 86400
             if end < m.horizon:
-                loop.at(end, lambda _, c=c: self._contract_end(c))
-        for product, jobs in ((OD, m.jobs(OD)), (SPOT, m.jobs(SPOT))):
-            first = next(jobs, None)
-            if first is not None:
-                loop.at(first.arrival, self._arrive, (product, [jobs, first]))
+                loop.at(end, self._contract_end, c)
+        for product in (OD, SPOT):
+            chunks = m.job_chunks(product)
+            first = next(chunks, None)
+            if first is not None and first[0]:
+                loop.at(first[0][0], self._arrive, [product, chunks, first[0], first[1], first[2], 0])
         self._failures = m.failures()
         first_failure = next(self._failures, None)
         if first_failure is not None:

@@ -47,18 +47,25 @@ def write_html(result: SimResult, out: Path, plots: list[Path]) -> Path:
     """report.html in `out`: the totals table and the plots beside it."""
     out.mkdir(parents=True, exist_ok=True)
     rows = [
-        ("scenario", result.scenario), ("simulated days", f"{result.simulated_days:g}"), ("seed", result.seed),
-        ("GPUs", f"{result.gpus:,}"), ("utilisation", f"{result.utilisation:.2%}"),
+        ("scenario", result.scenario),
+        ("simulated days", f"{result.simulated_days:g}"),
+        ("seed", result.seed),
+        ("GPUs", f"{result.gpus:,}"),
+        ("utilisation", f"{result.utilisation:.2%}"),
         *((f"utilisation — {k}", f"{v:.2%}") for k, v in result.utilisation_by_product.items()),
         ("healthy fraction", f"{result.healthy_fraction:.4%}"),
         *((f"revenue — {k}", f"{v:,} {result.currency}") for k, v in result.revenue_by_product.items()),
         ("revenue", f"{result.revenue:,} {result.currency}"),
         ("SLA credits", f"{result.sla_credits:,} {result.currency}"),
-        ("energy", f"{result.energy_mwh:,.1f} MWh"), ("mean power", f"{result.mean_power_mw:,.2f} MW"),
-        ("events", f"{result.events:,}"), ("wall seconds", f"{result.wall_seconds:.2f}"),
+        ("energy", f"{result.energy_mwh:,.1f} MWh"),
+        ("mean power", f"{result.mean_power_mw:,.2f} MW"),
+        ("events", f"{result.events:,}"),
+        ("wall seconds", f"{result.wall_seconds:.2f}"),
         *((k.replace("_", " "), f"{v:,.4g}") for k, v in result.extra.items()),
     ]
-    table = "\n".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    table = "\n".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
     images = "\n".join(f'<img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}">' for p in plots)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>neocloud sim — {html.escape(result.scenario)}</title>

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from neocloud.kernel.errors import InvalidInput
 from neocloud.sim.model import PRODUCTS, Model, SimTotals
 from neocloud.sim.result import SimResult
-from neocloud.sim.scenarios import Scenario, resolve
+from neocloud.sim.scenarios import Scenario, fleet_gpus, resolve
+
+EXACT_MAX_GPUS = 20_000
 
 
 def run_scenario(
@@ -27,9 +32,16 @@ def run_scenario(
     cases on virtual time; "pooled": the stated aggregation); `loop` picks SimPy ("simpy") or a bare
     heap ("heap", to measure SimPy's share) for the pooled engine; `progress` is called with the
     simulated fraction done."""
+    wall, cpu = time.perf_counter(), time.process_time()
     s = resolve(scenario).with_days(days)
     if engine is not None:
         s = s.with_engine(engine)
+    if s.engine == "exact" and fleet_gpus(s) > EXACT_MAX_GPUS:
+        raise InvalidInput(
+            f"engine: the exact engine runs the control plane's own use cases and is meant for fleets up to "
+            f"{EXACT_MAX_GPUS:,} GPUs (a SuperPOD); this one has {fleet_gpus(s):,}: use the pooled engine",
+            details={"field": "engine", "gpus": fleet_gpus(s), "max": EXACT_MAX_GPUS},
+        )
     model = Model(s, seed, trace=trace)
     if s.engine == "pooled":
         from neocloud.sim.pooled import PooledEngine
@@ -39,7 +51,13 @@ def run_scenario(
         from neocloud.sim.exact import ExactEngine
 
         totals = ExactEngine(model, progress=progress).run()
-    return summarise(model, totals)
+    engine_wall = totals.wall_seconds
+    totals.wall_seconds = time.perf_counter() - wall  # set-up (fleet, trace) included
+    result = summarise(model, totals)
+    cpu_seconds = time.process_time() - cpu  # beside wall time: the machine may be shared
+    return replace(
+        result, extra={**result.extra, "engine_wall_seconds": engine_wall, "cpu_seconds": cpu_seconds}
+    )
 
 
 def summarise(model: Model, t: SimTotals) -> SimResult:

@@ -150,8 +150,6 @@ class Scenario:
 
     def fleet(self) -> Any:
         """The scenario's `neocloud.fleet.fleet.Fleet` (a preset built with its params, or a fleet file)."""
-        from neocloud.fleet import presets
-
         if self.fleet_file is not None:
             from neocloud.fleet.file import load_fleet
 
@@ -261,8 +259,21 @@ def _start(raw: Any) -> datetime:
     return value.astimezone(UTC)
 
 
-_TOP = ("name", "start", "days", "engine", "fleet", "reserved", "demand", "failures", "power", "sla",
-        "metering_hours", "sample_hours", "currency")
+_TOP = (
+    "name",
+    "start",
+    "days",
+    "engine",
+    "fleet",
+    "reserved",
+    "demand",
+    "failures",
+    "power",
+    "sla",
+    "metering_hours",
+    "sample_hours",
+    "currency",
+)
 
 
 def parse(raw: Any, *, base: Path | None = None) -> Scenario:
@@ -281,8 +292,11 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         raise _bad("fleet", "needs exactly one of preset or file")
     if "preset" in fleet:
         preset_name = _choice(fleet["preset"], tuple(presets.PRESETS), "fleet.preset")
-        params = _mapping(fleet.get("params", {}), "fleet.params",
-                          tuple(p.name for p in presets.PRESETS[preset_name].params))
+        params = _mapping(
+            fleet.get("params", {}),
+            "fleet.params",
+            tuple(p.name for p in presets.PRESETS[preset_name].params),
+        )
         for key, value in params.items():
             param = next(p for p in presets.PRESETS[preset_name].params if p.name == key)
             try:
@@ -321,29 +335,38 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         if key in demand:
             updates[key] = _stream(demand[key], f"demand.{key}")
     if "failures" in top:
-        f = _mapping(top["failures"], "failures",
-                     ("per_gpu_day", "repair_hours", "spare_share", "swap_minutes", "schedule"))
+        f = _mapping(
+            top["failures"],
+            "failures",
+            ("per_gpu_day", "repair_hours", "spare_share", "swap_minutes", "schedule"),
+        )
         if "schedule" in f:
             updates["failure_list"] = _failure_list(f["schedule"])
         d = Failures()
         updates["failures"] = Failures(
             _number(f.get("per_gpu_day", d.per_gpu_day), "failures.per_gpu_day", 0.0, 1.0),
-            None if f.get("repair_hours") is None else _positive(f["repair_hours"], "failures.repair_hours", 24 * 365),
+            None
+            if f.get("repair_hours") is None
+            else _positive(f["repair_hours"], "failures.repair_hours", 24 * 365),
             _number(f.get("spare_share", d.spare_share), "failures.spare_share", 0.0, 0.5),
             _number(f.get("swap_minutes", d.swap_minutes), "failures.swap_minutes", 0.0, 24 * 60),
         )
     if "power" in top:
         p = _mapping(top["power"], "power", ("idle_w_per_gpu", "active_w_per_gpu", "pue"))
-        d = default_power(model, float(params.get("pue", ref.PUE_MODERN_AI_HALL)))
-        idle = _number(p.get("idle_w_per_gpu", d.idle_w_per_gpu), "power.idle_w_per_gpu", 0.0, 20_000)
-        active = _number(p.get("active_w_per_gpu", d.active_w_per_gpu), "power.active_w_per_gpu", 0.0, 20_000)
+        dp = default_power(model, float(params.get("pue", ref.PUE_MODERN_AI_HALL)))
+        idle = _number(p.get("idle_w_per_gpu", dp.idle_w_per_gpu), "power.idle_w_per_gpu", 0.0, 20_000)
+        active = _number(p.get("active_w_per_gpu", dp.active_w_per_gpu), "power.active_w_per_gpu", 0.0, 20_000)
         if idle > active:
             raise _bad("power.idle_w_per_gpu", f"must not exceed active_w_per_gpu ({active})", idle)
-        updates["power"] = Power(idle, active, _number(p.get("pue", d.pue), "power.pue", 1.0, 3.0))
+        updates["power"] = Power(idle, active, _number(p.get("pue", dp.pue), "power.pue", 1.0, 3.0))
     if "sla" in top:
         updates["sla"] = _sla(top["sla"])
     scenario = replace(scenario, **updates)
-    if scenario.source == "list" and not scenario.job_list and (scenario.on_demand.share or scenario.spot.share):
+    if (
+        scenario.source == "list"
+        and not scenario.job_list
+        and (scenario.on_demand.share or scenario.spot.share)
+    ):
         raise _bad("demand.jobs", "is required with source list")
     if scenario.failure_list:
         ids = {n.id for n in scenario.fleet().nodes}
@@ -379,7 +402,9 @@ def _contracts(raw: Any, scenario: Scenario) -> tuple[Contract, ...]:
             share = _number(c["share"], f"{path}.share", 0.0, 1.0)
             gpus = int(share * total / count // unit) * unit
             if gpus < unit:
-                raise _bad(f"{path}.share", f"is less than one {shape} unit ({unit} GPUs) of the fleet", share)
+                raise _bad(
+                    f"{path}.share", f"is less than one {shape} unit ({unit} GPUs) of the fleet", share
+                )
         term = _positive(c.get("term_days", 365), f"{path}.term_days", 366 * 3)
         start_day = _number(c.get("start_day", 0), f"{path}.start_day", 0.0, 366)
         tenant = _text(c.get("tenant", f"lab-{i + 1}"), f"{path}.tenant")
@@ -404,13 +429,15 @@ def _jobs(raw: Any) -> tuple[ListedJob, ...]:
         tenant = j.get("tenant", 0)
         if isinstance(tenant, bool) or not isinstance(tenant, int) or tenant < 0:
             raise _bad(f"{path}.tenant", f"must be a whole number >= 0, got {tenant!r}", tenant)
-        out.append(ListedJob(
-            _choice(j["product"], ("on-demand", "spot"), f"{path}.product"),
-            _number(j["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
-            nodes,
-            _positive(j["hours"], f"{path}.hours", 24 * 3650),
-            tenant,
-        ))
+        out.append(
+            ListedJob(
+                _choice(j["product"], ("on-demand", "spot"), f"{path}.product"),
+                _number(j["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
+                nodes,
+                _positive(j["hours"], f"{path}.hours", 24 * 3650),
+                tenant,
+            )
+        )
     return tuple(sorted(out, key=lambda x: x.at_hours))
 
 
@@ -424,11 +451,13 @@ def _failure_list(raw: Any) -> tuple[ListedFailure, ...]:
         for key in ("at_hours", "node", "repair_hours"):
             if key not in f:
                 raise _bad(f"{path}.{key}", "is required")
-        out.append(ListedFailure(
-            _number(f["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
-            _text(f["node"], f"{path}.node"),
-            _positive(f["repair_hours"], f"{path}.repair_hours", 24 * 3650),
-        ))
+        out.append(
+            ListedFailure(
+                _number(f["at_hours"], f"{path}.at_hours", 0.0, 24 * 3650),
+                _text(f["node"], f"{path}.node"),
+                _positive(f["repair_hours"], f"{path}.repair_hours", 24 * 3650),
+            )
+        )
     return tuple(sorted(out, key=lambda x: x.at_hours))
 
 
@@ -442,8 +471,12 @@ def _sla(raw: Any) -> Sla:
     for i, t in enumerate(tiers_raw):
         if not isinstance(t, list | tuple) or len(t) != 2:
             raise _bad(f"sla.tiers[{i}]", "must be [availability_below, credit_share]", repr(t))
-        tiers.append((_number(t[0], f"sla.tiers[{i}][0]", 0.0, 1.0),
-                      Decimal(str(_number(t[1], f"sla.tiers[{i}][1]", 0.0, 1.0)))))
+        tiers.append(
+            (
+                _number(t[0], f"sla.tiers[{i}][0]", 0.0, 1.0),
+                Decimal(str(_number(t[1], f"sla.tiers[{i}][1]", 0.0, 1.0))),
+            )
+        )
     return Sla(target, tuple(sorted(tiers, reverse=True)))
 
 
@@ -484,7 +517,9 @@ def load(path: str | Path) -> Scenario:
     try:
         raw = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as err:
-        raise InvalidInput(f"scenario file {p} is not valid YAML/JSON: {err}", details={"field": "(file)"}) from None
+        raise InvalidInput(
+            f"scenario file {p} is not valid YAML/JSON: {err}", details={"field": "(file)"}
+        ) from None
     return parse(raw, base=p.parent)
 
 
@@ -494,8 +529,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "days": 2,
         "fleet": {"preset": "demo", "params": {"gb200_racks": 2, "h100_sus": 0}},
         "reserved": [{"tenant": "lab-a", "gpus": 72, "term_days": 30}],
-        "demand": {"source": "synthetic", "on_demand": {"share": 0.25, "mean_nodes": 2, "mean_hours": 6},
-                   "spot": {"share": 0.2, "mean_nodes": 2, "mean_hours": 4}},
+        "demand": {
+            "source": "synthetic",
+            "on_demand": {"share": 0.25, "mean_nodes": 2, "mean_hours": 6},
+            "spot": {"share": 0.2, "mean_nodes": 2, "mean_hours": 4},
+        },
         "failures": {"per_gpu_day": 0.004, "repair_hours": 12, "spare_share": 0.0},
     },
     "gb200-superpod": {
@@ -506,8 +544,11 @@ PRESETS: dict[str, dict[str, Any]] = {
             {"tenant": "lab-a", "share": 0.25, "term_days": 365},
             {"tenant": "lab-b", "share": 0.125, "term_days": 180},
         ],
-        "demand": {"source": "philly", "on_demand": {"share": 0.35, "max_wait_hours": 1},
-                   "spot": {"share": 0.2, "max_wait_hours": 0}},
+        "demand": {
+            "source": "philly",
+            "on_demand": {"share": 0.35, "max_wait_hours": 1},
+            "spot": {"share": 0.2, "max_wait_hours": 0},
+        },
         "failures": {"spare_share": 0.05},
     },
     "campus-1gw": {
@@ -516,8 +557,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "engine": "pooled",
         "fleet": {"preset": "campus-1gw"},
         "reserved": [{"tenant": "lab", "share": 0.6, "count": 3, "term_days": 1096}],
-        "demand": {"source": "philly", "on_demand": {"share": 0.2, "max_wait_hours": 1},
-                   "spot": {"share": 0.15, "max_wait_hours": 0}},
+        "demand": {
+            "source": "philly",
+            "on_demand": {"share": 0.2, "max_wait_hours": 1},
+            "spot": {"share": 0.15, "max_wait_hours": 0},
+        },
         "failures": {"spare_share": 0.05},
     },
 }

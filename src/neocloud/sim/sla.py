@@ -20,11 +20,15 @@ def credit_share(availability: float, tiers: tuple[tuple[float, Decimal], ...]) 
     return share
 
 
-def credit_lines(model: Any, revenue: Mapping[tuple[int, str], Decimal]) -> list[tuple[int, str, float, Decimal]]:
+def credit_lines(
+    model: Any, revenue: Mapping[tuple[int, str], Decimal]
+) -> list[tuple[int, str, float, Decimal]]:
     """(contract, month, availability, credit) for every contract-month with a credit."""
     down: dict[tuple[int, str], float] = {}
     for contract, start, end, gpus in model.downtimes:
-        for month, lo, hi in model.months(start, min(end, model.horizon)):
+        c = model.scenario.reserved[contract]
+        until = min(end, model.horizon, (c.start_day + c.term_days) * 86400)  # only the contract's window
+        for month, lo, hi in model.months(start, until):
             down[(contract, month)] = down.get((contract, month), 0.0) + gpus * (hi - lo)
     out = []
     for i, c in enumerate(model.scenario.reserved):

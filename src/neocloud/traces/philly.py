@@ -99,7 +99,9 @@ def read_trace(path: Path | str | None = None) -> PhillyTrace:
         try:
             at = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
         except ValueError:
-            raise _bad(p, line, "timestamp", f"expected YYYY-MM-DD HH:MM:SS, found {row['timestamp']!r}") from None
+            raise _bad(
+                p, line, "timestamp", f"expected YYYY-MM-DD HH:MM:SS, found {row['timestamp']!r}"
+            ) from None
         gpus_text = row["num_gpus"]
         try:
             gpus = int(float(gpus_text))

@@ -19,10 +19,13 @@ def jobs_scenario() -> dict[str, object]:
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
-        "demand": {"source": "list", "jobs": [
-            {"product": "on-demand", "at_hours": 1, "nodes": 2, "hours": 10},
-            {"product": "spot", "at_hours": 2, "nodes": 1, "hours": 5},
-        ]},
+        "demand": {
+            "source": "list",
+            "jobs": [
+                {"product": "on-demand", "at_hours": 1, "nodes": 2, "hours": 10},
+                {"product": "spot", "at_hours": 2, "nodes": 1, "hours": 5},
+            ],
+        },
         "failures": {"per_gpu_day": 0, "spare_share": 0},
         "power": {"idle_w_per_gpu": 400, "active_w_per_gpu": 1600, "pue": 1.25},
     }
@@ -60,9 +63,12 @@ def test_a_failure_under_a_reservation_earns_the_sla_credit(engine: str) -> None
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 144, "term_days": 30}],
-        "failures": {"spare_share": 0, "schedule": [
-            {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
-        ]},
+        "failures": {
+            "spare_share": 0,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
     }
     r = run_scenario(parse(raw), engine=engine)
     # one tray (4 GPUs) down 12 h of the contract's 144 x 48 GPU-h: availability 1 - 48/6912 ≈ 99.31 %,
@@ -80,12 +86,63 @@ def test_a_hot_spare_keeps_the_contract_within_its_sla() -> None:
         "days": 2,
         "fleet": FLEET,
         "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
-        "failures": {"spare_share": 0.1, "swap_minutes": 5, "schedule": [
-            {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
-        ]},
+        "failures": {
+            "spare_share": 0.1,
+            "swap_minutes": 5,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
     }
     r = run_scenario(parse(raw), engine="exact")
     # 4 GPUs down 5 minutes of 72 x 48 GPU-h: availability 99.99 %, no credit; the tray is unhealthy 12 h
     assert r.sla_credits == 0
     assert r.healthy_fraction == pytest.approx(1 - 4 * 12 / 6912)
     assert r.utilisation == pytest.approx((3456 - 4 * 5 / 60) / 6912)
+
+
+def test_a_serving_spare_that_fails_puts_the_contract_down_again() -> None:
+    raw = {
+        "name": "spare-fails",
+        "days": 1,
+        "fleet": FLEET,
+        "reserved": [{"tenant": "lab", "gpus": 72, "term_days": 30}],
+        # 36 trays, 10 % spares = the last 4 trays of rack 2 (t15-t18); the first of them serves
+        "failures": {
+            "spare_share": 0.1,
+            "swap_minutes": 5,
+            "schedule": [
+                {"at_hours": 1, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+                {"at_hours": 2, "node": "h1-f1-su01-r2-t15", "repair_hours": 3},
+            ],
+        },
+    }
+    r = run_scenario(parse(raw), engine="exact")
+    # down: 5 min (the swap), then 3 h (the serving spare's repair) of 4 GPUs
+    assert r.utilisation == pytest.approx((72 * 24 - 4 * (5 / 60 + 3)) / (144 * 24))
+    assert r.healthy_fraction == pytest.approx(1 - 4 * (12 + 3) / (144 * 24))
+    assert r.extra["failures"] == 2 and r.extra["repairs"] == 2
+
+
+def test_a_contract_ending_while_one_of_its_nodes_is_down() -> None:
+    raw = {
+        "name": "ends-down",
+        "days": 2,
+        "fleet": FLEET,
+        "reserved": [{"tenant": "lab", "gpus": 144, "term_days": 1}],  # every tray: the failure hits it
+        "failures": {
+            "spare_share": 0,
+            "schedule": [
+                {"at_hours": 20, "node": "h1-f1-su01-r1-t01", "repair_hours": 12},
+            ],
+        },
+    }
+    for engine in ("exact", "pooled"):
+        r = run_scenario(parse(raw), engine=engine)
+        # the contract holds 144 GPUs for 24 h less 4 GPUs for its last 4 h; the tray is down 12 h
+        assert r.utilisation == pytest.approx((144 * 24 - 4 * 4) / (144 * 48)), engine
+        assert r.healthy_fraction == pytest.approx(1 - 4 * 12 / (144 * 48)), engine
+        assert r.revenue_by_product["reserved"] == Decimal("21772.80"), (
+            engine
+        )  # 144 x 24 x 6.30 (1-month term)
+        assert r.sla_credits == Decimal("2177.28"), engine  # 16 of 3,456 GPU-h lost: 99.54 % < 99.9 %

@@ -27,7 +27,11 @@ def trace(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_reader_sorts_by_submission_and_drops_cpu_jobs(trace) -> None:  # type: ignore[no-untyped-def]
-    assert [(j.submit_s, j.gpus, j.cluster) for j in trace.jobs] == [(0, 1, "a"), (1800, 8, "b"), (7200, 2, "a")]
+    assert [(j.submit_s, j.gpus, j.cluster) for j in trace.jobs] == [
+        (0, 1, "a"),
+        (1800, 8, "b"),
+        (7200, 2, "a"),
+    ]
     assert trace.span_s == 7200
 
 
@@ -58,7 +62,9 @@ def test_streams_are_seeded_and_independent(trace) -> None:  # type: ignore[no-u
 
 
 def test_synthetic_offers_its_load() -> None:
-    jobs = list(itertools.islice(demand.synthetic_jobs("on-demand", 400, 4, 2.0, 4.0, 86400 * 50, 4, 0), 100_000))
+    jobs = list(
+        itertools.islice(demand.synthetic_jobs("on-demand", 400, 4, 2.0, 4.0, 86400 * 50, 4, 0), 100_000)
+    )
     offered = sum(j.nodes * 4 * j.duration for j in jobs) / (86400 * 50)
     assert offered == pytest.approx(demand.SYNTHETIC_LOAD * 400, rel=0.1)
 

@@ -69,13 +69,22 @@ def test_a_yaml_file_round_trips(tmp_path: Path) -> None:
         (with_(reserved=[{"gpus": 72, "shape": "blob"}]), "reserved[0].shape"),
         (with_(reserved="all"), "reserved"),
         (with_(failures={"per_gpu_day": "often"}), "failures.per_gpu_day"),
-        (with_(failures={"schedule": [{"at_hours": 1, "node": "nope", "repair_hours": 1}]}),
-         "failures.schedule[0].node"),
+        (
+            with_(failures={"schedule": [{"at_hours": 1, "node": "nope", "repair_hours": 1}]}),
+            "failures.schedule[0].node",
+        ),
         (with_(power={"idle_w_per_gpu": 2000, "active_w_per_gpu": 1000}), "power.idle_w_per_gpu"),
         (with_(sla={"tiers": [[0.99]]}), "sla.tiers[0]"),
         (with_(start="2026-01-01T00:00:00+02:00"), "start"),
-        (with_(demand={"source": "list", "jobs": [{"product": "gift", "at_hours": 0, "nodes": 1, "hours": 1}]}),
-         "demand.jobs[0].product"),
+        (
+            with_(
+                demand={
+                    "source": "list",
+                    "jobs": [{"product": "gift", "at_hours": 0, "nodes": 1, "hours": 1}],
+                }
+            ),
+            "demand.jobs[0].product",
+        ),
         (with_(reserved=[{"share": 0.9}], demand={"on_demand": {"share": 0.5}}), "demand"),
     ],
 )
