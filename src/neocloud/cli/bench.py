@@ -362,3 +362,62 @@ def billing(
         print_json(figures)
         return
     print_table(f"bench billing ({store})", ("figure", "value"), [(k, v) for k, v in figures.items()])
+
+
+@app.command("sim")
+def sim(
+    superpod_days: float = typer.Option(30.0, "--superpod-days", min=0.01, help="simulated days of gb200-superpod"),
+    campus_days: float = typer.Option(365.0, "--campus-days", min=0.01, help="simulated days of campus-1gw"),
+    repeat: int = typer.Option(1, "--repeat", min=1, max=9, help="runs per engine (the median is reported)"),
+    slice_jobs: int = typer.Option(100, "--slice-jobs", min=1, help="jobs in the API slice of each scenario"),
+    campus_slice_jobs: int = typer.Option(20, "--campus-slice-jobs", min=0, help="jobs in campus-1gw's API slice (0: none)"),
+    exact: bool = typer.Option(True, "--exact/--no-exact", help="also run gb200-superpod on the exact engine"),
+    seed: int = typer.Option(0, "--seed"),
+    demand: str | None = typer.Option(None, "--demand", help="override the presets' demand: philly or synthetic"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Events/s and wall time of the simulator (gb200-superpod with Philly demand, campus-1gw), beside a
+    slice of the same scenario through the real API server (seconds per event, and the ratio)."""
+    from neocloud.bench import sim as bench_sim
+    from neocloud.cli.output import err_console
+
+    if demand not in (None, "philly", "synthetic"):
+        raise fail("--demand must be philly or synthetic")
+    say = err_console.print
+    engines = []
+    plan = [("gb200-superpod", superpod_days, "pooled", "simpy"), ("gb200-superpod", superpod_days, "pooled", "heap"),
+            ("campus-1gw", campus_days, "pooled", "simpy"), ("campus-1gw", campus_days, "pooled", "heap")]
+    if exact:
+        plan.insert(0, ("gb200-superpod", superpod_days, "exact", "simpy"))
+    for name, days, engine, loop in plan:
+        say(f"simulating {name} for {days:g} days ({engine} engine, {loop} loop)…")
+        engines.append(bench_sim.run_engine(name, days, engine, loop, seed, repeat, demand))
+    slices = []
+    for name, jobs in (("gb200-superpod", slice_jobs), ("campus-1gw", campus_slice_jobs)):
+        if jobs:
+            say(f"API slice of {name}: {jobs} jobs through a neocloud serve process…")
+            slices.append(bench_sim.api_slice(name, jobs, seed, demand))
+    result = bench_sim.SimBench(engines, slices)
+    if json_output:
+        print_json(result.to_json())
+        return
+    rows = [
+        (r["scenario"], r["engine"], r["loop"], f"{r['simulated_days']:g}", f"{r['events']:,}",
+         f"{r['wall_seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
+         f"{r['events_per_cpu_second']:,.0f}",
+         f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
+         f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-")
+        for r in result.rows()
+    ]
+    print_table(
+        "bench sim (targets: ≥50,000 events/s, campus year < 600 s, ≥100× the API per event)",
+        ("scenario", "engine", "loop", "days", "events", "wall s", "CPU s", "events/s", "events/CPU-s",
+         "API ms/event", "vs API"),
+        rows,
+    )
+    agree = result.agreement()
+    if agree is not None:
+        typer.echo(
+            f"pooled vs exact on gb200-superpod: utilisation {agree['utilisation_rel_diff']:+.2%}, "
+            f"revenue {agree['revenue_rel_diff']:+.2%}"
+        )

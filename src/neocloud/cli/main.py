@@ -33,9 +33,13 @@ def _register() -> None:
         return
     _registered.append(True)
     from neocloud.cli import bench, billing, fleet, operator, server, tenant
+    from neocloud.cli import plan as plan_cli
+    from neocloud.cli import sim as sim_cli
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(sim_cli.app, name="sim")
+    app.add_typer(plan_cli.app, name="plan")
     tenant.register(app)
     server.register(app)
     operator.register(app)

@@ -9,6 +9,7 @@ never to literals. "≈" figures are estimates derived from the cited ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final
 
 
@@ -143,3 +144,178 @@ SLURM_SILENT_NODE_DOWN_SECONDS: Final = 300
 
 # Scheduler throughput for comparison.
 KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES: Final = (180, 810)
+
+# Failures, repairs and SLAs (the health context: issue #10). ../shared/REFERENCE.md "Failures" and
+# "SLAs and health".
+# Meta Llama 3 pre-training (The Llama 3 Herd of Models, 2024, table 5): 16,384 H100 for 54 days,
+# 466 interruptions of which 419 unexpected. Unexpected interruptions by cause, as REFERENCE.md itemises
+# them; "other" is 419 less the seven named (the paper's smaller rows: NIC, SSD, power supply, chassis,
+# CPU, system memory, ...). Per cause: (count, component, a typical code, recommended action). The
+# component maps the cause onto kernel.health.Component; the code is the XID (NVIDIA's Xid catalog) or
+# event a monitor would raise for it; the action is neocloud's reading of NVSentinel's vocabulary for it:
+# HBM is on the GPU package (the part goes back to the vendor: RMA = contact support), a faulty GPU or
+# cable is swapped with a part on site, SRAM and GSP errors clear with a GPU reset, software and host
+# maintenance with a reboot.
+LLAMA3_GPUS: Final = 16_384
+LLAMA3_DAYS: Final = 54
+LLAMA3_INTERRUPTIONS_TOTAL: Final = 466
+LLAMA3_UNEXPECTED_INTERRUPTIONS: Final = 419
+LLAMA3_INTERRUPTIONS: Final[dict[str, tuple[int, str, str, str]]] = {
+    "faulty-gpu": (148, "gpu", "79", "replace"),
+    "hbm3": (72, "hbm", "48", "contact-support"),
+    "software": (54, "software", "43", "reboot"),
+    "network-switch-cable": (35, "network", "link-down", "replace"),
+    "host-maintenance": (32, "host", "host-maintenance", "reboot"),
+    "gpu-sram": (19, "gpu", "94", "component-reset"),
+    "gpu-system-processor": (17, "gpu", "119", "component-reset"),
+    "other": (42, "host", "host-fault", "replace"),
+}
+LLAMA3_GPU_RELATED_SHARE: Final = 0.587
+# Meta research clusters (Kokolis et al., HPCA 2025): mean time between failures of a job by its size.
+META_JOB_MTBF_HOURS: Final[dict[int, float]] = {8: 47 * 24.0, 1_024: 8.0, 16_384: 1.8}
+# Repair time per recommended action, seconds (low, high), from REFERENCE.md:
+# component reset: the GPU reset, then DCGM diagnostics level 2 (≈2 min, "after a failure") up to
+# level 3 (≈15 min); reboot: the restart plus CoreWeave's ≈20-minute active health check; replace (part
+# on site): "under a day with parts on site" (at least the 15-minute level-3 diagnostic); contact
+# support (RMA): "3-14 business days by RMA" (x 7/5 for calendar days).
+REPAIR_SECONDS_BY_ACTION: Final[dict[str, tuple[int, int]]] = {
+    "component-reset": (2 * 60, 15 * 60),
+    "reboot": (20 * 60, 20 * 60),
+    "replace": (15 * 60, 24 * 3600),
+    "contact-support": (int(3 * 86400 * 7 / 5), int(14 * 86400 * 7 / 5)),
+}
+# Swapping in a hot spare: "minutes with hot spares". neocloud's swap is a placement decision plus the
+# provisioner's start; the tenant's job restarts from its checkpoint (not counted here).
+HOT_SPARE_SWAP_SECONDS: Final = 5 * 60
+# Burn-in before a node returns to service: DCGM level 3 (≈15 min) after a reset or reboot; CoreWeave's
+# 24-hour burn-in test after a part was replaced or came back from RMA.
+BURN_IN_SECONDS_AFTER_RESET: Final = 15 * 60
+BURN_IN_SECONDS_AFTER_REPLACE: Final = 24 * 3600
+# Published SLA (Nebius Managed Kubernetes): 99.9 % availability; credit 10 % of the period's charge
+# below 99.9 %, 25 % below 95 %. Credits capped at the monthly bill. (availability below, % credit).
+SLA_DEFAULT_TARGET_PCT: Final = "99.9"
+SLA_DEFAULT_CREDIT_TIERS: Final[tuple[tuple[str, str], ...]] = (("99.9", "0.10"), ("95", "0.25"))
+# NVL72 operators that sell 64 of a rack's 72 GPUs keep 2 compute trays per NVLink domain as spares.
+NVL72_SPARE_TRAYS_DEFAULT: Final = 2
+
+# Simulator: power (REFERENCE.md "GPUs and nodes", "Facility"); its repair, spare and SLA defaults are the
+# health figures above. Active draw per GPU = the node's maximum / its GPUs (GB200 tray 6.67 kW / 4 ≈
+# 1.67 kW, CPUs and tray share included); PUE from "Facility" (PUE_MODERN_AI_HALL). Idle draw is not in
+# REFERENCE.md: ≈ a quarter of the maximum is an estimate (an idle H100 SXM reports ≈70-100 W of its
+# 700 W TDP while the host, pumps and NICs keep drawing), stated as such and overridable per scenario.
+SIM_IDLE_SHARE_OF_MAX_POWER: Final = 0.25
+SIM_REPAIR_HOURS_PARTS_ON_SITE: Final = REPAIR_SECONDS_BY_ACTION["replace"][1] / 3600  # "under a day"
+SIM_SPARE_SWAP_MINUTES: Final = HOT_SPARE_SWAP_SECONDS / 60
+SLA_TARGET: Final = float(Decimal(SLA_DEFAULT_TARGET_PCT) / 100)  # 0.999, not 99.9 / 100 = 0.99900…01
+SLA_CREDIT_TIERS: Final = tuple((float(Decimal(a) / 100), c) for a, c in SLA_DEFAULT_CREDIT_TIERS)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Economics of a GPU campus (the planner, `neocloud plan`).
+#
+# Each figure is (value as a decimal string, unit, kind, source). kind: "reference" = a figure of
+# ../shared/REFERENCE.md ("Money"/"Facility"); "derived" = worked out from REFERENCE.md figures as shown;
+# "assumption" = REFERENCE.md has no figure, so this is a documented choice, to be overridden
+# (`neocloud plan --set NAME=VALUE`). Amounts carry their currency in the unit (USD or EUR).
+@dataclass(frozen=True, slots=True)
+class EconomicsFigure:
+    value: str
+    unit: str
+    kind: str
+    source: str
+
+
+PLAN_ECONOMICS: Final[dict[str, EconomicsFigure]] = {
+    # Capex.
+    "gpu_capex_GB200": EconomicsFigure(
+        "47222.22", "USD/GPU", "derived",
+        "Bernstein via REFERENCE.md Money: a GB200 NVL72 rack ≈$3.4M compute (of ≈$5.9M all-in) / 72 GPUs",
+    ),
+    "gpu_capex_H100": EconomicsFigure("25000", "USD/GPU", "reference", "REFERENCE.md Money: H100 ≈$25k per GPU"),
+    "gpu_capex_H200": EconomicsFigure(
+        "25000", "USD/GPU", "assumption",
+        "no H200 figure in REFERENCE.md: H100 $25k × (H200 list / H100 list = 6.16/6.16)",
+    ),
+    "gpu_capex_B200": EconomicsFigure(
+        "34902.60", "USD/GPU", "assumption",
+        "no B200 figure in REFERENCE.md: H100 $25k × (B200 list / H100 list = 8.60/6.16)",
+    ),
+    "facility_capex_per_mw": EconomicsFigure(
+        "10700000", "USD/MW", "reference",
+        "REFERENCE.md Money: data-centre build ≈$10.7M per MW average ($20M+ for AI-optimised halls)",
+    ),
+    "network_capex_share": EconomicsFigure(
+        "0.169", "fraction of GPU capex", "derived",
+        "Bernstein via REFERENCE.md: ≈$2.5M facility+network per NVL72 rack, less facility "
+        "(0.15 MW IT × PUE 1.2 × $10.7M/MW ≈$1.93M) ≈$0.57M network, / $3.4M compute ≈16.9 %",
+    ),
+    # Energy.
+    "electricity_price": EconomicsFigure(
+        "95", "EUR/MWh", "reference",
+        "REFERENCE.md Money: France 2026 all-in ≈85–105 €/MWh (midpoint; market ≈70 + excise 12 for DCs)",
+    ),
+    "pue": EconomicsFigure("1.2", "ratio", "reference", "REFERENCE.md Facility: modern liquid-cooled AI halls ≈1.2"),
+    # Opex.
+    "staff_fte_per_mw": EconomicsFigure(
+        "0.5", "FTE/MW", "assumption",
+        "no staffing figure in REFERENCE.md: 500 people for 1 GW (facility, hardware, SRE, sales)",
+    ),
+    "staff_cost_per_fte": EconomicsFigure(
+        "110000", "EUR/FTE-year", "assumption",
+        "no figure in REFERENCE.md: loaded cost of a French engineer/technician (salary + employer charges)",
+    ),
+    "maintenance_share": EconomicsFigure(
+        "0.02", "fraction of installed capex per year", "assumption",
+        "no figure in REFERENCE.md: hardware support and facility upkeep ≈2 % of capex a year",
+    ),
+    "space_per_mw_year": EconomicsFigure(
+        "0", "EUR/MW-year", "assumption",
+        "no figure in REFERENCE.md: 0 because facility capex builds the campus; set a rent to lease instead",
+    ),
+    # Depreciation.
+    "gpu_depreciation_years": EconomicsFigure(
+        "6", "years", "reference", "REFERENCE.md Money: CoreWeave 6 years (from 5 in 2023); Nebius 4 years",
+    ),
+    "facility_depreciation_years": EconomicsFigure(
+        "20", "years", "assumption", "no figure in REFERENCE.md: buildings and electrical plant, straight line",
+    ),
+    # Financing.
+    "debt_share": EconomicsFigure(
+        "0.7", "fraction of capex", "assumption",
+        "no figure in REFERENCE.md: GPU-backed debt as at CoreWeave (≈$21.4 bn debt, FY2025), 70 % of capex",
+    ),
+    "interest_rate": EconomicsFigure(
+        "0.08", "per year", "assumption",
+        "REFERENCE.md gives CoreWeave's Q3 2025 interest $310.6M and FY2025 debt $21.4 bn (annualised ≈5.8 %, "
+        "a lower bound as debt grew): 8 % assumed for a start-up borrower",
+    ),
+    "debt_term_years": EconomicsFigure(
+        "6", "years", "assumption", "no figure in REFERENCE.md: amortised straight-line over the GPUs' life",
+    ),
+    "equity_cost": EconomicsFigure(
+        "0.15", "per year", "assumption", "no figure in REFERENCE.md: venture-backed equity return",
+    ),
+    "tax_rate": EconomicsFigure(
+        "0.25", "of profit", "assumption",
+        "not in REFERENCE.md (only VAT 20 %): French standard corporate income tax rate 25 %, losses carried forward",
+    ),
+    # Currencies: costs in euros, prices in dollars meet through this one dated rate.
+    "fx_usd_per_eur": EconomicsFigure(
+        "1.0411", "USD/EUR", "assumption",
+        "not in REFERENCE.md: ECB euro reference rate of 2025-02-28 as quoted by a secondary page "
+        "(the month the France campus was announced); check against the ECB before relying on it",
+    ),
+    # Horizon and build.
+    "horizon_years": EconomicsFigure(
+        "10", "years", "assumption", "no figure in REFERENCE.md: ten years, GPUs re-bought at end of life",
+    ),
+    "start_year": EconomicsFigure("2026", "year", "reference", "REFERENCE.md Facility: France campus 'from 2026'"),
+    "build_quarters": EconomicsFigure(
+        "8", "quarters", "assumption",
+        "no schedule in REFERENCE.md: the facility power comes online in equal steps over 8 quarters",
+    ),
+}
+FX_USD_PER_EUR_AS_OF: Final = "2025-02-28"
+# The France campus (REFERENCE.md Facility and Money): up to 1 GW, €10 bn, operator had raised ≈$4.5M.
+FRANCE_CAMPUS_BUDGET_EUR: Final = "10000000000"
+FRANCE_CAMPUS_OPERATOR_RAISED_USD: Final = "4500000"
