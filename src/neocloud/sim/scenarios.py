@@ -355,7 +355,9 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         p = _mapping(top["power"], "power", ("idle_w_per_gpu", "active_w_per_gpu", "pue"))
         dp = default_power(model, float(params.get("pue", ref.PUE_MODERN_AI_HALL)))
         idle = _number(p.get("idle_w_per_gpu", dp.idle_w_per_gpu), "power.idle_w_per_gpu", 0.0, 20_000)
-        active = _number(p.get("active_w_per_gpu", dp.active_w_per_gpu), "power.active_w_per_gpu", 0.0, 20_000)
+        active = _number(
+            p.get("active_w_per_gpu", dp.active_w_per_gpu), "power.active_w_per_gpu", 0.0, 20_000
+        )
         if idle > active:
             raise _bad("power.idle_w_per_gpu", f"must not exceed active_w_per_gpu ({active})", idle)
         updates["power"] = Power(idle, active, _number(p.get("pue", dp.pue), "power.pue", 1.0, 3.0))
