@@ -22,6 +22,7 @@ from neocloud.fleet.fleet import Node
 from neocloud.fleet.topology import Level
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement
 from neocloud.placement.request import Request
 
@@ -74,6 +75,16 @@ class NodeControl:
                 if alloc is not None and alloc.live:
                     out.append(Holder(alloc, counts[alloc_id]))
         return out
+
+    def allocations_between(self, start: datetime, end: datetime) -> list[Allocation]:
+        """Every allocation (any product, any state) whose window overlaps [start, end), by id."""
+        with self._deps.uow(read_only=True) as uow:
+            found, _ = uow.list_allocations(None, list(Product), None, None, 10**9)
+        return [
+            a for a in found
+            if a.start < end and (a.ended_at or a.end or end) > start and a.state is not State.CANCELLED
+            and a.started_at is not None
+        ]
 
     def replace_node(
         self, allocation_id: AllocationId, failed: NodeId, candidates: Sequence[NodeId], at: datetime

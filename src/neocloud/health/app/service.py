@@ -10,7 +10,7 @@ in between leaves a record that `sync()` pushes again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -21,6 +21,7 @@ from neocloud.health.app.ports import (
     HealthSource,
     RecordedObservation,
 )
+from neocloud.health.app.sla import SlaService
 from neocloud.health.app.spares import Evacuation, designate
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
 from neocloud.health.domain.notices import Notice
@@ -31,6 +32,7 @@ from neocloud.kernel.ids import NodeId
 
 AUTO = "auto"
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of monitors and server differ a little
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class HealthService:
     def __init__(self, deps: HealthDeps) -> None:
         self._d = deps
         self._evac = Evacuation(deps)
+        self.sla = SlaService(deps)
 
     # reads ------------------------------------------------------------------------------------------
 
@@ -181,8 +184,11 @@ class HealthService:
     # health sources ---------------------------------------------------------------------------------
 
     def observe(self, obs: HealthObservation) -> Outcome:
-        """Record one observation and act on it by the remediation policy."""
+        """Record one observation and act on it by the remediation policy (an observation older than the
+        node's last move acts as of that move)."""
         h = self._load(obs.node)
+        if obs.at < h.since:
+            obs = replace(obs, at=h.since)
         since = obs.at - self._d.settings.policy.breaker.window
         recent = [
             e.at
@@ -202,12 +208,27 @@ class HealthService:
         self._d.store.add_observation(obs, f"{kind}: {decision.reason}")
         return Outcome(obs.node, kind, decision.reason, h.state)
 
-    def poll(self, source: HealthSource) -> list[Outcome]:
-        """Ask a source what it saw, act on each observation, then move timed steps on."""
-        now = self._d.clock.now()
-        out = [self.observe(o) for o in sorted(source.observe(now), key=lambda o: (o.at, o.node))]
+    def now(self) -> datetime:
+        return self._d.clock.now()
+
+    def observe_all(self, observations: Iterable[HealthObservation]) -> list[Outcome]:
+        """Act on each observation in time order (unknown nodes are NotFound before any is acted on),
+        then move timed steps on."""
+        ordered = sorted(observations, key=lambda o: (o.at, o.node))
+        latest = self._d.clock.now() + FUTURE_SLACK
+        for o in ordered:
+            if o.at > latest:
+                raise InvalidInput(
+                    "a health event cannot be from the future", details={"at": o.at.isoformat()}
+                )
+            self._load(o.node)
+        out = [self.observe(o) for o in ordered]
         self.tick()
         return out
+
+    def poll(self, source: HealthSource) -> list[Outcome]:
+        """Ask a source what it saw, act on each observation, then move timed steps on."""
+        return self.observe_all(source.observe(self._d.clock.now()))
 
     # the timed steps --------------------------------------------------------------------------------
 
