@@ -13,7 +13,16 @@ from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
-from neocloud.api.routers import billing, fleet, health, health_events, instances, nodes, reservations, tenancy
+from neocloud.api.routers import (
+    billing,
+    fleet,
+    health,
+    health_events,
+    instances,
+    nodes,
+    reservations,
+    tenancy,
+)
 
 API_VERSION = "v1"
 
