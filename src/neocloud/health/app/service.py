@@ -26,9 +26,10 @@ from neocloud.health.app.spares import Evacuation, designate
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
 from neocloud.health.domain.notices import Notice
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
+from neocloud.health.domain.sla import Outage
 from neocloud.kernel.errors import InvalidInput, NotFound
 from neocloud.kernel.health import HealthObservation, RecommendedAction
-from neocloud.kernel.ids import NodeId
+from neocloud.kernel.ids import AllocationId, NodeId
 
 AUTO = "auto"
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
@@ -73,6 +74,11 @@ class HealthService:
     ) -> list[RecordedObservation]:
         principal.require_operator("reading health observations")
         return self._d.store.observations(node, limit)
+
+    def outages(self, principal: Principal, allocation: AllocationId | None = None) -> list[Outage]:
+        """Spans in which allocations were short of GPUs (operators)."""
+        principal.require_operator("reading outages")
+        return self._d.store.outages(allocation)
 
     def notices(self, principal: Principal, after: int | None = None, limit: int = 100) -> list[Notice]:
         """What happened to the caller's allocations (operators and fleet viewers: every tenant's)."""
