@@ -23,6 +23,7 @@ from neocloud.health.app.ports import (
 )
 from neocloud.health.app.sla import SlaService
 from neocloud.health.app.spares import Evacuation, designate
+from neocloud.health.app.webhooks import WebhookService
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
 from neocloud.health.domain.notices import Notice
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
@@ -34,6 +35,17 @@ from neocloud.kernel.ids import AllocationId, NodeId
 AUTO = "auto"
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of monitors and server differ a little
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStats:
+    nodes_by_state_model: dict[tuple[str, str], int]
+    allocations_by_state: dict[str, int]
+    gpus_committed: dict[str, int]
+    gpus_delivered: dict[str, int]
+    gpus_in_use: dict[str, int]
+    events_by_component_action: dict[tuple[str, str], int]
+    remediation_seconds: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,7 @@ class HealthService:
         self._d = deps
         self._evac = Evacuation(deps)
         self.sla = SlaService(deps)
+        self.webhooks = WebhookService(deps, deps.sender)
 
     # reads ------------------------------------------------------------------------------------------
 
@@ -89,6 +102,44 @@ class HealthService:
         if principal.tenant_id is None:
             return []
         return self._d.store.notices(principal.tenant_id, after, limit)
+
+    def stats(self) -> HealthStats:
+        """What /metrics shows, read now: nodes by state and model, GPUs per tenant, health events by
+        component and action, closed outages' durations (time to remediate)."""
+        nodes = {n.id: n for n in self._d.control.nodes()}
+        by_state: dict[tuple[str, str], int] = {}
+        states = {h.node: h for h in self._d.store.all()}
+        for node_id, node in nodes.items():
+            h = states.get(node_id)
+            key = (h.state.value if h else NodeState.IN_SERVICE.value, node.model)
+            by_state[key] = by_state.get(key, 0) + 1
+        now = self._d.clock.now()
+        open_short: dict[str, int] = {}
+        remediated: list[float] = []
+        for o in self._d.store.outages():
+            if o.end is None:
+                open_short[o.tenant] = open_short.get(o.tenant, 0) + o.gpus
+            else:
+                remediated.append((o.end - o.start).total_seconds())
+        committed: dict[str, int] = {}
+        in_use: dict[str, int] = {}
+        by_alloc_state: dict[str, int] = {}
+        for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
+            by_alloc_state[a.state.value] = by_alloc_state.get(a.state.value, 0) + 1
+            if a.live:
+                committed[a.tenant_id] = committed.get(a.tenant_id, 0) + a.gpus
+            if a.state.value == "active":
+                in_use[a.tenant_id] = in_use.get(a.tenant_id, 0) + a.gpus
+        delivered = {t: max(0, g - open_short.get(t, 0)) for t, g in in_use.items()}
+        return HealthStats(
+            by_state,
+            by_alloc_state,
+            committed,
+            delivered,
+            in_use,
+            self._d.store.observation_counts(),
+            remediated,
+        )
 
     # operator commands ------------------------------------------------------------------------------
 
