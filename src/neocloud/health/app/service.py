@@ -28,7 +28,7 @@ from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, N
 from neocloud.health.domain.notices import Notice
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
 from neocloud.health.domain.sla import Outage
-from neocloud.kernel.errors import InvalidInput, NotFound
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.health import HealthObservation, RecommendedAction
 from neocloud.kernel.ids import AllocationId, NodeId
 
@@ -296,7 +296,10 @@ class HealthService:
         made: list[NodeEvent] = []
         for seen in self._d.store.all():
             h = self._d.store.get(seen.node) or seen  # an earlier step may have changed it (spares)
-            made.extend(self._step(h, now))
+            try:
+                made.extend(self._step(h, now))
+            except Conflict:
+                continue  # another process moved this node meanwhile; its step is done or redone there
         return made
 
     def _step(self, h: NodeHealth, now: datetime) -> Iterable[NodeEvent]:
