@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from neocloud.billing.domain.invoices import Invoice
 from neocloud.control.app.replacement import Holder
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -24,6 +25,7 @@ from neocloud.health.domain.sla import Outage
 from neocloud.health.domain.webhooks import Delivery, Webhook
 from neocloud.kernel.health import HealthObservation
 from neocloud.kernel.ids import AllocationId, NodeId, TenantId
+from neocloud.kernel.periods import Period
 
 
 class HealthSource(Protocol):
@@ -134,4 +136,8 @@ class CreditIssuer(Protocol):
     def issue_sla_credit(self, tenant: TenantId, amount: str, reason: str, key: str) -> str:
         """Issue a credit for the tenant's invoice, once per `key` (the same key returns the same credit
         id and issues nothing more); the credit's id."""
+        ...
+
+    def finalize(self, period: Period) -> list[Invoice]:
+        """Finalize every tenant's invoice of the period (idempotent)."""
         ...

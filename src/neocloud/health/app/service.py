@@ -25,7 +25,7 @@ from neocloud.health.app.sla import SlaService
 from neocloud.health.app.spares import Evacuation, designate
 from neocloud.health.app.webhooks import WebhookService
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
-from neocloud.health.domain.notices import Notice
+from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
 from neocloud.health.domain.sla import Outage
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
@@ -264,6 +264,31 @@ class HealthService:
                 kind = "held-by-circuit-breaker" if breaker_open else "record"
         self._d.store.add_observation(obs, f"{kind}: {decision.reason}")
         return Outcome(obs.node, kind, decision.reason, h.state)
+
+    def notify_preemptions(self) -> list[Notice]:
+        """Tell each tenant, once, that a spot allocation of its has been given notice (the worker runs it)."""
+        now = self._d.clock.now()
+        told = {
+            n.allocation
+            for n in self._d.store.notices(None, None, 100_000)
+            if n.kind is NoticeKind.PREEMPTION_NOTICE
+        }
+        made = []
+        for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
+            if a.live and a.notice_until is not None and a.id not in told:
+                made.append(
+                    self._d.store.add_notice(
+                        Notice(
+                            a.tenant_id,
+                            NoticeKind.PREEMPTION_NOTICE,
+                            now,
+                            f"{a.id} returns its GPUs at {a.notice_until.isoformat()}",
+                            a.id,
+                            {"notice_until": a.notice_until.isoformat()},
+                        )
+                    )
+                )
+        return made
 
     def now(self) -> datetime:
         return self._d.clock.now()
