@@ -60,8 +60,13 @@ class HealthCollector(Collector):
             ("neocloud_gpus_in_use", "GPUs of active allocations, per tenant", s.gpus_in_use),
             (
                 "neocloud_gpus_delivered",
-                "GPUs of active allocations that are healthy, per tenant",
+                "GPUs of active allocations delivered (not short by an open outage), per tenant",
                 s.gpus_delivered,
+            ),
+            (
+                "neocloud_gpus_healthy",
+                "GPUs of active allocations on nodes in service, per tenant",
+                s.gpus_healthy,
             ),
         ):
             g = GaugeMetricFamily(name, doc, labels=["tenant"])

@@ -44,6 +44,7 @@ class HealthStats:
     gpus_committed: dict[str, int]
     gpus_delivered: dict[str, int]
     gpus_in_use: dict[str, int]
+    gpus_healthy: dict[str, int]
     events_by_component_action: dict[tuple[str, str], int]
     remediation_seconds: list[float]
 
@@ -123,6 +124,7 @@ class HealthService:
                 remediated.append((o.end - o.start).total_seconds())
         committed: dict[str, int] = {}
         in_use: dict[str, int] = {}
+        healthy: dict[str, int] = {}
         by_alloc_state: dict[str, int] = {}
         for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
             by_alloc_state[a.state.value] = by_alloc_state.get(a.state.value, 0) + 1
@@ -130,6 +132,11 @@ class HealthService:
                 committed[a.tenant_id] = committed.get(a.tenant_id, 0) + a.gpus
             if a.state.value == "active":
                 in_use[a.tenant_id] = in_use.get(a.tenant_id, 0) + a.gpus
+                if a.nodes:
+                    ok = sum(
+                        1 for n in a.nodes if (h := states.get(n)) is None or h.state is NodeState.IN_SERVICE
+                    )
+                    healthy[a.tenant_id] = healthy.get(a.tenant_id, 0) + a.gpus * ok // len(a.nodes)
         delivered = {t: max(0, g - open_short.get(t, 0)) for t, g in in_use.items()}
         return HealthStats(
             by_state,
@@ -137,6 +144,7 @@ class HealthService:
             committed,
             delivered,
             in_use,
+            healthy,
             self._d.store.observation_counts(),
             remediated,
         )
