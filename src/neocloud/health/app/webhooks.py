@@ -69,6 +69,9 @@ class WebhookService:
         return self._d.store.webhooks(None if principal.sees_everything else self._tenant(principal))
 
     def unsubscribe(self, principal: Principal, webhook_id: str) -> None:
+        """A tenant-admin removes its tenant's subscription (an operator, any)."""
+        if not principal.is_operator and principal.role is not Role.TENANT_ADMIN:
+            raise Forbidden("removing webhooks needs a tenant-admin token")
         self._own(principal, webhook_id)
         principal.require_active("removing webhooks")
         self._d.store.set_webhook_active(webhook_id, False)
