@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.control_builders)
 """Webhooks to a real receiver on 127.0.0.1: signed deliveries, retries with backoff after a failure,
 delivery status visible to the tenant and to no other; and /metrics."""
 
@@ -14,6 +15,7 @@ from neocloud.control.app.views import ReservationRequest
 from neocloud.health.adapters.webhook_sender import HttpWebhookSender
 from neocloud.health.domain.webhooks import SIGNATURE_HEADER, DeliveryStatus, verify
 from neocloud.kernel.errors import Forbidden, NotFound
+from tests.control_builders import database  # noqa: F401  (fixture)
 from tests.health_builders import health_world, observation
 
 
@@ -49,9 +51,11 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         server.server_close()
 
 
-def test_a_replacement_is_delivered_signed_after_a_retry(receiver: tuple[Receiver, str]) -> None:
+def test_a_replacement_is_delivered_signed_after_a_retry(
+    receiver: tuple[Receiver, str], database: str
+) -> None:
     state, url = receiver
-    w, health = health_world(nvl72_spares=2)
+    w, health = health_world(database, nvl72_spares=2)
     acme, globex = w.tenant("acme"), w.tenant("globex")
     hook = health.webhooks.subscribe(acme, url, ["replaced", "degraded"])
     health.webhooks.subscribe(globex, url, ["replaced"])
