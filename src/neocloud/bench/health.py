@@ -11,7 +11,8 @@ REFERENCE.md, never tuned). Reported per run (medians over `repeats` seeds):
   spare or another domain, or the node back from repair and burn-in; still open at the end: to the end);
 - availability per reservation over the span (p50, min), by the SLA's rule (a domain short counts all);
 - SLA credits as % of the reservations' revenue (the default schedule);
-- spare utilisation: GPU-seconds that spares served tenants after a swap over the spare GPU-seconds held.
+- spare utilisation: the time-average share of the configured spare trays in use (consumed by a swap
+  and not yet refilled by a repaired node), sampled hourly.
 
 The calibration (`calibration()`) checks the injector alone on Llama 3's fleet: the failure mix on
 16,384 H100 over 54 days against the published breakdown, and the measured mean time between failures
@@ -37,7 +38,6 @@ from neocloud.fleet.fleet import Node
 from neocloud.health.app.deps import HealthSettings, SpareSettings
 from neocloud.health.domain.injector import FaultInjector, job_mtbf_hours, llama3_failure_kinds
 from neocloud.health.domain.lifecycle import NodeState
-from neocloud.health.domain.notices import NoticeKind
 from neocloud.kernel import reference as ref
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import CATALOG
@@ -48,6 +48,7 @@ from neocloud.kernel.periods import Period
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RESERVED_SHARE = 0.9
 SPARES_COMPARED = (0, 1, 2)
+SAMPLE = timedelta(hours=1)  # how often spare use is sampled (and timed steps move on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,24 +117,38 @@ def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
     control.reconcile()
 
     failures = FaultInjector(llama3_failure_kinds(), seed).failures(fleet.nodes, START, end)
+    configured = sum(min(spares, len(m)) for m in groups.values())
+    deficit_s = 0.0  # spare-slot seconds in use: configured spares minus those standing by, over time
+    last = START
+
+    def sample(now: datetime) -> None:
+        nonlocal deficit_s, last
+        standing = sum(1 for h in health.nodes(operator) if h.spare)
+        deficit_s += max(0, configured - standing) * (now - last).total_seconds()
+        last = now
+
+    def advance_to(at: datetime) -> None:
+        step = last + SAMPLE
+        while step < at:
+            clock.set(step)
+            health.tick()
+            sample(step)
+            step += SAMPLE
+        clock.set(at)
+        health.tick()
+
     interruptions = 0
     for f in failures:
-        clock.set(f.at)
-        health.tick()
+        advance_to(f.at)
         hit = bool(control.nodes.holders(f.node, f.at))
         outcome = health.observe(f.observation())
         if outcome.decision != "quarantine":
             continue
         interruptions += hit
-        health.repair(
-            operator,
-            f.node,
-            f.action,
-            f"injected {f.kind.name}",
-            until=max(f.repaired_at, f.at + timedelta(seconds=1)),
-        )
-    clock.set(end)
-    health.tick()
+        until = max(f.repaired_at, f.at + timedelta(seconds=1))
+        health.repair(operator, f.node, f.action, f"injected {f.kind.name}", until=until)
+    advance_to(end)
+    sample(end)
 
     period = Period(START, end)
     report = health.sla.report(operator, period)
@@ -143,15 +158,7 @@ def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
     credited = sum(Fraction(x.credit) for x in lines)
     outages = [o for r in reservations for o in health.outages(operator, AllocationId(r.id))]
     spans = [((o.end or end) - o.start).total_seconds() / 60 for o in outages]
-    notices, after = [], None
-    while page := health.notices(operator, after, 1000):
-        notices.extend(page)
-        after = page[-1].id
-    spare_gpu_s = 0.0
-    for n in notices:
-        if n.kind is NoticeKind.REPLACED and n.data.get("moved_nodes") == 1 and spares > 0:
-            spare_gpu_s += float(n.data.get("replaced_gpus", 0)) * (end - n.at).total_seconds()
-    held = sum(min(spares, len(m)) * m[0].gpus for m in groups.values()) * (end - START).total_seconds()
+    held = configured * (end - START).total_seconds()
     return RunFigures(
         spares,
         round(statistics.median(avail), 4) if avail else 100.0,
@@ -159,7 +166,7 @@ def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
         interruptions,
         round(statistics.fmean(spans), 1) if spans else 0.0,
         round(float(credited / revenue * 100), 4) if revenue else 0.0,
-        round(100 * spare_gpu_s / held, 2) if held else 0.0,
+        round(100 * deficit_s / held, 2) if held else 0.0,
         len(lines),
         len(failures),
         sum(1 for a in avail if a < float(ref.SLA_DEFAULT_TARGET_PCT)),
