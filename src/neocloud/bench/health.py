@@ -123,7 +123,7 @@ def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
 
     def sample(now: datetime) -> None:
         nonlocal deficit_s, last
-        standing = sum(1 for h in health.nodes(operator) if h.spare)
+        standing = health.spares_standing()
         deficit_s += max(0, configured - standing) * (now - last).total_seconds()
         last = now
 

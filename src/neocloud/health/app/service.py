@@ -77,6 +77,10 @@ class HealthService:
         self.sync()
         return [h for h in self._d.store.all() if state is None or h.state is state]
 
+    def spares_standing(self) -> int:
+        """How many nodes stand by as spares now (in service, held back)."""
+        return sum(1 for h in self._d.store.all() if h.spare and h.state is NodeState.IN_SERVICE)
+
     def events(self, principal: Principal, node: NodeId | None = None, limit: int = 100) -> list[NodeEvent]:
         principal.require_operator("reading node events")
         if node is not None:
