@@ -81,8 +81,11 @@ class NodeControl:
         with self._deps.uow(read_only=True) as uow:
             found, _ = uow.list_allocations(None, list(Product), None, None, 10**9)
         return [
-            a for a in found
-            if a.start < end and (a.ended_at or a.end or end) > start and a.state is not State.CANCELLED
+            a
+            for a in found
+            if a.start < end
+            and (a.ended_at or a.end or end) > start
+            and a.state is not State.CANCELLED
             and a.started_at is not None
         ]
 
