@@ -13,7 +13,18 @@ from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
-from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
+from neocloud.api.routers import (
+    billing,
+    fleet,
+    health,
+    health_events,
+    instances,
+    metrics,
+    nodes,
+    reservations,
+    tenancy,
+    webhooks,
+)
 
 API_VERSION = "v1"
 
@@ -44,10 +55,11 @@ def create_app(
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
+    metrics.install(app)
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing):
+    for module in (tenancy, fleet, reservations, instances, billing, nodes, health_events, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     app.add_middleware(BodyGuard, limit=body_limit)

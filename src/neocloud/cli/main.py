@@ -32,7 +32,7 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, billing, fleet, operator, server, tenant
+    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, tenant
     from neocloud.cli import plan as plan_cli
     from neocloud.cli import sim as sim_cli
 
@@ -44,6 +44,8 @@ def _register() -> None:
     server.register(app)
     operator.register(app)
     billing.register(app)
+    nodes.register(operator.nodes_app)
+    app.add_typer(sla.app, name="sla")
 
 
 def main() -> None:
