@@ -215,6 +215,9 @@ class MemoryUnitOfWork:
     def lock_tenant(self, tenant_id: str) -> None:
         """The store lock already serialises every decision."""
 
+    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
+        """The store lock already serialises every decision."""
+
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
         self._t.allocations[alloc.id] = alloc

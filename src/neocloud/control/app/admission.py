@@ -2,7 +2,7 @@
 the only obstacle, and persist the decision.
 
 `admit` is the one entry point the products use (reservations and instances): it resolves the project,
-honours the idempotency key, checks quota (under the tenant's lock), decides (pure placement on a
+honours the idempotency key (under a lock on that key only), checks quota (under the tenant's lock), decides (pure placement on a
 capacity snapshot), locks the nodes it chose and checks they are still free, and persists, all in one
 unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
 constraint on bookings is the last guard."""
@@ -294,12 +294,12 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
     with deps.uow() as uow:
         project = resolve_project(uow, principal, req.project)
         digest = req.digest(project.id) if key is not None else None
-        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-            return _same_request(done, req, model.name, key, digest)
         quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
-        if key is not None or quotas:
-            uow.lock_tenant(project.tenant_id)  # one tenant's keyed or quota-bound decisions, one at a time
-            if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+        if quotas:
+            uow.lock_tenant(project.tenant_id)  # one tenant's quota-bound decisions, one at a time
+        if key is not None:
+            uow.lock_key(project.tenant_id, key)  # one request per key at a time; other keys pass
+            if (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
                 return _same_request(done, req, model.name, key, digest)
         alloc, first = Allocation.new(
             AllocationId(deps.ids.new_id(_PREFIX[req.product])),

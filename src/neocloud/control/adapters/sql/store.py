@@ -6,19 +6,24 @@ decisions on different nodes run in parallel across processes, and bookings read
 current for those nodes. On SQLite every writing transaction is BEGIN IMMEDIATE (one writer at a time;
 a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the writer), so every node
 is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
-reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. (The capacity_locks table of 0001 is no
-longer used.)
+reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Requests with the same idempotency key
+are serialised by a transaction-scoped advisory lock on (tenant, key) (`lock_key`), not by the tenant.
+
+Round trips: a read-only unit of work runs in autocommit on PostgreSQL (infra.engine.read_only: no BEGIN
+or ROLLBACK), and allocation events are sent in one INSERT when the unit of work commits (or before
+`events()` reads them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -94,11 +99,37 @@ def _overlapping(start: datetime, end: datetime | None) -> Any:
     return cond if end is None else and_(cond, g.start_at < end)
 
 
+_BOOKING_COLUMNS = (
+    t.allocation_gpus.c.allocation_id,
+    t.allocation_gpus.c.node_id,
+    t.allocation_gpus.c.slot,
+    t.allocation_gpus.c.start_at,
+    t.allocation_gpus.c.end_at,
+)
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    return {
+        "allocation_id": event.allocation_id, "tenant_id": event.tenant_id, "project_id": event.project_id,
+        "product": event.product.value, "model": event.model, "gpus": event.gpus,
+        "nodes": json.dumps(list(event.nodes)), "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value, "at": event.at, "reason": event.reason,
+    }
+
+
+def _advisory_key(tenant_id: str, key: str) -> int:
+    """A signed 64-bit number for pg_advisory_xact_lock from (tenant, key): a collision only serialises
+    two unrelated requests, it never lets two equal ones through."""
+    digest = hashlib.sha256(f"idempotency:{tenant_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
         self._conn: Connection | None = None
+        self._events: list[dict[str, Any]] = []
 
     @property
     def c(self) -> Connection:
@@ -114,13 +145,20 @@ class SqlUnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         conn, self._conn = self._conn, None
+        self._events = []
         if conn is not None:
             conn.rollback()
             conn.close()
 
     def commit(self) -> None:
+        self._flush_events()
         self.c.commit()
         self.c.begin()
+
+    def _flush_events(self) -> None:
+        if self._events:
+            rows, self._events = self._events, []
+            self.c.execute(insert(t.events), rows)
 
     @property
     def _pg(self) -> bool:
@@ -264,9 +302,6 @@ class SqlUnitOfWork:
         ]
         if rows:
             self.c.execute(insert(t.nodes), rows)
-        for model in sorted({r["model"] for r in rows}):
-            ins = (pg_insert if self._pg else sqlite_insert)(t.capacity_locks).values(model=model, version=0)
-            self.c.execute(ins.on_conflict_do_nothing())
         return len(rows)
 
     def nodes(self, model: str | None = None) -> list[Node]:
@@ -294,6 +329,10 @@ class SqlUnitOfWork:
     def lock_tenant(self, tenant_id: str) -> None:
         if self._pg:
             self.c.execute(select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update()).first()
+
+    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
+        if self._pg:  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
+            self.c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(tenant_id, idempotency_key)})
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
@@ -385,10 +424,12 @@ class SqlUnitOfWork:
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
     ) -> list[GpuBooking]:
         g = t.allocation_gpus
-        q = select(g).join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model, _overlapping(start, end))
+        q = select(*_BOOKING_COLUMNS).where(_overlapping(start, end))
         if nodes is not None:
-            q = q.where(g.c.node_id.in_(list(nodes)))
-        return [_booking(r) for r in self.c.execute(q.order_by(g.c.id))]
+            q = q.where(g.c.node_id.in_(list(nodes)))  # nodes of `model`, by the caller's word
+        else:
+            q = q.join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model)
+        return [GpuBooking(AllocationId(a), NodeId(n), slot, s, e) for a, n, slot, s, e in self.c.execute(q.order_by(g.c.id))]
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         g = t.allocation_gpus
@@ -399,13 +440,12 @@ class SqlUnitOfWork:
         self.c.execute(update(t.allocation_gpus).where(g.allocation_id == allocation_id).values(end_at=at))
 
     def add_event(self, event: Event) -> None:
-        self.c.execute(insert(t.events).values(
-            allocation_id=event.allocation_id, tenant_id=event.tenant_id, project_id=event.project_id,
-            product=event.product.value, model=event.model, gpus=event.gpus, nodes=json.dumps(list(event.nodes)),
-            from_state=event.from_state.value if event.from_state else None, to_state=event.to_state.value,
-            at=event.at, reason=event.reason))
+        """Kept until the unit of work commits (or reads events), then sent with the others in one INSERT."""
+        assert self._conn is not None, "use the unit of work inside `with`"
+        self._events.append(_event_row(event))
 
     def events(self, allocation_id: str) -> list[Event]:
+        self._flush_events()
         e = t.events.c
         rows = self.c.execute(select(t.events).where(e.allocation_id == allocation_id).order_by(e.id))
         return [Event(AllocationId(r.allocation_id), TenantId(r.tenant_id), ProjectId(r.project_id), Product(r.product),
