@@ -299,6 +299,12 @@ class MemoryUnitOfWork:
             ids &= set(nodes)
         return [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
 
+    def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for b in self.bookings(model, start, end):
+            out.setdefault(b.node_id, set()).add(b.slot)
+        return out
+
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         return [b for b in self._t.bookings if b.allocation_id == allocation_id]
 

@@ -21,7 +21,7 @@ from neocloud.control.app.deps import KEY_MAX, QUOTE_HORIZON, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
-from neocloud.control.domain.calendar import snapshot, yielding
+from neocloud.control.domain.calendar import snapshot, snapshot_of_taken, yielding
 from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
 from neocloud.control.domain.tenancy import Principal
@@ -114,10 +114,16 @@ def decide(
             first = first or verdict
         return None, first, None
 
-    raw = uow.bookings(model.name, start, end)
-    placed, verdict, window_end = attempt(start, raw)
-    if placed is not None:
-        return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
+    if end is not None:  # a bounded window needs only which GPUs are taken over it (one row per node)
+        first = place_shape(placer, model, shape, gpus, snapshot_of_taken(fleet, uow.taken(model.name, start, end), states), rng)
+        if isinstance(first, Placement):
+            return Admission(fleet, first, start, ())
+        verdict: Unschedulable | None = first
+    else:
+        raw = uow.bookings(model.name, start, end)
+        placed, verdict, window_end = attempt(start, raw)
+        if placed is not None:
+            return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
     assert verdict is not None
     if not preempt:
         return verdict

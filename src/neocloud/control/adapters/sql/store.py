@@ -23,7 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -430,6 +430,13 @@ class SqlUnitOfWork:
         else:
             q = q.join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model)
         return [GpuBooking(AllocationId(a), NodeId(n), slot, s, e) for a, n, slot, s, e in self.c.execute(q.order_by(g.c.id))]
+
+    def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        g = t.allocation_gpus.c
+        slots = func.string_agg(cast(g.slot, String), ",") if self._pg else func.group_concat(g.slot)
+        q = (select(g.node_id, slots).join(t.nodes, t.nodes.c.id == g.node_id)
+             .where(t.nodes.c.model == model, _overlapping(start, end)).group_by(g.node_id))
+        return {node: {int(s) for s in joined.split(",")} for node, joined in self.c.execute(q)}
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         g = t.allocation_gpus
