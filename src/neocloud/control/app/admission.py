@@ -2,9 +2,9 @@
 the only obstacle, and persist the decision.
 
 `admit` is the one entry point the products use (reservations and instances): it resolves the project,
-honours the idempotency key (under a lock on that key only), checks quota (under the tenant's lock), decides (pure placement on a
-capacity snapshot), locks the nodes it chose and checks they are still free, and persists, all in one
-unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
+honours the idempotency key (under a lock on that key only), checks quota (under the tenant's lock),
+decides (pure placement on a capacity snapshot), locks the nodes it chose and checks they are still
+free, and persists, all in one unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
 constraint on bookings is the last guard."""
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ def decide(
         return None, first, None
 
     if end is not None:  # a bounded window needs only which GPUs are taken over it (one row per node)
-        first = place_shape(placer, model, shape, gpus, snapshot_of_taken(fleet, uow.taken(model.name, start, end), states), rng)
+        free = snapshot_of_taken(fleet, uow.taken(model.name, start, end), states)
+        first = place_shape(placer, model, shape, gpus, free, rng)
         if isinstance(first, Placement):
             return Admission(fleet, first, start, ())
         verdict: Unschedulable | None = first
