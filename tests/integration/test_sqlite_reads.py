@@ -33,7 +33,7 @@ def _while_write_locked(path: Path, read: Callable[[], Any]) -> tuple[bool, Any]
     """Run `read` on a thread while another connection holds the write lock; (finished within BOUND_S, result)."""
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    holder.execute("UPDATE capacity_locks SET version = version + 1")
+    holder.execute("UPDATE nodes SET state = state")
     out: list[Any] = []
     thread = threading.Thread(target=lambda: out.append(read()), daemon=True)
     try:

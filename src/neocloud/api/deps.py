@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: the control plane, the caller (bearer token), paging, idempotency keys."""
+"""Request-scoped dependencies: the control plane, the caller (bearer token), paging, idempotency keys.
+
+The ones that only look at the request are `async def`: FastAPI runs a plain `def` dependency in its
+thread pool, one thread hand-off each per request (under load, a wait for the GIL each); only the
+caller's lookup, which may read the database, stays a `def`."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ class ApiServices(Protocol):
     control: ControlPlane
 
 
-def health(request: Request) -> HealthService:
+async def health(request: Request) -> HealthService:
     """The health context (node lifecycle, health events, notices, SLA); 503 when not wired."""
     found: HealthService | None = getattr(request.app.state.services, "health", None)
     if found is None:
@@ -34,7 +38,7 @@ def health(request: Request) -> HealthService:
     return found
 
 
-def control(request: Request) -> ControlPlane:
+async def control(request: Request) -> ControlPlane:
     services: ApiServices = request.app.state.services
     return services.control
 
@@ -65,7 +69,7 @@ def _query_names(dependant: Any) -> set[str]:
 _declared: dict[int, frozenset[str]] = {}
 
 
-def strict_query(request: Request) -> None:
+async def strict_query(request: Request) -> None:
     """422 for query parameters the operation does not declare, or declares once but were given twice:
     a typo such as ?limt=5 must not be silently ignored."""
     route = request.scope.get("route")
@@ -84,7 +88,7 @@ def strict_query(request: Request) -> None:
         seen.add(key)
 
 
-def page(
+async def page(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")] = DEFAULT_PAGE,
     cursor: Annotated[
         str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page")
@@ -93,7 +97,7 @@ def page(
     return PageRequest(limit=limit, cursor=cursor)
 
 
-def gates(request: Request) -> AdmissionGates:
+async def gates(request: Request) -> AdmissionGates:
     found: AdmissionGates = request.app.state.gates
     return found
 

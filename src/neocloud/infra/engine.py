@@ -1,11 +1,14 @@
 """Engines: SQLite in WAL mode with immediate (write-locking) transactions for writers and deferred ones
-for readers, or PostgreSQL with server-side time limits. On both, a database that cannot be reached
-raises `Unavailable` and one that gave up waiting raises `Busy` (domain errors: a 503 at the edge)."""
+for readers, or PostgreSQL with server-side time limits, reads outside any transaction (autocommit) and
+a liveness check only for connections that sat idle in the pool. On both, a database that cannot be
+reached raises `Unavailable` and one that gave up waiting raises `Busy` (domain errors: a 503 at the
+edge)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from neocloud.kernel.errors import Busy, Unavailable
 
@@ -21,6 +24,11 @@ log = logging.getLogger("neocloud.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "neocloud_read_only"
+# A pooled PostgreSQL connection idle longer than this is pinged before use (a dead one is replaced,
+# invisibly to the caller); one used more recently is not: a connection that died meanwhile fails its
+# first statement, which invalidates the pool (every older connection is replaced) and answers 503.
+PING_IDLE_S = 1.0
+_CHECKED_IN = "neocloud_checked_in"
 
 # SQLSTATEs after which nothing was applied and the same statement may simply be retried: lock_not_available,
 # query_canceled (statement_timeout), idle_in_transaction_session_timeout, serialization_failure, deadlock.
@@ -62,7 +70,9 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
     """An engine for `url`. SQLite files get WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so
     every writing transaction is a writer from its start: SQLite's single writer is then the capacity
     lock; a connection marked `read_only()` begins DEFERRED instead and reads beside the writer (WAL).
-    PostgreSQL sessions get `timeouts` (default PostgresTimeouts())."""
+    PostgreSQL sessions get `timeouts` (default PostgresTimeouts()); a connection idle in the pool over
+    PING_IDLE_S is pinged at checkout instead of every checkout (SQLAlchemy's pool_pre_ping: one more
+    round trip per unit of work)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -71,7 +81,6 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        kw.setdefault("pool_pre_ping", True)
         connect_args = dict(kw.pop("connect_args", {}))
         parsed = make_url(url)
         # libpq `options` given in the URL (e.g. a search_path) and the time limits are one parameter: the
@@ -79,6 +88,9 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
         given = [str(o) for o in (parsed.query.get("options"), connect_args.get("options")) if o]
         connect_args["options"] = " ".join([*given, (timeouts or PostgresTimeouts()).options()])
         engine = create_engine(url, connect_args=connect_args, **kw)
+        if not kw.get("pool_pre_ping"):
+            event.listen(engine, "checkin", _note_checkin)
+            event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "handle_error", _translate_error)
     return engine
 
@@ -96,8 +108,38 @@ def _private_file(path: Path) -> None:
 
 
 def read_only(conn: Connection) -> Connection:
-    """Mark `conn` (before its transaction begins) as one that will only read."""
+    """Mark `conn` (before its transaction begins) as one that will only read. On SQLite it then begins
+    DEFERRED (it reads its WAL snapshot beside the writer). On PostgreSQL it runs in autocommit: under
+    READ COMMITTED every statement reads its own snapshot inside a transaction too, so a reader loses
+    nothing, and saves the BEGIN and ROLLBACK round trips (and psycopg keeps its prepared statements,
+    which a ROLLBACK deallocates)."""
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn.execution_options(**{READ_ONLY: True})
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """A pessimistic liveness check for connections that sat in the pool over PING_IDLE_S (a fresh one
+    has no check-in time and needs none); a dead one raises DisconnectionError, so the pool replaces it
+    and retries."""
+    idle_since = record.info.get(_CHECKED_IN)
+    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if not getattr(dbapi_connection, "autocommit", True):
+            dbapi_connection.rollback()  # end the transaction the ping began
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection is dead: {exc}") from exc
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

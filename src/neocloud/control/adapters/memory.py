@@ -234,6 +234,9 @@ class MemoryUnitOfWork:
     def lock_tenant(self, tenant_id: str) -> None:
         """The store lock already serialises every decision."""
 
+    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
+        """The store lock already serialises every decision."""
+
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
         self._t.allocations[alloc.id] = alloc
@@ -318,6 +321,12 @@ class MemoryUnitOfWork:
             if w.node_id in ids:
                 found.extend(b for b in w.bookings(self._t.nodes[w.node_id].gpus) if b.overlaps(start, end))
         return found
+
+    def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for b in self.bookings(model, start, end):
+            out.setdefault(b.node_id, set()).add(b.slot)
+        return out
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         return [b for b in self._t.bookings if b.allocation_id == allocation_id]

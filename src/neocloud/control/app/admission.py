@@ -2,9 +2,9 @@
 the only obstacle, and persist the decision.
 
 `admit` is the one entry point the products use (reservations and instances): it resolves the project,
-honours the idempotency key, checks quota (under the tenant's lock), decides (pure placement on a
-capacity snapshot), locks the nodes it chose and checks they are still free, and persists, all in one
-unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
+honours the idempotency key (under a lock on that key only), checks quota (under the tenant's lock),
+decides (pure placement on a capacity snapshot), locks the nodes it chose and checks they are still
+free, and persists, all in one unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
 constraint on bookings is the last guard."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from neocloud.control.app.deps import KEY_MAX, QUOTE_HORIZON, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
-from neocloud.control.domain.calendar import snapshot, yielding
+from neocloud.control.domain.calendar import snapshot, snapshot_of_taken, yielding
 from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
 from neocloud.control.domain.tenancy import Principal
@@ -114,10 +114,17 @@ def decide(
             first = first or verdict
         return None, first, None
 
-    raw = uow.bookings(model.name, start, end)
-    placed, verdict, window_end = attempt(start, raw)
-    if placed is not None:
-        return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
+    if end is not None:  # a bounded window needs only which GPUs are taken over it (one row per node)
+        free = snapshot_of_taken(fleet, uow.taken(model.name, start, end), states)
+        first = place_shape(placer, model, shape, gpus, free, rng)
+        if isinstance(first, Placement):
+            return Admission(fleet, first, start, ())
+        verdict: Unschedulable | None = first
+    else:
+        raw = uow.bookings(model.name, start, end)
+        placed, verdict, window_end = attempt(start, raw)
+        if placed is not None:
+            return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
     assert verdict is not None
     if not preempt:
         return verdict
@@ -294,12 +301,12 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
     with deps.uow() as uow:
         project = resolve_project(uow, principal, req.project)
         digest = req.digest(project.id) if key is not None else None
-        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-            return _same_request(done, req, model.name, key, digest)
         quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
-        if key is not None or quotas:
-            uow.lock_tenant(project.tenant_id)  # one tenant's keyed or quota-bound decisions, one at a time
-            if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+        if quotas:
+            uow.lock_tenant(project.tenant_id)  # one tenant's quota-bound decisions, one at a time
+        if key is not None:
+            uow.lock_key(project.tenant_id, key)  # one request per key at a time; other keys pass
+            if (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
                 return _same_request(done, req, model.name, key, digest)
         alloc, first = Allocation.new(
             AllocationId(deps.ids.new_id(_PREFIX[req.product])),

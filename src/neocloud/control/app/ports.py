@@ -58,7 +58,8 @@ class UnitOfWork(Protocol):
     the unit of work ends (`FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` with `wait=False`, which returns only
     the nodes it could lock) on PostgreSQL; on SQLite the single writer and in memory the store's mutex
     already serialise every writing unit of work, so every node is claimed at once. Bookings read after
-    the claim are current for those nodes. `lock_tenant` serialises one tenant's quota decisions.
+    the claim are current for those nodes. `lock_tenant` serialises one tenant's quota decisions;
+    `lock_key` serialises the requests that carry one tenant's idempotency key (and nothing else).
     """
 
     def __enter__(self) -> UnitOfWork: ...
@@ -138,6 +139,9 @@ class UnitOfWork(Protocol):
 
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]: ...
     def lock_tenant(self, tenant_id: str) -> None: ...
+    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
+        """Until the unit of work ends, no other unit of work passes `lock_key` with the same pair."""
+        ...
 
     # allocations, bookings, events
     def add_allocation(self, alloc: Allocation) -> None: ...
@@ -180,6 +184,11 @@ class UnitOfWork(Protocol):
     ) -> list[GpuBooking]:
         """Bookings of `model` GPUs (of `nodes` only, when given) that overlap [start, end), maintenance
         windows included (as bookings of all the node's GPUs under the window's id)."""
+        ...
+    def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        """The GPU slots of each `model` node booked at some instant of [start, end) (nodes with none
+        are absent): what `bookings(model, start, end)` says a bounded placement needs, in one row per
+        node instead of one object per booking."""
         ...
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]: ...
     def end_bookings(self, allocation_id: str, at: datetime) -> None: ...

@@ -31,13 +31,25 @@ def snapshot(
 ) -> Capacity:
     """Free capacity over [start, end): every GPU booked at any instant of it is taken; nodes whose state
     is not 'ready' are unschedulable."""
-    cap = Capacity(fleet)
-    taken: dict[int, set[int]] = {}
+    taken: dict[str, set[int]] = {}
     for b in bookings:
-        i = fleet.index_of.get(b.node_id)
-        if i is not None and b.overlaps(start, end):
-            taken.setdefault(i, set()).add(b.slot)
-    cap.take(tuple(NodeShare(i, tuple(sorted(slots)), MILLI, 0, 0) for i, slots in taken.items()))
+        if b.overlaps(start, end):
+            taken.setdefault(b.node_id, set()).add(b.slot)
+    return snapshot_of_taken(fleet, taken, node_states)
+
+
+def snapshot_of_taken(
+    fleet: Fleet, taken: Mapping[str, AbstractSet[int]], node_states: Mapping[str, str] | None = None
+) -> Capacity:
+    """Free capacity with the GPU slots of `taken` (by node id) held; nodes whose state is not 'ready'
+    are unschedulable."""
+    cap = Capacity(fleet)
+    shares = []
+    for node_id, slots in taken.items():
+        i = fleet.index_of.get(node_id)
+        if i is not None and slots:
+            shares.append(NodeShare(i, tuple(sorted(slots)), MILLI, 0, 0))
+    cap.take(tuple(shares))
     if node_states:
         for node_id, state in node_states.items():
             i = fleet.index_of.get(node_id)

@@ -98,11 +98,7 @@ nodes = Table(
     Column("state", String(16), nullable=False),
 )
 
-capacity_locks = Table(
-    "capacity_locks", metadata,
-    Column("model", String(32), primary_key=True),
-    Column("version", BigInteger, nullable=False),
-)
+# capacity_locks (0001) was dropped by 0008: admission locks the node rows it books instead.
 
 allocations = Table(
     "allocations", metadata,
