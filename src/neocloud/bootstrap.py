@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,12 +23,46 @@ if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
 if TYPE_CHECKING:
+    from neocloud.fleet.fleet import Fleet
     from neocloud.infra.clock import ManualClock
     from neocloud.infra.engine import PostgresTimeouts
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
 DEFAULT_QUOTA_GPUS = 512  # a new tenant's quota per GPU model (README, operator section)
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """The Slurm cluster neocloud provisions on (NEOCLOUD_PROVISIONER=slurm): `conf` its slurm.conf (None:
+    Slurm's default, /etc/slurm/slurm.conf or SLURM_CONF), `bin_dir` where its commands are (None: PATH),
+    `lease` how long an open-ended instance's reservation runs before converge renews it, `horizon` how
+    far ahead reservations are made in Slurm, `timeout_s` per Slurm command."""
+
+    conf: Path | None = None
+    bin_dir: Path | None = None
+    lease: timedelta = timedelta(hours=1)
+    horizon: timedelta = timedelta(days=7)
+    timeout_s: float = 20.0
+
+    @staticmethod
+    def from_env(env: Mapping[str, str]) -> SlurmSettings | None:
+        """From NEOCLOUD_PROVISIONER (fake | slurm; default fake → None), NEOCLOUD_SLURM_CONF,
+        NEOCLOUD_SLURM_BIN_DIR, NEOCLOUD_SLURM_LEASE_S, NEOCLOUD_SLURM_HORIZON_S, NEOCLOUD_SLURM_TIMEOUT_S.
+        ValueError for another provisioner name."""
+        kind = env.get("NEOCLOUD_PROVISIONER", "fake").strip().lower() or "fake"
+        if kind == "fake":
+            return None
+        if kind != "slurm":
+            raise ValueError(f"NEOCLOUD_PROVISIONER={kind!r}: expected fake or slurm")
+        conf, bin_dir = env.get("NEOCLOUD_SLURM_CONF"), env.get("NEOCLOUD_SLURM_BIN_DIR")
+        return SlurmSettings(
+            conf=Path(conf) if conf else None,
+            bin_dir=Path(bin_dir) if bin_dir else None,
+            lease=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_LEASE_S", 3600))),
+            horizon=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_HORIZON_S", 7 * 86400))),
+            timeout_s=float(env.get("NEOCLOUD_SLURM_TIMEOUT_S", 20)),
+        )
 
 
 @dataclass(frozen=True)
@@ -55,6 +89,7 @@ class Settings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     postgres_timeouts: PostgresTimeouts | None = None
     default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS
+    slurm: SlurmSettings | None = None  # None: the fake provisioner (make run); docs/slurm.md
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -67,6 +102,7 @@ class Settings:
         return Settings(
             data_dir=Path(raw_dir).expanduser(), database_url=url,
             postgres_timeouts=PostgresTimeouts.from_env(os.environ),
+            slurm=SlurmSettings.from_env(os.environ),
         )
 
     @property
@@ -124,6 +160,8 @@ def build_services(
     from neocloud.infra.clock import SystemClock
 
     clock = clock or SystemClock()
+    if provisioner is None and settings.slurm is not None:
+        provisioner = slurm_provisioner(settings.slurm, clock)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     uow: UnitOfWorkFactory
@@ -160,6 +198,14 @@ def build_services(
         )
     )
     return Services(control, settings, engine, billing)
+
+
+def slurm_provisioner(slurm: SlurmSettings, clock: Clock) -> Provisioner:
+    """The Slurm provisioner for the cluster `slurm` describes (control/adapters/slurm)."""
+    from neocloud.control.adapters.slurm import SlurmCommands, SlurmProvisioner
+
+    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
+    return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon)
 
 
 def build_billing(
@@ -246,3 +292,18 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
         return upgrade(engine)
     finally:
         engine.dispose()
+
+
+def slurm_config(fleet: Fleet, form: str = "tree", *, cluster: str | None = None, part: str = "all") -> str:
+    """The Slurm configuration neocloud generates for `fleet` (control/adapters/slurm/config.py): `form`
+    tree | block | yaml; `part` all (slurm.conf lines, then the topology, per cluster) | slurm | gres |
+    topology (that file only, of every cluster). ValueError for an unknown form or part."""
+    from neocloud.control.adapters.slurm.config import TopologyForm, generate, render
+
+    configs = generate(fleet, TopologyForm(form), cluster)
+    if part == "all":
+        return render(configs)
+    pick = {"slurm": lambda c: c.slurm_conf, "gres": lambda c: c.gres_conf, "topology": lambda c: c.topology}
+    if part not in pick:
+        raise ValueError(f"unknown part {part!r}")
+    return "".join(pick[part](c) for c in configs)

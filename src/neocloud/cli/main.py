@@ -32,10 +32,11 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, billing, fleet, operator, server, tenant
+    from neocloud.cli import bench, billing, fleet, operator, server, slurm, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(slurm.app, name="slurm")
     tenant.register(app)
     server.register(app)
     operator.register(app)

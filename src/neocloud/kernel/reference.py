@@ -143,3 +143,8 @@ SLURM_SILENT_NODE_DOWN_SECONDS: Final = 300
 
 # Scheduler throughput for comparison.
 KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES: Final = (180, 810)
+
+# Slurm (the Slurm provisioner, control/adapters/slurm).
+# Slurm's node limit per controller: 65,536 (REFERENCE.md "Scheduler scale limits"; SchedMD's
+# slurm.conf(5) and the node bitmap size of slurmctld).
+SLURM_MAX_NODES_PER_CONTROLLER: Final = 65_536

@@ -43,4 +43,4 @@ class ControlPlane:
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice
         elapsed. Safe to run in several processes at once."""
-        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items)
+        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items, self.deps.retries)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWorkFactory
+from neocloud.control.app.reconciler import Retries
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
@@ -44,6 +45,7 @@ class Deps:
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
     fleets: FleetCache = field(default_factory=dict)
     default_quota_gpus: Mapping[str, int] | int | None = None
+    retries: Retries = field(default_factory=Retries)  # the reconciler's backoff (reconciler.py)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:
