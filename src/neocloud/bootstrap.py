@@ -160,8 +160,10 @@ def build_services(
     from neocloud.infra.clock import SystemClock
 
     clock = clock or SystemClock()
-    if provisioner is None and settings.slurm is not None:
-        provisioner = slurm_provisioner(settings.slurm, clock)
+    cluster: dict[str, Any] = {}
+    if settings.slurm is not None:
+        cluster = slurm_cluster(settings.slurm)
+        provisioner = provisioner or slurm_provisioner(settings.slurm, clock)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     uow: UnitOfWorkFactory
@@ -195,6 +197,7 @@ def build_services(
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
             default_quota_gpus=settings.default_quota_gpus,
+            **cluster,
         )
     )
     return Services(control, settings, engine, billing)
@@ -206,6 +209,18 @@ def slurm_provisioner(slurm: SlurmSettings, clock: Clock) -> Provisioner:
 
     commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
     return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon)
+
+
+def slurm_cluster(slurm: SlurmSettings) -> dict[str, Any]:
+    """The Slurm cluster's other ports, as `Deps` fields: job accounting (sacct), accounts (sacctmgr)
+    and the access guide (how tenants run in their reservations)."""
+    from neocloud.control.adapters.slurm import SlurmCommands
+    from neocloud.control.adapters.slurm.accounting import SacctJobs
+    from neocloud.control.adapters.slurm.accounts import SlurmAccounts
+    from neocloud.control.adapters.slurm.provisioner import SlurmAccess
+
+    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
+    return {"jobs": SacctJobs(commands), "cluster_accounts": SlurmAccounts(commands), "access": SlurmAccess()}
 
 
 def build_billing(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from neocloud.billing.app.settings import BillingSettings
 from neocloud.bootstrap import Services, Settings, SlurmSettings, build_services, slurm_provisioner, upgrade_database
 from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.file import load_fleet
@@ -99,6 +100,8 @@ def clean_slurm() -> None:
     for name in reservations():
         if name.startswith("nc-"):
             run("scontrol", "delete", f"reservation={name}")
+    for user in USERS:  # a test's tenants are gone with its database: so are their users' associations
+        run("sacctmgr", "-i", "remove", "user", user)
 
 
 @dataclass
@@ -122,7 +125,8 @@ class Cloud:
 
 def make_cloud(tmp_path: Path, **slurm_kw) -> Cloud:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'neocloud.db'}",
-                        slurm=SlurmSettings(conf=CONF, **slurm_kw))
+                        slurm=SlurmSettings(conf=CONF, **slurm_kw),
+                        billing=BillingSettings(settle_delay_seconds=0))
     upgrade_database(settings)
     clock = SystemClock()
     services = build_services(settings, clock=clock, provisioner=slurm_provisioner(settings.slurm, clock))

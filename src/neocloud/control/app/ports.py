@@ -97,6 +97,53 @@ class Provisioner(Protocol):
     def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence: ...
 
 
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job as the cluster's accounting recorded it: `gpus` over [start, end) (end None: running) on
+    `nodes`, under `account` (whose neocloud project is `project_id`; None: not a neocloud account)."""
+
+    job_id: str
+    user: str
+    account: str
+    project_id: ProjectId | None
+    nodes: tuple[NodeId, ...]
+    gpus: int
+    start: datetime
+    end: datetime | None
+    state: str
+    name: str = ""
+
+
+class JobAccounting(Protocol):
+    """The cluster's job accounting (Slurm: sacct on slurmdbd)."""
+
+    def jobs(self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None) -> list[JobRecord]:
+        """Jobs that ran (or run) at some instant of [start, end), of those projects only when given."""
+        ...
+
+
+class ClusterAccounts(Protocol):
+    """The cluster's accounts and users for neocloud's tenants (Slurm: sacctmgr). A tenant's users may
+    run jobs under its projects' accounts; the cluster's association table is the record."""
+
+    def users(self, tenant_id: str, project_ids: Sequence[str]) -> list[str]: ...
+
+    def add_user(self, tenant_id: str, project_ids: Sequence[str], user: str) -> None: ...
+
+    def remove_user(self, tenant_id: str, project_ids: Sequence[str], user: str) -> None: ...
+
+    def tenants_of(self, user: str) -> set[str]:
+        """The tenants whose accounts `user` is a user of."""
+        ...
+
+
+class AccessGuide(Protocol):
+    """How a tenant runs in an allocation on the cluster: a mapping with `reservation`, `account`,
+    `partition`, and example `sbatch` and `srun` command lines."""
+
+    def access(self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]: ...
+
+
 class PriceBook(Protocol):
     def gpu_hour(self, model: str, product: Product, tenant_id: str | None) -> Decimal:
         """Price of one GPU-hour of `model` as `product` for `tenant_id` (its contract price where one is

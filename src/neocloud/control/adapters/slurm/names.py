@@ -29,3 +29,13 @@ def project_account(project_id: str) -> str:
 
 def node_name(node_id: str) -> str:
     return slurm_name(node_id)
+
+
+def tenant_of_account(account: str) -> str | None:
+    """The tenant id of a tenant account (None for any other account)."""
+    return account if account.startswith("ten_") else None
+
+
+def project_of_account(account: str) -> str | None:
+    """The project id of a project account (None for any other account)."""
+    return account if account.startswith("prj_") else None

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 from neocloud.control.adapters.slurm.accounts import SlurmAccounts
 from neocloud.control.adapters.slurm.commands import SlurmCommands
 from neocloud.control.adapters.slurm.hostlist import compress
-from neocloud.control.adapters.slurm.names import allocation_of, node_name, reservation_name
+from neocloud.control.adapters.slurm.config import gres_type, partition_name
+from neocloud.control.adapters.slurm.names import allocation_of, node_name, project_account, reservation_name
 from neocloud.control.adapters.slurm.reservations import Reservations, SlurmReservation, slurm_time
 from neocloud.control.app.ports import Convergence, Grant, ProvisionError
 from neocloud.kernel.clock import Clock
@@ -174,3 +175,25 @@ class SlurmProvisioner:
                     raise
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def access(allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]:
+    """How a tenant runs in the allocation's reservation (the AccessGuide port)."""
+    reservation, account, partition = reservation_name(allocation_id), project_account(project_id), partition_name(model)
+    per_node = max(1, gpus // max(1, nodes))
+    common = f"--reservation={reservation} --account={account} --partition={partition}"
+    gres = f"--gres=gpu:{gres_type(model)}:{per_node}"
+    return {
+        "reservation": reservation,
+        "account": account,
+        "partition": partition,
+        "sbatch": f"sbatch {common} -N {max(1, nodes)} {gres} job.sh",
+        "srun": f"srun {common} -N {max(1, nodes)} {gres} nvidia-smi -L",
+    }
+
+
+class SlurmAccess:
+    """The AccessGuide port over the naming rules of this package."""
+
+    def access(self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]:
+        return access(allocation_id, project_id, model, gpus, nodes)

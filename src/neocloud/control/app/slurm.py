@@ -1,0 +1,93 @@
+"""The tenant's side of the Slurm cluster: its Slurm users (a tenant-admin declares them; neocloud makes
+them users of the tenant's accounts) and how to run in an allocation (reservation, account, partition, an
+example sbatch/srun line). Cluster calls run outside any transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from neocloud.control.app.access import visible_allocation
+from neocloud.control.app.deps import Deps
+from neocloud.control.app.ports import AccessGuide, ClusterAccounts
+from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, NotReady
+from neocloud.kernel.products import Product
+
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX login name, as useradd accepts it
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmUsersView:
+    tenant_id: str
+    users: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessView:
+    """How a tenant runs in an allocation on the cluster."""
+
+    allocation_id: str
+    reservation: str
+    account: str
+    partition: str
+    sbatch: str
+    srun: str
+
+
+class SlurmService:
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def _accounts(self) -> ClusterAccounts:
+        if self._deps.cluster_accounts is None:
+            raise NotReady("no Slurm cluster is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
+        return self._deps.cluster_accounts
+
+    def _tenant_projects(self, principal: Principal, tenant: str | None, action: str) -> tuple[str, list[str]]:
+        who = principal.tenant_id or tenant
+        if who is None:
+            raise InvalidInput("name the tenant (operators: --tenant)", details={"field": "tenant"})
+        with self._deps.uow(read_only=True) as uow:
+            found = uow.get_tenant(who)
+            if found is None or not principal.can_see(who):
+                raise NotFound(f"tenant {who!r} not found")
+            projects, _ = uow.list_projects(who, None, PAGE)
+        return who, [p.id for p in projects]
+
+    def users(self, principal: Principal, tenant: str | None = None) -> SlurmUsersView:
+        who, projects = self._tenant_projects(principal, tenant, "listing Slurm users")
+        return SlurmUsersView(who, self._accounts().users(who, projects))
+
+    def add_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
+        """Make the Unix user `user` a Slurm user of the tenant's accounts (tenant-admin). A user of
+        another tenant is refused without naming it."""
+        who, projects = self._tenant_projects(principal, tenant, "adding a Slurm user")
+        principal.require_admin_of(who, "adding a Slurm user")
+        if not USER_NAME.match(user):
+            raise InvalidInput(f"{user!r} is not a login name (lowercase letters, digits, _ and -, at most 32)",
+                               details={"field": "user"})
+        accounts = self._accounts()
+        if accounts.tenants_of(user) - {who}:
+            raise Conflict(f"Slurm user {user!r} belongs to another tenant", details={"field": "user"})
+        accounts.add_user(who, projects, user)
+        return SlurmUsersView(who, accounts.users(who, projects))
+
+    def remove_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
+        who, projects = self._tenant_projects(principal, tenant, "removing a Slurm user")
+        principal.require_admin_of(who, "removing a Slurm user")
+        accounts = self._accounts()
+        if user not in accounts.users(who, projects):
+            raise NotFound(f"Slurm user {user!r} not found")
+        accounts.remove_user(who, projects, user)
+        return SlurmUsersView(who, accounts.users(who, projects))
+
+    def access(self, principal: Principal, allocation_id: str) -> AccessView:
+        """How to run in the reservation or instance `allocation_id` (NotReady without a cluster)."""
+        alloc = visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
+        guide: AccessGuide | None = self._deps.access
+        if guide is None:
+            raise NotReady("no Slurm cluster is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
+        a = guide.access(alloc.id, alloc.project_id, alloc.model, alloc.gpus, len(alloc.nodes))
+        return AccessView(alloc.id, a["reservation"], a["account"], a["partition"], a["sbatch"], a["srun"])
