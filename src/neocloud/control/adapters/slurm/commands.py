@@ -69,6 +69,14 @@ class SlurmCommands:
             return False
         return "is UP" in done.stdout
 
+    def require_controller(self) -> None:
+        """ProvisionError at once when slurmctld does not answer (`scontrol ping` answers in
+        milliseconds where every other command would wait ~10 s for it)."""
+        with self._lock:
+            self.calls += 1
+        if not self.controller_up():
+            raise ProvisionError("slurmctld unreachable (scontrol ping: DOWN)")
+
     def _why(self, what: str) -> str:
         return what if self.controller_up() else f"slurmctld unreachable ({what})"
 

@@ -63,6 +63,7 @@ class SlurmProvisioner:
 
     def provision(self, grant: Grant) -> None:
         name = reservation_name(grant.allocation_id)
+        self.commands.require_controller()
         self._apply(grant, self.reservations.get(name), self._clock.now())
         with self._lock:
             self._ready.add(grant.allocation_id)
@@ -74,6 +75,7 @@ class SlurmProvisioner:
         return self.reservations.get(reservation_name(allocation_id)) is not None
 
     def release(self, allocation_id: AllocationId, nodes: Sequence[NodeId]) -> None:
+        self.commands.require_controller()
         self._remove(reservation_name(allocation_id))
         with self._lock:
             self._ready.discard(allocation_id)
@@ -82,6 +84,7 @@ class SlurmProvisioner:
         return self._horizon
 
     def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence:
+        self.commands.require_controller()
         actual = self.reservations.all()
         created: list[str] = []
         updated: list[str] = []
