@@ -223,6 +223,14 @@ def slurm_cluster(slurm: SlurmSettings) -> dict[str, Any]:
     return {"jobs": SacctJobs(commands), "cluster_accounts": SlurmAccounts(commands), "access": SlurmAccess()}
 
 
+def slurm_health_source(slurm: SlurmSettings) -> Any:
+    """Node health from the Slurm cluster: an object with `observe(now) -> list[HealthObservation]` (the
+    health context's source port; control/adapters/slurm/health.py)."""
+    from neocloud.control.adapters.slurm import SlurmCommands, SlurmHealthSource
+
+    return SlurmHealthSource(SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s))
+
+
 def build_billing(
     settings: Settings,
     uow: UnitOfWorkFactory,
