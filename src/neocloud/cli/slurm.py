@@ -9,8 +9,12 @@ import time
 import typer
 
 from neocloud.cli.fleet import PARAM_HELP, parse_params, resolve
-from neocloud.cli.output import err_console, fail
+from neocloud.cli.output import err_console, fail, print_json, print_table
+from neocloud.cli.tenant import _api
+from neocloud.client.documents import to_json
+from neocloud.client.slurm import SlurmClient
 from neocloud.kernel.errors import DomainError
+from neocloud.wire.slurm import JobUsageOut, SlurmUsersOut
 
 app = typer.Typer(help="Slurm: generated configuration and tenants' Slurm users.", no_args_is_help=True)
 users_app = typer.Typer(help="A tenant's Slurm users (tenant-admin).", no_args_is_help=True)
@@ -47,3 +51,57 @@ def config(
         raise fail(getattr(err, "message", str(err))) from None
     typer.echo(text, nl=False)
     err_console.print(f"{len(fleet.nodes)} nodes in {time.perf_counter() - t0:.2f}s", markup=False)
+
+
+TenantOpt = typer.Option(None, "--tenant", help="operators: which tenant (id)")
+JsonOpt = typer.Option(False, "--json", help="print one JSON document")
+
+
+def _print_users(doc: SlurmUsersOut, as_json: bool) -> None:
+    if as_json:
+        print_json(to_json(doc))
+        return
+    print_table(f"Slurm users of {doc.tenant}", ("user",), [(u,) for u in doc.users])
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, tenant: str | None = TenantOpt, as_json: bool = JsonOpt) -> None:
+    """The Unix users that may run jobs under your tenant's Slurm accounts."""
+    with _api(ctx) as client:
+        doc = SlurmClient(client).users(tenant=tenant)
+    _print_users(doc, as_json)
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context, user: str = typer.Argument(..., help="a Unix login name on the cluster"),
+    tenant: str | None = TenantOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Make a Unix user a Slurm user of your tenant's accounts (tenant-admin)."""
+    with _api(ctx) as client:
+        doc = SlurmClient(client).add_user(user, tenant=tenant)
+    _print_users(doc, as_json)
+
+
+@users_app.command("remove")
+def users_remove(
+    ctx: typer.Context, user: str = typer.Argument(...), tenant: str | None = TenantOpt, as_json: bool = JsonOpt
+) -> None:
+    """Remove a Slurm user from your tenant's accounts (tenant-admin); their running jobs are not touched."""
+    with _api(ctx) as client:
+        doc = SlurmClient(client).remove_user(user, tenant=tenant)
+    _print_users(doc, as_json)
+
+
+def job_usage_table(doc: JobUsageOut) -> None:
+    print_table(
+        f"usage by job {doc.tenant} {doc.period}",
+        ("job", "user", "allocation", "nodes", "GPUs", "start (UTC)", "end (UTC)", "state", "GPU-seconds", "outside"),
+        [
+            (j.job_id, j.user, j.allocation_id or "-", ",".join(j.nodes), j.gpus, j.start.strftime("%Y-%m-%d %H:%M:%S"),
+             j.end.strftime("%Y-%m-%d %H:%M:%S") if j.end else "running", j.state, j.gpu_seconds,
+             j.outside_paid_window_seconds)
+            for j in doc.items
+        ],
+        caption=f"total {doc.total_gpu_seconds} GPU-seconds",
+    )

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import JobRecord, UnitOfWork
+from neocloud.control.app.slurm import cluster_call
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.jobs import Attribution, HeldWindow, JobSpan, attribute_all
 from neocloud.control.domain.tenancy import Principal
@@ -88,7 +89,8 @@ class JobService:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
 
-    def _span(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    def span(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+        """[start, end) with the defaults: to now, from the start of `end`'s month."""
         now = self._deps.clock.now()
         end = require_utc(end, "to") if end is not None else now
         start = require_utc(start, "from") if start is not None else end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -108,7 +110,8 @@ class JobService:
             if tenant_id is not None:
                 projects, _ = uow.list_projects(tenant_id, None, PAGE)
             windows = [w for a in _allocations(uow, tenant_id) if (w := held_window(a, now)) is not None]
-        records = source.jobs(start, end, [p.id for p in projects] if projects is not None else None)
+        with cluster_call():  # outside any transaction
+            records = source.jobs(start, end, [p.id for p in projects] if projects is not None else None)
         tenant_of: dict[str, str] = {}
         with self._deps.uow(read_only=True) as uow:
             for pid in {r.project_id for r in records if r.project_id is not None}:
@@ -133,13 +136,13 @@ class JobService:
             raise InvalidInput("name the tenant (operators: ?tenant=)", details={"field": "tenant"})
         if not principal.can_see(who):
             raise NotFound(f"tenant {who!r} not found")
-        s, e = self._span(start, end)
+        s, e = self.span(start, end)
         rows = self._attributed(who, s, e)
         return who, [_view(r, a) for r, t, a in rows if t == who]
 
     def report(self, start: datetime | None = None, end: datetime | None = None) -> JobReport:
         """Every tenant's jobs of [start, end) against the windows their tenants held (operator)."""
-        s, e = self._span(start, end)
+        s, e = self.span(start, end)
         rows = self._attributed(None, s, e)
         per: dict[str, AllocationUtilisation] = {}
         for _, tenant_id, a in rows:

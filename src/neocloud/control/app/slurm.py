@@ -5,13 +5,15 @@ example sbatch/srun line). Cluster calls run outside any transaction."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.deps import Deps
-from neocloud.control.app.ports import AccessGuide, ClusterAccounts
+from neocloud.control.app.ports import AccessGuide, ClusterAccounts, ProvisionError
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, NotReady
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, NotReady, Unavailable
 from neocloud.kernel.products import Product
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX login name, as useradd accepts it
@@ -36,6 +38,15 @@ class AccessView:
     srun: str
 
 
+@contextmanager
+def cluster_call() -> Iterator[None]:
+    """A cluster that cannot do it now answers Unavailable (503, retry later), with the cause."""
+    try:
+        yield
+    except ProvisionError as err:
+        raise Unavailable(f"the Slurm cluster did not answer: {err.cause}") from None
+
+
 class SlurmService:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
@@ -44,6 +55,11 @@ class SlurmService:
         if self._deps.cluster_accounts is None:
             raise NotReady("no Slurm cluster is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
         return self._deps.cluster_accounts
+
+    def users(self, principal: Principal, tenant: str | None = None) -> SlurmUsersView:
+        who, projects = self._tenant_projects(principal, tenant, "listing Slurm users")
+        with cluster_call():
+            return SlurmUsersView(who, self._accounts().users(who, projects))
 
     def _tenant_projects(self, principal: Principal, tenant: str | None, action: str) -> tuple[str, list[str]]:
         who = principal.tenant_id or tenant
@@ -56,10 +72,6 @@ class SlurmService:
             projects, _ = uow.list_projects(who, None, PAGE)
         return who, [p.id for p in projects]
 
-    def users(self, principal: Principal, tenant: str | None = None) -> SlurmUsersView:
-        who, projects = self._tenant_projects(principal, tenant, "listing Slurm users")
-        return SlurmUsersView(who, self._accounts().users(who, projects))
-
     def add_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
         """Make the Unix user `user` a Slurm user of the tenant's accounts (tenant-admin). A user of
         another tenant is refused without naming it."""
@@ -69,19 +81,21 @@ class SlurmService:
             raise InvalidInput(f"{user!r} is not a login name (lowercase letters, digits, _ and -, at most 32)",
                                details={"field": "user"})
         accounts = self._accounts()
-        if accounts.tenants_of(user) - {who}:
-            raise Conflict(f"Slurm user {user!r} belongs to another tenant", details={"field": "user"})
-        accounts.add_user(who, projects, user)
-        return SlurmUsersView(who, accounts.users(who, projects))
+        with cluster_call():
+            if accounts.tenants_of(user) - {who}:
+                raise Conflict(f"Slurm user {user!r} belongs to another tenant", details={"field": "user"})
+            accounts.add_user(who, projects, user)
+            return SlurmUsersView(who, accounts.users(who, projects))
 
     def remove_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
         who, projects = self._tenant_projects(principal, tenant, "removing a Slurm user")
         principal.require_admin_of(who, "removing a Slurm user")
         accounts = self._accounts()
-        if user not in accounts.users(who, projects):
-            raise NotFound(f"Slurm user {user!r} not found")
-        accounts.remove_user(who, projects, user)
-        return SlurmUsersView(who, accounts.users(who, projects))
+        with cluster_call():
+            if user not in accounts.users(who, projects):
+                raise NotFound(f"Slurm user {user!r} not found")
+            accounts.remove_user(who, projects, user)
+            return SlurmUsersView(who, accounts.users(who, projects))
 
     def access(self, principal: Principal, allocation_id: str) -> AccessView:
         """How to run in the reservation or instance `allocation_id` (NotReady without a cluster)."""

@@ -73,8 +73,13 @@ class SlurmAccounts:
     def remove_user(self, tenant_id: str, project_ids: Sequence[str], user: str) -> None:
         """Remove `user`'s associations with the tenant's accounts (and none other)."""
         mine = {tenant_account(tenant_id)} | {project_account(p) for p in project_ids}
-        present = sorted(a for a, u in self.associations() if u == user and a in mine)
-        if present:
+        of_user = {a for a, u in self.associations() if u == user}
+        present = sorted(of_user & mine)
+        if not present:
+            return
+        if of_user <= mine:  # a user of this tenant only: remove it whole (Slurm keeps a default account)
+            self.c.sacctmgr("remove", "user", user)
+        else:
             self.c.sacctmgr("remove", "user", user, "where", f"account={','.join(present)}")
 
     def users(self, tenant_id: str, project_ids: Sequence[str]) -> list[str]:
