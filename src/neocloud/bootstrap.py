@@ -37,18 +37,21 @@ class SlurmSettings:
     """The Slurm cluster neocloud provisions on (NEOCLOUD_PROVISIONER=slurm): `conf` its slurm.conf (None:
     Slurm's default, /etc/slurm/slurm.conf or SLURM_CONF), `bin_dir` where its commands are (None: PATH),
     `lease` how long an open-ended instance's reservation runs before converge renews it, `horizon` how
-    far ahead reservations are made in Slurm, `timeout_s` per Slurm command."""
+    far ahead reservations are made in Slurm, `timeout_s` per Slurm command, `refresh` how often converge
+    re-reads every reservation from Slurm (so a change made by hand is repaired within it)."""
 
     conf: Path | None = None
     bin_dir: Path | None = None
     lease: timedelta = timedelta(hours=1)
     horizon: timedelta = timedelta(days=7)
     timeout_s: float = 20.0
+    refresh: timedelta = timedelta(seconds=5)
 
     @staticmethod
     def from_env(env: Mapping[str, str]) -> SlurmSettings | None:
         """From NEOCLOUD_PROVISIONER (fake | slurm; default fake → None), NEOCLOUD_SLURM_CONF,
-        NEOCLOUD_SLURM_BIN_DIR, NEOCLOUD_SLURM_LEASE_S, NEOCLOUD_SLURM_HORIZON_S, NEOCLOUD_SLURM_TIMEOUT_S.
+        NEOCLOUD_SLURM_BIN_DIR, NEOCLOUD_SLURM_LEASE_S, NEOCLOUD_SLURM_HORIZON_S, NEOCLOUD_SLURM_TIMEOUT_S,
+        NEOCLOUD_SLURM_REFRESH_S.
         ValueError for another provisioner name."""
         kind = env.get("NEOCLOUD_PROVISIONER", "fake").strip().lower() or "fake"
         if kind == "fake":
@@ -62,6 +65,7 @@ class SlurmSettings:
             lease=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_LEASE_S", 3600))),
             horizon=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_HORIZON_S", 7 * 86400))),
             timeout_s=float(env.get("NEOCLOUD_SLURM_TIMEOUT_S", 20)),
+            refresh=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_REFRESH_S", 5))),
         )
 
 
@@ -208,7 +212,7 @@ def slurm_provisioner(slurm: SlurmSettings, clock: Clock) -> Provisioner:
     from neocloud.control.adapters.slurm import SlurmCommands, SlurmProvisioner
 
     commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
-    return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon)
+    return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon, refresh=slurm.refresh)
 
 
 def slurm_cluster(slurm: SlurmSettings) -> dict[str, Any]:

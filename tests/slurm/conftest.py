@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,17 @@ def make_cloud(tmp_path: Path, **slurm_kw) -> Cloud:
 def cloud(slurm: Path, tmp_path: Path) -> Iterator[Cloud]:
     clean_slurm()
     c = make_cloud(tmp_path)
+    yield c
+    c.services.close()
+    clean_slurm()
+
+
+@pytest.fixture
+def rereading_cloud(slurm: Path, tmp_path: Path) -> Iterator[Cloud]:
+    """A cloud whose provisioner re-reads Slurm's reservations on every pass (refresh 0), for tests of
+    hand edits made between two passes (by default they are seen within SlurmSettings.refresh)."""
+    clean_slurm()
+    c = make_cloud(tmp_path, refresh=timedelta(0))
     yield c
     c.services.close()
     clean_slurm()

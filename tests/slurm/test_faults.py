@@ -75,7 +75,8 @@ def field(name: str, key: str) -> str:
     return line.split(f" {key}=")[1].split()[0]
 
 
-def test_reconcile_repairs_hand_edits_and_applies_an_extension(cloud: Cloud) -> None:
+def test_reconcile_repairs_hand_edits_and_applies_an_extension(rereading_cloud: Cloud) -> None:
+    cloud = rereading_cloud
     acme = cloud.tenant("acme")
     r = cloud.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     cloud.control.reconcile()

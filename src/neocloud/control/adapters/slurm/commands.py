@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from neocloud.control.app.ports import ProvisionError
 
 DEFAULT_TIMEOUT_S = 20.0
+TRUST_S = 1.0  # a command that succeeded this recently vouches for the controller (no ping before the next)
 
 
 @dataclass
@@ -29,6 +31,7 @@ class SlurmCommands:
     timeout_s: float = DEFAULT_TIMEOUT_S
     calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _answered_at: float = field(default=-1e9, repr=False)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -52,6 +55,8 @@ class SlurmCommands:
             raise ProvisionError(f"{command} not found (is Slurm installed?)") from None
         except subprocess.TimeoutExpired:
             raise ProvisionError(self._why(f"{command} {' '.join(args[:2])} timed out")) from None
+        if done.returncode == 0:
+            self._answered_at = time.monotonic()
         if check and done.returncode != 0:
             message = (done.stderr or done.stdout).strip().splitlines()
             text = message[-1] if message else f"exit status {done.returncode}"
@@ -71,7 +76,10 @@ class SlurmCommands:
 
     def require_controller(self) -> None:
         """ProvisionError at once when slurmctld does not answer (`scontrol ping` answers in
-        milliseconds where every other command would wait ~10 s for it)."""
+        milliseconds where every other command would wait ~10 s for it). Skipped when a command
+        succeeded in the last TRUST_S seconds."""
+        if time.monotonic() - self._answered_at < TRUST_S:
+            return
         with self._lock:
             self.calls += 1
         if not self.controller_up():

@@ -6,7 +6,10 @@ exactly those nodes, for its window, for its project's account only (a sub-accou
 - release: cancel the jobs in it, then delete it (Slurm refuses to delete a reservation in use).
 - converge: read every reservation in one `scontrol show reservation`, create what neocloud holds and
   Slurm lacks, delete `nc-` reservations neocloud no longer holds, fix what differs. Reservations not
-  named `nc-…` are the site's and are never touched.
+  named `nc-…` are the site's and are never touched. Between full reads (at most `refresh` apart) it
+  works from what it last read plus what it has written since, so a pass with nothing new runs no Slurm
+  command and a new allocation costs one `scontrol create`; a change made by hand in Slurm is therefore
+  repaired within `refresh` (a create that finds the name taken reads it back at once).
 - An open-ended instance gets a lease (`lease`, default 1 h) that converge renews while it runs; a spot
   notice ends the reservation at the notice and sends the jobs in it SIGTERM at once (then Slurm kills
   them at the end; they are cancelled, not requeued: docs/slurm.md says why).
@@ -33,6 +36,7 @@ from neocloud.kernel.ids import AllocationId, NodeId
 
 DEFAULT_LEASE = timedelta(hours=1)
 DEFAULT_HORIZON = timedelta(days=7)
+DEFAULT_REFRESH = timedelta(seconds=5)
 RELEASE_WAIT_S = 15.0
 
 
@@ -48,6 +52,7 @@ class SlurmProvisioner:
         *,
         lease: timedelta = DEFAULT_LEASE,
         horizon: timedelta = DEFAULT_HORIZON,
+        refresh: timedelta = DEFAULT_REFRESH,
     ) -> None:
         self.commands = commands
         self.reservations = Reservations(commands)
@@ -55,16 +60,19 @@ class SlurmProvisioner:
         self._clock = clock
         self._lease = lease
         self._horizon = horizon
+        self._refresh_s = refresh.total_seconds()
         self._ready: set[str] = set()
         self._signalled: set[str] = set()
         self._lock = threading.Lock()
+        self._known: dict[str, SlurmReservation] = {}  # what Slurm has, as last read plus our writes since
+        self._read_at = -1e18  # time.monotonic() of the last full read
 
     # the port ------------------------------------------------------------------------------------------
 
     def provision(self, grant: Grant) -> None:
         name = reservation_name(grant.allocation_id)
         self.commands.require_controller()
-        self._apply(grant, self.reservations.get(name), self._clock.now())
+        self._apply(grant, self._current(name), self._clock.now())
         with self._lock:
             self._ready.add(grant.allocation_id)
 
@@ -85,7 +93,7 @@ class SlurmProvisioner:
 
     def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence:
         self.commands.require_controller()
-        actual = self.reservations.all()
+        actual = self._actual()
         created: list[str] = []
         updated: list[str] = []
         deleted: list[str] = []
@@ -114,6 +122,38 @@ class SlurmProvisioner:
 
     # how ----------------------------------------------------------------------------------------------
 
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._read_at < self._refresh_s
+
+    def _actual(self) -> dict[str, SlurmReservation]:
+        """Slurm's reservations: read in full when the last read is older than `refresh`."""
+        if not self._fresh():
+            read = self.reservations.all()
+            with self._lock:
+                self._known, self._read_at = dict(read), time.monotonic()
+        with self._lock:
+            return dict(self._known)
+
+    def _current(self, name: str) -> SlurmReservation | None:
+        if self._fresh():
+            with self._lock:
+                return self._known.get(name)
+        found = self.reservations.get(name)
+        self._remember(name, found)
+        return found
+
+    def _remember(self, name: str, r: SlurmReservation | None) -> None:
+        with self._lock:
+            if r is None:
+                self._known.pop(name, None)
+            else:
+                self._known[name] = r
+
+    def _forget_all(self) -> None:
+        """After a surprise (a create that found the name taken, a failed command): read in full next."""
+        with self._lock:
+            self._read_at = -1e18
+
     def _end(self, grant: Grant, now: datetime) -> datetime:
         until = grant.until
         return until if until is not None else now + self._lease
@@ -131,7 +171,18 @@ class SlurmProvisioner:
         account = self.accounts.ensure_project(grant.tenant_id, grant.project_id)
         if current is None:
             start = None if grant.start <= now else _second(grant.start)
-            self.reservations.create(name, nodes, start, end, account)
+            try:
+                made = self.reservations.create(name, nodes, start, end, account)
+            except ProvisionError:
+                self._forget_all()
+                raise
+            if not made:  # the name was taken (an earlier attempt, another worker): compare with it
+                self._forget_all()
+                found = self.reservations.get(name)
+                self._remember(name, found)
+                return self._apply(grant, found, now) if found is not None else None
+            self._remember(name, SlurmReservation(name, frozenset(nodes), start or _second(now), end,
+                                                  frozenset({account}), frozenset(), frozenset(), "ACTIVE"))
             self._notice(grant, name)
             return "created"
         changes: dict[str, str] = {}
@@ -147,7 +198,12 @@ class SlurmProvisioner:
         if grant.start > now and current.start != _second(grant.start):
             changes["StartTime"] = slurm_time(grant.start)
         if changes:
-            self.reservations.update(name, **changes)
+            try:
+                self.reservations.update(name, **changes)
+            except ProvisionError:
+                self._forget_all()
+                raise
+            self._forget_all()  # read it back in full on the next pass (Slurm may normalise what we wrote)
         self._notice(grant, name)
         return "updated" if changes else None
 
@@ -165,6 +221,7 @@ class SlurmProvisioner:
     def _remove(self, name: str) -> None:
         """Cancel every job in reservation `name`, then delete it (retrying while its jobs die)."""
         if self.reservations.get(name) is None:
+            self._remember(name, None)
             return
         self.commands.run("scancel", f"--reservation={name}", check=False)
         deadline = time.monotonic() + RELEASE_WAIT_S
@@ -172,6 +229,7 @@ class SlurmProvisioner:
         while True:
             try:
                 self.reservations.delete(name)
+                self._remember(name, None)
                 return
             except ProvisionError as err:
                 if "in use" not in err.cause or time.monotonic() > deadline:

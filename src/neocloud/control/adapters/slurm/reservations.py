@@ -82,8 +82,8 @@ class Reservations:
                 return SlurmReservation.parse(line.strip())
         return None
 
-    def create(self, name: str, nodes: list[str], start: datetime | None, end: datetime, account: str) -> None:
-        """start None: now. No flag that weakens the reservation: only `account`'s jobs run on `nodes`
+    def create(self, name: str, nodes: list[str], start: datetime | None, end: datetime, account: str) -> bool:
+        """False when a reservation of that name exists already. start None: now. No flag that weakens the reservation: only `account`'s jobs run on `nodes`
         during the window, and Slurm refuses it while another reservation holds those nodes then."""
         done = self.c.run(
             "scontrol", "create", "reservation", f"ReservationName={name}",
@@ -93,8 +93,9 @@ class Reservations:
         if done.returncode != 0:
             text = (done.stderr + done.stdout).strip()
             if "already exists" in text or "Duplicate" in text:
-                return  # made by an earlier attempt (a crash after the call, another worker): converge fixes it
+                return False  # made by an earlier attempt (a crash after the call, another worker)
             raise ProvisionError(self.c._why(f"scontrol create reservation {name}: {text}"))
+        return True
 
     def update(self, name: str, **fields: str) -> None:
         self.c.scontrol("update", f"ReservationName={name}", *(f"{k}={v}" for k, v in fields.items()))
