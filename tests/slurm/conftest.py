@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from neocloud.billing.app.settings import BillingSettings
-from neocloud.bootstrap import Services, Settings, SlurmSettings, build_services, slurm_provisioner, upgrade_database
+from neocloud.bootstrap import (
+    Services,
+    Settings,
+    SlurmSettings,
+    build_services,
+    slurm_provisioner,
+    upgrade_database,
+)
 from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.file import load_fleet
 from neocloud.infra.clock import SystemClock
@@ -34,8 +41,15 @@ def slurm_env() -> dict[str, str]:
 def run(*cmd: str, user: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
     """A Slurm command, as root or as the Unix `user` (a tenant's job runs as its own user)."""
     argv = ["runuser", "-u", user, "--", *cmd] if user else list(cmd)
-    return subprocess.run(argv, capture_output=True, text=True, env=slurm_env(), timeout=WAIT_S, check=check,
-                          cwd=JOBS if JOBS.exists() else None)
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env=slurm_env(),
+        timeout=WAIT_S,
+        check=check,
+        cwd=JOBS if JOBS.exists() else None,
+    )
 
 
 def out(*cmd: str) -> str:
@@ -84,7 +98,9 @@ def slurm() -> Path:
             up = False
     if not up:
         if os.environ.get("NEOCLOUD_REQUIRE_SLURM") == "1":
-            pytest.fail(f"no Slurm controller answers for {CONF} but NEOCLOUD_REQUIRE_SLURM=1 (scripts/slurm-up.sh)")
+            pytest.fail(
+                f"no Slurm controller answers for {CONF} but NEOCLOUD_REQUIRE_SLURM=1 (scripts/slurm-up.sh)"
+            )
         pytest.skip(f"no Slurm at {CONF} (make test starts one with scripts/slurm-up.sh)")
     for user in USERS:
         if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
@@ -125,9 +141,11 @@ class Cloud:
 
 
 def make_cloud(tmp_path: Path, **slurm_kw) -> Cloud:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'neocloud.db'}",
-                        slurm=SlurmSettings(conf=CONF, **slurm_kw),
-                        billing=BillingSettings(settle_delay_seconds=0))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'neocloud.db'}",
+        slurm=SlurmSettings(conf=CONF, **slurm_kw),
+        billing=BillingSettings(settle_delay_seconds=0),
+    )
     upgrade_database(settings)
     clock = SystemClock()
     services = build_services(settings, clock=clock, provisioner=slurm_provisioner(settings.slurm, clock))

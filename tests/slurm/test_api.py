@@ -26,7 +26,11 @@ def test_users_access_and_usage_by_job_over_the_api(cloud: Cloud) -> None:
         http = TestClient(app, headers={"Authorization": f"Bearer {token}"}, raise_server_exceptions=False)
         return NeocloudClient("http://testserver", token, http=http)
 
-    acme, rival, viewer = client("acme", Role.TENANT_ADMIN), client("rival", Role.TENANT_ADMIN), client("acme", Role.VIEWER)
+    acme, rival, viewer = (
+        client("acme", Role.TENANT_ADMIN),
+        client("rival", Role.TENANT_ADMIN),
+        client("acme", Role.VIEWER),
+    )
 
     assert SlurmClient(acme).add_user("nc-t-alice").users == ["nc-t-alice"]
     assert SlurmClient(acme).users().users == ["nc-t-alice"]
@@ -42,8 +46,10 @@ def test_users_access_and_usage_by_job_over_the_api(cloud: Cloud) -> None:
     assert SlurmClient(rival).users().users == []
 
     r = ReservationOut.model_validate(
-        acme._request("POST", "/v1/reservations", json={"model": "H100", "gpus": 8, "hours": 1},
-                      idempotency_key="k1"))
+        acme._request(
+            "POST", "/v1/reservations", json={"model": "H100", "gpus": 8, "hours": 1}, idempotency_key="k1"
+        )
+    )
     cp.reconcile()
     access = SlurmClient(acme).access(r.id)
     assert (access.reservation, access.partition) == (f"nc-{r.id}", "h100")
@@ -54,15 +60,24 @@ def test_users_access_and_usage_by_job_over_the_api(cloud: Cloud) -> None:
     argv = access.sbatch.split()  # the example line, as the tenant would paste it (script last)
     assert argv[0] == "sbatch" and argv[-1] == "job.sh"
     (JOBS / f"{r.id}.sh").write_text("#!/bin/bash\nsleep 1\necho gpus=$CUDA_VISIBLE_DEVICES\n")
-    done = run(*argv[:-1], "--parsable", "--mem=100", "-D", str(JOBS), str(JOBS / f"{r.id}.sh"), user="nc-t-alice")
+    done = run(
+        *argv[:-1], "--parsable", "--mem=100", "-D", str(JOBS), str(JOBS / f"{r.id}.sh"), user="nc-t-alice"
+    )
     assert done.returncode == 0, done.stderr
     job = done.stdout.strip().split(";")[0]
     assert wait_job_done(job) == "COMPLETED"
 
-    usage = wait_for("the job in usage by job", lambda: (u := SlurmClient(acme).job_usage()) and any(
-        i.job_id == job for i in u.items) and u)
+    usage = wait_for(
+        "the job in usage by job",
+        lambda: (u := SlurmClient(acme).job_usage()) and any(i.job_id == job for i in u.items) and u,
+    )
     item = next(i for i in usage.items if i.job_id == job)
-    assert (item.allocation_id, item.user, item.gpus, item.outside_paid_window_seconds) == (r.id, "nc-t-alice", 8, "0")
+    assert (item.allocation_id, item.user, item.gpus, item.outside_paid_window_seconds) == (
+        r.id,
+        "nc-t-alice",
+        8,
+        "0",
+    )
     assert int(item.gpu_seconds) >= 8
     assert all(i.job_id != job for i in SlurmClient(rival).job_usage().items)
 

@@ -30,10 +30,24 @@ def test_a_tenant_reserves_runs_a_job_in_it_cancels_and_is_billed_for_it(cloud: 
     assert sorted(shown) == nodes  # exactly the allocation's nodes
 
     script = JOBS / f"{r.id}.sh"
-    script.write_text('#!/bin/bash\nsrun bash -c \'echo "$SLURMD_NODENAME gpus=$CUDA_VISIBLE_DEVICES"; sleep 2\'\n')
+    script.write_text(
+        "#!/bin/bash\nsrun bash -c 'echo \"$SLURMD_NODENAME gpus=$CUDA_VISIBLE_DEVICES\"; sleep 2'\n"
+    )
     script.chmod(0o755)
-    sub = run("sbatch", "--parsable", f"--reservation={name}", f"--account={project.id}", "-N", "2",
-              "--gres=gpu:h100:8", "--mem=100", "-o", str(JOBS / "%j.out"), str(script), user="nc-t-alice")
+    sub = run(
+        "sbatch",
+        "--parsable",
+        f"--reservation={name}",
+        f"--account={project.id}",
+        "-N",
+        "2",
+        "--gres=gpu:h100:8",
+        "--mem=100",
+        "-o",
+        str(JOBS / "%j.out"),
+        str(script),
+        user="nc-t-alice",
+    )
     assert sub.returncode == 0, sub.stderr
     job = sub.stdout.strip().split(";")[0]
     assert wait_job_done(job) == "COMPLETED"
@@ -45,20 +59,31 @@ def test_a_tenant_reserves_runs_a_job_in_it_cancels_and_is_billed_for_it(cloud: 
     cloud.control.reconcile()
     assert cloud.control.reservations.get_reservation(acme, r.id).state == "ended"
     assert name not in reservations()
-    refused = run("sbatch", f"--reservation={name}", f"--account={project.id}", "--mem=100", "--wrap", "true",
-                  user="nc-t-alice")
+    refused = run(
+        "sbatch",
+        f"--reservation={name}",
+        f"--account={project.id}",
+        "--mem=100",
+        "--wrap",
+        "true",
+        user="nc-t-alice",
+    )
     assert refused.returncode != 0 and "reservation is invalid" in refused.stderr
 
     # sacct's time-window query sees a finished job a moment after `sacct -j` does: wait for it (bounded)
-    seen = wait_for("the job in usage by job",
-                    lambda: next((j for j in cloud.control.jobs.usage(acme)[1] if j.job_id == job), None))
+    seen = wait_for(
+        "the job in usage by job",
+        lambda: next((j for j in cloud.control.jobs.usage(acme)[1] if j.job_id == job), None),
+    )
     assert (seen.allocation_id, seen.gpus, seen.user, seen.outside_seconds) == (r.id, 16, "nc-t-alice", 0)
     assert seen.gpu_seconds == 16 * int((seen.end - seen.start).total_seconds())
 
     billing = cloud.services.billing
     billing.meter()
     report = billing.reconcile()
-    doc = with_jobs(report, cloud.control.jobs.report(report.period.start), billing.billed_by_allocation(report.period))
+    doc = with_jobs(
+        report, cloud.control.jobs.report(report.period.start), billing.billed_by_allocation(report.period)
+    )
     assert doc["differences"] == []
     assert doc["jobs"]["outside_paid_window_seconds"] == 0
     row = next(a for a in doc["jobs"]["allocations"] if a["allocation_id"] == r.id)

@@ -25,8 +25,11 @@ def start_slurmctld() -> None:
 
 
 def retry_events(cloud: Cloud, principal, allocation_id: str) -> list[str]:
-    return [e.reason for e in cloud.control.allocations.list_events(principal, allocation_id)
-            if e.from_state == e.to_state]
+    return [
+        e.reason
+        for e in cloud.control.allocations.list_events(principal, allocation_id)
+        if e.from_state == e.to_state
+    ]
 
 
 def test_slurmctld_down_leaves_it_provisioning_with_the_cause_then_it_converges(cloud: Cloud) -> None:
@@ -57,9 +60,14 @@ def test_a_worker_killed_mid_provision_is_finished_by_the_next_without_a_duplica
     acme = cloud.tenant("acme")
     r = cloud.control.reservations.reserve(acme, ReservationRequest("H100", 16, 1, shape="whole-nodes"))
     url = cloud.services.settings.resolved_database_url
-    child = subprocess.run([sys.executable, str(Path(__file__).with_name("crash_child.py")), url, str(CONF)],
-                           env={**slurm_env(), "PYTHONPATH": os.pathsep.join(sys.path)}, capture_output=True,
-                           text=True, timeout=120, check=False)
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("crash_child.py")), url, str(CONF)],
+        env={**slurm_env(), "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert child.returncode == KILLED, child.stderr
     assert cloud.control.reservations.get_reservation(acme, r.id).state == "provisioning"
     assert f"nc-{r.id}" in reservations()  # Slurm has it; neocloud has not recorded it
@@ -92,17 +100,38 @@ def test_reconcile_repairs_hand_edits_and_applies_an_extension(rereading_cloud: 
 
     run("scontrol", "update", f"reservation={name}", "EndTime=now+5minutes", "Accounts=root", check=True)
     free = sorted(set(run("sinfo", "-h", "-N", "-o", "%N").stdout.split()) - set(r.nodes))
-    run("scontrol", "create", "reservation", "ReservationName=nc-rsv_ghost", "StartTime=now", "Duration=30",
-        f"Nodes={free[0]}", "Accounts=root", check=True)  # neocloud's by name, held by no allocation
-    run("scontrol", "create", "reservation", "ReservationName=site-maint", "StartTime=now+1day", "Duration=30",
-        "Nodes=ALL", "Accounts=root", "Flags=MAINT", check=True)
+    run(
+        "scontrol",
+        "create",
+        "reservation",
+        "ReservationName=nc-rsv_ghost",
+        "StartTime=now",
+        "Duration=30",
+        f"Nodes={free[0]}",
+        "Accounts=root",
+        check=True,
+    )  # neocloud's by name, held by no allocation
+    run(
+        "scontrol",
+        "create",
+        "reservation",
+        "ReservationName=site-maint",
+        "StartTime=now+1day",
+        "Duration=30",
+        "Nodes=ALL",
+        "Accounts=root",
+        "Flags=MAINT",
+        check=True,
+    )
     try:
         report = cloud.control.reconcile()
         assert f"{r.id}: converge updated" in report.details
         assert "rsv_ghost: converge deleted" in report.details
         assert field(name, "EndTime") == extended.strftime("%Y-%m-%dT%H:%M:%S")
         assert field(name, "Accounts") == project
-        assert "nc-rsv_ghost" not in reservations() and "site-maint" in reservations()  # the site's: untouched
+        assert (
+            "nc-rsv_ghost" not in reservations() and "site-maint" in reservations()
+        )  # the site's: untouched
 
         run("scontrol", "delete", f"reservation={name}", check=True)  # deleted by hand → made again
         report = cloud.control.reconcile()

@@ -13,12 +13,22 @@ from tests.slurm.conftest import CONF, Cloud, run, wait_for
 def test_a_drained_node_is_observed_with_its_reason(cloud: Cloud) -> None:
     source = slurm_health_source(SlurmSettings(conf=CONF))
     assert source.observe(datetime.now(UTC)) == []
-    run("scontrol", "update", "nodename=r2-n2", "state=drain", "reason=GPU Xid 79 fell off the bus", check=True)
+    run(
+        "scontrol",
+        "update",
+        "nodename=r2-n2",
+        "state=drain",
+        "reason=GPU Xid 79 fell off the bus",
+        check=True,
+    )
     try:
         (seen,) = source.observe(datetime.now(UTC))
         assert (seen.node, seen.code, seen.source) == ("r2-n2", "GPU Xid 79 fell off the bus", "slurm")
         assert (seen.component, seen.severity, seen.action) == (
-            Component.GPU, Severity.WARNING, RecommendedAction.COMPONENT_RESET)
+            Component.GPU,
+            Severity.WARNING,
+            RecommendedAction.COMPONENT_RESET,
+        )
         run("scontrol", "update", "nodename=r2-n1", "state=down", "reason=node unreachable", check=True)
         down = {o.node: o for o in source.observe(datetime.now(UTC))}
         assert set(down) == {"r2-n1", "r2-n2"}

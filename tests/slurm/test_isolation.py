@@ -14,7 +14,7 @@ SLEEP = ["--mem=100", "-o", "/dev/null", "--wrap", "sleep 120"]
 def squeue_of(job: str) -> tuple[str, str, str]:
     """(state, reason, nodes) of a job, as root sees it."""
     line = run("squeue", "-h", "-j", job, "-o", "%T|%r|%N").stdout.strip()
-    state, reason, nodes = (line.split("|") + ["", "", ""])[:3]
+    state, reason, nodes = ([*line.split("|"), "", "", ""])[:3]
     return state, reason, nodes
 
 
@@ -42,8 +42,9 @@ def test_another_tenant_is_refused_by_slurm_and_never_lands_on_the_reserved_node
     assert borrowed.returncode != 0 and "Invalid account" in borrowed.stderr
 
     # B sees nothing of A in Slurm: not its reservation, not its jobs
-    a_job = submit("nc-t-alice", f"--reservation={name}", f"--account={acme_account}", "-N", "1", "-D", str(JOBS),
-                   *SLEEP)
+    a_job = submit(
+        "nc-t-alice", f"--reservation={name}", f"--account={acme_account}", "-N", "1", "-D", str(JOBS), *SLEEP
+    )
     assert name not in run("scontrol", "show", "reservation", user="nc-t-bob").stdout
     assert a_job not in run("squeue", "-h", "-o", "%i", user="nc-t-bob").stdout.split()
     assert a_job in run("squeue", "-h", "-o", "%i", user="nc-t-alice").stdout.split()
@@ -51,8 +52,10 @@ def test_another_tenant_is_refused_by_slurm_and_never_lands_on_the_reserved_node
     # fill every node outside A's reservation, as B and as the site (root), and see them run there
     others = sorted(set(run("sinfo", "-h", "-N", "-o", "%N").stdout.split()) - mine)
     assert len(others) == 2
-    fillers = [submit("nc-t-bob", f"--account={rival_account}", "--exclusive", "-w", n, "-D", str(JOBS), *SLEEP)
-               for n in others]
+    fillers = [
+        submit("nc-t-bob", f"--account={rival_account}", "--exclusive", "-w", n, "-D", str(JOBS), *SLEEP)
+        for n in others
+    ]
     for job in fillers:
         wait_for(f"filler {job} to run", lambda job=job: squeue_of(job)[0] == "RUNNING")
     assert sorted(squeue_of(j)[2] for j in fillers) == others  # every other node is now busy

@@ -36,13 +36,18 @@ FLOOR_PREFIX = "ncbench-"
 
 def _scontrol(conf: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SLURM_CONF": str(conf), "TZ": "UTC"}
-    return subprocess.run(["scontrol", *args], capture_output=True, text=True, env=env, timeout=60, check=False)
+    return subprocess.run(
+        ["scontrol", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def _reservations(conf: Path) -> dict[str, str]:
     out = _scontrol(conf, "-o", "show", "reservation").stdout
-    return {line.split()[0].removeprefix("ReservationName="): line for line in out.splitlines()
-            if line.startswith("ReservationName=")}
+    return {
+        line.split()[0].removeprefix("ReservationName="): line
+        for line in out.splitlines()
+        if line.startswith("ReservationName=")
+    }
 
 
 def _clean(conf: Path) -> None:
@@ -60,7 +65,9 @@ def _hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
-def _phase(conf: Path, fleet: Fleet, n: int, batch: bool) -> tuple[list[float], float, list[tuple[str, str, datetime, datetime, str]]]:
+def _phase(
+    conf: Path, fleet: Fleet, n: int, batch: bool
+) -> tuple[list[float], float, list[tuple[str, str, datetime, datetime, str]]]:
     """One neocloud phase; returns (latencies s, total s, the windows made: name, node, start, end, account)."""
     with scratch_settings("sqlite") as base:
         settings = Settings(database_url=base.database_url, slurm=SlurmSettings(conf=conf))
@@ -74,16 +81,27 @@ def _phase(conf: Path, fleet: Fleet, n: int, batch: bool) -> tuple[list[float], 
             first = _hour(datetime.now(UTC)) + timedelta(hours=2)
             per_hour = len(fleet.nodes)
             # warm-up, untimed: the tenant's first reservation also creates its Slurm accounts (sacctmgr)
-            warm = cp.reservations.reserve(who, ReservationRequest(
-                fleet.nodes[0].model, fleet.nodes[0].gpus, 1, start=first + timedelta(hours=n // per_hour + 1),
-                shape="whole-nodes"))
+            warm = cp.reservations.reserve(
+                who,
+                ReservationRequest(
+                    fleet.nodes[0].model,
+                    fleet.nodes[0].gpus,
+                    1,
+                    start=first + timedelta(hours=n // per_hour + 1),
+                    shape="whole-nodes",
+                ),
+            )
             cp.reconcile()
             latencies: list[float] = []
             ids: list[str] = []
             for i in range(n):
                 start = first + timedelta(hours=i // per_hour)
-                r = cp.reservations.reserve(who, ReservationRequest(fleet.nodes[0].model, fleet.nodes[0].gpus, 1,
-                                                                    start=start, shape="whole-nodes"))
+                r = cp.reservations.reserve(
+                    who,
+                    ReservationRequest(
+                        fleet.nodes[0].model, fleet.nodes[0].gpus, 1, start=start, shape="whole-nodes"
+                    ),
+                )
                 ids.append(r.id)
                 if not batch:
                     t0 = time.perf_counter()
@@ -93,22 +111,24 @@ def _phase(conf: Path, fleet: Fleet, n: int, batch: bool) -> tuple[list[float], 
                 t0 = time.perf_counter()
                 while True:
                     cp.reconcile()
-                    if {f"nc-{i}" for i in ids} <= set(_reservations(conf)):
+                    if {f"nc-{a}" for a in ids} <= set(_reservations(conf)):  # visible, checked in time
                         break
                 total = time.perf_counter() - t0
             else:
                 total = sum(latencies)
             seen = _reservations(conf)
-            missing = [i for i in ids if f"nc-{i}" not in seen]
+            missing = [a for a in ids if f"nc-{a}" not in seen]
             if missing:
-                raise RuntimeError(f"{len(missing)} reservations never appeared in Slurm (first: {missing[0]})")
+                raise RuntimeError(
+                    f"{len(missing)} reservations never appeared in Slurm (first: {missing[0]})"
+                )
             windows = []
-            for i in ids:
-                got = cp.reservations.get_reservation(who, i)
-                account = seen[f"nc-{i}"].split(" Accounts=")[1].split()[0]
-                windows.append((f"{FLOOR_PREFIX}{i}", got.nodes[0], got.start, got.end, account))
-            for i in [*ids, warm.id]:
-                cp.reservations.cancel_reservation(who, i)
+            for a in ids:
+                got = cp.reservations.get_reservation(who, a)
+                account = seen[f"nc-{a}"].split(" Accounts=")[1].split()[0]
+                windows.append((f"{FLOOR_PREFIX}{a}", got.nodes[0], got.start, got.end, account))
+            for a in [*ids, warm.id]:
+                cp.reservations.cancel_reservation(who, a)
             cp.reconcile()  # converge deletes what neocloud no longer holds
             return latencies, total, windows
         finally:
@@ -119,9 +139,16 @@ def _floor(conf: Path, windows: list[tuple[str, str, datetime, datetime, str]]) 
     times = []
     for name, node, start, end, account in windows:
         t0 = time.perf_counter()
-        done = _scontrol(conf, "create", "reservation", f"ReservationName={name}",
-                         f"StartTime={start.strftime('%Y-%m-%dT%H:%M:%S')}",
-                         f"EndTime={end.strftime('%Y-%m-%dT%H:%M:%S')}", f"Nodes={node}", f"Accounts={account}")
+        done = _scontrol(
+            conf,
+            "create",
+            "reservation",
+            f"ReservationName={name}",
+            f"StartTime={start.strftime('%Y-%m-%dT%H:%M:%S')}",
+            f"EndTime={end.strftime('%Y-%m-%dT%H:%M:%S')}",
+            f"Nodes={node}",
+            f"Accounts={account}",
+        )
         times.append(time.perf_counter() - t0)
         if done.returncode != 0:
             raise RuntimeError(f"scontrol create reservation {name}: {done.stderr.strip()}")
@@ -139,19 +166,21 @@ def run(conf: Path, fleet: Fleet, allocations: int = 100, runs: int = 3) -> dict
         floor = _floor(conf, windows)
         _, batch_total, _ = _phase(conf, fleet, allocations, batch=True)
         floor_total = sum(floor)
-        per_run.append({
-            "p50_ms": 1000 * statistics.median(seq),
-            "p99_ms": 1000 * _pct(seq, 0.99),
-            "floor_p50_ms": 1000 * statistics.median(floor),
-            "floor_p99_ms": 1000 * _pct(floor, 0.99),
-            "batch_s": batch_total,
-            "floor_s": floor_total,
-            "sequential_s": seq_total,
-            "converged_per_s": allocations / batch_total,
-            "floor_per_s": allocations / floor_total,
-            "ratio_to_floor": batch_total / floor_total,
-            "sequential_ratio_to_floor": seq_total / floor_total,
-        })
+        per_run.append(
+            {
+                "p50_ms": 1000 * statistics.median(seq),
+                "p99_ms": 1000 * _pct(seq, 0.99),
+                "floor_p50_ms": 1000 * statistics.median(floor),
+                "floor_p99_ms": 1000 * _pct(floor, 0.99),
+                "batch_s": batch_total,
+                "floor_s": floor_total,
+                "sequential_s": seq_total,
+                "converged_per_s": allocations / batch_total,
+                "floor_per_s": allocations / floor_total,
+                "ratio_to_floor": batch_total / floor_total,
+                "sequential_ratio_to_floor": seq_total / floor_total,
+            }
+        )
     _clean(conf)
     out: dict[str, Any] = {"allocations": allocations, "runs": runs, "nodes": len(fleet.nodes)}
     for key in per_run[0]:

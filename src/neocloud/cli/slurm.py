@@ -74,8 +74,10 @@ def users_list(ctx: typer.Context, tenant: str | None = TenantOpt, as_json: bool
 
 @users_app.command("add")
 def users_add(
-    ctx: typer.Context, user: str = typer.Argument(..., help="a Unix login name on the cluster"),
-    tenant: str | None = TenantOpt, as_json: bool = JsonOpt,
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="a Unix login name on the cluster"),
+    tenant: str | None = TenantOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Make a Unix user a Slurm user of your tenant's accounts (tenant-admin)."""
     with _api(ctx) as client:
@@ -85,7 +87,10 @@ def users_add(
 
 @users_app.command("remove")
 def users_remove(
-    ctx: typer.Context, user: str = typer.Argument(...), tenant: str | None = TenantOpt, as_json: bool = JsonOpt
+    ctx: typer.Context,
+    user: str = typer.Argument(...),
+    tenant: str | None = TenantOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Remove a Slurm user from your tenant's accounts (tenant-admin); their running jobs are not touched."""
     with _api(ctx) as client:
@@ -96,11 +101,31 @@ def users_remove(
 def job_usage_table(doc: JobUsageOut) -> None:
     print_table(
         f"usage by job {doc.tenant} {doc.period}",
-        ("job", "user", "allocation", "nodes", "GPUs", "start (UTC)", "end (UTC)", "state", "GPU-seconds", "outside"),
+        (
+            "job",
+            "user",
+            "allocation",
+            "nodes",
+            "GPUs",
+            "start (UTC)",
+            "end (UTC)",
+            "state",
+            "GPU-seconds",
+            "outside",
+        ),
         [
-            (j.job_id, j.user, j.allocation_id or "-", ",".join(j.nodes), j.gpus, j.start.strftime("%Y-%m-%d %H:%M:%S"),
-             j.end.strftime("%Y-%m-%d %H:%M:%S") if j.end else "running", j.state, j.gpu_seconds,
-             j.outside_paid_window_seconds)
+            (
+                j.job_id,
+                j.user,
+                j.allocation_id or "-",
+                ",".join(j.nodes),
+                j.gpus,
+                j.start.strftime("%Y-%m-%d %H:%M:%S"),
+                j.end.strftime("%Y-%m-%d %H:%M:%S") if j.end else "running",
+                j.state,
+                j.gpu_seconds,
+                j.outside_paid_window_seconds,
+            )
             for j in doc.items
         ],
         caption=f"total {doc.total_gpu_seconds} GPU-seconds",

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from neocloud.api.deps import Caller
+from neocloud.api.routers.slurm import job_usage
 from neocloud.billing.app import access
 from neocloud.billing.app.service import BillingService
 from neocloud.kernel.errors import NotReady
-from neocloud.api.routers.slurm import job_usage
 from neocloud.wire.billing import InvoiceOut, InvoicePreviewOut, InvoiceSummary, UsageOut
 from neocloud.wire.slurm import JobUsageOut
 

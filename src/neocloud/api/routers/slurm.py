@@ -18,7 +18,9 @@ from neocloud.wire.slurm import SlurmAccessOut, SlurmUserCreate, SlurmUsersOut
 
 router = APIRouter(prefix="/slurm", tags=["slurm"])
 
-TenantQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="operators: which tenant")]
+TenantQuery = Annotated[
+    str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="operators: which tenant")
+]
 UserPath = Annotated[str, Path(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
 
 
@@ -31,9 +33,15 @@ def list_users(cp: Control, caller: Caller, tenant: TenantQuery = None) -> dict[
     return _users(cp.slurm.users(caller, tenant))
 
 
-@router.post("/users", status_code=201, response_model=SlurmUsersOut,
-             summary="Make a Unix user a Slurm user of the tenant's accounts (tenant-admin)")
-def add_user(body: SlurmUserCreate, cp: Control, caller: Caller, tenant: TenantQuery = None) -> dict[str, Any]:
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=SlurmUsersOut,
+    summary="Make a Unix user a Slurm user of the tenant's accounts (tenant-admin)",
+)
+def add_user(
+    body: SlurmUserCreate, cp: Control, caller: Caller, tenant: TenantQuery = None
+) -> dict[str, Any]:
     return _users(cp.slurm.add_user(caller, body.user, tenant))
 
 
@@ -42,9 +50,14 @@ def remove_user(user: UserPath, cp: Control, caller: Caller, tenant: TenantQuery
     return _users(cp.slurm.remove_user(caller, user, tenant))
 
 
-@router.get("/access/{allocation_id}", response_model=SlurmAccessOut,
-            summary="How to run in a reservation or instance: reservation, account, partition, sbatch/srun")
-def access(allocation_id: Annotated[str, Path(pattern=IDENT_PATTERN)], cp: Control, caller: Caller) -> dict[str, Any]:
+@router.get(
+    "/access/{allocation_id}",
+    response_model=SlurmAccessOut,
+    summary="How to run in a reservation or instance: reservation, account, partition, sbatch/srun",
+)
+def access(
+    allocation_id: Annotated[str, Path(pattern=IDENT_PATTERN)], cp: Control, caller: Caller
+) -> dict[str, Any]:
     view: AccessView = cp.slurm.access(caller, allocation_id)
     return asdict(view)
 
@@ -61,9 +74,18 @@ def job_usage(
         "by": "job",
         "items": [
             {
-                "job_id": j.job_id, "name": j.name, "user": j.user, "account": j.account, "project": j.project_id,
-                "allocation_id": j.allocation_id, "nodes": list(j.nodes), "gpus": j.gpus, "start": j.start,
-                "end": j.end, "state": j.state, "gpu_seconds": str(j.gpu_seconds),
+                "job_id": j.job_id,
+                "name": j.name,
+                "user": j.user,
+                "account": j.account,
+                "project": j.project_id,
+                "allocation_id": j.allocation_id,
+                "nodes": list(j.nodes),
+                "gpus": j.gpus,
+                "start": j.start,
+                "end": j.end,
+                "state": j.state,
+                "gpu_seconds": str(j.gpu_seconds),
                 "outside_paid_window_seconds": str(j.outside_seconds),
             }
             for j in jobs

@@ -21,12 +21,14 @@ def with_jobs(report: ReconcileReport, jobs: JobReport, billed_milli: Mapping[st
     for allocation_id in sorted(set(used) | set(billed_milli)):
         billed = billed_milli.get(allocation_id, 0) // MILLI_PER_GPU
         job_seconds = used[allocation_id].job_gpu_seconds if allocation_id in used else 0
-        rows.append({
-            "allocation_id": allocation_id,
-            "job_gpu_seconds": job_seconds,
-            "billed_gpu_seconds": billed,
-            "utilisation": utilisation(job_seconds, billed),
-        })
+        rows.append(
+            {
+                "allocation_id": allocation_id,
+                "job_gpu_seconds": job_seconds,
+                "billed_gpu_seconds": billed,
+                "utilisation": utilisation(job_seconds, billed),
+            }
+        )
     outside = [
         {
             "kind": "job-outside-paid-window",

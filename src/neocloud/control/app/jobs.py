@@ -93,9 +93,15 @@ class JobService:
         """[start, end) with the defaults: to now, from the start of `end`'s month."""
         now = self._deps.clock.now()
         end = require_utc(end, "to") if end is not None else now
-        start = require_utc(start, "from") if start is not None else end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (
+            require_utc(start, "from")
+            if start is not None
+            else end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        )
         if end <= start:
-            raise InvalidInput("from must be before to", details={"from": start.isoformat(), "to": end.isoformat()})
+            raise InvalidInput(
+                "from must be before to", details={"from": start.isoformat(), "to": end.isoformat()}
+            )
         return start, end
 
     def _attributed(
@@ -103,7 +109,9 @@ class JobService:
     ) -> list[tuple[JobRecord, str, Attribution]]:
         source = self._deps.jobs
         if source is None:
-            raise NotReady("no cluster job accounting is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
+            raise NotReady(
+                "no cluster job accounting is configured on this server (NEOCLOUD_PROVISIONER=slurm)"
+            )
         now = self._deps.clock.now()
         with self._deps.uow(read_only=True) as uow:
             projects = None
@@ -119,14 +127,21 @@ class JobService:
                 if project is not None:
                     tenant_of[pid] = project.tenant_id
         spans = [
-            JobSpan(r.job_id, tenant_of.get(r.project_id or ""), frozenset(r.nodes), r.gpus, r.start, r.end or now)
+            JobSpan(
+                r.job_id, tenant_of.get(r.project_id or ""), frozenset(r.nodes), r.gpus, r.start, r.end or now
+            )
             for r in records
         ]
         attributions = attribute_all(spans, windows, start, end)
-        return [(r, tenant_of.get(r.project_id or "", ""), a) for r, a in zip(records, attributions, strict=True)]
+        return [
+            (r, tenant_of.get(r.project_id or "", ""), a) for r, a in zip(records, attributions, strict=True)
+        ]
 
     def usage(
-        self, principal: Principal, start: datetime | None = None, end: datetime | None = None,
+        self,
+        principal: Principal,
+        start: datetime | None = None,
+        end: datetime | None = None,
         tenant: str | None = None,
     ) -> tuple[str, list[JobUsageView]]:
         """The caller's tenant's jobs of [start, end) (default: this month so far), each with its GPU-seconds
@@ -148,18 +163,37 @@ class JobService:
         for _, tenant_id, a in rows:
             if a.allocation_id is not None and a.inside_seconds:
                 was = per.get(a.allocation_id, AllocationUtilisation(a.allocation_id, tenant_id, 0))
-                per[a.allocation_id] = AllocationUtilisation(was.allocation_id, was.tenant_id,
-                                                             was.job_gpu_seconds + a.inside_seconds)
+                per[a.allocation_id] = AllocationUtilisation(
+                    was.allocation_id, was.tenant_id, was.job_gpu_seconds + a.inside_seconds
+                )
         mine = [(r, t, a) for r, t, a in rows if t]  # jobs of other accounts (the site's) are not tenants'
         outside = [_view(r, a) for r, _, a in mine if a.outside_seconds]
-        return JobReport(s, e, len(mine), sum(a.gpu_seconds for _, _, a in mine),
-                         sorted(per.values(), key=lambda u: u.allocation_id), outside, len(rows) - len(mine))
+        return JobReport(
+            s,
+            e,
+            len(mine),
+            sum(a.gpu_seconds for _, _, a in mine),
+            sorted(per.values(), key=lambda u: u.allocation_id),
+            outside,
+            len(rows) - len(mine),
+        )
 
 
 def _view(r: JobRecord, a: Attribution) -> JobUsageView:
     return JobUsageView(
-        r.job_id, r.name, r.user, r.account, r.project_id or "", a.allocation_id, tuple(r.nodes), r.gpus,
-        r.start, r.end, r.state, a.gpu_seconds, a.outside_seconds,
+        r.job_id,
+        r.name,
+        r.user,
+        r.account,
+        r.project_id or "",
+        a.allocation_id,
+        tuple(r.nodes),
+        r.gpus,
+        r.start,
+        r.end,
+        r.state,
+        a.gpu_seconds,
+        a.outside_seconds,
     )
 
 

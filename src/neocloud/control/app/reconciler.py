@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from neocloud.control.app.ports import Grant, ProvisionError, Provisioner, UnitOfWork
+from neocloud.control.app.ports import Grant, Provisioner, ProvisionError, UnitOfWork
 from neocloud.control.app.views import ReconcileReport
 from neocloud.control.domain.allocations import Allocation
 from neocloud.kernel.clock import Clock
@@ -147,7 +147,10 @@ def held_grants(uow_factory: Callable[[], UnitOfWork], until: datetime | None) -
 
 
 def _converge(
-    uow_factory: Callable[[], UnitOfWork], provisioner: Provisioner, now: datetime, horizon: timedelta,
+    uow_factory: Callable[[], UnitOfWork],
+    provisioner: Provisioner,
+    now: datetime,
+    horizon: timedelta,
     tally: _Tally,
 ) -> None:
     grants = held_grants(uow_factory, now + horizon)  # read first; the call-out runs after, outside
@@ -163,7 +166,11 @@ def _converge(
 
 
 def _record_retry(
-    uow_factory: Callable[[], UnitOfWork], allocation_id: str, now: datetime, attempt: int, wait: timedelta,
+    uow_factory: Callable[[], UnitOfWork],
+    allocation_id: str,
+    now: datetime,
+    attempt: int,
+    wait: timedelta,
     cause: str,
 ) -> None:
     """An event on the allocation naming the cause of a failed provisioner call (its state unchanged)."""

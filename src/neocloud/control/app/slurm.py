@@ -61,7 +61,9 @@ class SlurmService:
         with cluster_call():
             return SlurmUsersView(who, self._accounts().users(who, projects))
 
-    def _tenant_projects(self, principal: Principal, tenant: str | None, action: str) -> tuple[str, list[str]]:
+    def _tenant_projects(
+        self, principal: Principal, tenant: str | None, action: str
+    ) -> tuple[str, list[str]]:
         who = principal.tenant_id or tenant
         if who is None:
             raise InvalidInput("name the tenant (operators: --tenant)", details={"field": "tenant"})
@@ -78,8 +80,10 @@ class SlurmService:
         who, projects = self._tenant_projects(principal, tenant, "adding a Slurm user")
         principal.require_admin_of(who, "adding a Slurm user")
         if not USER_NAME.match(user):
-            raise InvalidInput(f"{user!r} is not a login name (lowercase letters, digits, _ and -, at most 32)",
-                               details={"field": "user"})
+            raise InvalidInput(
+                f"{user!r} is not a login name (lowercase letters, digits, _ and -, at most 32)",
+                details={"field": "user"},
+            )
         accounts = self._accounts()
         with cluster_call():
             if accounts.tenants_of(user) - {who}:

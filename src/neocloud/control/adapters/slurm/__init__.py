@@ -7,4 +7,11 @@ from neocloud.control.adapters.slurm.commands import SlurmCommands
 from neocloud.control.adapters.slurm.health import SlurmHealthSource
 from neocloud.control.adapters.slurm.provisioner import SlurmAccess, SlurmProvisioner
 
-__all__ = ["SacctJobs", "SlurmAccess", "SlurmAccounts", "SlurmCommands", "SlurmHealthSource", "SlurmProvisioner"]
+__all__ = [
+    "SacctJobs",
+    "SlurmAccess",
+    "SlurmAccounts",
+    "SlurmCommands",
+    "SlurmHealthSource",
+    "SlurmProvisioner",
+]

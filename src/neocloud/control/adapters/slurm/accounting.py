@@ -31,8 +31,22 @@ class SacctJobs:
     def __init__(self, commands: SlurmCommands) -> None:
         self.c = commands
 
-    def jobs(self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None) -> list[JobRecord]:
-        args = ["-a", "-X", "-n", "-P", "--noconvert", "-S", slurm_time(start), "-E", slurm_time(end), "-o", FIELDS]
+    def jobs(
+        self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None
+    ) -> list[JobRecord]:
+        args = [
+            "-a",
+            "-X",
+            "-n",
+            "-P",
+            "--noconvert",
+            "-S",
+            slurm_time(start),
+            "-E",
+            slurm_time(end),
+            "-o",
+            FIELDS,
+        ]
         wanted = None if project_ids is None else {project_account(p) for p in project_ids}
         if wanted is not None and not wanted:
             return []
@@ -49,9 +63,18 @@ class SacctJobs:
             if started is None or nodes in ("", "None assigned"):
                 continue  # never started
             project = project_of_account(account)
-            out.append(JobRecord(
-                job_id, user, account, ProjectId(project) if project else None,
-                tuple(NodeId(n) for n in expand(nodes)), gpus_of(tres), started, parse_time(e),
-                state.split()[0] if state else "", name,
-            ))
+            out.append(
+                JobRecord(
+                    job_id,
+                    user,
+                    account,
+                    ProjectId(project) if project else None,
+                    tuple(NodeId(n) for n in expand(nodes)),
+                    gpus_of(tres),
+                    started,
+                    parse_time(e),
+                    state.split()[0] if state else "",
+                    name,
+                )
+            )
         return out

@@ -50,8 +50,17 @@ class SlurmAccounts:
         return project
 
     def _add_account(self, name: str, parent: str, description: str) -> None:
-        done = self.c.run("sacctmgr", "-i", "add", "account", name, f"parent={parent}",
-                          f"Description={description}", "Organization=neocloud", check=False)
+        done = self.c.run(
+            "sacctmgr",
+            "-i",
+            "add",
+            "account",
+            name,
+            f"parent={parent}",
+            f"Description={description}",
+            "Organization=neocloud",
+            check=False,
+        )
         if done.returncode != 0 and "Nothing new added" not in done.stdout + done.stderr:
             self.c.sacctmgr("add", "account", name, f"parent={parent}")  # raises with the cause
 

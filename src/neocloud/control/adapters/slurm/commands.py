@@ -43,13 +43,19 @@ class SlurmCommands:
     def _exe(self, name: str) -> str:
         return str(self.bin_dir / name) if self.bin_dir is not None else name
 
-    def run(self, command: str, *args: str, check: bool = True, timeout_s: float | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, command: str, *args: str, check: bool = True, timeout_s: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
         with self._lock:
             self.calls += 1
         try:
             done = subprocess.run(
-                [self._exe(command), *args], capture_output=True, text=True, env=self.env(),
-                timeout=timeout_s or self.timeout_s, check=False,
+                [self._exe(command), *args],
+                capture_output=True,
+                text=True,
+                env=self.env(),
+                timeout=timeout_s or self.timeout_s,
+                check=False,
             )
         except FileNotFoundError:
             raise ProvisionError(f"{command} not found (is Slurm installed?)") from None
@@ -68,8 +74,14 @@ class SlurmCommands:
 
     def controller_up(self) -> bool:
         try:
-            done = subprocess.run([self._exe("scontrol"), "ping"], capture_output=True, text=True, env=self.env(),
-                                  timeout=10, check=False)
+            done = subprocess.run(
+                [self._exe("scontrol"), "ping"],
+                capture_output=True,
+                text=True,
+                env=self.env(),
+                timeout=10,
+                check=False,
+            )
         except (FileNotFoundError, subprocess.TimeoutExpired):
             return False
         return "is UP" in done.stdout

@@ -54,7 +54,9 @@ def gres_type(model: str) -> str:
     return slurm_name(model.lower())
 
 
-def generate(fleet: Fleet, form: TopologyForm = TopologyForm.TREE, cluster: str | None = None) -> list[ClusterConfig]:
+def generate(
+    fleet: Fleet, form: TopologyForm = TopologyForm.TREE, cluster: str | None = None
+) -> list[ClusterConfig]:
     """The Slurm configuration of `fleet`: one cluster, or one per hall when the fleet has more nodes
     than one controller holds. Deterministic: the same fleet gives byte-identical output."""
     base = slurm_name(cluster or fleet.name)
@@ -94,8 +96,11 @@ def _node_lines(cluster: str, nodes: Sequence[Node]) -> tuple[str, str]:
     groups: dict[tuple[str, int, int, int], list[str]] = defaultdict(list)
     for n in nodes:
         groups[(n.model, n.gpus, n.cpu_milli // 1000, n.memory_mib)].append(slurm_name(n.id))
-    lines = [f"# neocloud: {len(nodes)} nodes of cluster {cluster} (generated; edit the fleet, not this)",
-             f"ClusterName={cluster}", "GresTypes=gpu"]
+    lines = [
+        f"# neocloud: {len(nodes)} nodes of cluster {cluster} (generated; edit the fleet, not this)",
+        f"ClusterName={cluster}",
+        "GresTypes=gpu",
+    ]
     gres = ["AutoDetect=nvml"]
     models: dict[str, None] = {}
     for (model, gpus, cpus, mem), names in groups.items():
@@ -168,8 +173,10 @@ def _switch_line(sw: _Switch) -> str:
 
 
 def _tree_lines(nodes: Sequence[Node]) -> list[str]:
-    return ["# topology/tree: NVLink domain -> leaf -> scalable unit -> hall",
-            *(_switch_line(sw) for sw in _tree(nodes))]
+    return [
+        "# topology/tree: NVLink domain -> leaf -> scalable unit -> hall",
+        *(_switch_line(sw) for sw in _tree(nodes)),
+    ]
 
 
 def _blocks(nodes: Sequence[Node]) -> tuple[list[tuple[str, list[str]]], int]:
@@ -196,8 +203,13 @@ def _block_lines(nodes: Sequence[Node]) -> list[str]:
 
 
 def _yaml(nodes: Sequence[Node]) -> str:
-    out = ["# topology.yaml (Slurm 25.05+): the tree (default) and the block form",
-           "- topology: tree", "  cluster_default: true", "  tree:", "    switches:"]
+    out = [
+        "# topology.yaml (Slurm 25.05+): the tree (default) and the block form",
+        "- topology: tree",
+        "  cluster_default: true",
+        "  tree:",
+        "    switches:",
+    ]
     for sw in _tree(nodes):
         out.append(f"      - switch: {sw.name}")
         if sw.children:
@@ -205,7 +217,13 @@ def _yaml(nodes: Sequence[Node]) -> str:
         if sw.nodes:
             out.append(f"        nodes: {compress(sw.nodes)}")
     blocks, base = _blocks(nodes)
-    out += ["- topology: block", "  cluster_default: false", "  block:", f"    block_sizes: [{base}]", "    blocks:"]
+    out += [
+        "- topology: block",
+        "  cluster_default: false",
+        "  block:",
+        f"    block_sizes: [{base}]",
+        "    blocks:",
+    ]
     for name, members in blocks:
         out += [f"      - block: {name}", f"        nodes: {compress(members)}"]
     return "\n".join(out) + "\n"

@@ -46,7 +46,11 @@ def classify(state: str, reason: str) -> tuple[Severity, RecommendedAction] | No
     if base.startswith("down") or flags.endswith("*"):
         return Severity.CRITICAL, RecommendedAction.REBOOT
     if base.startswith("drain"):
-        action = RecommendedAction.COMPONENT_RESET if re.search(r"\bxid\b", reason.lower()) else RecommendedAction.NONE
+        action = (
+            RecommendedAction.COMPONENT_RESET
+            if re.search(r"\bxid\b", reason.lower())
+            else RecommendedAction.NONE
+        )
         return Severity.WARNING, action
     return None
 
@@ -73,8 +77,16 @@ class SlurmHealthSource:
                 continue
             severity, action = verdict
             code = reason or ("Not responding" if state.endswith("*") else state.upper())
-            out.append(HealthObservation(
-                NodeId(node), component_of(reason), severity, code, action, parse_time(since) or now, SOURCE,
-                f"Slurm marks {node} {state}" + (f": {reason}" if reason else ""),
-            ))
+            out.append(
+                HealthObservation(
+                    NodeId(node),
+                    component_of(reason),
+                    severity,
+                    code,
+                    action,
+                    parse_time(since) or now,
+                    SOURCE,
+                    f"Slurm marks {node} {state}" + (f": {reason}" if reason else ""),
+                )
+            )
         return sorted(out, key=lambda o: o.node)

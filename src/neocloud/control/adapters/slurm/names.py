@@ -14,7 +14,7 @@ def reservation_name(allocation_id: str) -> str:
 
 def allocation_of(reservation: str) -> str | None:
     """The allocation id of a neocloud reservation name; None for a reservation neocloud does not own."""
-    return reservation[len(RESERVATION_PREFIX):] if reservation.startswith(RESERVATION_PREFIX) else None
+    return reservation[len(RESERVATION_PREFIX) :] if reservation.startswith(RESERVATION_PREFIX) else None
 
 
 def tenant_account(tenant_id: str) -> str:

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 
 from neocloud.control.adapters.slurm.accounts import SlurmAccounts
 from neocloud.control.adapters.slurm.commands import SlurmCommands
-from neocloud.control.adapters.slurm.hostlist import compress
 from neocloud.control.adapters.slurm.config import gres_type, partition_name
+from neocloud.control.adapters.slurm.hostlist import compress
 from neocloud.control.adapters.slurm.names import allocation_of, node_name, project_account, reservation_name
 from neocloud.control.adapters.slurm.reservations import Reservations, SlurmReservation, slurm_time
 from neocloud.control.app.ports import Convergence, Grant, ProvisionError
@@ -181,8 +181,19 @@ class SlurmProvisioner:
                 found = self.reservations.get(name)
                 self._remember(name, found)
                 return self._apply(grant, found, now) if found is not None else None
-            self._remember(name, SlurmReservation(name, frozenset(nodes), start or _second(now), end,
-                                                  frozenset({account}), frozenset(), frozenset(), "ACTIVE"))
+            self._remember(
+                name,
+                SlurmReservation(
+                    name,
+                    frozenset(nodes),
+                    start or _second(now),
+                    end,
+                    frozenset({account}),
+                    frozenset(),
+                    frozenset(),
+                    "ACTIVE",
+                ),
+            )
             self._notice(grant, name)
             return "created"
         changes: dict[str, str] = {}
@@ -240,7 +251,11 @@ class SlurmProvisioner:
 
 def access(allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]:
     """How a tenant runs in the allocation's reservation (the AccessGuide port)."""
-    reservation, account, partition = reservation_name(allocation_id), project_account(project_id), partition_name(model)
+    reservation, account, partition = (
+        reservation_name(allocation_id),
+        project_account(project_id),
+        partition_name(model),
+    )
     per_node = max(1, gpus // max(1, nodes))
     common = f"--reservation={reservation} --account={account} --partition={partition}"
     gres = f"--gres=gpu:{gres_type(model)}:{per_node}"
@@ -256,5 +271,7 @@ def access(allocation_id: str, project_id: str, model: str, gpus: int, nodes: in
 class SlurmAccess:
     """The AccessGuide port over the naming rules of this package."""
 
-    def access(self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]:
+    def access(
+        self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int
+    ) -> dict[str, str]:
         return access(allocation_id, project_id, model, gpus, nodes)

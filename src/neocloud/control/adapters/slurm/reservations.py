@@ -82,13 +82,21 @@ class Reservations:
                 return SlurmReservation.parse(line.strip())
         return None
 
-    def create(self, name: str, nodes: list[str], start: datetime | None, end: datetime, account: str) -> bool:
+    def create(
+        self, name: str, nodes: list[str], start: datetime | None, end: datetime, account: str
+    ) -> bool:
         """False when a reservation of that name exists already. start None: now. No flag that weakens the reservation: only `account`'s jobs run on `nodes`
         during the window, and Slurm refuses it while another reservation holds those nodes then."""
         done = self.c.run(
-            "scontrol", "create", "reservation", f"ReservationName={name}",
-            f"StartTime={'now' if start is None else slurm_time(start)}", f"EndTime={slurm_time(end)}",
-            f"Nodes={compress(nodes)}", f"Accounts={account}", check=False,
+            "scontrol",
+            "create",
+            "reservation",
+            f"ReservationName={name}",
+            f"StartTime={'now' if start is None else slurm_time(start)}",
+            f"EndTime={slurm_time(end)}",
+            f"Nodes={compress(nodes)}",
+            f"Accounts={account}",
+            check=False,
         )
         if done.returncode != 0:
             text = (done.stderr + done.stdout).strip()
