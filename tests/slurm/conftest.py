@@ -140,8 +140,9 @@ class Cloud:
         return self.control.tenancy.authenticate(secret)
 
 
-def make_cloud(tmp_path: Path, **slurm_kw) -> Cloud:
+def make_cloud(tmp_path: Path, spot_notice: timedelta = timedelta(minutes=2), **slurm_kw) -> Cloud:
     settings = Settings(
+        spot_notice=spot_notice,
         database_url=f"sqlite:///{tmp_path / 'neocloud.db'}",
         slurm=SlurmSettings(conf=CONF, **slurm_kw),
         billing=BillingSettings(settle_delay_seconds=0),

@@ -32,7 +32,8 @@ class IdSource(Protocol):
 @dataclass(frozen=True, slots=True)
 class Grant:
     """What a provisioner makes real for one allocation: `nodes` for the tenant's project over
-    [start, end) (end None: until stopped). A spot instance under notice ends at `notice_until`."""
+    [start, end) (end None: until stopped). A spot instance under notice ends at `notice_until`; its
+    jobs are told from `notice_at` (the notice period before it)."""
 
     allocation_id: AllocationId
     tenant_id: TenantId
@@ -42,11 +43,12 @@ class Grant:
     start: datetime
     end: datetime | None
     notice_until: datetime | None = None
+    notice_at: datetime | None = None
 
     @staticmethod
     def of(alloc: Allocation) -> Grant:
         return Grant(alloc.id, alloc.tenant_id, alloc.project_id, alloc.product, alloc.nodes, alloc.start,
-                     alloc.end, alloc.notice_until)
+                     alloc.end, alloc.notice_until, alloc.preempted_at)
 
     @property
     def until(self) -> datetime | None:

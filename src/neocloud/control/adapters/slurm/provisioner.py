@@ -11,8 +11,8 @@ exactly those nodes, for its window, for its project's account only (a sub-accou
   command and a new allocation costs one `scontrol create`; a change made by hand in Slurm is therefore
   repaired within `refresh` (a create that finds the name taken reads it back at once).
 - An open-ended instance gets a lease (`lease`, default 1 h) that converge renews while it runs; a spot
-  notice ends the reservation at the notice and sends the jobs in it SIGTERM at once (then Slurm kills
-  them at the end; they are cancelled, not requeued: docs/slurm.md says why).
+  notice ends the reservation at the notice's end, and once the notice period begins the jobs in it get
+  SIGTERM (then Slurm kills what is left at the end; they are cancelled, not requeued: docs/slurm.md).
 
 No call is made inside a database transaction: the reconciler calls this after its commits.
 """
@@ -194,7 +194,7 @@ class SlurmProvisioner:
                     "ACTIVE",
                 ),
             )
-            self._notice(grant, name)
+            self._notice(grant, name, now)
             return "created"
         changes: dict[str, str] = {}
         if current.nodes != frozenset(nodes):
@@ -215,13 +215,13 @@ class SlurmProvisioner:
                 self._forget_all()
                 raise
             self._forget_all()  # read it back in full on the next pass (Slurm may normalise what we wrote)
-        self._notice(grant, name)
+        self._notice(grant, name, now)
         return "updated" if changes else None
 
-    def _notice(self, grant: Grant, name: str) -> None:
-        """A spot notice: the jobs in the reservation get SIGTERM once, now (the reservation already ends
-        at the notice, when Slurm kills what is left)."""
-        if grant.notice_until is None:
+    def _notice(self, grant: Grant, name: str, now: datetime) -> None:
+        """A spot notice: once its period has begun, the jobs in the reservation get SIGTERM, once (the
+        reservation already ends at the notice's end, when Slurm kills what is left)."""
+        if grant.notice_until is None or (grant.notice_at is not None and now < grant.notice_at):
             return
         with self._lock:
             if grant.allocation_id in self._signalled:
