@@ -153,8 +153,8 @@ def _converge(
     horizon: timedelta,
     tally: _Tally,
 ) -> None:
-    grants = held_grants(uow_factory, now + horizon)  # read first; the call-out runs after, outside
     try:
+        grants = held_grants(uow_factory, now + horizon)  # read first; the call-out runs after, outside
         result = provisioner.converge(grants, now)
     except Exception as err:
         cause = err.cause if isinstance(err, ProvisionError) else f"{type(err).__name__}: {err}"

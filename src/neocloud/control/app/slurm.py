@@ -17,6 +17,8 @@ from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, NotReady, U
 from neocloud.kernel.products import Product
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX login name, as useradd accepts it
+# the cluster's own accounts: never a tenant's Slurm user (their jobs would be charged to the tenant)
+SYSTEM_USERS = frozenset({"root", "slurm", "munge", "mysql", "daemon", "bin", "sys", "nobody", "slurmrest"})
 PAGE = 500
 
 

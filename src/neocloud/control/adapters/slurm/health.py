@@ -66,11 +66,15 @@ class SlurmHealthSource:
         if not self.c.controller_up():
             raise Unavailable("slurmctld unreachable: no node health from Slurm")
         out: list[HealthObservation] = []
+        seen: set[str] = set()
         for line in self.c.out("sinfo", "-h", "-N", "-o", "%N|%T|%E|%H").splitlines():
             parts = line.split("|")
             if len(parts) != 4:
                 continue
             node, state, reason, since = parts
+            if node in seen:
+                continue  # sinfo -N lists a node once per partition
+            seen.add(node)
             reason = "" if reason == "none" else reason
             verdict = classify(state, reason)
             if verdict is None:
