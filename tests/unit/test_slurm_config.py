@@ -73,3 +73,17 @@ def test_a_campus_larger_than_one_controller_becomes_one_cluster_per_hall():
             if line.startswith("NodeName="):
                 seen += expand(line.split()[0].removeprefix("NodeName="))
     assert sorted(seen) == sorted(n.id for n in fleet.nodes)  # every node exactly once
+
+
+def test_the_command_prints_the_config_and_refuses_ambiguous_options():
+    from typer.testing import CliRunner
+
+    from neocloud.cli.main import _register, app
+
+    _register()
+    ok = CliRunner().invoke(app, ["slurm", "config", "--fleet", str(TEST_FLEET)])
+    assert ok.exit_code == 0 and "NodeName=r1-n[1-2],r2-n[1-2]" in ok.stdout and "SwitchName=su1" in ok.stdout
+    both = CliRunner().invoke(app, ["slurm", "config", "--fleet", str(TEST_FLEET), "--preset", "h100-su"])
+    assert both.exit_code == 1
+    yaml_out = CliRunner().invoke(app, ["slurm", "config", "--preset", "h100-su", "--topology-yaml"])
+    assert yaml_out.exit_code == 0 and "- topology: tree" in yaml_out.stdout
