@@ -176,6 +176,21 @@ def _usage_like(path: str) -> list[Probe]:
     ]
 
 
+def _slurm_users(method: str, path: str, own: dict[str, int], json: dict[str, Any] | None = None) -> list[Probe]:
+    """A tenant's Slurm users: of its own tenant (naming another answers like a missing one); operators
+    name the tenant (422 without)."""
+    return [
+        plain(method, path, {**own, "operator": 422}, json=json),
+        by_id(
+            "tenant",
+            lambda me, m, i: Req(method, path, json, params={"tenant": i}),
+            own,
+            E(404, 404, 404, 503),
+            ALL(404),
+        ),
+    ]
+
+
 def _reserve(project: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": "H100", "gpus": 8, "hours": 1, "start": "2026-04-06T00:00:00Z"}
     return body | ({"project": project} if project else {})
@@ -557,6 +572,20 @@ EXPECTATIONS: dict[str, list[Probe]] = {
         )
     ],
     "GET /v1/invoices/{invoice_id}/download": [_download("html"), _download("csv")],
+    # Slurm (docs/slurm.md): this world has no cluster, so a request tenancy lets through answers 503
+    # (NotReady); the same routes on a real Slurm: tests/slurm/test_api.py
+    "GET /v1/slurm/users": _slurm_users("GET", "/v1/slurm/users", ALL(503)),
+    "POST /v1/slurm/users": _slurm_users("POST", "/v1/slurm/users", E(503, 403, 403, 503), {"user": "nc-m"}),
+    "DELETE /v1/slurm/users/{user}": _slurm_users("DELETE", "/v1/slurm/users/nc-m", E(503, 403, 403, 503)),
+    "GET /v1/slurm/access/{allocation_id}": [
+        by_id(
+            "allocation",
+            lambda me, m, i: Req("GET", f"/v1/slurm/access/{i}"),
+            ALL(503),
+            E(404, 404, 404, 503),
+            ALL(404),
+        )
+    ],
 }
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import JobRecord, UnitOfWork
-from neocloud.control.app.slurm import cluster_call
+from neocloud.control.app.slurm import cluster_call, tenant_asked
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.jobs import Attribution, HeldWindow, JobSpan, attribute_all
 from neocloud.control.domain.tenancy import Principal
@@ -146,11 +146,10 @@ class JobService:
     ) -> tuple[str, list[JobUsageView]]:
         """The caller's tenant's jobs of [start, end) (default: this month so far), each with its GPU-seconds
         in the span and the allocation it ran in. Operators name the tenant."""
-        who = principal.tenant_id or tenant
-        if who is None:
-            raise InvalidInput("name the tenant (operators: ?tenant=)", details={"field": "tenant"})
-        if not principal.can_see(who):
-            raise NotFound(f"tenant {who!r} not found")
+        who = tenant_asked(principal, tenant)
+        with self._deps.uow(read_only=True) as uow:
+            if uow.get_tenant(who) is None:
+                raise NotFound(f"tenant {who!r} not found")
         s, e = self.span(start, end)
         rows = self._attributed(who, s, e)
         return who, [_view(r, a) for r, t, a in rows if t == who]

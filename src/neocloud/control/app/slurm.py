@@ -40,6 +40,18 @@ class AccessView:
     srun: str
 
 
+def tenant_asked(principal: Principal, tenant: str | None) -> str:
+    """Whose Slurm side a request is about: a tenant token's own tenant (naming another: NotFound, as a
+    missing one); operators must name it (InvalidInput)."""
+    if principal.tenant_id is not None:
+        if tenant is not None and tenant != principal.tenant_id:
+            raise NotFound(f"tenant {tenant!r} not found")
+        return principal.tenant_id
+    if tenant is None:
+        raise InvalidInput("name the tenant (operators: ?tenant=)", details={"field": "tenant"})
+    return tenant
+
+
 @contextmanager
 def cluster_call() -> Iterator[None]:
     """A cluster that cannot do it now answers Unavailable (503, retry later), with the cause."""
@@ -66,9 +78,8 @@ class SlurmService:
     def _tenant_projects(
         self, principal: Principal, tenant: str | None, action: str
     ) -> tuple[str, list[str]]:
-        who = principal.tenant_id or tenant
-        if who is None:
-            raise InvalidInput("name the tenant (operators: --tenant)", details={"field": "tenant"})
+        """The tenant asked and its project ids (a tenant's token naming another: NotFound)."""
+        who = tenant_asked(principal, tenant)
         with self._deps.uow(read_only=True) as uow:
             found = uow.get_tenant(who)
             if found is None or not principal.can_see(who):
