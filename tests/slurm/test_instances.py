@@ -30,7 +30,9 @@ def test_an_on_demand_instance_runs_on_a_lease_and_its_reservation_goes_when_it_
     assert f"nc-{i.id}" not in reservations()
 
 
-def test_a_spot_notice_ends_the_reservation_signals_then_cancels_its_jobs(slurm: Path, tmp_path: Path) -> None:
+def test_a_spot_notice_ends_the_reservation_signals_then_cancels_its_jobs(
+    slurm: Path, tmp_path: Path
+) -> None:
     clean_slurm()
     cloud = make_cloud(tmp_path, spot_notice=timedelta(seconds=5))
     try:
@@ -44,8 +46,19 @@ def test_a_spot_notice_ends_the_reservation_signals_then_cancels_its_jobs(slurm:
         script = JOBS / f"{spot.id}.sh"
         script.write_text(f"#!/bin/bash\ntrap 'echo TERM > {marker}; sleep 30' TERM\nsleep 300 & wait\n")
         script.chmod(0o755)
-        job = run("sbatch", "--parsable", f"--reservation={name}", f"--account={account}", "--mem=100",
-                  "-o", "/dev/null", "-D", str(JOBS), str(script), user="nc-t-alice").stdout.strip()
+        job = run(
+            "sbatch",
+            "--parsable",
+            f"--reservation={name}",
+            f"--account={account}",
+            "--mem=100",
+            "-o",
+            "/dev/null",
+            "-D",
+            str(JOBS),
+            str(script),
+            user="nc-t-alice",
+        ).stdout.strip()
         wait_for("the spot job to run", lambda: job_state(job) == "RUNNING")
 
         # a reservation of the whole fleet from 15 s on takes the spot GPUs: the spot instance gets notice
@@ -68,7 +81,9 @@ def test_a_spot_notice_ends_the_reservation_signals_then_cancels_its_jobs(slurm:
 
         wait_for("the spot instance to be preempted at the notice's end", preempted)
         assert name not in reservations()
-        assert wait_for("the job to end", lambda: (s := job_state(job)) not in ("RUNNING", "PENDING", "") and s)
+        assert wait_for(
+            "the job to end", lambda: (s := job_state(job)) not in ("RUNNING", "PENDING", "") and s
+        )
         assert job_state(job) == "CANCELLED"  # cancelled with its reservation, not requeued
     finally:
         cloud.services.close()
