@@ -176,16 +176,19 @@ def _usage_like(path: str) -> list[Probe]:
     ]
 
 
-def _slurm_users(method: str, path: str, own: dict[str, int], json: dict[str, Any] | None = None) -> list[Probe]:
+def _slurm_users(
+    method: str, own: dict[str, int], json: dict[str, Any] | None = None, params: dict[str, str] | None = None
+) -> list[Probe]:
     """A tenant's Slurm users: of its own tenant (naming another answers like a missing one); operators
     name the tenant (422 without)."""
+    path = "/v1/slurm/users"
     return [
-        plain(method, path, {**own, "operator": 422}, json=json),
+        plain(method, path, {**own, "operator": 422}, json=json, params=params),
         by_id(
             "tenant",
-            lambda me, m, i: Req(method, path, json, params={"tenant": i}),
+            lambda me, m, i: Req(method, path, json, params={**(params or {}), "tenant": i}),
             own,
-            E(404, 404, 404, 503),
+            E(404, 404, 404, own["operator"]),
             ALL(404),
         ),
     ]
@@ -572,17 +575,17 @@ EXPECTATIONS: dict[str, list[Probe]] = {
         )
     ],
     "GET /v1/invoices/{invoice_id}/download": [_download("html"), _download("csv")],
-    # Slurm (docs/slurm.md): this world has no cluster, so a request tenancy lets through answers 503
-    # (NotReady); the same routes on a real Slurm: tests/slurm/test_api.py
-    "GET /v1/slurm/users": _slurm_users("GET", "/v1/slurm/users", ALL(503)),
-    "POST /v1/slurm/users": _slurm_users("POST", "/v1/slurm/users", E(503, 403, 403, 503), {"user": "nc-m"}),
-    "DELETE /v1/slurm/users/{user}": _slurm_users("DELETE", "/v1/slurm/users/nc-m", E(503, 403, 403, 503)),
+    # Slurm (docs/slurm.md): this world drives no cluster, so a request tenancy lets through answers 404
+    # (no Slurm side); the same routes on a real Slurm: tests/slurm/test_api.py
+    "GET /v1/slurm/users": _slurm_users("GET", ALL(404)),
+    "POST /v1/slurm/users": _slurm_users("POST", E(404, 403, 403, 404), json={"user": "nc-m"}),
+    "DELETE /v1/slurm/users": _slurm_users("DELETE", E(404, 403, 403, 404), params={"user": "nc-m"}),
     "GET /v1/slurm/access/{allocation_id}": [
         by_id(
             "allocation",
             lambda me, m, i: Req("GET", f"/v1/slurm/access/{i}"),
-            ALL(503),
-            E(404, 404, 404, 503),
+            ALL(404),
+            ALL(404),
             ALL(404),
         )
     ],

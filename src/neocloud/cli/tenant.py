@@ -62,7 +62,7 @@ def _access(api: NeocloudClient, allocation_id: str) -> dict[str, Any] | None:
     try:
         return dict(to_json(SlurmClient(api).access(allocation_id)))
     except ApiError as err:
-        if err.status == 503:
+        if err.status == 404:  # the allocation was just read: the server drives no Slurm cluster
             return None
         raise
 

@@ -23,7 +23,7 @@ class SlurmClient:
 
     def remove_user(self, user: str, *, tenant: str | None = None) -> SlurmUsersOut:
         return SlurmUsersOut.model_validate(
-            self._client._request("DELETE", f"/v1/slurm/users/{user}", params={"tenant": tenant})
+            self._client._request("DELETE", "/v1/slurm/users", params={"user": user, "tenant": tenant})
         )
 
     def access(self, allocation_id: str) -> SlurmAccessOut:

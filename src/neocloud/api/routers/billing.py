@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from neocloud.api.deps import Caller
 from neocloud.api.routers.slurm import job_usage
@@ -46,7 +46,8 @@ Billing = Annotated[BillingService, Depends(billing)]
 
 @router.get(
     "/usage",
-    response_model=UsageOut | JobUsageOut,
+    response_model=UsageOut,
+    responses={200: {"description": "by=job answers a JobUsageOut (neocloud.wire.slurm) instead"}},
     response_model_exclude_unset=True,
     summary="GPU usage of a period (default: this month so far), grouped by model, project, day or job",
 )
@@ -61,7 +62,8 @@ def get_usage(
     tenant: TenantQuery = None,
 ) -> dict[str, Any]:
     if by == "job":  # from the cluster's job accounting (Slurm's sacct), through the control plane
-        return job_usage(request.app.state.services.control, caller, start, end, tenant)
+        doc = JobUsageOut.model_validate(job_usage(request.app.state.services.control, caller, start, end, tenant))
+        return JSONResponse(doc.model_dump(mode="json"))  # type: ignore[return-value]
     return access.usage(billing(request), caller, start=start, end=end, by=by, tenant=tenant)
 
 

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/slurm", tags=["slurm"])
 TenantQuery = Annotated[
     str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="operators: which tenant")
 ]
-UserPath = Annotated[str, Path(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+UserQuery = Annotated[str, Query(pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="the Unix login name")]
 
 
 def _users(view: SlurmUsersView) -> dict[str, Any]:
@@ -45,15 +45,15 @@ def add_user(
     return _users(cp.slurm.add_user(caller, body.user, tenant))
 
 
-@router.delete("/users/{user}", response_model=SlurmUsersOut, summary="Remove a Slurm user (tenant-admin)")
-def remove_user(user: UserPath, cp: Control, caller: Caller, tenant: TenantQuery = None) -> dict[str, Any]:
+@router.delete("/users", response_model=SlurmUsersOut, summary="Remove a Slurm user (tenant-admin)")
+def remove_user(user: UserQuery, cp: Control, caller: Caller, tenant: TenantQuery = None) -> dict[str, Any]:
     return _users(cp.slurm.remove_user(caller, user, tenant))
 
 
 @router.get(
     "/access/{allocation_id}",
     response_model=SlurmAccessOut,
-    summary="How to run in a reservation or instance: reservation, account, partition, sbatch/srun",
+    summary="How to run in a reservation or instance: reservation, account, partition, sbatch/srun (404 without a Slurm cluster)",
 )
 def access(
     allocation_id: Annotated[str, Path(pattern=IDENT_PATTERN)], cp: Control, caller: Caller

@@ -12,11 +12,11 @@ from decimal import Decimal
 
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import JobRecord, UnitOfWork
-from neocloud.control.app.slurm import cluster_call, tenant_asked
+from neocloud.control.app.slurm import NO_CLUSTER, cluster_call, tenant_asked
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.jobs import Attribution, HeldWindow, JobSpan, attribute_all
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import InvalidInput, NotFound, NotReady
+from neocloud.kernel.errors import InvalidInput, NotFound
 from neocloud.kernel.periods import require_utc
 from neocloud.kernel.products import Product
 
@@ -109,9 +109,7 @@ class JobService:
     ) -> list[tuple[JobRecord, str, Attribution]]:
         source = self._deps.jobs
         if source is None:
-            raise NotReady(
-                "no cluster job accounting is configured on this server (NEOCLOUD_PROVISIONER=slurm)"
-            )
+            raise NotFound(NO_CLUSTER)
         now = self._deps.clock.now()
         with self._deps.uow(read_only=True) as uow:
             projects = None

@@ -13,13 +13,14 @@ from neocloud.control.app.access import visible_allocation
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import AccessGuide, ClusterAccounts, ProvisionError
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, NotReady, Unavailable
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound, Unavailable
 from neocloud.kernel.products import Product
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX login name, as useradd accepts it
 # the cluster's own accounts: never a tenant's Slurm user (their jobs would be charged to the tenant)
 SYSTEM_USERS = frozenset({"root", "slurm", "munge", "mysql", "daemon", "bin", "sys", "nobody", "slurmrest"})
 PAGE = 500
+NO_CLUSTER = "this server drives no Slurm cluster (docs/slurm.md: NEOCLOUD_PROVISIONER=slurm)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class SlurmService:
 
     def _accounts(self) -> ClusterAccounts:
         if self._deps.cluster_accounts is None:
-            raise NotReady("no Slurm cluster is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
+            raise NotFound(NO_CLUSTER)
         return self._deps.cluster_accounts
 
     def users(self, principal: Principal, tenant: str | None = None) -> SlurmUsersView:
@@ -115,10 +116,10 @@ class SlurmService:
             return SlurmUsersView(who, accounts.users(who, projects))
 
     def access(self, principal: Principal, allocation_id: str) -> AccessView:
-        """How to run in the reservation or instance `allocation_id` (NotReady without a cluster)."""
+        """How to run in the reservation or instance `allocation_id` (NotFound when the server drives no cluster)."""
         alloc = visible_allocation(self._deps, principal, allocation_id, tuple(Product), "allocation")
         guide: AccessGuide | None = self._deps.access
         if guide is None:
-            raise NotReady("no Slurm cluster is configured on this server (NEOCLOUD_PROVISIONER=slurm)")
+            raise NotFound(NO_CLUSTER)
         a = guide.access(alloc.id, alloc.project_id, alloc.model, alloc.gpus, len(alloc.nodes))
         return AccessView(alloc.id, a["reservation"], a["account"], a["partition"], a["sbatch"], a["srun"])
