@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from neocloud.control.app.deps import Deps
@@ -66,12 +66,15 @@ class JobReport:
 
 
 def held_window(alloc: Allocation, now: datetime) -> HeldWindow | None:
-    """The span over which `alloc` held its nodes (None: it never did)."""
+    """The span over which `alloc` held its nodes (None: it never did), widened to whole seconds: the
+    cluster's accounting (sacct) records job times to the second."""
     ends = [t for t in (alloc.end, alloc.ended_at, alloc.notice_until) if t is not None]
     end = min(ends) if ends else now
     if not alloc.nodes or end <= alloc.start:
         return None
-    return HeldWindow(alloc.id, alloc.tenant_id, frozenset(alloc.nodes), alloc.start, end)
+    start = alloc.start.replace(microsecond=0)
+    end = end if end.microsecond == 0 else end.replace(microsecond=0) + timedelta(seconds=1)
+    return HeldWindow(alloc.id, alloc.tenant_id, frozenset(alloc.nodes), start, end)
 
 
 def _allocations(uow: UnitOfWork, tenant_id: str | None) -> list[Allocation]:
