@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,12 +25,50 @@ if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
 
 if TYPE_CHECKING:
+    from neocloud.fleet.fleet import Fleet
     from neocloud.infra.clock import ManualClock
     from neocloud.infra.engine import PostgresTimeouts
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
 MEMORY = "memory"
 DEFAULT_QUOTA_GPUS = 512  # a new tenant's quota per GPU model (README, operator section)
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """The Slurm cluster neocloud provisions on (NEOCLOUD_PROVISIONER=slurm): `conf` its slurm.conf (None:
+    Slurm's default, /etc/slurm/slurm.conf or SLURM_CONF), `bin_dir` where its commands are (None: PATH),
+    `lease` how long an open-ended instance's reservation runs before converge renews it, `horizon` how
+    far ahead reservations are made in Slurm, `timeout_s` per Slurm command, `refresh` how often converge
+    re-reads every reservation from Slurm (so a change made by hand is repaired within it)."""
+
+    conf: Path | None = None
+    bin_dir: Path | None = None
+    lease: timedelta = timedelta(hours=1)
+    horizon: timedelta = timedelta(days=7)
+    timeout_s: float = 20.0
+    refresh: timedelta = timedelta(seconds=5)
+
+    @staticmethod
+    def from_env(env: Mapping[str, str]) -> SlurmSettings | None:
+        """From NEOCLOUD_PROVISIONER (fake | slurm; default fake → None), NEOCLOUD_SLURM_CONF,
+        NEOCLOUD_SLURM_BIN_DIR, NEOCLOUD_SLURM_LEASE_S, NEOCLOUD_SLURM_HORIZON_S, NEOCLOUD_SLURM_TIMEOUT_S,
+        NEOCLOUD_SLURM_REFRESH_S.
+        ValueError for another provisioner name."""
+        kind = env.get("NEOCLOUD_PROVISIONER", "fake").strip().lower() or "fake"
+        if kind == "fake":
+            return None
+        if kind != "slurm":
+            raise ValueError(f"NEOCLOUD_PROVISIONER={kind!r}: expected fake or slurm")
+        conf, bin_dir = env.get("NEOCLOUD_SLURM_CONF"), env.get("NEOCLOUD_SLURM_BIN_DIR")
+        return SlurmSettings(
+            conf=Path(conf) if conf else None,
+            bin_dir=Path(bin_dir) if bin_dir else None,
+            lease=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_LEASE_S", 3600))),
+            horizon=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_HORIZON_S", 7 * 86400))),
+            timeout_s=float(env.get("NEOCLOUD_SLURM_TIMEOUT_S", 20)),
+            refresh=timedelta(seconds=float(env.get("NEOCLOUD_SLURM_REFRESH_S", 5))),
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +98,7 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
     webhooks_allow_private: bool = False  # deliver to private/loopback addresses (tests, labs)
     metrics_public: bool = False  # /metrics without an operator token
+    slurm: SlurmSettings | None = None  # None: the fake provisioner (make run); docs/slurm.md
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -72,6 +111,7 @@ class Settings:
         return Settings(
             data_dir=Path(raw_dir).expanduser(), database_url=url,
             postgres_timeouts=PostgresTimeouts.from_env(os.environ),
+            slurm=SlurmSettings.from_env(os.environ),
         )
 
     @property
@@ -130,6 +170,10 @@ def build_services(
     from neocloud.infra.clock import SystemClock
 
     clock = clock or SystemClock()
+    cluster: dict[str, Any] = {}
+    if settings.slurm is not None:
+        cluster = slurm_cluster(settings.slurm)
+        provisioner = provisioner or slurm_provisioner(settings.slurm, clock)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     uow: UnitOfWorkFactory
@@ -163,6 +207,7 @@ def build_services(
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
             default_quota_gpus=settings.default_quota_gpus,
+            **cluster,
         )
     )
     return Services(control, settings, engine, billing, build_health(settings, control, engine, clock, billing))
@@ -189,6 +234,34 @@ def build_health(
     sender = HttpWebhookSender(allow_private=settings.webhooks_allow_private)
     deps = HealthDeps(store, control.nodes, clock, settings.health, billing, ids=control.deps.ids, sender=sender)
     return HealthService(deps)
+
+
+def slurm_provisioner(slurm: SlurmSettings, clock: Clock) -> Provisioner:
+    """The Slurm provisioner for the cluster `slurm` describes (control/adapters/slurm)."""
+    from neocloud.control.adapters.slurm import SlurmCommands, SlurmProvisioner
+
+    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
+    return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon, refresh=slurm.refresh)
+
+
+def slurm_cluster(slurm: SlurmSettings) -> dict[str, Any]:
+    """The Slurm cluster's other ports, as `Deps` fields: job accounting (sacct), accounts (sacctmgr)
+    and the access guide (how tenants run in their reservations)."""
+    from neocloud.control.adapters.slurm import SlurmCommands
+    from neocloud.control.adapters.slurm.accounting import SacctJobs
+    from neocloud.control.adapters.slurm.accounts import SlurmAccounts
+    from neocloud.control.adapters.slurm.provisioner import SlurmAccess
+
+    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
+    return {"jobs": SacctJobs(commands), "cluster_accounts": SlurmAccounts(commands), "access": SlurmAccess()}
+
+
+def slurm_health_source(slurm: SlurmSettings) -> Any:
+    """Node health from the Slurm cluster: an object with `observe(now) -> list[HealthObservation]` (the
+    health context's source port; control/adapters/slurm/health.py)."""
+    from neocloud.control.adapters.slurm import SlurmCommands, SlurmHealthSource
+
+    return SlurmHealthSource(SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s))
 
 
 def build_billing(
@@ -275,3 +348,18 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
         return upgrade(engine)
     finally:
         engine.dispose()
+
+
+def slurm_config(fleet: Fleet, form: str = "tree", *, cluster: str | None = None, part: str = "all") -> str:
+    """The Slurm configuration neocloud generates for `fleet` (control/adapters/slurm/config.py): `form`
+    tree | block | yaml; `part` all (slurm.conf lines, then the topology, per cluster) | slurm | gres |
+    topology (that file only, of every cluster). ValueError for an unknown form or part."""
+    from neocloud.control.adapters.slurm.config import TopologyForm, generate, render
+
+    configs = generate(fleet, TopologyForm(form), cluster)
+    if part == "all":
+        return render(configs)
+    pick = {"slurm": lambda c: c.slurm_conf, "gres": lambda c: c.gres_conf, "topology": lambda c: c.topology}
+    if part not in pick:
+        raise ValueError(f"unknown part {part!r}")
+    return "".join(pick[part](c) for c in configs)

@@ -58,11 +58,11 @@ class CrashingProvisioner(FakeProvisioner):
         super().__init__(clock)
         self.crashes = 1
 
-    def provision(self, allocation_id, nodes):
+    def provision(self, grant):
         if self.crashes:
             self.crashes -= 1
             raise ConnectionError("provisioner unreachable")
-        super().provision(allocation_id, nodes)
+        super().provision(grant)
 
 
 def test_a_crash_after_commit_leaves_intent_the_next_pass_finishes():
@@ -76,7 +76,10 @@ def test_a_crash_after_commit_leaves_intent_the_next_pass_finishes():
     assert w.control.reservations.get_reservation(acme, r.id).state == "provisioning"  # durable intent
     w.control.reconcile()
     assert w.control.reservations.get_reservation(acme, r.id).state == "active"
-    assert states(w, acme, r.id).count("provisioning") == 1
+    events = w.control.allocations.list_events(acme, r.id)
+    assert [e.to_state for e in events if e.from_state != e.to_state].count("provisioning") == 1
+    retry = [e for e in events if e.from_state == e.to_state == "provisioning"]
+    assert len(retry) == 1 and "provisioner unreachable" in retry[0].reason  # the event names the cause
 
 
 def test_spot_is_preempted_when_the_notice_elapses_not_before():

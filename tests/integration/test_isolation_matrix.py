@@ -176,6 +176,24 @@ def _usage_like(path: str) -> list[Probe]:
     ]
 
 
+def _slurm_users(
+    method: str, own: dict[str, int], json: dict[str, Any] | None = None, params: dict[str, str] | None = None
+) -> list[Probe]:
+    """A tenant's Slurm users: of its own tenant (naming another answers like a missing one); operators
+    name the tenant (422 without)."""
+    path = "/v1/slurm/users"
+    return [
+        plain(method, path, {**own, "operator": 422}, json=json, params=params),
+        by_id(
+            "tenant",
+            lambda me, m, i: Req(method, path, json, params={**(params or {}), "tenant": i}),
+            own,
+            E(404, 404, 404, own["operator"]),
+            ALL(404),
+        ),
+    ]
+
+
 def _reserve(project: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": "H100", "gpus": 8, "hours": 1, "start": "2026-04-06T00:00:00Z"}
     return body | ({"project": project} if project else {})
@@ -627,6 +645,20 @@ EXPECTATIONS: dict[str, list[Probe]] = {
             lambda me, m, i: Req("GET", f"/v1/webhooks/{i}/deliveries"),
             ALL(200),
             NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
+    # Slurm (docs/slurm.md): this world drives no cluster, so a request tenancy lets through answers 404
+    # (no Slurm side); the same routes on a real Slurm: tests/slurm/test_api.py
+    "GET /v1/slurm/users": _slurm_users("GET", ALL(404)),
+    "POST /v1/slurm/users": _slurm_users("POST", E(404, 403, 403, 404), json={"user": "nc-m"}),
+    "DELETE /v1/slurm/users": _slurm_users("DELETE", E(404, 403, 403, 404), params={"user": "nc-m"}),
+    "GET /v1/slurm/access/{allocation_id}": [
+        by_id(
+            "allocation",
+            lambda me, m, i: Req("GET", f"/v1/slurm/access/{i}"),
+            ALL(404),
+            ALL(404),
             ALL(404),
         )
     ],

@@ -208,7 +208,8 @@ def test_the_client_parses_every_answer_into_the_class_the_server_serves(world: 
     call(nh_op.plan_maintenance, "g1", start, start + timedelta(hours=2), "contract")
     call(nh_op.maintenance)
 
-    documented = {(m, p) for m, p, _ in json_operations(world)}
+    # the Slurm routes answer 404 without a cluster: tests/slurm/test_api.py parses them on the real Slurm
+    documented = {(m, p) for m, p, _ in json_operations(world) if not p.startswith("/v1/slurm/")}
     assert documented == checked, f"never parsed by the client: {sorted(documented - checked)}"
 
 

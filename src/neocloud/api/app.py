@@ -22,6 +22,7 @@ from neocloud.api.routers import (
     metrics,
     nodes,
     reservations,
+    slurm,
     tenancy,
     webhooks,
 )
@@ -59,7 +60,7 @@ def create_app(
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing, nodes, health_events, webhooks):
+    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     app.add_middleware(BodyGuard, limit=body_limit)

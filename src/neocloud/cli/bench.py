@@ -472,3 +472,38 @@ def health_command(
 
 def _hours(h: float) -> str:
     return f"{h / 24:.1f} d" if h >= 48 else f"{h:.1f} h"
+
+
+@app.command("provision")
+def provision(
+    allocations: int = typer.Option(100, "--allocations", min=1, help="Allocations per run."),
+    runs: int = typer.Option(3, "--runs", min=1, help="Runs (figures are medians)."),
+    slurm_conf: Path = typer.Option(Path("/tmp/neocloud-slurm/slurm.conf"), "--slurm-conf", envvar="SLURM_CONF",
+                                    help="the cluster's slurm.conf (scripts/slurm-up.sh starts a test cluster)"),
+    fleet_file: Path = typer.Option(Path("tests/slurm/fleet.yaml"), "--fleet",
+                                    help="the fleet whose nodes are the cluster's (neocloud slurm config of it)"),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Provisioning on a real Slurm: commit → Slurm reservation latency (p50/p99) and reservations
+    converged per second for N allocations, beside bare `scontrol create reservation` for the same N."""
+    from neocloud.bench.provision import run
+    from neocloud.cli.output import fail, print_json, print_table
+    from neocloud.fleet.file import load_fleet
+
+    try:
+        figures = run(slurm_conf, load_fleet(fleet_file), allocations=allocations, runs=runs)
+    except (RuntimeError, OSError) as err:
+        raise fail(str(err)) from None
+    if json_output:
+        print_json(figures)
+        return
+    rows = [
+        ("latency p50 (ms)", figures["p50_ms"], figures["floor_p50_ms"]),
+        ("latency p99 (ms)", figures["p99_ms"], figures["floor_p99_ms"]),
+        (f"time for {allocations}, batch (s)", figures["batch_s"], figures["floor_s"]),
+        (f"time for {allocations}, one at a time (s)", figures["sequential_s"], figures["floor_s"]),
+        ("reservations per second", figures["converged_per_s"], figures["floor_per_s"]),
+    ]
+    print_table(f"bench provision ({allocations} allocations, median of {runs} runs)",
+                ("figure", "neocloud", "scontrol alone (floor)"), rows,
+                caption=f"ratio to floor: batch {figures['ratio_to_floor']}, one at a time {figures['sequential_ratio_to_floor']}")

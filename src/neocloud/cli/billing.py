@@ -30,15 +30,20 @@ JsonOpt = typer.Option(False, "--json", help="print one JSON document")
 @contextmanager
 def _billing(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
     """The BillingService on the configured database; domain errors exit 1 with their message."""
+    with _services(data_dir, database_url) as services, _billing_of(services) as billing:
+        yield billing
+
+
+@contextmanager
+def _billing_of(services: Any) -> Iterator[Any]:
     from neocloud.kernel.errors import DomainError
 
-    with _services(data_dir, database_url) as services:
-        if services.billing is None:
-            raise fail("billing is not configured")
-        try:
-            yield services.billing
-        except DomainError as err:
-            raise fail(err.message) from None
+    if services.billing is None:
+        raise fail("billing is not configured")
+    try:
+        yield services.billing
+    except DomainError as err:
+        raise fail(err.message) from None
 
 
 # operator --------------------------------------------------------------------------------------------
@@ -173,10 +178,17 @@ def billing_reconcile(
     from neocloud.kernel.ids import TenantId
     from neocloud.kernel.periods import Period
 
-    with _billing(data_dir, database_url) as billing:
-        raw = billing.reconcile(Period.parse_month(period) if period else None).to_dict()
+    with _services(data_dir, database_url) as services, _billing_of(services) as billing:
+        result = billing.reconcile(Period.parse_month(period) if period else None)
+        raw = result.to_dict()
+        if services.control.deps.jobs is not None:  # a Slurm cluster: the job side too (billing/app/jobs.py)
+            from neocloud.billing.app.jobs import with_jobs
+
+            end = min(result.period.end, services.control.deps.clock.now())
+            raw = with_jobs(result, services.control.jobs.report(result.period.start, end),
+                            billing.billed_by_allocation(result.period))
         names = billing.tenant_names(TenantId(d["tenant_id"]) for d in raw["differences"] if "tenant_id" in d)
-        report = reconcile_view(raw, names)
+        report = {**reconcile_view(raw, names), **({"jobs": raw["jobs"]} if "jobs" in raw else {})}
     if as_json:
         print_json(report)
         return
@@ -207,6 +219,15 @@ def billing_reconcile(
                 )
                 for d in report["differences"]
             ],
+        )
+    if "jobs" in report:
+        jobs = report["jobs"]
+        print_table(
+            f"jobs {jobs['from']} → {jobs['to']}: {jobs['jobs']} jobs, {jobs['job_gpu_seconds']} GPU-seconds, "
+            f"{jobs['outside_paid_window_seconds']} outside a paid window",
+            ("allocation", "job GPU-seconds", "billed GPU-seconds", "utilisation"),
+            [(a["allocation_id"], a["job_gpu_seconds"], a["billed_gpu_seconds"], a["utilisation"] or "-")
+             for a in jobs["allocations"]],
         )
 
 

@@ -32,12 +32,13 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, tenant
+    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, slurm, tenant
     from neocloud.cli import plan as plan_cli
     from neocloud.cli import sim as sim_cli
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(slurm.app, name="slurm")
     app.add_typer(sim_cli.app, name="sim")
     app.add_typer(plan_cli.app, name="plan")
     tenant.register(app)

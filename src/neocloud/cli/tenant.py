@@ -55,6 +55,25 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%m-%d %H:%M") if value else "-"
 
 
+def _access(api: NeocloudClient, allocation_id: str) -> dict[str, Any] | None:
+    """How to run in the allocation on the cluster; None when the server drives no cluster (the fake)."""
+    from neocloud.client.slurm import SlurmClient
+
+    try:
+        return dict(to_json(SlurmClient(api).access(allocation_id)))
+    except ApiError as err:
+        if err.status == 404:  # the allocation was just read: the server drives no Slurm cluster
+            return None
+        raise
+
+
+def _print_access(access: dict[str, Any] | None) -> None:
+    if access:
+        print_table("Run in it (Slurm)", ("reservation", "account", "partition"),
+                    [(access["reservation"], access["account"], access["partition"])])
+        console.print(f"  {access['sbatch']}\n  {access['srun']}", markup=False, highlight=False)
+
+
 def _show(data: Any, as_json: bool, render: Callable[[], None]) -> None:
     if as_json:
         print_json(to_json(data))
@@ -185,10 +204,12 @@ def reservations_show(
     with _api(ctx) as api:
         r = api.get_reservation(reservation_id)
         events = api.list_events(r.id)
+        access = _access(api, r.id)
     if as_json:
-        print_json({**to_json(r), "events": to_json(events)})
+        print_json({**to_json(r), "events": to_json(events), **({"access": access} if access else {})})
         return
     print_table("Reservation", RESERVATION_COLUMNS, [_reservation_row(r)])
+    _print_access(access)
     print_table(
         "Events",
         ("at (UTC)", "from", "to", "reason"),
@@ -263,7 +284,12 @@ def instances_show(
     """One instance."""
     with _api(ctx) as api:
         i = api.get_instance(instance_id)
-    _show(i, as_json, lambda: print_table("Instance", INSTANCE_COLUMNS, [_instance_row(i)]))
+        access = _access(api, i.id)
+    if as_json:
+        print_json({**to_json(i), **({"access": access} if access else {})})
+        return
+    print_table("Instance", INSTANCE_COLUMNS, [_instance_row(i)])
+    _print_access(access)
 
 
 @instances_app.command("stop")

@@ -22,11 +22,22 @@ def usage(
     ctx: typer.Context,
     start: str | None = typer.Option(None, "--from", help=f"{INSTANT_HELP} (with --to; default this month)"),
     end: str | None = typer.Option(None, "--to", help=f"{INSTANT_HELP}; exclusive"),
-    by: str = typer.Option("model", "--by", help="model, project or day"),
+    by: str = typer.Option("model", "--by", help="model, project, day or job (jobs on the Slurm cluster)"),
     tenant: str | None = typer.Option(None, "--tenant", help="operators: which tenant (name or id)"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Your GPU usage, settled or not, grouped by model, project or day."""
+    """Your GPU usage, settled or not, grouped by model, project or day; or job by job (--by job)."""
+    if by == "job":
+        from neocloud.cli.slurm import job_usage_table
+        from neocloud.client.slurm import SlurmClient
+
+        with _api(ctx) as client:
+            jobs = SlurmClient(client).job_usage(start=instant(start, "--from"), end=instant(end, "--to"), tenant=tenant)
+        if as_json:
+            print_json(to_json(jobs))
+        else:
+            job_usage_table(jobs)
+        return
     with _api(ctx) as client:
         doc = BillingClient(client).usage(
             start=instant(start, "--from"), end=instant(end, "--to"), by=by, tenant=tenant

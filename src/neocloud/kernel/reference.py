@@ -319,3 +319,9 @@ FX_USD_PER_EUR_AS_OF: Final = "2025-02-28"
 # The France campus (REFERENCE.md Facility and Money): up to 1 GW, €10 bn, operator had raised ≈$4.5M.
 FRANCE_CAMPUS_BUDGET_EUR: Final = "10000000000"
 FRANCE_CAMPUS_OPERATOR_RAISED_USD: Final = "4500000"
+
+
+# Slurm (the Slurm provisioner, control/adapters/slurm).
+# Slurm's node limit per controller: 65,536 (REFERENCE.md "Scheduler scale limits"; SchedMD's
+# slurm.conf(5) and the node bitmap size of slurmctld).
+SLURM_MAX_NODES_PER_CONTROLLER: Final = 65_536

@@ -11,13 +11,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from neocloud.api.deps import Caller
+from neocloud.api.routers.slurm import job_usage
 from neocloud.billing.app import access
 from neocloud.billing.app.service import BillingService
 from neocloud.kernel.errors import NotReady
 from neocloud.wire.billing import InvoiceOut, InvoicePreviewOut, InvoiceSummary, UsageOut
+from neocloud.wire.slurm import JobUsageOut
 
 router = APIRouter(tags=["billing"])
 
@@ -45,20 +47,24 @@ Billing = Annotated[BillingService, Depends(billing)]
 @router.get(
     "/usage",
     response_model=UsageOut,
+    responses={200: {"description": "by=job answers a JobUsageOut (neocloud.wire.slurm) instead"}},
     response_model_exclude_unset=True,
-    summary="GPU usage of a period (default: this month so far), grouped by model, project or day",
+    summary="GPU usage of a period (default: this month so far), grouped by model, project, day or job",
 )
 def get_usage(
-    svc: Billing,
+    request: Request,
     caller: Caller,
     start: Annotated[datetime | None, Query(alias="from", description="ISO 8601 (alone: from then to now)")] = None,
     end: Annotated[
         datetime | None, Query(alias="to", description="ISO 8601, exclusive (alone: from the start of its month)")
     ] = None,
-    by: Literal["model", "project", "product", "day"] = "model",
+    by: Literal["model", "project", "product", "day", "job"] = "model",
     tenant: TenantQuery = None,
 ) -> dict[str, Any]:
-    return access.usage(svc, caller, start=start, end=end, by=by, tenant=tenant)
+    if by == "job":  # from the cluster's job accounting (Slurm's sacct), through the control plane
+        doc = JobUsageOut.model_validate(job_usage(request.app.state.services.control, caller, start, end, tenant))
+        return JSONResponse(doc.model_dump(mode="json"))  # type: ignore[return-value]
+    return access.usage(billing(request), caller, start=start, end=end, by=by, tenant=tenant)
 
 
 @router.get(

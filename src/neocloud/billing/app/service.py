@@ -193,6 +193,16 @@ class BillingService:
         entries = self._provisional(tenant, min(self._now(), period.end))
         return dict(usage_by(entries, by, period))
 
+    def billed_by_allocation(self, period: Period) -> dict[str, int]:
+        """Every allocation's milli-GPU-seconds billed in `period` up to now, settled or not (the job
+        side of reconcile divides by it)."""
+        until = min(self._now(), period.end)
+        events = list(self.events.lifecycle_events(until))
+        ledger = self.store.usage(period=period)
+        extra = meter(events, coverage(ledger), until, terms=RESERVED_TERMS_MONTHS,
+                      grid_seconds=self.settings.grid_seconds, settled=False)
+        return dict(usage_by([*ledger, *extra.entries], "allocation", period))
+
     def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
         """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
         events = list(self.events.lifecycle_events(until, tenant))

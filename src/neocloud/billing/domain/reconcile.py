@@ -177,8 +177,8 @@ def revenue(invoices: Iterable[Invoice], by: str) -> list[dict[str, str]]:
 
 
 def usage_by(entries: Iterable[UsageEntry], by: str, period: Period) -> Mapping[str, int]:
-    """Milli-GPU-seconds inside `period` grouped by model, project, product or day."""
-    if by not in ("model", "project", "product", "day"):
+    """Milli-GPU-seconds inside `period` grouped by model, project, product, day or allocation."""
+    if by not in ("model", "project", "product", "day", "allocation"):
         raise InvalidInput("by: must be model, project, product or day", details={"field": "by", "value": by})
     out: dict[str, int] = {}
     for entry in entries:
@@ -188,7 +188,8 @@ def usage_by(entries: Iterable[UsageEntry], by: str, period: Period) -> Mapping[
             continue
         milli = entry.clipped_gpu_time(period.start, period.end).milli_gpu_seconds
         if milli:
-            group = {"model": entry.model, "project": entry.project_id, "product": entry.product.value}[by]
+            group = {"model": entry.model, "project": entry.project_id, "product": entry.product.value,
+                     "allocation": entry.allocation_id}[by]
             out[group] = out.get(group, 0) + milli
     return dict(sorted(out.items()))
 

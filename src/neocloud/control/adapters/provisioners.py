@@ -1,4 +1,4 @@
-"""Provisioners. `FakeProvisioner` marks nodes ready a configurable delay after it is asked to
+"""Provisioners. The Slurm one is `neocloud.control.adapters.slurm.SlurmProvisioner`. `FakeProvisioner` marks nodes ready a configurable delay after it is asked to
 provision them (in-package, so tests, the demo and the simulator share it)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from neocloud.control.app.ports import Convergence, Grant
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.ids import AllocationId, NodeId
 
@@ -21,12 +22,13 @@ class FakeProvisioner:
         self.released: set[str] = set()
         self.calls: list[tuple[str, str]] = []
 
-    def provision(self, allocation_id: AllocationId, nodes: Sequence[NodeId]) -> None:
+    def provision(self, grant: Grant) -> None:
+        allocation_id = grant.allocation_id
         with self._lock:
             self.calls.append(("provision", allocation_id))
             if allocation_id not in self.ready_at:
                 self.ready_at[allocation_id] = self._clock.now() + self._delay
-                self.nodes[allocation_id] = tuple(nodes)
+                self.nodes[allocation_id] = tuple(grant.nodes)
 
     def is_ready(self, allocation_id: AllocationId) -> bool:
         with self._lock:
@@ -37,3 +39,9 @@ class FakeProvisioner:
         with self._lock:
             self.calls.append(("release", allocation_id))
             self.released.add(allocation_id)
+
+    def horizon(self) -> timedelta | None:
+        return None  # nothing behind the fake to drift
+
+    def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence:
+        return Convergence()

@@ -7,6 +7,8 @@
     control.allocations   events and GPU bookings of any allocation  (allocations.py)
     control.audit         the audit trail: who did what              (audit.py)
     control.nodes         node states, maintenance, replacements     (replacement.py)
+    control.jobs          cluster jobs: usage by job, job reconcile  (jobs.py)
+    control.slurm         Slurm users, how to run in an allocation   (slurm.py)
     control.reconcile()   one reconciler pass                        (reconciler.py)
 
 Tenancy is enforced in these services (access.py), so every interface (API, CLI, console) inherits it.
@@ -21,9 +23,11 @@ from neocloud.control.app.audit import AuditService
 from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
 from neocloud.control.app.fleet import FleetService
 from neocloud.control.app.instances import InstanceService
+from neocloud.control.app.jobs import JobService
 from neocloud.control.app.reconciler import reconcile
 from neocloud.control.app.replacement import NodeControl
 from neocloud.control.app.reservations import ReservationService
+from neocloud.control.app.slurm import SlurmService
 from neocloud.control.app.tenancy import TenancyService
 from neocloud.control.app.views import ReconcileReport
 
@@ -42,8 +46,10 @@ class ControlPlane:
         self.allocations = AllocationService(deps)
         self.audit = AuditService(deps)
         self.nodes = NodeControl(deps)
+        self.jobs = JobService(deps)
+        self.slurm = SlurmService(deps)
 
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice
         elapsed. Safe to run in several processes at once."""
-        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items)
+        return reconcile(self.deps.uow, self.deps.clock, self.deps.provisioner, max_items, self.deps.retries)

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from neocloud.control.app.ports import IdSource, PriceBook, Provisioner, UnitOfWorkFactory
+from neocloud.control.app.ports import (
+    AccessGuide,
+    ClusterAccounts,
+    IdSource,
+    JobAccounting,
+    PriceBook,
+    Provisioner,
+    UnitOfWorkFactory,
+)
+from neocloud.control.app.reconciler import Retries
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
@@ -44,6 +53,10 @@ class Deps:
     spot_notice: timedelta = DEFAULT_SPOT_NOTICE
     fleets: FleetCache = field(default_factory=dict)
     default_quota_gpus: Mapping[str, int] | int | None = None
+    retries: Retries = field(default_factory=Retries)  # the reconciler's backoff (reconciler.py)
+    jobs: JobAccounting | None = None  # the cluster's job accounting (None: no cluster behind: the fake)
+    cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
+    access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

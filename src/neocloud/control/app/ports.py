@@ -4,7 +4,8 @@ implementation under neocloud.adapters (STYLE.md example 8)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Protocol
@@ -29,15 +30,121 @@ class IdSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a provisioner makes real for one allocation: `nodes` for the tenant's project over
+    [start, end) (end None: until stopped). A spot instance under notice ends at `notice_until`; its
+    jobs are told from `notice_at` (the notice period before it)."""
+
+    allocation_id: AllocationId
+    tenant_id: TenantId
+    project_id: ProjectId
+    product: Product
+    nodes: tuple[NodeId, ...]
+    start: datetime
+    end: datetime | None
+    notice_until: datetime | None = None
+    notice_at: datetime | None = None
+
+    @staticmethod
+    def of(alloc: Allocation) -> Grant:
+        return Grant(alloc.id, alloc.tenant_id, alloc.project_id, alloc.product, alloc.nodes, alloc.start,
+                     alloc.end, alloc.notice_until, alloc.preempted_at)
+
+    @property
+    def until(self) -> datetime | None:
+        """When the GPUs go back: the notice when there is one, else the end."""
+        if self.notice_until is not None and (self.end is None or self.notice_until < self.end):
+            return self.notice_until
+        return self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Convergence:
+    """What one `Provisioner.converge` pass changed, by allocation id, and what it could not do (id →
+    the cause, e.g. "slurmctld unreachable")."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+class ProvisionError(Exception):
+    """The provisioner could not do what was asked now; `cause` names why (the reconciler records it in
+    an event and retries with backoff)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
 class Provisioner(Protocol):
     """Turns allocated nodes into running machines. Every call is idempotent (the reconciler may repeat
-    one after a crash) and is made outside any database transaction."""
+    one after a crash) and is made outside any database transaction.
 
-    def provision(self, allocation_id: AllocationId, nodes: Sequence[NodeId]) -> None: ...
+    `provision` makes `grant` real (creates it, or fixes what differs: nodes, window); `release` undoes
+    it. `converge` compares the provisioner's actual state with every grant neocloud holds (those that
+    start before now + `horizon()`) and repairs it: creates what is missing, deletes what neocloud no
+    longer holds, fixes what differs (an extension, a stop, a notice, a node replacement, a hand edit).
+    `horizon()` None means the provisioner keeps no state of its own to converge (the fake)."""
+
+    def provision(self, grant: Grant) -> None: ...
 
     def is_ready(self, allocation_id: AllocationId) -> bool: ...
 
     def release(self, allocation_id: AllocationId, nodes: Sequence[NodeId]) -> None: ...
+
+    def horizon(self) -> timedelta | None: ...
+
+    def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job as the cluster's accounting recorded it: `gpus` over [start, end) (end None: running) on
+    `nodes`, under `account` (whose neocloud project is `project_id`; None: not a neocloud account)."""
+
+    job_id: str
+    user: str
+    account: str
+    project_id: ProjectId | None
+    nodes: tuple[NodeId, ...]
+    gpus: int
+    start: datetime
+    end: datetime | None
+    state: str
+    name: str = ""
+
+
+class JobAccounting(Protocol):
+    """The cluster's job accounting (Slurm: sacct on slurmdbd)."""
+
+    def jobs(self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None) -> list[JobRecord]:
+        """Jobs that ran (or run) at some instant of [start, end), of those projects only when given."""
+        ...
+
+
+class ClusterAccounts(Protocol):
+    """The cluster's accounts and users for neocloud's tenants (Slurm: sacctmgr). A tenant's users may
+    run jobs under its projects' accounts; the cluster's association table is the record."""
+
+    def users(self, tenant_id: str, project_ids: Sequence[str]) -> list[str]: ...
+
+    def add_user(self, tenant_id: str, project_ids: Sequence[str], user: str) -> None: ...
+
+    def remove_user(self, tenant_id: str, project_ids: Sequence[str], user: str) -> None: ...
+
+    def tenants_of(self, user: str) -> set[str]:
+        """The tenants whose accounts `user` is a user of."""
+        ...
+
+
+class AccessGuide(Protocol):
+    """How a tenant runs in an allocation on the cluster: a mapping with `reservation`, `account`,
+    `partition`, and example `sbatch` and `srun` command lines."""
+
+    def access(self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]: ...
 
 
 class PriceBook(Protocol):

@@ -5,15 +5,21 @@ PostgreSQL, the single writer on SQLite) that re-checks the state before moving 
 reconcilers at once make each transition exactly once. Provisioner calls happen after the commit
 (durable intent first); they are idempotent, so a crash between commit and call is finished by the next
 pass.
+
+A provisioner call that fails leaves the allocation where it was, records an event naming the cause
+(`provisioning: retry 3 in 4s after slurmctld unreachable`) and is retried with exponential backoff
+(`Retries`). A provisioner with state of its own (`horizon()` not None: Slurm) is then converged with
+every grant neocloud holds, so a crash between commit and call, or a change made by hand, is repaired.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from neocloud.control.app.ports import Provisioner, UnitOfWork
+from neocloud.control.app.ports import Grant, Provisioner, ProvisionError, UnitOfWork
 from neocloud.control.app.views import ReconcileReport
 from neocloud.control.domain.allocations import Allocation
 from neocloud.kernel.clock import Clock
@@ -29,6 +35,39 @@ class _Tally:
     failed: int = 0
     ending: int = 0
     details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Retries:
+    """Backoff per allocation for failed provisioner calls: the first retry is at once (the next pass:
+    a crash or a blip), retry k > 1 waits min(cap, base * 2^(k-2)).
+    In-process (a restarted worker starts over, which only retries sooner); thread-safe."""
+
+    base: timedelta = timedelta(seconds=1)
+    cap: timedelta = timedelta(seconds=60)
+    _state: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def waiting(self, allocation_id: str, now: datetime) -> bool:
+        with self._lock:
+            st = self._state.get(allocation_id)
+            return st is not None and now < st[1]
+
+    def failed(self, allocation_id: str, now: datetime) -> tuple[int, timedelta]:
+        """Count a failure; returns (attempt, wait before the next)."""
+        with self._lock:
+            attempt = self._state.get(allocation_id, (0, now))[0] + 1
+            wait = timedelta(0) if attempt == 1 else min(self.cap, self.base * (2 ** min(attempt - 2, 30)))
+            self._state[allocation_id] = (attempt, now + wait)
+            return attempt, wait
+
+    def succeeded(self, allocation_id: str) -> None:
+        with self._lock:
+            self._state.pop(allocation_id, None)
+
+
+CONVERGE_STATES = (State.SCHEDULED, State.PROVISIONING, State.ACTIVE)
+CONVERGE_PAGE = 500
 
 
 def _step(alloc: Allocation, now_ready: bool | None, now: datetime) -> State | None:
@@ -56,17 +95,31 @@ def _step(alloc: Allocation, now_ready: bool | None, now: datetime) -> State | N
 
 
 def reconcile(
-    uow_factory: Callable[[], UnitOfWork], clock: Clock, provisioner: Provisioner, max_items: int
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    provisioner: Provisioner,
+    max_items: int,
+    retries: Retries | None = None,
 ) -> ReconcileReport:
     tally = _Tally()
+    retries = retries if retries is not None else Retries()
     now = clock.now()
     with uow_factory() as uow:
         due = [a.id for a in uow.due(now, max_items)]
     for allocation_id in due:
+        if retries.waiting(allocation_id, now):
+            continue
         try:
             _advance(uow_factory, provisioner, allocation_id, now, tally)
+            retries.succeeded(allocation_id)
         except Exception as err:  # one failing call-out must not stall the others; the next pass retries
-            tally.details.append(f"{allocation_id}: will retry after {type(err).__name__}: {err}")
+            cause = err.cause if isinstance(err, ProvisionError) else f"{type(err).__name__}: {err}"
+            attempt, wait = retries.failed(allocation_id, now)
+            tally.details.append(f"{allocation_id}: will retry after {cause}")
+            _record_retry(uow_factory, allocation_id, now, attempt, wait, cause)
+    horizon = provisioner.horizon()
+    if horizon is not None:
+        _converge(uow_factory, provisioner, now, horizon, tally)
     return ReconcileReport(
         tally.started,
         tally.provisioned,
@@ -76,6 +129,61 @@ def reconcile(
         tally.details,
         tally.ending,
     )
+
+
+def held_grants(uow_factory: Callable[[], UnitOfWork], until: datetime | None) -> list[Grant]:
+    """Every grant neocloud holds now: the placed allocations that will hold or hold their nodes
+    (scheduled, provisioning, active) and start before `until` (None: any time). Read in pages, each
+    its own short read."""
+    grants: list[Grant] = []
+    after: str | None = None
+    while True:
+        with uow_factory() as uow:
+            items, _ = uow.list_allocations(None, list(Product), list(CONVERGE_STATES), after, CONVERGE_PAGE)
+        grants += [Grant.of(a) for a in items if a.nodes and (until is None or a.start < until)]
+        if len(items) < CONVERGE_PAGE:
+            return grants
+        after = items[-1].id
+
+
+def _converge(
+    uow_factory: Callable[[], UnitOfWork],
+    provisioner: Provisioner,
+    now: datetime,
+    horizon: timedelta,
+    tally: _Tally,
+) -> None:
+    try:
+        grants = held_grants(uow_factory, now + horizon)  # read first; the call-out runs after, outside
+        result = provisioner.converge(grants, now)
+    except Exception as err:
+        cause = err.cause if isinstance(err, ProvisionError) else f"{type(err).__name__}: {err}"
+        tally.details.append(f"converge: will retry after {cause}")
+        return
+    for verb, ids in (("created", result.created), ("updated", result.updated), ("deleted", result.deleted)):
+        tally.details += [f"{i}: converge {verb}" for i in ids]
+    tally.details += [f"{i}: converge failed: {cause}" for i, cause in result.failed]
+
+
+def _record_retry(
+    uow_factory: Callable[[], UnitOfWork],
+    allocation_id: str,
+    now: datetime,
+    attempt: int,
+    wait: timedelta,
+    cause: str,
+) -> None:
+    """An event on the allocation naming the cause of a failed provisioner call (its state unchanged)."""
+    try:
+        with uow_factory() as uow:
+            alloc = uow.get_allocation(allocation_id, lock=True, skip_locked=True)
+            if alloc is None or not alloc.live:
+                return
+            reason = f"{alloc.state.value}: retry {attempt} in {wait.total_seconds():g}s after {cause}"
+            uow.add_event(alloc.event(alloc.state, alloc.state, max(now, alloc.created_at), reason[:500]))
+            uow.commit()
+    except Exception:  # the database itself failing: the next pass tries again
+        return
 
 
 def _advance(
@@ -93,7 +201,7 @@ def _advance(
             break
         ready: bool | None = None
         if peek.state is State.PROVISIONING:
-            provisioner.provision(peek.id, peek.nodes)  # idempotent: finishes work a crash interrupted
+            provisioner.provision(Grant.of(peek))  # idempotent: finishes work a crash interrupted
             ready = provisioner.is_ready(peek.id)
         if peek.state is State.ENDING or _step(peek, ready, now) is State.PREEMPTED:
             provisioner.release(peek.id, peek.nodes)  # before the commit, so a crash leaves it due
@@ -102,7 +210,7 @@ def _advance(
             break
         _count(tally, moved)
         if moved.state is State.PROVISIONING:
-            provisioner.provision(moved.id, moved.nodes)
+            provisioner.provision(Grant.of(moved))
         if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
             break
 
