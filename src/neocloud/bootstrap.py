@@ -128,6 +128,7 @@ class Services:
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
     billing: BillingService | None = None
     health: HealthService | None = None
+    health_sources: list[Any] = field(default_factory=list)  # HealthSource: polled by the worker
 
     @property
     def admission_slots(self) -> int:
@@ -210,7 +211,13 @@ def build_services(
             **cluster,
         )
     )
-    return Services(control, settings, engine, billing, build_health(settings, control, engine, clock, billing))
+    sources: list[Any] = []
+    if settings.slurm is not None:
+        from neocloud.health.adapters.sources import StateSource
+
+        sources.append(StateSource(slurm_health_source(settings.slurm)))
+    health = build_health(settings, control, engine, clock, billing)
+    return Services(control, settings, engine, billing, health, sources)
 
 
 def build_health(

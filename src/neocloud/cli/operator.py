@@ -288,6 +288,8 @@ def worker(
             try:
                 report = services.control.reconcile(max_items=max_items)
                 if services.health is not None:  # node repairs and burn-in as time passes; webhooks due
+                    for source in services.health_sources:  # Slurm's DOWN/DRAIN (docs/slurm.md)
+                        services.health.poll(source)
                     services.health.tick()
                     services.health.notify_preemptions()
                     services.health.webhooks.dispatch()

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from neocloud.control.app.admission import load_fleet
 from neocloud.control.app.deps import Deps
-from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.app.ports import Grant, UnitOfWork
 from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.calendar import READY, snapshot
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -125,7 +125,7 @@ class NodeControl:
                 break
             else:
                 return None
-        self._deps.provisioner.provision(allocation_id, [cand])
+        self._provision(allocation_id)
         return cand
 
     def move_domain(
@@ -170,8 +170,17 @@ class NodeControl:
             ]
             _swap(uow, alloc, dict(zip(moving, target, strict=True)), booked, at)
             uow.commit()
-        self._deps.provisioner.provision(allocation_id, target)
+        self._provision(allocation_id)
         return tuple(target)
+
+    def _provision(self, allocation_id: AllocationId) -> None:
+        """Tell the provisioner the allocation's new nodes (outside the unit of work that swapped them):
+        the Slurm provisioner moves the reservation onto them; a failure here is repaired by the
+        reconciler's next converge pass, which compares Slurm with the allocations."""
+        with self._deps.uow() as uow:
+            alloc = uow.get_allocation(allocation_id)
+        if alloc is not None:
+            self._deps.provisioner.provision(Grant.of(alloc))
 
     def plan_maintenance(self, window: NodeMaintenance) -> NodeMaintenance:
         """Hold the node's GPUs over the window like a booking. Conflict when work is booked there (the

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from neocloud.health.app.ports import HealthSource
 from neocloud.health.domain.injector import FaultInjector, Hardware
 from neocloud.kernel.health import HealthObservation
 
@@ -47,3 +48,24 @@ class QueueSource:
             due = [o for o in self._items if o.at <= now]
             self._items = [o for o in self._items if o.at > now]
         return due
+
+
+class StateSource:
+    """A source that reports what is wrong *now* (Slurm's DOWN/DRAIN list, a monitor's current alarms),
+    turned into the port's "each observation once": a condition is reported when it first appears, and
+    again only after it has cleared and come back. `inner.observe(now)` answers every unhealthy node
+    each time; a node's condition is keyed by (component, code, action)."""
+
+    def __init__(self, inner: HealthSource) -> None:
+        self._inner = inner
+        self._open: dict[str, tuple[object, ...]] = {}
+
+    def observe(self, now: datetime) -> list[HealthObservation]:
+        current = {o.node: o for o in self._inner.observe(now)}
+        new = [
+            o
+            for node, o in sorted(current.items())
+            if self._open.get(node) != (o.component, o.code, o.action)
+        ]
+        self._open = {node: (o.component, o.code, o.action) for node, o in current.items()}
+        return new
