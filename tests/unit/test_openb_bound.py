@@ -28,3 +28,11 @@ def test_the_bound_never_exceeds_capacity_nor_the_request():
     assert placement_bound(f, [Request(gpus=1, gpu_milli=300)]).allocatable_milli == 300
     assert placement_bound(f, [Request(gpus=2)] * 3).allocatable_milli == 2_000
     assert placement_bound(f, []).allocatable_milli == 0
+
+
+def test_the_integer_programme_is_at_least_as_tight_as_its_relaxation():
+    f = fleet(node("a", model="T4", gpus=2, cpu=10_000, mem=100_000), node("b", model="T4", gpus=2, cpu=10_000, mem=100_000))
+    reqs = [Request(gpus=1, gpu_milli=400, cpu_milli=3_000)] * 7
+    lp, ip = placement_bound(f, reqs), placement_bound(f, reqs, integral=True)
+    assert ip.allocatable_milli <= lp.allocatable_milli + 1e-6
+    assert ip.allocatable_milli == 2_400  # CPU: 6 pods of 3 CPUs fit in 2 x 10 CPUs

@@ -2,7 +2,9 @@
 
 Protocol (data/openb/README.md and the artifact's analysis scripts): GPU nodes only; the pod list is
 shuffled with the seed, then pods drawn at random with the seed are appended until the total GPU
-request would pass 1.3 x the fleet's GPU capacity; pods are placed one by one and never leave, a pod
+request would pass 1.3 x the fleet's GPU capacity; ties between equally scored nodes go to the first
+node of one seeded random order (`artifact_node_order`: the artifact's scheduler picks the smallest
+node name, and its node names carry a seeded random prefix); pods are placed one by one and never leave, a pod
 that fits nowhere is skipped. After each pod we record arrived (GPU request so far, failed pods
 included) and allocated GPU, as % of capacity. The score is 100 - allocated % at arrived = 100 %,
 read as the artifact does: the mean allocated % over the pods whose arrived % rounds to 100.
@@ -14,6 +16,7 @@ could reach at the same checkpoint (`openb_bound`, HiGHS), and a replay with dep
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 import time
@@ -31,7 +34,7 @@ from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 from neocloud.placement import policies
 from neocloud.placement.engine import place
-from neocloud.placement.framework import Placement
+from neocloud.placement.framework import Placement, Policy
 from neocloud.placement.workload import Workload
 from neocloud.traces import openb
 
@@ -173,6 +176,24 @@ def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: 
     return out
 
 
+def artifact_node_order(fleet: Fleet, seed: int) -> npt.NDArray[np.int64]:
+    """The artifact's tie-break priority of each node: its scheduler (a Kubernetes 1.20.5 fork,
+    `selectHost`) gives a tie to the node with the smallest name, "for reproducibility", and the
+    simulator renames every node to a seeded random permutation index + its name before scheduling.
+    So ties go to the first node of one seeded random order, the same for the whole run."""
+    perm = list(range(len(fleet.nodes)))
+    random.Random(f"{seed}:node-names").shuffle(perm)
+    return np.asarray(perm, dtype=np.int64)
+
+
+def with_artifact_ties(policy: Policy, fleet: Fleet, seed: int) -> Policy:
+    """`policy` with the artifact's tie-break (see `artifact_node_order`) when it has scorers; a
+    policy without scorers (random) keeps choosing uniformly, as the artifact's RandomScore does."""
+    if not policy.scorers:
+        return policy
+    return dataclasses.replace(policy, tie_order=artifact_node_order(fleet, seed))
+
+
 def run_seed(
     policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], workload: Workload, seed: int
 ) -> SeedRun:
@@ -180,7 +201,7 @@ def run_seed(
     gpu_milli = [p.gpu_milli for p in pods]
     capacity_milli = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity_milli, seed)
-    policy = policies.get_policy(policy_name, workload)
+    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     arrived = np.empty(len(order), dtype=np.int64)

@@ -16,8 +16,10 @@ placed on nodes of class c. Maximise the GPU placed, subject to, for every node 
   resource separately;
 - at most as many pods of a class as arrived.
 
-Every constraint holds for any real placement, so the optimum (or, if HiGHS stops at its time
-limit, its proven dual bound) is an upper bound; pooling within a class is the relaxation. The
+Every constraint holds for any real placement, so the optimum is an upper bound; pooling within a
+class is the relaxation. The bench solves the linear relaxation (fast, and a bound still);
+`integral=True` solves the integer programme (if HiGHS stops at its time limit, its proven dual bound
+is used). The
 bound is reported as the least unallocated GPU % any placement could reach:
 `100 - 100 * bound / capacity`.
 """
@@ -62,9 +64,11 @@ def _node_classes(fleet: Fleet) -> list[tuple[str, int, int, int, int]]:
 
 
 def placement_bound(
-    fleet: Fleet, requests: Sequence[Request], time_limit: float = TIME_LIMIT_SECONDS
+    fleet: Fleet, requests: Sequence[Request], time_limit: float = TIME_LIMIT_SECONDS, integral: bool = False
 ) -> Bound:
-    """Upper bound on the milli-GPU a placement of `requests` (any subset) on `fleet` can allocate."""
+    """Upper bound on the milli-GPU a placement of `requests` (any subset) on `fleet` can allocate.
+
+    `integral` solves the integer programme (tighter, slower); otherwise its LP relaxation."""
     import highspy
 
     capacity = fleet.gpu_count() * MILLI
@@ -97,9 +101,10 @@ def placement_bound(
         return Bound(0.0, capacity, True)
     h.addVars(ncol, np.zeros(ncol), np.array(cols_upper))
     h.changeColsCost(ncol, np.arange(ncol, dtype=np.int32), np.array(cols_cost))
-    h.changeColsIntegrality(
-        ncol, np.arange(ncol, dtype=np.int32), np.full(ncol, highspy.HighsVarType.kInteger)
-    )
+    if integral:
+        h.changeColsIntegrality(
+            ncol, np.arange(ncol, dtype=np.int32), np.full(ncol, highspy.HighsVarType.kInteger)
+        )
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
 
     def row(entries: list[tuple[int, float]], upper: float) -> None:
@@ -133,10 +138,12 @@ def placement_bound(
     status = h.getModelStatus()
     info = h.getInfo()
     optimal = status == highspy.HighsModelStatus.kOptimal
-    # The dual bound is valid whether or not the search finished; at optimality it equals the optimum.
-    value = (
-        float(info.mip_dual_bound)
-        if np.isfinite(info.mip_dual_bound)
-        else float(info.objective_function_value)
-    )
+    # A MIP's dual bound is valid whether or not the search finished (at optimality it is the optimum);
+    # an LP stopped early is not used (the bound falls back to capacity).
+    if integral and np.isfinite(info.mip_dual_bound):
+        value = float(info.mip_dual_bound)
+    elif optimal:
+        value = float(info.objective_function_value)
+    else:
+        value = float(capacity)
     return Bound(min(value, float(capacity)), capacity, optimal)

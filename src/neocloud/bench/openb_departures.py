@@ -120,7 +120,9 @@ def replay(
     ties = np.concatenate([tie, tie])
     who = np.concatenate([np.arange(len(pods)), np.arange(len(pods))])
     order = np.lexsort((ties, kinds, times))
-    policy = policies.get_policy(policy_name, workload)
+    from neocloud.bench.openb import with_artifact_ties
+
+    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     held: dict[int, tuple[NodeShare, ...]] = {}

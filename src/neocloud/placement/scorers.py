@@ -1,13 +1,17 @@
 """Scorers: each gives every candidate node a number, higher better, in one vectorised pass.
 
 The baselines follow the FGD artifact's definitions (hkust-adsl/kubernetes-scheduler-simulator), down
-to their integer 0–100 scales: truncation creates ties, and ties are broken at random by the
-framework, which is part of how those baselines behave. Capacities are normalised by the largest node
+to their integer 0–100 scales: truncation creates ties, which is part of how those baselines behave.
+The artifact's scheduler (a Kubernetes 1.20.5 fork) gives a tie to the node with the smallest name,
+and its simulator prefixes every node name with a seeded random permutation index, so ties go to
+the first node of one seeded random order; `neocloud.bench.openb` reproduces that through
+`Policy.tie_order` (elsewhere the framework breaks ties at random). Capacities are normalised by the largest node
 of the fleet (128 CPUs and 8 GPUs on openb, the artifact's constants).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +53,30 @@ class NodeOrder:
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         return -candidates.astype(np.float64) / max(len(cap.cpu_free), 1)
+
+
+class SpreadOrder:
+    """Minus each node's rank in one fixed order that does not follow the fleet's listing, in (-1, 0]:
+    the order of a hash of the node's id. A final tie-breaker: like `NodeOrder` it fills nodes in one
+    consistent order (load concentrates instead of spreading at random), but fleet files list nodes
+    of one kind together, and filling in listing order would use up one kind of node first (all the
+    small 2-GPU nodes, or all the whole 8-GPU ones); a hashed order interleaves the kinds."""
+
+    name = "spread-order"
+
+    def __init__(self) -> None:
+        self._fleet: object | None = None
+        self._rank: npt.NDArray[np.float64] = np.zeros(0)
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if self._fleet is not cap.fleet:
+            keys = [hashlib.blake2b(str(n.id).encode(), digest_size=8).digest() for n in cap.fleet.nodes]
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            rank = np.empty(len(keys))
+            rank[order] = np.arange(len(keys))
+            self._rank = -rank / max(len(keys), 1)
+            self._fleet = cap.fleet
+        return np.asarray(self._rank[candidates], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
