@@ -31,7 +31,10 @@ def test_the_bound_never_exceeds_capacity_nor_the_request():
 
 
 def test_the_integer_programme_is_at_least_as_tight_as_its_relaxation():
-    f = fleet(node("a", model="T4", gpus=2, cpu=10_000, mem=100_000), node("b", model="T4", gpus=2, cpu=10_000, mem=100_000))
+    f = fleet(
+        node("a", model="T4", gpus=2, cpu=10_000, mem=100_000),
+        node("b", model="T4", gpus=2, cpu=10_000, mem=100_000),
+    )
     reqs = [Request(gpus=1, gpu_milli=400, cpu_milli=3_000)] * 7
     lp, ip = placement_bound(f, reqs), placement_bound(f, reqs, integral=True)
     assert ip.allocatable_milli <= lp.allocatable_milli + 1e-6

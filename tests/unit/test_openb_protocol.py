@@ -104,7 +104,7 @@ def test_a_missing_pod_list_is_named(tmp_path):
 
 
 def test_ties_go_to_the_first_node_of_one_seeded_order_as_in_the_artifact():
-    from neocloud.bench.openb import artifact_node_order, with_artifact_ties
+    from neocloud.bench.openb_ties import artifact_node_order, with_artifact_ties
     from neocloud.placement.policies import get_policy
     from tests.builders import fleet, node
 

@@ -16,7 +16,6 @@ could reach at the same checkpoint (`openb_bound`, HiGHS), and a replay with dep
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import statistics
 import time
@@ -28,13 +27,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.bench.openb_ties import with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 from neocloud.placement import policies
 from neocloud.placement.engine import place
-from neocloud.placement.framework import Placement, Policy
+from neocloud.placement.framework import Placement
 from neocloud.placement.workload import Workload
 from neocloud.traces import openb
 
@@ -176,24 +176,6 @@ def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: 
     return out
 
 
-def artifact_node_order(fleet: Fleet, seed: int) -> npt.NDArray[np.int64]:
-    """The artifact's tie-break priority of each node: its scheduler (a Kubernetes 1.20.5 fork,
-    `selectHost`) gives a tie to the node with the smallest name, "for reproducibility", and the
-    simulator renames every node to a seeded random permutation index + its name before scheduling.
-    So ties go to the first node of one seeded random order, the same for the whole run."""
-    perm = list(range(len(fleet.nodes)))
-    random.Random(f"{seed}:node-names").shuffle(perm)
-    return np.asarray(perm, dtype=np.int64)
-
-
-def with_artifact_ties(policy: Policy, fleet: Fleet, seed: int) -> Policy:
-    """`policy` with the artifact's tie-break (see `artifact_node_order`) when it has scorers; a
-    policy without scorers (random) keeps choosing uniformly, as the artifact's RandomScore does."""
-    if not policy.scorers:
-        return policy
-    return dataclasses.replace(policy, tie_order=artifact_node_order(fleet, seed))
-
-
 def run_seed(
     policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], workload: Workload, seed: int
 ) -> SeedRun:
@@ -289,7 +271,7 @@ def seed_bound(fleet: Fleet, pods: Sequence[openb.OpenbPod], seed: int) -> float
     capacity = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity, seed)
     end = checkpoint_prefix(gpu_milli, order, capacity)
-    return placement_bound(fleet, [pods[i].request for i in order[:end]]).unallocated_pct
+    return placement_bound(fleet, [pods[i].request for i in order[:end]], integral=True).unallocated_pct
 
 
 def run_openb(

@@ -26,9 +26,12 @@ bound is reported as the least unallocated GPU % any placement could reach:
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -63,24 +66,42 @@ def _node_classes(fleet: Fleet) -> list[tuple[str, int, int, int, int]]:
     return [(m, g, c, mem, n) for (m, g, c, mem), n in sorted(counts.items())]
 
 
+def _quiet_highs() -> Any:
+    """A HiGHS instance, built with stdout silenced at the file-descriptor level: HiGHS prints its
+    banner from C++ on construction, which would corrupt `bench openb --json`."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+    return h
+
+
 def placement_bound(
     fleet: Fleet, requests: Sequence[Request], time_limit: float = TIME_LIMIT_SECONDS, integral: bool = False
 ) -> Bound:
     """Upper bound on the milli-GPU a placement of `requests` (any subset) on `fleet` can allocate.
 
     `integral` solves the integer programme (tighter, slower); otherwise its LP relaxation."""
-    import highspy
-
     capacity = fleet.gpu_count() * MILLI
     pods = Counter(
         (r.gpus, r.gpu_milli if r.gpus else 0, r.cpu_milli, r.memory_mib, r.models) for r in requests
     )
+    import highspy
+
     pods_gpu = [(k, n) for k, n in pods.items() if k[0] > 0]
     if not pods_gpu:
         return Bound(0.0, capacity, True)
     nodes = _node_classes(fleet)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _quiet_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 1)
     inf = highspy.kHighsInf

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neocloud.bench.openb_ties import with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
@@ -75,7 +76,7 @@ def _compression(gpu: np.ndarray, offset: np.ndarray, life: np.ndarray, target: 
     """The factor c such that, with arrivals at c·offset, the time-averaged demand over the arrival
     window [0, c·max(offset)] is `target` (bisection on log c: the average falls as c grows)."""
     top = float(offset.max())
-    lo, hi = 1e-12, 1e6
+    lo, hi = 1e-12, 1e6  # floats
     for _ in range(200):
         mid = (lo * hi) ** 0.5
         window = mid * top
@@ -84,7 +85,7 @@ def _compression(gpu: np.ndarray, offset: np.ndarray, life: np.ndarray, target: 
             lo = mid
         else:
             hi = mid
-    return (lo * hi) ** 0.5
+    return float((lo * hi) ** 0.5)
 
 
 def replay(
@@ -120,8 +121,6 @@ def replay(
     ties = np.concatenate([tie, tie])
     who = np.concatenate([np.arange(len(pods)), np.arange(len(pods))])
     order = np.lexsort((ties, kinds, times))
-    from neocloud.bench.openb import with_artifact_ties
-
     policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
