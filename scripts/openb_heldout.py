@@ -46,6 +46,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated workload names to run (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run to this file")
+    parser.add_argument(
+        "--stream", type=Path, default=None, help="append each run to this file (JSON lines) as it finishes"
+    )
     args = parser.parse_args()
     policies = protocol.parse_policies(args.policies)
     seeds = protocol.parse_seeds(args.seeds)
@@ -58,9 +61,21 @@ def main() -> None:
             workloads.append((f"{v.name}*", write_variant(source, v, args.variant_seed, Path(tmp) / v.name)))
         if only:
             workloads = [(w, p) for w, p in workloads if w.rstrip("*") in only or w in only]
-        jobs = [(w, p, nodes, pol, s) for w, p in workloads for pol in policies for s in seeds]
+        # Seed-major order: an interrupted run still has every workload and policy for the first seeds.
+        jobs = [(w, p, nodes, pol, s) for s in seeds for w, p in workloads for pol in policies]
+        results = []
         with Pool(args.jobs) as pool:
-            results = pool.map(_run, jobs, chunksize=1)
+            for r in pool.imap_unordered(_run, jobs, chunksize=1):
+                results.append(r)
+                if args.stream is not None:
+                    with args.stream.open("a") as out:
+                        w, pol, s, u, t = r
+                        out.write(
+                            json.dumps(
+                                {"workload": w, "policy": pol, "seed": s, "unallocated_pct": u, "seconds": t}
+                            )
+                            + "\n"
+                        )
     table: dict[tuple[str, str], list[float]] = {}
     secs: dict[str, list[float]] = {}
     for w, pol, _, u, t in results:
