@@ -112,14 +112,16 @@ def test_default_fills_nodes_in_one_hashed_order_among_those_fgd_finds_equal():
     assert chosen == {1 + int(np.argmax(rank))}  # the same partly used node, whatever the seed
 
 
-def test_spread_order_is_a_fixed_permutation_of_the_nodes():
+def test_spread_order_interleaves_kinds_of_node_and_keeps_the_listing_within_a_kind():
     from neocloud.placement.scorers import SpreadOrder
 
-    cap = capacity(*(node(f"n{i}") for i in range(20)))
-    rank = SpreadOrder()(Request(gpus=1), cap, np.arange(20))
-    assert sorted((-rank * 20).round().astype(int).tolist()) == list(range(20))
-    assert rank.tolist() != sorted(rank.tolist(), reverse=True)  # not the listing order
-    assert SpreadOrder()(Request(gpus=1), cap, np.arange(20)).tolist() == rank.tolist()
+    nodes = [node(f"a{i}", gpus=8) for i in range(4)] + [node(f"b{i}", gpus=2) for i in range(4)]
+    cap = capacity(*nodes)
+    rank = SpreadOrder()(Request(gpus=1), cap, np.arange(8))
+    order = np.argsort(-rank).tolist()
+    assert sorted(order) == list(range(8))
+    assert [i for i in order if i < 4] == [0, 1, 2, 3] and [i for i in order if i >= 4] == [4, 5, 6, 7]
+    assert {order[0], order[1]} == {0, 4}  # the first of each kind come first, interleaved
 
 
 def test_fgd_prefers_keeping_room_for_larger_typical_requests():

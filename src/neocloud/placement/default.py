@@ -17,16 +17,19 @@ order:
    there first, and packs it tightly, so that large pieces of spare CPU stay for the next CPU-only
    requests instead of being nibbled at everywhere until CPU-only work must eat into GPU nodes' needs.
 4. Fill nodes in one consistent order, so that successive requests pile onto the same partly used
-   nodes instead of opening new ones at random: load concentrates. The order is a hash of the node's
-   id (`SpreadOrder`), not the fleet's listing: fleet files list nodes of one kind together, and
-   filling in listing order uses up one kind first (measured on openb: the CPU-heavy mix cpu250 left
-   8.3 % unallocated in listing order, 7.1 % in hashed order, seeds 42–43).
+   nodes instead of opening new ones at random: load concentrates. The order interleaves the kinds
+   of node (`SpreadOrder`) instead of following the fleet's listing: fleet files list nodes of one
+   kind together, and filling in listing order uses up one kind first (measured on openb: the
+   CPU-heavy mix cpu250 left 8.3 % unallocated in listing order, 7.1 % in an order that interleaves
+   the kinds, seeds 42–43).
 
 A sharing request takes the GPU with the least free capacity that fits it (best fit within the node),
 keeping whole GPUs whole.
 
 Every rule is a function of the candidate node's free state, its kind and the workload, with the
-hashed order last. No rule has a constant fitted to a trace: the weights below only set precedence.
+interleaved order last (lowest index first within a kind), so untouched nodes of one kind are
+interchangeable (`untouched_interchangeable`). No rule has a constant fitted to a trace: the weights
+below only set precedence.
 """
 
 from __future__ import annotations
@@ -66,4 +69,5 @@ def neocloud_default(workload: Workload | None = None) -> Policy:
         "FGD's fragmentation score; ties: keep whole nodes whole, sharing by exact fragmentation growth, "
         "CPU work best-fit into stranded CPU, fill in one hashed node order",
         extra={"fragmentation": frag},
+        untouched_interchangeable=True,
     )

@@ -56,11 +56,14 @@ class NodeOrder:
 
 
 class SpreadOrder:
-    """Minus each node's rank in one fixed order that does not follow the fleet's listing, in (-1, 0]:
-    the order of a hash of the node's id. A final tie-breaker: like `NodeOrder` it fills nodes in one
-    consistent order (load concentrates instead of spreading at random), but fleet files list nodes
-    of one kind together, and filling in listing order would use up one kind of node first (all the
-    small 2-GPU nodes, or all the whole 8-GPU ones); a hashed order interleaves the kinds."""
+    """Minus each node's rank in one fixed order that interleaves the kinds of node, in (-1, 0]: the
+    final tie-breaker of `default`. Like `NodeOrder` it fills nodes in one consistent order (load
+    concentrates instead of spreading at random), but fleet files list nodes of one kind together, and
+    filling in listing order would use up one kind of node first (all the small 2-GPU nodes, or all
+    the whole 8-GPU ones). Here the i-th node of a kind of n nodes (kind: `Fleet.node_profile`) is
+    ranked at (i + 0.5) / n, kinds interleaved in proportion to their size, equal positions ordered by
+    a hash of the kind; within a kind the listing order is kept, so untouched nodes of one kind still
+    rank lowest index first (`Policy.untouched_interchangeable` holds)."""
 
     name = "spread-order"
 
@@ -70,11 +73,25 @@ class SpreadOrder:
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         if self._fleet is not cap.fleet:
-            keys = [hashlib.blake2b(str(n.id).encode(), digest_size=8).digest() for n in cap.fleet.nodes]
-            order = sorted(range(len(keys)), key=keys.__getitem__)
-            rank = np.empty(len(keys))
-            rank[order] = np.arange(len(keys))
-            self._rank = -rank / max(len(keys), 1)
+            profile = cap.fleet.node_profile
+            n = len(profile)
+            counts = np.bincount(profile) if n else np.zeros(0, dtype=np.int64)
+            by_kind = np.argsort(profile, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if n else np.zeros(0, dtype=np.int64)
+            within = np.empty(n, dtype=np.int64)
+            within[by_kind] = np.arange(n) - np.repeat(starts, counts)
+            position = (within + 0.5) / counts[profile] if n else np.zeros(0)
+            salt = np.array(
+                [
+                    int.from_bytes(hashlib.blake2b(str(p).encode(), digest_size=7).digest())
+                    for p in range(len(counts))
+                ],
+                dtype=np.int64,
+            )
+            order = np.lexsort((np.arange(n), salt[profile] if n else np.zeros(0, dtype=np.int64), position))
+            rank = np.empty(n)
+            rank[order] = np.arange(n)
+            self._rank = -rank / max(n, 1)
             self._fleet = cap.fleet
         return np.asarray(self._rank[candidates], dtype=np.float64)
 
