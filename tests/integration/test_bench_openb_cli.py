@@ -89,3 +89,70 @@ def test_a_bad_pod_file_fails_with_a_clear_message(tmp_path):
 def test_an_unknown_policy_fails_naming_the_known_ones(tmp_path):
     out = runner.invoke(app, ["bench", "openb", "--pods", str(write(tmp_path)), "--policy", "nope"])
     assert out.exit_code == 1 and "unknown placement policy" in out.output
+
+
+def test_bound_and_departures_add_their_keys_and_keep_the_others(tmp_path):
+    pods = write(tmp_path)
+    out = runner.invoke(
+        app,
+        [
+            "bench",
+            "openb",
+            "--pods",
+            str(pods),
+            "--policy",
+            "best-fit,fgd",
+            "--seeds",
+            "1-2",
+            "--bound",
+            "--departures",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    for r in doc["results"]:
+        assert {"policy", "unallocated_pct_at_100", "seconds_per_seed"} <= set(r)
+        bound = r["bound_unallocated_pct_at_100"]
+        assert 0 <= bound["mean"] <= r["unallocated_pct_at_100"]["mean"] + 1e-9
+        assert set(r["departures"]) >= {"time_avg_allocated_pct", "unallocated_pct_when_over_capacity"}
+
+
+def test_a_generated_variant_is_named_and_run(tmp_path):
+    pods = write(tmp_path)
+    out = runner.invoke(
+        app,
+        [
+            "bench",
+            "openb",
+            "--pods",
+            str(pods),
+            "--variant",
+            "multigpu:30",
+            "--policy",
+            "best-fit",
+            "--seeds",
+            "1",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["workload"] == "multigpu30 (generated, seed 1)"
+
+
+def test_a_bad_variant_is_refused_with_a_message(tmp_path):
+    pods = write(tmp_path)
+    out = runner.invoke(
+        app, ["bench", "openb", "--pods", str(pods), "--variant", "nonsense:5", "--seeds", "1"]
+    )
+    assert out.exit_code != 0
+    assert "variant" in out.output
+
+
+def test_the_table_shows_the_bound_columns(tmp_path):
+    pods = write(tmp_path)
+    out = runner.invoke(
+        app, ["bench", "openb", "--pods", str(pods), "--policy", "fgd", "--seeds", "1", "--bound"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "bound" in out.stdout

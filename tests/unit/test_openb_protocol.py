@@ -1,11 +1,15 @@
+import random
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neocloud.bench import openb as bench
+from neocloud.fleet.capacity import Capacity
 from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.policies import POLICY_NAMES
+from neocloud.placement.request import Request
 from tests.openb_fixture import write
 
 
@@ -97,3 +101,20 @@ def test_published_figures_are_attached_for_known_workloads(tmp_path):
 def test_a_missing_pod_list_is_named(tmp_path):
     with pytest.raises(InvalidInput, match="not found"):
         bench.run_openb(tmp_path / "none.csv")
+
+
+def test_ties_go_to_the_first_node_of_one_seeded_order_as_in_the_artifact():
+    from neocloud.bench.openb_ties import artifact_node_order, with_artifact_ties
+    from neocloud.placement.policies import get_policy
+    from tests.builders import fleet, node
+
+    f = fleet(*(node(f"n{i}", gpus=8) for i in range(6)))
+    order = artifact_node_order(f, 42)
+    assert sorted(order.tolist()) == list(range(6))
+    assert order.tolist() == artifact_node_order(f, 42).tolist()
+    assert order.tolist() != artifact_node_order(f, 43).tolist()
+    policy = with_artifact_ties(get_policy("best-fit"), f, 42)
+    cap = Capacity(f)
+    verdict = policy.place_node(Request(gpus=1), cap, random.Random(0))
+    assert verdict.nodes == (int(np.argmin(order)),)  # all six tie on an empty fleet
+    assert with_artifact_ties(get_policy("random"), f, 42).tie_order is None

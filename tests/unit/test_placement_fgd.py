@@ -156,3 +156,28 @@ def test_fragmentation_growth_for_sharing_only_still_scores_sharing_requests():
     cap.take((NodeShare(1, (1,), 500, 0, 0),))
     scorer = FragmentationGrowth(Fragmentation(one(Shape(1, 1000, 0))), sharing_only=True)
     assert scorer(Request(gpu_milli=500), cap, np.array([0, 1])).tolist() == [-0.5, 0.5]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(1, 2), st.sampled_from([250, 500, 1000])), max_size=12),
+    st.integers(0, 10_000),
+)
+def test_memoised_growth_matches_measuring_afresh(history, seed):
+    wl = Workload((Shape(1, 500, 2_000), Shape(2, 1000, 4_000), Shape(0, 0, 8_000)), (0.5, 0.3, 0.2))
+    cap = capacity(*(node(f"n{i}", model="T4", gpus=4, cpu=32_000) for i in range(4)))
+    frag = Fragmentation(wl)
+    rng = random.Random(seed)
+    probes = [Request(gpus=1, gpu_milli=500, cpu_milli=2_000), Request(gpus=2, cpu_milli=4_000)]
+    for _, gpus, milli in history:
+        req = Request(gpus=1, gpu_milli=milli, cpu_milli=1_000) if milli < MILLI else Request(gpus=gpus)
+        verdict = place(get_policy("fgd", wl), req, cap, rng)
+        if isinstance(verdict, Placement):
+            cap.take(verdict.shares)
+        for probe in probes:
+            feasible, _ = explain(probe, cap, standard_filters())
+            cands = np.flatnonzero(feasible)
+            if cands.size:
+                got = frag.best_growth(probe, cap, cands)
+                fresh = Fragmentation(wl).options(probe, cap, cands).best_per_candidate()
+                assert np.allclose(got, fresh)

@@ -1,5 +1,6 @@
 import random
 
+import numpy as np
 import pytest
 
 from neocloud.fleet.capacity import NodeShare
@@ -101,10 +102,26 @@ def test_default_shares_the_fullest_gpu_that_fits():
     assert place("default", Request(gpu_milli=350), cap).shares[0].gpu_slots == (1,)
 
 
-def test_default_fills_nodes_in_fleet_order_among_those_fgd_finds_equal():
+def test_default_fills_nodes_in_one_hashed_order_among_those_fgd_finds_equal():
+    from neocloud.placement.scorers import SpreadOrder
+
     cap = capacity(node("a"), node("b"), node("c"))
     cap.take((NodeShare(1, (0,), 1000, 0, 0), NodeShare(2, (0,), 1000, 0, 0)))
-    assert {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)} == {1}
+    chosen = {place("default", Request(gpus=1), cap, seed).nodes[0] for seed in range(10)}
+    rank = SpreadOrder()(Request(gpus=1), cap, np.array([1, 2]))
+    assert chosen == {1 + int(np.argmax(rank))}  # the same partly used node, whatever the seed
+
+
+def test_spread_order_interleaves_kinds_of_node_and_keeps_the_listing_within_a_kind():
+    from neocloud.placement.scorers import SpreadOrder
+
+    nodes = [node(f"a{i}", gpus=8) for i in range(4)] + [node(f"b{i}", gpus=2) for i in range(4)]
+    cap = capacity(*nodes)
+    rank = SpreadOrder()(Request(gpus=1), cap, np.arange(8))
+    order = np.argsort(-rank).tolist()
+    assert sorted(order) == list(range(8))
+    assert [i for i in order if i < 4] == [0, 1, 2, 3] and [i for i in order if i >= 4] == [4, 5, 6, 7]
+    assert {order[0], order[1]} == {0, 4}  # the first of each kind come first, interleaved
 
 
 def test_fgd_prefers_keeping_room_for_larger_typical_requests():

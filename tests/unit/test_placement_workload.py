@@ -22,7 +22,14 @@ def test_from_requests_keeps_the_most_frequent_shapes_up_to_the_coverage():
 
 def test_from_requests_mixes_restricted_and_unrestricted_shapes():
     wl = Workload.from_requests([Request(gpus=1), Request(gpus=1, models=frozenset({"T4"}))])
-    assert wl.shapes == (Shape(1, 1000, 0), Shape(1, 1000, 0, ("T4",)))
+    assert set(wl.shapes) == {Shape(1, 1000, 0), Shape(1, 1000, 0, ("T4",))}
+
+
+def test_ties_in_frequency_are_ranked_as_the_artifact_ranks_typical_pods():
+    # GetTypicalPods: by count, then CPU, milli-GPU, GPU count and model string, all descending.
+    reqs = [Request(gpus=1, cpu_milli=1000), Request(gpus=1, cpu_milli=8000), Request(gpus=2, cpu_milli=1000)]
+    wl = Workload.from_requests(reqs * 2 + [Request(gpus=0, cpu_milli=500)], coverage=0.5)
+    assert wl.shapes == (Shape(1, 1000, 8000), Shape(2, 1000, 1000))
 
 
 def test_shape_of_a_cpu_only_request_has_no_gpu_milli():

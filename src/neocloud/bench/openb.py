@@ -2,10 +2,16 @@
 
 Protocol (data/openb/README.md and the artifact's analysis scripts): GPU nodes only; the pod list is
 shuffled with the seed, then pods drawn at random with the seed are appended until the total GPU
-request would pass 1.3 x the fleet's GPU capacity; pods are placed one by one and never leave, a pod
+request would pass 1.3 x the fleet's GPU capacity; ties between equally scored nodes go to the first
+node of one seeded random order (`artifact_node_order`: the artifact's scheduler picks the smallest
+node name, and its node names carry a seeded random prefix); pods are placed one by one and never leave, a pod
 that fits nowhere is skipped. After each pod we record arrived (GPU request so far, failed pods
 included) and allocated GPU, as % of capacity. The score is 100 - allocated % at arrived = 100 %,
 read as the artifact does: the mean allocated % over the pods whose arrived % rounds to 100.
+
+Options: a generated variant instead of a shipped list (`openb_variants`), the limit any placement
+could reach at the same checkpoint (`openb_bound`, HiGHS), and a replay with departures
+(`openb_departures`).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.bench.openb_ties import with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
@@ -29,6 +37,9 @@ from neocloud.placement.engine import place
 from neocloud.placement.framework import Placement
 from neocloud.placement.workload import Workload
 from neocloud.traces import openb
+
+if TYPE_CHECKING:
+    from neocloud.bench.openb_departures import DepartureRun
 
 INFLATION = OPENB_ARRIVAL_INFLATION
 SEEDS = OPENB_SEEDS
@@ -54,6 +65,8 @@ class PolicyResult:
     policy: str
     runs: tuple[SeedRun, ...]
     published: tuple[float, float] | None = None
+    bounds: tuple[float, ...] = ()
+    departures: tuple[DepartureRun, ...] = ()
 
     @property
     def mean(self) -> float:
@@ -77,11 +90,33 @@ class PolicyResult:
         return grid, np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        doc: dict[str, object] = {
             "policy": self.policy,
             "unallocated_pct_at_100": {"mean": round(self.mean, 4), "sd": round(self.sd, 4)},
             "seconds_per_seed": round(self.seconds_per_seed, 4),
         }
+        if self.bounds:
+            doc["bound_unallocated_pct_at_100"] = _mean_sd(self.bounds)
+            doc["gap_to_bound"] = round(self.mean - statistics.fmean(self.bounds), 4)
+        if self.departures:
+            keys = (
+                "time_avg_allocated_pct",
+                "unallocated_pct_when_over_capacity",
+                "over_capacity_pct_of_time",
+                "rejected_pct_of_request",
+            )
+            runs = [d.to_json() for d in self.departures]
+            doc["departures"] = {
+                k: _mean_sd([float(v) for r in runs if isinstance(v := r[k], (int, float))]) for k in keys
+            }
+        return doc
+
+
+def _mean_sd(values: Sequence[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": round(statistics.fmean(values), 4), "sd": round(sd, 4)}
 
 
 @dataclass(frozen=True)
@@ -148,7 +183,7 @@ def run_seed(
     gpu_milli = [p.gpu_milli for p in pods]
     capacity_milli = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity_milli, seed)
-    policy = policies.get_policy(policy_name, workload)
+    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     arrived = np.empty(len(order), dtype=np.int64)
@@ -218,43 +253,115 @@ def parse_policies(text: str) -> tuple[str, ...]:
     return names
 
 
+def checkpoint_prefix(
+    gpu_milli: Sequence[int], order: Sequence[int], capacity_milli: int, at: float = 100.0
+) -> int:
+    """How many arrivals the bound at `at` % covers: through the last pod whose arrived % rounds to at
+    most `at` (the end of the window the score averages over, so the bound holds for all of it)."""
+    arrived = np.cumsum([gpu_milli[i] for i in order]) * (100.0 / capacity_milli)
+    within = np.flatnonzero(np.round(arrived) <= at)
+    return int(within.max()) + 1 if within.size else 0
+
+
+def seed_bound(fleet: Fleet, pods: Sequence[openb.OpenbPod], seed: int) -> float:
+    """The least unallocated GPU % at 100 % arrived that any placement could reach, for one seed."""
+    from neocloud.bench.openb_bound import placement_bound
+
+    gpu_milli = [p.gpu_milli for p in pods]
+    capacity = fleet.gpu_count() * MILLI
+    order = arrival_order(gpu_milli, capacity, seed)
+    end = checkpoint_prefix(gpu_milli, order, capacity)
+    return placement_bound(fleet, [pods[i].request for i in order[:end]], integral=True).unallocated_pct
+
+
 def run_openb(
     pods_path: Path | str | None = None,
     nodes_path: Path | str | None = None,
     policy_names: Sequence[str] = policies.POLICY_NAMES,
     seeds: Sequence[int] = SEEDS,
     on_seed: Callable[[str, int], None] | None = None,
+    variant: str | None = None,
+    variant_seed: int = 1,
+    bound: bool = False,
+    departures: bool = False,
 ) -> OpenbResult:
-    """Run the protocol for each policy and seed; `on_seed(policy, seed)` is called after each run."""
+    """Run the protocol for each policy and seed; `on_seed(policy, seed)` is called after each run.
+
+    With `variant` ("gpushare:80"), the pod list is generated from `pods_path` (the default list) with
+    `variant_seed`; with `bound`, each seed's limit is computed; with `departures`, each policy and
+    seed is also replayed with departures."""
+    import tempfile
+
     pods_file = Path(pods_path) if pods_path is not None else DEFAULT_PODS
     if not pods_file.exists():
         raise InvalidInput(f"pod list {pods_file} not found", details={"file": str(pods_file)})
     nodes_file = Path(nodes_path) if nodes_path is not None else openb.nodes_beside(pods_file)
     fleet = openb.read_fleet(nodes_file)
-    pods = openb.read_pods(pods_file)
+    if variant is not None:
+        from neocloud.bench.openb_variants import Variant, write_variant
+
+        v = Variant.parse(variant)
+        with tempfile.TemporaryDirectory() as tmp:
+            pods = openb.read_pods(write_variant(pods_file, v, variant_seed, Path(tmp)))
+        name, label = v.name, f"{v.name} (generated, seed {variant_seed})"
+    else:
+        pods = openb.read_pods(pods_file)
+        name = label = openb.workload_name(pods_file)
     workload = Workload.from_requests(p.request for p in pods)
-    name = openb.workload_name(pods_file)
+    bounds = tuple(seed_bound(fleet, pods, s) for s in seeds) if bound else ()
     results = []
     for policy_name in policy_names:
         runs = []
+        replays = []
         for seed in seeds:
             runs.append(run_seed(policy_name, fleet, pods, workload, seed))
+            if departures:
+                from neocloud.bench.openb_departures import replay
+
+                replays.append(replay(policy_name, fleet, pods, workload, seed))
             if on_seed is not None:
                 on_seed(policy_name, seed)
         published = OPENB_PUBLISHED.get(name, {}).get(policy_name)
-        results.append(PolicyResult(policy_name, tuple(runs), published))
-    return OpenbResult(name, len(fleet.nodes), fleet.gpu_count(), tuple(results))
+        results.append(PolicyResult(policy_name, tuple(runs), published, bounds, tuple(replays)))
+    return OpenbResult(label, len(fleet.nodes), fleet.gpu_count(), tuple(results))
 
 
 SUMMARY_COLUMNS = ("policy", "unallocated % (ours)", "published", "s / seed")
+BOUND_COLUMNS = ("bound (limit)", "gap to bound")
+DEPARTURE_COLUMNS = ("alloc % (time-avg, departures)", "unalloc % when over capacity")
 
 
-def summary_rows(result: OpenbResult) -> list[tuple[str, str, str, str]]:
-    """One row per policy: name, our mean +/- sd, the published figure (or a dash), seconds per seed."""
-    rows = []
+def summary_columns(result: OpenbResult) -> tuple[str, ...]:
+    first = result.results[0] if result.results else None
+    extra: tuple[str, ...] = ()
+    if first is not None and first.bounds:
+        extra += BOUND_COLUMNS
+    if first is not None and first.departures:
+        extra += DEPARTURE_COLUMNS
+    return SUMMARY_COLUMNS + extra
+
+
+def summary_rows(result: OpenbResult) -> list[tuple[str, ...]]:
+    """One row per policy: name, our mean +/- sd, the published figure (or a dash), seconds per seed,
+    then the bound and the gap to it, and the departures replay's figures, when they were run."""
+    rows: list[tuple[str, ...]] = []
     for r in result.results:
         published = f"{r.published[0]:.2f} ± {r.published[1]:.2f}" if r.published else "—"
-        rows.append((r.policy, f"{r.mean:.2f} ± {r.sd:.2f}", published, f"{r.seconds_per_seed:.2f}"))
+        row: tuple[str, ...] = (
+            r.policy,
+            f"{r.mean:.2f} ± {r.sd:.2f}",
+            published,
+            f"{r.seconds_per_seed:.2f}",
+        )
+        if r.bounds:
+            row += (f"{statistics.fmean(r.bounds):.2f}", f"{r.mean - statistics.fmean(r.bounds):+.2f}")
+        if r.departures:
+            alloc = [d.time_avg_allocated_pct for d in r.departures]
+            over = [
+                d.unallocated_pct_when_over for d in r.departures if d.unallocated_pct_when_over is not None
+            ]
+            row += (f"{statistics.fmean(alloc):.2f}", f"{statistics.fmean(over):.2f}" if over else "—")
+        rows.append(row)
     return rows
 
 

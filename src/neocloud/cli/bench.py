@@ -27,6 +27,12 @@ def openb_command(
     seeds: str = typer.Option("42-51", "--seeds", help="seeds: a range 42-51 or a list 42,43"),
     plot: Path = typer.Option(None, "--plot", help="write the allocation curves to this PNG"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    variant: str = typer.Option(
+        None, "--variant", help="generate a variant from --pods (the default list), e.g. gpushare:80, cpu:250"
+    ),
+    variant_seed: int = typer.Option(1, "--variant-seed", help="seed of the generated variant"),
+    bound: bool = typer.Option(False, "--bound", help="also compute the limit any placement could reach (HiGHS)"),
+    departures: bool = typer.Option(False, "--departures", help="also replay with departures (deletion_time)"),
 ) -> None:
     """Run the openb protocol (FGD artifact, ATC'23) and compare with the published figures."""
     from neocloud.bench import openb
@@ -47,7 +53,10 @@ def openb_command(
                     visible=time.monotonic() - started > 1.0,
                 )
 
-            result = openb.run_openb(pods, nodes, names, seed_list, on_seed=advance)
+            result = openb.run_openb(
+                pods, nodes, names, seed_list, on_seed=advance, variant=variant, variant_seed=variant_seed,
+                bound=bound, departures=departures,
+            )
         if plot is not None:
             openb.plot(result, plot)
     except DomainError as exc:
@@ -57,7 +66,7 @@ def openb_command(
         return
     print_table(
         f"openb {result.workload}: unallocated GPU % at arrived = 100 % ({len(seed_list)} seeds)",
-        openb.SUMMARY_COLUMNS,
+        openb.summary_columns(result),
         openb.summary_rows(result),
         caption=f"{result.nodes} GPU nodes, {result.gpus} GPUs; lower is better"
         + (f"; curves in {plot}" if plot else ""),

@@ -95,6 +95,8 @@ class Fragmentation:
         self.total: IntArray = np.zeros(n, dtype=np.int64)
         self.frag: FloatArray = np.zeros(n)
         self._watch = CapacityWatch()
+        self._memo: dict[tuple[int, int, int, frozenset[str] | None], tuple[FloatArray, int]] = {}
+        self._memo_cap: int | None = None
 
     # -- the measure -------------------------------------------------------------------------------
     def _bucket(self, cpu: IntArray) -> IntArray:
@@ -167,10 +169,38 @@ class Fragmentation:
         starts = np.searchsorted(pos, np.arange(c)).astype(np.int64)
         return Options(pos.astype(np.int64), slot, frag - self.frag[nodes], starts)
 
-    def best_slot(self, req: Request, cap: Capacity, node: int) -> int:
-        """For a sharing request on `node`: the GPU whose use grows fragmentation least (lowest index
-        among equals)."""
+    def best_growth(self, req: Request, cap: Capacity, candidates: Candidates) -> FloatArray:
+        """The smallest fragmentation growth each candidate offers `req` (milli-GPU).
+
+        Growth depends only on the node's free state and on the request's shape, so it is memoised per
+        shape and recomputed only for the candidates that changed since (`Capacity.version`): between
+        two requests of one shape only the few nodes placed on in between are measured again."""
+        self.sync(cap)
+        if self._memo_cap != id(cap):
+            self._memo.clear()
+            self._memo_cap = id(cap)
+        key = (req.gpus, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.models)
+        entry = self._memo.get(key)
+        if entry is None:
+            best, seen = np.full(len(cap.cpu_free), np.nan), -1
+        else:
+            best, seen = entry
+        got = best[candidates]
+        stale = (cap.version[candidates] > seen) | np.isnan(got)
+        if stale.any():
+            rows = candidates[stale]
+            got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
+        self._memo[key] = (best, cap.generation)
+        return got
+
+    def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
+        """For a sharing request on `node`: the GPU whose use grows fragmentation least, lowest index
+        among equals. With `quantised`, "least" is judged on FGD's integer score, as the artifact's
+        GPU selection does (it keeps the first GPU, in index order, with the highest score)."""
         opts = self.options(req, cap, np.array([node], dtype=np.int64))
+        if quantised:
+            score = sigmoid_score(opts.delta)
+            return int(opts.slot[score >= score.max()].min())
         best = opts.delta.min()
         return int(opts.slot[opts.delta <= best + 1e-9].min())
 
@@ -189,7 +219,7 @@ class FgdScore:
     name: str = "fgd"
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
-        return sigmoid_score(self.frag.options(req, cap, candidates).best_per_candidate())
+        return sigmoid_score(self.frag.best_growth(req, cap, candidates))
 
 
 @dataclass(slots=True)
@@ -204,18 +234,20 @@ class FragmentationGrowth:
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         if self.sharing_only and not req.shares_gpu:
             return np.zeros(len(candidates))
-        return -self.frag.options(req, cap, candidates).best_per_candidate() / MILLI
+        return -self.frag.best_growth(req, cap, candidates) / MILLI
 
 
 @dataclass(slots=True)
 class FgdGpus:
     """GPU picker: whole requests take the lowest-numbered free GPUs; a sharing request takes the GPU
-    whose use grows fragmentation least."""
+    whose use grows fragmentation least (by FGD's integer score when `quantised`, as published: the
+    lowest-numbered GPU among those with the best score)."""
 
     frag: Fragmentation
+    quantised: bool = False
 
     def __call__(self, req: Request, cap: Capacity, node: int, rng: random.Random) -> tuple[int, ...]:
         if req.shares_gpu:
-            return (self.frag.best_slot(req, cap, node),)
+            return (self.frag.best_slot(req, cap, node, self.quantised),)
         free = np.flatnonzero(cap.gpu_free[node] == MILLI)
         return tuple(int(s) for s in free[: req.gpus])

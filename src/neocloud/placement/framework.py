@@ -119,6 +119,10 @@ class Policy:
     """Set when every scorer is a function of the node's free state, with the lowest node index as the
     final tie-break: untouched nodes of one profile then score alike and the first of them wins, so one
     representative per profile is scored instead of all of them (the same decision, found faster)."""
+    tie_order: npt.NDArray[np.int64] | None = None
+    """When set, ties go to the candidate with the lowest `tie_order[node]` instead of a random one (the
+    FGD artifact's scheduler breaks ties by node name, and its node names carry a seeded random prefix:
+    `neocloud.bench.openb` reproduces that with a seeded permutation)."""
 
     def place_node(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
         """Place a single-node request: filter, score the candidates, pick GPUs on the best node.
@@ -155,6 +159,8 @@ class Policy:
         for scorer, weight in self.scorers:
             total += weight * scorer(req, cap, candidates)
         best = np.flatnonzero(total >= total.max() - 1e-9)
+        if self.tie_order is not None:
+            return int(candidates[best[np.argmin(self.tie_order[candidates[best]])]])
         return int(candidates[best[rng.randrange(len(best))]])
 
 

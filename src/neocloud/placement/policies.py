@@ -102,7 +102,7 @@ def fgd_policy(workload: Workload | None = None) -> Policy:
         "fgd",
         standard_filters(),
         ((FgdScore(frag), 1.0),),
-        FgdGpus(frag),
+        FgdGpus(frag, quantised=True),
         "Fragmentation Gradient Descent (ATC'23)",
         extra={"fragmentation": frag},
     )

@@ -1,13 +1,17 @@
 """Scorers: each gives every candidate node a number, higher better, in one vectorised pass.
 
 The baselines follow the FGD artifact's definitions (hkust-adsl/kubernetes-scheduler-simulator), down
-to their integer 0–100 scales: truncation creates ties, and ties are broken at random by the
-framework, which is part of how those baselines behave. Capacities are normalised by the largest node
+to their integer 0–100 scales: truncation creates ties, which is part of how those baselines behave.
+The artifact's scheduler (a Kubernetes 1.20.5 fork) gives a tie to the node with the smallest name,
+and its simulator prefixes every node name with a seeded random permutation index, so ties go to
+the first node of one seeded random order; `neocloud.bench.openb` reproduces that through
+`Policy.tie_order` (elsewhere the framework breaks ties at random). Capacities are normalised by the largest node
 of the fleet (128 CPUs and 8 GPUs on openb, the artifact's constants).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +53,47 @@ class NodeOrder:
 
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         return -candidates.astype(np.float64) / max(len(cap.cpu_free), 1)
+
+
+class SpreadOrder:
+    """Minus each node's rank in one fixed order that interleaves the kinds of node, in (-1, 0]: the
+    final tie-breaker of `default`. Like `NodeOrder` it fills nodes in one consistent order (load
+    concentrates instead of spreading at random), but fleet files list nodes of one kind together, and
+    filling in listing order would use up one kind of node first (all the small 2-GPU nodes, or all
+    the whole 8-GPU ones). Here the i-th node of a kind of n nodes (kind: `Fleet.node_profile`) is
+    ranked at (i + 0.5) / n, kinds interleaved in proportion to their size, equal positions ordered by
+    a hash of the kind; within a kind the listing order is kept, so untouched nodes of one kind still
+    rank lowest index first (`Policy.untouched_interchangeable` holds)."""
+
+    name = "spread-order"
+
+    def __init__(self) -> None:
+        self._fleet: object | None = None
+        self._rank: npt.NDArray[np.float64] = np.zeros(0)
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if self._fleet is not cap.fleet:
+            profile = cap.fleet.node_profile
+            n = len(profile)
+            counts = np.bincount(profile) if n else np.zeros(0, dtype=np.int64)
+            by_kind = np.argsort(profile, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if n else np.zeros(0, dtype=np.int64)
+            within = np.empty(n, dtype=np.int64)
+            within[by_kind] = np.arange(n) - np.repeat(starts, counts)
+            position = (within + 0.5) / counts[profile] if n else np.zeros(0)
+            salt = np.array(
+                [
+                    int.from_bytes(hashlib.blake2b(str(p).encode(), digest_size=7).digest())
+                    for p in range(len(counts))
+                ],
+                dtype=np.int64,
+            )
+            order = np.lexsort((np.arange(n), salt[profile] if n else np.zeros(0, dtype=np.int64), position))
+            rank = np.empty(n)
+            rank[order] = np.arange(n)
+            self._rank = -rank / max(n, 1)
+            self._fleet = cap.fleet
+        return np.asarray(self._rank[candidates], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,13 @@ NODE_FILE = "openb_node_list_gpu_node.csv"
 
 @dataclass(frozen=True, slots=True)
 class OpenbPod:
+    """One pod; `creation_time` and `deletion_time` (seconds) when the list carries them (multigpu20
+    does not), for the replay with departures."""
+
     name: str
     request: Request
+    creation_time: int | None = None
+    deletion_time: int | None = None
 
     @property
     def gpu_milli(self) -> int:
@@ -136,10 +141,25 @@ def read_pods(path: Path | str) -> tuple[OpenbPod, ...]:
             )
         except DomainError as exc:
             raise _bad(path, line, "num_gpu", exc.message) from exc
-        pods.append(OpenbPod(row["name"], req))
+        pods.append(OpenbPod(row["name"], req, *_times(path, line, row)))
     if not pods:
         raise InvalidInput(f"{path}: no pods", details={"file": str(path)})
     return tuple(pods)
+
+
+def _times(path: Path, line: int, row: dict[str, str]) -> tuple[int | None, int | None]:
+    created, deleted = (row.get(c, "").strip() for c in ("creation_time", "deletion_time"))
+    if not created or not deleted:
+        return None, None
+    try:
+        c, d = int(float(created)), int(float(deleted))
+    except ValueError:
+        raise _bad(
+            path, line, "creation_time", f"times must be numbers, found {created!r}, {deleted!r}"
+        ) from None
+    if d < c:
+        raise _bad(path, line, "deletion_time", f"deleted ({d}) before it was created ({c})")
+    return c, d
 
 
 def workload_name(pods_path: Path | str) -> str:

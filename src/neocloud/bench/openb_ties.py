@@ -1,0 +1,30 @@
+"""The FGD artifact's tie-break between equally scored nodes, for the openb benchmarks."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.fleet.fleet import Fleet
+from neocloud.placement.framework import Policy
+
+
+def artifact_node_order(fleet: Fleet, seed: int) -> npt.NDArray[np.int64]:
+    """The artifact's tie-break priority of each node: its scheduler (a Kubernetes 1.20.5 fork,
+    `selectHost`) gives a tie to the node with the smallest name, "for reproducibility", and the
+    simulator renames every node to a seeded random permutation index + its name before scheduling.
+    So ties go to the first node of one seeded random order, the same for the whole run."""
+    perm = list(range(len(fleet.nodes)))
+    random.Random(f"{seed}:node-names").shuffle(perm)
+    return np.asarray(perm, dtype=np.int64)
+
+
+def with_artifact_ties(policy: Policy, fleet: Fleet, seed: int) -> Policy:
+    """`policy` with the artifact's tie-break (see `artifact_node_order`) when it has scorers; a
+    policy without scorers (random) keeps choosing uniformly, as the artifact's RandomScore does."""
+    if not policy.scorers:
+        return policy
+    return dataclasses.replace(policy, tie_order=artifact_node_order(fleet, seed))
