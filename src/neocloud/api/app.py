@@ -14,6 +14,7 @@ from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
 from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
+from neocloud.web import console
 
 API_VERSION = "v1"
 
@@ -50,5 +51,6 @@ def create_app(
     for module in (tenancy, fleet, reservations, instances, billing):
         v1.include_router(module.router)
     app.include_router(v1)
+    console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)
     return app
