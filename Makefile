@@ -22,6 +22,8 @@ run: venv
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi  # the console's browser tests (never a Playwright download)
 
 pg-up: system-deps
 	PGPORT=$(PGPORT) scripts/postgres-up.sh

@@ -435,7 +435,7 @@ def download(who: SignedIn, invoice_id: ObjectId, format: Annotated[str, Query(p
     )
 
 
-ROLES = (Role.TENANT_ADMIN, Role.TENANT_MEMBER, Role.VIEWER)
+ROLES = (Role.TENANT_MEMBER, Role.VIEWER)
 
 
 @router.get("/tokens", response_class=HTMLResponse)
