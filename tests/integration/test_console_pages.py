@@ -62,7 +62,7 @@ def test_every_main_page_answers_for_its_role(demo: Demo) -> None:
     for path in [*OPERATOR_PAGES, "/invoices", "/tokens", "/usage?tenant=acme"]:
         assert operator.get(path).status_code == 200, path
     data = operator.get("/operator/fleet/map.json").json()
-    assert len(data["trays"]["id"]) == len(demo.world.fleet_summary and data["trays"]["state"])
+    assert len(data["trays"]["id"]) == len(data["trays"]["state"]) == demo.world.fleet_summary["nodes"]
     assert "acme" in data["tenants"] or any("acme" in t for t in data["tenants"])
 
 
