@@ -18,10 +18,13 @@ import re
 import statistics
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from neocloud.kernel.errors import DomainError
+from neocloud.kernel.periods import Period
 
 TENANT_PAGES = ("/", "/reservations", "/instances", "/usage", "/invoices", "/invoice", "/tokens")
 OPERATOR_PAGES = ("/operator/fleet", "/operator/fleet/map.json", "/operator/nodes", "/operator/tenants",
@@ -29,6 +32,12 @@ OPERATOR_PAGES = ("/operator/fleet", "/operator/fleet/map.json", "/operator/node
 TARGET_P95_MS = 300.0
 TARGET_MAP_MS = 2000.0
 CHROMIUM = "/usr/bin/chromium"
+
+
+def finished_month(now: datetime) -> Period:
+    """The calendar month before the one `now` less an hour falls in (the demo's past month)."""
+    current = Period.month_of(now - timedelta(hours=1))
+    return Period.month_of(current.start - timedelta(seconds=1))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -42,12 +51,11 @@ def _world(preset: str, tenants: int, history_days: int, database: str) -> Itera
     """A served world on a scratch database: app, tokens of a tenant and the operator, one invoice."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import build_services, manual_clock, scratch_settings, upgrade_database
-    from neocloud.cli.demo import demo_fleet, finished_month
     from neocloud.control.app.views import InstanceRequest, ReservationRequest
     from neocloud.control.domain.tenancy import Role
     from neocloud.fleet import presets
 
-    fleet = demo_fleet() if preset == "demo" else presets.build(preset)
+    fleet = presets.build(preset)
     with scratch_settings(database) as settings:
         settings = replace(settings, provision_delay=timedelta(0))
         upgrade_database(settings)
@@ -78,7 +86,7 @@ def _world(preset: str, tenants: int, history_days: int, database: str) -> Itera
                         cp.reservations.reserve(who[name], ReservationRequest(model, per * 4, 20, None, "any"))
                     if (i + d) % 3 == 0:
                         running.append((name, cp.instances.create_instance(who[name], InstanceRequest(model, 2)).id))
-                except Exception:  # a full fleet refuses some: history is what fitted
+                except DomainError:  # a full fleet refuses some: history is what fitted
                     pass
             cp.reconcile()
             cp.reconcile()
@@ -100,12 +108,10 @@ def _world(preset: str, tenants: int, history_days: int, database: str) -> Itera
             model = models[i % len(models)]
             per = fleet.nodes[0].gpus if model == fleet.nodes[0].model else 8
             for k in range(3):
-                try:
+                with suppress(DomainError):
                     live.reservations.reserve(
                         who[name], ReservationRequest(model, per * 2, 8, now + timedelta(days=k, hours=i), "any")
                     )
-                except Exception:
-                    pass
         live.reconcile()
         live.reconcile()
         first = names[0]
@@ -154,10 +160,10 @@ def time_pages(world: dict[str, Any], requests: int) -> list[dict[str, Any]]:
 
 def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
     """campus-1gw's map: server time of map.json and (with a browser) navigation-to-drawn time."""
+    from neocloud.api.app import create_app
     from neocloud.bootstrap import build_services, scratch_settings, upgrade_database
     from neocloud.control.app.views import ReservationRequest
     from neocloud.control.domain.tenancy import Role
-    from neocloud.api.app import create_app
     from neocloud.fleet import presets
 
     fleet = presets.build("campus-1gw")
@@ -178,7 +184,7 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
                 cp.tenancy.create_tenant(name)
                 who = cp.tenancy.authenticate(cp.tenancy.create_token(name, Role.TENANT_ADMIN)[1])
                 for _ in range(2):
-                    cp.reservations.reserve(who, ReservationRequest("GB200", 72 * 4, 24, None, "whole-nvl72"))
+                    cp.reservations.reserve(who, ReservationRequest("GB200", 72 * 3, 24, None, "whole-nvl72"))
             cp.reconcile()
             cp.reconcile()
             app = create_app(services)

@@ -37,7 +37,7 @@ def bars(
     are drawn from the same origin in another colour."""
     label_w, value_w = 180, 130
     span = width - label_w - value_w
-    top = max([abs(v) for _, v in items], default=0) or 1
+    top = max((Decimal(abs(v)) for _, v in items), default=Decimal(0)) or Decimal(1)  # type: ignore[arg-type]
     height = max(1, len(items)) * (bar_height + 6) + 30
     out = [
         f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -49,7 +49,7 @@ def bars(
         out.append('<text x="0" y="44" class="chart-empty">nothing yet</text>')
     for i, (label, value) in enumerate(items):
         y = 28 + i * (bar_height + 6)
-        w = span * float(abs(value)) / float(top)
+        w = span * float(abs(value)) / float(top)  # type: ignore[arg-type]
         colour = "#dc2626" if value < 0 else PALETTE[i % len(PALETTE)]
         out.append(
             f'<g class="bar" data-label="{escape(label)}" data-value="{escape(str(value))}">'

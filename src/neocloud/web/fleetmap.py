@@ -59,8 +59,8 @@ def holdings(cp: ControlPlane) -> tuple[list[Any], dict[str, str], dict[str, Hol
                 booked[b.node_id].append(b.allocation_id)
         live = uow.list_allocations(None, list(Product), HOLDING, None, 10**9)[0]
         tenants, _ = uow.list_tenants(None, None, 10**6)
-    by_id = {a.id: a for a in live}
-    names = {t.id: t.name for t in tenants}
+    by_id: dict[str, Any] = {a.id: a for a in live}
+    names: dict[str, str] = {t.id: t.name for t in tenants}
     held: dict[str, Holding] = {}
     for node_id, allocs in booked.items():
         found = [by_id[a] for a in allocs if a in by_id]
@@ -76,7 +76,7 @@ def holdings(cp: ControlPlane) -> tuple[list[Any], dict[str, str], dict[str, Hol
             len(allocs),
             _product_state(top.product),
         )
-    return nodes, states, held, names
+    return list(nodes), states, held, names
 
 
 def fleet_map(cp: ControlPlane, principal: Principal) -> dict[str, Any]:
