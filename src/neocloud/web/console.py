@@ -100,6 +100,7 @@ def signout(request: Request, fields: Form) -> Response:
 def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
     app.state.console_sessions = sessions or SessionStore()
+    app.state.console_cache = {}
     app.mount(STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static")
     app.include_router(router)
     app.include_router(tenant.router)

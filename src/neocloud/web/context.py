@@ -40,6 +40,20 @@ class Viewer:
     control: ControlPlane
     services: Any
     tenant_name: str | None = None
+    cache: dict[str, Any] | None = None
+
+    def fleet_models(self, ttl: float = 60.0) -> set[str]:
+        """The GPU models the fleet has (a catalog fact, not a tenant's), re-read at most every `ttl` s."""
+        import time
+
+        cache = self.cache if self.cache is not None else {}
+        hit = cache.get("models")
+        if hit is not None and hit[0] > time.monotonic():
+            return set(hit[1])
+        with self.control.deps.uow(read_only=True) as uow:
+            models = {n.model for n in uow.nodes()}
+        cache["models"] = (time.monotonic() + ttl, frozenset(models))
+        return models
 
     @property
     def billing(self) -> BillingService:
@@ -84,7 +98,8 @@ def viewer(request: Request) -> Viewer:
     except Exception:
         store.close(session_id)  # the token was revoked or has expired: the session ends with it
         raise SignInRequired from None
-    found = Viewer(session_id, session, principal, control, services)
+    cache: dict[str, Any] = request.app.state.console_cache
+    found = Viewer(session_id, session, principal, control, services, cache=cache)
     if principal.tenant_id is not None:
         found.tenant_name = control.tenancy.get_tenant(principal, principal.tenant_id).name
     request.state.viewer = found

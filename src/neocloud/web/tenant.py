@@ -65,9 +65,12 @@ def _tenant_only(who: Viewer) -> None:
 
 
 def _models(who: Viewer) -> list[str]:
+    """Models of the fleet the tenant has a quota for (no quota row: every model of the fleet)."""
+    fleet = who.fleet_models() or set(CATALOG)
     quotas = who.control.tenancy.list_quotas(who.principal)
-    found = sorted({q.model for q in quotas if q.gpus > 0})
-    return found or sorted(CATALOG)
+    if not quotas:
+        return sorted(fleet)
+    return sorted({q.model for q in quotas if q.gpus > 0} & fleet) or sorted(fleet)
 
 
 def _project_names(who: Viewer) -> dict[str, str]:
