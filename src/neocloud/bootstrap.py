@@ -15,6 +15,8 @@ from neocloud.billing.app.service import BillingService
 from neocloud.billing.app.settings import BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
 from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWorkFactory
+from neocloud.health.app.deps import HealthSettings
+from neocloud.health.app.service import HealthService
 from neocloud.kernel.audit import AuditTrail
 from neocloud.kernel.clock import Clock
 from neocloud.placement.engine import placer
@@ -55,6 +57,7 @@ class Settings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     postgres_timeouts: PostgresTimeouts | None = None
     default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -82,6 +85,7 @@ class Services:
     settings: Settings
     engine: Any = None  # the SQLAlchemy engine (None for the memory store)
     billing: BillingService | None = None
+    health: HealthService | None = None
 
     @property
     def admission_slots(self) -> int:
@@ -159,7 +163,26 @@ def build_services(
             default_quota_gpus=settings.default_quota_gpus,
         )
     )
-    return Services(control, settings, engine, billing)
+    return Services(control, settings, engine, billing, build_health(settings, control, engine, clock, billing))
+
+
+def build_health(
+    settings: Settings, control: ControlPlane, engine: Any, clock: Clock, billing: BillingService | None
+) -> HealthService:
+    """The health context over the same database, driving the control plane through its node use cases
+    and issuing SLA credits through billing's port."""
+    from neocloud.health.adapters.memory import MemoryHealthStore
+    from neocloud.health.app.deps import HealthDeps
+    from neocloud.health.app.ports import HealthStore
+
+    store: HealthStore
+    if engine is None:
+        store = MemoryHealthStore()
+    else:
+        from neocloud.health.adapters.sql.store import SqlHealthStore
+
+        store = SqlHealthStore(engine)
+    return HealthService(HealthDeps(store, control.nodes, clock, settings.health, billing, ids=control.deps.ids))
 
 
 def build_billing(

@@ -13,7 +13,16 @@ from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
 from neocloud.api.fairness import AdmissionGates
-from neocloud.api.routers import billing, fleet, health, instances, reservations, tenancy
+from neocloud.api.routers import (
+    billing,
+    fleet,
+    health,
+    health_events,
+    instances,
+    nodes,
+    reservations,
+    tenancy,
+)
 from neocloud.web import console
 
 API_VERSION = "v1"
@@ -48,7 +57,7 @@ def create_app(
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing):
+    for module in (tenancy, fleet, reservations, instances, billing, nodes, health_events):
         v1.include_router(module.router)
     app.include_router(v1)
     console.install(app)  # the web console at /, on the same services and principal cache

@@ -12,7 +12,8 @@ from neocloud.api.fairness import AdmissionGates
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.errors import InvalidInput, Unauthenticated
+from neocloud.health.app.service import HealthService
+from neocloud.kernel.errors import InvalidInput, NotReady, Unauthenticated
 
 DEFAULT_PAGE = 50
 CURSOR_PATTERN = r"^[A-Za-z0-9_.:=+/-]{1,512}$"
@@ -23,6 +24,14 @@ class ApiServices(Protocol):
     """What the API needs from the composition root (bootstrap.Services satisfies it)."""
 
     control: ControlPlane
+
+
+def health(request: Request) -> HealthService:
+    """The health context (node lifecycle, health events, notices, SLA); 503 when not wired."""
+    found: HealthService | None = getattr(request.app.state.services, "health", None)
+    if found is None:
+        raise NotReady("the health context is not configured on this server")
+    return found
 
 
 def control(request: Request) -> ControlPlane:
@@ -90,6 +99,7 @@ def gates(request: Request) -> AdmissionGates:
 
 
 Control = Annotated[ControlPlane, Depends(control)]
+Health = Annotated[HealthService, Depends(health)]
 Gates = Annotated[AdmissionGates, Depends(gates)]
 Caller = Annotated[Principal, Depends(principal)]
 Paging = Annotated[PageRequest, Depends(page)]

@@ -143,3 +143,56 @@ SLURM_SILENT_NODE_DOWN_SECONDS: Final = 300
 
 # Scheduler throughput for comparison.
 KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES: Final = (180, 810)
+
+# Failures, repairs and SLAs (the health context: issue #10). ../shared/REFERENCE.md "Failures" and
+# "SLAs and health".
+# Meta Llama 3 pre-training (The Llama 3 Herd of Models, 2024, table 5): 16,384 H100 for 54 days,
+# 466 interruptions of which 419 unexpected. Unexpected interruptions by cause, as REFERENCE.md itemises
+# them; "other" is 419 less the seven named (the paper's smaller rows: NIC, SSD, power supply, chassis,
+# CPU, system memory, ...). Per cause: (count, component, a typical code, recommended action). The
+# component maps the cause onto kernel.health.Component; the code is the XID (NVIDIA's Xid catalog) or
+# event a monitor would raise for it; the action is neocloud's reading of NVSentinel's vocabulary for it:
+# HBM is on the GPU package (the part goes back to the vendor: RMA = contact support), a faulty GPU or
+# cable is swapped with a part on site, SRAM and GSP errors clear with a GPU reset, software and host
+# maintenance with a reboot.
+LLAMA3_GPUS: Final = 16_384
+LLAMA3_DAYS: Final = 54
+LLAMA3_INTERRUPTIONS_TOTAL: Final = 466
+LLAMA3_UNEXPECTED_INTERRUPTIONS: Final = 419
+LLAMA3_INTERRUPTIONS: Final[dict[str, tuple[int, str, str, str]]] = {
+    "faulty-gpu": (148, "gpu", "79", "replace"),
+    "hbm3": (72, "hbm", "48", "contact-support"),
+    "software": (54, "software", "43", "reboot"),
+    "network-switch-cable": (35, "network", "link-down", "replace"),
+    "host-maintenance": (32, "host", "host-maintenance", "reboot"),
+    "gpu-sram": (19, "gpu", "94", "component-reset"),
+    "gpu-system-processor": (17, "gpu", "119", "component-reset"),
+    "other": (42, "host", "host-fault", "replace"),
+}
+LLAMA3_GPU_RELATED_SHARE: Final = 0.587
+# Meta research clusters (Kokolis et al., HPCA 2025): mean time between failures of a job by its size.
+META_JOB_MTBF_HOURS: Final[dict[int, float]] = {8: 47 * 24.0, 1_024: 8.0, 16_384: 1.8}
+# Repair time per recommended action, seconds (low, high), from REFERENCE.md:
+# component reset: the GPU reset, then DCGM diagnostics level 2 (≈2 min, "after a failure") up to
+# level 3 (≈15 min); reboot: the restart plus CoreWeave's ≈20-minute active health check; replace (part
+# on site): "under a day with parts on site" (at least the 15-minute level-3 diagnostic); contact
+# support (RMA): "3-14 business days by RMA" (x 7/5 for calendar days).
+REPAIR_SECONDS_BY_ACTION: Final[dict[str, tuple[int, int]]] = {
+    "component-reset": (2 * 60, 15 * 60),
+    "reboot": (20 * 60, 20 * 60),
+    "replace": (15 * 60, 24 * 3600),
+    "contact-support": (int(3 * 86400 * 7 / 5), int(14 * 86400 * 7 / 5)),
+}
+# Swapping in a hot spare: "minutes with hot spares". neocloud's swap is a placement decision plus the
+# provisioner's start; the tenant's job restarts from its checkpoint (not counted here).
+HOT_SPARE_SWAP_SECONDS: Final = 5 * 60
+# Burn-in before a node returns to service: DCGM level 3 (≈15 min) after a reset or reboot; CoreWeave's
+# 24-hour burn-in test after a part was replaced or came back from RMA.
+BURN_IN_SECONDS_AFTER_RESET: Final = 15 * 60
+BURN_IN_SECONDS_AFTER_REPLACE: Final = 24 * 3600
+# Published SLA (Nebius Managed Kubernetes): 99.9 % availability; credit 10 % of the period's charge
+# below 99.9 %, 25 % below 95 %. Credits capped at the monthly bill. (availability below, % credit).
+SLA_DEFAULT_TARGET_PCT: Final = "99.9"
+SLA_DEFAULT_CREDIT_TIERS: Final[tuple[tuple[str, str], ...]] = (("99.9", "0.10"), ("95", "0.25"))
+# NVL72 operators that sell 64 of a rack's 72 GPUs keep 2 compute trays per NVLink domain as spares.
+NVL72_SPARE_TRAYS_DEFAULT: Final = 2

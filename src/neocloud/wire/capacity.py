@@ -22,7 +22,7 @@ from neocloud.wire.tenancy import MAX_GPUS
 
 MAX_NODES = 100_000
 
-Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric"]
+Shape = Literal["any", "whole-nodes", "whole-nvl72", "one-fabric", "one-nvl72"]
 
 
 # ---- requests -----------------------------------------------------------------------------------------

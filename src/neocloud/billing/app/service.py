@@ -354,6 +354,20 @@ class BillingService:
             unit.add_credit(credit)
         return credit
 
+    def issue_sla_credit(self, tenant: TenantId, amount: str, reason: str, key: str) -> str:
+        """An SLA credit for the tenant's next invoice, exactly once per `key` (the health context's
+        allocation and period): the same key again returns the first credit's id and issues nothing.
+        Decided with the tenant's credits locked, so concurrent or repeated issuers never double it."""
+        if not 0 < len(key) <= 120:
+            raise InvalidInput("an SLA credit key has 1..120 characters", details={"field": "key"})
+        credit_id = f"CR-{tenant}-{key}"
+        with self.store.atomic() as unit:
+            unit.next_credit_number(tenant)  # takes the tenant's credit lock
+            if any(c.id == credit_id for c in unit.credits(tenant=tenant)):
+                return credit_id
+            unit.add_credit(Credit(credit_id, tenant, Money.of(amount, self.settings.currency), reason, self._now()))
+        return credit_id
+
     def incidents(self) -> list[Incident]:
         return self.store.incidents()
 

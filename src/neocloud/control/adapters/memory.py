@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Protocol, TypeVar
 
 from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking
+from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
@@ -37,6 +38,7 @@ class _Tables:
     events: list[Event] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     auth_epoch: int = 0
+    maintenance: dict[str, NodeMaintenance] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -51,6 +53,7 @@ class _Tables:
             list(self.events),
             list(self.audit),
             self.auth_epoch,
+            dict(self.maintenance),
         )
 
 
@@ -208,6 +211,22 @@ class MemoryUnitOfWork:
     def node_states(self) -> dict[str, str]:
         return {k: v for k, v in self._t.node_state.items() if v != "ready"}
 
+    def set_node_state(self, node_id: str, state: str) -> bool:
+        if node_id not in self._t.nodes:
+            return False
+        self._t.node_state[node_id] = state
+        return True
+
+    def add_maintenance(self, window: NodeMaintenance) -> None:
+        self._t.maintenance[window.id] = window
+
+    def maintenance(self, node_id: str | None = None) -> list[NodeMaintenance]:
+        found = [w for w in self._t.maintenance.values() if node_id is None or w.node_id == node_id]
+        return sorted(found, key=lambda w: (w.start, w.id))
+
+    def delete_maintenance(self, window_id: str) -> bool:
+        return self._t.maintenance.pop(window_id, None) is not None
+
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
         """The store lock, held since __enter__, already serialises every decision: all are claimed."""
         return set(node_ids)
@@ -294,7 +313,11 @@ class MemoryUnitOfWork:
         ids = {n.id for n in self._t.nodes.values() if n.model == model}
         if nodes is not None:
             ids &= set(nodes)
-        return [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
+        found = [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
+        for w in self._t.maintenance.values():
+            if w.node_id in ids:
+                found.extend(b for b in w.bookings(self._t.nodes[w.node_id].gpus) if b.overlaps(start, end))
+        return found
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         return [b for b in self._t.bookings if b.allocation_id == allocation_id]
@@ -302,6 +325,14 @@ class MemoryUnitOfWork:
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
         self._t.bookings = [
             replace(b, end=at) if b.allocation_id == allocation_id else b for b in self._t.bookings
+        ]
+
+    def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
+        self._t.bookings = [
+            replace(b, end=max(at, b.start))
+            if b.allocation_id == allocation_id and b.node_id == node_id and (b.end is None or b.end > at)
+            else b
+            for b in self._t.bookings
         ]
 
     def add_event(self, event: Event) -> None:

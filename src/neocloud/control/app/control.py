@@ -6,6 +6,7 @@
     control.instances     on-demand and spot instances               (instances.py)
     control.allocations   events and GPU bookings of any allocation  (allocations.py)
     control.audit         the audit trail: who did what              (audit.py)
+    control.nodes         node states, maintenance, replacements     (replacement.py)
     control.reconcile()   one reconciler pass                        (reconciler.py)
 
 Tenancy is enforced in these services (access.py), so every interface (API, CLI, console) inherits it.
@@ -21,6 +22,7 @@ from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
 from neocloud.control.app.fleet import FleetService
 from neocloud.control.app.instances import InstanceService
 from neocloud.control.app.reconciler import reconcile
+from neocloud.control.app.replacement import NodeControl
 from neocloud.control.app.reservations import ReservationService
 from neocloud.control.app.tenancy import TenancyService
 from neocloud.control.app.views import ReconcileReport
@@ -39,6 +41,7 @@ class ControlPlane:
         self.instances = InstanceService(deps)
         self.allocations = AllocationService(deps)
         self.audit = AuditService(deps)
+        self.nodes = NodeControl(deps)
 
     def reconcile(self, max_items: int = 500) -> ReconcileReport:
         """One pass: start what is due, finish provisioning, end what is over, preempt spot whose notice

@@ -4,7 +4,9 @@ Shapes say how the GPUs may be spread:
 - `any`: anywhere, as few nodes as the placement engine manages (largest pieces first);
 - `whole-nodes`: whole nodes only (N a multiple of the model's GPUs per node);
 - `whole-nvl72`: whole NVLink domains (N a multiple of the model's NVLink domain, 72 for GB200);
-- `one-fabric`: whole nodes inside one scalable unit (one spine group), for a tightly coupled job.
+- `one-fabric`: whole nodes inside one scalable unit (one spine group), for a tightly coupled job;
+- `one-nvl72`: whole nodes inside one NVLink domain (at most a domain: 64 of an NVL72's 72 GPUs where
+  the operator keeps spare trays in each domain).
 Each shape becomes one or more placement-engine requests (`place_shape`).
 """
 
@@ -34,6 +36,7 @@ class Shape(StrEnum):
     WHOLE_NODES = "whole-nodes"
     WHOLE_NVL72 = "whole-nvl72"
     ONE_FABRIC = "one-fabric"
+    ONE_NVL72 = "one-nvl72"
 
     @classmethod
     def parse(cls, text: str) -> Shape:
@@ -108,6 +111,8 @@ def place_shape(placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: C
         pieces = [Request(gpus=per_node, nodes=per_domain, models=models, within=Level.NVLINK)] * (gpus // model.nvlink_domain)
     elif shape is Shape.ONE_FABRIC:
         pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models, within=Level.SU)]
+    elif shape is Shape.ONE_NVL72:
+        pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models, within=Level.NVLINK)]
     else:
         pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models)]
     for req in pieces:
@@ -136,6 +141,8 @@ def max_request(model: GpuModel, shape: Shape, cap: Capacity) -> int:
     if shape is Shape.ONE_FABRIC:
         per_su = topo.per_domain_sum(Level.SU, whole)
         return int(per_su.max(initial=0)) * per_node
+    if shape is Shape.ONE_NVL72:
+        return int(topo.per_domain_sum(Level.NVLINK, whole).max(initial=0)) * per_node
     per_domain = max(model.nvlink_domain // per_node, 1)
     counts = topo.per_domain_sum(Level.NVLINK, whole)
     return int(np.count_nonzero(counts >= per_domain)) * model.nvlink_domain

@@ -18,13 +18,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
 from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking
+from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Role, Tenant, Token
 from neocloud.fleet.fleet import Node
@@ -285,6 +286,24 @@ class SqlUnitOfWork:
         q = select(t.nodes.c.id, t.nodes.c.state).where(t.nodes.c.state != "ready")
         return {r.id: r.state for r in self.c.execute(q)}
 
+    def set_node_state(self, node_id: str, state: str) -> bool:
+        done = self.c.execute(update(t.nodes).where(t.nodes.c.id == node_id).values(state=state))
+        return bool(done.rowcount)
+
+    def add_maintenance(self, window: NodeMaintenance) -> None:
+        self.c.execute(insert(t.node_maintenance).values(
+            id=window.id, node_id=window.node_id, start_at=window.start, end_at=window.end, reason=window.reason))
+
+    def maintenance(self, node_id: str | None = None) -> list[NodeMaintenance]:
+        m = t.node_maintenance.c
+        q = select(t.node_maintenance).order_by(m.start_at, m.id)
+        if node_id is not None:
+            q = q.where(m.node_id == node_id)
+        return [NodeMaintenance(r.id, NodeId(r.node_id), r.start_at, r.end_at, r.reason) for r in self.c.execute(q)]
+
+    def delete_maintenance(self, window_id: str) -> bool:
+        return bool(self.c.execute(delete(t.node_maintenance).where(t.node_maintenance.c.id == window_id)).rowcount)
+
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
         if not node_ids or not self._pg:
             return set(node_ids)  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
@@ -388,7 +407,17 @@ class SqlUnitOfWork:
         q = select(g).join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model, _overlapping(start, end))
         if nodes is not None:
             q = q.where(g.c.node_id.in_(list(nodes)))
-        return [_booking(r) for r in self.c.execute(q.order_by(g.c.id))]
+        found = [_booking(r) for r in self.c.execute(q.order_by(g.c.id))]
+        m = t.node_maintenance.c
+        mq = select(t.node_maintenance, t.nodes.c.gpus).join(t.nodes, t.nodes.c.id == m.node_id).where(
+            t.nodes.c.model == model, m.end_at > start)
+        if end is not None:
+            mq = mq.where(m.start_at < end)
+        if nodes is not None:
+            mq = mq.where(m.node_id.in_(list(nodes)))
+        for r in self.c.execute(mq.order_by(m.id)):
+            found.extend(NodeMaintenance(r.id, NodeId(r.node_id), r.start_at, r.end_at, r.reason).bookings(r.gpus))
+        return found
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         g = t.allocation_gpus
@@ -397,6 +426,12 @@ class SqlUnitOfWork:
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
         g = t.allocation_gpus.c
         self.c.execute(update(t.allocation_gpus).where(g.allocation_id == allocation_id).values(end_at=at))
+
+    def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
+        g = t.allocation_gpus.c
+        self.c.execute(update(t.allocation_gpus).where(
+            g.allocation_id == allocation_id, g.node_id == node_id, or_(g.end_at.is_(None), g.end_at > at),
+        ).values(end_at=case((g.start_at > at, g.start_at), else_=at)))
 
     def add_event(self, event: Event) -> None:
         self.c.execute(insert(t.events).values(

@@ -160,3 +160,12 @@ events = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+node_maintenance = Table(  # planned maintenance windows (0007): admission reads them as bookings
+    "node_maintenance", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("node_id", String(128), ForeignKey("nodes.id"), nullable=False, index=True),
+    Column("start_at", UtcDateTime(), nullable=False),
+    Column("end_at", UtcDateTime(), nullable=False),
+    Column("reason", Text, nullable=False),
+)

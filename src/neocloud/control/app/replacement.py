@@ -1,0 +1,220 @@
+"""Node states, maintenance windows and replacing a failed node of an allocation: what the health
+context asks of the control plane (it never touches the control plane's tables).
+
+Load → decide → persist → call out: a replacement books the spare's GPUs and ends the failed node's
+bookings in one unit of work, then tells the provisioner outside it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from neocloud.control.app.admission import load_fleet
+from neocloud.control.app.deps import Deps
+from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.domain.allocations import Allocation, GpuBooking
+from neocloud.control.domain.calendar import READY, snapshot
+from neocloud.control.domain.maintenance import NodeMaintenance
+from neocloud.control.domain.shapes import Shape
+from neocloud.fleet.fleet import Node
+from neocloud.fleet.topology import Level
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.products import Product, State
+from neocloud.placement.framework import Placement
+from neocloud.placement.request import Request
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A live allocation holding GPUs of a node at or after some instant."""
+
+    allocation: Allocation
+    gpus_on_node: int
+
+
+class NodeControl:
+    """Operator-side node operations the health context drives."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def nodes(self) -> list[Node]:
+        with self._deps.uow(read_only=True) as uow:
+            return uow.nodes()
+
+    def node_states(self) -> dict[str, str]:
+        with self._deps.uow(read_only=True) as uow:
+            return uow.node_states()
+
+    def set_node_states(self, states: dict[NodeId, str]) -> None:
+        """Tell placement which nodes it may use ('ready') and why the others are not."""
+        with self._deps.uow() as uow:
+            for node, state in states.items():
+                if len(state) > 16:
+                    raise InvalidInput(f"node state {state!r} is longer than 16 characters")
+                if not uow.set_node_state(node, state):
+                    raise NotFound(f"node {node!r} not found")
+            uow.commit()
+
+    def holders(self, node: NodeId, at: datetime) -> list[Holder]:
+        """The live allocations with GPUs of `node` booked at or after `at`, by id."""
+        with self._deps.uow(read_only=True) as uow:
+            found = next((n for n in uow.nodes() if n.id == node), None)
+            if found is None:
+                raise NotFound(f"node {node!r} not found")
+            counts: dict[str, int] = {}
+            for b in uow.bookings(found.model, at, None, nodes=[node]):
+                if not b.allocation_id.startswith("mnt_"):
+                    counts[b.allocation_id] = counts.get(b.allocation_id, 0) + 1
+            out = []
+            for alloc_id in sorted(counts):
+                alloc = uow.get_allocation(alloc_id)
+                if alloc is not None and alloc.live:
+                    out.append(Holder(alloc, counts[alloc_id]))
+        return out
+
+    def allocations_between(self, start: datetime, end: datetime) -> list[Allocation]:
+        """Every allocation (any product, any state) whose window overlaps [start, end), by id."""
+        with self._deps.uow(read_only=True) as uow:
+            found, _ = uow.list_allocations(None, list(Product), None, None, 10**9)
+        return [
+            a for a in found
+            if a.start < end and (a.ended_at or a.end or end) > start and a.state is not State.CANCELLED
+            and a.started_at is not None
+        ]
+
+    def replace_node(
+        self, allocation_id: AllocationId, failed: NodeId, candidates: Sequence[NodeId], at: datetime
+    ) -> NodeId | None:
+        """Move `allocation_id`'s GPUs on `failed` to the first of `candidates` (same model, same GPU
+        count) whose GPUs are all free from `at` to the allocation's end, booking them from `at` and ending
+        the failed node's bookings there. None when no candidate is free (nothing changes)."""
+        with self._deps.uow() as uow:
+            alloc = uow.get_allocation(allocation_id, lock=True)
+            if alloc is None or not alloc.live:
+                return None
+            mine = [
+                b
+                for b in uow.bookings_of(allocation_id)
+                if b.node_id == failed and (b.end is None or b.end > at)
+            ]
+            if not mine:
+                return None
+            by_id = {n.id: n for n in uow.nodes(alloc.model)}
+            gone = by_id.get(failed)
+            if gone is None:
+                return None
+            for cand in candidates:
+                spare = by_id.get(cand)
+                if spare is None or spare.gpus != gone.gpus or cand == failed or cand in alloc.nodes:
+                    continue
+                if not uow.claim_nodes([cand], wait=True):
+                    continue
+                if any(
+                    b.overlaps(at, alloc.end) for b in uow.bookings(alloc.model, at, alloc.end, nodes=[cand])
+                ):
+                    continue
+                _swap(uow, alloc, {failed: cand}, mine, at)
+                uow.commit()
+                break
+            else:
+                return None
+        self._deps.provisioner.provision(allocation_id, [cand])
+        return cand
+
+    def move_domain(
+        self, allocation_id: AllocationId, failed: NodeId, at: datetime
+    ) -> tuple[NodeId, ...] | None:
+        """Move the allocation's nodes in `failed`'s NVLink domain to whole free nodes of another single
+        NVLink domain (ready nodes only), from `at`. The new nodes, or None when no domain fits."""
+        with self._deps.uow() as uow:
+            alloc = uow.get_allocation(allocation_id, lock=True)
+            if alloc is None or not alloc.live:
+                return None
+            nodes = uow.nodes(alloc.model)
+            by_id = {n.id: n for n in nodes}
+            if failed not in by_id:
+                return None
+            domain = by_id[failed].nvlink
+            moving = sorted(n for n in alloc.nodes if n in by_id and by_id[n].nvlink == domain)
+            fleet = load_fleet(uow, alloc.model, self._deps.fleets)
+            if fleet is None or not moving:
+                return None
+            states: dict[str, str] = {
+                **uow.node_states(),
+                **{n: "in-use" for n in by_id if by_id[n].nvlink == domain},
+            }
+            cap = snapshot(fleet, uow.bookings(alloc.model, at, alloc.end), at, alloc.end, states)
+            per_node = by_id[failed].gpus
+            req = Request(
+                gpus=per_node, nodes=len(moving), models=frozenset({alloc.model}), within=Level.NVLINK
+            )
+            verdict = self._deps.placer.place(req, cap, random.Random(f"{allocation_id}:{failed}"))
+            if not isinstance(verdict, Placement):
+                return None
+            target = [fleet.nodes[s.node].id for s in verdict.shares]
+            if uow.claim_nodes(target, wait=True) != set(target):
+                return None
+            if any(b.overlaps(at, alloc.end) for b in uow.bookings(alloc.model, at, alloc.end, nodes=target)):
+                return None
+            booked = [
+                b
+                for b in uow.bookings_of(allocation_id)
+                if b.node_id in moving and (b.end is None or b.end > at)
+            ]
+            _swap(uow, alloc, dict(zip(moving, target, strict=True)), booked, at)
+            uow.commit()
+        self._deps.provisioner.provision(allocation_id, target)
+        return tuple(target)
+
+    def plan_maintenance(self, window: NodeMaintenance) -> NodeMaintenance:
+        """Hold the node's GPUs over the window like a booking. Conflict when work is booked there (the
+        allocations are named: move or wait for them first)."""
+        with self._deps.uow() as uow:
+            node = next((n for n in uow.nodes() if n.id == window.node_id), None)
+            if node is None:
+                raise NotFound(f"node {window.node_id!r} not found")
+            uow.claim_nodes([node.id], wait=True)
+            clash = sorted(
+                {
+                    b.allocation_id
+                    for b in uow.bookings(node.model, window.start, window.end, nodes=[node.id])
+                    if b.overlaps(window.start, window.end)
+                }
+            )
+            if clash:
+                raise Conflict(
+                    f"node {node.id} is booked during the window", details={"booked_by": clash[:20]}
+                )
+            uow.add_maintenance(window)
+            uow.commit()
+        return window
+
+    def maintenance(self, node: NodeId | None = None) -> list[NodeMaintenance]:
+        with self._deps.uow(read_only=True) as uow:
+            return uow.maintenance(node)
+
+    def cancel_maintenance(self, window_id: str) -> None:
+        with self._deps.uow() as uow:
+            if not uow.delete_maintenance(window_id):
+                raise NotFound(f"maintenance window {window_id!r} not found")
+            uow.commit()
+
+
+def _swap(
+    u: UnitOfWork, alloc: Allocation, moves: dict[NodeId, NodeId], booked: list[GpuBooking], at: datetime
+) -> None:
+    """Book the new nodes from `at` where the old ones were booked, end the old ones' bookings there."""
+    u.add_bookings([GpuBooking(alloc.id, moves[b.node_id], b.slot, max(at, b.start), b.end) for b in booked])
+    for old in moves:
+        u.end_node_bookings(alloc.id, old, at)
+    u.update_allocation(alloc.placed(tuple(dict.fromkeys(moves.get(n, n) for n in alloc.nodes)), alloc.start))
+
+
+SHAPES_WITH_DOMAIN_PROMISE = frozenset(
+    {Shape.WHOLE_NVL72.value, Shape.ONE_NVL72.value, Shape.ONE_FABRIC.value}
+)
+__all__ = ["READY", "SHAPES_WITH_DOMAIN_PROMISE", "Holder", "NodeControl"]

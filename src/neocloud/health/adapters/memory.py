@@ -1,0 +1,115 @@
+"""The in-memory HealthStore: the same contract as the SQL store, for tests, the demo, the benchmark and
+the simulator. One lock makes every method atomic."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+
+from neocloud.health.app.ports import IssuedCredit, RecordedObservation
+from neocloud.health.domain.lifecycle import NodeEvent, NodeHealth
+from neocloud.health.domain.notices import Notice
+from neocloud.health.domain.sla import Outage
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.health import HealthObservation
+from neocloud.kernel.ids import AllocationId, NodeId, TenantId
+
+
+class MemoryHealthStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._nodes: dict[NodeId, NodeHealth] = {}
+        self._events: list[NodeEvent] = []
+        self._observations: list[RecordedObservation] = []
+        self._outages: list[Outage] = []
+        self._notices: list[Notice] = []
+        self._credits: dict[str, IssuedCredit] = {}
+
+    def get(self, node: NodeId) -> NodeHealth | None:
+        with self._lock:
+            return self._nodes.get(node)
+
+    def all(self) -> list[NodeHealth]:
+        with self._lock:
+            return [self._nodes[k] for k in sorted(self._nodes)]
+
+    def save(self, health: NodeHealth, event: NodeEvent | None, *, expected: NodeHealth | None) -> None:
+        with self._lock:
+            if self._nodes.get(health.node) != expected:
+                raise Conflict(f"node {health.node} changed meanwhile; retry", details={"node": health.node})
+            self._nodes[health.node] = health
+            if event is not None:
+                self._events.append(event)
+
+    def events(
+        self, node: NodeId | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[NodeEvent]:
+        with self._lock:
+            found = [
+                e
+                for e in self._events
+                if (node is None or e.node == node) and (since is None or e.at >= since)
+            ]
+        return found[-limit:] if limit else []
+
+    def add_observation(self, obs: HealthObservation, outcome: str) -> int:
+        with self._lock:
+            rec = RecordedObservation(len(self._observations) + 1, obs, outcome)
+            self._observations.append(rec)
+            return rec.id
+
+    def observations(self, node: NodeId | None = None, limit: int = 100) -> list[RecordedObservation]:
+        with self._lock:
+            found = [r for r in self._observations if node is None or r.observation.node == node]
+        return found[-limit:] if limit else []
+
+    def open_outage(self, outage: Outage) -> None:
+        with self._lock:
+            self._outages.append(outage)
+
+    def close_outages(
+        self, node: NodeId, at: datetime, allocation: AllocationId | None = None
+    ) -> list[Outage]:
+        closed: list[Outage] = []
+        with self._lock:
+            for i, o in enumerate(self._outages):
+                if o.node == node and o.end is None and (allocation is None or o.allocation == allocation):
+                    self._outages[i] = replace(o, end=max(at, o.start))
+                    closed.append(self._outages[i])
+        return closed
+
+    def outages(self, allocation: AllocationId | None = None, since: datetime | None = None) -> list[Outage]:
+        with self._lock:
+            return [
+                o
+                for o in self._outages
+                if (allocation is None or o.allocation == allocation)
+                and (since is None or o.end is None or o.end > since)
+            ]
+
+    def add_notice(self, notice: Notice) -> Notice:
+        with self._lock:
+            stored = replace(notice, id=len(self._notices) + 1)
+            self._notices.append(stored)
+            return stored
+
+    def notices(self, tenant: TenantId | None, after: int | None = None, limit: int = 100) -> list[Notice]:
+        with self._lock:
+            found = [
+                n
+                for n in self._notices
+                if (tenant is None or n.tenant == tenant) and (after is None or n.id > after)
+            ]
+        return found[:limit]
+
+    def add_credit(self, credit: IssuedCredit) -> bool:
+        with self._lock:
+            if credit.key in self._credits:
+                return False
+            self._credits[credit.key] = credit
+            return True
+
+    def credits(self) -> list[IssuedCredit]:
+        with self._lock:
+            return sorted(self._credits.values(), key=lambda c: c.key)

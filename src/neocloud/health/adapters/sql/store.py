@@ -1,0 +1,300 @@
+"""The SQL HealthStore (SQLite or PostgreSQL): each method is one short transaction. A node's record
+carries a version, so `save` is a compare-and-set: two deciders never both move one node."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from neocloud.health.adapters.sql import tables as t
+from neocloud.health.app.ports import IssuedCredit, RecordedObservation
+from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
+from neocloud.health.domain.notices import Notice, NoticeKind
+from neocloud.health.domain.sla import Outage
+from neocloud.infra.engine import read_only
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.health import Component, HealthObservation, RecommendedAction, Severity
+from neocloud.kernel.ids import AllocationId, NodeId, TenantId
+
+
+def _health(r: Any) -> NodeHealth:
+    return NodeHealth(
+        NodeId(r.node_id),
+        NodeState(r.state),
+        r.since,
+        r.reason,
+        RecommendedAction(r.action) if r.action else None,
+        r.until_at,
+        DrainMode(r.drain) if r.drain else None,
+        bool(r.spare),
+        int(r.failures),
+    )
+
+
+def _health_row(h: NodeHealth) -> dict[str, Any]:
+    return {
+        "state": h.state.value,
+        "since": h.since,
+        "reason": h.reason,
+        "action": h.action.value if h.action else None,
+        "until_at": h.until,
+        "drain": h.drain.value if h.drain else None,
+        "spare": h.spare,
+        "failures": h.failures,
+    }
+
+
+def _event(r: Any) -> NodeEvent:
+    return NodeEvent(
+        NodeId(r.node_id),
+        NodeState(r.from_state) if r.from_state else None,
+        NodeState(r.to_state),
+        r.at,
+        r.reason,
+        r.actor,
+        RecommendedAction(r.action) if r.action else None,
+    )
+
+
+def _outage(r: Any) -> Outage:
+    return Outage(
+        AllocationId(r.allocation_id),
+        TenantId(r.tenant_id),
+        NodeId(r.node_id),
+        r.gpus,
+        r.start_at,
+        r.end_at,
+        r.shape,
+    )
+
+
+def _notice(r: Any) -> Notice:
+    return Notice(
+        TenantId(r.tenant_id),
+        NoticeKind(r.kind),
+        r.at,
+        r.message,
+        AllocationId(r.allocation_id) if r.allocation_id else None,
+        json.loads(r.data),
+        int(r.id),
+    )
+
+
+class SqlHealthStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _read(self) -> Any:
+        return read_only(self.engine.connect())
+
+    def get(self, node: NodeId) -> NodeHealth | None:
+        with self._read() as c, c.begin():
+            r = c.execute(select(t.health_nodes).where(t.health_nodes.c.node_id == node)).first()
+        return _health(r) if r else None
+
+    def all(self) -> list[NodeHealth]:
+        with self._read() as c, c.begin():
+            return [_health(r) for r in c.execute(select(t.health_nodes).order_by(t.health_nodes.c.node_id))]
+
+    def save(self, health: NodeHealth, event: NodeEvent | None, *, expected: NodeHealth | None) -> None:
+        n = t.health_nodes.c
+        with self.engine.begin() as c:
+            row = c.execute(select(t.health_nodes).where(n.node_id == health.node).with_for_update()).first()
+            if (row is None) != (expected is None) or (row is not None and _health(row) != expected):
+                raise Conflict(f"node {health.node} changed meanwhile; retry", details={"node": health.node})
+            if row is None:
+                try:
+                    c.execute(
+                        insert(t.health_nodes).values(node_id=health.node, version=1, **_health_row(health))
+                    )
+                except IntegrityError as err:
+                    raise Conflict(f"node {health.node} changed meanwhile; retry") from err
+            else:
+                done = c.execute(
+                    update(t.health_nodes)
+                    .where(n.node_id == health.node, n.version == row.version)
+                    .values(version=row.version + 1, **_health_row(health))
+                )
+                if done.rowcount != 1:
+                    raise Conflict(f"node {health.node} changed meanwhile; retry")
+            if event is not None:
+                c.execute(
+                    insert(t.health_node_events).values(
+                        node_id=event.node,
+                        from_state=event.from_state.value if event.from_state else None,
+                        to_state=event.to_state.value,
+                        at=event.at,
+                        reason=event.reason,
+                        actor=event.actor[:64],
+                        action=event.action.value if event.action else None,
+                    )
+                )
+
+    def events(
+        self, node: NodeId | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[NodeEvent]:
+        e = t.health_node_events.c
+        q = select(t.health_node_events)
+        if node is not None:
+            q = q.where(e.node_id == node)
+        if since is not None:
+            q = q.where(e.at >= since)
+        with self._read() as c, c.begin():
+            rows = list(c.execute(q.order_by(e.id.desc()).limit(limit)))
+        return [_event(r) for r in reversed(rows)]
+
+    def add_observation(self, obs: HealthObservation, outcome: str) -> int:
+        with self.engine.begin() as c:
+            done = c.execute(
+                insert(t.health_observations).values(
+                    node_id=obs.node,
+                    component=obs.component.value,
+                    severity=obs.severity.value,
+                    code=obs.code,
+                    action=obs.action.value,
+                    at=obs.at,
+                    source=obs.source,
+                    message=obs.message,
+                    outcome=outcome,
+                )
+            )
+            pk = done.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def observations(self, node: NodeId | None = None, limit: int = 100) -> list[RecordedObservation]:
+        o = t.health_observations.c
+        q = select(t.health_observations)
+        if node is not None:
+            q = q.where(o.node_id == node)
+        with self._read() as c, c.begin():
+            rows = list(c.execute(q.order_by(o.id.desc()).limit(limit)))
+        return [
+            RecordedObservation(
+                int(r.id),
+                HealthObservation(
+                    NodeId(r.node_id),
+                    Component(r.component),
+                    Severity(r.severity),
+                    r.code,
+                    RecommendedAction(r.action),
+                    r.at,
+                    r.source,
+                    r.message,
+                ),
+                r.outcome,
+            )
+            for r in reversed(rows)
+        ]
+
+    def open_outage(self, outage: Outage) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                insert(t.health_outages).values(
+                    allocation_id=outage.allocation,
+                    tenant_id=outage.tenant,
+                    node_id=outage.node,
+                    gpus=outage.gpus,
+                    start_at=outage.start,
+                    end_at=outage.end,
+                    shape=outage.shape,
+                )
+            )
+
+    def close_outages(
+        self, node: NodeId, at: datetime, allocation: AllocationId | None = None
+    ) -> list[Outage]:
+        o = t.health_outages.c
+        q = select(t.health_outages).where(o.node_id == node, o.end_at.is_(None))
+        if allocation is not None:
+            q = q.where(o.allocation_id == allocation)
+        closed = []
+        with self.engine.begin() as c:
+            for r in list(c.execute(q.order_by(o.id).with_for_update())):
+                end = max(at, r.start_at)
+                c.execute(update(t.health_outages).where(o.id == r.id).values(end_at=end))
+                closed.append(_outage(r))
+        return [
+            Outage(x.allocation, x.tenant, x.node, x.gpus, x.start, max(at, x.start), x.shape) for x in closed
+        ]
+
+    def outages(self, allocation: AllocationId | None = None, since: datetime | None = None) -> list[Outage]:
+        o = t.health_outages.c
+        q = select(t.health_outages)
+        if allocation is not None:
+            q = q.where(o.allocation_id == allocation)
+        if since is not None:
+            q = q.where(or_(o.end_at.is_(None), o.end_at > since))
+        with self._read() as c, c.begin():
+            return [_outage(r) for r in c.execute(q.order_by(o.id))]
+
+    def add_notice(self, notice: Notice) -> Notice:
+        with self.engine.begin() as c:
+            done = c.execute(
+                insert(t.health_notices).values(
+                    tenant_id=notice.tenant,
+                    kind=notice.kind.value,
+                    at=notice.at,
+                    message=notice.message,
+                    allocation_id=notice.allocation,
+                    data=json.dumps(notice.data, sort_keys=True),
+                )
+            )
+            pk = done.inserted_primary_key
+            assert pk is not None
+            new_id = int(pk[0])
+        return Notice(
+            notice.tenant, notice.kind, notice.at, notice.message, notice.allocation, notice.data, new_id
+        )
+
+    def notices(self, tenant: TenantId | None, after: int | None = None, limit: int = 100) -> list[Notice]:
+        n = t.health_notices.c
+        q = select(t.health_notices)
+        if tenant is not None:
+            q = q.where(n.tenant_id == tenant)
+        if after is not None:
+            q = q.where(n.id > after)
+        with self._read() as c, c.begin():
+            return [_notice(r) for r in c.execute(q.order_by(n.id).limit(limit))]
+
+    def add_credit(self, credit: IssuedCredit) -> bool:
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    insert(t.health_sla_credits).values(
+                        key=credit.key,
+                        tenant_id=credit.tenant,
+                        allocation_id=credit.allocation,
+                        period_start=credit.period_start,
+                        availability_pct=credit.availability_pct,
+                        amount_minor=credit.amount_minor,
+                        currency=credit.currency,
+                        credit_id=credit.credit_id,
+                        at=credit.at,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def credits(self) -> list[IssuedCredit]:
+        with self._read() as c, c.begin():
+            rows = c.execute(select(t.health_sla_credits).order_by(t.health_sla_credits.c.key))
+            return [
+                IssuedCredit(
+                    r.key,
+                    TenantId(r.tenant_id),
+                    AllocationId(r.allocation_id),
+                    r.period_start,
+                    r.availability_pct,
+                    int(r.amount_minor),
+                    r.currency,
+                    r.credit_id,
+                    r.at,
+                )
+                for r in rows
+            ]
