@@ -64,3 +64,33 @@ def test_revenue_charts_show_the_demos_finished_month(site: Site, browse: Any, t
         assert page.locator("h1").count() == 1
         shot(page, tmp_path, f"operator-{name}")
     assert page.locator('svg[data-chart="utilisation"] polyline').count() == 3
+
+
+def test_the_operator_drains_a_node_from_the_map_and_sees_its_state_change(
+    site: Site, browse: Any, tmp_path: Path
+) -> None:
+    control = site.demo.services.control
+    with control.deps.uow(read_only=True) as uow:
+        states = uow.node_states()
+        free = next(n.id for n in sorted(uow.nodes(), key=lambda n: n.id)
+                    if n.model == "H100" and states.get(n.id, "ready") == "ready")
+    page, _ = browse()
+    sign_in(page, site.url, site.demo.operator)
+    page.goto(f"{site.url}/operator/fleet?node={free}")
+    page.wait_for_selector("#fleetmap[data-rendered=yes]")
+    assert page.locator("#panel-title").inner_text() == free
+    assert page.locator("#panel-state").inner_text() == "free"
+    page.click("#panel-drain")
+    page.wait_for_url(f"**/operator/fleet?node={free}")
+    page.wait_for_selector("#fleetmap[data-rendered=yes]")
+    assert page.locator("#panel-title").inner_text() == free
+    drained = page.locator("#panel-state").inner_text()
+    assert drained in ("draining", "out-of-service"), drained
+    assert f"node {free} is {drained}" in page.locator(".flash").inner_text()
+    with control.deps.uow(read_only=True) as uow:
+        assert uow.node_states()[free] == drained
+    shot(page, tmp_path, "fleet-map-drained")
+
+    page.goto(f"{site.url}/operator/nodes/{free}")
+    assert page.locator("#node-state").inner_text() == drained
+    assert "draining" in page.locator("main").inner_text()  # the lifecycle event is listed

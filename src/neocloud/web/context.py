@@ -98,8 +98,8 @@ def viewer(request: Request) -> Viewer:
     except Exception:
         store.close(session_id)  # the token was revoked or has expired: the session ends with it
         raise SignInRequired from None
-    cache: dict[str, Any] = request.app.state.console_cache
-    found = Viewer(session_id, session, principal, control, services, cache=cache)
+    shared: dict[str, Any] = request.app.state.console_cache
+    found = Viewer(session_id, session, principal, control, services, cache=shared)
     if principal.tenant_id is not None:
         found.tenant_name = control.tenancy.get_tenant(principal, principal.tenant_id).name
     request.state.viewer = found

@@ -21,7 +21,10 @@ from neocloud.kernel.gpus import gpu_model
 from neocloud.kernel.products import Product, State
 
 FREE, RESERVED, ON_DEMAND, SPOT = "free", "reserved", "on-demand", "spot"
-BASE_STATES = (FREE, RESERVED, ON_DEMAND, SPOT, "cordoned", "draining", "failed", "repair")
+# the health context's node states (health/domain/lifecycle.py) after the products; "spare": in service,
+# held back for replacements
+BASE_STATES = (FREE, RESERVED, ON_DEMAND, SPOT, "spare", "suspect", "cordoned", "draining", "out-of-service",
+               "in-repair", "burn-in", "retired")
 HOLDING = [State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING]
 
 

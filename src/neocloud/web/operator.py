@@ -11,14 +11,16 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from neocloud.control.app.views import NodeView
+from neocloud.health.app.service import HealthService
 from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.ids import NodeId
 from neocloud.kernel.products import Product
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer
@@ -32,16 +34,9 @@ NODE_ACTIONS = ("cordon", "drain", "return")
 NODES_PER_PAGE = 200
 
 
-class NodeLifecycle(Protocol):
-    """What the node actions need of the health context (services.health), once it is wired."""
-
-    def cordon(self, principal: Any, node_id: str, reason: str = "") -> Any: ...
-    def drain(self, principal: Any, node_id: str, reason: str = "") -> Any: ...
-    def return_to_service(self, principal: Any, node_id: str, reason: str = "") -> Any: ...
-
-
-def _lifecycle(who: Viewer) -> NodeLifecycle | None:
-    found: NodeLifecycle | None = getattr(who.services, "health", None)
+def _lifecycle(who: Viewer) -> HealthService | None:
+    """The health context's service (node lifecycle, events, SLA), when the server has one."""
+    found: HealthService | None = getattr(who.services, "health", None)
     return found
 
 
@@ -119,14 +114,15 @@ def _node(who: Viewer, node_id: str) -> tuple[NodeView, Any]:
 def node(who: SignedIn, node_id: NodeIdPath) -> Response:
     view, h = _node(who, node_id)
     events: list[Any] = []
+    health = None
     lifecycle = _lifecycle(who)
-    history = getattr(lifecycle, "node_events", None)
-    if callable(history):
-        try:
-            events = list(history(who.principal, node_id))
-        except DomainError:
-            events = []
-    return page("console/node.html", _ops(who, "nodes", node=view, held=h, events=events, actions=NODE_ACTIONS))
+    if lifecycle is not None and who.principal.is_operator:
+        health = lifecycle.node(who.principal, NodeId(node_id))
+        events = lifecycle.events(who.principal, NodeId(node_id), 50)
+    return page(
+        "console/node.html",
+        _ops(who, "nodes", node=view, held=h, events=events, health=health, actions=NODE_ACTIONS),
+    )
 
 
 @router.post("/nodes/{node_id}/{action}")
@@ -143,13 +139,14 @@ def node_action(
         return redirect(back)
     reason = fields.get("reason", "").strip()[:200] or f"from the console by {who.principal.token_id}"
     try:
+        node_ = NodeId(node_id)
         if action == "cordon":
-            lifecycle.cordon(who.principal, node_id, reason)
+            done = lifecycle.cordon(who.principal, node_, reason)
         elif action == "drain":
-            lifecycle.drain(who.principal, node_id, reason)
+            done = lifecycle.drain(who.principal, node_, reason)
         else:
-            lifecycle.return_to_service(who.principal, node_id, reason)
-        who.flash(f"{action}: node {view.id}")
+            done = lifecycle.return_(who.principal, node_, reason)
+        who.flash(f"{action}: node {view.id} is {done.state.value}")
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -332,7 +329,7 @@ def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) ->
         d = (datetime.fromisoformat(day).replace(tzinfo=UTC) - start).days
         if 0 <= d < days:
             delivered[d] += Decimal(milli) / 3_600_000
-    healthy_gpus = sum(n.gpus for n in all_nodes if node_states.get(n.id, "ready") == "ready")
+    healthy_gpus = sum(n.gpus for n in all_nodes if node_states.get(n.id, "ready") in ("ready", "spare"))
     healthy = [Decimal(healthy_gpus * 24)] * days
     series = {
         "committed": [c.quantize(Decimal("0.1")) for c in committed],

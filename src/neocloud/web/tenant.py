@@ -418,7 +418,23 @@ def invoices(who: SignedIn) -> Response:
     preview = None
     if who.principal.tenant_id is not None:
         preview = access.preview(who.billing, who.principal)
-    return page("console/invoices.html", base(who, "invoices", invoices=found, preview=preview))
+    return page("console/invoices.html", base(who, "invoices", invoices=found, preview=preview, sla=_sla(who)))
+
+
+def _sla(who: Viewer) -> list[Any]:
+    """SLA attainment per allocation this month and last (the health context's report), when the server
+    has the health context: a tenant sees its own allocations only."""
+    health = getattr(who.services, "health", None)
+    if health is None:
+        return []
+    now = who.control.deps.clock.now()
+    this = Period.month_of(now)
+    last = Period.month_of(this.start - timedelta(seconds=1))
+    out = []
+    for period in (this, last):
+        report = health.sla.report(who.principal, period)
+        out.append((period.label(), report))
+    return out
 
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)

@@ -4,8 +4,9 @@
 (function () {
   "use strict";
   var COLOURS = { "free": "#e2e8f0", "reserved": "#2563eb", "on-demand": "#16a34a", "spot": "#f59e0b",
-                  "cordoned": "#7c3aed", "draining": "#db2777", "failed": "#dc2626", "repair": "#7f1d1d" };
-  var PRODUCT = { "free": 1, "reserved": 1, "on-demand": 1, "spot": 1 };
+                  "spare": "#a5f3fc", "suspect": "#facc15", "cordoned": "#7c3aed", "draining": "#db2777",
+                  "out-of-service": "#dc2626", "in-repair": "#7f1d1d", "burn-in": "#fb923c", "retired": "#475569" };
+  var PRODUCT = { "free": 1, "reserved": 1, "on-demand": 1, "spot": 1, "spare": 1 };
   var canvas, ctx, data, racks, mode, layout, selected = -1;
 
   function heat(f) {  // 0 -> slate-200, 1 -> blue-800
@@ -77,7 +78,7 @@
       for (var q = 0; q < nr; q++) {
         ctx.fillStyle = heat(racks.gpus[q] ? racks.used[q] / racks.gpus[q] : 0);
         ctx.fillRect(layout.x[q], layout.y[q], layout.rw - 1, layout.rw - 1);
-        if (racks.bad[q]) { ctx.fillStyle = COLOURS.failed; ctx.fillRect(layout.x[q], layout.y[q], 3, 3); }
+        if (racks.bad[q]) { ctx.fillStyle = COLOURS["out-of-service"]; ctx.fillRect(layout.x[q], layout.y[q], 3, 3); }
       }
     }
     if (selected >= 0) {
