@@ -112,7 +112,7 @@ def test_another_tenant_can_neither_see_nor_reach_the_first_ones_objects(site: S
             continue
         assert response.status == 404, path
         assert "acme" not in page.content()
-    for path in ("/operator/fleet", "/operator/fleet/map.json", "/operator/nodes", "/operator/revenue",
+    for path in ("/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json", "/operator/nodes", "/operator/revenue",
                  "/operator/tenants", "/operator/prices", "/operator/utilisation"):
         response = page.goto(site.url + path)
         assert response is not None and response.status == 404, path

@@ -14,7 +14,7 @@ from tests.browser.demo_world import Demo, build_demo
 
 ORIGIN = "http://127.0.0.1"
 TENANT_PAGES = ["/", "/reservations", "/instances", "/usage", "/invoices", "/tokens"]
-OPERATOR_PAGES = ["/operator/fleet", "/operator/fleet/map.json", "/operator/nodes", "/operator/tenants",
+OPERATOR_PAGES = ["/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json", "/operator/nodes", "/operator/tenants",
                   "/operator/prices", "/operator/revenue", "/operator/utilisation"]
 
 
@@ -60,9 +60,13 @@ def test_every_main_page_answers_for_its_role(demo: Demo) -> None:
     operator = signed_in(demo, demo.operator)
     for path in [*OPERATOR_PAGES, "/invoices", "/tokens", "/usage?tenant=acme"]:
         assert operator.get(path).status_code == 200, path
-    data = operator.get("/operator/fleet/map.json").json()
-    assert len(data["trays"]["id"]) == len(data["trays"]["state"]) == demo.world.fleet_summary["nodes"]
-    assert "acme" in data["tenants"] or any("acme" in t for t in data["tenants"])
+    topo = operator.get("/operator/fleet/topology.json").json()
+    live = operator.get("/operator/fleet/state.json").json()
+    assert len(topo["trays"]["name"]) == len(topo["trays"]["rack"]) == demo.world.fleet_summary["nodes"]
+    assert live["version"] == topo["version"]
+    assert any("acme" in t for t in live["tenants"]) and any("globex" in t for t in live["tenants"])
+    held = {row[0] for row in live["held"]}
+    assert held and all(0 <= pos < len(topo["trays"]["name"]) for pos in held)
 
 
 def test_a_tenant_gets_the_apis_404_for_operator_pages_and_other_tenants_objects(demo: Demo) -> None:

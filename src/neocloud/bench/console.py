@@ -7,9 +7,11 @@ requested `requests` times in-process (the ASGI app through Starlette's TestClie
 tenant or the operator, no network) after two warm-ups; p50 and p95 per page. The baseline beside it
 is the demo fleet (two tenants), measured the same way in the same run.
 
-Fleet map: campus-1gw (≈5.5k racks, ≈100k trays) with some racks held; the server's map.json time,
-then, when Playwright and Debian's chromium are present, the time from navigation until the map has
-drawn (rack view, its default at that size) and the redraw to the tray view.
+Fleet map: campus-1gw (≈5.5k racks, ≈100k trays) with some racks held. The server's topology.json
+(first request: cold, it reads every node; then from its cache) and state.json; then, when Playwright
+and Debian's chromium are present, the time from navigation until the map has drawn (rack view, its
+default at that size) in a fresh browser context (nothing cached in the browser) and on a reload (the
+topology from the browser's cache), and the redraw to the tray view.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from neocloud.kernel.errors import DomainError
 from neocloud.kernel.periods import Period
 
 TENANT_PAGES = ("/", "/reservations", "/instances", "/usage", "/invoices", "/invoice", "/tokens")
-OPERATOR_PAGES = ("/operator/fleet", "/operator/fleet/map.json", "/operator/nodes", "/operator/tenants",
+OPERATOR_PAGES = ("/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json",
+                  "/operator/nodes", "/operator/tenants",
                   "/operator/prices", "/operator/revenue", "/operator/utilisation")
 TARGET_P95_MS = 300.0
 TARGET_MAP_MS = 2000.0
@@ -159,7 +162,7 @@ def time_pages(world: dict[str, Any], requests: int) -> list[dict[str, Any]]:
 
 
 def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
-    """campus-1gw's map: server time of map.json and (with a browser) navigation-to-drawn time."""
+    """campus-1gw's map: server times of topology.json and state.json, and (with a browser) navigation-to-drawn."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import build_services, scratch_settings, upgrade_database
     from neocloud.control.app.views import ReservationRequest
@@ -189,16 +192,21 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
             cp.reconcile()
             app = create_app(services)
             client = _client(app, operator)
-            samples = []
-            size = 0
-            for i in range(runs + 1):
-                t1 = time.perf_counter()
-                response = client.get("/operator/fleet/map.json")
-                if i:
+            page_ = client.get("/operator/fleet").text
+            version = re.search(r"topology.json\?v=([0-9a-f]{16})", page_)
+            topo_url = f"/operator/fleet/topology.json?v={version.group(1) if version else ''}"
+            t1 = time.perf_counter()
+            size = len(client.get(topo_url).content)
+            out["topology_cold_ms"] = round((time.perf_counter() - t1) * 1000, 1)
+            out["topology_bytes"] = size
+            for url, key in ((topo_url, "topology_warm_p50_ms"), ("/operator/fleet/state.json", "state_p50_ms")):
+                samples = []
+                for _ in range(runs):
+                    t1 = time.perf_counter()
+                    response = client.get(url)
                     samples.append((time.perf_counter() - t1) * 1000)
-                size = len(response.content)
-            out["map_json_p50_ms"] = round(statistics.median(samples), 1)
-            out["map_json_bytes"] = size
+                out[key] = round(statistics.median(samples), 1)
+            out["state_bytes"] = len(response.content)
             if browser:
                 out.update(_browser_times(app, operator, runs))
         finally:
@@ -229,30 +237,36 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
     while not server.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    drawn, trays = [], []
+    drawn: list[float] = []
+    reloads: list[float] = []
+    trays: list[float] = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            page = context.new_page()
-            page.goto(f"{url}/signin")
-            page.fill("input[name=token]", operator)
-            page.click("button[type=submit]")
-            page.wait_for_load_state("load")
             for _ in range(runs):
-                page.goto(f"{url}/operator/fleet")
-                page.wait_for_selector("#fleetmap[data-rendered=yes]", timeout=60_000)
-                drawn.append(float(page.get_attribute("#fleetmap", "data-render-ms") or "nan"))
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                page = context.new_page()
+                page.goto(f"{url}/signin")
+                page.fill("input[name=token]", operator)
+                page.click("button[type=submit]")
+                page.wait_for_load_state("load")
+                for cached in (False, True):
+                    page.goto(f"{url}/operator/fleet")
+                    page.wait_for_selector("#fleetmap[data-rendered=yes]", timeout=60_000)
+                    ms = float(page.get_attribute("#fleetmap", "data-render-ms") or "nan")
+                    (reloads if cached else drawn).append(ms)
                 trays.append(page.evaluate(
                     "() => { const t0 = performance.now(); document.querySelector('[data-zoom=in]').click();"
                     " return performance.now() - t0; }"
                 ))
+                context.close()
             browser.close()
     finally:
         server.should_exit = True
         thread.join(10)
     return {"browser_drawn_p50_ms": round(statistics.median(drawn), 1), "browser_drawn_max_ms": round(max(drawn), 1),
+            "browser_reload_drawn_p50_ms": round(statistics.median(reloads), 1),
             "tray_view_redraw_p50_ms": round(statistics.median(trays), 1)}
 
 

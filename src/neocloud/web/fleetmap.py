@@ -9,6 +9,7 @@ of what holds its GPUs now (reserved, on-demand, spot), else free.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import Any
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import NotFound
-from neocloud.kernel.gpus import gpu_model
+from neocloud.kernel.gpus import CATALOG, gpu_model
 from neocloud.kernel.products import Product, State
 
 FREE, RESERVED, ON_DEMAND, SPOT = "free", "reserved", "on-demand", "spot"
@@ -82,25 +83,46 @@ def holdings(cp: ControlPlane) -> tuple[list[Any], dict[str, str], dict[str, Hol
     return list(nodes), states, held, names
 
 
-def fleet_map(cp: ControlPlane, principal: Principal) -> dict[str, Any]:
-    """The map's columns: halls, sus [name, hall], racks [name, su], and per tray id, rack, model, gpus,
-    used GPUs, state and tenant (indexes into the lists; -1: none); `nvlink` names a tray's NVLink domain
-    only where it is not its rack (HGX nodes)."""
-    require_fleet_view(principal)
-    nodes, node_states, held, _ = holdings(cp)
-    nodes = sorted(nodes, key=lambda n: (n.hall, n.su, n.rack, n.id))
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The static half of the map: where every tray is. Built once per set of nodes (`version`)."""
+
+    version: str
+    document: dict[str, Any]
+    position: dict[str, int]
+
+
+def node_set_version(cp: ControlPlane) -> str:
+    """Changes whenever a node is added (UnitOfWork.node_version per catalog model)."""
+    with cp.deps.uow(read_only=True) as uow:
+        parts = [uow.node_version(m) for m in sorted(CATALOG)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str | None = None) -> Topology:
+    """The topology document, from `cache` while the node set is unchanged. Columns: halls, sus
+    [name, hall], racks [name, su], and per tray (ordered hall, SU, rack, id): its name (the id less
+    "RACK-" where it starts so; "!"+id otherwise), rack index, model index and GPUs; `nvlink` names a
+    tray's NVLink domain only where it is not its rack (HGX nodes)."""
+    version = version or node_set_version(cp)
+    hit = cache.get("topology") if cache is not None else None
+    if isinstance(hit, Topology) and hit.version == version:
+        return hit
+    with cp.deps.uow(read_only=True) as uow:
+        nodes = sorted(uow.nodes(), key=lambda n: (n.hall, n.su, n.rack, n.id))
     halls: dict[str, int] = {}
     sus: dict[str, int] = {}
     racks: dict[str, int] = {}
     su_rows: list[list[Any]] = []
     rack_rows: list[list[Any]] = []
     models: dict[str, int] = {}
-    tenants: dict[str, int] = {}
-    state_names = list(BASE_STATES)
-    state_index = {s: i for i, s in enumerate(state_names)}
-    col: dict[str, list[Any]] = {k: [] for k in ("id", "rack", "model", "gpus", "used", "state", "tenant")}
+    names: list[str] = []
+    rack_col: list[int] = []
+    model_col: list[int] = []
+    gpus_col: list[int] = []
     nvlink: dict[str, str] = {}
-    for n in nodes:
+    position: dict[str, int] = {}
+    for i, n in enumerate(nodes):
         if n.hall not in halls:
             halls[n.hall] = len(halls)
         if n.su not in sus:
@@ -111,39 +133,70 @@ def fleet_map(cp: ControlPlane, principal: Principal) -> dict[str, Any]:
             rack_rows.append([n.rack, sus[n.su]])
         if n.model not in models:
             models[n.model] = len(models)
-        h = held.get(n.id)
-        state = node_states.get(n.id) or (h.state if h is not None else FREE)
+        prefix = n.rack + "-"
+        names.append(n.id[len(prefix):] if n.id.startswith(prefix) else "!" + n.id)
+        rack_col.append(racks[n.rack])
+        model_col.append(models[n.model])
+        gpus_col.append(n.gpus)
+        position[n.id] = i
+        if n.nvlink != n.rack:
+            nvlink[n.id] = n.nvlink
+    document = {
+        "version": version,
+        "models": list(models),
+        "halls": list(halls),
+        "sus": su_rows,
+        "racks": rack_rows,
+        "trays": {"name": names, "rack": rack_col, "model": model_col, "gpus": gpus_col},
+        "nvlink": nvlink,
+        "it_kw": round(it_power_kw(nodes), 1),
+    }
+    found = Topology(version, document, position)
+    if cache is not None:
+        cache["topology"] = found
+    return found
+
+
+def fleet_state(cp: ControlPlane, principal: Principal, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The live half: the trays that are not free, by their position in the topology of `version`:
+    `held` rows [position, state index, tenant index, GPUs used]; `states` and `tenants` name the indexes.
+    Operators and fleet-wide viewers only."""
+    require_fleet_view(principal)
+    topo = topology(cp, cache)
+    now = cp.deps.clock.now()
+    with cp.deps.uow(read_only=True) as uow:
+        node_states = uow.node_states()
+        booked: dict[str, list[str]] = defaultdict(list)
+        for model in topo.document["models"]:
+            for b in uow.bookings(model, now, now + timedelta(microseconds=1)):
+                booked[b.node_id].append(b.allocation_id)
+        live = uow.list_allocations(None, list(Product), HOLDING, None, 10**9)[0] if booked else []
+        tenants, _ = uow.list_tenants(None, None, 10**6)
+    by_id: dict[str, Any] = {a.id: a for a in live}
+    names: dict[str, str] = {t.id: t.name for t in tenants}
+    state_names = list(BASE_STATES)
+    state_index = {s: i for i, s in enumerate(state_names)}
+    tenant_labels: dict[str, int] = {}
+    rows: list[list[int]] = []
+    for node_id in set(booked) | set(node_states):
+        pos = topo.position.get(node_id)
+        if pos is None:
+            continue
+        allocs = [by_id[a] for a in booked.get(node_id, ()) if a in by_id]
+        state = node_states.get(node_id, "ready")
         if state == "ready":
-            state = h.state if h is not None else FREE
+            state = _product_state(max(allocs, key=lambda a: a.gpus).product) if allocs else FREE
         if state not in state_index:
             state_index[state] = len(state_names)
             state_names.append(state)
         tenant = -1
-        if h is not None and h.tenants:
-            label = ", ".join(h.tenants)
-            if label not in tenants:
-                tenants[label] = len(tenants)
-            tenant = tenants[label]
-        col["id"].append(n.id)
-        col["rack"].append(racks[n.rack])
-        col["model"].append(models[n.model])
-        col["gpus"].append(n.gpus)
-        col["used"].append(h.used if h is not None else 0)
-        col["state"].append(state_index[state])
-        col["tenant"].append(tenant)
-        if n.nvlink != n.rack:
-            nvlink[n.id] = n.nvlink
-    return {
-        "at": cp.deps.clock.now().isoformat(),
-        "states": state_names,
-        "models": list(models),
-        "tenants": list(tenants),
-        "halls": list(halls),
-        "sus": su_rows,
-        "racks": rack_rows,
-        "trays": col,
-        "nvlink": nvlink,
-    }
+        if allocs:
+            label = ", ".join(sorted({names.get(a.tenant_id, a.tenant_id) for a in allocs}))
+            tenant = tenant_labels.setdefault(label, len(tenant_labels))
+        rows.append([pos, state_index[state], tenant, len(booked.get(node_id, ()))])
+    rows.sort()
+    return {"version": topo.version, "at": now.isoformat(), "states": state_names,
+            "tenants": list(tenant_labels), "held": rows}
 
 
 def it_power_kw(nodes: list[Any]) -> float:

@@ -24,7 +24,15 @@ from neocloud.kernel.ids import NodeId
 from neocloud.kernel.products import Product
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer
-from neocloud.web.fleetmap import BASE_STATES, fleet_map, holdings, it_power_kw, require_fleet_view
+from neocloud.web.fleetmap import (
+    BASE_STATES,
+    fleet_state,
+    holdings,
+    it_power_kw,
+    node_set_version,
+    require_fleet_view,
+    topology,
+)
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.tenant import IDENT, base, every
 
@@ -53,13 +61,35 @@ def home(who: SignedIn) -> Response:
 
 @router.get("/fleet", response_class=HTMLResponse)
 def fleet(who: SignedIn, node: Annotated[str | None, Query(pattern=IDENT)] = None) -> Response:
-    ctx = _ops(who, "fleet", selected=node or "", states=BASE_STATES, actions=NODE_ACTIONS)
+    require_fleet_view(who.principal)
+    version = node_set_version(who.control)
+    ctx = _ops(who, "fleet", selected=node or "", states=BASE_STATES, actions=NODE_ACTIONS, version=version)
     return page("console/fleet.html", ctx)
 
 
-@router.get("/fleet/map.json")
-def fleet_json(who: SignedIn) -> Response:
-    data = fleet_map(who.control, who.principal)
+@router.get("/fleet/topology.json")
+def fleet_topology(who: SignedIn, v: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")] = None) -> Response:
+    """Where every tray is. Its URL names the node set's version, so the browser keeps it (privately)
+    until a node is added; the live states come from state.json."""
+    require_fleet_view(who.principal)
+    topo = topology(who.control, who.cache)
+    cached = v == topo.version
+    body = who.cache.get("topology-json") if who.cache is not None else None
+    if not (isinstance(body, tuple) and body[0] == topo.version):
+        body = (topo.version, json.dumps(topo.document, separators=(",", ":")))
+        if who.cache is not None:
+            who.cache["topology-json"] = body
+    return Response(
+        body[1],
+        media_type="application/json",
+        headers={"Cache-Control": "private, max-age=86400, immutable" if cached else "no-store",
+                 "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/fleet/state.json")
+def fleet_state_json(who: SignedIn) -> Response:
+    data = fleet_state(who.control, who.principal, who.cache)
     return Response(
         json.dumps(data, separators=(",", ":")),
         media_type="application/json",

@@ -1,6 +1,7 @@
 // The fleet map: halls -> scalable units -> racks (NVLink domains) -> trays on one canvas.
 // Zoomed out, one cell per rack coloured by how much of it is held (a heat-map) with a mark when a tray
-// is cordoned, draining or failed; zoomed in, one cell per tray coloured by its state. Data: map.json.
+// is out of service; zoomed in, one cell per tray coloured by its state. Data: topology.json (cached by
+// the browser until a node is added) and state.json (the trays that are not free).
 (function () {
   "use strict";
   var COLOURS = { "free": "#e2e8f0", "reserved": "#2563eb", "on-demand": "#16a34a", "spot": "#f59e0b",
@@ -8,6 +9,20 @@
                   "out-of-service": "#dc2626", "in-repair": "#7f1d1d", "burn-in": "#fb923c", "retired": "#475569" };
   var PRODUCT = { "free": 1, "reserved": 1, "on-demand": 1, "spot": 1, "spare": 1 };
   var canvas, ctx, data, racks, mode, layout, selected = -1;
+
+  // topology.json (where every tray is) + state.json (the trays that are not free) -> one columnar table
+  function combine(topo, live) {
+    var t = topo.trays, n = t.name.length, ids = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var name = t.name[i];
+      ids[i] = name.charAt(0) === "!" ? name.slice(1) : topo.racks[t.rack[i]][0] + "-" + name;
+    }
+    var state = new Int32Array(n), tenant = new Int32Array(n).fill(-1), used = new Int32Array(n);
+    live.held.forEach(function (row) { state[row[0]] = row[1]; tenant[row[0]] = row[2]; used[row[0]] = row[3]; });
+    return { states: live.states, tenants: live.tenants, models: topo.models, halls: topo.halls, sus: topo.sus,
+             racks: topo.racks, nvlink: topo.nvlink, stale: topo.version !== live.version,
+             trays: { id: ids, rack: t.rack, model: t.model, gpus: t.gpus, state: state, tenant: tenant, used: used } };
+  }
 
   function heat(f) {  // 0 -> slate-200, 1 -> blue-800
     var a = [226, 232, 240], b = [30, 64, 175];
@@ -148,10 +163,14 @@
     if (!canvas) return;
     ctx = canvas.getContext("2d");
     var tip = document.getElementById("map-tip");
-    fetch(canvas.dataset.src, { credentials: "same-origin" }).then(function (resp) {
-      if (!resp.ok) throw new Error("map.json: " + resp.status);
-      return resp.json();
-    }).then(function (json) {
+    function get(url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (resp) {
+        if (!resp.ok) throw new Error(url.split("?")[0] + ": " + resp.status);
+        return resp.json();
+      });
+    }
+    Promise.all([get(canvas.dataset.topology), get(canvas.dataset.state)]).then(function (both) {
+      var json = combine(both[0], both[1]);
       data = json;
       index();
       mode = data.trays.id.length <= 6000 ? "trays" : "racks";
@@ -160,7 +179,9 @@
       draw();
       if (found >= 0) { select(found); scrollTo(found); }
       var counts = {};
-      data.trays.state.forEach(function (s) { counts[data.states[s]] = (counts[data.states[s]] || 0) + 1; });
+      for (var c = 0; c < data.trays.state.length; c++) {
+        var sn = data.states[data.trays.state[c]]; counts[sn] = (counts[sn] || 0) + 1;
+      }
       document.getElementById("map-summary").textContent = data.trays.id.length + " trays in " + data.racks.length +
         " racks: " + Object.keys(counts).map(function (k) { return counts[k] + " " + k; }).join(", ");
       canvas.dataset.rendered = "yes";
