@@ -159,3 +159,16 @@ def test_a_session_ends_at_sign_out_on_revocation_when_idle_and_at_its_lifetime(
         assert response.status_code == 303  # active all along, but past its lifetime
     finally:
         store.clock = old_clock
+
+
+def test_usage_charts_and_sla_attainment_show_the_finished_month(demo: Demo) -> None:
+    acme = signed_in(demo, demo.acme)
+    month = demo.world.past_month
+    html = acme.get(f"/usage?period={month}").text
+    day_chart = html[html.index('data-chart="usage-day"'):]
+    day_chart = day_chart[: day_chart.index("</svg>")]
+    assert day_chart.count('class="col"') >= 2  # the past month's reservation ran over several days
+    assert 'data-chart="usage-model"' in html and "H100" in html
+    invoices = acme.get("/invoices").text
+    assert f'data-period="{month}"' in invoices and "SLA attainment" in invoices
+    assert "globex" not in invoices

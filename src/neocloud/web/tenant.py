@@ -352,8 +352,7 @@ def usage(
     views: dict[str, dict[str, Any]] = {}
     for by in ("day", "model", "project"):
         views[by] = access.usage(svc, who.principal, start=month.start, end=end, by=by, tenant=tenant)
-    # Slurm's usage by job: the lead wires `by="job"` here once billing groups the ledger by job
-    jobs: dict[str, Any] | None = None
+    jobs = _jobs(who, month.start, end, tenant)
     days = [(month.start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range((month.end - month.start).days)]
     by_day = {it.get("day", ""): _hours(it) for it in views["day"]["items"]}
     preview = access.preview(svc, who.principal, period=month.label(), tenant=tenant)
@@ -387,13 +386,24 @@ def usage(
             cost_chart=charts.bars(cost, title=f"Cost by product and model ({preview['currency']})",
                                    unit=preview["currency"], chart_id="usage-cost"),
             job_chart=(
-                charts.bars([(str(it.get("job", "?")), _hours(it)) for it in jobs["items"]],
-                            title="GPU-hours by Slurm job", unit="GPU-h", chart_id="usage-job")
+                charts.bars(jobs, title="GPU-hours by Slurm job (top 20)", unit="GPU-h", chart_id="usage-job")
                 if jobs is not None else None
             ),
             months=_recent_months(now),
         ),
     )
+
+
+def _jobs(who: Viewer, start: datetime, end: datetime, tenant: str | None) -> list[tuple[str, Decimal]] | None:
+    """GPU-hours by Slurm job (the control plane's job accounting, `control.jobs`, where the Slurm
+    provisioner provides it; None without it), the 20 largest."""
+    jobs_service = getattr(who.control, "jobs", None)
+    if jobs_service is None:
+        return None
+    _, jobs = jobs_service.usage(who.principal, start, end, tenant)
+    rows = [(f"{j.job_id} {j.name}".strip(), Decimal(str(j.gpu_seconds)) / 3600) for j in jobs]
+    rows.sort(key=lambda r: r[1], reverse=True)
+    return [(label, hours.quantize(Decimal("0.01"))) for label, hours in rows[:20]]
 
 
 def _by_product(lines: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
