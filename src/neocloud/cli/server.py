@@ -226,8 +226,8 @@ def _demo_hints(url: str, data_dir: Path, world: Any) -> list[str]:
     """Commands to paste, one per line, never wrapped (printed outside the panel, with soft wrap)."""
     invoice = world.invoice_of.get("acme")
     lines = [
-        f"the web console: open {url}/ and sign in as acme with {world.tenant_tokens['acme']}",
-        f"  or as the operator (fleet map, revenue) with {world.operator_token}",
+        f"the web console: open {url}/ and sign in with a token above",
+        "  (a tenant's: reservations, usage, bills; the operator's: fleet map, revenue)",
         "try, as acme:",
         f"  export NEOCLOUD_URL={url}",
         f"  export NEOCLOUD_TOKEN={world.tenant_tokens['acme']}",
