@@ -29,8 +29,15 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
     }
 
 
@@ -58,7 +65,9 @@ class Recorded:
         self.headers: list[tuple[str, dict[str, str]]] = []
 
     def hosts(self) -> set[str]:
-        return {urlsplit(u).hostname or "" for u in self.urls if not u.startswith(("data:", "blob:", "about:"))}
+        return {
+            urlsplit(u).hostname or "" for u in self.urls if not u.startswith(("data:", "blob:", "about:"))
+        }
 
 
 @pytest.fixture

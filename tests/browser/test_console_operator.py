@@ -72,8 +72,11 @@ def test_the_operator_drains_a_node_from_the_map_and_sees_its_state_change(
     control = site.demo.services.control
     with control.deps.uow(read_only=True) as uow:
         states = uow.node_states()
-        free = next(n.id for n in sorted(uow.nodes(), key=lambda n: n.id)
-                    if n.model == "H100" and states.get(n.id, "ready") == "ready")
+        free = next(
+            n.id
+            for n in sorted(uow.nodes(), key=lambda n: n.id)
+            if n.model == "H100" and states.get(n.id, "ready") == "ready"
+        )
     page, _ = browse()
     sign_in(page, site.url, site.demo.operator)
     page.goto(f"{site.url}/operator/fleet?node={free}")

@@ -103,8 +103,12 @@ def test_another_tenant_can_neither_see_nor_reach_the_first_ones_objects(site: S
         assert mine.id not in html and invoice not in html and "acme" not in html, path
         assert acme.tenant_id is not None and acme.tenant_id not in html, path
 
-    for path in (f"/reservations/{mine.id}", f"/invoices/{invoice}", f"/invoices/{invoice}/download?format=csv",
-                 f"/usage?tenant={acme.tenant_id}"):
+    for path in (
+        f"/reservations/{mine.id}",
+        f"/invoices/{invoice}",
+        f"/invoices/{invoice}/download?format=csv",
+        f"/usage?tenant={acme.tenant_id}",
+    ):
         response = page.goto(site.url + path)
         assert response is not None
         if path.startswith("/usage"):
@@ -112,8 +116,16 @@ def test_another_tenant_can_neither_see_nor_reach_the_first_ones_objects(site: S
             continue
         assert response.status == 404, path
         assert "acme" not in page.content()
-    for path in ("/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json", "/operator/nodes", "/operator/revenue",
-                 "/operator/tenants", "/operator/prices", "/operator/utilisation"):
+    for path in (
+        "/operator/fleet",
+        "/operator/fleet/topology.json",
+        "/operator/fleet/state.json",
+        "/operator/nodes",
+        "/operator/revenue",
+        "/operator/tenants",
+        "/operator/prices",
+        "/operator/utilisation",
+    ):
         response = page.goto(site.url + path)
         assert response is not None and response.status == 404, path
 

@@ -14,8 +14,16 @@ from tests.browser.demo_world import Demo, build_demo
 
 ORIGIN = "http://127.0.0.1"
 TENANT_PAGES = ["/", "/reservations", "/instances", "/usage", "/invoices", "/tokens"]
-OPERATOR_PAGES = ["/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json", "/operator/nodes", "/operator/tenants",
-                  "/operator/prices", "/operator/revenue", "/operator/utilisation"]
+OPERATOR_PAGES = [
+    "/operator/fleet",
+    "/operator/fleet/topology.json",
+    "/operator/fleet/state.json",
+    "/operator/nodes",
+    "/operator/tenants",
+    "/operator/prices",
+    "/operator/revenue",
+    "/operator/utilisation",
+]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], scope="module")
@@ -43,8 +51,9 @@ def _csrf(html: str) -> str:
 def signed_in(demo: Demo, token: str) -> TestClient:
     client = TestClient(demo.app, base_url=ORIGIN, raise_server_exceptions=True)
     form = client.get("/signin")
-    response = client.post("/signin", data={"csrf": _csrf(form.text), "token": token, "next": "/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/signin", data={"csrf": _csrf(form.text), "token": token, "next": "/"}, follow_redirects=False
+    )
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
@@ -75,13 +84,19 @@ def test_a_tenant_gets_the_apis_404_for_operator_pages_and_other_tenants_objects
         assert globex.get(path).status_code == 404, path
     acme_invoice = demo.world.invoice_of["acme"]
     acme_reservation = demo.world.reservations[0]
-    for path in (f"/invoices/{acme_invoice}", f"/invoices/{acme_invoice}/download?format=html",
-                 f"/reservations/{acme_reservation}", "/reservations/no-such-thing", "/invoices/..%2F..%2Fetc"):
+    for path in (
+        f"/invoices/{acme_invoice}",
+        f"/invoices/{acme_invoice}/download?format=html",
+        f"/reservations/{acme_reservation}",
+        "/reservations/no-such-thing",
+        "/invoices/..%2F..%2Fetc",
+    ):
         response = globex.get(path)
         assert response.status_code == 404, path
         assert "acme" not in response.text
-    api = TestClient(demo.app).get(f"/v1/reservations/{acme_reservation}",
-                                   headers={"Authorization": f"Bearer {demo.globex}"})
+    api = TestClient(demo.app).get(
+        f"/v1/reservations/{acme_reservation}", headers={"Authorization": f"Bearer {demo.globex}"}
+    )
     assert api.status_code == 404  # the same answer as the API's
 
 
@@ -94,14 +109,26 @@ def test_forms_need_the_sessions_csrf_token_and_this_origin(demo: Demo) -> None:
         ({"csrf": "wrong"}, {}),
         ({"csrf": csrf}, {"Origin": "http://evil.example"}),
     ):
-        response = acme.post(f"/reservations/{reservation}/extend", data={"hours": "1", **data}, headers=headers,
-                             follow_redirects=False)
+        response = acme.post(
+            f"/reservations/{reservation}/extend",
+            data={"hours": "1", **data},
+            headers=headers,
+            follow_redirects=False,
+        )
         assert response.status_code == 403, (data, headers)
-    response = acme.post(f"/reservations/{reservation}/extend", content=f'{{"csrf": "{csrf}", "hours": 1}}',
-                         headers={"Content-Type": "application/json"}, follow_redirects=False)
+    response = acme.post(
+        f"/reservations/{reservation}/extend",
+        content=f'{{"csrf": "{csrf}", "hours": 1}}',
+        headers={"Content-Type": "application/json"},
+        follow_redirects=False,
+    )
     assert response.status_code == 403  # only urlencoded forms
-    ok = acme.post(f"/reservations/{reservation}/extend", data={"hours": "1", "csrf": csrf},
-                   headers={"Origin": ORIGIN}, follow_redirects=False)
+    ok = acme.post(
+        f"/reservations/{reservation}/extend",
+        data={"hours": "1", "csrf": csrf},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
 
 
@@ -123,8 +150,11 @@ def test_sign_in_refuses_a_bad_token_and_never_redirects_off_site(demo: Demo) ->
     assert bad.status_code == 401 and "nc_session" not in bad.headers.get("set-cookie", "")
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         form = client.get("/signin")
-        response = client.post("/signin", data={"csrf": _csrf(form.text), "token": demo.acme, "next": target},
-                               follow_redirects=False)
+        response = client.post(
+            "/signin",
+            data={"csrf": _csrf(form.text), "token": demo.acme, "next": target},
+            follow_redirects=False,
+        )
         assert response.status_code == 303 and response.headers["location"] == "/", target
 
 
@@ -165,7 +195,7 @@ def test_usage_charts_and_sla_attainment_show_the_finished_month(demo: Demo) -> 
     acme = signed_in(demo, demo.acme)
     month = demo.world.past_month
     html = acme.get(f"/usage?period={month}").text
-    day_chart = html[html.index('data-chart="usage-day"'):]
+    day_chart = html[html.index('data-chart="usage-day"') :]
     day_chart = day_chart[: day_chart.index("</svg>")]
     assert day_chart.count('class="col"') >= 2  # the past month's reservation ran over several days
     assert 'data-chart="usage-model"' in html and "H100" in html

@@ -29,9 +29,16 @@ from neocloud.kernel.errors import DomainError
 from neocloud.kernel.periods import Period
 
 TENANT_PAGES = ("/", "/reservations", "/instances", "/usage", "/invoices", "/invoice", "/tokens")
-OPERATOR_PAGES = ("/operator/fleet", "/operator/fleet/topology.json", "/operator/fleet/state.json",
-                  "/operator/nodes", "/operator/tenants",
-                  "/operator/prices", "/operator/revenue", "/operator/utilisation")
+OPERATOR_PAGES = (
+    "/operator/fleet",
+    "/operator/fleet/topology.json",
+    "/operator/fleet/state.json",
+    "/operator/nodes",
+    "/operator/tenants",
+    "/operator/prices",
+    "/operator/revenue",
+    "/operator/utilisation",
+)
 TARGET_P95_MS = 300.0
 TARGET_MAP_MS = 2000.0
 CHROMIUM = "/usr/bin/chromium"
@@ -86,9 +93,13 @@ def _world(preset: str, tenants: int, history_days: int, database: str) -> Itera
                 per = fleet.nodes[0].gpus if model == fleet.nodes[0].model else 8
                 try:
                     if (i + d) % 2 == 0:
-                        cp.reservations.reserve(who[name], ReservationRequest(model, per * 4, 20, None, "any"))
+                        cp.reservations.reserve(
+                            who[name], ReservationRequest(model, per * 4, 20, None, "any")
+                        )
                     if (i + d) % 3 == 0:
-                        running.append((name, cp.instances.create_instance(who[name], InstanceRequest(model, 2)).id))
+                        running.append(
+                            (name, cp.instances.create_instance(who[name], InstanceRequest(model, 2)).id)
+                        )
                 except DomainError:  # a full fleet refuses some: history is what fitted
                     pass
             cp.reconcile()
@@ -113,15 +124,23 @@ def _world(preset: str, tenants: int, history_days: int, database: str) -> Itera
             for k in range(3):
                 with suppress(DomainError):
                     live.reservations.reserve(
-                        who[name], ReservationRequest(model, per * 2, 8, now + timedelta(days=k, hours=i), "any")
+                        who[name],
+                        ReservationRequest(model, per * 2, 8, now + timedelta(days=k, hours=i), "any"),
                     )
         live.reconcile()
         live.reconcile()
         first = names[0]
         invoice = next((inv.id for inv in invoices if inv.tenant_id == who[first].tenant_id), None)
         try:
-            yield {"app": create_app(services), "tenant": tokens[first], "operator": operator, "invoice": invoice,
-                   "nodes": len(fleet.nodes), "tenants": tenants, "services": services}
+            yield {
+                "app": create_app(services),
+                "tenant": tokens[first],
+                "operator": operator,
+                "invoice": invoice,
+                "nodes": len(fleet.nodes),
+                "tenants": tenants,
+                "services": services,
+            }
         finally:
             services.close()
 
@@ -133,7 +152,9 @@ def _client(app: Any, token: str) -> Any:
     form = client.get("/signin")
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert csrf is not None
-    signed = client.post("/signin", data={"csrf": csrf.group(1), "token": token, "next": "/"}, follow_redirects=False)
+    signed = client.post(
+        "/signin", data={"csrf": csrf.group(1), "token": token, "next": "/"}, follow_redirects=False
+    )
     if signed.status_code != 303:
         raise RuntimeError(f"sign-in failed: {signed.status_code}")
     return client
@@ -156,8 +177,15 @@ def time_pages(world: dict[str, Any], requests: int) -> list[dict[str, Any]]:
                 status = response.status_code
                 if i >= 2:
                     samples.append(elapsed)
-            rows.append({"page": path, "status": status, "p50_ms": round(statistics.median(samples), 1),
-                         "p95_ms": round(percentile(samples, 95), 1), "bytes": len(response.content)})
+            rows.append(
+                {
+                    "page": path,
+                    "status": status,
+                    "p50_ms": round(statistics.median(samples), 1),
+                    "p95_ms": round(percentile(samples, 95), 1),
+                    "bytes": len(response.content),
+                }
+            )
     return rows
 
 
@@ -170,8 +198,11 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
     from neocloud.fleet import presets
 
     fleet = presets.build("campus-1gw")
-    out: dict[str, Any] = {"preset": "campus-1gw", "trays": len(fleet.nodes),
-                           "racks": len({n.rack for n in fleet.nodes})}
+    out: dict[str, Any] = {
+        "preset": "campus-1gw",
+        "trays": len(fleet.nodes),
+        "racks": len({n.rack for n in fleet.nodes}),
+    }
     with scratch_settings(database) as settings:
         settings = replace(settings, provision_delay=timedelta(0))
         upgrade_database(settings)
@@ -199,7 +230,10 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
             size = len(client.get(topo_url).content)
             out["topology_cold_ms"] = round((time.perf_counter() - t1) * 1000, 1)
             out["topology_bytes"] = size
-            for url, key in ((topo_url, "topology_warm_p50_ms"), ("/operator/fleet/state.json", "state_p50_ms")):
+            for url, key in (
+                (topo_url, "topology_warm_p50_ms"),
+                ("/operator/fleet/state.json", "state_p50_ms"),
+            ):
                 samples = []
                 for _ in range(runs):
                     t1 = time.perf_counter()
@@ -242,8 +276,11 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
     trays: list[float] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             for _ in range(runs):
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
                 page = context.new_page()
@@ -256,32 +293,52 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
                     page.wait_for_selector("#fleetmap[data-rendered=yes]", timeout=60_000)
                     ms = float(page.get_attribute("#fleetmap", "data-render-ms") or "nan")
                     (reloads if cached else drawn).append(ms)
-                trays.append(page.evaluate(
-                    "() => { const t0 = performance.now(); document.querySelector('[data-zoom=in]').click();"
-                    " return performance.now() - t0; }"
-                ))
+                trays.append(
+                    page.evaluate(
+                        "() => { const t0 = performance.now(); document.querySelector('[data-zoom=in]').click();"
+                        " return performance.now() - t0; }"
+                    )
+                )
                 context.close()
             browser.close()
     finally:
         server.should_exit = True
         thread.join(10)
-    return {"browser_drawn_p50_ms": round(statistics.median(drawn), 1), "browser_drawn_max_ms": round(max(drawn), 1),
-            "browser_reload_drawn_p50_ms": round(statistics.median(reloads), 1),
-            "tray_view_redraw_p50_ms": round(statistics.median(trays), 1)}
+    return {
+        "browser_drawn_p50_ms": round(statistics.median(drawn), 1),
+        "browser_drawn_max_ms": round(max(drawn), 1),
+        "browser_reload_drawn_p50_ms": round(statistics.median(reloads), 1),
+        "tray_view_redraw_p50_ms": round(statistics.median(trays), 1),
+    }
 
 
-def run(preset: str = "gb200-superpod", tenants: int = 12, requests: int = 30, database: str = "sqlite",
-        history_days: int = 28, map_runs: int = 5, browser: bool = True, fleet_map: bool = True) -> dict[str, Any]:
+def run(
+    preset: str = "gb200-superpod",
+    tenants: int = 12,
+    requests: int = 30,
+    database: str = "sqlite",
+    history_days: int = 28,
+    map_runs: int = 5,
+    browser: bool = True,
+    fleet_map: bool = True,
+) -> dict[str, Any]:
     figures: dict[str, Any] = {"database": database, "requests_per_page": requests}
     with _world("demo", 2, history_days, database) as demo:
-        figures["baseline"] = {"preset": "demo", "nodes": demo["nodes"], "tenants": 2,
-                               "pages": time_pages(demo, requests)}
+        figures["baseline"] = {
+            "preset": "demo",
+            "nodes": demo["nodes"],
+            "tenants": 2,
+            "pages": time_pages(demo, requests),
+        }
     with _world(preset, tenants, history_days, database) as world:
-        figures["measured"] = {"preset": preset, "nodes": world["nodes"], "tenants": tenants,
-                               "pages": time_pages(world, requests)}
+        figures["measured"] = {
+            "preset": preset,
+            "nodes": world["nodes"],
+            "tenants": tenants,
+            "pages": time_pages(world, requests),
+        }
     if fleet_map:
         figures["fleet_map"] = time_fleet_map(database, map_runs, browser)
     figures["target_p95_ms"] = TARGET_P95_MS
     figures["target_map_ms"] = TARGET_MAP_MS
     return figures
-

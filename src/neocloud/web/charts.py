@@ -186,7 +186,9 @@ def gantt(bars_: Sequence[Bar], *, start: datetime, end: datetime, now: datetime
         y = top + r * row_h
         out.append(f'<text x="{left - 8}" y="{y + row_h * 0.65:.1f}" text-anchor="end">{escape(row)}</text>')
     if not rows:
-        out.append(f'<text x="{left}" y="{top + 18}" class="chart-empty">no reservations in this window</text>')
+        out.append(
+            f'<text x="{left}" y="{top + 18}" class="chart-empty">no reservations in this window</text>'
+        )
     for b in bars_:
         y = top + rows.index(b.row) * row_h + 3
         x0, x1 = x(b.start), x(b.end)
@@ -196,6 +198,8 @@ def gantt(bars_: Sequence[Bar], *, start: datetime, end: datetime, now: datetime
             f"<title>{escape(b.label)}</title></rect></a>"
         )
     if start <= now <= end:
-        out.append(f'<line x1="{x(now):.1f}" y1="{top - 4}" x2="{x(now):.1f}" y2="{height - 6}" class="now"/>')
+        out.append(
+            f'<line x1="{x(now):.1f}" y1="{top - 4}" x2="{x(now):.1f}" y2="{height - 6}" class="now"/>'
+        )
     out.append("</svg>")
     return Markup("".join(out))

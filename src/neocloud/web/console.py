@@ -57,9 +57,7 @@ def _signin_page(request: Request, next_: str, error: str | None = None, status:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(
-    request: Request, next: Annotated[str | None, Query(max_length=2000)] = None
-) -> Response:
+def signin_form(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     return _signin_page(request, _safe_next(next))
 
 
@@ -101,7 +99,9 @@ def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
     app.state.console_sessions = sessions or SessionStore()
     app.state.console_cache = {}
-    app.mount(STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static")
+    app.mount(
+        STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static"
+    )
     app.include_router(router)
     app.include_router(tenant.router)
     app.include_router(operator.router)

@@ -24,8 +24,20 @@ from neocloud.kernel.products import Product, State
 FREE, RESERVED, ON_DEMAND, SPOT = "free", "reserved", "on-demand", "spot"
 # the health context's node states (health/domain/lifecycle.py) after the products; "spare": in service,
 # held back for replacements
-BASE_STATES = (FREE, RESERVED, ON_DEMAND, SPOT, "spare", "suspect", "cordoned", "draining", "out-of-service",
-               "in-repair", "burn-in", "retired")
+BASE_STATES = (
+    FREE,
+    RESERVED,
+    ON_DEMAND,
+    SPOT,
+    "spare",
+    "suspect",
+    "cordoned",
+    "draining",
+    "out-of-service",
+    "in-repair",
+    "burn-in",
+    "retired",
+)
 HOLDING = [State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING]
 
 
@@ -134,7 +146,7 @@ def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str
         if n.model not in models:
             models[n.model] = len(models)
         prefix = n.rack + "-"
-        names.append(n.id[len(prefix):] if n.id.startswith(prefix) else "!" + n.id)
+        names.append(n.id[len(prefix) :] if n.id.startswith(prefix) else "!" + n.id)
         rack_col.append(racks[n.rack])
         model_col.append(models[n.model])
         gpus_col.append(n.gpus)
@@ -157,7 +169,9 @@ def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str
     return found
 
 
-def fleet_state(cp: ControlPlane, principal: Principal, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+def fleet_state(
+    cp: ControlPlane, principal: Principal, cache: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The live half: the trays that are not free, by their position in the topology of `version`:
     `held` rows [position, state index, tenant index, GPUs used]; `states` and `tenants` name the indexes.
     Operators and fleet-wide viewers only."""
@@ -195,8 +209,13 @@ def fleet_state(cp: ControlPlane, principal: Principal, cache: dict[str, Any] | 
             tenant = tenant_labels.setdefault(label, len(tenant_labels))
         rows.append([pos, state_index[state], tenant, len(booked.get(node_id, ()))])
     rows.sort()
-    return {"version": topo.version, "at": now.isoformat(), "states": state_names,
-            "tenants": list(tenant_labels), "held": rows}
+    return {
+        "version": topo.version,
+        "at": now.isoformat(),
+        "states": state_names,
+        "tenants": list(tenant_labels),
+        "held": rows,
+    }
 
 
 def it_power_kw(nodes: list[Any]) -> float:

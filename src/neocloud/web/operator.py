@@ -68,7 +68,9 @@ def fleet(who: SignedIn, node: Annotated[str | None, Query(pattern=IDENT)] = Non
 
 
 @router.get("/fleet/topology.json")
-def fleet_topology(who: SignedIn, v: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")] = None) -> Response:
+def fleet_topology(
+    who: SignedIn, v: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")] = None
+) -> Response:
     """Where every tray is. Its URL names the node set's version, so the browser keeps it (privately)
     until a node is added; the live states come from state.json."""
     require_fleet_view(who.principal)
@@ -82,8 +84,10 @@ def fleet_topology(who: SignedIn, v: Annotated[str | None, Query(pattern=r"^[0-9
     return Response(
         body[1],
         media_type="application/json",
-        headers={"Cache-Control": "private, max-age=86400, immutable" if cached else "no-store",
-                 "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "private, max-age=86400, immutable" if cached else "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -125,8 +129,16 @@ def nodes(
     rows = rows[:NODES_PER_PAGE]
     return page(
         "console/nodes.html",
-        _ops(who, "nodes", rows=rows, counts=sorted(counts.items()), state=state or "", q=q or "",
-             next_cursor=rows[-1][0].id if more else None, actions=NODE_ACTIONS),
+        _ops(
+            who,
+            "nodes",
+            rows=rows,
+            counts=sorted(counts.items()),
+            state=state or "",
+            q=q or "",
+            next_cursor=rows[-1][0].id if more else None,
+            actions=NODE_ACTIONS,
+        ),
     )
 
 
@@ -157,7 +169,10 @@ def node(who: SignedIn, node_id: NodeIdPath) -> Response:
 
 @router.post("/nodes/{node_id}/{action}")
 def node_action(
-    who: SignedIn, fields: Form, node_id: NodeIdPath, action: Annotated[str, Path(pattern="^(cordon|drain|return)$")]
+    who: SignedIn,
+    fields: Form,
+    node_id: NodeIdPath,
+    action: Annotated[str, Path(pattern="^(cordon|drain|return)$")],
 ) -> Response:
     view, _ = _node(who, node_id)
     back = fields.get("next") or f"/operator/nodes/{node_id}"
@@ -211,7 +226,10 @@ def create_tenant(who: SignedIn, fields: Form) -> Response:
 
 @router.post("/tenants/{tenant_id}/{action}")
 def tenant_action(
-    who: SignedIn, fields: Form, tenant_id: NodeIdPath, action: Annotated[str, Path(pattern="^(suspend|resume)$")]
+    who: SignedIn,
+    fields: Form,
+    tenant_id: NodeIdPath,
+    action: Annotated[str, Path(pattern="^(suspend|resume)$")],
 ) -> Response:
     try:
         if action == "suspend":
@@ -233,7 +251,11 @@ def set_quota(who: SignedIn, fields: Form) -> Response:
         if not raw.isdigit():
             raise InvalidInput("gpus: a whole number is needed")
         q = who.control.tenancy.set_quota(
-            who.principal, fields.get("tenant", ""), fields.get("model", ""), int(raw), fields.get("project") or None
+            who.principal,
+            fields.get("tenant", ""),
+            fields.get("model", ""),
+            int(raw),
+            fields.get("project") or None,
         )
         who.flash(f"quota of {q.tenant_id}: {q.gpus} {q.model}")
     except DomainError as exc:
@@ -251,7 +273,14 @@ def prices(who: SignedIn) -> Response:
     names = who.billing.tenant_names(p.key.tenant for p in periods if p.key.tenant)
     return page(
         "console/prices.html",
-        _ops(who, "prices", periods=periods, names=names, models=sorted(CATALOG), products=[p.value for p in Product]),
+        _ops(
+            who,
+            "prices",
+            periods=periods,
+            names=names,
+            models=sorted(CATALOG),
+            products=[p.value for p in Product],
+        ),
     )
 
 
@@ -276,15 +305,22 @@ def set_price(who: SignedIn, fields: Form) -> Response:
             tenant=fields.get("tenant") or None,
             actor=who.principal.actor,
         )
-        who.flash(f"price {done.key.model} {done.key.product.value}: {done.per_gpu_hour} {done.currency}/GPU-h")
+        who.flash(
+            f"price {done.key.model} {done.key.product.value}: {done.per_gpu_hour} {done.currency}/GPU-h"
+        )
     except DomainError as exc:
         who.flash(f"could not set the price: {exc.message}")
     return redirect("/operator/prices")
 
 
 def _amounts(rows: list[dict[str, str]], key: str, label: Any = None) -> list[tuple[str, Decimal]]:
-    return [((label(r) if label else r[key]) + (f" ({r['currency']})" if r["currency"] != "USD" else ""),
-             Decimal(r["amount"])) for r in rows]
+    return [
+        (
+            (label(r) if label else r[key]) + (f" ({r['currency']})" if r["currency"] != "USD" else ""),
+            Decimal(r["amount"]),
+        )
+        for r in rows
+    ]
 
 
 @router.get("/revenue", response_class=HTMLResponse)
@@ -299,7 +335,8 @@ def revenue(who: SignedIn) -> Response:
         mw = it_power_kw(uow.nodes()) / 1000
     per_mw = [
         (r["month"], (Decimal(r["amount"]) / Decimal(str(mw))).quantize(Decimal("0.01")))
-        for r in months if mw > 0
+        for r in months
+        if mw > 0
     ]
     return page(
         "console/revenue.html",
@@ -308,18 +345,30 @@ def revenue(who: SignedIn) -> Response:
             "revenue",
             it_mw=mw,
             rows={"month": months, "product": by_product, "model": by_model, "tenant": by_tenant},
-            month_chart=charts.bars(_amounts(months, "month"), title="Revenue by month", unit="USD",
-                                    chart_id="revenue-month"),
-            product_chart=charts.bars(_amounts(by_product, "product"), title="Revenue by product", unit="USD",
-                                      chart_id="revenue-product"),
-            model_chart=charts.bars(_amounts(by_model, "model"), title="Revenue by model", unit="USD",
-                                    chart_id="revenue-model"),
+            month_chart=charts.bars(
+                _amounts(months, "month"), title="Revenue by month", unit="USD", chart_id="revenue-month"
+            ),
+            product_chart=charts.bars(
+                _amounts(by_product, "product"),
+                title="Revenue by product",
+                unit="USD",
+                chart_id="revenue-product",
+            ),
+            model_chart=charts.bars(
+                _amounts(by_model, "model"), title="Revenue by model", unit="USD", chart_id="revenue-model"
+            ),
             tenant_chart=charts.bars(
                 _amounts(by_tenant, "tenant", lambda r: r.get("tenant_name") or r["tenant"]),
-                title="Revenue by tenant", unit="USD", chart_id="revenue-tenant",
+                title="Revenue by tenant",
+                unit="USD",
+                chart_id="revenue-tenant",
             ),
-            mw_chart=charts.bars(per_mw, title=f"Revenue per MW of IT power ({mw:,.2f} MW)", unit="USD/MW",
-                                 chart_id="revenue-mw"),
+            mw_chart=charts.bars(
+                per_mw,
+                title=f"Revenue per MW of IT power ({mw:,.2f} MW)",
+                unit="USD/MW",
+                chart_id="revenue-mw",
+            ),
         ),
     )
 
@@ -371,8 +420,9 @@ def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) ->
         _ops(
             who,
             "utilisation",
-            chart=charts.columns(series, labels, title="GPU-hours per day", unit="GPU-h", lines=True,
-                                 chart_id="utilisation"),
+            chart=charts.columns(
+                series, labels, title="GPU-hours per day", unit="GPU-h", lines=True, chart_id="utilisation"
+            ),
             total_gpus=sum(n.gpus for n in all_nodes),
             healthy_gpus=healthy_gpus,
             days=days,

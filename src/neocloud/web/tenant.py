@@ -56,7 +56,13 @@ def every(list_page: Callable[[PageRequest], Page[T]], limit: int = MAX_ITEMS) -
 
 
 def base(who: Viewer, active: str, **extra: Any) -> dict[str, Any]:
-    return {"viewer": who, "active": active, "flash": who.take_flash(), "now": who.control.deps.clock.now(), **extra}
+    return {
+        "viewer": who,
+        "active": active,
+        "flash": who.take_flash(),
+        "now": who.control.deps.clock.now(),
+        **extra,
+    }
 
 
 def _tenant_only(who: Viewer) -> None:
@@ -94,7 +100,9 @@ def overview(who: SignedIn) -> Response:
     issues: list[str] = []
     for i in instances:
         if i.notice_until is not None and i.state in LIVE:
-            issues.append(f"spot instance {i.id} is being preempted: its nodes go at {i.notice_until:%H:%M:%S} UTC")
+            issues.append(
+                f"spot instance {i.id} is being preempted: its nodes go at {i.notice_until:%H:%M:%S} UTC"
+            )
         if i.state == "failed":
             issues.append(f"instance {i.id} failed")
     for r in reservations:
@@ -105,7 +113,9 @@ def overview(who: SignedIn) -> Response:
         spend = access.preview(who.billing, who.principal)
     except DomainError:
         spend = None
-    upcoming = sorted((r for r in reservations if r.state in ("scheduled", "requested")), key=lambda r: r.start)[:5]
+    upcoming = sorted(
+        (r for r in reservations if r.state in ("scheduled", "requested")), key=lambda r: r.start
+    )[:5]
     return page(
         "console/overview.html",
         base(
@@ -113,7 +123,9 @@ def overview(who: SignedIn) -> Response:
             "overview",
             held=sorted(held.items()),
             held_chart=charts.bars(
-                [(f"{m} {p}", g) for (m, p), g in sorted(held.items())], title="GPUs held now", unit="GPUs",
+                [(f"{m} {p}", g) for (m, p), g in sorted(held.items())],
+                title="GPUs held now",
+                unit="GPUs",
                 chart_id="held",
             ),
             spend=spend,
@@ -146,8 +158,14 @@ def _gantt(who: Viewer, reservations: list[ReservationView], names: dict[str, st
     return charts.gantt(bars, start=start, end=end, now=now)
 
 
-def _reservations_page(who: Viewer, *, quote: Any = None, asked: dict[str, str] | None = None,
-                       error: str | None = None, status: int = 200) -> Response:
+def _reservations_page(
+    who: Viewer,
+    *,
+    quote: Any = None,
+    asked: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     _tenant_only(who)
     now = who.control.deps.clock.now()
     reservations = every(lambda p: who.control.reservations.list_reservations(who.principal, p))
@@ -234,7 +252,9 @@ def reserve(who: SignedIn, fields: Form) -> Response:
         if isinstance(exc, NotFound):
             raise
         reasons = exc.details.get("reasons") if isinstance(exc.details, dict) else None
-        message = exc.message + (f" ({_reason_text(reasons)})" if isinstance(reasons, dict) and reasons else "")
+        message = exc.message + (
+            f" ({_reason_text(reasons)})" if isinstance(reasons, dict) and reasons else ""
+        )
         return _reservations_page(who, asked=fields, error=message, status=409)
     who.flash(f"reserved {made.gpus} {made.model} from {made.start:%Y-%m-%d %H:%M} UTC: {made.id}")
     return redirect(f"/reservations/{made.id}")
@@ -301,8 +321,12 @@ def create_instance(who: SignedIn, fields: Form) -> Response:
             spot=fields.get("spot") == "on",
             project=fields.get("project") or None,
         )
-        made: InstanceView = who.control.instances.create_instance(who.principal, request, fields.get("key") or None)
-        who.flash(f"started {'spot' if made.spot else 'on-demand'} instance {made.id} ({made.gpus} {made.model})")
+        made: InstanceView = who.control.instances.create_instance(
+            who.principal, request, fields.get("key") or None
+        )
+        who.flash(
+            f"started {'spot' if made.spot else 'on-demand'} instance {made.id} ({made.gpus} {made.model})"
+        )
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -353,7 +377,9 @@ def usage(
     for by in ("day", "model", "project"):
         views[by] = access.usage(svc, who.principal, start=month.start, end=end, by=by, tenant=tenant)
     jobs = _jobs(who, month.start, end, tenant)
-    days = [(month.start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range((month.end - month.start).days)]
+    days = [
+        (month.start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range((month.end - month.start).days)
+    ]
     by_day = {it.get("day", ""): _hours(it) for it in views["day"]["items"]}
     preview = access.preview(svc, who.principal, period=month.label(), tenant=tenant)
     cost = [(f"{ln['product']} {ln['model']}", Decimal(ln["amount"])) for ln in preview["lines"]]
@@ -374,27 +400,44 @@ def usage(
             ),
             model_chart=charts.bars(
                 [(it.get("model", "?"), _hours(it)) for it in views["model"]["items"]],
-                title="GPU-hours by model", unit="GPU-h", chart_id="usage-model",
+                title="GPU-hours by model",
+                unit="GPU-h",
+                chart_id="usage-model",
             ),
             project_chart=charts.bars(
-                [(it.get("project_name") or it.get("project", "?"), _hours(it)) for it in views["project"]["items"]],
-                title="GPU-hours by project", unit="GPU-h", chart_id="usage-project",
+                [
+                    (it.get("project_name") or it.get("project", "?"), _hours(it))
+                    for it in views["project"]["items"]
+                ],
+                title="GPU-hours by project",
+                unit="GPU-h",
+                chart_id="usage-project",
             ),
             product_chart=charts.bars(
-                _by_product(preview["lines"]), title="GPU-hours by product", unit="GPU-h", chart_id="usage-product"
+                _by_product(preview["lines"]),
+                title="GPU-hours by product",
+                unit="GPU-h",
+                chart_id="usage-product",
             ),
-            cost_chart=charts.bars(cost, title=f"Cost by product and model ({preview['currency']})",
-                                   unit=preview["currency"], chart_id="usage-cost"),
+            cost_chart=charts.bars(
+                cost,
+                title=f"Cost by product and model ({preview['currency']})",
+                unit=preview["currency"],
+                chart_id="usage-cost",
+            ),
             job_chart=(
                 charts.bars(jobs, title="GPU-hours by Slurm job (top 20)", unit="GPU-h", chart_id="usage-job")
-                if jobs is not None else None
+                if jobs is not None
+                else None
             ),
             months=_recent_months(now),
         ),
     )
 
 
-def _jobs(who: Viewer, start: datetime, end: datetime, tenant: str | None) -> list[tuple[str, Decimal]] | None:
+def _jobs(
+    who: Viewer, start: datetime, end: datetime, tenant: str | None
+) -> list[tuple[str, Decimal]] | None:
     """GPU-hours by Slurm job (the control plane's job accounting, `control.jobs`, where the Slurm
     provisioner provides it; None without it), the 20 largest."""
     jobs_service = getattr(who.control, "jobs", None)
@@ -428,7 +471,9 @@ def invoices(who: SignedIn) -> Response:
     preview = None
     if who.principal.tenant_id is not None:
         preview = access.preview(who.billing, who.principal)
-    return page("console/invoices.html", base(who, "invoices", invoices=found, preview=preview, sla=_sla(who)))
+    return page(
+        "console/invoices.html", base(who, "invoices", invoices=found, preview=preview, sla=_sla(who))
+    )
 
 
 def _sla(who: Viewer) -> list[Any]:
@@ -454,7 +499,9 @@ def invoice(who: SignedIn, invoice_id: ObjectId) -> Response:
 
 
 @router.get("/invoices/{invoice_id}/download")
-def download(who: SignedIn, invoice_id: ObjectId, format: Annotated[str, Query(pattern="^(csv|html)$")] = "html") -> Response:
+def download(
+    who: SignedIn, invoice_id: ObjectId, format: Annotated[str, Query(pattern="^(csv|html)$")] = "html"
+) -> Response:
     media_type, text = access.download(who.billing, who.principal, invoice_id, format)
     return Response(
         text,
@@ -489,7 +536,9 @@ def _tokens_page(who: Viewer, *, created: Any = None, secret: str | None = None)
     names = _project_names(who) if who.principal.tenant_id else {}
     return page(
         "console/tokens.html",
-        base(who, "tokens", tokens=found, error=error, roles=roles, created=created, secret=secret, names=names),
+        base(
+            who, "tokens", tokens=found, error=error, roles=roles, created=created, secret=secret, names=names
+        ),
     )
 
 
@@ -502,8 +551,11 @@ def create_token(who: SignedIn, fields: Form) -> Response:
             expires_at = who.control.deps.clock.now() + timedelta(days=_int(fields, "expires_days", 1, 3660))
         tenant = who.tenant_name if who.principal.tenant_id else (fields.get("tenant") or None)
         view, secret = who.control.tenancy.create_token(
-            tenant, Role.parse(fields.get("role", "")), fields.get("project") or None,
-            principal=who.principal, expires_at=expires_at,
+            tenant,
+            Role.parse(fields.get("role", "")),
+            fields.get("project") or None,
+            principal=who.principal,
+            expires_at=expires_at,
         )
     except DomainError as exc:
         if isinstance(exc, NotFound):
