@@ -274,6 +274,8 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
     drawn: list[float] = []
     reloads: list[float] = []
     trays: list[float] = []
+    fetches: list[float] = []
+    draws: list[float] = []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
@@ -293,6 +295,9 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
                     page.wait_for_selector("#fleetmap[data-rendered=yes]", timeout=60_000)
                     ms = float(page.get_attribute("#fleetmap", "data-render-ms") or "nan")
                     (reloads if cached else drawn).append(ms)
+                    if not cached:
+                        fetches.append(float(page.get_attribute("#fleetmap", "data-fetch-ms") or "nan"))
+                        draws.append(float(page.get_attribute("#fleetmap", "data-draw-ms") or "nan"))
                 trays.append(
                     page.evaluate(
                         "() => { const t0 = performance.now(); document.querySelector('[data-zoom=in]').click();"
@@ -308,6 +313,8 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
         "browser_drawn_p50_ms": round(statistics.median(drawn), 1),
         "browser_drawn_max_ms": round(max(drawn), 1),
         "browser_reload_drawn_p50_ms": round(statistics.median(reloads), 1),
+        "browser_fetch_both_p50_ms": round(statistics.median(fetches), 1),
+        "browser_combine_and_draw_p50_ms": round(statistics.median(draws), 1),
         "tray_view_redraw_p50_ms": round(statistics.median(trays), 1),
     }
 
@@ -321,8 +328,13 @@ def run(
     map_runs: int = 5,
     browser: bool = True,
     fleet_map: bool = True,
+    pages: bool = True,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {"database": database, "requests_per_page": requests}
+    if not pages:
+        figures["fleet_map"] = time_fleet_map(database, map_runs, browser)
+        figures["target_map_ms"] = TARGET_MAP_MS
+        return figures
     with _world("demo", 2, history_days, database) as demo:
         figures["baseline"] = {
             "preset": "demo",

@@ -169,7 +169,10 @@
         return resp.json();
       });
     }
+    var asked = performance.now();
     Promise.all([get(canvas.dataset.topology), get(canvas.dataset.state)]).then(function (both) {
+      var fetched = performance.now();
+      canvas.dataset.fetchMs = String(Math.round(fetched - asked));
       var json = combine(both[0], both[1]);
       data = json;
       index();
@@ -184,6 +187,7 @@
       }
       document.getElementById("map-summary").textContent = data.trays.id.length + " trays in " + data.racks.length +
         " racks: " + Object.keys(counts).map(function (k) { return counts[k] + " " + k; }).join(", ");
+      canvas.dataset.drawMs = String(Math.round(performance.now() - fetched));
       canvas.dataset.rendered = "yes";
       canvas.dataset.renderMs = String(Math.round(performance.now()));
     }).catch(function (err) {
