@@ -10,6 +10,7 @@ of what holds its GPUs now (reserved, on-demand, spot), else free.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,15 +64,20 @@ class Holding:
     state: str
 
 
-def holdings(cp: ControlPlane) -> tuple[list[Any], dict[str, str], dict[str, Holding], dict[str, str]]:
-    """(nodes, node states, holding by node id, tenant names by id), read in one unit of work."""
+def holdings(
+    cp: ControlPlane, cache: dict[str, Any] | None = None, only: Any = None
+) -> tuple[list[Any], dict[str, str], dict[str, Holding], dict[str, str]]:
+    """(nodes sorted by id, node states, holding by node id, tenant names by id). The nodes come from
+    the topology (`cache`); `only` (a Node) limits the holdings read to that node."""
+    topo = topology(cp, cache)
+    nodes = [only] if only is not None else topo.nodes
     now = cp.deps.clock.now()
     with cp.deps.uow(read_only=True) as uow:
-        nodes = uow.nodes()
         states = uow.node_states()
         booked: dict[str, list[str]] = defaultdict(list)
         for model in sorted({n.model for n in nodes}):
-            for b in uow.bookings(model, now, now + timedelta(microseconds=1)):
+            ids = [only.id] if only is not None else None
+            for b in uow.bookings(model, now, now + timedelta(microseconds=1), ids):
                 booked[b.node_id].append(b.allocation_id)
         live = uow.list_allocations(None, list(Product), HOLDING, None, 10**9)[0]
         tenants, _ = uow.list_tenants(None, None, 10**6)
@@ -102,13 +108,25 @@ class Topology:
     version: str
     document: dict[str, Any]
     position: dict[str, int]
+    nodes: list[Any]  # every Node, by id
+    by_id: dict[str, Any]
 
 
-def node_set_version(cp: ControlPlane) -> str:
-    """Changes whenever a node is added (UnitOfWork.node_version per catalog model)."""
+VERSION_TTL_S = 2.0
+
+
+def node_set_version(cp: ControlPlane, cache: dict[str, Any] | None = None) -> str:
+    """Changes whenever a node is added (UnitOfWork.node_version per catalog model); read from the store
+    at most every VERSION_TTL_S seconds per process (a node just imported shows within that)."""
+    hit = cache.get("node-set-version") if cache is not None else None
+    if isinstance(hit, tuple) and hit[0] > time.monotonic():
+        return str(hit[1])
     with cp.deps.uow(read_only=True) as uow:
         parts = [uow.node_version(m) for m in sorted(CATALOG)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    version = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    if cache is not None:
+        cache["node-set-version"] = (time.monotonic() + VERSION_TTL_S, version)
+    return version
 
 
 def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str | None = None) -> Topology:
@@ -116,7 +134,7 @@ def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str
     [name, hall], racks [name, su], and per tray (ordered hall, SU, rack, id): its name (the id less
     "RACK-" where it starts so; "!"+id otherwise), rack index, model index and GPUs; `nvlink` names a
     tray's NVLink domain only where it is not its rack (HGX nodes)."""
-    version = version or node_set_version(cp)
+    version = version or node_set_version(cp, cache)
     hit = cache.get("topology") if cache is not None else None
     if isinstance(hit, Topology) and hit.version == version:
         return hit
@@ -163,7 +181,8 @@ def topology(cp: ControlPlane, cache: dict[str, Any] | None = None, version: str
         "nvlink": nvlink,
         "it_kw": round(it_power_kw(nodes), 1),
     }
-    found = Topology(version, document, position)
+    by_id_sorted = sorted(nodes, key=lambda n: n.id)
+    found = Topology(version, document, position, by_id_sorted, {n.id: n for n in nodes})
     if cache is not None:
         cache["topology"] = found
     return found

@@ -28,7 +28,6 @@ from neocloud.web.fleetmap import (
     BASE_STATES,
     fleet_state,
     holdings,
-    it_power_kw,
     node_set_version,
     require_fleet_view,
     topology,
@@ -62,7 +61,7 @@ def home(who: SignedIn) -> Response:
 @router.get("/fleet", response_class=HTMLResponse)
 def fleet(who: SignedIn, node: Annotated[str | None, Query(pattern=IDENT)] = None) -> Response:
     require_fleet_view(who.principal)
-    version = node_set_version(who.control)
+    version = node_set_version(who.control, who.cache)
     ctx = _ops(who, "fleet", selected=node or "", states=BASE_STATES, actions=NODE_ACTIONS, version=version)
     return page("console/fleet.html", ctx)
 
@@ -109,10 +108,10 @@ def nodes(
     cursor: Annotated[str | None, Query(pattern=IDENT)] = None,
 ) -> Response:
     require_fleet_view(who.principal)
-    all_nodes, node_states, held, _ = holdings(who.control)
+    all_nodes, node_states, held, _ = holdings(who.control, who.cache)
     rows = []
     counts: dict[str, int] = defaultdict(int)
-    for n in sorted(all_nodes, key=lambda x: x.id):
+    for n in all_nodes:
         h = held.get(n.id)
         st = node_states.get(n.id) or "ready"
         counts[st] += 1
@@ -144,12 +143,14 @@ def nodes(
 
 def _node(who: Viewer, node_id: str) -> tuple[NodeView, Any]:
     require_fleet_view(who.principal)
-    all_nodes, node_states, held, _ = holdings(who.control)
-    for n in all_nodes:
-        if n.id == node_id:
-            view = NodeView(n.id, n.model, n.gpus, n.path_text(), node_states.get(n.id, "ready"), [])
-            return view, held.get(n.id)
-    raise NotFound(f"node {node_id!r} not found")
+    found = topology(who.control, who.cache).by_id.get(node_id)
+    if found is None:
+        raise NotFound(f"node {node_id!r} not found")
+    _, node_states, held, _ = holdings(who.control, who.cache, only=found)
+    view = NodeView(
+        found.id, found.model, found.gpus, found.path_text(), node_states.get(found.id, "ready"), []
+    )
+    return view, held.get(found.id)
 
 
 @router.get("/nodes/{node_id}", response_class=HTMLResponse)
@@ -331,8 +332,7 @@ def revenue(who: SignedIn) -> Response:
     by_product = svc.revenue("product")
     by_model = svc.revenue("model")
     by_tenant = svc.revenue("tenant")
-    with who.control.deps.uow(read_only=True) as uow:
-        mw = it_power_kw(uow.nodes()) / 1000
+    mw = float(topology(who.control, who.cache).document["it_kw"]) / 1000
     per_mw = [
         (r["month"], (Decimal(r["amount"]) / Decimal(str(mw))).quantize(Decimal("0.01")))
         for r in months
@@ -383,8 +383,8 @@ def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) ->
     start = end - timedelta(days=days)
     labels = [(start + timedelta(days=d)).strftime("%m-%d") for d in range(days)]
     committed = [Decimal(0)] * days
+    all_nodes = topology(who.control, who.cache).nodes
     with who.control.deps.uow(read_only=True) as uow:
-        all_nodes = uow.nodes()
         node_states = uow.node_states()
         allocs = uow.list_allocations(None, list(Product), None, None, 10**9)[0]
     for a in allocs:
