@@ -202,3 +202,30 @@ def test_usage_charts_and_sla_attainment_show_the_finished_month(demo: Demo) -> 
     invoices = acme.get("/invoices").text
     assert f'data-period="{month}"' in invoices and "SLA attainment" in invoices
     assert "globex" not in invoices
+
+
+def test_a_quote_that_does_not_fit_shows_the_placement_reasons_and_a_viewer_cannot_reserve(
+    demo: Demo,
+) -> None:
+    control = demo.services.control
+    operator = control.tenancy.authenticate(demo.operator)
+    acme = control.tenancy.authenticate(demo.acme)
+    assert acme.tenant_id is not None
+    control.tenancy.set_quota(operator, acme.tenant_id, "H100", 10_000)
+    client = signed_in(demo, demo.acme)
+    csrf = _csrf(client.get("/reservations").text)
+    asked = {"csrf": csrf, "model": "H100", "gpus": "256", "hours": "4", "shape": "whole-nodes", "start": ""}
+    html = client.post("/reservations/quote", data=asked).text
+    assert 'data-feasible="no"' in html
+    reasons = html[html.index('class="reasons"') :]
+    assert "free-gpus" in reasons and "topology" in reasons
+    refused = client.post("/reservations", data=asked)
+    assert refused.status_code == 409 and 'id="reserve-error"' in refused.text
+
+    _, secret = control.tenancy.create_token("acme", "viewer", principal=acme)
+    viewer = signed_in(demo, secret)
+    csrf = _csrf(viewer.get("/reservations").text)
+    before = control.reservations.list_reservations(acme).total
+    response = viewer.post("/reservations", data={**asked, "csrf": csrf, "gpus": "8"})
+    assert response.status_code == 403 and "read only" in response.text
+    assert control.reservations.list_reservations(acme).total == before

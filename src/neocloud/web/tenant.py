@@ -29,7 +29,7 @@ from neocloud.kernel.gpus import CATALOG
 from neocloud.kernel.periods import Period
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer
-from neocloud.web.render import ConsoleRoute, page, redirect
+from neocloud.web.render import ConsoleRoute, page, redirect, status_for
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -239,7 +239,7 @@ def quote(who: SignedIn, fields: Form) -> Response:
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _reservations_page(who, asked=fields, error=exc.message, status=422)
+        return _reservations_page(who, asked=fields, error=exc.message, status=status_for(exc))
     return _reservations_page(who, quote=found, asked=fields)
 
 
@@ -255,7 +255,7 @@ def reserve(who: SignedIn, fields: Form) -> Response:
         message = exc.message + (
             f" ({_reason_text(reasons)})" if isinstance(reasons, dict) and reasons else ""
         )
-        return _reservations_page(who, asked=fields, error=message, status=409)
+        return _reservations_page(who, asked=fields, error=message, status=status_for(exc))
     who.flash(f"reserved {made.gpus} {made.model} from {made.start:%Y-%m-%d %H:%M} UTC: {made.id}")
     return redirect(f"/reservations/{made.id}")
 
