@@ -34,7 +34,7 @@ def health_world(
     settings = HealthSettings(spares=SpareSettings(nvl72_trays=nvl72_spares, hgx_per_su=hgx_spares))
     from neocloud.bootstrap import build_health
 
-    w.services.settings = replace(w.services.settings, health=settings)
+    w.services.settings = replace(w.services.settings, health=settings, webhooks_allow_private=True)
     health = build_health(w.services.settings, w.control, w.services.engine, w.clock, w.services.billing)
     w.services.health = health
     health.sync()

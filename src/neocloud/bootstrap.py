@@ -58,6 +58,8 @@ class Settings:
     postgres_timeouts: PostgresTimeouts | None = None
     default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS
     health: HealthSettings = field(default_factory=HealthSettings)
+    webhooks_allow_private: bool = False  # deliver to private/loopback addresses (tests, labs)
+    metrics_public: bool = False  # /metrics without an operator token
 
     @staticmethod
     def from_env(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
@@ -182,7 +184,11 @@ def build_health(
         from neocloud.health.adapters.sql.store import SqlHealthStore
 
         store = SqlHealthStore(engine)
-    return HealthService(HealthDeps(store, control.nodes, clock, settings.health, billing, ids=control.deps.ids))
+    from neocloud.health.adapters.webhook_sender import HttpWebhookSender
+
+    sender = HttpWebhookSender(allow_private=settings.webhooks_allow_private)
+    deps = HealthDeps(store, control.nodes, clock, settings.health, billing, ids=control.deps.ids, sender=sender)
+    return HealthService(deps)
 
 
 def build_billing(

@@ -51,6 +51,8 @@ class Marks:
     invoice_ids: list[str] = field(default_factory=list)
     credit_note_ids: list[str] = field(default_factory=list)
     admin_token_id: str = ""  # the tenant-admin token the world acts with
+    webhook_ids: list[str] = field(default_factory=list)
+    node_ids: list[str] = field(default_factory=list)  # the fleet's (nodes are no tenant's: not marks)
 
     @property
     def allocation_ids(self) -> list[str]:
@@ -68,6 +70,7 @@ class Marks:
             *self.allocation_ids,
             *self.invoice_ids,
             *self.credit_note_ids,
+            *self.webhook_ids,
         ]
         return frozenset(s for s in every if s not in SHARED_NAMES)
 
@@ -86,6 +89,9 @@ class Marks:
             "live-instance": self.live_instance_ids,
             "allocation": self.allocation_ids,
             "invoice": self.invoice_ids + self.credit_note_ids,
+            "node": self.node_ids,
+            "webhook": self.webhook_ids,
+            "window": ["mnt_0000000000000000"],  # maintenance is the operator's: no tenant names one
         }[kind]
 
     def kinds(self) -> dict[str, list[str]]:
@@ -186,6 +192,9 @@ class IsolationWorld:
         self._ok(operator.put("/v1/quotas", json={"tenant_id": tenant_id, "model": "H100", "gpus": 96}))
         quota = {"tenant_id": tenant_id, "model": "H100", "gpus": 48, "project_id": project["id"]}
         self._ok(admin.put("/v1/quotas", json=quota))
+        hook = {"url": f"https://{name}.example.com/hook", "events": ["degraded", "replaced"]}
+        marks.webhook_ids.append(self._ok(admin.post("/v1/webhooks", json=hook), 201)["id"])
+        marks.node_ids.extend(n.id for n in api.control.nodes.nodes())
 
     def _mint(self, name: str, body: dict[str, Any]) -> str:
         """A token minted by the tenant's admin over HTTP, used once (so the API's principal cache holds
@@ -285,6 +294,8 @@ def missing_marks(like: Marks) -> Marks:
         live_instance_ids=gone(like.live_instance_ids),
         invoice_ids=gone(like.invoice_ids),
         credit_note_ids=gone(like.credit_note_ids),
+        webhook_ids=gone(like.webhook_ids),
+        node_ids=["no-such-node"],
     )
 
 

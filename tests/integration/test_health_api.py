@@ -66,3 +66,61 @@ def test_maintenance_is_planned_listed_and_cancelled() -> None:
     assert bad.status_code == 422 and bad.json()["error"] == "invalid-input"
     assert op.delete(f"/v1/maintenance/{window}").status_code == 204
     assert op.get("/v1/maintenance").json() == []
+
+
+def test_metrics_are_operator_only_and_count_nodes_events_gpus_and_latency() -> None:
+    w = ApiWorld.build()
+    op, alice = w.http(w.operator), w.http(w.tokens["alice"])
+    assert w.http().get("/metrics").status_code == 401
+    assert alice.get("/metrics").status_code == 403
+    r = alice.post("/v1/reservations", json={"model": "H100", "gpus": 8, "hours": 2, "shape": "whole-nodes"})
+    assert r.status_code == 201, r.text
+    held = r.json()["nodes"][0]
+    other = "h2" if held == "h1" else "h1"
+    w.control.reconcile()
+    op.post(f"/v1/nodes/{other}/cordon", json={"reason": "fan"})
+    event = {"node": held, "component": "gpu", "code": "79", "recommended_action": "replace"}
+    r = op.post("/v1/health-events", json={"events": [event]})
+    assert r.status_code == 200, r.text
+    assert r.json()["outcomes"][0]["decision"] == "quarantine"
+    text = op.get("/metrics").text
+    tenant = w.tenant_ids["alice"]
+    assert 'neocloud_nodes{model="H100",state="cordoned"} 1.0' in text
+    assert 'neocloud_nodes{model="H100",state="out-of-service"} 1.0' in text
+    assert 'neocloud_health_events{action="replace",component="gpu"} 1.0' in text
+    assert f'neocloud_gpus_in_use{{tenant="{tenant}"}} 8.0' in text
+    assert f'neocloud_gpus_delivered{{tenant="{tenant}"}} 0.0' in text  # no spare: degraded
+    assert f'neocloud_gpus_healthy{{tenant="{tenant}"}} 0.0' in text
+    assert 'neocloud_api_request_seconds_count{method="POST",route="/v1/nodes/{node}/cordon"} 1.0' in text
+    assert "neocloud_admission_seconds_count 1.0" in text
+    assert "neocloud_time_to_remediate_seconds_bucket" in text
+    kinds = [n["kind"] for n in alice.get("/v1/notices").json()]
+    assert kinds == ["degraded"]
+
+
+def test_health_events_need_an_operator_and_a_known_node_and_a_sane_time() -> None:
+    w = ApiWorld.build()
+    event = {"node": "h2", "component": "hbm", "code": "48", "recommended_action": "contact-support"}
+    assert w.http(w.tokens["alice"]).post("/v1/health-events", json={"events": [event]}).status_code == 403
+    op = w.http(w.operator)
+    assert op.post("/v1/health-events", json={"events": [{**event, "node": "zz"}]}).status_code == 404
+    future = {**event, "at": (T0 + timedelta(days=1)).isoformat()}
+    assert op.post("/v1/health-events", json={"events": [future]}).status_code == 422
+    assert op.post("/v1/health-events", json={"events": [{**event, "component": "psu"}]}).status_code == 422
+    assert op.post("/v1/health-events", json={"events": []}).status_code == 422
+
+
+def test_webhooks_over_http_show_the_secret_once_and_stay_in_their_tenant() -> None:
+    w = ApiWorld.build()
+    alice, bob = w.http(w.tokens["alice"]), w.http(w.tokens["bob"])
+    r = alice.post("/v1/webhooks", json={"url": "https://example.com/hook", "events": ["degraded"]})
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    assert hook["secret"] and len(hook["secret"]) == 64
+    listed = alice.get("/v1/webhooks").json()
+    assert [h["id"] for h in listed] == [hook["id"]] and listed[0]["secret"] is None
+    assert bob.get("/v1/webhooks").json() == []
+    assert bob.get(f"/v1/webhooks/{hook['id']}/deliveries").status_code == 404
+    assert bob.delete(f"/v1/webhooks/{hook['id']}").status_code == 404
+    assert alice.post("/v1/webhooks", json={"url": "ftp://x/y", "events": ["degraded"]}).status_code == 422
+    assert alice.delete(f"/v1/webhooks/{hook['id']}").status_code == 204

@@ -321,6 +321,18 @@ def _suspension(verb: str, then: Then, before: Callable[[IsolationWorld], None] 
 
 ALL_OF_IT = {"limit": str(MAX_PAGE)}
 
+OPERATOR_ONLY = E(403, 403, 403, 200)
+
+
+def _node(method: str, action: str, body: dict[str, Any] | None, own: dict[str, int]) -> Probe:
+    """A node route on the fleet's first node (nodes are no tenant's: there is no foreign node)."""
+    return Probe(lambda me, m, i: Req(method, f"/v1/nodes/{me.node_ids[0]}/{action}", body), own)
+
+
+def _far_window() -> dict[str, Any]:
+    return {"start": "2027-06-01T00:00:00Z", "end": "2027-06-02T00:00:00Z", "reason": "matrix"}
+
+
 EXPECTATIONS: dict[str, list[Probe]] = {
     "GET /healthz": [plain("GET", "/healthz", ALL(200))],
     "GET /readyz": [plain("GET", "/readyz", ALL(200))],
@@ -557,6 +569,67 @@ EXPECTATIONS: dict[str, list[Probe]] = {
         )
     ],
     "GET /v1/invoices/{invoice_id}/download": [_download("html"), _download("csv")],
+    # node health (issue #10): operator-only, except notices and webhooks (a tenant's own)
+    "GET /v1/node-health": [plain("GET", "/v1/node-health", OPERATOR_ONLY)],
+    "GET /v1/nodes/{node}/health": [_node("GET", "health", None, OPERATOR_ONLY)],
+    "GET /v1/nodes/{node}/events": [_node("GET", "events", None, OPERATOR_ONLY)],
+    "POST /v1/nodes/{node}/cordon": [_node("POST", "cordon", {"reason": "matrix"}, OPERATOR_ONLY)],
+    "POST /v1/nodes/{node}/uncordon": [_node("POST", "uncordon", {"reason": "matrix"}, E(403, 403, 403, 409))],
+    "POST /v1/nodes/{node}/drain": [_node("POST", "drain", {"reason": "matrix"}, OPERATOR_ONLY)],
+    "POST /v1/nodes/{node}/repair": [
+        _node("POST", "repair", {"reason": "matrix", "action": "reboot"}, E(403, 403, 403, 409))
+    ],
+    "POST /v1/nodes/{node}/return": [_node("POST", "return", {"reason": "matrix"}, E(403, 403, 403, 409))],
+    "POST /v1/nodes/{node}/retire": [_node("POST", "retire", {"reason": "matrix"}, E(403, 403, 403, 422))],
+    "POST /v1/nodes/{node}/maintenance": [
+        Probe(
+            lambda me, m, i: Req("POST", f"/v1/nodes/{me.node_ids[-1]}/maintenance", _far_window()),
+            E(403, 403, 403, 201),
+        )
+    ],
+    "GET /v1/maintenance": [plain("GET", "/v1/maintenance", OPERATOR_ONLY)],
+    "DELETE /v1/maintenance/{window_id}": [
+        plain("DELETE", "/v1/maintenance/mnt_0000000000000000", E(403, 403, 403, 404))
+    ],
+    "GET /v1/notices": [plain("GET", "/v1/notices", ALL(200))],
+    "POST /v1/health-events": [
+        Probe(
+            lambda me, m, i: Req(
+                "POST",
+                "/v1/health-events",
+                {"events": [{"node": me.node_ids[0], "component": "gpu", "code": "79", "severity": "warning",
+                             "recommended_action": "reboot"}]},
+            ),
+            OPERATOR_ONLY,
+        )
+    ],
+    "POST /v1/webhooks": [
+        plain(
+            "POST",
+            "/v1/webhooks",
+            E(201, 403, 403, 403),
+            json={"url": "https://matrix.example.com/h", "events": ["degraded"]},
+        )
+    ],
+    "GET /v1/webhooks": [listing("/v1/webhooks", "webhook")],
+    "DELETE /v1/webhooks/{webhook_id}": [
+        by_id(
+            "webhook",
+            lambda me, m, i: Req("DELETE", f"/v1/webhooks/{i}"),
+            E(204, 403, 403, 204),
+            E(404, 403, 403, 204),
+            E(404, 403, 403, 404),
+        )
+    ],
+    "GET /v1/webhooks/{webhook_id}/deliveries": [
+        by_id(
+            "webhook",
+            lambda me, m, i: Req("GET", f"/v1/webhooks/{i}/deliveries"),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        )
+    ],
 }
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from neocloud.client import NeocloudClient
 from neocloud.client.billing import BillingClient
 from neocloud.client.documents import to_json
+from neocloud.client.node_health import NodeHealthClient
 from neocloud.kernel.periods import Period
 from neocloud.kernel.products import MAX_HOURS
 from tests.integration.api_world import ApiWorld
@@ -181,6 +182,31 @@ def test_the_client_parses_every_answer_into_the_class_the_server_serves(world: 
     call(bills.invoices)
     call(bills.invoice, invoice.id)
     call(op.audit)
+
+    # node health (issue #10)
+    nh_op, nh_alice = NodeHealthClient(op), NodeHealthClient(alice)
+    hook = call(nh_alice.subscribe, "https://alice.example.com/hook", ["degraded", "replaced"])
+    call(nh_alice.webhooks)
+    world.clock.set(MARCH.end + timedelta(days=2))
+    r2 = alice.reserve("H100", 8, 2)
+    world.control.reconcile()
+    call(nh_op.cordon, "h1" if r2.nodes[0] != "h1" else "h2", "contract")
+    call(nh_op.report, [{"node": r2.nodes[0], "component": "gpu", "code": "79", "recommended_action": "replace"}])
+    call(nh_alice.notices)
+    # the degraded notice queued a delivery (nothing dispatches it here)
+    call(nh_alice.deliveries, hook.id)
+    call(nh_op.repair, r2.nodes[0], "contract", "replace")
+    call(nh_op.return_, r2.nodes[0], "contract")
+    call(nh_op.node_health)
+    call(nh_op.node, r2.nodes[0])
+    call(nh_op.node_events, r2.nodes[0])
+    spare = "h1" if r2.nodes[0] != "h1" else "h2"
+    call(nh_op.uncordon, spare, "contract")
+    call(nh_op.drain, spare, "contract")
+    call(nh_op.retire, spare, "contract")
+    start = world.clock.now() + timedelta(days=30)
+    call(nh_op.plan_maintenance, "g1", start, start + timedelta(hours=2), "contract")
+    call(nh_op.maintenance)
 
     documented = {(m, p) for m, p, _ in json_operations(world)}
     assert documented == checked, f"never parsed by the client: {sorted(documented - checked)}"

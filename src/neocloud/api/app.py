@@ -19,9 +19,11 @@ from neocloud.api.routers import (
     health,
     health_events,
     instances,
+    metrics,
     nodes,
     reservations,
     tenancy,
+    webhooks,
 )
 from neocloud.web import console
 
@@ -54,10 +56,11 @@ def create_app(
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
+    metrics.install(app)
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing, nodes, health_events):
+    for module in (tenancy, fleet, reservations, instances, billing, nodes, health_events, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     console.install(app)  # the web console at /, on the same services and principal cache

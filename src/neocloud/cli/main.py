@@ -32,7 +32,7 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, billing, fleet, operator, server, tenant
+    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, tenant
 
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(bench.app, name="bench")
@@ -40,6 +40,8 @@ def _register() -> None:
     server.register(app)
     operator.register(app)
     billing.register(app)
+    nodes.register(operator.nodes_app)
+    app.add_typer(sla.app, name="sla")
 
 
 def main() -> None:

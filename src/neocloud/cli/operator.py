@@ -287,6 +287,10 @@ def worker(
         while True:
             try:
                 report = services.control.reconcile(max_items=max_items)
+                if services.health is not None:  # node repairs and burn-in as time passes; webhooks due
+                    services.health.tick()
+                    services.health.notify_preemptions()
+                    services.health.webhooks.dispatch()
                 if services.billing and meter_every and time.monotonic() - last_meter >= meter_every:
                     services.billing.meter()
                     last_meter = time.monotonic()

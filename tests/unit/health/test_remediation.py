@@ -31,10 +31,15 @@ def test_lost_hardware_is_drained_now_with_the_recommended_action() -> None:
     assert isinstance(d, Quarantine) and d.drain is DrainMode.NOW and d.action is A.CONTACT_SUPPORT
 
 
-def test_a_software_fault_lets_work_finish_up_to_the_timeout() -> None:
+def test_a_critical_software_fault_drains_now_unless_the_operator_made_it_graceful() -> None:
     d = POLICY.decide(obs(Component.SOFTWARE, A.REBOOT), node(), [], 100)
+    assert isinstance(d, Quarantine) and d.drain is DrainMode.NOW
+    graceful = RemediationPolicy(graceful=frozenset({Component.SOFTWARE, Component.HBM}))
+    d = graceful.decide(obs(Component.SOFTWARE, A.REBOOT), node(), [], 100)
     assert isinstance(d, Quarantine) and d.drain is DrainMode.ALLOW_COMPLETION
-    assert d.timeout == POLICY.graceful_timeout
+    assert d.timeout == graceful.graceful_timeout
+    d = graceful.decide(obs(Component.HBM, A.REPLACE), node(), [], 100)  # lost hardware never waits
+    assert isinstance(d, Quarantine) and d.drain is DrainMode.NOW
 
 
 def test_warnings_make_a_node_suspect_and_info_or_no_action_is_only_recorded() -> None:

@@ -11,6 +11,7 @@ from neocloud.health.app.ports import IssuedCredit, RecordedObservation
 from neocloud.health.domain.lifecycle import NodeEvent, NodeHealth
 from neocloud.health.domain.notices import Notice
 from neocloud.health.domain.sla import Outage
+from neocloud.health.domain.webhooks import Delivery, DeliveryStatus, Webhook
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.health import HealthObservation
 from neocloud.kernel.ids import AllocationId, NodeId, TenantId
@@ -25,6 +26,8 @@ class MemoryHealthStore:
         self._outages: list[Outage] = []
         self._notices: list[Notice] = []
         self._credits: dict[str, IssuedCredit] = {}
+        self._webhooks: dict[str, Webhook] = {}
+        self._deliveries: list[Delivery] = []
 
     def get(self, node: NodeId) -> NodeHealth | None:
         with self._lock:
@@ -64,6 +67,14 @@ class MemoryHealthStore:
             found = [r for r in self._observations if node is None or r.observation.node == node]
         return found[-limit:] if limit else []
 
+    def observation_counts(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            counts: dict[tuple[str, str], int] = {}
+            for r in self._observations:
+                key = (r.observation.component.value, r.observation.action.value)
+                counts[key] = counts.get(key, 0) + 1
+            return counts
+
     def open_outage(self, outage: Outage) -> None:
         with self._lock:
             self._outages.append(outage)
@@ -92,6 +103,19 @@ class MemoryHealthStore:
         with self._lock:
             stored = replace(notice, id=len(self._notices) + 1)
             self._notices.append(stored)
+            for w in self._webhooks.values():
+                if w.active and w.tenant == stored.tenant and stored.kind in w.kinds:
+                    self._deliveries.append(
+                        Delivery(
+                            len(self._deliveries) + 1,
+                            w.id,
+                            stored.id,
+                            w.tenant,
+                            DeliveryStatus.PENDING,
+                            0,
+                            stored.at,
+                        )
+                    )
             return stored
 
     def notices(self, tenant: TenantId | None, after: int | None = None, limit: int = 100) -> list[Notice]:
@@ -113,3 +137,51 @@ class MemoryHealthStore:
     def credits(self) -> list[IssuedCredit]:
         with self._lock:
             return sorted(self._credits.values(), key=lambda c: c.key)
+
+    def notice(self, notice_id: int) -> Notice | None:
+        with self._lock:
+            return self._notices[notice_id - 1] if 0 < notice_id <= len(self._notices) else None
+
+    def add_webhook(self, webhook: Webhook) -> None:
+        with self._lock:
+            self._webhooks[webhook.id] = webhook
+
+    def webhooks(self, tenant: TenantId | None) -> list[Webhook]:
+        with self._lock:
+            return sorted(
+                (w for w in self._webhooks.values() if tenant is None or w.tenant == tenant),
+                key=lambda w: w.id,
+            )
+
+    def set_webhook_active(self, webhook_id: str, active: bool) -> bool:
+        with self._lock:
+            w = self._webhooks.get(webhook_id)
+            if w is None:
+                return False
+            self._webhooks[webhook_id] = replace(w, active=active)
+            return True
+
+    def deliveries(
+        self, tenant: TenantId | None, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        with self._lock:
+            found = [
+                d
+                for d in self._deliveries
+                if (tenant is None or d.tenant == tenant)
+                and (webhook_id is None or d.webhook_id == webhook_id)
+            ]
+        return found[-limit:]
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+        with self._lock:
+            due = [
+                d
+                for d in self._deliveries
+                if d.status is DeliveryStatus.PENDING and d.next_at is not None and d.next_at <= now
+            ]
+        return due[:limit]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._deliveries[delivery.id - 1] = delivery

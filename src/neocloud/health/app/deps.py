@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from neocloud.control.app.ports import IdSource
-from neocloud.health.app.ports import CreditIssuer, HealthStore, NodeControl
+from neocloud.health.app.ports import CreditIssuer, HealthStore, NodeControl, WebhookSender
 from neocloud.health.domain.injector import RepairTime, repair_times
 from neocloud.health.domain.remediation import RemediationPolicy
 from neocloud.health.domain.sla import SlaTerms
@@ -54,3 +54,4 @@ class HealthDeps:
     credits: CreditIssuer | None = None
     repairs: dict[RecommendedAction, RepairTime] = field(default_factory=repair_times)
     ids: IdSource | None = None
+    sender: WebhookSender | None = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from neocloud.billing.domain.invoices import Invoice
 from neocloud.control.app.replacement import Holder
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -21,8 +22,10 @@ from neocloud.fleet.fleet import Node
 from neocloud.health.domain.lifecycle import NodeEvent, NodeHealth
 from neocloud.health.domain.notices import Notice
 from neocloud.health.domain.sla import Outage
+from neocloud.health.domain.webhooks import Delivery, Webhook
 from neocloud.kernel.health import HealthObservation
 from neocloud.kernel.ids import AllocationId, NodeId, TenantId
+from neocloud.kernel.periods import Period
 
 
 class HealthSource(Protocol):
@@ -69,6 +72,10 @@ class HealthStore(Protocol):
 
     def add_observation(self, obs: HealthObservation, outcome: str) -> int: ...
     def observations(self, node: NodeId | None = None, limit: int = 100) -> list[RecordedObservation]: ...
+    def observation_counts(self) -> dict[tuple[str, str], int]:
+        """How many observations were recorded, by (component, recommended action)."""
+        ...
+
     def open_outage(self, outage: Outage) -> None: ...
     def close_outages(
         self, node: NodeId, at: datetime, allocation: AllocationId | None = None
@@ -89,6 +96,17 @@ class HealthStore(Protocol):
         ...
 
     def credits(self) -> list[IssuedCredit]: ...
+    # webhooks: add_notice also queues a delivery to each active subscription of the notice's tenant
+    # that asked for its kind, in the same transaction (durable intent, sent later, outside it)
+    def add_webhook(self, webhook: Webhook) -> None: ...
+    def webhooks(self, tenant: TenantId | None) -> list[Webhook]: ...
+    def set_webhook_active(self, webhook_id: str, active: bool) -> bool: ...
+    def deliveries(
+        self, tenant: TenantId | None, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]: ...
+    def save_delivery(self, delivery: Delivery) -> None: ...
+    def notice(self, notice_id: int) -> Notice | None: ...
 
 
 class NodeControl(Protocol):
@@ -108,8 +126,18 @@ class NodeControl(Protocol):
     def cancel_maintenance(self, window_id: str) -> None: ...
 
 
+class WebhookSender(Protocol):
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+        """POST `body`; (status code, "") or (None, why it failed). Never raises for network errors."""
+        ...
+
+
 class CreditIssuer(Protocol):
     def issue_sla_credit(self, tenant: TenantId, amount: str, reason: str, key: str) -> str:
         """Issue a credit for the tenant's invoice, once per `key` (the same key returns the same credit
         id and issues nothing more); the credit's id."""
+        ...
+
+    def finalize(self, period: Period) -> list[Invoice]:
+        """Finalize every tenant's invoice of the period (idempotent)."""
         ...

@@ -23,16 +23,30 @@ from neocloud.health.app.ports import (
 )
 from neocloud.health.app.sla import SlaService
 from neocloud.health.app.spares import Evacuation, designate
+from neocloud.health.app.webhooks import WebhookService
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
-from neocloud.health.domain.notices import Notice
+from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
-from neocloud.kernel.errors import InvalidInput, NotFound
+from neocloud.health.domain.sla import Outage
+from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.health import HealthObservation, RecommendedAction
-from neocloud.kernel.ids import NodeId
+from neocloud.kernel.ids import AllocationId, NodeId
 
 AUTO = "auto"
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of monitors and server differ a little
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStats:
+    nodes_by_state_model: dict[tuple[str, str], int]
+    allocations_by_state: dict[str, int]
+    gpus_committed: dict[str, int]
+    gpus_delivered: dict[str, int]
+    gpus_in_use: dict[str, int]
+    gpus_healthy: dict[str, int]
+    events_by_component_action: dict[tuple[str, str], int]
+    remediation_seconds: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +64,7 @@ class HealthService:
         self._d = deps
         self._evac = Evacuation(deps)
         self.sla = SlaService(deps)
+        self.webhooks = WebhookService(deps, deps.sender)
 
     # reads ------------------------------------------------------------------------------------------
 
@@ -74,6 +89,11 @@ class HealthService:
         principal.require_operator("reading health observations")
         return self._d.store.observations(node, limit)
 
+    def outages(self, principal: Principal, allocation: AllocationId | None = None) -> list[Outage]:
+        """Spans in which allocations were short of GPUs (operators)."""
+        principal.require_operator("reading outages")
+        return self._d.store.outages(allocation)
+
     def notices(self, principal: Principal, after: int | None = None, limit: int = 100) -> list[Notice]:
         """What happened to the caller's allocations (operators and fleet viewers: every tenant's)."""
         if not 1 <= limit <= 1000:
@@ -83,6 +103,51 @@ class HealthService:
         if principal.tenant_id is None:
             return []
         return self._d.store.notices(principal.tenant_id, after, limit)
+
+    def stats(self) -> HealthStats:
+        """What /metrics shows, read now: nodes by state and model, GPUs per tenant, health events by
+        component and action, closed outages' durations (time to remediate)."""
+        nodes = {n.id: n for n in self._d.control.nodes()}
+        by_state: dict[tuple[str, str], int] = {}
+        states = {h.node: h for h in self._d.store.all()}
+        for node_id, node in nodes.items():
+            h = states.get(node_id)
+            key = (h.state.value if h else NodeState.IN_SERVICE.value, node.model)
+            by_state[key] = by_state.get(key, 0) + 1
+        now = self._d.clock.now()
+        open_short: dict[str, int] = {}
+        remediated: list[float] = []
+        for o in self._d.store.outages():
+            if o.end is None:
+                open_short[o.tenant] = open_short.get(o.tenant, 0) + o.gpus
+            else:
+                remediated.append((o.end - o.start).total_seconds())
+        committed: dict[str, int] = {}
+        in_use: dict[str, int] = {}
+        healthy: dict[str, int] = {}
+        by_alloc_state: dict[str, int] = {}
+        for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
+            by_alloc_state[a.state.value] = by_alloc_state.get(a.state.value, 0) + 1
+            if a.live:
+                committed[a.tenant_id] = committed.get(a.tenant_id, 0) + a.gpus
+            if a.state.value == "active":
+                in_use[a.tenant_id] = in_use.get(a.tenant_id, 0) + a.gpus
+                if a.nodes:
+                    ok = sum(
+                        1 for n in a.nodes if (h := states.get(n)) is None or h.state is NodeState.IN_SERVICE
+                    )
+                    healthy[a.tenant_id] = healthy.get(a.tenant_id, 0) + a.gpus * ok // len(a.nodes)
+        delivered = {t: max(0, g - open_short.get(t, 0)) for t, g in in_use.items()}
+        return HealthStats(
+            by_state,
+            by_alloc_state,
+            committed,
+            delivered,
+            in_use,
+            healthy,
+            self._d.store.observation_counts(),
+            remediated,
+        )
 
     # operator commands ------------------------------------------------------------------------------
 
@@ -208,6 +273,31 @@ class HealthService:
         self._d.store.add_observation(obs, f"{kind}: {decision.reason}")
         return Outcome(obs.node, kind, decision.reason, h.state)
 
+    def notify_preemptions(self) -> list[Notice]:
+        """Tell each tenant, once, that a spot allocation of its has been given notice (the worker runs it)."""
+        now = self._d.clock.now()
+        told = {
+            n.allocation
+            for n in self._d.store.notices(None, None, 100_000)
+            if n.kind is NoticeKind.PREEMPTION_NOTICE
+        }
+        made = []
+        for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
+            if a.live and a.notice_until is not None and a.id not in told:
+                made.append(
+                    self._d.store.add_notice(
+                        Notice(
+                            a.tenant_id,
+                            NoticeKind.PREEMPTION_NOTICE,
+                            now,
+                            f"{a.id} returns its GPUs at {a.notice_until.isoformat()}",
+                            a.id,
+                            {"notice_until": a.notice_until.isoformat()},
+                        )
+                    )
+                )
+        return made
+
     def now(self) -> datetime:
         return self._d.clock.now()
 
@@ -239,7 +329,10 @@ class HealthService:
         made: list[NodeEvent] = []
         for seen in self._d.store.all():
             h = self._d.store.get(seen.node) or seen  # an earlier step may have changed it (spares)
-            made.extend(self._step(h, now))
+            try:
+                made.extend(self._step(h, now))
+            except Conflict:
+                continue  # another process moved this node meanwhile; its step is done or redone there
         return made
 
     def _step(self, h: NodeHealth, now: datetime) -> Iterable[NodeEvent]:

@@ -169,6 +169,37 @@ class SlaService:
                 )
         return made
 
+    def close_period(self, principal: Principal | None, period: Period) -> list[str]:
+        """Issue the period's SLA credits, then finalize its invoices (so the credits are lines of
+        them), and tell each tenant its invoice is final. Idempotent; the invoice ids."""
+        self.issue_credits(principal, period)
+        assert self._d.credits is not None
+        told = {
+            n.data.get("invoice")
+            for n in self._d.store.notices(None, None, 100_000)
+            if n.kind is NoticeKind.INVOICE_FINALIZED
+        }
+        ids: list[str] = []
+        for invoice in self._d.credits.finalize(period):
+            ids.append(str(invoice.id))
+            if invoice.id in told:
+                continue
+            self._d.store.add_notice(
+                Notice(
+                    invoice.tenant_id,
+                    NoticeKind.INVOICE_FINALIZED,
+                    self._d.clock.now(),
+                    f"invoice {invoice.id} for {period.label()} is final: {invoice.total}",
+                    None,
+                    {
+                        "invoice": invoice.id,
+                        "total": str(invoice.total),
+                        "credits": str(invoice.credit_amount),
+                    },
+                )
+            )
+        return ids
+
 
 def _key(allocation: str, period: Period) -> str:
     return f"SLA-{allocation}-{period.label()}"

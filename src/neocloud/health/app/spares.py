@@ -44,12 +44,13 @@ def designate(deps: HealthDeps, nodes: Sequence[Node], at: datetime) -> None:
     """Keep the configured number of spares in every domain: free nodes in service, the last ones of
     the domain first. Extra spares (the setting was lowered) go back to general use."""
     store = deps.store
+    known = {h.node: h for h in store.all()}
     by_domain: dict[str, list[Node]] = defaultdict(list)
     for n in nodes:
         by_domain[domain_of(n)].append(n)
     for members in by_domain.values():
         want = spares_wanted(deps.settings.spares, members[0])
-        healths = [h for n in members if (h := store.get(n.id)) is not None]
+        healths = [h for n in members if (h := known.get(n.id)) is not None]
         spares = [h for h in healths if h.spare and h.state is NodeState.IN_SERVICE]
         if len(spares) == want:
             continue
@@ -82,10 +83,10 @@ class Evacuation:
             self._one(holder, node, nodes, at)
 
     def _candidates(self, node: Node, nodes: Sequence[Node], shape: str) -> list[NodeId]:
-        store = self._d.store
+        known = {h.node: h for h in self._d.store.all()}
         domain = domain_of(node)
         same = [n for n in nodes if n.model == node.model and n.id != node.id and n.gpus == node.gpus]
-        health = {n.id: store.get(n.id) for n in same}
+        health = {n.id: known.get(n.id) for n in same}
 
         def ok(n: Node, spare: bool) -> bool:
             h = health[n.id]

@@ -81,11 +81,14 @@ ACCEPTING: frozenset[NodeState] = frozenset({NodeState.IN_SERVICE, NodeState.SUS
 
 @dataclass(frozen=True, slots=True)
 class RemediationPolicy:
-    """A critical observation recommending an action quarantines the node: drained now when hardware
-    is lost or a part must be replaced, else its running work may finish for up to `graceful_timeout`.
+    """A critical observation recommending an action quarantines the node. It is drained now: a
+    critical fault has interrupted the work on it already (Llama 3 counts every one as an interruption)
+    — except for the components in `graceful`, whose work may finish for up to `graceful_timeout`
+    (none by default; an operator's `drain --mode allow-completion` is the usual graceful drain).
     A warning recommending an action makes the node suspect. Everything else is recorded."""
 
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    graceful: frozenset[Component] = frozenset()
     graceful_timeout: timedelta = timedelta(hours=1)
 
     def decide(
@@ -108,10 +111,7 @@ class RemediationPolicy:
             return Record(what)
         if self.breaker.is_open(recent_quarantines, obs.at, fleet_nodes):
             return Record(f"{what}; circuit breaker open, not quarantined", breaker_open=True)
-        now = obs.component in LOST_HARDWARE or obs.action in (
-            RecommendedAction.REPLACE,
-            RecommendedAction.CONTACT_SUPPORT,
-        )
+        now = obs.component not in self.graceful or obs.component in LOST_HARDWARE
         mode = DrainMode.NOW if now else DrainMode.ALLOW_COMPLETION
         return Quarantine(what, obs.action, mode, timedelta(0) if now else self.graceful_timeout)
 

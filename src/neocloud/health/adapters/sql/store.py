@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.health.adapters.sql import tables as t
@@ -15,6 +15,7 @@ from neocloud.health.app.ports import IssuedCredit, RecordedObservation
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
 from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.sla import Outage
+from neocloud.health.domain.webhooks import Delivery, DeliveryStatus, Webhook
 from neocloud.infra.engine import read_only
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.health import Component, HealthObservation, RecommendedAction, Severity
@@ -191,6 +192,12 @@ class SqlHealthStore:
             for r in reversed(rows)
         ]
 
+    def observation_counts(self) -> dict[tuple[str, str], int]:
+        o = t.health_observations.c
+        q = select(o.component, o.action, func.count()).group_by(o.component, o.action)
+        with self._read() as c, c.begin():
+            return {(r[0], r[1]): int(r[2]) for r in c.execute(q)}
+
     def open_outage(self, outage: Outage) -> None:
         with self.engine.begin() as c:
             c.execute(
@@ -247,6 +254,24 @@ class SqlHealthStore:
             pk = done.inserted_primary_key
             assert pk is not None
             new_id = int(pk[0])
+            w = t.health_webhooks.c
+            for r in c.execute(
+                select(t.health_webhooks).where(w.tenant_id == notice.tenant, w.active.is_(True))
+            ):
+                if notice.kind.value in json.loads(r.kinds):
+                    c.execute(
+                        insert(t.health_deliveries).values(
+                            webhook_id=r.id,
+                            notice_id=new_id,
+                            tenant_id=notice.tenant,
+                            status=DeliveryStatus.PENDING.value,
+                            attempts=0,
+                            next_at=notice.at,
+                            last_code=None,
+                            last_error="",
+                            delivered_at=None,
+                        )
+                    )
         return Notice(
             notice.tenant, notice.kind, notice.at, notice.message, notice.allocation, notice.data, new_id
         )
@@ -298,3 +323,97 @@ class SqlHealthStore:
                 )
                 for r in rows
             ]
+
+    def notice(self, notice_id: int) -> Notice | None:
+        with self._read() as c, c.begin():
+            r = c.execute(select(t.health_notices).where(t.health_notices.c.id == notice_id)).first()
+        return _notice(r) if r else None
+
+    def add_webhook(self, webhook: Webhook) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                insert(t.health_webhooks).values(
+                    id=webhook.id,
+                    tenant_id=webhook.tenant,
+                    url=webhook.url,
+                    secret=webhook.secret,
+                    kinds=json.dumps(sorted(k.value for k in webhook.kinds)),
+                    created_at=webhook.created_at,
+                    active=webhook.active,
+                )
+            )
+
+    def webhooks(self, tenant: TenantId | None) -> list[Webhook]:
+        w = t.health_webhooks.c
+        q = select(t.health_webhooks).order_by(w.id)
+        if tenant is not None:
+            q = q.where(w.tenant_id == tenant)
+        with self._read() as c, c.begin():
+            return [
+                Webhook(
+                    r.id,
+                    TenantId(r.tenant_id),
+                    r.url,
+                    r.secret,
+                    frozenset(NoticeKind(k) for k in json.loads(r.kinds)),
+                    r.created_at,
+                    bool(r.active),
+                )
+                for r in c.execute(q)
+            ]
+
+    def set_webhook_active(self, webhook_id: str, active: bool) -> bool:
+        with self.engine.begin() as c:
+            done = c.execute(
+                update(t.health_webhooks).where(t.health_webhooks.c.id == webhook_id).values(active=active)
+            )
+            return bool(done.rowcount)
+
+    def deliveries(
+        self, tenant: TenantId | None, webhook_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        d = t.health_deliveries.c
+        q = select(t.health_deliveries)
+        if tenant is not None:
+            q = q.where(d.tenant_id == tenant)
+        if webhook_id is not None:
+            q = q.where(d.webhook_id == webhook_id)
+        with self._read() as c, c.begin():
+            rows = list(c.execute(q.order_by(d.id.desc()).limit(limit)))
+        return [_delivery(r) for r in reversed(rows)]
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+        d = t.health_deliveries.c
+        q = select(t.health_deliveries).where(d.status == DeliveryStatus.PENDING.value, d.next_at <= now)
+        with self._read() as c, c.begin():
+            return [_delivery(r) for r in c.execute(q.order_by(d.next_at, d.id).limit(limit))]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.health_deliveries)
+                .where(t.health_deliveries.c.id == delivery.id)
+                .values(
+                    status=delivery.status.value,
+                    attempts=delivery.attempts,
+                    next_at=delivery.next_at,
+                    last_code=delivery.last_code,
+                    last_error=delivery.last_error,
+                    delivered_at=delivery.delivered_at,
+                )
+            )
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        int(r.id),
+        r.webhook_id,
+        int(r.notice_id),
+        TenantId(r.tenant_id),
+        DeliveryStatus(r.status),
+        int(r.attempts),
+        r.next_at,
+        r.last_code,
+        r.last_error,
+        r.delivered_at,
+    )

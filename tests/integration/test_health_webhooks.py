@@ -1,0 +1,107 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.control_builders)
+"""Webhooks to a real receiver on 127.0.0.1: signed deliveries, retries with backoff after a failure,
+delivery status visible to the tenant and to no other; and /metrics."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from neocloud.control.app.views import ReservationRequest
+from neocloud.health.adapters.webhook_sender import HttpWebhookSender
+from neocloud.health.domain.webhooks import SIGNATURE_HEADER, DeliveryStatus, verify
+from neocloud.kernel.errors import Forbidden, NotFound
+from tests.control_builders import database  # noqa: F401  (fixture)
+from tests.health_builders import health_world, observation
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.got: list[tuple[dict[str, str], bytes]] = []
+        self.fail_next = 0
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.got.append((dict(self.headers), body))
+            code = 500 if state.fail_next > 0 else 204
+            state.fail_next -= 1
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_replacement_is_delivered_signed_after_a_retry(
+    receiver: tuple[Receiver, str], database: str
+) -> None:
+    state, url = receiver
+    w, health = health_world(database, nvl72_spares=2)
+    acme, globex = w.tenant("acme"), w.tenant("globex")
+    hook = health.webhooks.subscribe(acme, url, ["replaced", "degraded"])
+    health.webhooks.subscribe(globex, url, ["replaced"])
+    rsv = w.control.reservations.reserve(acme, ReservationRequest("GB200", 64, 24, shape="one-nvl72"))
+    w.control.reconcile()
+    state.fail_next = 1
+    health.observe(observation(rsv.nodes[0], w.clock.now()))
+
+    first = health.webhooks.dispatch()
+    assert [(d.status, d.attempts, d.last_code) for d in first] == [(DeliveryStatus.PENDING, 1, 500)]
+    assert health.webhooks.dispatch() == []  # not due yet: backoff
+    w.clock.advance(timedelta(seconds=30))
+    second = health.webhooks.dispatch()
+    assert [(d.status, d.attempts, d.last_code) for d in second] == [(DeliveryStatus.DELIVERED, 2, 204)]
+
+    headers, body = state.got[-1]
+    assert verify(hook.secret, headers[SIGNATURE_HEADER], body)
+    assert not verify(hook.secret, headers[SIGNATURE_HEADER], body + b" ")
+    assert b'"kind":"replaced"' in body and rsv.id.encode() in body and len(state.got) == 2
+    assert [d.status for d in health.webhooks.deliveries(acme, hook.id)] == [DeliveryStatus.DELIVERED]
+    assert health.webhooks.deliveries(globex) == []  # globex's allocation was not touched
+    with pytest.raises(NotFound):
+        health.webhooks.deliveries(globex, hook.id)
+
+
+def test_deliveries_give_up_after_the_last_attempt_and_only_tenant_admins_subscribe(
+    receiver: tuple[Receiver, str],
+) -> None:
+    state, url = receiver
+    w, health = health_world(nvl72_spares=2)
+    acme = w.tenant("acme")
+    with pytest.raises(Forbidden):
+        health.webhooks.subscribe(w.token("acme", "tenant-member"), url, ["replaced"])
+    health.webhooks.subscribe(acme, url, ["replaced"])
+    rsv = w.control.reservations.reserve(acme, ReservationRequest("GB200", 64, 24, shape="one-nvl72"))
+    w.control.reconcile()
+    state.fail_next = 100
+    health.observe(observation(rsv.nodes[0], w.clock.now()))
+    final = None
+    for _ in range(20):
+        w.clock.advance(timedelta(hours=1))
+        for d in health.webhooks.dispatch():
+            final = d
+    assert final is not None and final.status is DeliveryStatus.FAILED and final.attempts == 8
+
+
+def test_the_sender_refuses_private_addresses_unless_allowed() -> None:
+    code, why = HttpWebhookSender().post("http://127.0.0.1:9/x", b"{}", {})
+    assert code is None and "non-public" in why
