@@ -1,6 +1,7 @@
-"""The tenant's pages: overview, reservations (Gantt, quote, reserve, cancel, extend), instances, usage,
-invoices and credits, tokens. Every page calls the control plane's and billing's use cases with the
-session's principal, so what a tenant sees and may do is exactly what the API lets its token see and do.
+"""The tenant's capacity pages: overview, reservations (Gantt, quote, reserve, cancel, extend) and
+instances (web/account.py has usage, invoices and tokens). Every page calls the control plane's and
+billing's use cases with the session's principal, so what a tenant sees and may do is exactly what the
+API lets its token see and do.
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import HTMLResponse
 
 from neocloud.billing.app import access
@@ -23,10 +23,8 @@ from neocloud.control.app.views import (
     ReservationRequest,
     ReservationView,
 )
-from neocloud.control.domain.tenancy import Role
 from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
-from neocloud.kernel.periods import Period
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer
 from neocloud.web.render import ConsoleRoute, page, redirect, status_for
@@ -79,7 +77,7 @@ def _models(who: Viewer) -> list[str]:
     return sorted({q.model for q in quotas if q.gpus > 0} & fleet) or sorted(fleet)
 
 
-def _project_names(who: Viewer) -> dict[str, str]:
+def project_names(who: Viewer) -> dict[str, str]:
     return {p.id: p.name for p in every(lambda p: who.control.tenancy.list_projects(who.principal, p))}
 
 
@@ -169,7 +167,7 @@ def _reservations_page(
     _tenant_only(who)
     now = who.control.deps.clock.now()
     reservations = every(lambda p: who.control.reservations.list_reservations(who.principal, p))
-    names = _project_names(who)
+    names = project_names(who)
     reservations.sort(key=lambda r: (r.start, r.id), reverse=True)
     return page(
         "console/reservations.html",
@@ -195,7 +193,7 @@ def reservations(who: SignedIn) -> Response:
     return _reservations_page(who)
 
 
-def _int(fields: dict[str, str], name: str, low: int, high: int) -> int:
+def int_field(fields: dict[str, str], name: str, low: int, high: int) -> int:
     raw = fields.get(name, "").strip()
     try:
         value = int(raw)
@@ -223,8 +221,8 @@ def _request(fields: dict[str, str]) -> ReservationRequest:
         raise InvalidInput(f"shape: one of {', '.join(SHAPES)}", details={"field": "shape"})
     return ReservationRequest(
         model=fields.get("model", ""),
-        gpus=_int(fields, "gpus", 1, 1_000_000),
-        hours=_int(fields, "hours", 1, 24 * 366),
+        gpus=int_field(fields, "gpus", 1, 1_000_000),
+        hours=int_field(fields, "hours", 1, 24 * 366),
         start=_start(fields),
         shape=shape,
         project=fields.get("project") or None,
@@ -268,7 +266,7 @@ def _reason_text(reasons: dict[str, Any]) -> str:
 def reservation(who: SignedIn, reservation_id: ObjectId) -> Response:
     found = who.control.reservations.get_reservation(who.principal, reservation_id)
     events = who.control.allocations.list_events(who.principal, reservation_id)
-    names = _project_names(who) if who.principal.tenant_id else {}
+    names = project_names(who) if who.principal.tenant_id else {}
     return page(
         "console/reservation.html",
         base(who, "reservations", r=found, events=events, names=names, live=LIVE),
@@ -290,7 +288,7 @@ def cancel(who: SignedIn, fields: Form, reservation_id: ObjectId) -> Response:
 @router.post("/reservations/{reservation_id}/extend")
 def extend(who: SignedIn, fields: Form, reservation_id: ObjectId) -> Response:
     try:
-        hours = _int(fields, "hours", 1, 24 * 366)
+        hours = int_field(fields, "hours", 1, 24 * 366)
         done = who.control.reservations.extend_reservation(who.principal, reservation_id, hours)
         who.flash(f"reservation {done.id} now ends {done.end:%Y-%m-%d %H:%M} UTC")
     except DomainError as exc:
@@ -307,7 +305,7 @@ def instances(who: SignedIn) -> Response:
     found.sort(key=lambda i: (i.state not in LIVE, i.created_at), reverse=False)
     return page(
         "console/instances.html",
-        base(who, "instances", instances=found, models=_models(who), names=_project_names(who), live=LIVE),
+        base(who, "instances", instances=found, models=_models(who), names=project_names(who), live=LIVE),
     )
 
 
@@ -317,7 +315,7 @@ def create_instance(who: SignedIn, fields: Form) -> Response:
     try:
         request = InstanceRequest(
             model=fields.get("model", ""),
-            nodes=_int(fields, "nodes", 1, 10_000),
+            nodes=int_field(fields, "nodes", 1, 10_000),
             spot=fields.get("spot") == "on",
             project=fields.get("project") or None,
         )
@@ -344,238 +342,3 @@ def stop_instance(who: SignedIn, fields: Form, instance_id: ObjectId) -> Respons
             raise
         who.flash(f"could not stop: {exc.message}")
     return redirect("/instances")
-
-
-def _hours(item: dict[str, Any]) -> Decimal:
-    return Decimal(str(item.get("gpu_hours", "0")))
-
-
-def _month(period: str | None, now: datetime) -> Period:
-    if period:
-        try:
-            return Period.parse_month(period)
-        except DomainError:
-            raise InvalidInput("period: YYYY-MM", details={"field": "period"}) from None
-    return Period.month_of(now)
-
-
-@router.get("/usage", response_class=HTMLResponse)
-def usage(
-    who: SignedIn,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-    tenant: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = None,
-) -> Response:
-    if who.principal.tenant_id is not None:
-        tenant = None
-    elif tenant is None:
-        raise InvalidInput("operators name the tenant: /usage?tenant=NAME")
-    now = who.control.deps.clock.now()
-    month = _month(period, now)
-    end = min(month.end, max(now, month.start + timedelta(seconds=1)))
-    svc = who.billing
-    views: dict[str, dict[str, Any]] = {}
-    for by in ("day", "model", "project"):
-        views[by] = access.usage(svc, who.principal, start=month.start, end=end, by=by, tenant=tenant)
-    jobs = _jobs(who, month.start, end, tenant)
-    days = [
-        (month.start + timedelta(days=d)).strftime("%Y-%m-%d") for d in range((month.end - month.start).days)
-    ]
-    by_day = {it.get("day", ""): _hours(it) for it in views["day"]["items"]}
-    preview = access.preview(svc, who.principal, period=month.label(), tenant=tenant)
-    cost = [(f"{ln['product']} {ln['model']}", Decimal(ln["amount"])) for ln in preview["lines"]]
-    return page(
-        "console/usage.html",
-        base(
-            who,
-            "usage",
-            period=month.label(),
-            views=views,
-            preview=preview,
-            day_chart=charts.columns(
-                {"GPU-hours": [by_day.get(d, Decimal(0)) for d in days]},
-                [d[5:] for d in days],
-                title=f"GPU-hours by day, {month.label()}",
-                unit="GPU-h",
-                chart_id="usage-day",
-            ),
-            model_chart=charts.bars(
-                [(it.get("model", "?"), _hours(it)) for it in views["model"]["items"]],
-                title="GPU-hours by model",
-                unit="GPU-h",
-                chart_id="usage-model",
-            ),
-            project_chart=charts.bars(
-                [
-                    (it.get("project_name") or it.get("project", "?"), _hours(it))
-                    for it in views["project"]["items"]
-                ],
-                title="GPU-hours by project",
-                unit="GPU-h",
-                chart_id="usage-project",
-            ),
-            product_chart=charts.bars(
-                _by_product(preview["lines"]),
-                title="GPU-hours by product",
-                unit="GPU-h",
-                chart_id="usage-product",
-            ),
-            cost_chart=charts.bars(
-                cost,
-                title=f"Cost by product and model ({preview['currency']})",
-                unit=preview["currency"],
-                chart_id="usage-cost",
-            ),
-            job_chart=(
-                charts.bars(jobs, title="GPU-hours by Slurm job (top 20)", unit="GPU-h", chart_id="usage-job")
-                if jobs is not None
-                else None
-            ),
-            months=_recent_months(now),
-        ),
-    )
-
-
-def _jobs(
-    who: Viewer, start: datetime, end: datetime, tenant: str | None
-) -> list[tuple[str, Decimal]] | None:
-    """GPU-hours by Slurm job (the control plane's job accounting, `control.jobs`, where the Slurm
-    provisioner provides it; None without it), the 20 largest."""
-    jobs_service = getattr(who.control, "jobs", None)
-    if jobs_service is None:
-        return None
-    _, jobs = jobs_service.usage(who.principal, start, end, tenant)
-    rows = [(f"{j.job_id} {j.name}".strip(), Decimal(str(j.gpu_seconds)) / 3600) for j in jobs]
-    rows.sort(key=lambda r: r[1], reverse=True)
-    return [(label, hours.quantize(Decimal("0.01"))) for label, hours in rows[:20]]
-
-
-def _by_product(lines: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
-    sums: dict[str, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        sums[line["product"]] += Decimal(str(line["gpu_hours"]))
-    return sorted(sums.items())
-
-
-def _recent_months(now: datetime, count: int = 6) -> list[str]:
-    out, at = [], Period.month_of(now)
-    for _ in range(count):
-        out.append(at.label())
-        at = Period.month_of(at.start - timedelta(seconds=1))
-    return out
-
-
-@router.get("/invoices", response_class=HTMLResponse)
-def invoices(who: SignedIn) -> Response:
-    found = access.invoices(who.billing, who.principal)
-    found.sort(key=lambda i: (i["period"], i["id"]), reverse=True)
-    preview = None
-    if who.principal.tenant_id is not None:
-        preview = access.preview(who.billing, who.principal)
-    return page(
-        "console/invoices.html", base(who, "invoices", invoices=found, preview=preview, sla=_sla(who))
-    )
-
-
-def _sla(who: Viewer) -> list[Any]:
-    """SLA attainment per allocation this month and last (the health context's report), when the server
-    has the health context: a tenant sees its own allocations only."""
-    health = getattr(who.services, "health", None)
-    if health is None:
-        return []
-    now = who.control.deps.clock.now()
-    this = Period.month_of(now)
-    last = Period.month_of(this.start - timedelta(seconds=1))
-    out = []
-    for period in (this, last):
-        report = health.sla.report(who.principal, period)
-        out.append((period.label(), report))
-    return out
-
-
-@router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
-def invoice(who: SignedIn, invoice_id: ObjectId) -> Response:
-    found = access.invoice(who.billing, who.principal, invoice_id)
-    return page("console/invoice.html", base(who, "invoices", inv=found))
-
-
-@router.get("/invoices/{invoice_id}/download")
-def download(
-    who: SignedIn, invoice_id: ObjectId, format: Annotated[str, Query(pattern="^(csv|html)$")] = "html"
-) -> Response:
-    media_type, text = access.download(who.billing, who.principal, invoice_id, format)
-    return Response(
-        text,
-        media_type=f"{media_type}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{invoice_id}.{format}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-ROLES = (Role.TENANT_MEMBER, Role.VIEWER)
-
-
-@router.get("/tokens", response_class=HTMLResponse)
-def tokens(who: SignedIn) -> Response:
-    return _tokens_page(who)
-
-
-def _tokens_page(who: Viewer, *, created: Any = None, secret: str | None = None) -> Response:
-    error = None
-    found: list[Any] = []
-    try:
-        found = every(lambda p: who.control.tenancy.list_tokens(who.principal, p))
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        error = exc.message
-    found.sort(key=lambda t: (t.revoked_at is not None, t.created_at), reverse=False)
-    roles = [r.value for r in ROLES] if who.principal.tenant_id else [r.value for r in Role]
-    names = _project_names(who) if who.principal.tenant_id else {}
-    return page(
-        "console/tokens.html",
-        base(
-            who, "tokens", tokens=found, error=error, roles=roles, created=created, secret=secret, names=names
-        ),
-    )
-
-
-@router.post("/tokens", response_class=HTMLResponse)
-def create_token(who: SignedIn, fields: Form) -> Response:
-    expires_at = None
-    try:
-        days = fields.get("expires_days", "").strip()
-        if days:
-            expires_at = who.control.deps.clock.now() + timedelta(days=_int(fields, "expires_days", 1, 3660))
-        tenant = who.tenant_name if who.principal.tenant_id else (fields.get("tenant") or None)
-        view, secret = who.control.tenancy.create_token(
-            tenant,
-            Role.parse(fields.get("role", "")),
-            fields.get("project") or None,
-            principal=who.principal,
-            expires_at=expires_at,
-        )
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        who.flash(f"could not create the token: {exc.message}")
-        return redirect("/tokens")
-    return _tokens_page(who, created=view, secret=secret)
-
-
-@router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, who: SignedIn, fields: Form, token_id: ObjectId) -> Response:
-    try:
-        done = who.control.tenancy.revoke_token(who.principal, token_id)
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        who.flash(f"could not revoke: {exc.message}")
-        return redirect("/tokens")
-    if done.id == who.principal.token_id:
-        request.app.state.console_sessions.close_token(who.session.token)
-        return redirect("/signin")
-    who.flash(f"token {done.prefix}… revoked")
-    return redirect("/tokens")
