@@ -26,6 +26,7 @@ from neocloud.api.routers import (
     tenancy,
     webhooks,
 )
+from neocloud.web import console
 
 API_VERSION = "v1"
 
@@ -63,5 +64,6 @@ def create_app(
     for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
+    console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)
     return app

@@ -430,6 +430,60 @@ def sim(
             f"pooled vs exact on gb200-superpod: utilisation {agree['utilisation_rel_diff']:+.2%}, "
             f"revenue {agree['revenue_rel_diff']:+.2%}"
         )
+
+
+@app.command("console")
+def console_command(
+    preset: str = typer.Option("gb200-superpod", "--preset", help="fleet preset of the measured world"),
+    tenants: int = typer.Option(12, "--tenants", min=1, help="tenants of the measured world"),
+    requests: int = typer.Option(30, "--requests", min=1, help="requests per page (after two warm-ups)"),
+    database: str = typer.Option("sqlite", "--database", help="memory or sqlite (a temporary file)"),
+    map_runs: int = typer.Option(5, "--map-runs", min=1, help="fleet-map loads on campus-1gw"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="skip the browser's draw time of the map"),
+    no_map: bool = typer.Option(False, "--no-map", help="skip the campus-1gw fleet map"),
+    no_pages: bool = typer.Option(False, "--no-pages", help="only the campus-1gw fleet map"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+) -> None:
+    """p50/p95 of each console page on PRESET with a month of history (beside the demo fleet), and the
+    fleet map's time on campus-1gw (server and, with Debian's chromium, the browser's draw)."""
+    from neocloud.bench.console import run
+
+    if database not in ("memory", "sqlite"):
+        raise fail("--database is memory or sqlite")
+    figures = run(preset=preset, tenants=tenants, requests=requests, database=database, map_runs=map_runs,
+                  browser=not no_browser, fleet_map=not no_map, pages=not no_pages)
+    if as_json:
+        print_json(figures)
+        return
+    if not no_pages:
+        _console_pages_table(figures)
+    if "fleet_map" in figures:
+        fm = figures["fleet_map"]
+        print_table(
+            f"fleet map on {fm['preset']} ({fm['trays']} trays, {fm['racks']} racks)",
+            ("figure", "value"),
+            [(k, v) for k, v in fm.items() if k not in ("preset",)],
+            caption=f"target: drawn in < {figures['target_map_ms']:.0f} ms",
+        )
+
+
+def _console_pages_table(figures: dict[str, Any]) -> None:
+    base = {r["page"]: r for r in figures["baseline"]["pages"]}
+    rows = [
+        (r["page"], base.get(r["page"], {}).get("p50_ms", "—"), base.get(r["page"], {}).get("p95_ms", "—"),
+         r["p50_ms"], r["p95_ms"], r["status"])
+        for r in figures["measured"]["pages"]
+    ]
+    m = figures["measured"]
+    print_table(
+        f"bench console: ms per page, {figures['requests_per_page']} requests each, {figures['database']}",
+        ("page", "demo p50", "demo p95", f"{m['preset']} p50", f"{m['preset']} p95", "status"),
+        rows,
+        caption=f"demo: {figures['baseline']['nodes']} nodes, 2 tenants; {m['preset']}: {m['nodes']} nodes, "
+        f"{m['tenants']} tenants, a month of history; target p95 < {figures['target_p95_ms']:.0f} ms",
+    )
+
+
 @app.command("health")
 def health_command(
     preset: str = typer.Option("gb200-superpod", "--preset", help="fleet preset (neocloud fleet presets)"),

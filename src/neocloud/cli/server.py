@@ -205,6 +205,7 @@ def _demo_panel(url: str, data_dir: Path, world: Any) -> Any:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
+    grid.add_row("console", f"{url}/  (sign in with a token below)")
     grid.add_row("API", url)
     grid.add_row("API docs", f"{url}/docs")
     grid.add_row("data dir", str(data_dir))
@@ -225,6 +226,8 @@ def _demo_hints(url: str, data_dir: Path, world: Any) -> list[str]:
     """Commands to paste, one per line, never wrapped (printed outside the panel, with soft wrap)."""
     invoice = world.invoice_of.get("acme")
     lines = [
+        f"the web console: open {url}/ and sign in with a token above",
+        "  (a tenant's: reservations, usage, bills; the operator's: fleet map, revenue)",
         "try, as acme:",
         f"  export NEOCLOUD_URL={url}",
         f"  export NEOCLOUD_TOKEN={world.tenant_tokens['acme']}",

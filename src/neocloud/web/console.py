@@ -1,0 +1,108 @@
+"""The console, mounted on the API's app: sign-in and sign-out, static assets, the tenant's and the
+operator's pages. `install(app)` is all api/app.py calls.
+"""
+
+from __future__ import annotations
+
+import secrets
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from neocloud.kernel.errors import DomainError, Forbidden
+from neocloud.web import account, operator, tenant
+from neocloud.web.context import Form, Principals, read_form, same_origin
+from neocloud.web.render import ConsoleRoute, page, redirect
+from neocloud.web.sessions import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    SIGNIN_COOKIE,
+    SessionStore,
+    same_secret,
+)
+
+STATIC_URL = "/static"
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server (never //host or a scheme): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _signin_page(request: Request, next_: str, error: str | None = None, status: int = 200) -> Response:
+    nonce = secrets.token_urlsafe(32)
+    response = page(
+        "console/signin.html", {"viewer": None, "csrf": nonce, "next": next_, "error": error}, status
+    )
+    _cookie(response, request, SIGNIN_COOKIE, nonce, 3600)
+    return response
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
+    return _signin_page(request, _safe_next(next))
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request) -> Response:
+    if not same_origin(request):
+        raise Forbidden("cross-origin sign-in refused")
+    fields = await read_form(request)
+    if not same_secret(fields.get(CSRF_FIELD), request.cookies.get(SIGNIN_COOKIE, "")):
+        raise Forbidden("missing or invalid CSRF token: reload the sign-in page and try again")
+    target = _safe_next(fields.get("next"))
+    token = fields.get("token", "").strip()
+    services: Any = request.app.state.services
+    cache: Principals = request.app.state.principals
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        await run_in_threadpool(cache.principal_for, token, services.control.tenancy)
+    except DomainError:
+        return _signin_page(request, target, "that token is unknown, revoked or expired", 401)
+    store: SessionStore = request.app.state.console_sessions
+    session_id, _ = store.open(token)
+    response = redirect(target)
+    _cookie(response, request, SESSION_COOKIE, session_id, int(store.lifetime))
+    response.delete_cookie(SIGNIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, fields: Form) -> Response:
+    store: SessionStore = request.app.state.console_sessions
+    store.close(request.cookies.get(SESSION_COOKIE))
+    response = redirect("/signin")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
+    """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
+    app.state.console_sessions = sessions or SessionStore()
+    app.state.console_cache = {}
+    app.mount(
+        STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static"
+    )
+    app.include_router(router)
+    app.include_router(tenant.router)
+    app.include_router(account.router)
+    app.include_router(operator.router)

@@ -1,0 +1,147 @@
+"""Who is looking at the console, and the forms they send.
+
+`Viewer` (a FastAPI dependency) is the signed-in browser: its session, the principal of the session's
+API token (through the API's principal cache, so revocation and suspension act at once) and the
+services. `Form` reads a POSTed urlencoded form and refuses it (403) unless it carries the session's
+CSRF token and, when the browser names an Origin, that origin is this server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, Request
+
+from neocloud.billing.app.service import BillingService
+from neocloud.control.app.control import ControlPlane
+from neocloud.control.domain.tenancy import Principal
+from neocloud.kernel.errors import Forbidden, InvalidInput, NotReady
+from neocloud.web.render import SignInRequired
+from neocloud.web.sessions import CSRF_FIELD, SESSION_COOKIE, Session, SessionStore, same_secret
+
+MAX_FORM_BYTES = 16_384
+
+
+class Principals(Protocol):
+    """The API's principal cache (api/auth.py PrincipalCache), shared with the console."""
+
+    def principal_for(self, secret: str, tenancy: Any) -> Principal: ...
+
+
+@dataclass
+class Viewer:
+    """The signed-in browser of one request."""
+
+    session_id: str
+    session: Session
+    principal: Principal
+    control: ControlPlane
+    services: Any
+    tenant_name: str | None = None
+    cache: dict[str, Any] | None = None
+
+    def fleet_models(self, ttl: float = 60.0) -> set[str]:
+        """The GPU models the fleet has (a catalog fact, not a tenant's), re-read at most every `ttl` s."""
+        import time
+
+        cache = self.cache if self.cache is not None else {}
+        hit = cache.get("models")
+        if hit is not None and hit[0] > time.monotonic():
+            return set(hit[1])
+        with self.control.deps.uow(read_only=True) as uow:
+            models = {n.model for n in uow.nodes()}
+        cache["models"] = (time.monotonic() + ttl, frozenset(models))
+        return models
+
+    @property
+    def billing(self) -> BillingService:
+        found: BillingService | None = getattr(self.services, "billing", None)
+        if found is None:
+            raise NotReady("billing is not configured on this server")
+        return found
+
+    @property
+    def is_operator_view(self) -> bool:
+        """Operators and fleet-wide viewers see the operator pages."""
+        return self.principal.sees_everything
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+    def flash(self, message: str) -> None:
+        self.session.flash.append(message)
+
+    def take_flash(self) -> list[str]:
+        out, self.session.flash[:] = list(self.session.flash), []
+        return out
+
+
+def sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.console_sessions
+    return store
+
+
+def viewer(request: Request) -> Viewer:
+    store = sessions(request)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    session = store.get(session_id)
+    if session is None or session_id is None:
+        raise SignInRequired
+    services = request.app.state.services
+    control: ControlPlane = services.control
+    cache: Principals = request.app.state.principals
+    try:
+        principal = cache.principal_for(session.token, control.tenancy)
+    except Exception:
+        store.close(session_id)  # the token was revoked or has expired: the session ends with it
+        raise SignInRequired from None
+    shared: dict[str, Any] = request.app.state.console_cache
+    found = Viewer(session_id, session, principal, control, services, cache=shared)
+    if principal.tenant_id is not None:
+        found.tenant_name = control.tenancy.get_tenant(principal, principal.tenant_id).name
+    request.state.viewer = found
+    return found
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another origin (Origin header, else Referer)."""
+    origin = request.headers.get("origin") or ""
+    if not origin:
+        referer = request.headers.get("referer") or ""
+        if not referer:
+            return True
+        parts = referer.split("/")
+        origin = "/".join(parts[:3]) if len(parts) >= 3 else referer
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin == own
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The urlencoded body (the first value of each field), refusing bodies over MAX_FORM_BYTES."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise Forbidden("console forms are application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidInput("form too large")
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        out.setdefault(key, value)
+    return out
+
+
+async def form(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> dict[str, str]:
+    """The POSTed form of a signed-in viewer, once its CSRF token and origin check out (else 403)."""
+    if not same_origin(request):
+        raise Forbidden("cross-origin form refused")
+    fields = await read_form(request)
+    if not same_secret(fields.get(CSRF_FIELD), who.csrf):
+        raise Forbidden("missing or invalid CSRF token: reload the page and try again")
+    return fields
+
+
+SignedIn = Annotated[Viewer, Depends(viewer)]
+Form = Annotated[dict[str, str], Depends(form)]
