@@ -14,40 +14,9 @@ from neocloud.placement.filters import standard_filters
 from neocloud.placement.framework import Placement, Policy
 from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
-from tests.builders import fleet, node
+from tests.strategies import fleets
 
 POLICY = Policy("first-fit", standard_filters(), (), tightest_gpus)
-
-
-@st.composite
-def fleets(draw: st.DrawFn) -> Fleet:
-    """H100 nodes and GB200 trays spread over racks, SUs and halls."""
-    nodes = []
-    for h in range(draw(st.integers(1, 2))):
-        for s in range(draw(st.integers(1, 2))):
-            su = f"h{h}-su{s}"
-            for r in range(draw(st.integers(1, 3))):
-                rack = f"{su}-r{r}"
-                if draw(st.booleans()):
-                    nodes += [
-                        node(
-                            f"{rack}-t{t}",
-                            model="GB200",
-                            gpus=4,
-                            rack=rack,
-                            nvlink=rack,
-                            leaf=su,
-                            su=su,
-                            hall=f"h{h}",
-                        )
-                        for t in range(18)
-                    ]
-                else:
-                    nodes += [
-                        node(f"{rack}-n{t}", rack=rack, leaf=su, su=su, hall=f"h{h}")
-                        for t in range(draw(st.integers(1, 4)))
-                    ]
-    return fleet(*nodes)
 
 
 requests = st.builds(
