@@ -390,6 +390,10 @@ class HealthService:
     def _load(self, node: NodeId) -> NodeHealth:
         h = self._d.store.get(node)
         if h is None:
+            # A node the control plane has but health has not met yet (added since the last sync): sync
+            # once. An unknown name is a 404 at the cost of one read, never a sync of the whole fleet.
+            if all(n.id != node for n in self._d.control.nodes()):
+                raise NotFound(f"node {node!r} not found")
             self.sync()
             h = self._d.store.get(node)
         if h is None:
