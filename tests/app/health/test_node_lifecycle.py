@@ -8,7 +8,7 @@ import pytest
 
 from neocloud.control.app.views import ReservationRequest
 from neocloud.health.domain.lifecycle import NodeState
-from neocloud.kernel.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from neocloud.kernel.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from neocloud.kernel.health import RecommendedAction
 from neocloud.kernel.ids import NodeId
 from tests.control_builders import T0, h100_fleet
@@ -105,3 +105,14 @@ def test_maintenance_window_blocks_admission_like_a_booking() -> None:
         health.plan_maintenance(
             op, NodeId("h00"), T0 + timedelta(hours=1), T0 + timedelta(hours=2), "x", "mnt_2"
         )
+
+
+def test_an_unknown_node_is_not_found_without_syncing_the_fleet(monkeypatch: pytest.MonkeyPatch) -> None:
+    w, health = health_world()
+
+    def no_sync() -> None:
+        raise AssertionError("an unknown name must not sync every node")
+
+    monkeypatch.setattr(health, "sync", no_sync)
+    with pytest.raises(NotFound):
+        health.cordon(w.operator(), NodeId("no-such-node"), "typo")
