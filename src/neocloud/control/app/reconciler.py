@@ -1,6 +1,8 @@
 """The reconciler: drive allocations through their lifecycle as time passes.
 
-Each step is its own short transaction on one locked allocation row (FOR UPDATE SKIP LOCKED on
+Look-ups (what is due, each allocation's current state, the grants held) are read-only units of work:
+on SQLite they read beside the writer instead of taking its lock. Each step is its own short
+transaction on one locked allocation row (FOR UPDATE SKIP LOCKED on
 PostgreSQL, the single writer on SQLite) that re-checks the state before moving it, so several
 reconcilers at once make each transition exactly once. Provisioner calls happen after the commit
 (durable intent first); they are idempotent, so a crash between commit and call is finished by the next
@@ -15,11 +17,10 @@ every grant neocloud holds, so a crash between commit and call, or a change made
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from neocloud.control.app.ports import Grant, Provisioner, ProvisionError, UnitOfWork
+from neocloud.control.app.ports import Grant, Provisioner, ProvisionError, UnitOfWorkFactory
 from neocloud.control.app.views import ReconcileReport
 from neocloud.control.domain.allocations import Allocation
 from neocloud.kernel.clock import Clock
@@ -95,7 +96,7 @@ def _step(alloc: Allocation, now_ready: bool | None, now: datetime) -> State | N
 
 
 def reconcile(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UnitOfWorkFactory,
     clock: Clock,
     provisioner: Provisioner,
     max_items: int,
@@ -104,7 +105,7 @@ def reconcile(
     tally = _Tally()
     retries = retries if retries is not None else Retries()
     now = clock.now()
-    with uow_factory() as uow:
+    with uow_factory(read_only=True) as uow:
         due = [a.id for a in uow.due(now, max_items)]
     for allocation_id in due:
         if retries.waiting(allocation_id, now):
@@ -131,14 +132,14 @@ def reconcile(
     )
 
 
-def held_grants(uow_factory: Callable[[], UnitOfWork], until: datetime | None) -> list[Grant]:
+def held_grants(uow_factory: UnitOfWorkFactory, until: datetime | None) -> list[Grant]:
     """Every grant neocloud holds now: the placed allocations that will hold or hold their nodes
     (scheduled, provisioning, active) and start before `until` (None: any time). Read in pages, each
     its own short read."""
     grants: list[Grant] = []
     after: str | None = None
     while True:
-        with uow_factory() as uow:
+        with uow_factory(read_only=True) as uow:
             items, _ = uow.list_allocations(None, list(Product), list(CONVERGE_STATES), after, CONVERGE_PAGE)
         grants += [Grant.of(a) for a in items if a.nodes and (until is None or a.start < until)]
         if len(items) < CONVERGE_PAGE:
@@ -147,7 +148,7 @@ def held_grants(uow_factory: Callable[[], UnitOfWork], until: datetime | None) -
 
 
 def _converge(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UnitOfWorkFactory,
     provisioner: Provisioner,
     now: datetime,
     horizon: timedelta,
@@ -166,7 +167,7 @@ def _converge(
 
 
 def _record_retry(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UnitOfWorkFactory,
     allocation_id: str,
     now: datetime,
     attempt: int,
@@ -187,7 +188,7 @@ def _record_retry(
 
 
 def _advance(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UnitOfWorkFactory,
     provisioner: Provisioner,
     allocation_id: str,
     now: datetime,
@@ -195,7 +196,7 @@ def _advance(
 ) -> None:
     """Take one allocation through every step due now (at most four)."""
     for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
-        with uow_factory() as uow:
+        with uow_factory(read_only=True) as uow:
             peek = uow.get_allocation(allocation_id)
         if peek is None:
             break
@@ -203,6 +204,8 @@ def _advance(
         if peek.state is State.PROVISIONING:
             provisioner.provision(Grant.of(peek))  # idempotent: finishes work a crash interrupted
             ready = provisioner.is_ready(peek.id)
+        if _step(peek, ready, now) is None:
+            break  # nothing due (as read): no writing transaction just to find that out again
         if peek.state is State.ENDING or _step(peek, ready, now) is State.PREEMPTED:
             provisioner.release(peek.id, peek.nodes)  # before the commit, so a crash leaves it due
         moved = _transition(uow_factory, allocation_id, ready, now)
@@ -216,7 +219,7 @@ def _advance(
 
 
 def _transition(
-    uow_factory: Callable[[], UnitOfWork], allocation_id: str, ready: bool | None, now: datetime
+    uow_factory: UnitOfWorkFactory, allocation_id: str, ready: bool | None, now: datetime
 ) -> Allocation | None:
     with uow_factory() as uow:
         alloc = uow.get_allocation(allocation_id, lock=True, skip_locked=True)
