@@ -1,0 +1,217 @@
+"""Nodes, maintenance windows, claims and locks, and the GPU bookings capacity decisions read, in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from neocloud.control.adapters.sql import tables as t
+from neocloud.control.adapters.sql.connected import Connected
+from neocloud.control.adapters.sql.rows import to_booking
+from neocloud.control.adapters.sql.statements import BOOKING_COLUMNS, advisory_key, overlapping, sql
+from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.maintenance import NodeMaintenance
+from neocloud.fleet.fleet import Node
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.ids import AllocationId, NodeId
+
+
+class CapacityRows(Connected):
+    def add_nodes(self, nodes: Sequence[Node]) -> int:
+        have = set(self.c.execute(select(t.nodes.c.id)).scalars())
+        start = self.c.execute(select(func.coalesce(func.max(t.nodes.c.ordinal), -1))).scalar_one() + 1
+        rows = [
+            {
+                "id": n.id,
+                "ordinal": start + i,
+                "model": n.model,
+                "gpus": n.gpus,
+                "cpu_milli": n.cpu_milli,
+                "memory_mib": n.memory_mib,
+                "nvlink": n.nvlink,
+                "rack": n.rack,
+                "leaf": n.leaf,
+                "su": n.su,
+                "fabric": n.fabric,
+                "hall": n.hall,
+                "site": n.site,
+                "state": "ready",
+            }
+            for i, n in enumerate(n for n in nodes if n.id not in have)
+        ]
+        if rows:
+            self.c.execute(insert(t.nodes), rows)
+        return len(rows)
+
+    def nodes(self, model: str | None = None) -> list[Node]:
+        q = select(t.nodes).order_by(t.nodes.c.ordinal)
+        if model is not None:
+            q = q.where(t.nodes.c.model == model)
+        return [
+            Node(
+                NodeId(r.id),
+                r.model,
+                r.gpus,
+                r.cpu_milli,
+                r.memory_mib,
+                r.rack,
+                r.nvlink,
+                r.leaf,
+                r.su,
+                r.fabric,
+                r.hall,
+                r.site,
+            )
+            for r in self.c.execute(q)
+        ]
+
+    def node_version(self, model: str) -> str:
+        """Nodes are only ever added (with a growing ordinal), so count and last ordinal identify the set."""
+        row = self.c.execute(sql().node_version, {"model": model}).one()
+        return f"{row[0]}:{row[1]}"
+
+    def node_states(self) -> dict[str, str]:
+        return {r.id: r.state for r in self.c.execute(sql().node_states)}
+
+    def set_node_state(self, node_id: str, state: str) -> bool:
+        done = self.c.execute(update(t.nodes).where(t.nodes.c.id == node_id).values(state=state))
+        return bool(done.rowcount)
+
+    def add_maintenance(self, window: NodeMaintenance) -> None:
+        self.c.execute(
+            insert(t.node_maintenance).values(
+                id=window.id,
+                node_id=window.node_id,
+                start_at=window.start,
+                end_at=window.end,
+                reason=window.reason,
+            )
+        )
+
+    def maintenance(self, node_id: str | None = None) -> list[NodeMaintenance]:
+        m = t.node_maintenance.c
+        q = select(t.node_maintenance).order_by(m.start_at, m.id)
+        if node_id is not None:
+            q = q.where(m.node_id == node_id)
+        return [
+            NodeMaintenance(r.id, NodeId(r.node_id), r.start_at, r.end_at, r.reason)
+            for r in self.c.execute(q)
+        ]
+
+    def delete_maintenance(self, window_id: str) -> bool:
+        return bool(
+            self.c.execute(delete(t.node_maintenance).where(t.node_maintenance.c.id == window_id)).rowcount
+        )
+
+    def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
+        if not node_ids or not self._pg:
+            return set(node_ids)  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
+        q = sql().claim_wait if wait else sql().claim_skip
+        return {r.id for r in self.c.execute(q, {"ids": list(node_ids)})}
+
+    def lock_tenant(self, tenant_id: str) -> None:
+        if self._pg:
+            self.c.execute(
+                select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update()
+            ).first()
+
+    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
+        if self._pg:  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
+            self.c.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(tenant_id, idempotency_key)}
+            )
+
+    def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
+        if not bookings:
+            return
+        try:
+            self.c.execute(
+                sql().insert_bookings,
+                [
+                    {
+                        "allocation_id": b.allocation_id,
+                        "node_id": b.node_id,
+                        "slot": b.slot,
+                        "start_at": b.start,
+                        "end_at": b.end,
+                    }
+                    for b in bookings
+                ],
+            )
+        except IntegrityError as err:  # the exclusion constraint: a GPU already booked at some instant
+            raise Conflict(
+                "a GPU of this placement is already booked for part of the window",
+                details={"reasons": {"gpu-already-booked": 1}},
+            ) from err
+
+    def bookings(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
+    ) -> list[GpuBooking]:
+        g = t.allocation_gpus
+        if nodes is not None:  # nodes of `model`, by the caller's word
+            params: dict[str, Any] = {"start": start, "nodes": list(nodes)}
+            if end is not None:
+                params["end"] = end
+            rows = self.c.execute(sql().bookings_on[end is not None], params)
+        else:
+            q = select(*BOOKING_COLUMNS).where(overlapping(start, end))
+            q = q.join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model)
+            rows = self.c.execute(q.order_by(g.c.id))
+        found = [GpuBooking(AllocationId(a), NodeId(n), slot, s, e) for a, n, slot, s, e in rows]
+        for window, gpus in self._maintenance_over(model, start, end, nodes):
+            found.extend(window.bookings(gpus))
+        return found
+
+    def _maintenance_over(
+        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None
+    ) -> list[tuple[NodeMaintenance, int]]:
+        """Planned maintenance windows of `model`'s nodes overlapping [start, end): they hold every GPU of
+        their node like a booking does."""
+        m = t.node_maintenance.c
+        mq = (
+            select(t.node_maintenance, t.nodes.c.gpus)
+            .join(t.nodes, t.nodes.c.id == m.node_id)
+            .where(t.nodes.c.model == model, m.end_at > start)
+        )
+        if end is not None:
+            mq = mq.where(m.start_at < end)
+        if nodes is not None:
+            mq = mq.where(m.node_id.in_(list(nodes)))
+        return [
+            (NodeMaintenance(r.id, NodeId(r.node_id), r.start_at, r.end_at, r.reason), r.gpus)
+            for r in self.c.execute(mq.order_by(m.id))
+        ]
+
+    def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        rows = self.c.execute(sql().taken[self._pg], {"model": model, "start": start, "end": end})
+        found = {node: {int(s) for s in joined.split(",")} for node, joined in rows}
+        for window, gpus in self._maintenance_over(model, start, end, None):
+            found.setdefault(window.node_id, set()).update(range(gpus))
+        return found
+
+    def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
+        g = t.allocation_gpus
+        return [
+            to_booking(r)
+            for r in self.c.execute(select(g).where(g.c.allocation_id == allocation_id).order_by(g.c.id))
+        ]
+
+    def end_bookings(self, allocation_id: str, at: datetime) -> None:
+        g = t.allocation_gpus.c
+        self.c.execute(update(t.allocation_gpus).where(g.allocation_id == allocation_id).values(end_at=at))
+
+    def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
+        g = t.allocation_gpus.c
+        self.c.execute(
+            update(t.allocation_gpus)
+            .where(
+                g.allocation_id == allocation_id,
+                g.node_id == node_id,
+                or_(g.end_at.is_(None), g.end_at > at),
+            )
+            .values(end_at=case((g.start_at > at, g.start_at), else_=at))
+        )

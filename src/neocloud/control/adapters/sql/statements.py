@@ -1,0 +1,100 @@
+"""The hot path's SQL, built once with bind parameters, and the overlap conditions bookings are read by."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, and_, bindparam, cast, func, insert, or_, select
+
+from neocloud.control.adapters.sql import tables as t
+
+
+def overlapping(start: datetime, end: datetime | None) -> Any:
+    g = t.allocation_gpus.c
+    cond = and_(or_(g.end_at.is_(None), and_(g.end_at > start, g.end_at > g.start_at)))
+    return cond if end is None else and_(cond, g.start_at < end)
+
+
+BOOKING_COLUMNS = (
+    t.allocation_gpus.c.allocation_id,
+    t.allocation_gpus.c.node_id,
+    t.allocation_gpus.c.slot,
+    t.allocation_gpus.c.start_at,
+    t.allocation_gpus.c.end_at,
+)
+
+
+def advisory_key(tenant_id: str, key: str) -> int:
+    """A signed 64-bit number for pg_advisory_xact_lock from (tenant, key): a collision only serialises
+    two unrelated requests, it never lets two equal ones through."""
+    digest = hashlib.sha256(f"idempotency:{tenant_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def overlapping_params(*, bounded: bool) -> Any:
+    """_overlapping over the bind parameters `start` (and `end` when bounded)."""
+    g = t.allocation_gpus.c
+    cond = or_(g.end_at.is_(None), and_(g.end_at > bindparam("start"), g.end_at > g.start_at))
+    return and_(cond, g.start_at < bindparam("end")) if bounded else cond
+
+
+class Statements:
+    """The hot path's statements, built once with bind parameters: SQLAlchemy then neither rebuilds
+    them nor recomputes their cache keys on every call (a fifth of a reservation's CPU time)."""
+
+    def __init__(self) -> None:
+        a, g, n = t.allocations.c, t.allocation_gpus.c, t.nodes.c
+        self.auth_epoch = select(t.auth_epoch.c.version).where(t.auth_epoch.c.id == 1)
+        self.token_by_hash = select(t.tokens).where(t.tokens.c.secret_hash == bindparam("secret_hash"))
+        self.tenant = select(t.tenants).where(t.tenants.c.id == bindparam("id"))
+        self.project = select(t.projects).where(t.projects.c.id == bindparam("id"))
+        self.project_by_name = select(t.projects).where(
+            t.projects.c.tenant_id == bindparam("tenant_id"), t.projects.c.name == bindparam("name")
+        )
+        q = t.quotas.c
+        self.quotas_of = (
+            select(t.quotas)
+            .where(q.tenant_id == bindparam("tenant_id"))
+            .order_by(q.tenant_id, q.project_key, q.model)
+        )
+        self.node_version = select(func.count(), func.max(n.ordinal)).where(n.model == bindparam("model"))
+        self.node_states = select(n.id, n.state).where(n.state != "ready")
+        claim = select(n.id).where(n.id.in_(bindparam("ids", expanding=True)))
+        self.claim_wait, self.claim_skip = claim.with_for_update(), claim.with_for_update(skip_locked=True)
+        self.allocation = select(t.allocations).where(a.id == bindparam("id"))
+        self.allocation_lock = self.allocation.with_for_update()
+        self.allocation_lock_skip = self.allocation.with_for_update(skip_locked=True)
+        self.by_key = select(t.allocations).where(
+            a.tenant_id == bindparam("tenant_id"), a.idempotency_key == bindparam("key")
+        )
+        self.insert_allocation = insert(t.allocations)
+        self.insert_bookings = insert(t.allocation_gpus)
+        self.insert_events = insert(t.events)
+        self.bookings_on = {
+            bounded: select(*BOOKING_COLUMNS)
+            .where(overlapping_params(bounded=bounded), g.node_id.in_(bindparam("nodes", expanding=True)))
+            .order_by(g.id)
+            for bounded in (True, False)
+        }
+        self.taken = {
+            pg: select(
+                g.node_id, func.string_agg(cast(g.slot, String), ",") if pg else func.group_concat(g.slot)
+            )
+            .join(t.nodes, n.id == g.node_id)
+            .where(n.model == bindparam("model"), overlapping_params(bounded=True))
+            .group_by(g.node_id)
+            for pg in (True, False)
+        }
+
+
+STATEMENTS: Statements | None = None
+
+
+def sql() -> Statements:
+    """The statements, built on first use (nothing is built at import)."""
+    global STATEMENTS
+    if STATEMENTS is None:
+        STATEMENTS = Statements()
+    return STATEMENTS
