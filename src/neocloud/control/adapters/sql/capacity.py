@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from neocloud.control.adapters.sql import tables as t
 from neocloud.control.adapters.sql.connected import Connected
 from neocloud.control.adapters.sql.rows import to_booking
-from neocloud.control.adapters.sql.statements import BOOKING_COLUMNS, advisory_key, overlapping, sql
+from neocloud.control.adapters.sql.statements import advisory_key, sql
 from neocloud.control.domain.allocations import GpuBooking
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.fleet.fleet import Node
@@ -151,46 +151,32 @@ class CapacityRows(Connected):
     def bookings(
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
     ) -> list[GpuBooking]:
-        g = t.allocation_gpus
-        if nodes is not None:  # nodes of `model`, by the caller's word
-            params: dict[str, Any] = {"start": start, "nodes": list(nodes)}
-            if end is not None:
-                params["end"] = end
-            rows = self.c.execute(sql().bookings_on[end is not None], params)
-        else:
-            q = select(*BOOKING_COLUMNS).where(overlapping(start, end))
-            q = q.join(t.nodes, t.nodes.c.id == g.c.node_id).where(t.nodes.c.model == model)
-            rows = self.c.execute(q.order_by(g.c.id))
-        found = [GpuBooking(AllocationId(a), NodeId(n), slot, s, e) for a, n, slot, s, e in rows]
-        for window, gpus in self._maintenance_over(model, start, end, nodes):
-            found.extend(window.bookings(gpus))
+        """The bookings of `model`'s nodes (of `nodes` only, when given) overlapping [start, end), then
+        the planned maintenance windows overlapping it as bookings of every GPU of their node: one
+        statement."""
+        params: dict[str, Any] = {"model": model, "start": start}
+        if end is not None:
+            params["end"] = end
+        if nodes is not None:
+            params["nodes"] = list(nodes)
+        found: list[GpuBooking] = []
+        for owner, node, slot, s, e, gpus, kind, _ in self.c.execute(
+            sql().bookings[end is not None, nodes is not None], params
+        ):
+            if kind:
+                found.extend(GpuBooking(AllocationId(owner), NodeId(node), k, s, e) for k in range(gpus))
+            else:
+                found.append(GpuBooking(AllocationId(owner), NodeId(node), slot, s, e))
         return found
 
-    def _maintenance_over(
-        self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None
-    ) -> list[tuple[NodeMaintenance, int]]:
-        """Planned maintenance windows of `model`'s nodes overlapping [start, end): they hold every GPU of
-        their node like a booking does."""
-        m = t.node_maintenance.c
-        mq = (
-            select(t.node_maintenance, t.nodes.c.gpus)
-            .join(t.nodes, t.nodes.c.id == m.node_id)
-            .where(t.nodes.c.model == model, m.end_at > start)
-        )
-        if end is not None:
-            mq = mq.where(m.start_at < end)
-        if nodes is not None:
-            mq = mq.where(m.node_id.in_(list(nodes)))
-        return [
-            (NodeMaintenance(r.id, NodeId(r.node_id), r.start_at, r.end_at, r.reason), r.gpus)
-            for r in self.c.execute(mq.order_by(m.id))
-        ]
-
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        """Per node of `model`, the GPU slots booked or under planned maintenance at some instant of
+        [start, end): one statement."""
+        found: dict[str, set[int]] = {}
         rows = self.c.execute(sql().taken[self._pg], {"model": model, "start": start, "end": end})
-        found = {node: {int(s) for s in joined.split(",")} for node, joined in rows}
-        for window, gpus in self._maintenance_over(model, start, end, None):
-            found.setdefault(window.node_id, set()).update(range(gpus))
+        for node, joined, gpus in rows:
+            slots = found.setdefault(node, set())
+            slots.update(range(gpus) if joined is None else (int(x) for x in joined.split(",")))
         return found
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:

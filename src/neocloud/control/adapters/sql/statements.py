@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, insert, or_, select
+from sqlalchemy import String, and_, bindparam, cast, func, insert, literal_column, or_, select, union_all
 
 from neocloud.control.adapters.sql import tables as t
-
-
-def overlapping(start: datetime, end: datetime | None) -> Any:
-    g = t.allocation_gpus.c
-    cond = and_(or_(g.end_at.is_(None), and_(g.end_at > start, g.end_at > g.start_at)))
-    return cond if end is None else and_(cond, g.start_at < end)
-
-
-BOOKING_COLUMNS = (
-    t.allocation_gpus.c.allocation_id,
-    t.allocation_gpus.c.node_id,
-    t.allocation_gpus.c.slot,
-    t.allocation_gpus.c.start_at,
-    t.allocation_gpus.c.end_at,
-)
 
 
 def advisory_key(tenant_id: str, key: str) -> int:
@@ -34,7 +18,8 @@ def advisory_key(tenant_id: str, key: str) -> int:
 
 
 def overlapping_params(*, bounded: bool) -> Any:
-    """_overlapping over the bind parameters `start` (and `end` when bounded)."""
+    """A booking overlaps [`start`, `end`) (bind parameters; `end` only when bounded); a booking ended
+    at or before its start (cut back before it began) overlaps nothing."""
     g = t.allocation_gpus.c
     cond = or_(g.end_at.is_(None), and_(g.end_at > bindparam("start"), g.end_at > g.start_at))
     return and_(cond, g.start_at < bindparam("end")) if bounded else cond
@@ -72,19 +57,64 @@ class Statements:
         self.insert_allocation = insert(t.allocations)
         self.insert_bookings = insert(t.allocation_gpus)
         self.insert_events = insert(t.events)
-        self.bookings_on = {
-            bounded: select(*BOOKING_COLUMNS)
-            .where(overlapping_params(bounded=bounded), g.node_id.in_(bindparam("nodes", expanding=True)))
-            .order_by(g.id)
+        # Bookings and taken GPUs come with the planned maintenance windows of the same nodes in one
+        # statement (UNION ALL): a window holds every GPU of its node like a booking. Rows say which they
+        # are by `kind` (0 a booking, 1 a window, whose `gpus` is its node's GPU count).
+        m = t.node_maintenance.c
+        window = m.end_at > bindparam("start")
+        self.bookings = {
+            (bounded, on_nodes): union_all(
+                select(
+                    g.allocation_id.label("owner"),
+                    g.node_id,
+                    g.slot,
+                    g.start_at,
+                    g.end_at,
+                    literal_column("0").label("gpus"),
+                    literal_column("0").label("kind"),
+                    g.id.label("seq"),
+                ).where(
+                    overlapping_params(bounded=bounded),
+                    g.node_id.in_(bindparam("nodes", expanding=True))
+                    if on_nodes  # nodes of the model, by the caller's word
+                    else g.node_id.in_(select(n.id).where(n.model == bindparam("model"))),
+                ),
+                select(
+                    m.id,
+                    m.node_id,
+                    literal_column("0"),
+                    m.start_at,
+                    m.end_at,
+                    n.gpus,
+                    literal_column("1"),
+                    literal_column("0"),
+                )
+                .join(t.nodes, n.id == m.node_id)
+                .where(
+                    n.model == bindparam("model"),
+                    and_(window, m.start_at < bindparam("end")) if bounded else window,
+                    *([m.node_id.in_(bindparam("nodes", expanding=True))] if on_nodes else []),
+                ),
+            ).order_by(literal_column("kind"), literal_column("seq"), literal_column("owner"))
             for bounded in (True, False)
+            for on_nodes in (True, False)
         }
         self.taken = {
-            pg: select(
-                g.node_id, func.string_agg(cast(g.slot, String), ",") if pg else func.group_concat(g.slot)
+            pg: union_all(
+                select(
+                    g.node_id,
+                    (func.string_agg(cast(g.slot, String), ",") if pg else func.group_concat(g.slot)).label(
+                        "slots"
+                    ),
+                    literal_column("0").label("gpus"),
+                )
+                .join(t.nodes, n.id == g.node_id)
+                .where(n.model == bindparam("model"), overlapping_params(bounded=True))
+                .group_by(g.node_id),
+                select(m.node_id, literal_column("NULL"), n.gpus)
+                .join(t.nodes, n.id == m.node_id)
+                .where(n.model == bindparam("model"), window, m.start_at < bindparam("end")),
             )
-            .join(t.nodes, n.id == g.node_id)
-            .where(n.model == bindparam("model"), overlapping_params(bounded=True))
-            .group_by(g.node_id)
             for pg in (True, False)
         }
 

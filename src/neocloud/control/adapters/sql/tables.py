@@ -19,7 +19,8 @@ from sqlalchemy import (
 from neocloud.infra.sql import UtcDateTime, metadata
 
 tenants = Table(
-    "tenants", metadata,
+    "tenants",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -27,7 +28,8 @@ tenants = Table(
 )
 
 projects = Table(
-    "projects", metadata,
+    "projects",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False),
     Column("name", String(64), nullable=False),
@@ -36,7 +38,8 @@ projects = Table(
 )
 
 tokens = Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),
@@ -52,14 +55,16 @@ tokens = Table(
 # One row (id 1) whose version changes with every revoke, suspend and resume (0005): API servers compare
 # it on each request to know when to drop their cached principals.
 auth_epoch = Table(
-    "auth_epoch", metadata,
+    "auth_epoch",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
 
 # Append-only (0005: triggers refuse UPDATE and DELETE). `details` is a JSON object.
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(128), nullable=False),
@@ -73,7 +78,8 @@ audit_log = Table(
 )
 
 quotas = Table(
-    "quotas", metadata,
+    "quotas",
+    metadata,
     Column("tenant_id", String(64), ForeignKey("tenants.id"), primary_key=True),
     Column("project_key", String(64), primary_key=True),  # '' for the tenant-wide quota
     Column("model", String(32), primary_key=True),
@@ -81,7 +87,8 @@ quotas = Table(
 )
 
 nodes = Table(
-    "nodes", metadata,
+    "nodes",
+    metadata,
     Column("id", String(128), primary_key=True),
     Column("ordinal", Integer, nullable=False),
     Column("model", String(32), nullable=False, index=True),
@@ -101,7 +108,8 @@ nodes = Table(
 # capacity_locks (0001) was dropped by 0008: admission locks the node rows it books instead.
 
 allocations = Table(
-    "allocations", metadata,
+    "allocations",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("tenant_id", String(64), ForeignKey("tenants.id"), nullable=False),
     Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
@@ -130,7 +138,8 @@ allocations = Table(
 )
 
 allocation_gpus = Table(
-    "allocation_gpus", metadata,
+    "allocation_gpus",
+    metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("allocation_id", String(64), ForeignKey("allocations.id"), nullable=False, index=True),
     Column("node_id", String(128), ForeignKey("nodes.id"), nullable=False),
@@ -142,7 +151,8 @@ allocation_gpus = Table(
 )
 
 events = Table(
-    "allocation_events", metadata,
+    "allocation_events",
+    metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("allocation_id", String(64), ForeignKey("allocations.id"), nullable=False, index=True),
     Column("tenant_id", String(64), nullable=False),
@@ -158,7 +168,8 @@ events = Table(
 )
 
 node_maintenance = Table(  # planned maintenance windows (0007): admission reads them as bookings
-    "node_maintenance", metadata,
+    "node_maintenance",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("node_id", String(128), ForeignKey("nodes.id"), nullable=False, index=True),
     Column("start_at", UtcDateTime(), nullable=False),
