@@ -6,13 +6,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from neocloud.billing.adapters.sql.feed import SqlEventFeed
+from neocloud.billing.adapters.sql.store import SqlBillingStore
 from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.views import ReservationRequest
 from neocloud.infra.engine import make_engine
 from neocloud.infra.schema import upgrade
 from tests.control_builders import World, world
@@ -47,7 +51,9 @@ def _while_write_locked(path: Path, read: Callable[[], Any]) -> tuple[bool, Any]
     return finished, out[0] if out else None
 
 
-def test_reads_complete_while_another_connection_holds_the_write_lock(sqlite: tuple[Engine, World, Path]) -> None:
+def test_reads_complete_while_another_connection_holds_the_write_lock(
+    sqlite: tuple[Engine, World, Path],
+) -> None:
     _, w, path = sqlite
     acme, operator = w.tenant("acme"), w.operator()
     finished, page = _while_write_locked(path, lambda: w.control.reservations.list_reservations(acme))
@@ -68,3 +74,64 @@ def test_a_writing_unit_of_work_still_begins_immediate(sqlite: tuple[Engine, Wor
         other.execute("BEGIN IMMEDIATE")  # a reader does not hold the write lock
         other.rollback()
         other.close()
+
+
+def test_a_read_only_unit_of_work_reads_through_the_store_beside_a_writer(
+    sqlite: tuple[Engine, World, Path],
+) -> None:
+    engine, w, path = sqlite
+    acme = w.tenant("acme")
+    placed = w.control.reservations.reserve(acme, ReservationRequest(model="H100", gpus=8, hours=2))
+
+    def read() -> tuple[str | None, int]:
+        with SqlStore(engine)(read_only=True) as uow:
+            alloc = uow.get_allocation(placed.id)
+            return (alloc.state.value if alloc else None), len(uow.bookings("H100", w.clock.now(), None))
+
+    finished, (state, booked) = _while_write_locked(path, read)
+    assert finished and state == "scheduled" and booked == 8
+
+
+def test_a_reconciler_pass_with_nothing_due_takes_no_write_lock(sqlite: tuple[Engine, World, Path]) -> None:
+    _, w, path = sqlite
+    acme = w.tenant("acme")
+    later = w.clock.now() + timedelta(days=1)
+    w.control.reservations.reserve(acme, ReservationRequest(model="H100", gpus=8, hours=1, start=later))
+    finished, report = _while_write_locked(path, w.control.reconcile)
+    assert finished and report.started == 0 and report.details == []
+
+
+def test_an_allocation_due_but_not_ready_is_looked_at_without_the_write_lock(
+    sqlite: tuple[Engine, World, Path],
+) -> None:
+    engine, _, path = sqlite
+    w = world(engine, delay=timedelta(minutes=10))  # provisioning: due on each pass, not ready yet
+    acme = w.tenant("acme")
+    placed = w.control.reservations.reserve(acme, ReservationRequest(model="H100", gpus=8, hours=1))
+    w.control.reconcile()
+    with SqlStore(engine)(read_only=True) as uow:
+        alloc = uow.get_allocation(placed.id)
+        assert alloc is not None and alloc.state.value == "provisioning"
+    finished, report = _while_write_locked(path, w.control.reconcile)
+    assert finished and report.provisioned == 0
+
+
+def test_billing_reads_take_no_write_lock(sqlite: tuple[Engine, World, Path]) -> None:
+    engine, w, path = sqlite
+    acme = w.tenant("acme")
+    w.control.reservations.reserve(acme, ReservationRequest(model="H100", gpus=8, hours=1))
+    w.control.reconcile()
+    store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
+
+    def reads() -> tuple[int, int, int, int, int, int]:
+        return (
+            len(store.usage()),
+            len(store.credits()),
+            len(store.invoices()),
+            len(store.incidents()),
+            len(store.covered([])),
+            len(feed.lifecycle_events(w.clock.now() + timedelta(hours=2))),
+        )
+
+    finished, counts = _while_write_locked(path, reads)
+    assert finished and counts is not None and counts[-1] >= 2  # requested→scheduled, →provisioning…

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 
 from neocloud.billing.domain.metering import LifecycleEvent
 from neocloud.control.adapters.sql import tables as t
+from neocloud.infra.engine import read_only
 from neocloud.kernel.ids import AllocationId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
@@ -40,6 +41,7 @@ class SqlEventFeed:
             query = query.where(e.tenant_id == tenant)
         out = []
         with self.engine.connect() as conn:
+            read_only(conn)  # on SQLite: beside the writer, not behind it
             for r in conn.execute(query):
                 window = r.product == Product.RESERVED.value and r.end_at is not None
                 out.append(

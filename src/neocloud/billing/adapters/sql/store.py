@@ -3,7 +3,8 @@
 The store holds an engine and nothing else: `atomic()` opens a new database transaction for its caller
 and hands it over as a SqlBillingUnit (every write made through the unit commits together or not at all,
 so a process killed mid-way leaves the previous state); each other method is one short transaction of
-its own. No transaction is ever kept on the store, so one thread's failure can never roll back another
+its own (the reads read-only: on SQLite they read beside the writer, never behind it). No
+transaction is ever kept on the store, so one thread's failure can never roll back another
 thread's write.
 """
 
@@ -49,7 +50,7 @@ class SqlBillingStore:
         """A read-only transaction (on SQLite it begins DEFERRED, beside the writer, not behind it)."""
         with self.engine.connect() as conn:
             read_only(conn)
-            with conn.begin():
+            with conn.begin(), _plan_each_time(conn):
                 yield SqlBillingUnit(conn, locking=False)
 
     def catalog_version(self, currency: str) -> str | None:
@@ -71,11 +72,11 @@ class SqlBillingStore:
             return unit.append_usage(entries)
 
     def usage(self, *, tenant: TenantId | None = None, period: Period | None = None) -> list[UsageEntry]:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.usage(tenant=tenant, period=period)
 
     def covered(self, allocations: Iterable[AllocationId]) -> dict[AllocationId, list[tuple[int, int]]]:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.covered(allocations)
 
     def append_incidents(self, incidents: Iterable[Incident]) -> int:
@@ -83,7 +84,7 @@ class SqlBillingStore:
             return unit.append_incidents(incidents)
 
     def incidents(self) -> list[Incident]:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.incidents()
 
     def add_credit(self, credit: Credit) -> None:
@@ -91,11 +92,11 @@ class SqlBillingStore:
             unit.add_credit(credit)
 
     def credits(self, *, tenant: TenantId | None = None) -> list[Credit]:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.credits(tenant=tenant)
 
     def get_invoice(self, invoice_id: InvoiceId) -> Invoice | None:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.get_invoice(invoice_id)
 
     def save_invoice(self, invoice: Invoice) -> None:
@@ -103,7 +104,7 @@ class SqlBillingStore:
             unit.save_invoice(invoice)
 
     def invoices(self, *, tenant: TenantId | None = None) -> list[Invoice]:
-        with self._once() as unit:
+        with self._read() as unit:
             return unit.invoices(tenant=tenant)
 
 
