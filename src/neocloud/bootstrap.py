@@ -77,7 +77,7 @@ class Settings:
 
     `database_url` None means the embedded SQLite file `neocloud.db` in `data_dir` (WAL mode);
     postgresql+psycopg://… selects PostgreSQL; "memory" selects the in-memory store (tests, demo).
-    `pool_size` and `max_overflow` size the SQL connection pool (None: SQLAlchemy's defaults, 5 and 10).
+    `pool_size` and `max_overflow` size the SQL connection pool (None: infra.engine's POOL_SIZE and MAX_OVERFLOW).
     `billing` is how billing meters and invoices (currency, grid, settle delay).
     `postgres_timeouts` None means infra.engine's defaults (lock, statement, idle-in-transaction).
     `default_quota_gpus` is written as every new tenant's quotas: GPUs per model of the catalog

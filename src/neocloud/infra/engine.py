@@ -29,6 +29,13 @@ READ_ONLY = "neocloud_read_only"
 # first statement, which invalidates the pool (every older connection is replaced) and answers 503.
 PING_IDLE_S = 1.0
 _CHECKED_IN = "neocloud_checked_in"
+# Connections kept open in the pool. A server answers up to 40 requests at once (the thread pool of its
+# sync routes), each holding one connection at a time; with SQLAlchemy's default of 5 kept (+10 overflow)
+# every connection past the fifth was closed when returned and opened again by the next request: a
+# PostgreSQL backend started (and the session's time limits set) or, on SQLite, the PRAGMAs run again,
+# several times a second under 16 clients. Connections are still opened only when needed.
+POOL_SIZE = 20
+MAX_OVERFLOW = 20
 
 # SQLSTATEs after which nothing was applied and the same statement may simply be retried: lock_not_available,
 # query_canceled (statement_timeout), idle_in_transaction_session_timeout, serialization_failure, deadlock.
@@ -72,7 +79,12 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
     lock; a connection marked `read_only()` begins DEFERRED instead and reads beside the writer (WAL).
     PostgreSQL sessions get `timeouts` (default PostgresTimeouts()); a connection idle in the pool over
     PING_IDLE_S is pinged at checkout instead of every checkout (SQLAlchemy's pool_pre_ping: one more
-    round trip per unit of work)."""
+    round trip per unit of work). The pool keeps up to `pool_size` connections (default POOL_SIZE) and
+    opens `max_overflow` more when needed (default MAX_OVERFLOW)."""
+    in_memory = url.startswith("sqlite") and (url.split("///", 1)[1] if "///" in url else "") in ("", ":memory:")
+    if not in_memory and "poolclass" not in kw:  # an in-memory SQLite has a pool of its own kind
+        kw.setdefault("pool_size", POOL_SIZE)
+        kw.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
