@@ -35,13 +35,13 @@ from neocloud.fleet import presets
 from neocloud.fleet.fleet import Node
 from neocloud.health.app.deps import HealthSettings, SpareSettings
 from neocloud.health.domain.injector import FaultInjector
-from neocloud.health.domain.profiles import profile as failure_profile
 from neocloud.health.domain.lifecycle import NodeState
+from neocloud.health.domain.profiles import profile as failure_profile
 from neocloud.kernel import reference as ref
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import CATALOG
 from neocloud.kernel.health import RecommendedAction
-from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import Period
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

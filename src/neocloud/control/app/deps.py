@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from neocloud.control.app.placement_timing import PlacementTimings
 from neocloud.control.app.ports import (
     AccessGuide,
     ClusterAccounts,
@@ -21,7 +22,6 @@ from neocloud.control.app.ports import (
     Provisioner,
     UnitOfWorkFactory,
 )
-from neocloud.control.app.placement_timing import PlacementTimings
 from neocloud.control.app.reconciler import Retries
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.fleet.fleet import Fleet
