@@ -22,6 +22,7 @@ from neocloud.api.routers import (
     metrics,
     nodes,
     reservations,
+    sla,
     slurm,
     tenancy,
     webhooks,
@@ -61,7 +62,7 @@ def create_app(
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
+    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks, sla):
         v1.include_router(module.router)
     app.include_router(v1)
     console.install(app)  # the web console at /, on the same services and principal cache

@@ -128,7 +128,9 @@ def _figures(p: FailureProfile) -> list[tuple[int, float, str]]:
     return sorted(out)
 
 
-def job_mtbf(p: FailureProfile, job_gpus: int, published: float, by: str, *, events: int, seed: int) -> JobMtbf:
+def job_mtbf(
+    p: FailureProfile, job_gpus: int, published: float, by: str, *, events: int, seed: int
+) -> JobMtbf:
     model = p.job_mtbf_hours(job_gpus)
     span_h = events * model
     hits = FaultInjector(p.kinds, seed=f"{seed}:{p.name}:{job_gpus}").failures(
