@@ -264,7 +264,7 @@ class HealthService:
             for e in self._d.store.events(since=since, limit=100_000)
             if e.actor == AUTO and e.to_state is NodeState.DRAINING
         ]
-        decision = self._d.settings.policy.decide(obs, h, recent, len(self._d.store.all()))
+        decision = self._d.settings.policy.decide(obs, h, recent, self._d.store.count())
         match decision:
             case Quarantine(reason, action, mode, timeout):
                 h = self._quarantine(h, reason, action, mode, timeout, AUTO, at=obs.at)
@@ -315,7 +315,9 @@ class HealthService:
                 raise InvalidInput(
                     "a health event cannot be from the future", details={"at": o.at.isoformat()}
                 )
-            self._load(o.node)
+        known = self._d.store.get_many(o.node for o in ordered)  # one read for the batch
+        for node in sorted({o.node for o in ordered} - set(known)):
+            self._load(node)  # new to health (sync) or unknown (NotFound)
         out = [self.observe(o) for o in ordered]
         self.tick()
         return out
@@ -332,12 +334,25 @@ class HealthService:
         now = now or self._d.clock.now()
         made: list[NodeEvent] = []
         for seen in self._d.store.all():
+            if not self._due(seen, now):
+                continue  # most nodes: in service, nothing timed (no read per node)
             h = self._d.store.get(seen.node) or seen  # an earlier step may have changed it (spares)
             try:
                 made.extend(self._step(h, now))
             except Conflict:
                 continue  # another process moved this node meanwhile; its step is done or redone there
         return made
+
+    def _due(self, h: NodeHealth, now: datetime) -> bool:
+        """Whether `_step` may move the node now (a draining node: when its work is gone or its
+        deadline passed, which needs the control plane)."""
+        if h.state is NodeState.DRAINING:
+            return True
+        if h.state is NodeState.OUT_OF_SERVICE:
+            return h.action in self._d.settings.auto_repair
+        if h.state in (NodeState.IN_REPAIR, NodeState.BURN_IN):
+            return h.until is not None and h.until <= now
+        return False
 
     def _step(self, h: NodeHealth, now: datetime) -> Iterable[NodeEvent]:
         if h.state is NodeState.DRAINING:
@@ -374,9 +389,7 @@ class HealthService:
         now = self._d.clock.now()
         known = {h.node for h in self._d.store.all()}
         nodes = self._d.control.nodes()
-        for n in nodes:
-            if n.id not in known:
-                self._d.store.save(NodeHealth.new(n.id, now), None, expected=None)
+        self._d.store.add_new(NodeHealth.new(n.id, now) for n in nodes if n.id not in known)  # one write
         designate(self._d, nodes, now)
         self._push(self._d.store.all())
 
