@@ -146,6 +146,8 @@ def test_metrics_have_a_placement_decision_histogram_per_product() -> None:
         if line.startswith('neocloud_placement_decision_seconds_sum{product="reserved"}')
     )
     admission = next(
-        float(line.split()[-1]) for line in text.splitlines() if line.startswith("neocloud_admission_seconds_sum")
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("neocloud_admission_seconds_sum")
     )
     assert 0 < total < admission  # the placer's time is part of the request's, without its database work

@@ -62,8 +62,9 @@ def create_app(
     v1 = APIRouter(
         prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
     )
-    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks, sla):
+    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
         v1.include_router(module.router)
+    v1.include_router(sla.router)  # the SLA report (issue #10)
     app.include_router(v1)
     console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)
