@@ -15,7 +15,7 @@ from neocloud.billing.app.service import BillingService
 from neocloud.billing.app.settings import BillingSettings
 from neocloud.control.app.control import DEFAULT_SPOT_NOTICE, ControlPlane, Deps
 from neocloud.control.app.ports import IdSource, Provisioner, UnitOfWorkFactory
-from neocloud.health.app.deps import HealthSettings
+from neocloud.health.app.deps import HealthSettings, SpareSettings
 from neocloud.health.app.service import HealthService
 from neocloud.kernel.audit import AuditTrail
 from neocloud.kernel.clock import Clock
@@ -112,6 +112,7 @@ class Settings:
             data_dir=Path(raw_dir).expanduser(), database_url=url,
             postgres_timeouts=PostgresTimeouts.from_env(os.environ),
             slurm=SlurmSettings.from_env(os.environ),
+            health=HealthSettings(spares=SpareSettings.from_env(os.environ)),
         )
 
     @property

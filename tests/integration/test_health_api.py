@@ -124,3 +124,30 @@ def test_webhooks_over_http_show_the_secret_once_and_stay_in_their_tenant() -> N
     assert bob.delete(f"/v1/webhooks/{hook['id']}").status_code == 404
     assert alice.post("/v1/webhooks", json={"url": "ftp://x/y", "events": ["degraded"]}).status_code == 422
     assert alice.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
+
+
+def test_metrics_have_a_placement_decision_histogram_per_product() -> None:
+    w = ApiWorld.build()
+    op, alice = w.http(w.operator), w.http(w.tokens["alice"])
+    text = op.get("/metrics").text
+    assert "neocloud_placement_decision_seconds" in text  # declared before any decision
+    assert "neocloud_placement_decision_seconds_count" not in text
+    r = alice.post("/v1/reservations", json={"model": "H100", "gpus": 8, "hours": 2, "shape": "whole-nodes"})
+    assert r.status_code == 201, r.text
+    r = alice.post("/v1/instances", json={"model": "H100", "nodes": 1})
+    assert r.status_code == 201, r.text
+    text = op.get("/metrics").text
+    assert 'neocloud_placement_decision_seconds_count{product="reserved"} 1.0' in text
+    assert 'neocloud_placement_decision_seconds_count{product="on-demand"} 1.0' in text
+    assert 'neocloud_placement_decision_seconds_bucket{le="+Inf",product="reserved"} 1.0' in text
+    total = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith('neocloud_placement_decision_seconds_sum{product="reserved"}')
+    )
+    admission = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("neocloud_admission_seconds_sum")
+    )
+    assert 0 < total < admission  # the placer's time is part of the request's, without its database work

@@ -31,3 +31,26 @@ def test_bench_health_json_has_the_issue_shape_and_compares_spares() -> None:
     assert doc["runs"][0]["spare_utilisation_pct"] == 0.0  # no spares, none used
     again = CliRunner().invoke(app, args)
     assert json.loads(again.output) == doc  # seeded: the same run gives the same figures
+
+
+def test_bench_health_calibrate_json_names_each_figure_with_its_profile_and_verdict() -> None:
+    _register()
+    result = CliRunner().invoke(app, ["bench", "health", "--calibrate", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["mix"]["chi2"] < doc["mix"]["chi2_critical_999"]
+    verdicts = {(m["profile"], m["job_gpus"]): m["within_2_se"] for m in doc["job_mtbf"]}
+    assert verdicts == {
+        ("llama3", 16_384): True,
+        ("rsc1", 8): False,
+        ("rsc1", 1_024): False,
+        ("rsc1", 16_384): True,
+    }
+
+
+def test_bench_health_runs_on_the_rsc1_profile_and_refuses_an_unknown_one() -> None:
+    _register()
+    base = ["bench", "health", "--days", "2", "--repeats", "1", "--seed", "3", "--json"]
+    assert CliRunner().invoke(app, [*base, "--profile", "rsc1"]).exit_code == 0
+    bad = CliRunner().invoke(app, [*base, "--profile", "nope"])
+    assert bad.exit_code != 0 and "unknown failure profile" in bad.output

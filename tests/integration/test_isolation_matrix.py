@@ -342,6 +342,19 @@ ALL_OF_IT = {"limit": str(MAX_PAGE)}
 OPERATOR_ONLY = E(403, 403, 403, 200)
 
 
+def _sla_lines_are_mine(world: IsolationWorld, role: str, response: Any) -> None:
+    """The report is not empty: a tenant role's lines are all of its own allocations (spot and
+    not-yet-started ones are not covered), an operator's are of every tenant."""
+    lines = response.json()["lines"]
+    tenants = {x["tenant_id"] for x in lines}
+    if role in TENANT_ROLES:
+        mine = set(world.marks[ME].of("allocation"))
+        assert lines and {x["allocation"] for x in lines} <= mine, response.text
+        assert tenants == {world.marks[ME].tenant_id}
+    else:
+        assert tenants == {m.tenant_id for m in world.marks.values()}, response.text
+
+
 def _node(method: str, action: str, body: dict[str, Any] | None, own: dict[str, int]) -> Probe:
     """A node route on the fleet's first node (nodes are no tenant's: there is no foreign node)."""
     return Probe(lambda me, m, i: Req(method, f"/v1/nodes/{me.node_ids[0]}/{action}", body), own)
@@ -610,6 +623,17 @@ EXPECTATIONS: dict[str, list[Probe]] = {
         plain("DELETE", "/v1/maintenance/mnt_0000000000000000", E(403, 403, 403, 404))
     ],
     "GET /v1/notices": [plain("GET", "/v1/notices", ALL(200))],
+    # the SLA report: a tenant's own allocations; operators every tenant's, or the one named
+    "GET /v1/sla": [
+        plain("GET", "/v1/sla", ALL(200), then=_sla_lines_are_mine),
+        by_id(
+            "tenant",
+            lambda me, m, i: Req("GET", "/v1/sla", params={"tenant": i}),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
+            ALL(404),
+        ),
+    ],
     "POST /v1/health-events": [
         Probe(
             lambda me, m, i: Req(

@@ -22,6 +22,7 @@ from neocloud.api.routers import (
     metrics,
     nodes,
     reservations,
+    sla,
     slurm,
     tenancy,
     webhooks,
@@ -63,6 +64,7 @@ def create_app(
     )
     for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
         v1.include_router(module.router)
+    v1.include_router(sla.router)  # the SLA report (issue #10)
     app.include_router(v1)
     console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)

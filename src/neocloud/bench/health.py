@@ -14,9 +14,8 @@ REFERENCE.md, never tuned). Reported per run (medians over `repeats` seeds):
 - spare utilisation: the time-average share of the configured spare trays in use (consumed by a swap
   and not yet refilled by a repaired node), sampled hourly.
 
-The calibration (`calibration()`) checks the injector alone on Llama 3's fleet: the failure mix on
-16,384 H100 over 54 days against the published breakdown, and the measured mean time between failures
-of 8, 1,024 and 16,384-GPU jobs against Meta's research-cluster figures.
+The failure rates are a `FailureProfile` (`llama3` by default, `rsc1` for Meta's research cluster);
+the injector's calibration against each profile's published figures is `bench/health_calibration.py`.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 import math
 import secrets
 import statistics
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -36,13 +34,14 @@ from neocloud.control.domain.tenancy import Role
 from neocloud.fleet import presets
 from neocloud.fleet.fleet import Node
 from neocloud.health.app.deps import HealthSettings, SpareSettings
-from neocloud.health.domain.injector import FaultInjector, job_mtbf_hours, llama3_failure_kinds
+from neocloud.health.domain.injector import FaultInjector
 from neocloud.health.domain.lifecycle import NodeState
+from neocloud.health.domain.profiles import profile as failure_profile
 from neocloud.kernel import reference as ref
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import CATALOG
 from neocloud.kernel.health import RecommendedAction
-from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import Period
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -84,7 +83,7 @@ def _domain_groups(nodes: list[Node]) -> dict[str, list[Node]]:
     return groups
 
 
-def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
+def run_once(preset: str, days: int, spares: int, seed: int, profile: str = "llama3") -> RunFigures:
     fleet = presets.build(preset)
     end = START + timedelta(days=days)
     clock = manual_clock(START)
@@ -116,7 +115,7 @@ def run_once(preset: str, days: int, spares: int, seed: int) -> RunFigures:
         reservations.append(control.reservations.reserve(tenant, request))
     control.reconcile()
 
-    failures = FaultInjector(llama3_failure_kinds(), seed).failures(fleet.nodes, START, end)
+    failures = FaultInjector(failure_profile(profile).kinds, seed).failures(fleet.nodes, START, end)
     configured = sum(min(spares, len(m)) for m in groups.values())
     deficit_s = 0.0  # spare-slot seconds in use: configured spares minus those standing by, over time
     last = START
@@ -191,44 +190,21 @@ def _median_run(runs: list[RunFigures]) -> RunFigures:
     )
 
 
-def run(preset: str, days: int, spares: int, seed: int, repeats: int) -> tuple[int, list[RunFigures]]:
+def run(
+    preset: str, days: int, spares: int, seed: int, repeats: int, profile: str = "llama3"
+) -> tuple[int, list[RunFigures]]:
     """The default `spares` and 0/1/2 side by side: medians over seeds seed..seed+repeats-1."""
     if not 1 <= days <= 366 or spares < 0 or not 1 <= repeats <= 50:
         raise InvalidInput("need 1 <= days <= 366, spares >= 0, 1 <= repeats <= 50")
+    failure_profile(profile)  # an unknown name is bad input before any run
     out = []
     for n in sorted({*SPARES_COMPARED, spares}):
-        out.append(_median_run([run_once(preset, days, n, seed + i) for i in range(repeats)]))
+        out.append(_median_run([run_once(preset, days, n, seed + i, profile) for i in range(repeats)]))
     return spares, out
 
 
 def to_json(default: int, runs: list[RunFigures]) -> dict[str, Any]:
     return {"default_spares_per_rack": default, "runs": [r.to_json() for r in runs]}
-
-
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    by_kind: list[tuple[str, int, float]]  # kind, Llama 3 count, injector's mean count over seeds
-    chi2: float
-    mtbf: list[tuple[int, float, float, float]]  # job GPUs, measured hours, model hours, Meta hours
-
-
-def calibration(seeds: int = 5) -> Calibration:
-    """The injector on 16,384 H100 for 54 days (Llama 3), and jobs of 8 / 1,024 / 16,384 GPUs."""
-    nodes = [_box(i) for i in range(ref.LLAMA3_GPUS // 8)]
-    end = START + timedelta(days=ref.LLAMA3_DAYS)
-    totals: Counter[str] = Counter()
-    for s in range(seeds):
-        totals.update(f.kind.name for f in FaultInjector(seed=s).failures(nodes, START, end))
-    by_kind = [(name, row[0], totals[name] / seeds) for name, row in ref.LLAMA3_INTERRUPTIONS.items()]
-    chi2 = sum((got - want) ** 2 / want for _, want, got in by_kind) * seeds
-    kinds = llama3_failure_kinds()
-    mtbf = []
-    for gpus, meta in ref.META_JOB_MTBF_HOURS.items():
-        model = job_mtbf_hours(kinds, gpus)
-        span_days = 300 * model / 24  # ≈300 failures per measurement
-        hits = FaultInjector(seed=1).failures(nodes[: gpus // 8], START, START + timedelta(days=span_days))
-        mtbf.append((gpus, span_days * 24 / max(len(hits), 1), model, meta))
-    return Calibration(by_kind, chi2, mtbf)
 
 
 class CountingIds:
@@ -247,14 +223,4 @@ class CountingIds:
         return secrets.token_urlsafe(32)
 
 
-@dataclass(frozen=True)
-class _Box:
-    id: NodeId
-    gpus: int
-
-
-def _box(i: int) -> _Box:
-    return _Box(NodeId(f"h{i:05d}"), 8)
-
-
-__all__ = ["Calibration", "NodeState", "RecommendedAction", "RunFigures", "calibration", "run", "to_json"]
+__all__ = ["NodeState", "RecommendedAction", "RunFigures", "run", "to_json"]

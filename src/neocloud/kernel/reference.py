@@ -325,3 +325,13 @@ FRANCE_CAMPUS_OPERATOR_RAISED_USD: Final = "4500000"
 # Slurm's node limit per controller: 65,536 (REFERENCE.md "Scheduler scale limits"; SchedMD's
 # slurm.conf(5) and the node bitmap size of slurmctld).
 SLURM_MAX_NODES_PER_CONTROLLER: Final = 65_536
+
+# Failure profiles (the health context's injector calibration, issue #10). Kokolis et al., "Revisiting
+# Reliability in Large-Scale Machine Learning Research Clusters" (HPCA 2025, arXiv 2410.21680), Meta's
+# research clusters RSC-1 (16k A100, 2,000 DGX nodes of 8 GPUs) and RSC-2 (8k A100). The paper's model: a
+# job on N nodes fails at N times the per-node rate r_f, MTTF = 1 / (N_nodes x r_f). RSC-1's r_f = 6.50
+# failures per 1,000 node-days is the rate behind its projection of 1.8 h for 16,384 GPUs (2,048 nodes:
+# 1,000 / (6.50 x 2,048) days = 1.80 h). The ≈47 d (8 GPUs) and ≈8 h (1,024 GPUs) of META_JOB_MTBF_HOURS
+# imply 21.3 and 23.4 failures per 1,000 node-days: not the same rate (docs/health.md, "Calibration").
+META_RSC1_FAILURES_PER_1000_NODE_DAYS: Final = "6.50"
+META_RSC_GPUS_PER_NODE: Final = 8

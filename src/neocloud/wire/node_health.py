@@ -1,5 +1,5 @@
 """Node health on the wire: lifecycle commands and states, maintenance windows, health events (the
-shape external monitors post, after NVIDIA NVSentinel / DCGM), tenant notices, webhooks, SLA reports.
+shape external monitors post, after NVIDIA NVSentinel / DCGM), tenant notices, webhooks (SLA reports: wire/sla.py).
 
 (Not to be confused with wire/health.py: the /healthz and /readyz probes of the server itself.)
 """
@@ -151,22 +151,3 @@ class DeliveryOut(Out):
     last_code: int | None
     last_error: str
     delivered_at: datetime | None
-
-
-class SlaLineOut(Out):
-    tenant: str
-    allocation: str
-    shape: str
-    gpus: int
-    availability_pct: str
-    credit_pct: str
-    charge: str
-    credit: str
-    issued: bool
-
-
-class SlaReportOut(Out):
-    period_start: datetime
-    period_end: datetime
-    target_pct: str
-    lines: list[SlaLineOut]

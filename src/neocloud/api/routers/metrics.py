@@ -1,7 +1,8 @@
 """`/metrics` in the Prometheus text format (prometheus-client): nodes by lifecycle state and model,
 allocations by state, GPUs committed / delivered / in use per tenant, health events by component and
-action, time to remediate, and latency histograms of API requests and of admission (the placement
-decision with its persistence: POST of reservations and instances). Operator token required unless the
+action, time to remediate, and latency histograms of API requests, of admission (the placement
+decision with its persistence: POST of reservations and instances) and of the placement decision alone
+(time in the placer, by product). Operator token required unless the
 server's settings make it public (`Settings.metrics_public`)."""
 
 from __future__ import annotations
@@ -97,6 +98,27 @@ class HealthCollector(Collector):
         return out
 
 
+class PlacementCollector(Collector):
+    """`neocloud_placement_decision_seconds{product}`: admission's time in the placer per decision."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    def collect(self) -> Iterable[Metric]:
+        control = getattr(self._app.state.services, "control", None)
+        timings = getattr(getattr(control, "deps", None), "placement_timings", None)
+        hist = HistogramMetricFamily(
+            "neocloud_placement_decision_seconds",
+            "Placement decision latency (time in the placer, no database), by product",
+            labels=["product"],
+        )
+        if timings is not None:
+            for product, snap in timings.snapshot().items():
+                buckets = [(str(edge), n) for edge, n in snap.buckets] + [("+Inf", snap.count)]
+                hist.add_metric([product], buckets, snap.total)
+        return [hist]
+
+
 def install(app: FastAPI) -> None:
     """Add the /metrics route and the latency middleware, with a registry of this app's own."""
     registry = CollectorRegistry()
@@ -109,6 +131,7 @@ def install(app: FastAPI) -> None:
         registry=registry,
     )
     registry.register(HealthCollector(app))
+    registry.register(PlacementCollector(app))
 
     app.add_middleware(_TimeRequests, requests=requests, admission=admission)
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from neocloud.control.app.access import resolve_project
 from neocloud.control.app.deps import KEY_MAX, QUOTE_HORIZON, Deps, FleetCache
+from neocloud.control.app.placement_timing import TimedPlacer
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
@@ -357,9 +358,10 @@ def _claimed_decision(
     excluded: set[str] = set()
     for round_ in range(CLAIM_ROUNDS):
         last = round_ == CLAIM_ROUNDS - 1
+        timed = TimedPlacer(deps.placer)
         verdict = decide(
             uow,
-            deps.placer,
+            timed,
             model,
             req.shape,
             req.gpus,
@@ -373,6 +375,7 @@ def _claimed_decision(
             fleets=deps.fleets,
             excluded=None if last else excluded,
         )
+        deps.placement_timings.observe(req.product.value, timed.seconds)
         if not isinstance(verdict, Admission):
             if excluded and not last:
                 excluded = set()  # the nodes others hold may be the only fit: look again once they commit

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from neocloud.control.app.placement_timing import PlacementTimings
 from neocloud.control.app.ports import (
     AccessGuide,
     ClusterAccounts,
@@ -57,6 +58,7 @@ class Deps:
     jobs: JobAccounting | None = None  # the cluster's job accounting (None: no cluster behind: the fake)
     cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
     access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
+    placement_timings: PlacementTimings = field(default_factory=PlacementTimings)  # for /metrics
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

@@ -76,6 +76,22 @@ class NodeControl:
                     out.append(Holder(alloc, counts[alloc_id]))
         return out
 
+    def held_nodes(self, at: datetime) -> set[NodeId]:
+        """Nodes with GPUs of a live allocation booked at or after `at`: `holders` for the whole fleet
+        in one read per GPU model (maintenance windows are not holders)."""
+        with self._deps.uow(read_only=True) as uow:
+            by_alloc: dict[str, set[NodeId]] = {}
+            for model in sorted({n.model for n in uow.nodes()}):
+                for b in uow.bookings(model, at, None):
+                    if not b.allocation_id.startswith("mnt_"):
+                        by_alloc.setdefault(b.allocation_id, set()).add(NodeId(b.node_id))
+            held: set[NodeId] = set()
+            for alloc_id, nodes in by_alloc.items():
+                alloc = uow.get_allocation(alloc_id)
+                if alloc is not None and alloc.live:
+                    held |= nodes
+        return held
+
     def allocations_between(self, start: datetime, end: datetime) -> list[Allocation]:
         """Every allocation (any product, any state) whose window overlaps [start, end), by id."""
         with self._deps.uow(read_only=True) as uow:

@@ -4,6 +4,7 @@ the simulator. One lock makes every method atomic."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -36,6 +37,23 @@ class MemoryHealthStore:
     def all(self) -> list[NodeHealth]:
         with self._lock:
             return [self._nodes[k] for k in sorted(self._nodes)]
+
+    def get_many(self, nodes: Iterable[NodeId]) -> dict[NodeId, NodeHealth]:
+        with self._lock:
+            return {n: h for n in set(nodes) if (h := self._nodes.get(n)) is not None}
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._nodes)
+
+    def add_new(self, healths: Iterable[NodeHealth]) -> int:
+        with self._lock:
+            added = 0
+            for h in healths:
+                if h.node not in self._nodes:
+                    self._nodes[h.node] = h
+                    added += 1
+            return added
 
     def save(self, health: NodeHealth, event: NodeEvent | None, *, expected: NodeHealth | None) -> None:
         with self._lock:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -59,6 +59,15 @@ class IssuedCredit:
 class HealthStore(Protocol):
     def get(self, node: NodeId) -> NodeHealth | None: ...
     def all(self) -> list[NodeHealth]: ...
+    def get_many(self, nodes: Iterable[NodeId]) -> dict[NodeId, NodeHealth]:
+        """The records of those of `nodes` that have one, in one read."""
+        ...
+
+    def count(self) -> int: ...
+    def add_new(self, healths: Iterable[NodeHealth]) -> int:
+        """Add the records of nodes that have none yet (others are kept), in one write; how many."""
+        ...
+
     def save(self, health: NodeHealth, event: NodeEvent | None, *, expected: NodeHealth | None) -> None:
         """Store `health` (and its event) if the stored record is still `expected` (None: none stored);
         Conflict otherwise, so two deciders never both move a node."""
@@ -114,6 +123,10 @@ class NodeControl(Protocol):
     def node_states(self) -> dict[str, str]: ...
     def set_node_states(self, states: dict[NodeId, str]) -> None: ...
     def holders(self, node: NodeId, at: datetime) -> list[Holder]: ...
+    def held_nodes(self, at: datetime) -> set[NodeId]:
+        """Nodes with GPUs of a live allocation booked at or after `at` (one read for the fleet)."""
+        ...
+
     def allocations_between(self, start: datetime, end: datetime) -> list[Allocation]: ...
     def replace_node(
         self, allocation_id: AllocationId, failed: NodeId, candidates: Sequence[NodeId], at: datetime

@@ -1,10 +1,9 @@
-"""The node lifecycle's use cases: operator commands, observations from health sources, and the timed
-steps (drain deadlines, repairs, burn-in) that `tick` moves on.
+"""The node lifecycle's use cases: reads, operator commands and observations from health sources (the
+timed steps that `tick` moves on, and the mechanics every move shares, are `lifecycle.Lifecycle`).
 
 Each use case loads the node's lifecycle, decides in the domain (transition table, remediation policy),
 saves (compare-and-set on the node's record), then tells the control plane what placement may use
-and moves the tenant's work (`spares.Evacuation`). The control plane is told after the save, so a crash
-in between leaves a record that `sync()` pushes again.
+and moves the tenant's work (`spares.Evacuation`).
 """
 
 from __future__ import annotations
@@ -16,37 +15,25 @@ from datetime import datetime, timedelta
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.tenancy import Principal
 from neocloud.health.app.deps import HealthDeps, HealthSettings
+from neocloud.health.app.lifecycle import AUTO, Lifecycle
 from neocloud.health.app.ports import (
     CreditIssuer,
     HealthSource,
     RecordedObservation,
 )
 from neocloud.health.app.sla import SlaService
-from neocloud.health.app.spares import Evacuation, designate
+from neocloud.health.app.stats import HealthStats, fleet_stats
 from neocloud.health.app.webhooks import WebhookService
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
 from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
 from neocloud.health.domain.sla import Outage
-from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.health import HealthObservation, RecommendedAction
 from neocloud.kernel.ids import AllocationId, NodeId
 
-AUTO = "auto"
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of monitors and server differ a little
-
-
-@dataclass(frozen=True, slots=True)
-class HealthStats:
-    nodes_by_state_model: dict[tuple[str, str], int]
-    allocations_by_state: dict[str, int]
-    gpus_committed: dict[str, int]
-    gpus_delivered: dict[str, int]
-    gpus_in_use: dict[str, int]
-    gpus_healthy: dict[str, int]
-    events_by_component_action: dict[tuple[str, str], int]
-    remediation_seconds: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +46,9 @@ class Outcome:
     state: NodeState
 
 
-class HealthService:
+class HealthService(Lifecycle):
     def __init__(self, deps: HealthDeps) -> None:
-        self._d = deps
-        self._evac = Evacuation(deps)
+        super().__init__(deps)
         self.sla = SlaService(deps)
         self.webhooks = WebhookService(deps, deps.sender)
 
@@ -109,49 +95,8 @@ class HealthService:
         return self._d.store.notices(principal.tenant_id, after, limit)
 
     def stats(self) -> HealthStats:
-        """What /metrics shows, read now: nodes by state and model, GPUs per tenant, health events by
-        component and action, closed outages' durations (time to remediate)."""
-        nodes = {n.id: n for n in self._d.control.nodes()}
-        by_state: dict[tuple[str, str], int] = {}
-        states = {h.node: h for h in self._d.store.all()}
-        for node_id, node in nodes.items():
-            h = states.get(node_id)
-            key = (h.state.value if h else NodeState.IN_SERVICE.value, node.model)
-            by_state[key] = by_state.get(key, 0) + 1
-        now = self._d.clock.now()
-        open_short: dict[str, int] = {}
-        remediated: list[float] = []
-        for o in self._d.store.outages():
-            if o.end is None:
-                open_short[o.tenant] = open_short.get(o.tenant, 0) + o.gpus
-            else:
-                remediated.append((o.end - o.start).total_seconds())
-        committed: dict[str, int] = {}
-        in_use: dict[str, int] = {}
-        healthy: dict[str, int] = {}
-        by_alloc_state: dict[str, int] = {}
-        for a in self._d.control.allocations_between(now, now + timedelta(seconds=1)):
-            by_alloc_state[a.state.value] = by_alloc_state.get(a.state.value, 0) + 1
-            if a.live:
-                committed[a.tenant_id] = committed.get(a.tenant_id, 0) + a.gpus
-            if a.state.value == "active":
-                in_use[a.tenant_id] = in_use.get(a.tenant_id, 0) + a.gpus
-                if a.nodes:
-                    ok = sum(
-                        1 for n in a.nodes if (h := states.get(n)) is None or h.state is NodeState.IN_SERVICE
-                    )
-                    healthy[a.tenant_id] = healthy.get(a.tenant_id, 0) + a.gpus * ok // len(a.nodes)
-        delivered = {t: max(0, g - open_short.get(t, 0)) for t, g in in_use.items()}
-        return HealthStats(
-            by_state,
-            by_alloc_state,
-            committed,
-            delivered,
-            in_use,
-            healthy,
-            self._d.store.observation_counts(),
-            remediated,
-        )
+        """What /metrics shows, read now (`stats.fleet_stats`)."""
+        return fleet_stats(self._d)
 
     # operator commands ------------------------------------------------------------------------------
 
@@ -264,7 +209,7 @@ class HealthService:
             for e in self._d.store.events(since=since, limit=100_000)
             if e.actor == AUTO and e.to_state is NodeState.DRAINING
         ]
-        decision = self._d.settings.policy.decide(obs, h, recent, len(self._d.store.all()))
+        decision = self._d.settings.policy.decide(obs, h, recent, self._d.store.count())
         match decision:
             case Quarantine(reason, action, mode, timeout):
                 h = self._quarantine(h, reason, action, mode, timeout, AUTO, at=obs.at)
@@ -315,7 +260,9 @@ class HealthService:
                 raise InvalidInput(
                     "a health event cannot be from the future", details={"at": o.at.isoformat()}
                 )
-            self._load(o.node)
+        known = self._d.store.get_many(o.node for o in ordered)  # one read for the batch
+        for node in sorted({o.node for o in ordered} - set(known)):
+            self._load(node)  # new to health (sync) or unknown (NotFound)
         out = [self.observe(o) for o in ordered]
         self.tick()
         return out
@@ -323,126 +270,6 @@ class HealthService:
     def poll(self, source: HealthSource) -> list[Outcome]:
         """Ask a source what it saw, act on each observation, then move timed steps on."""
         return self.observe_all(source.observe(self._d.clock.now()))
-
-    # the timed steps --------------------------------------------------------------------------------
-
-    def tick(self, now: datetime | None = None) -> list[NodeEvent]:
-        """Move every node whose timed step is due: finished drains and drain deadlines, automatic
-        repairs, burn-in. Returns the events it made."""
-        now = now or self._d.clock.now()
-        made: list[NodeEvent] = []
-        for seen in self._d.store.all():
-            h = self._d.store.get(seen.node) or seen  # an earlier step may have changed it (spares)
-            try:
-                made.extend(self._step(h, now))
-            except Conflict:
-                continue  # another process moved this node meanwhile; its step is done or redone there
-        return made
-
-    def _step(self, h: NodeHealth, now: datetime) -> Iterable[NodeEvent]:
-        if h.state is NodeState.DRAINING:
-            holders = self._d.control.holders(h.node, now)
-            live = [x for x in holders if x.allocation.start <= now]
-            if not live or (h.until is not None and h.until <= now):
-                if live:
-                    self._evac.evacuate(h.node, now)
-                yield from self._go(h, NodeState.OUT_OF_SERVICE, "drained", now, now, action=h.action)
-        elif h.state is NodeState.OUT_OF_SERVICE and h.action in self._d.settings.auto_repair:
-            until = now + timedelta(seconds=self._d.repairs[h.action].high_s)
-            yield from self._go(h, NodeState.IN_REPAIR, f"automatic {h.action.value}", now, now, until=until)
-        elif h.state is NodeState.IN_REPAIR and h.until is not None and h.until <= now:
-            yield from self._go(
-                h, NodeState.BURN_IN, "repair done", h.until, now, until=h.until + burn_in(h.action)
-            )
-        elif h.state is NodeState.BURN_IN and h.until is not None and h.until <= now:
-            yield from self._go(h, NodeState.IN_SERVICE, "burn-in passed", h.until, now)
-
-    def _go(
-        self, h: NodeHealth, state: NodeState, reason: str, at: datetime, now: datetime, **kw: object
-    ) -> Iterable[NodeEvent]:
-        moved, event = self._save_move(h, state, reason, AUTO, at, **kw)
-        yield event
-        # a step may make the next one due at once (a repair that ended long ago, then its burn-in)
-        yield from self._step(moved, now)
-
-    # internals --------------------------------------------------------------------------------------
-
-    def sync(self) -> None:
-        """Give every control-plane node a lifecycle (new ones start in service), keep the configured
-        spares, and push every node's state to the control plane (idempotent; repairs a crash between a
-        save and the push)."""
-        now = self._d.clock.now()
-        known = {h.node for h in self._d.store.all()}
-        nodes = self._d.control.nodes()
-        for n in nodes:
-            if n.id not in known:
-                self._d.store.save(NodeHealth.new(n.id, now), None, expected=None)
-        designate(self._d, nodes, now)
-        self._push(self._d.store.all())
-
-    def _push(self, healths: Iterable[NodeHealth]) -> None:
-        current = self._d.control.node_states()
-        want = {h.node: h.control_state for h in healths}
-        changed = {n: s for n, s in want.items() if current.get(n, "ready") != s}
-        if changed:
-            self._d.control.set_node_states(changed)
-
-    def _load(self, node: NodeId) -> NodeHealth:
-        h = self._d.store.get(node)
-        if h is None:
-            # A node the control plane has but health has not met yet (added since the last sync): sync
-            # once. An unknown name is a 404 at the cost of one read, never a sync of the whole fleet.
-            if all(n.id != node for n in self._d.control.nodes()):
-                raise NotFound(f"node {node!r} not found")
-            self.sync()
-            h = self._d.store.get(node)
-        if h is None:
-            raise NotFound(f"node {node!r} not found")
-        return h
-
-    def _move(
-        self,
-        node: NodeId,
-        state: NodeState,
-        reason: str,
-        actor: str,
-        *,
-        at: datetime | None = None,
-        **kw: object,
-    ) -> NodeHealth:
-        return self._save_move(self._load(node), state, reason, actor, at or self._d.clock.now(), **kw)[0]
-
-    def _save_move(
-        self, h: NodeHealth, state: NodeState, reason: str, actor: str, at: datetime, **kw: object
-    ) -> tuple[NodeHealth, NodeEvent]:
-        moved, event = h.to(state, at=at, reason=reason, actor=actor, **kw)  # type: ignore[arg-type]
-        self._d.store.save(moved, event, expected=h)
-        if state is NodeState.IN_SERVICE:
-            self._evac.restored(moved.node, at)
-            designate(self._d, self._d.control.nodes(), at)
-            moved = self._d.store.get(moved.node) or moved
-        self._push([moved])
-        return moved, event
-
-    def _quarantine(
-        self,
-        h: NodeHealth,
-        reason: str,
-        action: RecommendedAction | None,
-        mode: DrainMode,
-        timeout: timedelta,
-        actor: str,
-        *,
-        at: datetime | None = None,
-    ) -> NodeHealth:
-        at = at or self._d.clock.now()
-        h, _ = self._save_move(
-            h, NodeState.DRAINING, reason, actor, at, action=action, until=at + timeout, drain=mode
-        )
-        if mode is DrainMode.NOW:
-            self._evac.evacuate(h.node, at)
-            h, _ = self._save_move(h, NodeState.OUT_OF_SERVICE, "drained", actor, at, action=action)
-        return h
 
 
 def _reason(text: str) -> str:

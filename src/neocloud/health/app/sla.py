@@ -20,7 +20,7 @@ from neocloud.control.domain.tenancy import Principal
 from neocloud.health.app.deps import HealthDeps
 from neocloud.health.app.ports import IssuedCredit
 from neocloud.health.domain.notices import Notice, NoticeKind
-from neocloud.health.domain.sla import availability, credit
+from neocloud.health.domain.sla import Outage, availability, credit
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, TenantId
 from neocloud.kernel.money import CURRENCY_EXPONENT, Money, round_half_even
@@ -79,29 +79,37 @@ class SlaService:
     def __init__(self, deps: HealthDeps) -> None:
         self._d = deps
 
-    def report(self, principal: Principal, period: Period) -> SlaReport:
-        """Availability and credit of every covered allocation in `period` (a tenant: its own)."""
-        lines = self._lines(period)
+    def report(self, principal: Principal, period: Period, tenant: TenantId | None = None) -> SlaReport:
+        """Availability and credit of every covered allocation in `period`: a tenant's own (naming
+        another tenant is NotFound, worded like a missing one); an operator's of every tenant, or of
+        `tenant`."""
         if not principal.sees_everything:
-            lines = [x for x in lines if x.tenant == principal.tenant_id]
+            if tenant is not None:
+                principal.visible(tenant, "tenant", tenant)
+            tenant = principal.tenant_id
+        lines = [] if tenant is None and not principal.sees_everything else self._lines(period, tenant)
         terms = self._d.settings.sla
         return SlaReport(period.start, period.end, str(terms.target_pct), tuple(lines))
 
-    def _lines(self, period: Period) -> list[SlaLine]:
+    def _lines(self, period: Period, tenant: TenantId | None = None) -> list[SlaLine]:
+        """One line per covered allocation (of `tenant`, when named); the period's outages are read once."""
         now = self._d.clock.now()
         end = min(period.end, now)
         if end <= period.start:
             return []
         terms = self._d.settings.sla
         issued = {c.key for c in self._d.store.credits()}
+        by_allocation: dict[AllocationId, list[Outage]] = {}
+        for o in self._d.store.outages(since=period.start):
+            by_allocation.setdefault(o.allocation, []).append(o)
         out = []
         for alloc in self._d.control.allocations_between(period.start, end):
-            if alloc.product is Product.SPOT:
+            if alloc.product is Product.SPOT or (tenant is not None and alloc.tenant_id != tenant):
                 continue
             stop = min(x for x in (alloc.end, alloc.ended_at, end) if x is not None)
             if stop <= alloc.start:
                 continue
-            outages = self._d.store.outages(alloc.id)
+            outages = by_allocation.get(alloc.id, [])
             avail = availability(alloc.gpus, alloc.shape, (alloc.start, stop), (period.start, end), outages)
             share = terms.credit_share(avail.fraction)
             charge = charge_in(alloc, period.start, end)

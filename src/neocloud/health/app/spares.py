@@ -48,6 +48,7 @@ def designate(deps: HealthDeps, nodes: Sequence[Node], at: datetime) -> None:
     by_domain: dict[str, list[Node]] = defaultdict(list)
     for n in nodes:
         by_domain[domain_of(n)].append(n)
+    held: set[NodeId] | None = None  # read once, and only when some domain is short of spares
     for members in by_domain.values():
         want = spares_wanted(deps.settings.spares, members[0])
         healths = [h for n in members if (h := known.get(n.id)) is not None]
@@ -59,10 +60,12 @@ def designate(deps: HealthDeps, nodes: Sequence[Node], at: datetime) -> None:
                 store.save(h.as_spare(False), None, expected=h)
             continue
         need = want - len(spares)
+        if held is None:
+            held = deps.control.held_nodes(at)
         for h in sorted(healths, key=lambda x: x.node, reverse=True):
             if need == 0:
                 break
-            if h.state is NodeState.IN_SERVICE and not h.spare and not deps.control.holders(h.node, at):
+            if h.state is NodeState.IN_SERVICE and not h.spare and h.node not in held:
                 store.save(h.as_spare(True), None, expected=h)
                 need -= 1
 

@@ -4,6 +4,7 @@ carries a version, so `save` is a compare-and-set: two deciders never both move 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from neocloud.infra.engine import read_only
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.health import Component, HealthObservation, RecommendedAction, Severity
 from neocloud.kernel.ids import AllocationId, NodeId, TenantId
+
+CHUNK = 500  # ids per IN (...) and rows per insert: under SQLite's and PostgreSQL's parameter limits
 
 
 def _health(r: Any) -> NodeHealth:
@@ -100,6 +103,47 @@ class SqlHealthStore:
     def all(self) -> list[NodeHealth]:
         with self._read() as c, c.begin():
             return [_health(r) for r in c.execute(select(t.health_nodes).order_by(t.health_nodes.c.node_id))]
+
+    def get_many(self, nodes: Iterable[NodeId]) -> dict[NodeId, NodeHealth]:
+        wanted = sorted(set(nodes))
+        out: dict[NodeId, NodeHealth] = {}
+        with self._read() as c, c.begin():
+            for i in range(0, len(wanted), CHUNK):
+                q = select(t.health_nodes).where(t.health_nodes.c.node_id.in_(wanted[i : i + CHUNK]))
+                out.update((h.node, h) for h in map(_health, c.execute(q)))
+        return out
+
+    def count(self) -> int:
+        with self._read() as c, c.begin():
+            return int(c.execute(select(func.count()).select_from(t.health_nodes)).scalar_one())
+
+    def add_new(self, healths: Iterable[NodeHealth]) -> int:
+        """Insert the records of nodes that have none, in one transaction (a record another process
+        inserted meanwhile is kept; the insert is retried without it)."""
+        fresh = {h.node: h for h in healths}
+        if not fresh:
+            return 0
+        n = t.health_nodes.c
+        for _ in range(3):
+            try:
+                with self.engine.begin() as c:
+                    ids = sorted(fresh)
+                    have: set[str] = set()
+                    for i in range(0, len(ids), CHUNK):
+                        have.update(
+                            c.execute(select(n.node_id).where(n.node_id.in_(ids[i : i + CHUNK]))).scalars()
+                        )
+                    rows = [
+                        {"node_id": h.node, "version": 1, **_health_row(h)}
+                        for k, h in fresh.items()
+                        if k not in have
+                    ]
+                    for i in range(0, len(rows), CHUNK):
+                        c.execute(insert(t.health_nodes), rows[i : i + CHUNK])
+                    return len(rows)
+            except IntegrityError:
+                continue  # another process added some of them meanwhile: read again
+        raise Conflict("nodes' health records changed meanwhile; retry")
 
     def save(self, health: NodeHealth, event: NodeEvent | None, *, expected: NodeHealth | None) -> None:
         n = t.health_nodes.c
