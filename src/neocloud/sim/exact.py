@@ -63,8 +63,9 @@ class CountingIds:
 
 def set_node_state(store: Any, node_id: str, state: str) -> None:
     """Write a node's state into the memory store (see the module docstring)."""
-    with store.lock:
-        store.tables.node_state[node_id] = state
+    with store() as uow:
+        uow.set_node_state(node_id, state)
+        uow.commit()
 
 
 @dataclass(slots=True)
