@@ -286,7 +286,10 @@ class MemoryUnitOfWork:
     def held(
         self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
     ) -> list[tuple[datetime, datetime | None, int, str]]:
-        return [(a.start, a.end, a.gpus, a.project_id) for a in self.live_allocations(tenant_id, model, start, end)]
+        return [
+            (a.start, a.end, a.gpus, a.project_id)
+            for a in self.live_allocations(tenant_id, model, start, end)
+        ]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
         """Only live allocations can be due (every state `_is_due` accepts is live)."""

@@ -139,7 +139,11 @@ class Writes:
                 u.put(t.live, alloc.id, None)
         elif alloc.id in t.live:
             u.pop(t.live, alloc.id)
-        if old is not None and old.idempotency_key is not None and old.idempotency_key != alloc.idempotency_key:
+        if (
+            old is not None
+            and old.idempotency_key is not None
+            and old.idempotency_key != alloc.idempotency_key
+        ):
             key = (old.tenant_id, old.idempotency_key)
             if t.by_key.get(key) == alloc.id:
                 u.pop(t.by_key, key)
