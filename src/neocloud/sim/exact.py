@@ -14,8 +14,9 @@ would, at the instants the scenario says:
 - every `metering_hours`: `billing.meter()`; at the horizon, the invoices (`billing.preview` per tenant
   and month) give the revenue, and SLA credits are issued with `billing.issue_credit`.
 
-Failures and repairs are in `exact_failures`; the revenue and SLA credits at the horizon in `exact_invoices`;
-ids, the services and the call record in `exact_calls`. Every call is appended to `calls`, so the same
+Failures and repairs are in `exact_failures` (node states go through the control plane's node use
+case, `control.nodes.set_node_states`, as the health context pushes them); the revenue and SLA
+credits at the horizon in `exact_invoices`; ids, the services and the call record in `exact_calls`. Every call is appended to `calls`, so the same
 run can be replayed on a ManualClock (tests/integration/test_sim_fidelity.py: same ledger).
 """
 

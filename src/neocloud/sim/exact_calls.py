@@ -8,6 +8,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from neocloud.kernel.ids import NodeId
+
 
 class CountingIds:
     """Deterministic ids (`rsv_000001`…) so that a seed fixes every decision (admission seeds the
@@ -41,8 +43,8 @@ def build(clock: Any) -> Any:
     return build_services(settings, clock=clock, ids=CountingIds())
 
 
-def set_node_state(store: Any, node_id: str, state: str) -> None:
-    """Write a node's state into the memory store."""
-    with store() as uow:
-        uow.set_node_state(node_id, state)
-        uow.commit()
+def set_node_state(control: Any, node_id: str, state: str) -> None:
+    """Tell placement what a node is ('ready' or why not) through the control plane's node use case
+    (`control.nodes.set_node_states`, the port the health context pushes node states through), never
+    the store's tables."""
+    control.nodes.set_node_states({NodeId(node_id): state})

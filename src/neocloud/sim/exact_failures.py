@@ -1,7 +1,7 @@
 """Failures and repairs in the exact engine: which node fails, what the failure does to the work on
 it, spares standing in for failed nodes of reserved contracts, and the repair.
 
-A failure marks the node unhealthy for placement, stops
+A failure marks the node unhealthy for placement (through the control plane's node use case), stops
 the instance it ran (through the control plane) and, for a reserved contract, counts its downtime (a
 spare, when one stands by, takes the failed node's place after the swap time); the repair after
 `repair_hours` makes the node ready again (or a spare, when a spare took its place).
@@ -53,7 +53,7 @@ class NodeFailures:
 
     def _set(self, node: str, state: str) -> None:
         self.state[node] = state
-        set_node_state(self.store, node, state)
+        set_node_state(self.cp, node, state)
         self.calls.add(self.loop.now, "set_node_state", node=node, state=state)
 
     # failures --------------------------------------------------------------------------------------
