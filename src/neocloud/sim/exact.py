@@ -16,8 +16,9 @@ would, at the instants the scenario says:
 
 Failures and repairs are in `exact_failures` (node states go through the control plane's node use
 case, `control.nodes.set_node_states`, as the health context pushes them); the revenue and SLA
-credits at the horizon in `exact_invoices`; ids, the services and the call record in `exact_calls`. Every call is appended to `calls`, so the same
-run can be replayed on a ManualClock (tests/integration/test_sim_fidelity.py: same ledger).
+credits at the horizon in `exact_invoices`; ids, the services and the call record in `exact_calls`.
+Every call is appended to `calls`, so the same run can be replayed on a ManualClock
+(tests/integration/test_sim_fidelity.py: same ledger).
 """
 
 from __future__ import annotations
