@@ -217,7 +217,7 @@ class MemoryUnitOfWork:
         return sorted(found, key=lambda w: (w.start, w.id))
 
     def delete_maintenance(self, window_id: str) -> bool:
-        return self._undo.pop(self._t.maintenance, window_id) is not None
+        return self._undo.pop(self._t.maintenance, window_id, keep_order=True) is not None
 
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
         """The store lock, held since __enter__, already serialises every decision: all are claimed."""
@@ -272,7 +272,7 @@ class MemoryUnitOfWork:
         product: Product | None = None,
     ) -> list[Allocation]:
         allocations = self._t.allocations
-        return [
+        found = [
             a
             for a in (allocations[i] for i in self._t.live)
             if a.model == model
@@ -282,6 +282,8 @@ class MemoryUnitOfWork:
             and (a.end is None or a.end > start)
             and (end is None or a.start < end)
         ]
+        order = self._t.order
+        return sorted(found, key=lambda a: order[a.id])  # as a scan of every allocation would list them
 
     def held(
         self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None

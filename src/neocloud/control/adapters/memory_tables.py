@@ -54,8 +54,14 @@ class Undo:
             self._log.append(lambda: table.__setitem__(key, old))
         table[key] = value
 
-    def pop(self, table: dict[Any, Any], key: Any) -> Any:
-        """Remove `key` (absent: nothing happens); returns the old value or None."""
+    def pop(self, table: dict[Any, Any], key: Any, *, keep_order: bool = False) -> Any:
+        """Remove `key` (absent: nothing happens); returns the old value or None. Taking it back puts
+        the key last, or (`keep_order`, at a cost linear in the table) where it was."""
+        if keep_order and key in table:
+            at = list(table).index(key)
+            old = table.pop(key)
+            self._log.append(lambda: _insert_at(table, at, key, old))
+            return old
         old = table.pop(key, _MISSING)
         if old is _MISSING:
             return None
@@ -80,6 +86,13 @@ class Undo:
         setattr(obj, name, value)
 
 
+def _insert_at(table: dict[Any, Any], at: int, key: Any, value: Any) -> None:
+    items = list(table.items())
+    items.insert(at, (key, value))
+    table.clear()
+    table.update(items)
+
+
 def _remove_sorted(rows: list[Any], value: Any) -> None:
     i = bisect.bisect_left(rows, value)
     assert rows[i] == value
@@ -97,7 +110,8 @@ class Tables:
     node_ids_by_model: dict[str, dict[str, None]] = field(default_factory=dict)
     not_ready: dict[str, str] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
-    live: dict[str, None] = field(default_factory=dict)  # ids of LIVE allocations, in insertion order
+    order: dict[str, int] = field(default_factory=dict)  # allocation id -> position of its first add
+    live: dict[str, None] = field(default_factory=dict)  # ids of LIVE allocations (read in `order`)
     by_key: dict[tuple[str, str], str] = field(default_factory=dict)
     bookings: dict[int, GpuBooking] = field(default_factory=dict)  # sequence -> booking
     bookings_by_alloc: dict[str, list[int]] = field(default_factory=dict)
@@ -133,6 +147,8 @@ class Writes:
     def put_allocation(self, alloc: Allocation) -> None:
         t, u = self.t, self.u
         old = t.allocations.get(alloc.id)
+        if old is None:
+            u.put(t.order, alloc.id, len(t.order))
         u.put(t.allocations, alloc.id, alloc)
         if alloc.state in LIVE:
             if alloc.id not in t.live:
