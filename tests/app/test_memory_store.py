@@ -19,7 +19,7 @@ from neocloud.kernel.products import Product, State
 from tests.builders import node
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-NODES = [node(f"n{i}", gpus=4) for i in range(4)]
+NODES = [node(f"n{i}", gpus=4) for i in range(4)] + [node("n4", model="H200", gpus=4)]  # two models
 STATES = list(State)
 
 
@@ -57,12 +57,12 @@ def apply(uow: MemoryUnitOfWork, kind: int, x: int, y: int) -> None:
     elif kind == 2:
         end = None if y % 2 == 0 else hours(y)
         uow.add_bookings(
-            [GpuBooking(AllocationId(f"a{x}"), NodeId(f"n{y % 4}"), s, hours(x % 3), end) for s in range(2)]
+            [GpuBooking(AllocationId(f"a{x}"), NodeId(f"n{y % 5}"), s, hours(x % 3), end) for s in range(2)]
         )
     elif kind == 3:
         uow.end_bookings(f"a{x}", hours(y))
     elif kind == 4:
-        uow.end_node_bookings(f"a{x}", f"n{y % 4}", hours(y))
+        uow.end_node_bookings(f"a{x}", f"n{y % 5}", hours(y))
     elif kind == 5:
         uow.add_event(
             Event(
@@ -106,7 +106,8 @@ def everything(uow: MemoryUnitOfWork) -> Any:
         [uow.allocation_by_key(f"t{t}", f"k{k}") for t in range(2) for k in range(8)],
         [uow.due(hours(h), 100) for h in range(0, 14, 4)],
         [uow.bookings("H100", hours(h), None) for h in range(0, 14, 2)],
-        [uow.bookings("H100", hours(h), hours(h + 1), nodes=["n1", "n2"]) for h in range(0, 14, 2)],
+        [uow.bookings("H100", hours(h), hours(h + 1), nodes=["n1", "n2", "n4"]) for h in range(0, 14, 2)],
+        [uow.bookings("H200", hours(h), None) for h in range(0, 14, 2)],
         [uow.taken("H100", hours(h), hours(h + 2)) for h in range(0, 14, 2)],
         [uow.bookings_of(a) for a in ids],
         [uow.events(a) for a in ids],
@@ -190,3 +191,26 @@ def test_the_event_log_reads_from_a_position() -> None:
         later, end = uow.events_after(at)
     assert [e.allocation_id for e in first] == ["a1", "a2"] and at == 2
     assert [e.allocation_id for e in later] == ["a3"] and end == 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=writes)
+def test_the_booking_indexes_answer_as_a_scan_of_every_booking_would(before: Any) -> None:
+    store = seeded(before)
+    every = [b for _, b in sorted(store.tables.bookings.items())]  # in the order they were made
+    of = {"H100": {f"n{i}" for i in range(4)}, "H200": {"n4"}}
+    with store() as uow:
+        for model, h, span, nodes in [
+            (m, h, span, nodes)
+            for m in of
+            for h in range(0, 14, 2)
+            for span in (None, 1, 5)
+            for nodes in (None, ["n1"], ["n0", "n4"])
+        ]:
+            end = None if span is None else hours(h + span)
+            wanted = of[model] if nodes is None else of[model] & set(nodes)
+            scan = [b for b in every if b.node_id in wanted and b.overlaps(hours(h), end)]
+            for w in store.tables.maintenance.values():  # windows follow, as bookings of every GPU
+                if w.node_id in wanted:
+                    scan.extend(b for b in w.bookings(4) if b.overlaps(hours(h), end))
+            assert uow.bookings(model, hours(h), end, nodes) == scan

@@ -219,9 +219,17 @@ def find_bookings(
             seqs.extend(t.open_by_node.get(node_id, ()))
     rows = t.bookings
     first = bisect.bisect_right(t.ended, (start, _LAST))
-    seqs.extend(seq for _, seq in t.ended[first:] if rows[seq].node_id in ids)
+    if nodes is None and len(of_model) == len(t.nodes):  # every node is of `model`: no filter
+        seqs.extend(seq for _, seq in t.ended[first:])
+    else:
+        seqs.extend(seq for _, seq in t.ended[first:] if rows[seq].node_id in ids)
     seqs.sort()
-    found = [b for b in (rows[s] for s in seqs) if b.overlaps(start, end)]
+    # every candidate ends after `start` (or never): what is left of `overlaps` is the rest of the test
+    found = [
+        b
+        for b in map(rows.__getitem__, seqs)
+        if (b.end is None or b.end > b.start) and (end is None or b.start < end)
+    ]
     for w in t.maintenance.values():
         if w.node_id in ids:
             found.extend(b for b in w.bookings(t.nodes[w.node_id].gpus) if b.overlaps(start, end))
