@@ -54,3 +54,19 @@ def test_bench_sim_reports_engines_beside_the_api_slice() -> None:
 def test_bench_sim_refuses_an_unknown_demand() -> None:
     out = CliRunner().invoke(app, ["bench", "sim", "--demand", "tea"])
     assert out.exit_code != 0 and "--demand" in out.output
+
+
+def test_bench_sim_runs_the_exact_engine_at_several_lengths_alone() -> None:
+    out = CliRunner().invoke(
+        app,
+        ["bench", "sim", "--exact-days", "0.2", "--exact-days", "0.4", "--no-pooled", "--slice-jobs", "3",
+         "--campus-slice-jobs", "0", "--demand", "synthetic", "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output[out.output.index("{") :])
+    rows = doc["scenarios"]
+    assert set(rows) == {"gb200-superpod/exact/simpy@0.2d", "gb200-superpod/exact/simpy@0.4d"}
+    short, long = rows["gb200-superpod/exact/simpy@0.2d"], rows["gb200-superpod/exact/simpy@0.4d"]
+    assert (short["simulated_days"], long["simulated_days"]) == (0.2, 0.4)
+    assert 0 < short["events"] <= long["events"] and long["speedup_vs_api"] > 0
+    assert doc["pooled_vs_exact"] is None  # nothing pooled to compare

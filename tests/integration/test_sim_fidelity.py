@@ -35,7 +35,7 @@ def replay(engine: ExactEngine) -> Any:
             view = cp.tenancy.create_tenant(args["name"])
             who[args["name"]] = Principal(f"sim-{args['name']}", Role.TENANT_MEMBER, TenantId(view.id))
         elif op == "set_node_state":
-            set_node_state(cp.deps.uow, args["node"], args["state"])
+            set_node_state(cp, args["node"], args["state"])
         elif op == "reserve":
             with suppress(Conflict):
                 cp.reservations.reserve(who[args["tenant"]], args["request"])

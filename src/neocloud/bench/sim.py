@@ -203,8 +203,11 @@ class SimBench:
 
     def to_json(self) -> dict[str, Any]:
         scenarios: dict[str, Any] = {}
-        for row in self.rows():
-            key = f"{row['scenario']}/{row['engine']}/{row['loop']}"
+        rows = self.rows()
+        keys = [f"{row['scenario']}/{row['engine']}/{row['loop']}" for row in rows]
+        for key, row in zip(keys, rows, strict=True):
+            if keys.count(key) > 1:  # one engine at several lengths: say which
+                key = f"{key}@{row['simulated_days']:g}d"
             scenarios[key] = row
         return {
             "scenarios": scenarios,

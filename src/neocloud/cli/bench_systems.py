@@ -27,6 +27,8 @@ def sim(
     slice_jobs: int = typer.Option(100, "--slice-jobs", min=1, help="jobs in the API slice of each scenario"),
     campus_slice_jobs: int = typer.Option(20, "--campus-slice-jobs", min=0, help="jobs in campus-1gw's API slice (0: none)"),
     exact: bool = typer.Option(True, "--exact/--no-exact", help="also run gb200-superpod on the exact engine"),
+    exact_days: list[float] = typer.Option([], "--exact-days", min=0.01, help="exact engine: these days instead (repeatable)"),
+    pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="run the pooled engine (both scenarios)"),
     seed: int = typer.Option(0, "--seed"),
     demand: str | None = typer.Option(None, "--demand", help="override the presets' demand: philly or synthetic"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
@@ -42,8 +44,10 @@ def sim(
     engines = []
     plan = [("gb200-superpod", superpod_days, "pooled", "simpy"), ("gb200-superpod", superpod_days, "pooled", "heap"),
             ("campus-1gw", campus_days, "pooled", "simpy"), ("campus-1gw", campus_days, "pooled", "heap")]
+    if not pooled:
+        plan = []
     if exact:
-        plan.insert(0, ("gb200-superpod", superpod_days, "exact", "simpy"))
+        plan[:0] = [("gb200-superpod", d, "exact", "simpy") for d in exact_days or [superpod_days]]
     for name, days, engine, loop in plan:
         say(f"simulating {name} for {days:g} days ({engine} engine, {loop} loop)…")
         engines.append(bench_sim.run_engine(name, days, engine, loop, seed, repeat, demand))

@@ -14,57 +14,36 @@ would, at the instants the scenario says:
 - every `metering_hours`: `billing.meter()`; at the horizon, the invoices (`billing.preview` per tenant
   and month) give the revenue, and SLA credits are issued with `billing.issue_credit`.
 
-Failures pick a node (seeded), mark it unhealthy in the store so placement avoids it, stop the instance
-it ran (through the control plane), and repair it after `repair_hours`. Until the health context's
-remediation lands, node states are written with `set_node_state` below (the memory store's table; the
-UnitOfWork port has no node-state write yet). Every call is appended to `calls`, so the same run can be
-replayed on a ManualClock (tests/integration/test_sim_fidelity.py: same ledger).
+Failures and repairs are in `exact_failures` (node states go through the control plane's node use
+case, `control.nodes.set_node_states`, as the health context pushes them); the revenue and SLA
+credits at the horizon in `exact_invoices`; ids, the services and the call record in `exact_calls`.
+Every call is appended to `calls`, so the same run can be replayed on a ManualClock
+(tests/integration/test_sim_fidelity.py: same ledger).
 """
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.control.domain.tenancy import Principal, Role
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import TenantId
-from neocloud.kernel.periods import Period
-from neocloud.sim import sla
 from neocloud.sim.accounting import Levels, Series, power_mw
 from neocloud.sim.demand import Job
+from neocloud.sim.exact_calls import Calls, CountingIds, build, set_node_state
+from neocloud.sim.exact_failures import READY, RES, SPARE, UNHEALTHY, NodeFailures
+from neocloud.sim.exact_invoices import invoiced, issue_credits
 from neocloud.sim.loop import SimClock, SimPyLoop
 from neocloud.sim.model import PRODUCTS, Model, SimTotals
 
-RES, OD, SPOT = 0, 1, 2
-READY, UNHEALTHY, SPARE, SERVING = "ready", "unhealthy", "spare", "spare-serving"
-
-
-class CountingIds:
-    """Deterministic ids (`rsv_000001`…) so that a seed fixes every decision (admission seeds the
-    placement's random choices with the allocation id)."""
-
-    def __init__(self) -> None:
-        self._n = itertools.count(1)
-
-    def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._n):08d}"
-
-    def secret(self) -> str:
-        return f"nc_sim{next(self._n):032d}"
-
-
-def set_node_state(store: Any, node_id: str, state: str) -> None:
-    """Write a node's state into the memory store (see the module docstring)."""
-    with store.lock:
-        store.tables.node_state[node_id] = state
+OD, SPOT = 1, 2
+__all__ = ["Calls", "CountingIds", "ExactEngine", "build", "set_node_state"]
 
 
 @dataclass(slots=True)
@@ -78,25 +57,7 @@ class _Job:
     noticed: bool = False
 
 
-@dataclass
-class Calls:
-    """Every control-plane call the engine made, with the instant: (seconds, name, arguments)."""
-
-    items: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
-
-    def add(self, t: float, op: str, **args: Any) -> None:
-        self.items.append((int(t), op, args))
-
-
-def build(clock: Any) -> Any:
-    """The services the simulator drives: the composition root's, on the memory store, with `clock`."""
-    from neocloud.bootstrap import MEMORY, Settings, build_services
-
-    settings = Settings(database_url=MEMORY, default_quota_gpus=None)
-    return build_services(settings, clock=clock, ids=CountingIds())
-
-
-class ExactEngine:
+class ExactEngine(NodeFailures):
     def __init__(self, model: Model, progress: Callable[[float], None] | None = None) -> None:
         self.m = model
         self.progress = progress
@@ -168,11 +129,6 @@ class ExactEngine:
                 self.contract_nodes[i] = {b.node_id for b in uow.bookings_of(view.id)}
             self._reconcile_at(c.start_day * 86400)
             self._reconcile_at((c.start_day + c.term_days) * 86400)
-
-    def _set(self, node: str, state: str) -> None:
-        self.state[node] = state
-        set_node_state(self.store, node, state)
-        self.calls.add(self.loop.now, "set_node_state", node=node, state=state)
 
     # reconciling -----------------------------------------------------------------------------------
 
@@ -355,118 +311,6 @@ class ExactEngine:
         if now + 600 < self.m.horizon:
             self.loop.at(now + 600, self._expire_queues)
 
-    # failures --------------------------------------------------------------------------------------
-
-    def _failure(self, arg: tuple[int, str, int]) -> None:
-        nxt = next(self._failures, None)
-        if nxt is not None:
-            self.loop.at(nxt[0], self._failure, nxt)
-        now = self.loop.now
-        _, failed_node, repair_s = arg
-        node = failed_node
-        was = self.state[node]
-        if was == UNHEALTHY:
-            return  # thinning: only healthy nodes fail
-        self.t.events += 1
-        self.t.failures += 1
-        gpn = self.m.gpn
-        self._set(node, UNHEALTHY)
-        self.failed_was[node] = was
-        repair_at = now + repair_s
-        self.loop.at(repair_at, self._repair, node)
-        self._fail_node(node, was, now, repair_at)
-        self.lv.fail(now, gpn)  # after the allocation it hit has let go of it
-
-    def _fail_node(self, node: str, was: str, now: float, repair_at: float) -> None:
-        gpn = self.m.gpn
-        if was == SPARE:
-            self.spares.remove(node)
-            return
-        if was == SERVING:  # a spare serving a reservation failed: the reservation is down again
-            failed = next(n for n, s in self.serving.items() if s == node)
-            del self.serving[failed]
-            i, _ = self.down[failed]
-            self.down[failed] = (i, True)
-            self.down[node] = (i, False)
-            self.restore[node] = failed
-            self.lv.add(now, RES, -gpn)
-            self.lv.held_down += gpn
-            self.m.downtime(i, now, repair_at, gpn)
-            return
-        with self.store(read_only=True) as uow:
-            held = {
-                b.allocation_id
-                for b in uow.bookings(
-                    self.m.scenario.model, self.m.at(now), self.m.at(now + self.m.notice_s + 1), nodes=[node]
-                )
-            }
-        for alloc_id in sorted(held):
-            if alloc_id in self.contract_of:
-                i = self.contract_of[alloc_id]
-                if (self.m.scenario.reserved[i].start_day * 86400) > now:
-                    continue
-                self.lv.add(now, RES, -gpn)
-                self.lv.held_down += gpn
-                if self.spares:
-                    spare = self.spares.pop(0)
-                    self._set(spare, SERVING)
-                    self.serving[node] = spare
-                    self.down[node] = (i, False)
-                    self.m.downtime(i, now, now + self.m.swap_s, gpn)
-                    self.loop.at(now + self.m.swap_s, self._swap, node)
-                else:
-                    self.down[node] = (i, False)
-                    self.m.downtime(i, now, repair_at, gpn)
-            elif alloc_id in self.jobs and self.jobs[alloc_id].alive:
-                job = self.jobs[alloc_id]
-                self.t.interrupted[job.product] += 1
-                self._stop(job)
-
-    def _swap(self, node: str) -> None:
-        entry = self.down.get(node)
-        if entry is None or entry[1] or node not in self.serving:
-            return
-        self.t.events += 1
-        self.down[node] = (entry[0], True)
-        self.lv.add(self.loop.now, RES, self.m.gpn)
-        self.lv.held_down -= self.m.gpn
-
-    def _repair(self, node: str) -> None:
-        now = self.loop.now
-        self.t.events += 1
-        self.t.repairs += 1
-        self.lv.fail(now, -self.m.gpn)
-        was = self.failed_was.pop(node, READY)
-        entry = self.down.pop(node, None)
-        if node in self.restore:  # a serving spare repaired: it serves its reservation again
-            failed = self.restore.pop(node)
-            self._set(node, SERVING)
-            if failed in self.down:
-                self.serving[failed] = node
-            if entry is not None:
-                self.lv.add(now, RES, self.m.gpn)
-                self.lv.held_down -= self.m.gpn
-            return
-        if entry is not None and node in self.serving:
-            self._set(node, SPARE)  # the spare took its place; the repaired node becomes a spare
-            self.spares.append(node)
-            del self.serving[node]
-            if not entry[1]:  # repaired before the swap completed
-                self.lv.add(now, RES, self.m.gpn)
-                self.lv.held_down -= self.m.gpn
-            return
-        if entry is not None:
-            self.lv.add(now, RES, self.m.gpn)
-            self.lv.held_down -= self.m.gpn
-            self._set(node, READY)
-            return
-        if was == SPARE:
-            self._set(node, SPARE)
-            self.spares.append(node)
-            return
-        self._set(node, READY)
-        self._drain_soon()
-
     # metering and sampling -------------------------------------------------------------------------
 
     def _meter(self, _: Any) -> None:
@@ -511,52 +355,10 @@ class ExactEngine:
         self.lv.advance(m.horizon)
         self.billing.meter(until=m.at(m.horizon))
         self.calls.add(m.horizon, "meter_until_horizon")
-        self.t.revenue, by_contract = self._invoiced()
+        self.t.revenue, by_contract = invoiced(self)
         self.t.revenue_by_contract_month = by_contract
-        self._credit()
+        self.t.credits = issue_credits(self)
         self.t.wall_seconds = time.perf_counter() - wall
         self.t.levels = self.lv
         self.t.series = self.series.rows
         return self.t
-
-    def _invoiced(self) -> tuple[dict[str, Decimal], dict[tuple[int, str], Decimal]]:
-        """Revenue by product from the invoices of every tenant and month of the horizon (billing's
-        drafts up to the horizon), and each contract's reserved revenue per month (a tenant's reserved
-        lines split between its contracts by GPUs)."""
-        m = self.m
-        by_product = {p: Decimal(0) for p in PRODUCTS}
-        by_contract: dict[tuple[int, str], Decimal] = {}
-        months = [Period.month_of(m.at(lo)) for _, lo, _ in m.months(0, m.horizon)]
-        contracts_of: dict[TenantId, list[int]] = {}
-        for i, tenant in enumerate(self.contract_tenant):
-            contracts_of.setdefault(tenant, []).append(i)
-        for tid in sorted(self.tenants.values()):
-            for period in months:
-                invoice = self.billing.preview(tid, period)
-                for line in invoice.lines:
-                    amount = line.amount.decimal()
-                    by_product[line.product] = by_product.get(line.product, Decimal(0)) + amount
-                    if line.product == "reserved" and tid in contracts_of:
-                        ids = contracts_of[tid]
-                        total = sum(m.scenario.reserved[i].gpus for i in ids)
-                        for i in ids:
-                            share = amount * m.scenario.reserved[i].gpus / total
-                            key = (i, period.label())
-                            by_contract[key] = by_contract.get(key, Decimal(0)) + share
-        return by_product, by_contract
-
-    def _credit(self) -> None:
-        total = Decimal(0)
-        for i, month, availability, amount in sla.credit_lines(self.m, self.t.revenue_by_contract_month):
-            tenant = self.contract_tenant[i]
-            reason = f"SLA {month}: availability {availability:.5f} of contract {i}"
-            self.calls.add(
-                self.m.horizon,
-                "issue_credit",
-                tenant=self.m.scenario.reserved[i].tenant,
-                amount=str(amount),
-                reason=reason,
-            )
-            self.billing.issue_credit(tenant, str(amount), reason)
-            total += amount
-        self.t.credits = total

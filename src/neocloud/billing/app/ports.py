@@ -8,10 +8,10 @@ failure can then only ever roll back its own writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from neocloud.billing.domain.invoices import Credit, Invoice
 from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry
@@ -26,6 +26,21 @@ class LifecycleEventSource(Protocol):
     def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> Iterable[LifecycleEvent]:
         """Events at or before `until` (of one tenant's allocations when given), in time order."""
         ...
+
+
+@runtime_checkable
+class MeteringCursor(Protocol):
+    """A LifecycleEventSource that can leave out what metering has finished with, so that a metering
+    pass reads what changed and what is still running rather than the whole history.
+
+    `unmetered_events(until)` gives, in time order, every event at or before `until` of each
+    allocation that has not been `metered()` yet, and the allocations among them whose events reach a
+    terminal state by `until` (their bill is then complete: nothing after a terminal state changes it).
+    Once the ledger holds those allocations' usage, `metered(done)` says so, and they are left out of
+    later reads. An allocation is left out only after a pass that saw its terminal event succeeded."""
+
+    def unmetered_events(self, until: datetime) -> tuple[list[LifecycleEvent], Collection[AllocationId]]: ...
+    def metered(self, done: Collection[AllocationId]) -> None: ...
 
 
 class BillingRecords(Protocol):

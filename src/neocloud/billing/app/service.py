@@ -17,6 +17,7 @@ from neocloud.billing.app.ports import (
     BillingStore,
     InvoiceRenderer,
     LifecycleEventSource,
+    MeteringCursor,
     TenantDirectory,
 )
 from neocloud.billing.app.settings import BillingSettings, MeterReport
@@ -171,7 +172,11 @@ class BillingService:
         """Append to the ledger the settled usage the lifecycle events imply up to `until` (default:
         now less the settle delay). Idempotent: metering again with the same events adds nothing."""
         horizon = self._settled_now() if until is None else require_utc_second(until, "until")
-        events = list(self.events.lifecycle_events(horizon))
+        source = self.events
+        if isinstance(source, MeteringCursor):  # reads only what is not metered to the end yet
+            events, done = source.unmetered_events(horizon)
+        else:
+            events, done = list(source.lifecycle_events(horizon)), ()
         covered = self.store.covered({e.allocation_id for e in events})
         result = meter(
             events, covered, horizon, terms=RESERVED_TERMS_MONTHS, grid_seconds=self.settings.grid_seconds
@@ -179,6 +184,8 @@ class BillingService:
         with self.store.atomic() as unit:
             added = unit.append_usage(result.entries)
             incidents = unit.append_incidents(result.incidents)
+        if done and isinstance(source, MeteringCursor):
+            source.metered(done)
         return MeterReport(horizon, added, incidents)
 
     def usage(

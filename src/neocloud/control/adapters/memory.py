@@ -1,20 +1,23 @@
 """The in-memory UnitOfWork: the same contract as the SQL store, for tests, the demo and the simulator.
 
 A unit of work holds the store's lock for its whole life (so decisions are serialised, like SQLite's
-single writer) and works on shallow copies of the tables; `commit()` publishes them, leaving without
-commit discards them.
+single writer) and writes the store's tables in place through an undo log (`memory_tables`): `commit()`
+keeps the writes so far, leaving without commit takes back every write since the last commit. Units
+of work on one thread do not nest (the lock is re-entrant, but a unit begun inside another one of the
+same store would see its uncommitted writes): `MemoryStore` refuses that.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from neocloud.control.domain.allocations import LIVE, Allocation, Event, GpuBooking
+from neocloud.control.adapters.memory_tables import Tables, Undo, Writes, find_bookings
+from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
@@ -25,48 +28,25 @@ from neocloud.kernel.ids import ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
 
-@dataclass
-class _Tables:
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-    projects: dict[str, Project] = field(default_factory=dict)
-    tokens: dict[str, Token] = field(default_factory=dict)
-    quotas: dict[tuple[str, str | None, str], Quota] = field(default_factory=dict)
-    nodes: dict[str, Node] = field(default_factory=dict)
-    node_state: dict[str, str] = field(default_factory=dict)
-    allocations: dict[str, Allocation] = field(default_factory=dict)
-    bookings: list[GpuBooking] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    audit: list[AuditRecord] = field(default_factory=list)
-    auth_epoch: int = 0
-    maintenance: dict[str, NodeMaintenance] = field(default_factory=dict)
-
-    def copy(self) -> _Tables:
-        return _Tables(
-            dict(self.tenants),
-            dict(self.projects),
-            dict(self.tokens),
-            dict(self.quotas),
-            dict(self.nodes),
-            dict(self.node_state),
-            dict(self.allocations),
-            list(self.bookings),
-            list(self.events),
-            list(self.audit),
-            self.auth_epoch,
-            dict(self.maintenance),
-        )
-
-
 class MemoryStore:
     """The shared state behind every MemoryUnitOfWork made from it; call it to get a new unit of work."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.tables = _Tables()
+        self.tables = Tables()
+        self._open = threading.local()
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         """A unit of work; `read_only` changes nothing here (one lock serialises every unit of work)."""
         return MemoryUnitOfWork(self)
+
+    def _begin(self) -> None:
+        if getattr(self._open, "unit", False):
+            raise RuntimeError("memory store: a unit of work was begun inside another one on this thread")
+        self._open.unit = True
+
+    def _end(self) -> None:
+        self._open.unit = False
 
 
 class _HasId(Protocol):
@@ -78,35 +58,44 @@ T = TypeVar("T", bound=_HasId)
 
 
 def _paged(items: list[T], after: str | None, limit: int) -> tuple[list[T], int]:
-    ordered = sorted(items, key=lambda x: x.id)
-    rest = [x for x in ordered if after is None or x.id > after]
+    rest = sorted((x for x in items if after is None or x.id > after), key=lambda x: x.id)
     return rest[:limit], len(rest)
 
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._t = _Tables()
+        self._t = store.tables
+        self._undo = Undo()
+        self._w = Writes(self._t, self._undo)
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._store.lock.acquire()
-        self._t = self._store.tables.copy()
+        try:
+            self._store._begin()
+        except BaseException:
+            self._store.lock.release()
+            raise
+        self._undo.clear()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._store.lock.release()
+        try:
+            self._undo.rollback()  # what was not committed
+        finally:
+            self._store._end()
+            self._store.lock.release()
 
     def commit(self) -> None:
-        self._store.tables = self._t
-        self._t = self._t.copy()
+        self._undo.clear()
 
     # tenancy
     def add_tenant(self, tenant: Tenant) -> None:
         if self.tenant_by_name(tenant.name) is not None:
             raise Conflict(f"a tenant named {tenant.name!r} already exists")
-        self._t.tenants[tenant.id] = tenant
+        self._undo.put(self._t.tenants, tenant.id, tenant)
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         return self._t.tenants.get(tenant_id)
@@ -123,7 +112,7 @@ class MemoryUnitOfWork:
     def add_project(self, project: Project) -> None:
         if self.project_by_name(project.tenant_id, project.name) is not None:
             raise Conflict(f"a project named {project.name!r} already exists")
-        self._t.projects[project.id] = project
+        self._undo.put(self._t.projects, project.id, project)
 
     def get_project(self, project_id: str) -> Project | None:
         return self._t.projects.get(project_id)
@@ -140,10 +129,10 @@ class MemoryUnitOfWork:
         return _paged(items, after, limit)
 
     def update_tenant(self, tenant: Tenant) -> None:
-        self._t.tenants[tenant.id] = tenant
+        self._undo.put(self._t.tenants, tenant.id, tenant)
 
     def add_token(self, token: Token) -> None:
-        self._t.tokens[token.secret_hash] = token
+        self._undo.put(self._t.tokens, token.secret_hash, token)
 
     def token_by_hash(self, secret_hash: str) -> Token | None:
         return self._t.tokens.get(secret_hash)
@@ -158,24 +147,25 @@ class MemoryUnitOfWork:
     def revoke_token(self, token_id: str, at: datetime) -> None:
         token = self.get_token(token_id)
         if token is not None:
-            self._t.tokens[token.secret_hash] = replace(token, revoked_at=at)
+            self._undo.put(self._t.tokens, token.secret_hash, replace(token, revoked_at=at))
 
     def auth_epoch(self) -> int:
         return self._t.auth_epoch
 
     def bump_auth_epoch(self) -> None:
-        self._t.auth_epoch += 1
+        self._undo.set_attr(self._t, "auth_epoch", self._t.auth_epoch + 1)
 
     # the audit trail
     def add_audit(self, entry: AuditEntry) -> None:
-        self._t.audit.append(AuditRecord(len(self._t.audit) + 1, entry))
+        self._undo.append(self._t.audit, AuditRecord(len(self._t.audit) + 1, entry))
 
     def audit_entries(
         self, tenant_id: str | None, action: str | None, since: datetime | None, after: int | None, limit: int
     ) -> tuple[list[AuditRecord], int]:
+        rows = self._t.audit[after:] if after is not None and after > 0 else self._t.audit  # seq = index + 1
         rest = [
             r
-            for r in self._t.audit
+            for r in rows
             if (after is None or r.seq > after)
             and (tenant_id is None or r.entry.tenant_id == tenant_id)
             and (action is None or r.entry.action == action)
@@ -184,7 +174,7 @@ class MemoryUnitOfWork:
         return rest[:limit], len(rest)
 
     def put_quota(self, quota: Quota) -> None:
-        self._t.quotas[(quota.tenant_id, quota.project_id, quota.model)] = quota
+        self._undo.put(self._t.quotas, (quota.tenant_id, quota.project_id, quota.model), quota)
 
     def quotas(self, tenant_id: str | None) -> list[Quota]:
         return sorted(
@@ -197,35 +187,37 @@ class MemoryUnitOfWork:
         added = 0
         for n in nodes:
             if n.id not in self._t.nodes:
-                self._t.nodes[n.id] = n
-                self._t.node_state[n.id] = "ready"
+                self._w.add_node(n)
+                self._w.set_node_state(n.id, "ready")
                 added += 1
         return added
 
     def nodes(self, model: str | None = None) -> list[Node]:
-        return [n for n in self._t.nodes.values() if model is None or n.model == model]
+        if model is None:
+            return list(self._t.nodes.values())
+        return list(self._t.nodes_by_model.get(model, ()))
 
     def node_version(self, model: str) -> str:
-        return str(sum(1 for n in self._t.nodes.values() if n.model == model))
+        return str(len(self._t.nodes_by_model.get(model, ())))
 
     def node_states(self) -> dict[str, str]:
-        return {k: v for k, v in self._t.node_state.items() if v != "ready"}
+        return dict(self._t.not_ready)
 
     def set_node_state(self, node_id: str, state: str) -> bool:
         if node_id not in self._t.nodes:
             return False
-        self._t.node_state[node_id] = state
+        self._w.set_node_state(node_id, state)
         return True
 
     def add_maintenance(self, window: NodeMaintenance) -> None:
-        self._t.maintenance[window.id] = window
+        self._undo.put(self._t.maintenance, window.id, window)
 
     def maintenance(self, node_id: str | None = None) -> list[NodeMaintenance]:
         found = [w for w in self._t.maintenance.values() if node_id is None or w.node_id == node_id]
         return sorted(found, key=lambda w: (w.start, w.id))
 
     def delete_maintenance(self, window_id: str) -> bool:
-        return self._t.maintenance.pop(window_id, None) is not None
+        return self._undo.pop(self._t.maintenance, window_id, keep_order=True) is not None
 
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]:
         """The store lock, held since __enter__, already serialises every decision: all are claimed."""
@@ -239,10 +231,10 @@ class MemoryUnitOfWork:
 
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
-        self._t.allocations[alloc.id] = alloc
+        self._w.put_allocation(alloc)
 
     def update_allocation(self, alloc: Allocation) -> None:
-        self._t.allocations[alloc.id] = alloc
+        self._w.put_allocation(alloc)
 
     def get_allocation(
         self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False
@@ -250,14 +242,8 @@ class MemoryUnitOfWork:
         return self._t.allocations.get(allocation_id)
 
     def allocation_by_key(self, tenant_id: str, idempotency_key: str) -> Allocation | None:
-        return next(
-            (
-                a
-                for a in self._t.allocations.values()
-                if a.tenant_id == tenant_id and a.idempotency_key == idempotency_key
-            ),
-            None,
-        )
+        found = self._t.by_key.get((tenant_id, idempotency_key))
+        return None if found is None else self._t.allocations.get(found)
 
     def list_allocations(
         self,
@@ -285,42 +271,42 @@ class MemoryUnitOfWork:
         project_id: ProjectId | None = None,
         product: Product | None = None,
     ) -> list[Allocation]:
-        return [
+        allocations = self._t.allocations
+        found = [
             a
-            for a in self._t.allocations.values()
-            if a.state in LIVE
-            and a.model == model
+            for a in (allocations[i] for i in self._t.live)
+            if a.model == model
             and (tenant_id is None or a.tenant_id == tenant_id)
             and (project_id is None or a.project_id == project_id)
             and (product is None or a.product is product)
             and (a.end is None or a.end > start)
             and (end is None or a.start < end)
         ]
+        order = self._t.order
+        return sorted(found, key=lambda a: order[a.id])  # as a scan of every allocation would list them
 
     def held(
         self, tenant_id: TenantId, model: str, start: datetime, end: datetime | None
     ) -> list[tuple[datetime, datetime | None, int, str]]:
-        return [(a.start, a.end, a.gpus, a.project_id) for a in self.live_allocations(tenant_id, model, start, end)]
-
-    def due(self, now: datetime, limit: int) -> list[Allocation]:
-        return sorted((a for a in self._t.allocations.values() if _is_due(a, now)), key=lambda a: a.id)[
-            :limit
+        return [
+            (a.start, a.end, a.gpus, a.project_id)
+            for a in self.live_allocations(tenant_id, model, start, end)
         ]
 
+    def due(self, now: datetime, limit: int) -> list[Allocation]:
+        """Only live allocations can be due (every state `_is_due` accepts is live)."""
+        allocations = self._t.allocations
+        found = (a for a in (allocations[i] for i in self._t.live) if _is_due(a, now))
+        return sorted(found, key=lambda a: a.id)[:limit]
+
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
-        self._t.bookings.extend(bookings)
+        for b in bookings:
+            self._w.add_booking(b)
 
     def bookings(
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
     ) -> list[GpuBooking]:
-        ids = {n.id for n in self._t.nodes.values() if n.model == model}
-        if nodes is not None:
-            ids &= set(nodes)
-        found = [b for b in self._t.bookings if b.node_id in ids and b.overlaps(start, end)]
-        for w in self._t.maintenance.values():
-            if w.node_id in ids:
-                found.extend(b for b in w.bookings(self._t.nodes[w.node_id].gpus) if b.overlaps(start, end))
-        return found
+        return find_bookings(self._t, model, start, end, nodes)
 
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
         out: dict[str, set[int]] = {}
@@ -329,26 +315,35 @@ class MemoryUnitOfWork:
         return out
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
-        return [b for b in self._t.bookings if b.allocation_id == allocation_id]
+        rows = self._t.bookings
+        return [rows[s] for s in self._t.bookings_by_alloc.get(allocation_id, ())]
 
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
-        self._t.bookings = [
-            replace(b, end=at) if b.allocation_id == allocation_id else b for b in self._t.bookings
-        ]
+        for seq in self._t.bookings_by_alloc.get(allocation_id, ()):
+            self._w.end_booking(seq, at)
 
     def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
-        self._t.bookings = [
-            replace(b, end=max(at, b.start))
-            if b.allocation_id == allocation_id and b.node_id == node_id and (b.end is None or b.end > at)
-            else b
-            for b in self._t.bookings
-        ]
+        rows = self._t.bookings
+        for seq in self._t.bookings_by_alloc.get(allocation_id, ()):
+            b = rows[seq]
+            if b.node_id == node_id and (b.end is None or b.end > at):
+                self._w.end_booking(seq, max(at, b.start))
 
     def add_event(self, event: Event) -> None:
-        self._t.events.append(event)
+        self._w.add_event(event)
 
     def events(self, allocation_id: str) -> list[Event]:
-        return [e for e in self._t.events if e.allocation_id == allocation_id]
+        return list(self._t.events_by_alloc.get(allocation_id, ()))
+
+    # billing's feed (not part of the UnitOfWork port: the memory store's own cursor over its event log)
+    def events_after(self, position: int, tenant_id: str | None = None) -> tuple[list[Event], int]:
+        """Events appended after the first `position` of the log (all, or `tenant_id`'s only), and the
+        log's length now (the position to read from next time)."""
+        if tenant_id is not None:
+            if position:
+                raise ValueError("events_after: a tenant's events are read from the start only")
+            return list(self._t.events_by_tenant.get(tenant_id, ())), len(self._t.events)
+        return self._t.events[position:], len(self._t.events)
 
 
 def _is_due(a: Allocation, now: datetime) -> bool:
