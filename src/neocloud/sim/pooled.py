@@ -22,7 +22,6 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,52 +31,13 @@ from neocloud.sim import sla
 from neocloud.sim.accounting import Levels, Series, power_mw
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
+from neocloud.sim.pooled_failures import PooledFailures
+from neocloud.sim.pooled_state import Contract, Pool, Run
 
 RES, OD, SPOT = 0, 1, 2
 
 
-@dataclass(slots=True)
-class _Run:
-    product: int
-    nodes: int
-    start: float
-    alive: bool = True
-    noticed: bool = False
-    promised_to: int = 0  # the waiting on-demand job its nodes go to at the end of the notice
-
-
-@dataclass(slots=True)
-class _Contract:
-    index: int
-    nodes: int
-    healthy: int = 0
-    down: int = 0
-    active: bool = False
-
-
-@dataclass
-class _Pool:
-    """Running jobs of one product, with O(1) removal and uniform picks."""
-
-    ids: list[int] = field(default_factory=list)
-    pos: dict[int, int] = field(default_factory=dict)
-    nodes: int = 0
-
-    def add(self, jid: int, nodes: int) -> None:
-        self.pos[jid] = len(self.ids)
-        self.ids.append(jid)
-        self.nodes += nodes
-
-    def remove(self, jid: int, nodes: int) -> None:
-        i = self.pos.pop(jid)
-        last = self.ids.pop()
-        if last != jid:
-            self.ids[i] = last
-            self.pos[last] = i
-        self.nodes -= nodes
-
-
-class PooledEngine:
+class PooledEngine(PooledFailures):
     def __init__(self, model: Model, loop: str = "simpy", progress: Any = None) -> None:
         self.m = model
         self.progress = progress
@@ -93,11 +53,11 @@ class PooledEngine:
         self.pending = 0  # nodes held for on-demand jobs waiting out a spot notice
         self.lv = Levels(self.N * self.gpn)
         self.series = Series(model.scenario.sample_hours * 3600)
-        self.runs: dict[int, _Run] = {}
-        self.pools = (_Pool(), _Pool(), _Pool())
+        self.runs: dict[int, Run] = {}
+        self.pools = (Pool(), Pool(), Pool())
         self.queues: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (deque(), deque())
         self.queued_since: dict[int, float] = {}
-        self.contracts = [_Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
+        self.contracts = [Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
         self.t = model.totals
         self._ids = 0
         self._frng = random.Random(f"{model.seed}:failures:victims")
@@ -112,7 +72,7 @@ class PooledEngine:
 
     # contracts -------------------------------------------------------------------------------------
 
-    def _contract_start(self, c: _Contract) -> None:
+    def _contract_start(self, c: Contract) -> None:
         short = c.nodes - self.free
         if short > 0:
             self._take_back(short, OD, notice=False)
@@ -125,7 +85,7 @@ class PooledEngine:
         self.t.events += 2  # admission and start
         self.t.admissions += 1
 
-    def _contract_end(self, c: _Contract) -> None:
+    def _contract_end(self, c: Contract) -> None:
         c.active = False
         self._alloc(RES, -c.healthy)
         self.lv.commit(self.loop.now, -c.nodes * self.gpn)
@@ -228,7 +188,7 @@ class PooledEngine:
 
     def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
-        r = _Run(product, nodes, now)
+        r = Run(product, nodes, now)
         self.runs[jid] = r
         self.pools[product].add(jid, nodes)
         self.lv.add(now, product, nodes * self.gpn)
@@ -282,118 +242,6 @@ class PooledEngine:
                 q.popleft()
             if q and product == OD:
                 return  # spot never jumps an on-demand queue
-
-    # failures --------------------------------------------------------------------------------------
-
-    def _failure(self, arg: tuple[int, str, int]) -> None:
-        nxt = next(self._failures, None)
-        if nxt is not None:
-            self.loop.at(nxt[0], self._failure, nxt)
-        now = self.loop.now
-        repair_s = arg[2]  # which node the injector hit does not matter here: only the pool it is in
-        i = self._frng.randrange(self.N)
-        res_healthy = sum(c.healthy for c in self.contracts)
-        bounds = [self.failed, self.spares, res_healthy, self.pools[OD].nodes, self.pools[SPOT].nodes]
-        kind = 0
-        for b in bounds:
-            if i < b:
-                break
-            i -= b
-            kind += 1
-        if kind == 0:
-            return  # an already failed node: the per-node clock only runs for healthy nodes
-        self.t.events += 1
-        self.t.failures += 1
-        self.failed += 1
-        repair_at = now + repair_s
-        if kind == 1:
-            self.spares -= 1
-            self.loop.at(repair_at, self._repair, ("spare", None))
-        elif kind == 2:
-            c = self._pick_contract(i)
-            c.healthy -= 1
-            c.down += 1
-            self._alloc(RES, -1)
-            self.lv.held_down += self.gpn
-            if self.spares > 0:
-                self.spares -= 1
-                self.m.downtime(c.index, now, now + self.m.swap_s, self.gpn)
-                self.loop.at(now + self.m.swap_s, self._swap, c)
-                self.loop.at(repair_at, self._repair, ("spare", None))
-            else:
-                self.m.downtime(c.index, now, repair_at, self.gpn)
-                self.loop.at(repair_at, self._repair, ("contract", c))
-        elif kind in (3, 4):
-            product = OD if kind == 3 else SPOT
-            jid = self._pick_job(product)
-            r = self.runs[jid]
-            self._stop(jid, free=False)
-            if r.noticed and r.promised_to in self.waiting:  # the rest stay promised to the waiting job
-                self._promise_lost(r.promised_to, r.nodes)
-            else:
-                self.free += r.nodes - 1
-            self.t.interrupted[product] += 1
-            self.loop.at(repair_at, self._repair, ("free", None))
-        elif i < self.free:
-            self.free -= 1  # an idle node
-            self.loop.at(repair_at, self._repair, ("free", None))
-        else:  # a node promised to an on-demand job waiting out a spot notice
-            j = next(j for j, promised in self.waiting.items() if promised > 0)
-            self.waiting[j] -= 1
-            self.pending -= 1
-            self.loop.at(repair_at, self._repair, ("free", None))
-        self._unhealthy(1)  # after the allocation it hit has let go of the node
-        if kind in (3, 4):
-            self._drain()
-
-    def _promise_lost(self, job: int, nodes: int) -> None:
-        """A noticed victim of `nodes` nodes failed: all but the failed node still go to `job`."""
-        self.pending += nodes - 1
-        self.waiting[job] -= 1
-
-    def _pick_contract(self, i: int) -> _Contract:
-        for c in self.contracts:
-            if i < c.healthy:
-                return c
-            i -= c.healthy
-        return next(c for c in self.contracts if c.healthy > 0)
-
-    def _pick_job(self, product: int) -> int:
-        """A running job of `product`, chosen with probability proportional to its nodes."""
-        ids, rng = self.pools[product].ids, self._frng
-        biggest = 1
-        for _ in range(64):
-            jid = ids[rng.randrange(len(ids))]
-            n = self.runs[jid].nodes
-            biggest = max(biggest, n)
-            if rng.random() * biggest < n:
-                return jid
-        return jid
-
-    def _swap(self, c: _Contract) -> None:
-        self.t.events += 1
-        if c.active and c.down > 0:
-            c.down -= 1
-            c.healthy += 1
-            self.lv.held_down -= self.gpn
-            self._alloc(RES, 1)
-
-    def _repair(self, arg: tuple[str, _Contract | None]) -> None:
-        kind, c = arg
-        self.t.events += 1
-        self.t.repairs += 1
-        self.failed -= 1
-        self._unhealthy(-1)
-        if kind == "spare":
-            self.spares += 1
-        elif kind == "contract" and c is not None and c.active and c.down > 0:
-            c.down -= 1
-            c.healthy += 1
-            self.lv.held_down -= self.gpn
-            self._alloc(RES, 1)
-        else:
-            self.free += 1
-            self._drain()
 
     # sampling --------------------------------------------------------------------------------------
 
