@@ -10,8 +10,14 @@ topology (an N-node job never fails to fit for fragmentation) and the placement 
 victims. `neocloud bench sim` and tests/integration/test_sim_pooled_agrees.py compare it with the exact
 engine on gb200-superpod (utilisation and revenue within 2 %).
 
-Everything else is the same model as the exact engine: the same demand streams and failure draws
-(seeded per source), the same billing rules (prices from billing's catalog, reserved windows billed
+Failures are the exact engine's: the same injector draws, each hitting the injector's node (a node already
+down is skipped, as the exact engine skips it); what that node holds is read from its rank among the
+healthy nodes in the layout the control plane's placement leaves (jobs packed on the first nodes, spares
+on the last: `PooledFailures._what_it_hits`), and a job hit ends there, billed up to the failure and not
+restarted, as the exact engine stops its instance. Only which job of a product is hit is drawn (by nodes,
+from `{seed}:failures:victims`).
+
+Everything else is the same model as the exact engine: the same demand streams (seeded per source), the same billing rules (prices from billing's catalog, reserved windows billed
 whole at their nearest term, instances billed while they run), the same SLA credit rule and power model.
 An event is a control-plane state change the control plane would have made: admission, start, stop
 (end, preemption or failure of a job), preemption notice, failure, repair, spare swap.
@@ -32,7 +38,7 @@ from neocloud.sim.accounting import Levels, Series, power_mw
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
 from neocloud.sim.pooled_failures import PooledFailures
-from neocloud.sim.pooled_state import Contract, Pool, Run
+from neocloud.sim.pooled_state import Contract, Pool, Run, Swap
 
 RES, OD, SPOT = 0, 1, 2
 
@@ -61,6 +67,9 @@ class PooledEngine(PooledFailures):
         self.t = model.totals
         self._ids = 0
         self._frng = random.Random(f"{model.seed}:failures:victims")
+        self._index = {node: i for i, node in enumerate(model.node_ids)}  # fleet order
+        self._down: list[int] = []  # failed nodes' indices, sorted
+        self.swapping: list[Swap] = []  # hot spares on their way to a contract
 
     # accounting ------------------------------------------------------------------------------------
 
@@ -202,9 +211,12 @@ class PooledEngine(PooledFailures):
         self.loop.at(now + duration, self._depart, jid)
 
     def _depart(self, jid: int) -> None:
+        """A job's end. A spot job under notice that ends first leaves its nodes to the on-demand job
+        they are promised to (the control plane booked them for it from the end of the notice)."""
         r = self.runs.get(jid)
         if r is not None and r.alive:
-            self._stop(jid, free=True)
+            promised = r.noticed and r.promised_to in self.waiting
+            self._stop(jid, free=not promised, to_pending=promised)
             self.t.completed[r.product] += 1
 
     def _stop(self, jid: int, *, free: bool, to_pending: bool = False) -> None:

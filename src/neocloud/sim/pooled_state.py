@@ -44,3 +44,12 @@ class Pool:
             self.ids[i] = last
             self.pos[last] = i
         self.nodes -= nodes
+
+
+@dataclass(slots=True, eq=False)
+class Swap:
+    """A hot spare on its way to `contract`'s failed node, arriving at `until` unless it fails first."""
+
+    contract: Contract
+    until: float
+    failed: bool = False
