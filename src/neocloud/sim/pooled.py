@@ -34,7 +34,7 @@ from typing import Any
 
 from neocloud.kernel.gpus import gpu_model
 from neocloud.sim import sla
-from neocloud.sim.accounting import Levels, Series, power_mw
+from neocloud.sim.accounting import ConservationError, Levels, Series, power_mw
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
 from neocloud.sim.pooled_failures import PooledFailures
@@ -70,6 +70,7 @@ class PooledEngine(PooledFailures):
         self._index = {node: i for i, node in enumerate(model.node_ids)}  # fleet order
         self._down: list[int] = []  # failed nodes' indices, sorted
         self.swapping: list[Swap] = []  # hot spares on their way to a contract
+        self.job_gpu_s = [0.0, 0.0, 0.0]  # GPU-seconds of ended jobs, by product (see `_stop`)
 
     # accounting ------------------------------------------------------------------------------------
 
@@ -197,17 +198,20 @@ class PooledEngine(PooledFailures):
 
     def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
-        r = Run(product, nodes, now)
-        self.runs[jid] = r
+        self.runs[jid] = Run(product, nodes, now)
         self.pools[product].add(jid, nodes)
-        self.lv.add(now, product, nodes * self.gpn)
-        self.t.events += 1 if admitted else 2  # (admission and) start
-        if not admitted:
-            self.t.admissions += 1
-        since = self.queued_since.pop(jid, None)
-        if since is not None:
-            self.t.queue_delay_s[product] += now - since
-            self.t.queued[product] += 1
+        self.lv.alloc[product] += nodes * self.gpn  # a level only: the job's GPU-seconds count at its end
+        t = self.t
+        if admitted:
+            t.events += 1  # start
+        else:
+            t.events += 2  # admission and start
+            t.admissions += 1
+        if self.queued_since:
+            since = self.queued_since.pop(jid, None)
+            if since is not None:
+                t.queue_delay_s[product] += now - since
+                t.queued[product] += 1
         self.loop.at(now + duration, self._depart, jid)
 
     def _depart(self, jid: int) -> None:
@@ -221,13 +225,17 @@ class PooledEngine(PooledFailures):
 
     def _stop(self, jid: int, *, free: bool, to_pending: bool = False) -> None:
         """End a running job: its nodes go back to the free pool (`free`), to the on-demand job waiting
-        for them (`to_pending`), or nowhere (the caller places them)."""
+        for them (`to_pending`), or nowhere (the caller places them). Its usage is metered here, once:
+        nodes × GPUs per node × seconds run (jobs' levels are not integrated event by event: at campus
+        scale that was a tenth of the run; `run` puts the sums into the levels at the horizon)."""
         r = self.runs.pop(jid)
         r.alive = False
         if r.noticed:
             self.noticed_nodes -= r.nodes
         self.pools[r.product].remove(jid, r.nodes)
-        self._alloc(r.product, -r.nodes)
+        gpus = r.nodes * self.gpn
+        self.lv.alloc[r.product] -= gpus
+        self.job_gpu_s[r.product] += gpus * (self.loop.now - r.start)
         self.t.events += 1
         if to_pending:
             self.pending += r.nodes
@@ -291,13 +299,24 @@ class PooledEngine(PooledFailures):
             loop.at(first_failure[0], self._failure, first_failure)
         loop.at(0, self._sample)
         loop.run(m.horizon)
-        self.lv.advance(m.horizon)
+        self._meter_jobs(m.horizon)
         self.t.wall_seconds = time.perf_counter() - wall
         self.t.levels = self.lv
         self.t.series = self.series.rows
         self.t.revenue = self._revenue()
         self.t.credits = sla.credits(m, self.t.revenue_by_contract_month)
         return self.t
+
+    def _meter_jobs(self, horizon: float) -> None:
+        """Jobs' GPU-seconds into the levels at the horizon (running ones up to it); idle is the rest."""
+        lv, gpn = self.lv, self.gpn
+        for r in self.runs.values():
+            self.job_gpu_s[r.product] += r.nodes * gpn * (horizon - r.start)
+        lv.advance(horizon)
+        lv.alloc_s[OD], lv.alloc_s[SPOT] = self.job_gpu_s[OD], self.job_gpu_s[SPOT]
+        lv.idle_s = lv.gpus * horizon - sum(lv.alloc_s) - lv.unhealthy_s
+        if min(lv.alloc_s) < 0 or lv.idle_s < 0:
+            raise ConservationError(f"GPU-seconds allocated {lv.alloc_s}, idle {lv.idle_s} at the horizon")
 
     def _revenue(self) -> dict[str, Decimal]:
         """Billing's rules on the pooled usage: prices from billing's catalog, reserved at its term."""
