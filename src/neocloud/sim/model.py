@@ -48,8 +48,8 @@ class SimTotals:
 class Model:
     """The scenario as numbers for one seed. Random sources (each its own stream, STYLE.md example 3):
     `{seed}:arrivals:on-demand`, `{seed}:arrivals:spot` (demand.py), `{seed}:failures:…` (the fault
-    injector's streams per failure kind), `{seed}:failures:victims` (the pooled engine's pick of what a
-    failure hits)."""
+    injector's streams per failure kind), `{seed}:failures:victims` (the pooled engine's pick of which job
+    of a product a failure hits)."""
 
     def __init__(self, scenario: Scenario, seed: int, *, trace: Any = None) -> None:
         self.scenario = scenario

@@ -10,8 +10,14 @@ topology (an N-node job never fails to fit for fragmentation) and the placement 
 victims. `neocloud bench sim` and tests/integration/test_sim_pooled_agrees.py compare it with the exact
 engine on gb200-superpod (utilisation and revenue within 2 %).
 
-Everything else is the same model as the exact engine: the same demand streams and failure draws
-(seeded per source), the same billing rules (prices from billing's catalog, reserved windows billed
+Failures are the exact engine's: the same injector draws, each hitting the injector's node (a node already
+down is skipped, as the exact engine skips it); what that node holds is read from its rank among the
+healthy nodes in the layout the control plane's placement leaves (jobs packed on the first nodes, spares
+on the last: `PooledFailures._what_it_hits`), and a job hit ends there, billed up to the failure and not
+restarted, as the exact engine stops its instance. Only which job of a product is hit is drawn (by nodes,
+from `{seed}:failures:victims`).
+
+Everything else is the same model as the exact engine: the same demand streams (seeded per source), the same billing rules (prices from billing's catalog, reserved windows billed
 whole at their nearest term, instances billed while they run), the same SLA credit rule and power model.
 An event is a control-plane state change the control plane would have made: admission, start, stop
 (end, preemption or failure of a job), preemption notice, failure, repair, spare swap.
@@ -22,62 +28,22 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from neocloud.kernel.gpus import gpu_model
 from neocloud.sim import sla
-from neocloud.sim.accounting import Levels, Series, power_mw
+from neocloud.sim.accounting import ConservationError, Levels, Series, power_mw
 from neocloud.sim.loop import Loop, make_loop
 from neocloud.sim.model import Model, SimTotals
+from neocloud.sim.pooled_failures import PooledFailures
+from neocloud.sim.pooled_state import Contract, Pool, Run, Swap
 
 RES, OD, SPOT = 0, 1, 2
 
 
-@dataclass(slots=True)
-class _Run:
-    product: int
-    nodes: int
-    start: float
-    alive: bool = True
-    noticed: bool = False
-    promised_to: int = 0  # the waiting on-demand job its nodes go to at the end of the notice
-
-
-@dataclass(slots=True)
-class _Contract:
-    index: int
-    nodes: int
-    healthy: int = 0
-    down: int = 0
-    active: bool = False
-
-
-@dataclass
-class _Pool:
-    """Running jobs of one product, with O(1) removal and uniform picks."""
-
-    ids: list[int] = field(default_factory=list)
-    pos: dict[int, int] = field(default_factory=dict)
-    nodes: int = 0
-
-    def add(self, jid: int, nodes: int) -> None:
-        self.pos[jid] = len(self.ids)
-        self.ids.append(jid)
-        self.nodes += nodes
-
-    def remove(self, jid: int, nodes: int) -> None:
-        i = self.pos.pop(jid)
-        last = self.ids.pop()
-        if last != jid:
-            self.ids[i] = last
-            self.pos[last] = i
-        self.nodes -= nodes
-
-
-class PooledEngine:
+class PooledEngine(PooledFailures):
     def __init__(self, model: Model, loop: str = "simpy", progress: Any = None) -> None:
         self.m = model
         self.progress = progress
@@ -93,14 +59,18 @@ class PooledEngine:
         self.pending = 0  # nodes held for on-demand jobs waiting out a spot notice
         self.lv = Levels(self.N * self.gpn)
         self.series = Series(model.scenario.sample_hours * 3600)
-        self.runs: dict[int, _Run] = {}
-        self.pools = (_Pool(), _Pool(), _Pool())
+        self.runs: dict[int, Run] = {}
+        self.pools = (Pool(), Pool(), Pool())
         self.queues: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (deque(), deque())
         self.queued_since: dict[int, float] = {}
-        self.contracts = [_Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
+        self.contracts = [Contract(i, c.gpus // self.gpn) for i, c in enumerate(model.scenario.reserved)]
         self.t = model.totals
         self._ids = 0
         self._frng = random.Random(f"{model.seed}:failures:victims")
+        self._index = {node: i for i, node in enumerate(model.node_ids)}  # fleet order
+        self._down: list[int] = []  # failed nodes' indices, sorted
+        self.swapping: list[Swap] = []  # hot spares on their way to a contract
+        self.job_gpu_s = [0.0, 0.0, 0.0]  # GPU-seconds of ended jobs, by product (see `_stop`)
 
     # accounting ------------------------------------------------------------------------------------
 
@@ -112,7 +82,7 @@ class PooledEngine:
 
     # contracts -------------------------------------------------------------------------------------
 
-    def _contract_start(self, c: _Contract) -> None:
+    def _contract_start(self, c: Contract) -> None:
         short = c.nodes - self.free
         if short > 0:
             self._take_back(short, OD, notice=False)
@@ -125,7 +95,7 @@ class PooledEngine:
         self.t.events += 2  # admission and start
         self.t.admissions += 1
 
-    def _contract_end(self, c: _Contract) -> None:
+    def _contract_end(self, c: Contract) -> None:
         c.active = False
         self._alloc(RES, -c.healthy)
         self.lv.commit(self.loop.now, -c.nodes * self.gpn)
@@ -228,34 +198,44 @@ class PooledEngine:
 
     def _start(self, jid: int, product: int, nodes: int, duration: int, *, admitted: bool = False) -> None:
         now = self.loop.now
-        r = _Run(product, nodes, now)
-        self.runs[jid] = r
+        self.runs[jid] = Run(product, nodes, now)
         self.pools[product].add(jid, nodes)
-        self.lv.add(now, product, nodes * self.gpn)
-        self.t.events += 1 if admitted else 2  # (admission and) start
-        if not admitted:
-            self.t.admissions += 1
-        since = self.queued_since.pop(jid, None)
-        if since is not None:
-            self.t.queue_delay_s[product] += now - since
-            self.t.queued[product] += 1
+        self.lv.alloc[product] += nodes * self.gpn  # a level only: the job's GPU-seconds count at its end
+        t = self.t
+        if admitted:
+            t.events += 1  # start
+        else:
+            t.events += 2  # admission and start
+            t.admissions += 1
+        if self.queued_since:
+            since = self.queued_since.pop(jid, None)
+            if since is not None:
+                t.queue_delay_s[product] += now - since
+                t.queued[product] += 1
         self.loop.at(now + duration, self._depart, jid)
 
     def _depart(self, jid: int) -> None:
+        """A job's end. A spot job under notice that ends first leaves its nodes to the on-demand job
+        they are promised to (the control plane booked them for it from the end of the notice)."""
         r = self.runs.get(jid)
         if r is not None and r.alive:
-            self._stop(jid, free=True)
+            promised = r.noticed and r.promised_to in self.waiting
+            self._stop(jid, free=not promised, to_pending=promised)
             self.t.completed[r.product] += 1
 
     def _stop(self, jid: int, *, free: bool, to_pending: bool = False) -> None:
         """End a running job: its nodes go back to the free pool (`free`), to the on-demand job waiting
-        for them (`to_pending`), or nowhere (the caller places them)."""
+        for them (`to_pending`), or nowhere (the caller places them). Its usage is metered here, once:
+        nodes × GPUs per node × seconds run (jobs' levels are not integrated event by event: at campus
+        scale that was a tenth of the run; `run` puts the sums into the levels at the horizon)."""
         r = self.runs.pop(jid)
         r.alive = False
         if r.noticed:
             self.noticed_nodes -= r.nodes
         self.pools[r.product].remove(jid, r.nodes)
-        self._alloc(r.product, -r.nodes)
+        gpus = r.nodes * self.gpn
+        self.lv.alloc[r.product] -= gpus
+        self.job_gpu_s[r.product] += gpus * (self.loop.now - r.start)
         self.t.events += 1
         if to_pending:
             self.pending += r.nodes
@@ -282,118 +262,6 @@ class PooledEngine:
                 q.popleft()
             if q and product == OD:
                 return  # spot never jumps an on-demand queue
-
-    # failures --------------------------------------------------------------------------------------
-
-    def _failure(self, arg: tuple[int, str, int]) -> None:
-        nxt = next(self._failures, None)
-        if nxt is not None:
-            self.loop.at(nxt[0], self._failure, nxt)
-        now = self.loop.now
-        repair_s = arg[2]  # which node the injector hit does not matter here: only the pool it is in
-        i = self._frng.randrange(self.N)
-        res_healthy = sum(c.healthy for c in self.contracts)
-        bounds = [self.failed, self.spares, res_healthy, self.pools[OD].nodes, self.pools[SPOT].nodes]
-        kind = 0
-        for b in bounds:
-            if i < b:
-                break
-            i -= b
-            kind += 1
-        if kind == 0:
-            return  # an already failed node: the per-node clock only runs for healthy nodes
-        self.t.events += 1
-        self.t.failures += 1
-        self.failed += 1
-        repair_at = now + repair_s
-        if kind == 1:
-            self.spares -= 1
-            self.loop.at(repair_at, self._repair, ("spare", None))
-        elif kind == 2:
-            c = self._pick_contract(i)
-            c.healthy -= 1
-            c.down += 1
-            self._alloc(RES, -1)
-            self.lv.held_down += self.gpn
-            if self.spares > 0:
-                self.spares -= 1
-                self.m.downtime(c.index, now, now + self.m.swap_s, self.gpn)
-                self.loop.at(now + self.m.swap_s, self._swap, c)
-                self.loop.at(repair_at, self._repair, ("spare", None))
-            else:
-                self.m.downtime(c.index, now, repair_at, self.gpn)
-                self.loop.at(repair_at, self._repair, ("contract", c))
-        elif kind in (3, 4):
-            product = OD if kind == 3 else SPOT
-            jid = self._pick_job(product)
-            r = self.runs[jid]
-            self._stop(jid, free=False)
-            if r.noticed and r.promised_to in self.waiting:  # the rest stay promised to the waiting job
-                self._promise_lost(r.promised_to, r.nodes)
-            else:
-                self.free += r.nodes - 1
-            self.t.interrupted[product] += 1
-            self.loop.at(repair_at, self._repair, ("free", None))
-        elif i < self.free:
-            self.free -= 1  # an idle node
-            self.loop.at(repair_at, self._repair, ("free", None))
-        else:  # a node promised to an on-demand job waiting out a spot notice
-            j = next(j for j, promised in self.waiting.items() if promised > 0)
-            self.waiting[j] -= 1
-            self.pending -= 1
-            self.loop.at(repair_at, self._repair, ("free", None))
-        self._unhealthy(1)  # after the allocation it hit has let go of the node
-        if kind in (3, 4):
-            self._drain()
-
-    def _promise_lost(self, job: int, nodes: int) -> None:
-        """A noticed victim of `nodes` nodes failed: all but the failed node still go to `job`."""
-        self.pending += nodes - 1
-        self.waiting[job] -= 1
-
-    def _pick_contract(self, i: int) -> _Contract:
-        for c in self.contracts:
-            if i < c.healthy:
-                return c
-            i -= c.healthy
-        return next(c for c in self.contracts if c.healthy > 0)
-
-    def _pick_job(self, product: int) -> int:
-        """A running job of `product`, chosen with probability proportional to its nodes."""
-        ids, rng = self.pools[product].ids, self._frng
-        biggest = 1
-        for _ in range(64):
-            jid = ids[rng.randrange(len(ids))]
-            n = self.runs[jid].nodes
-            biggest = max(biggest, n)
-            if rng.random() * biggest < n:
-                return jid
-        return jid
-
-    def _swap(self, c: _Contract) -> None:
-        self.t.events += 1
-        if c.active and c.down > 0:
-            c.down -= 1
-            c.healthy += 1
-            self.lv.held_down -= self.gpn
-            self._alloc(RES, 1)
-
-    def _repair(self, arg: tuple[str, _Contract | None]) -> None:
-        kind, c = arg
-        self.t.events += 1
-        self.t.repairs += 1
-        self.failed -= 1
-        self._unhealthy(-1)
-        if kind == "spare":
-            self.spares += 1
-        elif kind == "contract" and c is not None and c.active and c.down > 0:
-            c.down -= 1
-            c.healthy += 1
-            self.lv.held_down -= self.gpn
-            self._alloc(RES, 1)
-        else:
-            self.free += 1
-            self._drain()
 
     # sampling --------------------------------------------------------------------------------------
 
@@ -431,13 +299,24 @@ class PooledEngine:
             loop.at(first_failure[0], self._failure, first_failure)
         loop.at(0, self._sample)
         loop.run(m.horizon)
-        self.lv.advance(m.horizon)
+        self._meter_jobs(m.horizon)
         self.t.wall_seconds = time.perf_counter() - wall
         self.t.levels = self.lv
         self.t.series = self.series.rows
         self.t.revenue = self._revenue()
         self.t.credits = sla.credits(m, self.t.revenue_by_contract_month)
         return self.t
+
+    def _meter_jobs(self, horizon: float) -> None:
+        """Jobs' GPU-seconds into the levels at the horizon (running ones up to it); idle is the rest."""
+        lv, gpn = self.lv, self.gpn
+        for r in self.runs.values():
+            self.job_gpu_s[r.product] += r.nodes * gpn * (horizon - r.start)
+        lv.advance(horizon)
+        lv.alloc_s[OD], lv.alloc_s[SPOT] = self.job_gpu_s[OD], self.job_gpu_s[SPOT]
+        lv.idle_s = lv.gpus * horizon - sum(lv.alloc_s) - lv.unhealthy_s
+        if min(lv.alloc_s) < 0 or lv.idle_s < 0:
+            raise ConservationError(f"GPU-seconds allocated {lv.alloc_s}, idle {lv.idle_s} at the horizon")
 
     def _revenue(self) -> dict[str, Decimal]:
         """Billing's rules on the pooled usage: prices from billing's catalog, reserved at its term."""
