@@ -35,7 +35,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -194,7 +193,7 @@ def configuration_bound(
             return False
         seen.add(key)
         rows = sorted(filling)
-        idx = np.array(rows + [len(pods) + ci], dtype=np.int32)
+        idx = np.array([*rows, len(pods) + ci], dtype=np.int32)
         val = np.array([float(filling[i]) for i in rows] + [1.0])
         master.addCol(sum(value[i] * k for i, k in filling.items()), 0.0, inf, len(idx), idx, val)
         columns.append((ci, dict(filling)))
