@@ -264,14 +264,18 @@ def checkpoint_prefix(
 
 
 def seed_bound(fleet: Fleet, pods: Sequence[openb.OpenbPod], seed: int) -> float:
-    """The least unallocated GPU % at 100 % arrived that any placement could reach, for one seed."""
+    """The least unallocated GPU % at 100 % arrived that any placement could reach, for one seed: the
+    tighter of the pooled integer programme and the configuration LP (both are valid bounds)."""
     from neocloud.bench.openb_bound import placement_bound
+    from neocloud.bench.openb_configurations import configuration_bound
 
     gpu_milli = [p.gpu_milli for p in pods]
     capacity = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity, seed)
     end = checkpoint_prefix(gpu_milli, order, capacity)
-    return placement_bound(fleet, [pods[i].request for i in order[:end]], integral=True).unallocated_pct
+    arrived = [pods[i].request for i in order[:end]]
+    pooled = placement_bound(fleet, arrived, integral=True).unallocated_pct
+    return max(pooled, configuration_bound(fleet, arrived).unallocated_pct)
 
 
 def run_openb(
