@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.fleet import Fleet
-from neocloud.fleet.shares import MILLI, NodeShare, batch, node_sums, slot_sums
+from neocloud.fleet.shares import MILLI, NodeShare, batch, node_sums, slot_sums, sorted_distinct
 from neocloud.kernel.errors import Conflict
 
 __all__ = ["MILLI", "Capacity", "NodeShare"]
@@ -165,7 +165,7 @@ class Capacity:
             parts = [nodes for gen, nodes in self._log if gen > generation]
             if len(parts) == 1:
                 return parts[0]
-            return np.unique(np.concatenate(parts))
+            return sorted_distinct(np.concatenate(parts))
         return np.flatnonzero(self.version > generation)
 
     def _pristine_of(self, nodes: IntArray) -> BoolArray:

@@ -15,9 +15,11 @@ FGD places each request where F grows least. Rewriting F as
 where, for each distinct per-GPU milli m of the workload, cnt_m and high_m are the number and the
 summed free capacity of the node's GPUs with at least m free, and W_m sums the weights of the shapes
 with that m which the node's model, CPU and count can host, makes the measure a table lookup. The
-per-node (cnt, high, F) are cached and refreshed only for nodes that changed (`CapacityWatch`); the
-fragmentation after a tentative placement is computed for all candidates (and, for GPU-sharing
-requests, every distinct free value of their GPUs) in a few vectorised operations from the deltas.
+per-node (cnt, high, F) are cached, each row stamped with the capacity generation it reflects, and a
+row is refreshed only when it is read and the node changed since (`Capacity.version`): a decision costs
+its candidates, never the fleet. The fragmentation after a tentative placement is computed for all
+candidates (and, for GPU-sharing requests, every distinct free value of their GPUs) in a few vectorised
+operations from the deltas.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.placement.framework import Candidates, Scores
 from neocloud.placement.request import Request
-from neocloud.placement.watch import CapacityWatch
 from neocloud.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
@@ -62,7 +63,7 @@ class Fragmentation:
     def __init__(self, workload: Workload | None = None) -> None:
         self.workload = workload
         self.fleet: Fleet | None = None
-        self._watch = CapacityWatch()
+        self._cap: Capacity | None = None
 
     def bind(self, fleet: Fleet) -> None:
         """Build the tables for `fleet` (done on first use, and again if another fleet comes)."""
@@ -94,9 +95,9 @@ class Fragmentation:
         self.high: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
         self.total: IntArray = np.zeros(n, dtype=np.int64)
         self.frag: FloatArray = np.zeros(n)
-        self._watch = CapacityWatch()
+        self._seen: IntArray = np.full(n, -1, dtype=np.int64)  # per row: the generation it reflects
+        self._cap = None
         self._memo: dict[tuple[int, int, int, frozenset[str] | None], tuple[FloatArray, int]] = {}
-        self._memo_cap: int | None = None
 
     # -- the measure -------------------------------------------------------------------------------
     def _bucket(self, cpu: IntArray) -> IntArray:
@@ -114,16 +115,29 @@ class Fragmentation:
         ge = g[:, :, None] >= self.thresholds[None, None, :]
         return g.sum(axis=1), ge.sum(axis=1), (g[:, :, None] * ge).sum(axis=1)
 
-    def sync(self, cap: Capacity) -> None:
-        """Refresh the cache for the nodes whose free GPU or CPU changed since the last call."""
+    def _use(self, cap: Capacity) -> None:
+        """Bind to `cap`'s fleet; forget every cached row and memo when `cap` is not the last capacity
+        seen (the generations of two capacities are unrelated: a copy shares its original's past)."""
         self.bind(cap.fleet)
-        changed, _, _ = self._watch.changes(cap)
-        rows = np.arange(len(cap.cpu_free)) if changed is None else changed
-        if rows.size == 0:
+        if cap is not self._cap:
+            self._cap = cap
+            self._seen.fill(-1)
+            self._memo.clear()
+
+    def sync(self, cap: Capacity, rows: IntArray | None = None) -> None:
+        """Bring the cached rows of `rows` (None: every node) up to date with `cap`: those whose node
+        changed since the row was computed, or all of them for a capacity not seen before."""
+        self._use(cap)
+        if rows is None:
+            stale = np.flatnonzero(self._seen < cap.version)
+        else:
+            stale = rows[self._seen[rows] < cap.version[rows]]
+        if stale.size == 0:
             return
-        total, cnt, high = self._stats(cap.gpu_free[rows])
-        self.total[rows], self.cnt[rows], self.high[rows] = total, cnt, high
-        self.frag[rows] = self._frag(total, cnt, high, cap.cpu_free[rows], cap.fleet.node_model[rows])
+        total, cnt, high = self._stats(cap.gpu_free[stale])
+        self.total[stale], self.cnt[stale], self.high[stale] = total, cnt, high
+        self.frag[stale] = self._frag(total, cnt, high, cap.cpu_free[stale], cap.fleet.node_model[stale])
+        self._seen[stale] = cap.version[stale]
 
     def node_fragmentation(self, cap: Capacity) -> FloatArray:
         """F for every node of `cap` (milli-GPU)."""
@@ -133,7 +147,7 @@ class Fragmentation:
     # -- tentative placements ----------------------------------------------------------------------
     def options(self, req: Request, cap: Capacity, candidates: Candidates) -> Options:
         """Fragmentation growth of every way to place `req` on each candidate (all of which fit it)."""
-        self.sync(cap)
+        self.sync(cap, candidates)
         c = len(candidates)
         if req.shares_gpu:
             rows = cap.gpu_free[candidates]
@@ -175,10 +189,7 @@ class Fragmentation:
         Growth depends only on the node's free state and on the request's shape, so it is memoised per
         shape and recomputed only for the candidates that changed since (`Capacity.version`): between
         two requests of one shape only the few nodes placed on in between are measured again."""
-        self.sync(cap)
-        if self._memo_cap != id(cap):
-            self._memo.clear()
-            self._memo_cap = id(cap)
+        self._use(cap)
         key = (req.gpus, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.models)
         entry = self._memo.get(key)
         if entry is None:
