@@ -7,7 +7,7 @@ GPU capacity is in milli-GPU: a whole GPU is `MILLI`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter
 
 import numpy as np
@@ -53,23 +53,63 @@ class Batch:
     distinct_nodes: bool  # no two shares on one node
 
 
+class UniformShares(tuple[NodeShare, ...]):
+    """A gang's shares: the same GPU slots, milli-GPU, CPU and memory on each of `nodes`. A tuple of
+    `NodeShare` like any other; it also carries its nodes as an array, so `Capacity.take` and
+    `give_back` read no share object. Build it with `uniform_shares`, which guarantees both agree."""
+
+    nodes: IntArray
+    """The shares' nodes, in order; read-only."""
+
+
+_NEW = object.__new__
+_SET = tuple(NodeShare.__dict__[f].__set__ for f in ("node", "gpu_slots", "milli", "cpu_milli", "memory_mib"))
+
+
+def uniform_shares(
+    nodes: IntArray, gpu_slots: tuple[int, ...], milli: int, cpu_milli: int, memory_mib: int
+) -> UniformShares:
+    """The shares taking `gpu_slots` x `milli`, `cpu_milli` and `memory_mib` on each of `nodes` (in the
+    order given). The `NodeShare` values are the same as `NodeShare(...)` builds; they are filled field
+    by field through the slots' descriptors, a C-level loop per field, because constructing a frozen
+    dataclass one at a time costs more than the rest of a large gang's decision."""
+    n = len(nodes)
+    objects = list(map(_NEW, repeat(NodeShare, n)))
+    node, slots, per, cpu, mem = _SET
+    any(map(node, objects, nodes.tolist()))  # each call returns None: `any` runs the loop to the end
+    any(map(slots, objects, repeat(gpu_slots)))
+    any(map(per, objects, repeat(milli)))
+    any(map(cpu, objects, repeat(cpu_milli)))
+    any(map(mem, objects, repeat(memory_mib)))
+    shares = UniformShares(objects)
+    fixed = np.array(nodes, dtype=np.int64)
+    fixed.flags.writeable = False
+    shares.nodes = fixed
+    return shares
+
+
 def batch(shares: tuple[NodeShare, ...], node_gpus: IntArray, width: int) -> Batch:
     """The shares as a `Batch` for a fleet whose nodes have `node_gpus` GPUs (at most `width`); raises
     Conflict for a share that names no node or slot, asks for negative amounts or a slot twice."""
     first = shares[0]
+    if type(shares) is UniformShares:
+        uniform = _uniform_batch(shares.nodes, first, node_gpus)
+        if uniform is not None:
+            return uniform
+        return _general_batch(shares, node_gpus, width)
     key = (first.gpu_slots, first.milli, first.cpu_milli, first.memory_mib)
     if all(map(key.__eq__, map(_KEY, shares))):
-        uniform = _uniform_batch(shares, first, node_gpus)
+        nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=len(shares))
+        uniform = _uniform_batch(nodes, first, node_gpus)
         if uniform is not None:
             return uniform
     return _general_batch(shares, node_gpus, width)
 
 
-def _uniform_batch(shares: tuple[NodeShare, ...], first: NodeShare, node_gpus: IntArray) -> Batch | None:
-    """A gang's shares: the same slots, milli, CPU and memory on each node. The per-share figures
-    are checked once; None (the general path, which names the error) when anything is off."""
-    n = len(shares)
-    nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
+def _uniform_batch(nodes: IntArray, first: NodeShare, node_gpus: IntArray) -> Batch | None:
+    """Shares with the same slots, milli, CPU and memory on each of `nodes` (a gang's): the per-share
+    figures are checked once; None (the general path, which names the error) when anything is off."""
+    n = len(nodes)
     slots = first.gpu_slots
     k = len(slots)
     if (
