@@ -156,10 +156,14 @@ def feasible_kept(
     (`Capacity.changed_since`) with the filters' `on`; recomputed whole when many nodes changed or a
     node's schedulable flag was written. None when the filters or the request cannot be a key.
 
-    Exact on the filters' contract (a node's verdict depends on that node's state alone) and the
-    capacity's (free capacity changes through `take` and `give_back`)."""
+    The mask is kept per member demand (GPUs, CPU, memory and models asked of each node), not per
+    request: gangs that differ only in their node count or level share one mask, which the changes of
+    a few decisions bring up to date. Exact on the filters' contract (a node's verdict depends on that
+    node's state and the member demand alone, see `framework.Filter`) and the capacity's (free capacity
+    changes through `take` and `give_back`)."""
     try:
-        key = ("feasible", tuple(filters), req, int(level))
+        member = (req.gpus, req.gpu_milli, req.cpu_milli, req.memory_mib, req.models)
+        key = ("feasible", tuple(filters), member, int(level))
         entry = cap.memo.get(key)
     except TypeError:  # an unhashable filter
         return None
