@@ -90,6 +90,7 @@ class Fragmentation:
         s_m, s_model, s_bucket, _ = (st // table.itemsize for st in table.strides)
         self._m_offset: IntArray = (np.arange(len(self.thresholds), dtype=np.int64) * s_m)[None, :]
         self._s_model, self._s_bucket = int(s_model), int(s_bucket)
+        self._single = len(self.thresholds) == 1
         n = len(fleet.nodes)
         self.cnt: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
         self.high: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
@@ -101,12 +102,16 @@ class Fragmentation:
 
     # -- the measure -------------------------------------------------------------------------------
     def _bucket(self, cpu: IntArray) -> IntArray:
+        if len(self.cpu_levels) == 1:
+            return np.asarray(cpu >= self.cpu_levels[0], dtype=np.int64)
         return np.searchsorted(self.cpu_levels, cpu, side="right").astype(np.int64)
 
     def _frag(
         self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray
     ) -> FloatArray:
         base = model * self._s_model + self._bucket(cpu) * self._s_bucket
+        if self._single:  # one threshold: the sum has one term (the same float as einsum's)
+            return np.asarray(total - high[:, 0] * np.take(self._flat, base + cnt[:, 0]), dtype=np.float64)
         weights = np.take(self._flat, self._m_offset + base[:, None] + cnt)
         return np.asarray(total - np.einsum("ij,ij->i", high.astype(np.float64), weights), dtype=np.float64)
 
@@ -127,17 +132,29 @@ class Fragmentation:
     def sync(self, cap: Capacity, rows: IntArray | None = None) -> None:
         """Bring the cached rows of `rows` (None: every node) up to date with `cap`: those whose node
         changed since the row was computed, or all of them for a capacity not seen before."""
+        stale = self._recount(cap, rows)
+        if stale.size:
+            self.frag[stale] = self._frag(
+                self.total[stale],
+                self.cnt[stale],
+                self.high[stale],
+                cap.cpu_free[stale],
+                cap.fleet.node_model[stale],
+            )
+
+    def _recount(self, cap: Capacity, rows: IntArray | None) -> IntArray:
+        """`sync`'s first half: refresh (total, cnt, high) of the stale rows among `rows` and stamp
+        them; their `frag` is left to the caller. Returns the stale rows."""
         self._use(cap)
         if rows is None:
             stale = np.flatnonzero(self._seen < cap.version)
         else:
             stale = rows[self._seen[rows] < cap.version[rows]]
-        if stale.size == 0:
-            return
-        total, cnt, high = self._stats(cap.gpu_free[stale])
-        self.total[stale], self.cnt[stale], self.high[stale] = total, cnt, high
-        self.frag[stale] = self._frag(total, cnt, high, cap.cpu_free[stale], cap.fleet.node_model[stale])
-        self._seen[stale] = cap.version[stale]
+        if stale.size:
+            total, cnt, high = self._stats(cap.gpu_free[stale])
+            self.total[stale], self.cnt[stale], self.high[stale] = total, cnt, high
+            self._seen[stale] = cap.version[stale]
+        return stale
 
     def node_fragmentation(self, cap: Capacity) -> FloatArray:
         """F for every node of `cap` (milli-GPU)."""
@@ -147,7 +164,7 @@ class Fragmentation:
     # -- tentative placements ----------------------------------------------------------------------
     def options(self, req: Request, cap: Capacity, candidates: Candidates) -> Options:
         """Fragmentation growth of every way to place `req` on each candidate (all of which fit it)."""
-        self.sync(cap, candidates)
+        stale = self._recount(cap, candidates)  # their F is computed below, with the tentative ones
         c = len(candidates)
         if req.shares_gpu:
             rows = cap.gpu_free[candidates]
@@ -179,7 +196,19 @@ class Fragmentation:
             cnt, high = self.cnt[nodes], self.high[nodes]
         total = self.total[nodes] - k * taken
         cpu = cap.cpu_free[nodes] - req.cpu_milli
-        frag = self._frag(total, cnt, high, cpu, cap.fleet.node_model[nodes])
+        model = cap.fleet.node_model
+        if stale.size:  # one evaluation for the stale rows' F and the tentative placements'
+            both = self._frag(
+                np.concatenate((self.total[stale], total)),
+                np.concatenate((self.cnt[stale], cnt)),
+                np.concatenate((self.high[stale], high)),
+                np.concatenate((cap.cpu_free[stale], cpu)),
+                np.concatenate((model[stale], model[nodes])),
+            )
+            self.frag[stale] = both[: stale.size]
+            frag = both[stale.size :]
+        else:
+            frag = self._frag(total, cnt, high, cpu, model[nodes])
         starts = np.searchsorted(pos, np.arange(c)).astype(np.int64)
         return Options(pos.astype(np.int64), slot, frag - self.frag[nodes], starts)
 
@@ -200,9 +229,36 @@ class Fragmentation:
         stale = (cap.version[candidates] > seen) | np.isnan(got)
         if stale.any():
             rows = candidates[stale]
-            got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
+            if req.shares_gpu:
+                got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
+            else:  # one option per candidate: its growth, without building the options
+                got[stale] = best[rows] = self._whole_growth(req, cap, rows)
         self._memo[key] = (best, cap.generation)
         return got
+
+    def _whole_growth(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
+        """`options(req, cap, nodes).delta` for a request of whole GPUs (or none), which has exactly
+        one option per node; the same arithmetic, in fewer steps."""
+        stale = self._recount(cap, nodes)
+        k = req.gpus
+        cnt, high, total = self.cnt[nodes], self.high[nodes], self.total[nodes]
+        if k:  # k whole GPUs leave: each counted at every threshold before, at none after
+            cnt, high, total = cnt - k, high - k * MILLI, total - k * MILLI
+        cpu = cap.cpu_free[nodes] - req.cpu_milli
+        model = cap.fleet.node_model
+        if stale.size:
+            both = self._frag(
+                np.concatenate((self.total[stale], total)),
+                np.concatenate((self.cnt[stale], cnt)),
+                np.concatenate((self.high[stale], high)),
+                np.concatenate((cap.cpu_free[stale], cpu)),
+                np.concatenate((model[stale], model[nodes])),
+            )
+            self.frag[stale] = both[: stale.size]
+            frag = both[stale.size :]
+        else:
+            frag = self._frag(total, cnt, high, cpu, model[nodes])
+        return np.asarray(frag - self.frag[nodes], dtype=np.float64)
 
     def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
         """For a sharing request on `node`: the GPU whose use grows fragmentation least, lowest index
