@@ -51,10 +51,13 @@ def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray 
     level = domains.scan_level
     untouched = cap.untouched()
 
-    opened = nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
-    opened = opened[~untouched[opened]]
-    opened = opened[_has_gpus(req, cap, opened)]
-    partly = opened[passes(filters, req, cap, opened)]
+    if _no_partly_fits(req, cap):
+        partly = np.zeros(0, dtype=np.int64)
+    else:
+        opened = nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
+        opened = opened[~untouched[opened]]
+        opened = opened[_has_gpus(req, cap, opened)]
+        partly = opened[passes(filters, req, cap, opened)]
 
     firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=max(n // _SCAN_SHARE, 1024))
     if firsts is None:
@@ -107,6 +110,21 @@ def _first_untouched(
         if wanted and opened > budget:
             return None
     return np.asarray(sorted(found.values()), dtype=np.int64)
+
+
+def _no_partly_fits(req: Request, cap: Capacity) -> bool:
+    """True when no node other than untouched ones has the `req.gpus` whole free GPUs asked: every node
+    with that many is an untouched node (untouched nodes with at least that many GPUs are counted per
+    profile), so the partly used nodes need not be opened. False when it cannot tell."""
+    if req.shares_gpu:
+        return False
+    g = req.gpus
+    domains = cap.domains
+    if g > domains.width:
+        return True
+    with_g = int(domains.nodes_ge[Level.SITE][:, g].sum())
+    fresh = int(cap.untouched_per_profile()[cap.profile_gpus() >= g].sum())
+    return with_g == fresh
 
 
 def _has_gpus(req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
