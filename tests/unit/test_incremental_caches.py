@@ -144,3 +144,21 @@ def test_gangs_of_one_member_demand_share_one_kept_mask():
     assert len(cap.memo) == before
     search.feasible_kept(filters, Request(gpus=4, nodes=2), cap, Level.NVLINK)
     assert len(cap.memo) == before + 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(fleets(), st.lists(requests, min_size=2, max_size=12), st.integers(0, 2**16))
+def test_a_placer_reusing_its_policy_over_fresh_snapshots_decides_as_a_fresh_policy(f, reqs, seed):
+    from neocloud.placement.engine import PolicyPlacer
+
+    placer = PolicyPlacer("default")
+    cap = Capacity(f)
+    rng = random.Random(seed)
+    for req in reqs:
+        decision_seed = rng.randrange(2**32)
+        snapshot = cap.copy()  # the control plane decides on a fresh snapshot each time
+        verdict = placer.place(req, snapshot, random.Random(decision_seed))
+        assert same(verdict, place(get_policy("default"), req, cap.copy(), random.Random(decision_seed)))
+        if isinstance(verdict, Placement):
+            cap.take(verdict.shares)
+    assert placer.policy() is placer.policy()
