@@ -321,49 +321,55 @@ class Capacity:
         sign: int,
     ) -> None:
         """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
-        and bring the derived state in step."""
-        tracked = self._untouched is not None
+        and bring the derived state in step (each per-node figure of `nodes` read once)."""
+        f = self.fleet
+        kept = self._untouched
         domains = self._domains
-        if tracked:
-            old_untouched = self.untouched()[nodes]
+        gpus = f.node_gpus[nodes]
+        if kept is not None:
+            old_untouched = kept[nodes]
             if domains is not None:
                 old_whole = self.whole_free[nodes]
-                old_pristine = self._pristine_of(nodes)
                 old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
         if gpu_use is not None:
             g_nodes, g_slots, g_milli = gpu_use
             self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
             rows = self.gpu_free[nodes]
-            self.whole_free[nodes] = np.count_nonzero(rows == MILLI, axis=1)
-            self.milli_free[nodes] = rows.sum(axis=1, dtype=np.int64)
-        self.cpu_free[nodes] += cpu
-        self.mem_free[nodes] += mem
+            whole = np.count_nonzero(rows == MILLI, axis=1).astype(np.int64)
+            milli = rows.sum(axis=1, dtype=np.int64)
+            self.whole_free[nodes] = whole
+            self.milli_free[nodes] = milli
+        else:
+            whole, milli = self.whole_free[nodes], self.milli_free[nodes]
+        cpu_now = self.cpu_free[nodes] + cpu
+        mem_now = self.mem_free[nodes] + mem
+        self.cpu_free[nodes] = cpu_now
+        self.mem_free[nodes] = mem_now
         self.generation += 1
         self.version[nodes] = self.generation
         self._log.append((self.generation, nodes))
         if len(self._log) > _LOG_ENTRIES:
             del self._log[0]
-        if tracked:
-            new_untouched = self._untouched_of(nodes)
-            if self._untouched is not None:
-                self._untouched[nodes] = new_untouched
+        if kept is not None:
+            new_untouched = (
+                (milli == gpus * MILLI) & (cpu_now == f.node_cpu[nodes]) & (mem_now == f.node_memory[nodes])
+            )
+            kept[nodes] = new_untouched
             if self._profile_untouched is not None:
                 step = new_untouched.astype(np.int64) - old_untouched
                 if step.any():
-                    np.add.at(self._profile_untouched, self.fleet.node_profile[nodes], step)
+                    np.add.at(self._profile_untouched, f.node_profile[nodes], step)
             if domains is not None:
-                new_pristine = self._pristine_of(nodes)
-                new_partly = ~new_untouched & (self.milli_free[nodes] > 0)
                 domains.update(
                     nodes,
                     old_whole,
-                    self.whole_free[nodes],
-                    old_pristine,
-                    new_pristine,
+                    whole,
+                    old_whole == gpus,
+                    whole == gpus,
                     old_untouched,
                     new_untouched,
                     old_partly,
-                    new_partly,
+                    ~new_untouched & (milli > 0),
                 )
 
     def allocated_milli(self) -> int:

@@ -22,7 +22,7 @@ profile rejected by a filter), `candidates` returns None and the caller does the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ from neocloud.placement.request import Request
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+A = TypeVar("A", IntArray, BoolArray)
 
 MIN_NODES = 4096
 """Fleets smaller than this take the full pass: it is as fast there, and simpler."""
@@ -212,10 +213,10 @@ def feasible_kept(
         if len(cap.memo) >= _KEPT_ENTRIES:
             cap.memo.pop(next(iter(cap.memo)))
         cap.memo[key] = entry
-    return _readonly(entry.mask), entry.counts.copy()
+    return _readonly(entry.mask), _readonly(entry.counts)
 
 
-def _readonly(a: BoolArray) -> BoolArray:
+def _readonly(a: A) -> A:
     view = a.view()
     view.flags.writeable = False
     return view
