@@ -162,3 +162,35 @@ def test_a_placer_reusing_its_policy_over_fresh_snapshots_decides_as_a_fresh_pol
         if isinstance(verdict, Placement):
             cap.take(verdict.shares)
     assert placer.policy() is placer.policy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(fleets(), steps, st.integers(0, 2**16), st.sampled_from([None, "cpu"]))
+def test_fgd_growth_on_python_numbers_is_the_vectorised_float(f, plan, seed, workload):
+    from neocloud.placement import fgd
+
+    wl = (
+        Workload((Shape(1, 1000, 4_000), Shape(2, 1000, 0), Shape(4, 1000, 16_000)), (0.3, 0.1, 0.6))
+        if workload
+        else None
+    )
+    cap = Capacity(f)
+    policy = get_policy("first-fit")
+    rng = random.Random(seed)
+    scalar = Fragmentation(wl)
+    for req, _ in plan:
+        verdict = place(policy, req, cap, rng)
+        if isinstance(verdict, Placement):
+            cap.take(verdict.shares)
+        if req.shares_gpu:
+            continue
+        nodes = np.flatnonzero(cap.whole_free >= req.gpus)[: fgd._SCALAR_ROWS]
+        if not len(nodes):
+            continue
+        vector = Fragmentation(wl)
+        with mock.patch.object(fgd, "_SCALAR_ROWS", -1):
+            expected = vector.options(req, cap, nodes).best_per_candidate()
+            assert np.array_equal(vector.best_growth(req, cap, nodes), expected)
+        got = scalar.best_growth(req, cap, nodes)
+        assert scalar._single
+        assert got.tobytes() == expected.tobytes()

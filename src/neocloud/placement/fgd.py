@@ -25,6 +25,7 @@ operations from the deltas.
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,8 @@ from neocloud.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+_SCALAR_ROWS = 8
+"""Up to this many candidates, the growth of a whole-GPU request is computed on Python numbers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +242,8 @@ class Fragmentation:
     def _whole_growth(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
         """`options(req, cap, nodes).delta` for a request of whole GPUs (or none), which has exactly
         one option per node; the same arithmetic, in fewer steps."""
+        if self._single and len(nodes) <= _SCALAR_ROWS:
+            return self._whole_growth_scalar(req, cap, nodes)
         stale = self._recount(cap, nodes)
         k = req.gpus
         cnt, high, total = self.cnt[nodes], self.high[nodes], self.total[nodes]
@@ -259,6 +264,40 @@ class Fragmentation:
         else:
             frag = self._frag(total, cnt, high, cpu, model[nodes])
         return np.asarray(frag - self.frag[nodes], dtype=np.float64)
+
+    def _whole_growth_scalar(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
+        """`_whole_growth` on Python numbers, for a few nodes and one threshold: every sum then has one
+        term, so each float is the one the vectorised path computes (the same IEEE operations in the
+        same order), without its per-call overhead. Stale cached rows are refreshed as `sync` does."""
+        self._use(cap)
+        threshold = int(self.thresholds[0])
+        levels = self.cpu_levels.tolist()
+        flat, s_model, s_bucket = self._flat, self._s_model, self._s_bucket
+        k = req.gpus
+        out = np.empty(len(nodes), dtype=np.float64)
+        for i, node in enumerate(nodes.tolist()):
+            model = int(cap.fleet.node_model[node])
+            cpu = int(cap.cpu_free[node])
+            version = int(cap.version[node])
+            if self._seen[node] < version:
+                free = cap.gpu_free[node].tolist()
+                total = sum(free)
+                high = sum(x for x in free if x >= threshold)
+                cnt = sum(1 for x in free if x >= threshold)
+                weight = float(flat[model * s_model + bisect_right(levels, cpu) * s_bucket + cnt])
+                now = total - high * weight
+                self.total[node], self.cnt[node, 0], self.high[node, 0] = total, cnt, high
+                self.frag[node] = now
+                self._seen[node] = version
+            else:
+                total, cnt, high = int(self.total[node]), int(self.cnt[node, 0]), int(self.high[node, 0])
+                now = float(self.frag[node])
+            if k:
+                total, cnt, high = total - k * MILLI, cnt - k, high - k * MILLI
+            bucket = bisect_right(levels, cpu - req.cpu_milli)
+            weight = float(flat[model * s_model + bucket * s_bucket + cnt])
+            out[i] = (total - high * weight) - now
+        return out
 
     def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
         """For a sharing request on `node`: the GPU whose use grows fragmentation least, lowest index
