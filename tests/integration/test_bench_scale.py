@@ -83,3 +83,12 @@ def test_the_bench_policy_is_first_fit_by_name():
 def test_an_unknown_bench_policy_is_refused():
     with pytest.raises(InvalidInput):
         bench_policy("no-such-policy")
+
+
+def test_the_digest_names_the_decisions():
+    a = run_scale("gb200-superpod", {"sus": 2}, seed=4)
+    b = run_scale("gb200-superpod", {"sus": 2}, seed=4)
+    c = run_scale("gb200-superpod", {"sus": 2}, seed=5)
+    assert len(a.digest) == 16
+    assert a.digest == b.digest
+    assert a.digest != c.digest

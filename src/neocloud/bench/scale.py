@@ -4,11 +4,14 @@ some) until the fleet is 90 % allocated, timing every decision.
 Reported: fleet build time, peak RSS, placements per second (all, and single-node; deciding plus
 committing to `Capacity`), p50/p99 decision latency (`Policy.place` alone) by request size in GPUs, and
 the share of gangs placed in their smallest possible domain (the level they would land in on the empty
-fleet), with the levels each gang size landed at. Timings are reported, never asserted."""
+fleet), with the levels each gang size landed at, and a digest of every decision (two runs with equal
+digests made the same decisions, so a faster version can be shown to decide exactly as before).
+Timings are reported, never asserted."""
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import random
 import resource
@@ -137,6 +140,8 @@ class ScaleResult:
     gangs_placed: int
     gangs_in_smallest_domain_pct: float
     gang_levels: dict[str, dict[str, int]]
+    digest: str = ""
+    """SHA-256 (first 16 hex digits) of every decision in order: each placement's shares and domain."""
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
 
     def as_dict(self) -> dict[str, Any]:
@@ -197,6 +202,7 @@ def run_scale(
     gang_levels: dict[str, dict[str, int]] = {}
     busy = single_busy = 0.0
     single = 0
+    digest = hashlib.sha256()
     limit = max_decisions if max_decisions is not None else 20 * len(fleet.nodes) + 1000
     while allocated < target * total and decisions < limit:
         shape = arrivals.choices(shapes, weights)[0]
@@ -209,6 +215,7 @@ def run_scale(
         decisions += 1
         latency[shape.label].append(t1 - t0)
         busy += elapsed
+        digest.update(_decision_bytes(verdict))
         if isinstance(verdict, Placement):
             placements += 1
             live.append(verdict.shares)
@@ -252,4 +259,12 @@ def run_scale(
         gangs_placed=gangs,
         gangs_in_smallest_domain_pct=round(100 * smallest / gangs, 2) if gangs else 100.0,
         gang_levels=gang_levels,
+        digest=digest.hexdigest()[:16],
     )
+
+
+def _decision_bytes(verdict: object) -> bytes:
+    if not isinstance(verdict, Placement):
+        return b"U"
+    shares = [(s.node, tuple(s.gpu_slots), s.milli, s.cpu_milli, s.memory_mib) for s in verdict.shares]
+    return repr(shares).encode() + repr(verdict.domain).encode()

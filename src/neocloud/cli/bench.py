@@ -139,6 +139,7 @@ def scale(
             f"{result.gangs_in_smallest_domain_pct:.1f}",
             f">= {TARGETS['gangs_in_smallest_domain_pct']:g}",
         ),
+        ("digest of every decision", result.digest, ""),
     ]
     low, high = ref.KUBE_SCHEDULER_PODS_PER_SECOND_5K_NODES
     print_table(

@@ -12,55 +12,20 @@ use, or call `recount()` afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import chain
-from operator import attrgetter
-
 import numpy as np
 import numpy.typing as npt
 
 from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.fleet import Fleet
+from neocloud.fleet.shares import MILLI, NodeShare, batch, node_sums, slot_sums, sorted_distinct
 from neocloud.kernel.errors import Conflict
 
-MILLI = 1000
+__all__ = ["MILLI", "Capacity", "NodeShare"]
+
 _LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers rescan `version`
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-_NODE, _CPU, _MEM, _MILLI, _SLOTS = (
-    attrgetter("node"),
-    attrgetter("cpu_milli"),
-    attrgetter("memory_mib"),
-    attrgetter("milli"),
-    attrgetter("gpu_slots"),
-)
-_KEY = attrgetter("gpu_slots", "milli", "cpu_milli", "memory_mib")
-
-
-@dataclass(frozen=True, slots=True)
-class NodeShare:
-    """What a placement takes on one node: `milli` from each of `gpu_slots`, plus CPU and memory."""
-
-    node: int
-    gpu_slots: tuple[int, ...]
-    milli: int
-    cpu_milli: int
-    memory_mib: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """The shares of one `take` / `give_back` as arrays: per share, and per (node, slot) GPU use."""
-
-    nodes: IntArray  # per share
-    cpu: IntArray
-    mem: IntArray
-    slot_node: IntArray  # per GPU slot used
-    slot: IntArray
-    slot_milli: IntArray
-    changed: IntArray  # the distinct nodes, sorted
-    distinct_nodes: bool  # no two shares on one node
 
 
 class Capacity:
@@ -200,7 +165,7 @@ class Capacity:
             parts = [nodes for gen, nodes in self._log if gen > generation]
             if len(parts) == 1:
                 return parts[0]
-            return np.unique(np.concatenate(parts))
+            return sorted_distinct(np.concatenate(parts))
         return np.flatnonzero(self.version > generation)
 
     def _pristine_of(self, nodes: IntArray) -> BoolArray:
@@ -224,8 +189,8 @@ class Capacity:
         if len(shares) == 1:
             self._one(shares[0], -1)
             return
-        b = self._batch(shares)
-        gpu_use = self._slot_sums(b)
+        b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
+        gpu_use = slot_sums(b, self.gpu_free.shape[1])
         if gpu_use is not None:
             nodes, slots, milli = gpu_use
             short = self.gpu_free[nodes, slots] < milli
@@ -235,7 +200,7 @@ class Capacity:
                     f"node {int(nodes[i])} slot {int(slots[i])} has {int(self.gpu_free[nodes[i], slots[i]])} "
                     f"milli-GPU free, {int(milli[i])} asked"
                 )
-        cpu, mem = self._node_sums(b, b.cpu), self._node_sums(b, b.mem)
+        cpu, mem = node_sums(b, b.cpu), node_sums(b, b.mem)
         lacking = (self.cpu_free[b.changed] < cpu) | (self.mem_free[b.changed] < mem)
         if lacking.any():
             raise Conflict(f"node {int(b.changed[np.argmax(lacking)])} lacks CPU or memory")
@@ -249,15 +214,15 @@ class Capacity:
         if len(shares) == 1:
             self._one(shares[0], 1)
             return
-        b = self._batch(shares)
-        gpu_use = self._slot_sums(b)
+        b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
+        gpu_use = slot_sums(b, self.gpu_free.shape[1])
         if gpu_use is not None:
             nodes, slots, milli = gpu_use
             over = self.gpu_free[nodes, slots] + milli > MILLI
             if over.any():
                 i = int(np.argmax(over))
                 raise Conflict(f"release of node {int(nodes[i])} slot {int(slots[i])} exceeds its capacity")
-        cpu, mem = self._node_sums(b, b.cpu), self._node_sums(b, b.mem)
+        cpu, mem = node_sums(b, b.cpu), node_sums(b, b.mem)
         f = self.fleet
         over_node = (self.cpu_free[b.changed] + cpu > f.node_cpu[b.changed]) | (
             self.mem_free[b.changed] + mem > f.node_memory[b.changed]
@@ -347,109 +312,6 @@ class Capacity:
                     partly,
                 )
 
-    def _batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
-        first = shares[0]
-        key = (first.gpu_slots, first.milli, first.cpu_milli, first.memory_mib)
-        if all(map(key.__eq__, map(_KEY, shares))):
-            uniform = self._uniform_batch(shares, first)
-            if uniform is not None:
-                return uniform
-        return self._general_batch(shares)
-
-    def _uniform_batch(self, shares: tuple[NodeShare, ...], first: NodeShare) -> _Batch | None:
-        """A gang's shares: the same slots, milli, CPU and memory on each node. The per-share figures
-        are checked once; None (the general path, which names the error) when anything is off."""
-        n = len(shares)
-        nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
-        slots = first.gpu_slots
-        k = len(slots)
-        if (
-            int(nodes.min()) < 0
-            or int(nodes.max()) >= len(self.cpu_free)
-            or first.cpu_milli < 0
-            or first.memory_mib < 0
-        ):
-            return None
-        if k and (
-            len(set(slots)) != k
-            or not 0 <= first.milli <= MILLI
-            or min(slots) < 0
-            or max(slots) >= int(self.fleet.node_gpus[nodes].min())
-        ):
-            return None
-        changed = np.unique(nodes)
-        slot = np.tile(np.asarray(slots, dtype=np.int64), n)
-        return _Batch(
-            nodes,
-            np.full(n, first.cpu_milli, dtype=np.int64),
-            np.full(n, first.memory_mib, dtype=np.int64),
-            np.repeat(nodes, k),
-            slot,
-            np.full(n * k, first.milli, dtype=np.int64),
-            changed,
-            changed.size == n,
-        )
-
-    def _general_batch(self, shares: tuple[NodeShare, ...]) -> _Batch:
-        n = len(shares)
-        nodes = np.fromiter(map(_NODE, shares), dtype=np.int64, count=n)
-        if int(nodes.min()) < 0 or int(nodes.max()) >= len(self.cpu_free):
-            bad = nodes[(nodes < 0) | (nodes >= len(self.cpu_free))][0]
-            raise Conflict(f"no node with index {int(bad)}")
-        cpu = np.fromiter(map(_CPU, shares), dtype=np.int64, count=n)
-        mem = np.fromiter(map(_MEM, shares), dtype=np.int64, count=n)
-        milli = np.fromiter(map(_MILLI, shares), dtype=np.int64, count=n)
-        slot_tuples = list(map(_SLOTS, shares))
-        per = np.fromiter(map(len, slot_tuples), dtype=np.int64, count=n)
-        if (cpu < 0).any() or (mem < 0).any():
-            raise Conflict("a share asks for negative CPU or memory")
-        total = int(per.sum())
-        slot = np.fromiter(chain.from_iterable(slot_tuples), dtype=np.int64, count=total)
-        changed = np.unique(nodes)
-        distinct_nodes = changed.size == n
-        if total:
-            if ((milli < 0) | (milli > MILLI))[per > 0].any():
-                raise Conflict(f"a share's milli-GPU per slot must be in 0..{MILLI}")
-            uniform = bool((per == per[0]).all())
-            slot_node = np.repeat(nodes, per) if not uniform else np.repeat(nodes, int(per[0]))
-            slot_milli = np.repeat(milli, per)
-            outside = (slot < 0) | (slot >= self.fleet.node_gpus[slot_node])
-            if outside.any():
-                i = int(np.argmax(outside))
-                raise Conflict(f"node {int(slot_node[i])} has no GPU slot {int(slot[i])}")
-            if uniform:
-                ordered = np.sort(slot.reshape(n, int(per[0])), axis=1)
-                twice = bool((ordered[:, 1:] == ordered[:, :-1]).any())
-            else:
-                owner = np.repeat(np.arange(n), per)
-                twice = np.unique(owner * self.gpu_free.shape[1] + slot).size != total
-            if twice:
-                raise Conflict("a GPU slot appears twice in one share")
-        else:
-            slot_node = slot_milli = slot
-        return _Batch(nodes, cpu, mem, slot_node, slot, slot_milli, changed, distinct_nodes)
-
-    def _slot_sums(self, b: _Batch) -> tuple[IntArray, IntArray, IntArray] | None:
-        """Milli-GPU used per distinct (node, slot) of the batch."""
-        if b.slot.size == 0:
-            return None
-        if b.distinct_nodes:  # slots are distinct within each share, so every (node, slot) is
-            return b.slot_node, b.slot, b.slot_milli
-        width = self.gpu_free.shape[1]
-        key = b.slot_node * width + b.slot
-        uniq, inverse = np.unique(key, return_inverse=True)
-        milli = np.bincount(inverse.reshape(-1), weights=b.slot_milli, minlength=uniq.size).astype(np.int64)
-        return uniq // width, uniq % width, milli
-
-    def _node_sums(self, b: _Batch, values: IntArray) -> IntArray:
-        """Per node of `b.changed`, the sum of a per-share figure."""
-        if b.distinct_nodes:
-            if bool((b.nodes[1:] > b.nodes[:-1]).all()):
-                return values
-            return values[np.argsort(b.nodes)]
-        pos = np.searchsorted(b.changed, b.nodes)
-        return np.bincount(pos, weights=values, minlength=b.changed.size).astype(np.int64)
-
     def _apply(
         self,
         nodes: IntArray,
@@ -459,49 +321,55 @@ class Capacity:
         sign: int,
     ) -> None:
         """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
-        and bring the derived state in step."""
-        tracked = self._untouched is not None
+        and bring the derived state in step (each per-node figure of `nodes` read once)."""
+        f = self.fleet
+        kept = self._untouched
         domains = self._domains
-        if tracked:
-            old_untouched = self.untouched()[nodes]
+        gpus = f.node_gpus[nodes]
+        if kept is not None:
+            old_untouched = kept[nodes]
             if domains is not None:
                 old_whole = self.whole_free[nodes]
-                old_pristine = self._pristine_of(nodes)
                 old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
         if gpu_use is not None:
             g_nodes, g_slots, g_milli = gpu_use
             self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
             rows = self.gpu_free[nodes]
-            self.whole_free[nodes] = np.count_nonzero(rows == MILLI, axis=1)
-            self.milli_free[nodes] = rows.sum(axis=1, dtype=np.int64)
-        self.cpu_free[nodes] += cpu
-        self.mem_free[nodes] += mem
+            whole = np.count_nonzero(rows == MILLI, axis=1).astype(np.int64)
+            milli = rows.sum(axis=1, dtype=np.int64)
+            self.whole_free[nodes] = whole
+            self.milli_free[nodes] = milli
+        else:
+            whole, milli = self.whole_free[nodes], self.milli_free[nodes]
+        cpu_now = self.cpu_free[nodes] + cpu
+        mem_now = self.mem_free[nodes] + mem
+        self.cpu_free[nodes] = cpu_now
+        self.mem_free[nodes] = mem_now
         self.generation += 1
         self.version[nodes] = self.generation
         self._log.append((self.generation, nodes))
         if len(self._log) > _LOG_ENTRIES:
             del self._log[0]
-        if tracked:
-            new_untouched = self._untouched_of(nodes)
-            if self._untouched is not None:
-                self._untouched[nodes] = new_untouched
+        if kept is not None:
+            new_untouched = (
+                (milli == gpus * MILLI) & (cpu_now == f.node_cpu[nodes]) & (mem_now == f.node_memory[nodes])
+            )
+            kept[nodes] = new_untouched
             if self._profile_untouched is not None:
                 step = new_untouched.astype(np.int64) - old_untouched
                 if step.any():
-                    np.add.at(self._profile_untouched, self.fleet.node_profile[nodes], step)
+                    np.add.at(self._profile_untouched, f.node_profile[nodes], step)
             if domains is not None:
-                new_pristine = self._pristine_of(nodes)
-                new_partly = ~new_untouched & (self.milli_free[nodes] > 0)
                 domains.update(
                     nodes,
                     old_whole,
-                    self.whole_free[nodes],
-                    old_pristine,
-                    new_pristine,
+                    whole,
+                    old_whole == gpus,
+                    whole == gpus,
                     old_untouched,
                     new_untouched,
                     old_partly,
-                    new_partly,
+                    ~new_untouched & (milli > 0),
                 )
 
     def allocated_milli(self) -> int:

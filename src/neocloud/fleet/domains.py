@@ -163,12 +163,39 @@ class DomainFree:
         delta = _rows(new_whole, new_pristine, new_untouched, new_partly, self.width) - _rows(
             old_whole, old_pristine, old_untouched, old_partly, self.width
         )
-        ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
-        levels = self._node_rows.shape[1]
-        steps = np.tile(delta, (levels, 1))
-        cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-        first = np.concatenate(([0], cut))
-        self._big[ids[first]] += np.add.reduceat(steps, first, axis=0)
+        if nodes.size <= _FEW:
+            ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
+            levels = self._node_rows.shape[1]
+            steps = np.tile(delta, (levels, 1))
+            first = _group_starts(ids)
+            self._big[ids[first]] += np.add.reduceat(steps, first, axis=0)
+            return
+        # Many nodes: sum them per lowest-level domain, then those sums per domain of each level above
+        # (a domain's nodes are contiguous, so each level's ids of the sorted nodes are sorted too).
+        ids = self._node_rows[nodes, 0]
+        first = _group_starts(ids)
+        sums = np.add.reduceat(delta, first, axis=0) if len(first) < len(ids) else delta
+        heads, ids = nodes[first], ids[first]
+        targets, parts = [ids], [sums]
+        for column in range(1, self._node_rows.shape[1]):
+            ids = self._node_rows[heads, column]
+            first = _group_starts(ids)
+            if len(first) < len(ids):
+                sums = np.add.reduceat(sums, first, axis=0)
+                heads, ids = heads[first], ids[first]
+            targets.append(ids)
+            parts.append(sums)
+        self._big[np.concatenate(targets)] += np.concatenate(parts)
+
+
+_FEW = 32
+"""Updates of at most this many nodes add each node's delta at every level at once; larger ones are
+summed level by level."""
+
+
+def _group_starts(ids: IntArray) -> IntArray:
+    """Where each run of equal values of the sorted `ids` starts."""
+    return np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
 
 
 def _distinct_levels(topology: Topology) -> tuple[int, ...]:

@@ -7,15 +7,17 @@ policy's filters, scoring and GPU picker inside the smallest topology domain tha
 framework never imports an algorithm; this module sits above both.
 
 The control plane places every decision on a fresh capacity snapshot, and the server decides in
-several threads at once, so each decision gets its own policy instance: the stateful scorers (FGD's
-fragmentation cache) then never see two snapshots interleaved. Building a policy is cheap (its
-caches fill lazily).
+several threads at once, so each thread keeps its own policy instance and reuses it from one decision
+to the next: the stateful scorers then never see two snapshots interleaved, and their tables (FGD's,
+built per fleet) are built once per thread instead of once per decision. Reuse is exact: every cache a
+policy keeps is tied to the capacity (or fleet) it was computed from and starts over on another one.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from neocloud.fleet.capacity import Capacity
 from neocloud.placement.framework import Placer, Policy, Verdict
@@ -33,12 +35,21 @@ def place(policy: Policy, req: Request, cap: Capacity, rng: random.Random) -> Ve
 
 @dataclass(frozen=True, slots=True)
 class PolicyPlacer:
-    """Places each request with a fresh instance of the named policy."""
+    """Places each request with the named policy: one instance per thread, reused across decisions."""
 
     name: str
+    _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
+
+    def policy(self) -> Policy:
+        """This thread's instance of the policy."""
+        policy: Policy | None = getattr(self._local, "policy", None)
+        if policy is None:
+            policy = get_policy(self.name)
+            self._local.policy = policy
+        return policy
 
     def place(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
-        return place(get_policy(self.name), req, cap, rng)
+        return place(self.policy(), req, cap, rng)
 
 
 def placer(name: str) -> Placer:

@@ -15,14 +15,17 @@ FGD places each request where F grows least. Rewriting F as
 where, for each distinct per-GPU milli m of the workload, cnt_m and high_m are the number and the
 summed free capacity of the node's GPUs with at least m free, and W_m sums the weights of the shapes
 with that m which the node's model, CPU and count can host, makes the measure a table lookup. The
-per-node (cnt, high, F) are cached and refreshed only for nodes that changed (`CapacityWatch`); the
-fragmentation after a tentative placement is computed for all candidates (and, for GPU-sharing
-requests, every distinct free value of their GPUs) in a few vectorised operations from the deltas.
+per-node (cnt, high, F) are cached, each row stamped with the capacity generation it reflects, and a
+row is refreshed only when it is read and the node changed since (`Capacity.version`): a decision costs
+its candidates, never the fleet. The fragmentation after a tentative placement is computed for all
+candidates (and, for GPU-sharing requests, every distinct free value of their GPUs) in a few vectorised
+operations from the deltas.
 """
 
 from __future__ import annotations
 
 import random
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,11 +35,12 @@ from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.placement.framework import Candidates, Scores
 from neocloud.placement.request import Request
-from neocloud.placement.watch import CapacityWatch
 from neocloud.placement.workload import Workload
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+_SCALAR_ROWS = 8
+"""Up to this many candidates, the growth of a whole-GPU request is computed on Python numbers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,7 @@ class Fragmentation:
     def __init__(self, workload: Workload | None = None) -> None:
         self.workload = workload
         self.fleet: Fleet | None = None
-        self._watch = CapacityWatch()
+        self._cap: Capacity | None = None
 
     def bind(self, fleet: Fleet) -> None:
         """Build the tables for `fleet` (done on first use, and again if another fleet comes)."""
@@ -89,23 +93,28 @@ class Fragmentation:
         s_m, s_model, s_bucket, _ = (st // table.itemsize for st in table.strides)
         self._m_offset: IntArray = (np.arange(len(self.thresholds), dtype=np.int64) * s_m)[None, :]
         self._s_model, self._s_bucket = int(s_model), int(s_bucket)
+        self._single = len(self.thresholds) == 1
         n = len(fleet.nodes)
         self.cnt: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
         self.high: IntArray = np.zeros((n, len(self.thresholds)), dtype=np.int64)
         self.total: IntArray = np.zeros(n, dtype=np.int64)
         self.frag: FloatArray = np.zeros(n)
-        self._watch = CapacityWatch()
+        self._seen: IntArray = np.full(n, -1, dtype=np.int64)  # per row: the generation it reflects
+        self._cap = None
         self._memo: dict[tuple[int, int, int, frozenset[str] | None], tuple[FloatArray, int]] = {}
-        self._memo_cap: int | None = None
 
     # -- the measure -------------------------------------------------------------------------------
     def _bucket(self, cpu: IntArray) -> IntArray:
+        if len(self.cpu_levels) == 1:
+            return np.asarray(cpu >= self.cpu_levels[0], dtype=np.int64)
         return np.searchsorted(self.cpu_levels, cpu, side="right").astype(np.int64)
 
     def _frag(
         self, total: IntArray, cnt: IntArray, high: IntArray, cpu: IntArray, model: IntArray
     ) -> FloatArray:
         base = model * self._s_model + self._bucket(cpu) * self._s_bucket
+        if self._single:  # one threshold: the sum has one term (the same float as einsum's)
+            return np.asarray(total - high[:, 0] * np.take(self._flat, base + cnt[:, 0]), dtype=np.float64)
         weights = np.take(self._flat, self._m_offset + base[:, None] + cnt)
         return np.asarray(total - np.einsum("ij,ij->i", high.astype(np.float64), weights), dtype=np.float64)
 
@@ -114,16 +123,41 @@ class Fragmentation:
         ge = g[:, :, None] >= self.thresholds[None, None, :]
         return g.sum(axis=1), ge.sum(axis=1), (g[:, :, None] * ge).sum(axis=1)
 
-    def sync(self, cap: Capacity) -> None:
-        """Refresh the cache for the nodes whose free GPU or CPU changed since the last call."""
+    def _use(self, cap: Capacity) -> None:
+        """Bind to `cap`'s fleet; forget every cached row and memo when `cap` is not the last capacity
+        seen (the generations of two capacities are unrelated: a copy shares its original's past)."""
         self.bind(cap.fleet)
-        changed, _, _ = self._watch.changes(cap)
-        rows = np.arange(len(cap.cpu_free)) if changed is None else changed
-        if rows.size == 0:
-            return
-        total, cnt, high = self._stats(cap.gpu_free[rows])
-        self.total[rows], self.cnt[rows], self.high[rows] = total, cnt, high
-        self.frag[rows] = self._frag(total, cnt, high, cap.cpu_free[rows], cap.fleet.node_model[rows])
+        if cap is not self._cap:
+            self._cap = cap
+            self._seen.fill(-1)
+            self._memo.clear()
+
+    def sync(self, cap: Capacity, rows: IntArray | None = None) -> None:
+        """Bring the cached rows of `rows` (None: every node) up to date with `cap`: those whose node
+        changed since the row was computed, or all of them for a capacity not seen before."""
+        stale = self._recount(cap, rows)
+        if stale.size:
+            self.frag[stale] = self._frag(
+                self.total[stale],
+                self.cnt[stale],
+                self.high[stale],
+                cap.cpu_free[stale],
+                cap.fleet.node_model[stale],
+            )
+
+    def _recount(self, cap: Capacity, rows: IntArray | None) -> IntArray:
+        """`sync`'s first half: refresh (total, cnt, high) of the stale rows among `rows` and stamp
+        them; their `frag` is left to the caller. Returns the stale rows."""
+        self._use(cap)
+        if rows is None:
+            stale = np.flatnonzero(self._seen < cap.version)
+        else:
+            stale = rows[self._seen[rows] < cap.version[rows]]
+        if stale.size:
+            total, cnt, high = self._stats(cap.gpu_free[stale])
+            self.total[stale], self.cnt[stale], self.high[stale] = total, cnt, high
+            self._seen[stale] = cap.version[stale]
+        return stale
 
     def node_fragmentation(self, cap: Capacity) -> FloatArray:
         """F for every node of `cap` (milli-GPU)."""
@@ -133,7 +167,7 @@ class Fragmentation:
     # -- tentative placements ----------------------------------------------------------------------
     def options(self, req: Request, cap: Capacity, candidates: Candidates) -> Options:
         """Fragmentation growth of every way to place `req` on each candidate (all of which fit it)."""
-        self.sync(cap)
+        stale = self._recount(cap, candidates)  # their F is computed below, with the tentative ones
         c = len(candidates)
         if req.shares_gpu:
             rows = cap.gpu_free[candidates]
@@ -165,7 +199,19 @@ class Fragmentation:
             cnt, high = self.cnt[nodes], self.high[nodes]
         total = self.total[nodes] - k * taken
         cpu = cap.cpu_free[nodes] - req.cpu_milli
-        frag = self._frag(total, cnt, high, cpu, cap.fleet.node_model[nodes])
+        model = cap.fleet.node_model
+        if stale.size:  # one evaluation for the stale rows' F and the tentative placements'
+            both = self._frag(
+                np.concatenate((self.total[stale], total)),
+                np.concatenate((self.cnt[stale], cnt)),
+                np.concatenate((self.high[stale], high)),
+                np.concatenate((cap.cpu_free[stale], cpu)),
+                np.concatenate((model[stale], model[nodes])),
+            )
+            self.frag[stale] = both[: stale.size]
+            frag = both[stale.size :]
+        else:
+            frag = self._frag(total, cnt, high, cpu, model[nodes])
         starts = np.searchsorted(pos, np.arange(c)).astype(np.int64)
         return Options(pos.astype(np.int64), slot, frag - self.frag[nodes], starts)
 
@@ -175,10 +221,7 @@ class Fragmentation:
         Growth depends only on the node's free state and on the request's shape, so it is memoised per
         shape and recomputed only for the candidates that changed since (`Capacity.version`): between
         two requests of one shape only the few nodes placed on in between are measured again."""
-        self.sync(cap)
-        if self._memo_cap != id(cap):
-            self._memo.clear()
-            self._memo_cap = id(cap)
+        self._use(cap)
         key = (req.gpus, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.models)
         entry = self._memo.get(key)
         if entry is None:
@@ -189,9 +232,72 @@ class Fragmentation:
         stale = (cap.version[candidates] > seen) | np.isnan(got)
         if stale.any():
             rows = candidates[stale]
-            got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
+            if req.shares_gpu:
+                got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
+            else:  # one option per candidate: its growth, without building the options
+                got[stale] = best[rows] = self._whole_growth(req, cap, rows)
         self._memo[key] = (best, cap.generation)
         return got
+
+    def _whole_growth(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
+        """`options(req, cap, nodes).delta` for a request of whole GPUs (or none), which has exactly
+        one option per node; the same arithmetic, in fewer steps."""
+        if self._single and len(nodes) <= _SCALAR_ROWS:
+            return self._whole_growth_scalar(req, cap, nodes)
+        stale = self._recount(cap, nodes)
+        k = req.gpus
+        cnt, high, total = self.cnt[nodes], self.high[nodes], self.total[nodes]
+        if k:  # k whole GPUs leave: each counted at every threshold before, at none after
+            cnt, high, total = cnt - k, high - k * MILLI, total - k * MILLI
+        cpu = cap.cpu_free[nodes] - req.cpu_milli
+        model = cap.fleet.node_model
+        if stale.size:
+            both = self._frag(
+                np.concatenate((self.total[stale], total)),
+                np.concatenate((self.cnt[stale], cnt)),
+                np.concatenate((self.high[stale], high)),
+                np.concatenate((cap.cpu_free[stale], cpu)),
+                np.concatenate((model[stale], model[nodes])),
+            )
+            self.frag[stale] = both[: stale.size]
+            frag = both[stale.size :]
+        else:
+            frag = self._frag(total, cnt, high, cpu, model[nodes])
+        return np.asarray(frag - self.frag[nodes], dtype=np.float64)
+
+    def _whole_growth_scalar(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
+        """`_whole_growth` on Python numbers, for a few nodes and one threshold: every sum then has one
+        term, so each float is the one the vectorised path computes (the same IEEE operations in the
+        same order), without its per-call overhead. Stale cached rows are refreshed as `sync` does."""
+        self._use(cap)
+        threshold = int(self.thresholds[0])
+        levels = self.cpu_levels.tolist()
+        flat, s_model, s_bucket = self._flat, self._s_model, self._s_bucket
+        k = req.gpus
+        out = np.empty(len(nodes), dtype=np.float64)
+        for i, node in enumerate(nodes.tolist()):
+            model = int(cap.fleet.node_model[node])
+            cpu = int(cap.cpu_free[node])
+            version = int(cap.version[node])
+            if self._seen[node] < version:
+                free = cap.gpu_free[node].tolist()
+                total = sum(free)
+                high = sum(x for x in free if x >= threshold)
+                cnt = sum(1 for x in free if x >= threshold)
+                weight = float(flat[model * s_model + bisect_right(levels, cpu) * s_bucket + cnt])
+                now = total - high * weight
+                self.total[node], self.cnt[node, 0], self.high[node, 0] = total, cnt, high
+                self.frag[node] = now
+                self._seen[node] = version
+            else:
+                total, cnt, high = int(self.total[node]), int(self.cnt[node, 0]), int(self.high[node, 0])
+                now = float(self.frag[node])
+            if k:
+                total, cnt, high = total - k * MILLI, cnt - k, high - k * MILLI
+            bucket = bisect_right(levels, cpu - req.cpu_milli)
+            weight = float(flat[model * s_model + bucket * s_bucket + cnt])
+            out[i] = (total - high * weight) - now
+        return out
 
     def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
         """For a sharing request on `node`: the GPU whose use grows fragmentation least, lowest index

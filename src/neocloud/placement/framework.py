@@ -31,7 +31,12 @@ Candidates = npt.NDArray[np.int64]
 
 
 class Filter(Protocol):
-    """A filter may also define `on(req, cap, nodes) -> Mask`, its verdicts for `nodes` only (which
+    """A filter judges each node for one member of the request: its verdict on a node depends on that
+    node's state and on what each member asks (`gpus`, `gpu_milli`, `cpu_milli`, `memory_mib`,
+    `models`), never on a gang's `nodes` or `within` (topology is the gang algorithm's), so gangs of
+    one member demand share their feasible masks.
+
+    A filter may also define `on(req, cap, nodes) -> Mask`, its verdicts for `nodes` only (which
     must depend on each node alone). When every filter of a policy has it, single-node requests test
     only the nodes the per-domain aggregates leave in play (`neocloud.placement.search`)."""
 

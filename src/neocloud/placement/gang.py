@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.shares import uniform_shares
 from neocloud.fleet.topology import Level, Topology
 from neocloud.placement import search
 from neocloud.placement.framework import (
@@ -87,7 +88,20 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
         nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
         slots = _slots(policy, req, cap, nodes, rng)
         milli = req.gpu_milli if req.gpus else 0
-        shares = tuple(map(NodeShare, nodes, slots, repeat(milli), repeat(req.cpu_milli), repeat(req.memory_mib)))
+        shares: tuple[NodeShare, ...]
+        if isinstance(slots, tuple):
+            shares = uniform_shares(nodes, slots, milli, req.cpu_milli, req.memory_mib)
+        else:
+            shares = tuple(
+                map(
+                    NodeShare,
+                    nodes.tolist(),
+                    slots,
+                    repeat(milli),
+                    repeat(req.cpu_milli),
+                    repeat(req.memory_mib),
+                )
+            )
         return Placement(shares, policy.name, domain=(level, domain))
     _, reasons = explain(req, cap, policy.filters)  # counted only when there is something to explain
     return _unschedulable(req, topo, view, top, reasons)
@@ -116,7 +130,9 @@ def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tu
                 nodes = nodes[search.passes(policy.filters, req, cap, nodes)]
                 feasible = np.zeros(n, dtype=np.bool_)
                 feasible[nodes] = True
-                counts = np.bincount(topo.domain_of[Level.NVLINK][nodes], minlength=len(starts)).astype(np.int64)
+                counts = np.bincount(topo.domain_of[Level.NVLINK][nodes], minlength=len(starts)).astype(
+                    np.int64
+                )
                 return feasible, counts
         kept = search.feasible_kept(policy.filters, req, cap, Level.NVLINK) if search.KEEP_MASKS else None
         if kept is not None:
@@ -127,7 +143,9 @@ def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tu
     return feasible, np.add.reduceat(feasible.view(np.uint8), starts, dtype=np.int64)
 
 
-def _nvlink_view(req: Request, cap: Capacity, topo: Topology, feasible: Mask, counts: IntArray) -> _NvlinkView:
+def _nvlink_view(
+    req: Request, cap: Capacity, topo: Topology, feasible: Mask, counts: IntArray
+) -> _NvlinkView:
     """From the feasible nodes per NVLink domain and the capacity's per-domain aggregates (kept up to
     date incrementally), the usable nodes per NVLink domain."""
     domains = cap.domains
@@ -174,7 +192,7 @@ def _fill(
     level: Level,
     domain: int,
     rng: random.Random,
-) -> list[int]:
+) -> IntArray:
     """The nodes the gang takes inside `domain`: used NVLink domains first (fullest first), then untouched
     ones; whole NVLink domains are taken in full, the last one's nodes are ranked by the policy."""
     start, end = int(topo.starts[level][domain]), int(topo.ends[level][domain])
@@ -187,44 +205,45 @@ def _fill(
     taken = np.cumsum(counts[order])
     k = int(np.searchsorted(taken, req.nodes))  # the NVLink domain in which the gang completes
     whole = search.nodes_of(topo, Level.NVLINK, order[:k] + first)  # in fill order
-    nodes: list[int] = whole[view.feasible[whole]].tolist()
+    nodes = whole[view.feasible[whole]]
     candidates = view.usable(topo, int(order[k]) + first)
-    return nodes + _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
+    rest = _choose_many(policy, req, cap, candidates, req.nodes - len(nodes), rng)
+    return np.concatenate((nodes, rest)) if len(nodes) else rest
 
 
 def _choose_many(
     policy: Policy, req: Request, cap: Capacity, candidates: Candidates, count: int, rng: random.Random
-) -> list[int]:
+) -> IntArray:
     """`count` of `candidates` as `policy.choose` would pick them one after the other: nothing is taken
     between picks, so the scores do not change and one scoring pass ranks them all (best first, ties in
     random order)."""
     if count == len(candidates):
-        return [int(c) for c in candidates]
+        return np.asarray(candidates, dtype=np.int64)
     if count == 1:
-        return [policy.choose(req, cap, candidates, rng)]
+        return np.array([policy.choose(req, cap, candidates, rng)], dtype=np.int64)
     total = np.zeros(len(candidates), dtype=np.float64)
     for scorer, weight in policy.scorers:
         total += weight * scorer(req, cap, candidates)
     ties = np.array([rng.random() for _ in range(len(candidates))])
     ranked = np.lexsort((ties, -np.round(total, 9)))
-    return [int(c) for c in candidates[ranked[:count]]]
+    return np.asarray(candidates[ranked[:count]], dtype=np.int64)
 
 
 def _slots(
-    policy: Policy, req: Request, cap: Capacity, nodes: list[int], rng: random.Random
-) -> list[tuple[int, ...]]:
+    policy: Policy, req: Request, cap: Capacity, nodes: IntArray, rng: random.Random
+) -> tuple[int, ...] | list[tuple[int, ...]]:
     """The GPU slots taken on each node: the policy's picker, or for `tightest_gpus` with whole GPUs
-    the same answer (the lowest-numbered wholly free slots) computed for all nodes at once."""
+    the same answer (the lowest-numbered wholly free slots) computed for all nodes at once. One tuple
+    when every node takes the same slots."""
     if not req.gpus:
-        return [() for _ in nodes]
+        return ()
     if policy.pick_gpus is tightest_gpus and not req.shares_gpu:
         free = cap.gpu_free[nodes] == MILLI
         if free[:, : req.gpus].all():
-            lowest_slots = tuple(range(req.gpus))
-            return [lowest_slots] * len(nodes)
+            return tuple(range(req.gpus))
         lowest = np.argsort(~free, axis=1, kind="stable")[:, : req.gpus]
         return [tuple(row) for row in lowest.tolist()]
-    return [policy.pick_gpus(req, cap, n, rng) for n in nodes]
+    return [policy.pick_gpus(req, cap, n, rng) for n in nodes.tolist()]
 
 
 def _unschedulable(

@@ -22,7 +22,7 @@ profile rejected by a filter), `candidates` returns None and the caller does the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ from neocloud.placement.request import Request
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+A = TypeVar("A", IntArray, BoolArray)
 
 MIN_NODES = 4096
 """Fleets smaller than this take the full pass: it is as fast there, and simpler."""
@@ -51,10 +52,13 @@ def candidates(filters: Sequence[Any], req: Request, cap: Capacity) -> IntArray 
     level = domains.scan_level
     untouched = cap.untouched()
 
-    opened = nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
-    opened = opened[~untouched[opened]]
-    opened = opened[_has_gpus(req, cap, opened)]
-    partly = opened[passes(filters, req, cap, opened)]
+    if _no_partly_fits(req, cap):
+        partly = np.zeros(0, dtype=np.int64)
+    else:
+        opened = nodes_of(topo, level, np.flatnonzero(domains.partly[level] > 0))
+        opened = opened[~untouched[opened]]
+        opened = opened[_has_gpus(req, cap, opened)]
+        partly = opened[passes(filters, req, cap, opened)]
 
     firsts = _first_untouched(filters, req, cap, topo, level, untouched, budget=max(n // _SCAN_SHARE, 1024))
     if firsts is None:
@@ -109,6 +113,21 @@ def _first_untouched(
     return np.asarray(sorted(found.values()), dtype=np.int64)
 
 
+def _no_partly_fits(req: Request, cap: Capacity) -> bool:
+    """True when no node other than untouched ones has the `req.gpus` whole free GPUs asked: every node
+    with that many is an untouched node (untouched nodes with at least that many GPUs are counted per
+    profile), so the partly used nodes need not be opened. False when it cannot tell."""
+    if req.shares_gpu:
+        return False
+    g = req.gpus
+    domains = cap.domains
+    if g > domains.width:
+        return True
+    with_g = int(domains.nodes_ge[Level.SITE][:, g].sum())
+    fresh = int(cap.untouched_per_profile()[cap.profile_gpus() >= g].sum())
+    return with_g == fresh
+
+
 def _has_gpus(req: Request, cap: Capacity, nodes: IntArray) -> BoolArray:
     """Nodes with the free GPUs the request asks for."""
     if req.shares_gpu:
@@ -156,10 +175,14 @@ def feasible_kept(
     (`Capacity.changed_since`) with the filters' `on`; recomputed whole when many nodes changed or a
     node's schedulable flag was written. None when the filters or the request cannot be a key.
 
-    Exact on the filters' contract (a node's verdict depends on that node's state alone) and the
-    capacity's (free capacity changes through `take` and `give_back`)."""
+    The mask is kept per member demand (GPUs, CPU, memory and models asked of each node), not per
+    request: gangs that differ only in their node count or level share one mask, which the changes of
+    a few decisions bring up to date. Exact on the filters' contract (a node's verdict depends on that
+    node's state and the member demand alone, see `framework.Filter`) and the capacity's (free capacity
+    changes through `take` and `give_back`)."""
     try:
-        key = ("feasible", tuple(filters), req, int(level))
+        member = (req.gpus, req.gpu_milli, req.cpu_milli, req.memory_mib, req.models)
+        key = ("feasible", tuple(filters), member, int(level))
         entry = cap.memo.get(key)
     except TypeError:  # an unhashable filter
         return None
@@ -190,10 +213,10 @@ def feasible_kept(
         if len(cap.memo) >= _KEPT_ENTRIES:
             cap.memo.pop(next(iter(cap.memo)))
         cap.memo[key] = entry
-    return _readonly(entry.mask), entry.counts.copy()
+    return _readonly(entry.mask), _readonly(entry.counts)
 
 
-def _readonly(a: BoolArray) -> BoolArray:
+def _readonly(a: A) -> A:
     view = a.view()
     view.flags.writeable = False
     return view
