@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from neocloud.kernel.errors import DomainError, Forbidden
-from neocloud.web import account, operator, tenant
+from neocloud.web import account, commercial, operator, reports, tenant
 from neocloud.web.context import Form, Principals, read_form, same_origin
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.sessions import (
@@ -106,3 +106,5 @@ def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     app.include_router(tenant.router)
     app.include_router(account.router)
     app.include_router(operator.router)
+    app.include_router(commercial.router)
+    app.include_router(reports.router)
