@@ -177,6 +177,7 @@ def build_services(
         provisioner = provisioner or slurm_provisioner(settings.slurm, clock)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
+    node_table = None
     uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
         uow = MemoryStore()
@@ -194,6 +195,9 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
+        from neocloud.control.adapters.sql.node_table import SqlNodeTable
+
+        node_table = SqlNodeTable(engine)
     from neocloud.control.app.audit import StoreAuditTrail
 
     audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
@@ -208,6 +212,7 @@ def build_services(
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
             default_quota_gpus=settings.default_quota_gpus,
+            node_table=node_table,
             **cluster,
         )
     )

@@ -4,7 +4,11 @@ operator's pages. `install(app)` is all api/app.py calls.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -13,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from neocloud.kernel.errors import DomainError, Forbidden
-from neocloud.web import account, commercial, operator, reports, tenant
+from neocloud.web import account, commercial, fleetmap, operator, reports, tenant
 from neocloud.web.context import Form, Principals, read_form, same_origin
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.sessions import (
@@ -25,6 +29,7 @@ from neocloud.web.sessions import (
 )
 
 STATIC_URL = "/static"
+log = logging.getLogger("neocloud.web")
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
@@ -95,10 +100,36 @@ def signout(request: Request, fields: Form) -> Response:
     return response
 
 
+def warm(app: FastAPI) -> None:
+    """Build the fleet map's topology and its packed payload now (at server start, in the background),
+    so the first operator to open the map does not wait for 100k nodes to be read."""
+    services: Any = app.state.services
+    try:
+        topo = services.control.fleetmap.warm()
+        app.state.console_cache["topology-bin"] = (topo.version, fleetmap.pack_topology(topo))
+    except Exception:  # a database not reachable yet: the first request builds it instead
+        log.warning("could not warm the fleet map's topology", exc_info=True)
+
+
+def _warm_at_start(app: FastAPI) -> None:
+    """Wrap the app's lifespan: at start-up, warm the fleet map in a daemon thread (start-up never waits
+    for it, and a server stopping does not wait for it either)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        threading.Thread(target=warm, args=(app,), name="console-warm", daemon=True).start()
+        async with inner(app_) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
 def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
     app.state.console_sessions = sessions or SessionStore()
     app.state.console_cache = {}
+    _warm_at_start(app)
     app.mount(
         STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static"
     )

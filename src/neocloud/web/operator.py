@@ -9,25 +9,19 @@ change goes through a use case that checks the operator role itself.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
+from neocloud.control.app.fleetmap import Holding
 from neocloud.control.app.views import NodeView
 from neocloud.health.app.service import HealthService
 from neocloud.kernel.errors import DomainError, NotFound
 from neocloud.kernel.ids import NodeId
+from neocloud.web import fleetmap
 from neocloud.web.context import Form, SignedIn, Viewer
-from neocloud.web.fleetmap import (
-    BASE_STATES,
-    fleet_state,
-    holdings,
-    node_set_version,
-    require_fleet_view,
-    topology,
-)
+from neocloud.web.fleetmap import BASE_STATES, require_fleet_view
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.tenant import IDENT, base
 
@@ -59,43 +53,61 @@ def home(who: SignedIn) -> Response:
 @router.get("/fleet", response_class=HTMLResponse)
 def fleet(who: SignedIn, node: Annotated[str | None, Query(pattern=IDENT)] = None) -> Response:
     require_fleet_view(who.principal)
-    version = node_set_version(who.control, who.cache)
+    version = who.control.fleetmap.version()
     ctx = ops(who, "fleet", selected=node or "", states=BASE_STATES, actions=NODE_ACTIONS, version=version)
     return page("console/fleet.html", ctx)
 
 
-@router.get("/fleet/topology.json")
-def fleet_topology(
-    who: SignedIn, v: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")] = None
-) -> Response:
-    """Where every tray is. Its URL names the node set's version, so the browser keeps it (privately)
-    until a node is added; the live states come from state.json."""
-    require_fleet_view(who.principal)
-    topo = topology(who.control, who.cache)
-    cached = v == topo.version
-    body = who.cache.get("topology-json") if who.cache is not None else None
-    if not (isinstance(body, tuple) and body[0] == topo.version):
-        body = (topo.version, json.dumps(topo.document, separators=(",", ":")))
-        if who.cache is not None:
-            who.cache["topology-json"] = body
+Version = Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")]
+
+
+def _body(content: bytes, media: str, cache: str = "no-store") -> Response:
     return Response(
-        body[1],
-        media_type="application/json",
-        headers={
-            "Cache-Control": "private, max-age=86400, immutable" if cached else "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+        content, media_type=media, headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
     )
+
+
+def _immutable(asked: str | None, version: str) -> str:
+    """The URL names the node set's version, so the browser keeps it (privately) until a node is added."""
+    return "private, max-age=86400, immutable" if asked == version else "no-store"
+
+
+def topology_packed(who: Viewer) -> tuple[str, bytes]:
+    """(version, packed topology) of the current node set, encoded once per version."""
+    topo = who.control.fleetmap.topology(who.principal)
+    hit = who.cache.get("topology-bin") if who.cache is not None else None
+    if isinstance(hit, tuple) and hit[0] == topo.version:
+        return hit
+    found = (topo.version, fleetmap.pack_topology(topo))
+    if who.cache is not None:
+        who.cache["topology-bin"] = found
+    return found
+
+
+@router.get("/fleet/topology.bin")
+def fleet_topology_packed(who: SignedIn, v: Version = None) -> Response:
+    """Where every tray is, packed (web/fleetmap.py); the live states come from state.bin."""
+    version, body = topology_packed(who)
+    return _body(body, "application/octet-stream", _immutable(v, version))
+
+
+@router.get("/fleet/state.bin")
+def fleet_state_packed(who: SignedIn) -> Response:
+    return _body(fleetmap.pack_live(who.control.fleetmap.live(who.principal)), "application/octet-stream")
+
+
+@router.get("/fleet/topology.json")
+def fleet_topology(who: SignedIn, v: Version = None) -> Response:
+    """topology.bin's data as JSON (for scripts)."""
+    topo = who.control.fleetmap.topology(who.principal)
+    body = json.dumps(fleetmap.topology_document(topo), separators=(",", ":")).encode()
+    return _body(body, "application/json", _immutable(v, topo.version))
 
 
 @router.get("/fleet/state.json")
 def fleet_state_json(who: SignedIn) -> Response:
-    data = fleet_state(who.control, who.principal, who.cache)
-    return Response(
-        json.dumps(data, separators=(",", ":")),
-        media_type="application/json",
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-    )
+    data = fleetmap.live_document(who.control.fleetmap.live(who.principal))
+    return _body(json.dumps(data, separators=(",", ":")).encode(), "application/json")
 
 
 @router.get("/nodes", response_class=HTMLResponse)
@@ -105,50 +117,26 @@ def nodes(
     q: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(pattern=IDENT)] = None,
 ) -> Response:
-    require_fleet_view(who.principal)
-    all_nodes, node_states, held, _ = holdings(who.control, who.cache)
-    rows = []
-    counts: dict[str, int] = defaultdict(int)
-    for n in all_nodes:
-        h = held.get(n.id)
-        st = node_states.get(n.id) or "ready"
-        counts[st] += 1
-        if state and st != state:
-            continue
-        if q and q not in n.id:
-            continue
-        if cursor and n.id <= cursor:
-            continue
-        rows.append((n, st, h))
-        if len(rows) > NODES_PER_PAGE:
-            break
-    more = len(rows) > NODES_PER_PAGE
-    rows = rows[:NODES_PER_PAGE]
+    rows, counts, next_cursor = who.control.fleetmap.nodes_page(
+        who.principal, state, q, cursor, NODES_PER_PAGE
+    )
     return page(
         "console/nodes.html",
         ops(
             who,
             "nodes",
-            rows=rows,
+            rows=[(view, view.state, h) for view, h in rows],
             counts=sorted(counts.items()),
             state=state or "",
             q=q or "",
-            next_cursor=rows[-1][0].id if more else None,
+            next_cursor=next_cursor,
             actions=NODE_ACTIONS,
         ),
     )
 
 
-def _node(who: Viewer, node_id: str) -> tuple[NodeView, Any]:
-    require_fleet_view(who.principal)
-    found = topology(who.control, who.cache).by_id.get(node_id)
-    if found is None:
-        raise NotFound(f"node {node_id!r} not found")
-    _, node_states, held, _ = holdings(who.control, who.cache, only=found)
-    view = NodeView(
-        found.id, found.model, found.gpus, found.path_text(), node_states.get(found.id, "ready"), []
-    )
-    return view, held.get(found.id)
+def _node(who: Viewer, node_id: str) -> tuple[NodeView, Holding | None]:
+    return who.control.fleetmap.node(who.principal, node_id)
 
 
 @router.get("/nodes/{node_id}", response_class=HTMLResponse)

@@ -10,14 +10,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
-from neocloud.kernel.products import Product
+from neocloud.control.app.utilisation import Transition
+from neocloud.health.app.service import HealthService
+from neocloud.health.domain.lifecycle import NodeState
+from neocloud.kernel.periods import Period
 from neocloud.web import charts
 from neocloud.web.context import SignedIn
-from neocloud.web.fleetmap import require_fleet_view, topology
+from neocloud.web.fleetmap import require_fleet_view
 from neocloud.web.operator import PREFIX, ops
 from neocloud.web.render import ConsoleRoute, page
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+MAX_EVENTS = 100_000  # the health context's latest lifecycle events the chart reads
 
 
 def _amounts(rows: list[dict[str, str]], key: str, label: Any = None) -> list[tuple[str, Decimal]]:
@@ -38,7 +42,7 @@ def revenue(who: SignedIn) -> Response:
     by_product = svc.revenue("product")
     by_model = svc.revenue("model")
     by_tenant = svc.revenue("tenant")
-    mw = float(topology(who.control, who.cache).document["it_kw"]) / 1000
+    mw = who.control.fleetmap.topology(who.principal).it_kw / 1000
     per_mw = [
         (r["month"], (Decimal(r["amount"]) / Decimal(str(mw))).quantize(Decimal("0.01")))
         for r in months
@@ -79,47 +83,40 @@ def revenue(who: SignedIn) -> Response:
     )
 
 
+def transitions(who: SignedIn) -> list[Transition]:
+    """The nodes' lifecycle moves from the health context's events (operators read them; a fleet-wide
+    viewer and a server without the health context get none: nodes as they are now)."""
+    lifecycle: HealthService | None = getattr(who.services, "health", None)
+    if lifecycle is None or not who.principal.is_operator:
+        return []
+    return [
+        Transition(
+            e.node, e.at, e.from_state in (None, NodeState.IN_SERVICE), e.to_state is NodeState.IN_SERVICE
+        )
+        for e in lifecycle.events(who.principal, None, MAX_EVENTS)
+    ]
+
+
 @router.get("/utilisation", response_class=HTMLResponse)
 def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) -> Response:
-    """GPU-hours per day: committed (booked by any product), delivered (metered into the ledger), healthy
-    (GPUs on nodes that take work, at today's node states: the health context adds their history)."""
+    """GPU-hours per day: committed (booked by any product) and healthy (GPUs on nodes in service, by
+    each node's lifecycle history) from control.utilisation; delivered (metered into the ledger) from
+    billing."""
     require_fleet_view(who.principal)
-    now = who.control.deps.clock.now()
-    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    start = end - timedelta(days=days)
-    labels = [(start + timedelta(days=d)).strftime("%m-%d") for d in range(days)]
-    committed = [Decimal(0)] * days
-    all_nodes = topology(who.control, who.cache).nodes
-    with who.control.deps.uow(read_only=True) as uow:
-        node_states = uow.node_states()
-        allocs = uow.list_allocations(None, list(Product), None, None, 10**9)[0]
-    for a in allocs:
-        if a.start >= end or a.state.value in ("cancelled", "requested"):
-            continue
-        a_end = a.ended_at or a.end or now
-        a_end = min(a_end, now) if a.state.value not in ("scheduled",) else a_end
-        if a.state.value == "scheduled":
-            continue
-        lo, hi = max(a.start, start), min(a_end, end)
-        while lo < hi:
-            d = int((lo - start) // timedelta(days=1))
-            nxt = min(hi, start + timedelta(days=d + 1))
-            committed[d] += Decimal(a.gpus) * Decimal(int((nxt - lo).total_seconds())) / 3600
-            lo = nxt
+    daily = who.control.utilisation.daily(who.principal, days, transitions(who))
+    start, now = daily.days[0], who.control.deps.clock.now()
+    end = daily.days[-1] + timedelta(days=1)
+    labels = [d.strftime("%m-%d") for d in daily.days]
     delivered = [Decimal(0)] * days
-    from neocloud.kernel.periods import Period
-
     span = Period(start, min(end, max(now, start + timedelta(seconds=1))).replace(microsecond=0))
     for day, milli in who.billing.usage(period=span, by="day").items():  # the ledger, every tenant
         d = (datetime.fromisoformat(day).replace(tzinfo=UTC) - start).days
         if 0 <= d < days:
             delivered[d] += Decimal(milli) / 3_600_000
-    healthy_gpus = sum(n.gpus for n in all_nodes if node_states.get(n.id, "ready") in ("ready", "spare"))
-    healthy = [Decimal(healthy_gpus * 24)] * days
     series = {
-        "committed": [c.quantize(Decimal("0.1")) for c in committed],
+        "committed": daily.committed,
         "delivered": [d.quantize(Decimal("0.1")) for d in delivered],
-        "healthy": healthy,
+        "healthy": daily.healthy,
     }
     return page(
         "console/utilisation.html",
@@ -129,8 +126,8 @@ def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) ->
             chart=charts.columns(
                 series, labels, title="GPU-hours per day", unit="GPU-h", lines=True, chart_id="utilisation"
             ),
-            total_gpus=sum(n.gpus for n in all_nodes),
-            healthy_gpus=healthy_gpus,
+            total_gpus=daily.total_gpus,
+            healthy_gpus=daily.healthy_gpus_now,
             days=days,
             series=series,
             labels=labels,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neocloud.control.app.ports import (
     AccessGuide,
@@ -27,6 +27,9 @@ from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.framework import Placer
+
+if TYPE_CHECKING:
+    from neocloud.control.app.fleetmap import NodeTable
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
@@ -57,6 +60,7 @@ class Deps:
     jobs: JobAccounting | None = None  # the cluster's job accounting (None: no cluster behind: the fake)
     cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
     access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
+    node_table: NodeTable | None = None  # the node table as columns (None: from the units of work)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:
