@@ -180,7 +180,10 @@ def build_services(
     node_table = None
     uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
+        from neocloud.control.adapters.memory_sessions import MemorySessionRecords
+
         uow = MemoryStore()
+        sessions: Any = MemorySessionRecords()
     else:
         from neocloud.control.adapters.sql.store import SqlStore
         from neocloud.infra.engine import make_engine
@@ -198,6 +201,9 @@ def build_services(
         from neocloud.control.adapters.sql.node_table import SqlNodeTable
 
         node_table = SqlNodeTable(engine)
+        from neocloud.control.adapters.sql.sessions import SqlSessionRecords
+
+        sessions = SqlSessionRecords(engine)
     from neocloud.control.app.audit import StoreAuditTrail
 
     audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
@@ -213,6 +219,7 @@ def build_services(
             spot_notice=settings.spot_notice,
             default_quota_gpus=settings.default_quota_gpus,
             node_table=node_table,
+            sessions=sessions,
             **cluster,
         )
     )

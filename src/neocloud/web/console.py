@@ -18,13 +18,13 @@ from fastapi.staticfiles import StaticFiles
 
 from neocloud.kernel.errors import DomainError, Forbidden
 from neocloud.web import account, commercial, fleetmap, operator, reports, tenant
-from neocloud.web.context import Form, Principals, read_form, same_origin
+from neocloud.web.context import Form, Principals, read_form, same_origin, sessions
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.sessions import (
     CSRF_FIELD,
     SESSION_COOKIE,
     SIGNIN_COOKIE,
-    SessionStore,
+    ConsoleSessions,
     same_secret,
 )
 
@@ -80,21 +80,20 @@ async def signin(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     try:
-        await run_in_threadpool(cache.principal_for, token, services.control.tenancy)
+        principal = await run_in_threadpool(cache.principal_for, token, services.control.tenancy)
     except DomainError:
         return _signin_page(request, target, "that token is unknown, revoked or expired", 401)
-    store: SessionStore = request.app.state.console_sessions
-    session_id, _ = store.open(token)
+    store: ConsoleSessions = services.control.sessions
+    session_id, _ = await run_in_threadpool(store.open, principal)
     response = redirect(target)
-    _cookie(response, request, SESSION_COOKIE, session_id, int(store.lifetime))
+    _cookie(response, request, SESSION_COOKIE, session_id, int(store.lifetime.total_seconds()))
     response.delete_cookie(SIGNIN_COOKIE, path="/")
     return response
 
 
 @router.post("/signout")
 def signout(request: Request, fields: Form) -> Response:
-    store: SessionStore = request.app.state.console_sessions
-    store.close(request.cookies.get(SESSION_COOKIE))
+    sessions(request).close(request.cookies.get(SESSION_COOKIE))
     response = redirect("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -125,9 +124,9 @@ def _warm_at_start(app: FastAPI) -> None:
     app.router.lifespan_context = lifespan
 
 
-def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
-    """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
-    app.state.console_sessions = sessions or SessionStore()
+def install(app: FastAPI) -> None:
+    """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package).
+    Sessions are the control plane's (services.control.sessions)."""
     app.state.console_cache = {}
     _warm_at_start(app)
     app.mount(

@@ -4,6 +4,7 @@
     control.fleet         import and list nodes                      (fleet.py)
     control.fleetmap      the fleet map: topology and live states    (fleetmap.py)
     control.utilisation   committed and healthy GPU-hours per day    (utilisation.py)
+    control.sessions      console sessions, kept in the store        (sessions.py)
     control.reservations  quote, reserve, cancel, extend, calendar   (reservations.py)
     control.instances     on-demand and spot instances               (instances.py)
     control.allocations   events and GPU bookings of any allocation  (allocations.py)
@@ -30,6 +31,7 @@ from neocloud.control.app.jobs import JobService
 from neocloud.control.app.reconciler import reconcile
 from neocloud.control.app.replacement import NodeControl
 from neocloud.control.app.reservations import ReservationService
+from neocloud.control.app.sessions import ConsoleSessions
 from neocloud.control.app.slurm import SlurmService
 from neocloud.control.app.tenancy import TenancyService
 from neocloud.control.app.utilisation import UtilisationQueries
@@ -47,6 +49,7 @@ class ControlPlane:
         self.fleet = FleetService(deps)
         self.fleetmap = FleetMapQueries(deps, deps.node_table)
         self.utilisation = UtilisationQueries(deps, self.fleetmap)
+        self.sessions = ConsoleSessions(deps, deps.sessions)
         self.reservations = ReservationService(deps)
         self.instances = InstanceService(deps)
         self.allocations = AllocationService(deps)

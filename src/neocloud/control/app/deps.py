@@ -30,6 +30,7 @@ from neocloud.placement.framework import Placer
 
 if TYPE_CHECKING:
     from neocloud.control.app.fleetmap import NodeTable
+    from neocloud.control.app.sessions import SessionRecords
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
@@ -61,6 +62,7 @@ class Deps:
     cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
     access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
     node_table: NodeTable | None = None  # the node table as columns (None: from the units of work)
+    sessions: SessionRecords | None = None  # console sessions (None: the console cannot sign in)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

@@ -16,7 +16,7 @@ class SqlNodeTable:
         self._engine = engine
 
     def node_columns(self) -> NodeColumns:
-        query = f"SELECT {', '.join(COLUMNS)} FROM {t.nodes.name} ORDER BY ordinal"  # noqa: S608 (constants)
+        query = f"SELECT {', '.join(COLUMNS)} FROM {t.nodes.name} ORDER BY ordinal"
         with self._engine.connect() as conn:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
