@@ -25,7 +25,7 @@ from neocloud.control.app.fleetmap import BASE_STATES, LiveState, Topology, requ
 __all__ = ["BASE_STATES", "live_document", "pack", "pack_live", "pack_topology", "require_fleet_view"]
 
 MAGIC = b"NCFM"
-DTYPES = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "i32": np.dtype("<i4")}
+DTYPES: dict[str, np.dtype[Any]] = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "i32": np.dtype("<i4")}
 
 
 def pack(header: dict[str, Any], sections: list[tuple[str, str, Any]]) -> bytes:

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.control.app.sessions import SessionRecord
+from neocloud.control.app.session_records import SessionRecord
 
 DEFAULT_MAX_SESSIONS = 10_000
 

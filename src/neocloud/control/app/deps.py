@@ -29,8 +29,8 @@ from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.framework import Placer
 
 if TYPE_CHECKING:
-    from neocloud.control.app.fleetmap import NodeTable
-    from neocloud.control.app.sessions import SessionRecords
+    from neocloud.control.app.nodetable import NodeTable
+    from neocloud.control.app.session_records import SessionRecords
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)

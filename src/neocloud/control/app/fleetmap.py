@@ -21,14 +21,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.control.app.nodetable import PATH_COLUMNS, NodeColumns, NodeTable
 from neocloud.control.app.views import NodeView
 from neocloud.control.domain.tenancy import Principal
-from neocloud.fleet.fleet import Node
 from neocloud.kernel.errors import NotFound
 from neocloud.kernel.gpus import CATALOG, gpu_model
 from neocloud.kernel.products import Product, State
@@ -57,38 +57,6 @@ BASE_STATES = (
 )
 HOLDING = [State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING]
 VERSION_TTL_S = 2.0
-PATH_COLUMNS = ("nvlink", "rack", "leaf", "su", "fabric", "hall", "site")
-
-
-@dataclass(frozen=True, slots=True)
-class NodeColumns:
-    """The node table as columns, one entry per node, in any order."""
-
-    id: Sequence[str]
-    model: Sequence[str]
-    gpus: Sequence[int]
-    nvlink: Sequence[str]
-    rack: Sequence[str]
-    leaf: Sequence[str]
-    su: Sequence[str]
-    fabric: Sequence[str]
-    hall: Sequence[str]
-    site: Sequence[str]
-
-    @staticmethod
-    def of(nodes: Sequence[Node]) -> NodeColumns:
-        return NodeColumns(
-            [n.id for n in nodes],
-            [n.model for n in nodes],
-            [n.gpus for n in nodes],
-            *([getattr(n, c) for n in nodes] for c in PATH_COLUMNS),
-        )
-
-
-class NodeTable(Protocol):
-    """Reads the whole node table as columns (the fleet map's cold path: no object per node)."""
-
-    def node_columns(self) -> NodeColumns: ...
 
 
 class StoreNodeTable:

@@ -22,8 +22,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from neocloud.control.app.session_records import SessionRecord, SessionRecords
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import NotReady, Unauthenticated
 
@@ -34,38 +35,6 @@ DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_LIFETIME = timedelta(hours=8)
 TOUCH_EVERY = timedelta(seconds=60)
 MAX_FLASH = 5
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """One signed-in browser, as stored (keyed by the sha256 of its cookie's session id)."""
-
-    key: str
-    token_id: str
-    role: str
-    tenant_id: str | None
-    csrf: str
-    created_at: datetime
-    seen_at: datetime
-    expires_at: datetime
-    flash: tuple[str, ...] = ()
-
-
-class SessionRecords(Protocol):
-    """Where sessions are kept (memory: control/adapters/memory_sessions.py; SQL: adapters/sql/sessions.py)."""
-
-    def add(self, record: SessionRecord) -> None: ...
-    def get(self, key: str) -> SessionRecord | None: ...
-    def touch(self, key: str, seen_at: datetime) -> None: ...
-    def set_flash(self, key: str, flash: tuple[str, ...]) -> None: ...
-    def delete(self, key: str) -> None: ...
-    def delete_token(self, token_id: str) -> int:
-        """End every session of one token; how many there were."""
-        ...
-
-    def purge(self, now: datetime, idle: timedelta) -> int:
-        """Delete the sessions past their end or idle since before `now - idle`; how many."""
-        ...
 
 
 def session_key(session_id: str) -> str:

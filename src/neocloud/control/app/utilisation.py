@@ -72,13 +72,13 @@ def healthy_gpu_seconds(
     for node, seq in moves.items():
         g = gpus[node]
         state, at = seq[0].was, start
-        for t in [*seq, None]:
-            upto = min(max(t.at, start), end) if t is not None else end
+        for move in [*seq, None]:
+            upto = min(max(move.at, start), end) if move is not None else end
             if state and upto > at:
                 _add(total, start, at, upto, g)
             at = max(at, upto)
-            if t is not None:
-                state = t.healthy
+            if move is not None:
+                state = move.healthy
     return total
 
 

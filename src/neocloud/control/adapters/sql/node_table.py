@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from neocloud.control.adapters.sql import tables as t
-from neocloud.control.app.fleetmap import NodeColumns
+from neocloud.control.app.nodetable import NodeColumns
 
 COLUMNS = ("id", "model", "gpus", "nvlink", "rack", "leaf", "su", "fabric", "hall", "site")
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 
 from neocloud.control.adapters.sql import tables as t
-from neocloud.control.app.sessions import SessionRecord
+from neocloud.control.app.session_records import SessionRecord
 
 S = t.console_sessions
 
