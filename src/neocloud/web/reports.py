@@ -3,6 +3,7 @@ utilisation over time (committed vs delivered vs healthy GPU-hours per day)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from neocloud.control.app.utilisation import Transition
 from neocloud.health.app.service import HealthService
-from neocloud.health.domain.lifecycle import NodeState
+from neocloud.health.domain.lifecycle import NodeEvent, NodeState
 from neocloud.kernel.periods import Period
 from neocloud.web import charts
 from neocloud.web.context import SignedIn
@@ -89,11 +90,16 @@ def transitions(who: SignedIn) -> list[Transition]:
     lifecycle: HealthService | None = getattr(who.services, "health", None)
     if lifecycle is None or not who.principal.is_operator:
         return []
+    return transitions_of(lifecycle.events(who.principal, None, MAX_EVENTS))
+
+
+def transitions_of(events: Iterable[NodeEvent]) -> list[Transition]:
+    """Lifecycle events as in/out-of-service moves (a node is healthy while in service)."""
     return [
         Transition(
             e.node, e.at, e.from_state in (None, NodeState.IN_SERVICE), e.to_state is NodeState.IN_SERVICE
         )
-        for e in lifecycle.events(who.principal, None, MAX_EVENTS)
+        for e in events
     ]
 
 
