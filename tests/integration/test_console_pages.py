@@ -283,3 +283,23 @@ def test_a_quote_that_does_not_fit_shows_the_placement_reasons_and_a_viewer_cann
     response = viewer.post("/reservations", data={**asked, "csrf": csrf, "gpus": "8"})
     assert response.status_code == 403 and "read only" in response.text
     assert control.reservations.list_reservations(acme).total == before
+
+
+def test_the_server_warms_the_fleet_maps_topology_at_start_without_waiting_for_it(demo: Demo) -> None:
+    import threading
+
+    demo.app.state.console_cache.pop("topology-bin", None)
+    with TestClient(demo.app, base_url=ORIGIN) as client:  # runs the app's lifespan: start-up
+        assert client.get("/healthz").status_code == 200  # the server answers at once
+        for thread in threading.enumerate():
+            if thread.name == "console-warm":
+                thread.join()
+    version, body = demo.app.state.console_cache["topology-bin"]
+    assert body[:4] == b"NCFM" and version == demo.services.control.fleetmap.version()
+    operator = signed_in(demo, demo.operator)
+    served = operator.get(f"/operator/fleet/topology.bin?v={version}")
+    assert served.content == body and "immutable" in served.headers["cache-control"]
+    assert operator.get("/operator/fleet/topology.bin").headers["cache-control"] == "no-store"
+    acme = signed_in(demo, demo.acme)
+    assert acme.get("/operator/fleet/topology.bin").status_code == 404
+    assert acme.get("/operator/fleet/state.bin").status_code == 404

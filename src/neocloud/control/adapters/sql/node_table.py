@@ -27,5 +27,4 @@ class SqlNodeTable:
             conn.rollback()
         if not rows:
             return NodeColumns(*([] for _ in COLUMNS))
-        columns = list(zip(*rows, strict=True))
-        return NodeColumns(*(list(c) for c in columns))
+        return NodeColumns(*zip(*rows, strict=True))  # one tuple per column
