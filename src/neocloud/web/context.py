@@ -42,18 +42,9 @@ class Viewer:
     tenant_name: str | None = None
     cache: dict[str, Any] | None = None
 
-    def fleet_models(self, ttl: float = 60.0) -> set[str]:
-        """The GPU models the fleet has (a catalog fact, not a tenant's), re-read at most every `ttl` s."""
-        import time
-
-        cache = self.cache if self.cache is not None else {}
-        hit = cache.get("models")
-        if hit is not None and hit[0] > time.monotonic():
-            return set(hit[1])
-        with self.control.deps.uow(read_only=True) as uow:
-            models = {n.model for n in uow.nodes()}
-        cache["models"] = (time.monotonic() + ttl, frozenset(models))
-        return models
+    def fleet_models(self) -> set[str]:
+        """The GPU models the fleet has (control.fleetmap: from the topology it keeps per node set)."""
+        return set(self.control.fleetmap.models())
 
     @property
     def billing(self) -> BillingService:

@@ -250,6 +250,10 @@ class FleetMapQueries:
         """Build the topology now (the console calls it in the background at start)."""
         return self._current()
 
+    def models(self) -> list[str]:
+        """The GPU models the fleet has (a catalog fact, not a tenant's: anyone may ask)."""
+        return list(self._current().models)
+
     def topology(self, principal: Principal) -> Topology:
         require_fleet_view(principal)
         return self._current()
