@@ -56,5 +56,8 @@ def test_healthy_follows_each_days_node_history_and_committed_the_allocations(db
     assert again.healthy[:2] == got.healthy[:2]
     assert again.healthy[2] == Decimal(8 * 24)  # today is computed afresh: without history, as now
 
+    without = w.control.utilisation.daily(op, 3)  # no history known: kept apart, every node as now
+    assert without.healthy == [Decimal(8 * 24)] * 3
+
     with pytest.raises(NotFound):
         w.control.utilisation.daily(acme, 3, moves)

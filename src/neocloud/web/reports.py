@@ -84,12 +84,12 @@ def revenue(who: SignedIn) -> Response:
     )
 
 
-def transitions(who: SignedIn) -> list[Transition]:
+def transitions(who: SignedIn) -> list[Transition] | None:
     """The nodes' lifecycle moves from the health context's events (operators read them; a fleet-wide
     viewer and a server without the health context get none: nodes as they are now)."""
     lifecycle: HealthService | None = getattr(who.services, "health", None)
     if lifecycle is None or not who.principal.is_operator:
-        return []
+        return None
     return transitions_of(lifecycle.events(who.principal, None, MAX_EVENTS))
 
 

@@ -102,10 +102,11 @@ class UtilisationQueries:
         ] = {}  # (version, day) → (committed, healthy)
 
     def daily(
-        self, principal: Principal, days: int, transitions: Sequence[Transition] = ()
+        self, principal: Principal, days: int, transitions: Sequence[Transition] | None = None
     ) -> DailyUtilisation:
         """The `days` UTC days up to and including today. `transitions`: the nodes' lifecycle moves (the
-        health context's events) since at least the first day; none: every node as it is now."""
+        health context's events) since at least the first day; None: no history known, every node as
+        it is now (such figures are kept apart from those with history)."""
         require_fleet_view(principal)
         topo = self._fleetmap.topology(principal)
         now = self._deps.clock.now()
@@ -116,7 +117,7 @@ class UtilisationQueries:
             node_states = uow.node_states()
         gpus = dict(zip(topo.columns.id, (int(g) for g in topo.columns.gpus), strict=True))
         healthy_now = {n for n in gpus if node_states.get(n, "ready") in HEALTHY_STATES}
-        keys = [(topo.version, d) for d in day_starts]
+        keys = [(topo.version, d, transitions is not None) for d in day_starts]
         with self._lock:
             known = [self._closed.get(k) for k in keys]
         missing = [i for i, k in enumerate(known) if k is None]
@@ -126,7 +127,7 @@ class UtilisationQueries:
             lo, hi = day_starts[missing[0]], day_starts[missing[-1]] + DAY
             span = int((hi - lo) // DAY)
             fresh_committed = self._committed_seconds(lo, span, now)
-            fresh_healthy = healthy_gpu_seconds(lo, span, gpus, healthy_now, transitions)
+            fresh_healthy = healthy_gpu_seconds(lo, span, gpus, healthy_now, transitions or ())
             first = missing[0]
             with self._lock:
                 for i in missing:
