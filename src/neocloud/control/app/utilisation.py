@@ -97,9 +97,8 @@ class UtilisationQueries:
         self._deps = deps
         self._fleetmap = fleetmap
         self._lock = threading.Lock()
-        self._closed: dict[
-            tuple[str, datetime], tuple[int, int]
-        ] = {}  # (version, day) → (committed, healthy)
+        # (node-set version, day, with history) → (committed, healthy) GPU-seconds of a finished day
+        self._closed: dict[tuple[str, datetime, bool], tuple[int, int]] = {}
 
     def daily(
         self, principal: Principal, days: int, transitions: Sequence[Transition] | None = None
