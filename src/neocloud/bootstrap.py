@@ -178,9 +178,13 @@ def build_services(
         provisioner = provisioner or slurm_provisioner(settings.slurm, clock)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
+    node_table = None
     uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
+        from neocloud.control.adapters.memory_sessions import MemorySessionRecords
+
         uow = MemoryStore()
+        sessions: Any = MemorySessionRecords()
     else:
         from neocloud.control.adapters.sql.store import SqlStore
         from neocloud.infra.engine import make_engine
@@ -195,6 +199,12 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
+        from neocloud.control.adapters.sql.node_table import SqlNodeTable
+
+        node_table = SqlNodeTable(engine)
+        from neocloud.control.adapters.sql.sessions import SqlSessionRecords
+
+        sessions = SqlSessionRecords(engine)
     from neocloud.control.app.audit import StoreAuditTrail
 
     audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
@@ -209,6 +219,8 @@ def build_services(
             ids or SecretIds(),
             spot_notice=settings.spot_notice,
             default_quota_gpus=settings.default_quota_gpus,
+            node_table=node_table,
+            sessions=sessions,
             **cluster,
         )
     )

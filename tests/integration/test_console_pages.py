@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -159,7 +160,7 @@ def test_sign_in_refuses_a_bad_token_and_never_redirects_off_site(demo: Demo) ->
 
 
 def test_a_session_ends_at_sign_out_on_revocation_when_idle_and_at_its_lifetime(demo: Demo) -> None:
-    store = demo.app.state.console_sessions
+    store = demo.services.control.sessions
     acme = signed_in(demo, demo.acme)
     signed_out = acme.post("/signout", data={"csrf": _csrf(acme.get("/").text)}, follow_redirects=False)
     assert signed_out.status_code == 303
@@ -173,22 +174,75 @@ def test_a_session_ends_at_sign_out_on_revocation_when_idle_and_at_its_lifetime(
     control.tenancy.revoke_token(principal, view.id)
     assert member.get("/reservations", follow_redirects=False).status_code == 303
 
-    at = [1000.0]
+    at = [datetime.now(UTC)]
     old_clock = store.clock
     store.clock = lambda: at[0]
     try:
         idle = signed_in(demo, demo.acme)
-        at[0] += store.idle - 1
+        at[0] += store.idle - timedelta(seconds=1)
         assert idle.get("/").status_code == 200
-        at[0] += store.idle + 1
+        at[0] += store.idle + timedelta(seconds=1)
         assert idle.get("/", follow_redirects=False).status_code == 303
         busy = signed_in(demo, demo.acme)
-        for _ in range(int(store.lifetime // (store.idle / 2)) + 1):
+        for _ in range(int(store.lifetime / (store.idle / 2)) + 1):
             at[0] += store.idle / 2
             response = busy.get("/", follow_redirects=False)
         assert response.status_code == 303  # active all along, but past its lifetime
     finally:
         store.clock = old_clock
+
+
+def test_a_session_survives_a_restart_and_works_on_another_server_until_its_token_is_revoked(
+    demo: Demo,
+) -> None:
+    from neocloud.api.app import create_app
+    from neocloud.bootstrap import build_services
+
+    control = demo.services.control
+    admin = control.tenancy.authenticate(demo.acme)
+    view, secret = control.tenancy.create_token("acme", "tenant-member", principal=admin)
+    browser = signed_in(demo, secret)
+    assert browser.get("/reservations").status_code == 200
+    cookie = browser.cookies.get("nc_session")
+    assert cookie
+    # the key is the cookie's sha256, never the cookie itself
+    assert store_key_of(cookie) != cookie and control.sessions.records.get(cookie) is None
+    if demo.services.engine is not None:  # a restarted server (or another one) on the same database
+        again = build_services(demo.services.settings)
+        try:
+            other = TestClient(create_app(again), base_url=ORIGIN)
+            other.cookies.set("nc_session", cookie)
+            page = other.get("/reservations", follow_redirects=False)
+            assert page.status_code == 200 and "acme" in page.text
+            control.tenancy.revoke_token(admin, view.id)  # on the first server
+            assert other.get("/reservations", follow_redirects=False).status_code == 303
+            assert again.control.sessions.records.get(store_key_of(cookie)) is None  # ended, not just refused
+        finally:
+            again.close()
+    else:
+        control.tenancy.revoke_token(admin, view.id)
+    assert browser.get("/reservations", follow_redirects=False).status_code == 303
+
+
+def test_revoking_a_token_from_the_console_ends_its_other_sessions_at_once(demo: Demo) -> None:
+    control = demo.services.control
+    admin = control.tenancy.authenticate(demo.acme)
+    view, secret = control.tenancy.create_token("acme", "tenant-member", principal=admin)
+    member = signed_in(demo, secret)
+    assert member.get("/usage").status_code == 200
+    acme = signed_in(demo, demo.acme)
+    csrf = _csrf(acme.get("/tokens").text)
+    done = acme.post(f"/tokens/{view.id}/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert control.sessions.records.get(store_key_of(member.cookies.get("nc_session") or "")) is None
+    assert member.get("/usage", follow_redirects=False).status_code == 303
+    assert acme.get("/usage").status_code == 200  # the revoker's own session goes on
+
+
+def store_key_of(cookie: str) -> str:
+    from neocloud.control.app.sessions import session_key
+
+    return session_key(cookie)
 
 
 def test_usage_charts_and_sla_attainment_show_the_finished_month(demo: Demo) -> None:
@@ -229,3 +283,23 @@ def test_a_quote_that_does_not_fit_shows_the_placement_reasons_and_a_viewer_cann
     response = viewer.post("/reservations", data={**asked, "csrf": csrf, "gpus": "8"})
     assert response.status_code == 403 and "read only" in response.text
     assert control.reservations.list_reservations(acme).total == before
+
+
+def test_the_server_warms_the_fleet_maps_topology_at_start_without_waiting_for_it(demo: Demo) -> None:
+    import threading
+
+    demo.app.state.console_cache.pop("topology-bin", None)
+    with TestClient(demo.app, base_url=ORIGIN) as client:  # runs the app's lifespan: start-up
+        assert client.get("/healthz").status_code == 200  # the server answers at once
+        for thread in threading.enumerate():
+            if thread.name == "console-warm":
+                thread.join()
+    version, body = demo.app.state.console_cache["topology-bin"]
+    assert body[:4] == b"NCFM" and version == demo.services.control.fleetmap.version()
+    operator = signed_in(demo, demo.operator)
+    served = operator.get(f"/operator/fleet/topology.bin?v={version}")
+    assert served.content == body and "immutable" in served.headers["cache-control"]
+    assert operator.get("/operator/fleet/topology.bin").headers["cache-control"] == "no-store"
+    acme = signed_in(demo, demo.acme)
+    assert acme.get("/operator/fleet/topology.bin").status_code == 404
+    assert acme.get("/operator/fleet/state.bin").status_code == 404

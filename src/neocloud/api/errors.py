@@ -21,27 +21,10 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neocloud.kernel import errors as domain
-from neocloud.wire.errors import ErrorBody
+from neocloud.wire.errors import ErrorBody, status_for
 
 log = logging.getLogger("neocloud.api")
 
-# By error code, so an error class added later with a known code maps without touching this table.
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid-input": 422,
-    "bad-request": 400,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "not-found": 404,
-    "method-not-allowed": 405,
-    "conflict": 409,
-    "invalid-transition": 409,
-    "quota-exceeded": 409,
-    "idempotency-conflict": 409,
-    "not-ready": 503,
-    "not-migrated": 503,
-    "unavailable": 503,
-    "busy": 503,
-}
 RETRY_AFTER_S = 2
 
 _HTTP_CODES: dict[int, str] = {
@@ -66,15 +49,6 @@ def error_response(
 ) -> JSONResponse:
     body = ErrorBody(error=code, message=message, details=jsonable_encoder(details or {}))
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
-
-
-def status_for(exc: domain.DomainError) -> int:
-    """The HTTP status of a domain error: by the first class in its MRO whose code is known; 400 otherwise."""
-    for cls in type(exc).__mro__:
-        code = getattr(cls, "code", None)
-        if isinstance(code, str) and code in STATUS_BY_CODE:
-            return STATUS_BY_CODE[code]
-    return 400
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:

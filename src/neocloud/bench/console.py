@@ -7,11 +7,11 @@ requested `requests` times in-process (the ASGI app through Starlette's TestClie
 tenant or the operator, no network) after two warm-ups; p50 and p95 per page. The baseline beside it
 is the demo fleet (two tenants), measured the same way in the same run.
 
-Fleet map: campus-1gw (≈5.5k racks, ≈100k trays) with some racks held. The server's topology.json
-(first request: cold, it reads every node; then from its cache) and state.json; then, when Playwright
-and Debian's chromium are present, the time from navigation until the map has drawn (rack view, its
-default at that size) in a fresh browser context (nothing cached in the browser) and on a reload (the
-topology from the browser's cache), and the redraw to the tray view.
+Fleet map: campus-1gw (≈5.5k racks, ≈100k trays) with some racks held. The topology's build from the
+columnar node read beside the per-object read (the baseline), topology.bin cold and cached, state.bin;
+then, when Playwright and Debian's chromium are present, per run a fresh server and a fresh browser
+context: the time from navigation until the map has drawn (rack view, its default at that size), the
+same on a reload (the topology from the browser's cache), and the redraw to the tray view.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from neocloud.kernel.periods import Period
 TENANT_PAGES = ("/", "/reservations", "/instances", "/usage", "/invoices", "/invoice", "/tokens")
 OPERATOR_PAGES = (
     "/operator/fleet",
-    "/operator/fleet/topology.json",
-    "/operator/fleet/state.json",
+    "/operator/fleet/topology.bin",
+    "/operator/fleet/state.bin",
     "/operator/nodes",
     "/operator/tenants",
     "/operator/prices",
@@ -190,9 +190,14 @@ def time_pages(world: dict[str, Any], requests: int) -> list[dict[str, Any]]:
 
 
 def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
-    """campus-1gw's map: server times of topology.json and state.json, and (with a browser) navigation-to-drawn."""
+    """campus-1gw's map. Server: the topology's build from the node table read as columns (what the map
+    uses) beside the per-object read through the units of work (the previous path's read), alternating;
+    topology.bin cold (a fresh server without its start-up warm-up) and cached; state.bin. Browser
+    (with Playwright and Debian's chromium): each run starts a fresh server (its start-up warms the map
+    in the background) and a fresh browser context, signs in and opens the map at once."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import build_services, scratch_settings, upgrade_database
+    from neocloud.control.app.fleetmap import StoreNodeTable, build_topology
     from neocloud.control.app.views import ReservationRequest
     from neocloud.control.domain.tenancy import Role
     from neocloud.fleet import presets
@@ -221,34 +226,57 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
                     cp.reservations.reserve(who, ReservationRequest("GB200", 72 * 3, 24, None, "whole-nvl72"))
             cp.reconcile()
             cp.reconcile()
-            app = create_app(services)
-            client = _client(app, operator)
-            page_ = client.get("/operator/fleet").text
-            version = re.search(r"topology.json\?v=([0-9a-f]{16})", page_)
-            topo_url = f"/operator/fleet/topology.json?v={version.group(1) if version else ''}"
-            t1 = time.perf_counter()
-            size = len(client.get(topo_url).content)
-            out["topology_cold_ms"] = round((time.perf_counter() - t1) * 1000, 1)
-            out["topology_bytes"] = size
-            for url, key in (
-                (topo_url, "topology_warm_p50_ms"),
-                ("/operator/fleet/state.json", "state_p50_ms"),
-            ):
-                samples = []
-                for _ in range(runs):
-                    t1 = time.perf_counter()
-                    response = client.get(url)
-                    samples.append((time.perf_counter() - t1) * 1000)
-                out[key] = round(statistics.median(samples), 1)
-            out["state_bytes"] = len(response.content)
-            if browser:
-                out.update(_browser_times(app, operator, runs))
         finally:
             services.close()
+        columnar: list[float] = []
+        per_object: list[float] = []
+        cold: list[float] = []
+        cold_cpu: list[float] = []
+        warm: list[float] = []
+        state: list[float] = []
+        for _ in range(runs):
+            fresh = build_services(settings)
+            try:
+                table = fresh.control.deps.node_table
+                for reader, into in ((table, columnar), (StoreNodeTable(fresh.control.deps), per_object)):
+                    assert reader is not None
+                    t1 = time.perf_counter()
+                    build_topology(reader.node_columns(), "bench")
+                    into.append((time.perf_counter() - t1) * 1000)
+            finally:
+                fresh.close()
+            fresh = build_services(settings)
+            try:
+                client = _client(create_app(fresh), operator)  # no lifespan: nothing warmed
+                version = re.search(r"topology.bin\?v=([0-9a-f]{16})", client.get("/operator/fleet").text)
+                topo_url = f"/operator/fleet/topology.bin?v={version.group(1) if version else ''}"
+                t1, c1 = time.perf_counter(), time.process_time()
+                size = len(client.get(topo_url).content)
+                cold.append((time.perf_counter() - t1) * 1000)
+                cold_cpu.append((time.process_time() - c1) * 1000)
+                for url, into in ((topo_url, warm), ("/operator/fleet/state.bin", state)):
+                    t1 = time.perf_counter()
+                    response = client.get(url)
+                    into.append((time.perf_counter() - t1) * 1000)
+                out["topology_bytes"] = size
+                out["state_bytes"] = len(response.content)
+                out["topology_json_bytes"] = len(client.get("/operator/fleet/topology.json").content)
+                out["state_json_bytes"] = len(client.get("/operator/fleet/state.json").content)
+            finally:
+                fresh.close()
+        out["topology_build_columnar_p50_ms"] = round(statistics.median(columnar), 1)
+        out["topology_build_per_object_p50_ms"] = round(statistics.median(per_object), 1)
+        out["topology_cold_p50_ms"] = round(statistics.median(cold), 1)
+        out["topology_cold_max_ms"] = round(max(cold), 1)
+        out["topology_cold_cpu_p50_ms"] = round(statistics.median(cold_cpu), 1)
+        out["topology_warm_p50_ms"] = round(statistics.median(warm), 1)
+        out["state_p50_ms"] = round(statistics.median(state), 1)
+        if browser:
+            out.update(_browser_times(settings, operator, runs))
     return out
 
 
-def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
+def _browser_times(settings: Any, operator: str, runs: int) -> dict[str, Any]:
     import shutil as _shutil
 
     if _shutil.which(CHROMIUM) is None:
@@ -262,28 +290,36 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
 
     import uvicorn
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    from neocloud.api.app import create_app
+    from neocloud.bootstrap import build_services
+
     drawn: list[float] = []
+    since_start: list[float] = []
     reloads: list[float] = []
     trays: list[float] = []
     fetches: list[float] = []
     draws: list[float] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        for _ in range(runs):
+            services = build_services(settings)  # a fresh server: nothing cached, its start-up warms the map
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            server = uvicorn.Server(
+                uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
             )
-            for _ in range(runs):
+            started = time.perf_counter()
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.01)
+            url = f"http://127.0.0.1:{port}"
+            try:
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
                 page = context.new_page()
                 page.goto(f"{url}/signin")
@@ -296,6 +332,7 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
                     ms = float(page.get_attribute("#fleetmap", "data-render-ms") or "nan")
                     (reloads if cached else drawn).append(ms)
                     if not cached:
+                        since_start.append((time.perf_counter() - started) * 1000)
                         fetches.append(float(page.get_attribute("#fleetmap", "data-fetch-ms") or "nan"))
                         draws.append(float(page.get_attribute("#fleetmap", "data-draw-ms") or "nan"))
                 trays.append(
@@ -305,13 +342,15 @@ def _browser_times(app: Any, operator: str, runs: int) -> dict[str, Any]:
                     )
                 )
                 context.close()
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
+            finally:
+                server.should_exit = True
+                thread.join(10)
+                services.close()
+        browser.close()
     return {
         "browser_drawn_p50_ms": round(statistics.median(drawn), 1),
         "browser_drawn_max_ms": round(max(drawn), 1),
+        "server_start_to_drawn_p50_ms": round(statistics.median(since_start), 1),
         "browser_reload_drawn_p50_ms": round(statistics.median(reloads), 1),
         "browser_fetch_both_p50_ms": round(statistics.median(fetches), 1),
         "browser_combine_and_draw_p50_ms": round(statistics.median(draws), 1),

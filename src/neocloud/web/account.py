@@ -256,8 +256,8 @@ def revoke_token(request: Request, who: SignedIn, fields: Form, token_id: Object
             raise
         who.flash(f"could not revoke: {exc.message}")
         return redirect("/tokens")
+    who.control.sessions.close_token(done.id)  # its sessions end now, on every server
     if done.id == who.principal.token_id:
-        request.app.state.console_sessions.close_token(who.session.token)
         return redirect("/signin")
     who.flash(f"token {done.prefix}… revoked")
     return redirect("/tokens")

@@ -4,7 +4,11 @@ operator's pages. `install(app)` is all api/app.py calls.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -13,18 +17,19 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from neocloud.kernel.errors import DomainError, Forbidden
-from neocloud.web import account, operator, tenant
-from neocloud.web.context import Form, Principals, read_form, same_origin
+from neocloud.web import account, commercial, fleetmap, operator, reports, tenant
+from neocloud.web.context import Form, Principals, read_form, same_origin, sessions
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.web.sessions import (
     CSRF_FIELD,
     SESSION_COOKIE,
     SIGNIN_COOKIE,
-    SessionStore,
+    ConsoleSessions,
     same_secret,
 )
 
 STATIC_URL = "/static"
+log = logging.getLogger("neocloud.web")
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
@@ -75,30 +80,55 @@ async def signin(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     try:
-        await run_in_threadpool(cache.principal_for, token, services.control.tenancy)
+        principal = await run_in_threadpool(cache.principal_for, token, services.control.tenancy)
     except DomainError:
         return _signin_page(request, target, "that token is unknown, revoked or expired", 401)
-    store: SessionStore = request.app.state.console_sessions
-    session_id, _ = store.open(token)
+    store: ConsoleSessions = services.control.sessions
+    session_id, _ = await run_in_threadpool(store.open, principal)
     response = redirect(target)
-    _cookie(response, request, SESSION_COOKIE, session_id, int(store.lifetime))
+    _cookie(response, request, SESSION_COOKIE, session_id, int(store.lifetime.total_seconds()))
     response.delete_cookie(SIGNIN_COOKIE, path="/")
     return response
 
 
 @router.post("/signout")
 def signout(request: Request, fields: Form) -> Response:
-    store: SessionStore = request.app.state.console_sessions
-    store.close(request.cookies.get(SESSION_COOKIE))
+    sessions(request).close(request.cookies.get(SESSION_COOKIE))
     response = redirect("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
 
 
-def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
-    """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package)."""
-    app.state.console_sessions = sessions or SessionStore()
+def warm(app: FastAPI) -> None:
+    """Build the fleet map's topology and its packed payload now (at server start, in the background),
+    so the first operator to open the map does not wait for 100k nodes to be read."""
+    services: Any = app.state.services
+    try:
+        topo = services.control.fleetmap.warm()
+        app.state.console_cache["topology-bin"] = (topo.version, fleetmap.pack_topology(topo))
+    except Exception:  # a database not reachable yet: the first request builds it instead
+        log.warning("could not warm the fleet map's topology", exc_info=True)
+
+
+def _warm_at_start(app: FastAPI) -> None:
+    """Wrap the app's lifespan: at start-up, warm the fleet map in a daemon thread (start-up never waits
+    for it, and a server stopping does not wait for it either)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        threading.Thread(target=warm, args=(app,), name="console-warm", daemon=True).start()
+        async with inner(app_) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console at / and its assets at STATIC_URL (web/static, installed with the package).
+    Sessions are the control plane's (services.control.sessions)."""
     app.state.console_cache = {}
+    _warm_at_start(app)
     app.mount(
         STATIC_URL, StaticFiles(directory=str(files("neocloud") / "web" / "static")), name="console-static"
     )
@@ -106,3 +136,5 @@ def install(app: FastAPI, sessions: SessionStore | None = None) -> None:
     app.include_router(tenant.router)
     app.include_router(account.router)
     app.include_router(operator.router)
+    app.include_router(commercial.router)
+    app.include_router(reports.router)

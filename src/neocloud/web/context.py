@@ -1,8 +1,8 @@
 """Who is looking at the console, and the forms they send.
 
-`Viewer` (a FastAPI dependency) is the signed-in browser: its session, the principal of the session's
-API token (through the API's principal cache, so revocation and suspension act at once) and the
-services. `Form` reads a POSTed urlencoded form and refuses it (403) unless it carries the session's
+`Viewer` (a FastAPI dependency) is the signed-in browser: its session (control.sessions: kept in the
+store, re-checking its token by id on every request, so revocation and suspension act at once) with the
+principal of its token, and the services. `Form` reads a POSTed urlencoded form and refuses it (403) unless it carries the session's
 CSRF token and, when the browser names an Origin, that origin is this server's.
 """
 
@@ -19,7 +19,7 @@ from neocloud.control.app.control import ControlPlane
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import Forbidden, InvalidInput, NotReady
 from neocloud.web.render import SignInRequired
-from neocloud.web.sessions import CSRF_FIELD, SESSION_COOKIE, Session, SessionStore, same_secret
+from neocloud.web.sessions import CSRF_FIELD, SESSION_COOKIE, ConsoleSessions, Session, same_secret
 
 MAX_FORM_BYTES = 16_384
 
@@ -42,18 +42,9 @@ class Viewer:
     tenant_name: str | None = None
     cache: dict[str, Any] | None = None
 
-    def fleet_models(self, ttl: float = 60.0) -> set[str]:
-        """The GPU models the fleet has (a catalog fact, not a tenant's), re-read at most every `ttl` s."""
-        import time
-
-        cache = self.cache if self.cache is not None else {}
-        hit = cache.get("models")
-        if hit is not None and hit[0] > time.monotonic():
-            return set(hit[1])
-        with self.control.deps.uow(read_only=True) as uow:
-            models = {n.model for n in uow.nodes()}
-        cache["models"] = (time.monotonic() + ttl, frozenset(models))
-        return models
+    def fleet_models(self) -> set[str]:
+        """The GPU models the fleet has (control.fleetmap: from the topology it keeps per node set)."""
+        return set(self.control.fleetmap.models())
 
     @property
     def billing(self) -> BillingService:
@@ -72,32 +63,30 @@ class Viewer:
         return self.session.csrf
 
     def flash(self, message: str) -> None:
+        """A message for the next page this browser shows (kept in the session's record)."""
         self.session.flash.append(message)
+        self.control.sessions.save_flash(self.session)
 
     def take_flash(self) -> list[str]:
         out, self.session.flash[:] = list(self.session.flash), []
+        if out:
+            self.control.sessions.save_flash(self.session)
         return out
 
 
-def sessions(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.console_sessions
-    return store
+def sessions(request: Request) -> ConsoleSessions:
+    found: ConsoleSessions = request.app.state.services.control.sessions
+    return found
 
 
 def viewer(request: Request) -> Viewer:
-    store = sessions(request)
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = store.get(session_id)
+    session = sessions(request).get(session_id)  # None too when its token was revoked or expired
     if session is None or session_id is None:
         raise SignInRequired
     services = request.app.state.services
     control: ControlPlane = services.control
-    cache: Principals = request.app.state.principals
-    try:
-        principal = cache.principal_for(session.token, control.tenancy)
-    except Exception:
-        store.close(session_id)  # the token was revoked or has expired: the session ends with it
-        raise SignInRequired from None
+    principal = session.principal
     shared: dict[str, Any] = request.app.state.console_cache
     found = Viewer(session_id, session, principal, control, services, cache=shared)
     if principal.tenant_id is not None:

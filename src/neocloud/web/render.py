@@ -1,9 +1,9 @@
 """Templates and responses of the console: one Jinja2 environment, HTML error pages, redirects.
 
 Console routes use `ConsoleRoute`, which turns a domain error into an HTML page with the status the API
-gives the same error (a tenant asking for another tenant's object gets the same 404 as for a missing
-one), a malformed path parameter into that 404 too, and a missing or ended session into a redirect to
-the sign-in page.
+gives the same error (wire/errors.py status_for: one table for both; a tenant asking for another tenant's
+object gets the same 404 as for a missing one), a malformed path parameter into that 404 too, and a
+missing or ended session into a redirect to the sign-in page.
 """
 
 from __future__ import annotations
@@ -22,23 +22,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from neocloud.kernel.errors import DomainError
-
-# The API's statuses for the same errors (api/errors.py STATUS_BY_CODE); the console never imports api.
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid-input": 422,
-    "bad-request": 400,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "not-found": 404,
-    "conflict": 409,
-    "invalid-transition": 409,
-    "quota-exceeded": 409,
-    "idempotency-conflict": 409,
-    "not-ready": 503,
-    "not-migrated": 503,
-    "unavailable": 503,
-    "busy": 503,
-}
+from neocloud.wire.errors import status_for
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -54,14 +38,6 @@ SECURITY_HEADERS = {
 
 class SignInRequired(Exception):
     """No live console session: the browser is sent to the sign-in page."""
-
-
-def status_for(exc: DomainError) -> int:
-    for cls in type(exc).__mro__:
-        code = getattr(cls, "code", None)
-        if isinstance(code, str) and code in STATUS_BY_CODE:
-            return STATUS_BY_CODE[code]
-    return 400
 
 
 def _when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

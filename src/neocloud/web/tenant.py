@@ -27,7 +27,8 @@ from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer
-from neocloud.web.render import ConsoleRoute, page, redirect, status_for
+from neocloud.web.render import ConsoleRoute, page, redirect
+from neocloud.wire.errors import status_for
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 

@@ -2,6 +2,9 @@
 
     control.tenancy       tokens, tenants, projects, quotas          (tenancy.py)
     control.fleet         import and list nodes                      (fleet.py)
+    control.fleetmap      the fleet map: topology and live states    (fleetmap.py)
+    control.utilisation   committed and healthy GPU-hours per day    (utilisation.py)
+    control.sessions      console sessions, kept in the store        (sessions.py)
     control.reservations  quote, reserve, cancel, extend, calendar   (reservations.py)
     control.instances     on-demand and spot instances               (instances.py)
     control.allocations   events and GPU bookings of any allocation  (allocations.py)
@@ -22,13 +25,16 @@ from neocloud.control.app.allocations import AllocationService
 from neocloud.control.app.audit import AuditService
 from neocloud.control.app.deps import DEFAULT_SPOT_NOTICE, Deps
 from neocloud.control.app.fleet import FleetService
+from neocloud.control.app.fleetmap import FleetMapQueries
 from neocloud.control.app.instances import InstanceService
 from neocloud.control.app.jobs import JobService
 from neocloud.control.app.reconciler import reconcile
 from neocloud.control.app.replacement import NodeControl
 from neocloud.control.app.reservations import ReservationService
+from neocloud.control.app.sessions import ConsoleSessions
 from neocloud.control.app.slurm import SlurmService
 from neocloud.control.app.tenancy import TenancyService
+from neocloud.control.app.utilisation import UtilisationQueries
 from neocloud.control.app.views import ReconcileReport
 
 __all__ = ["DEFAULT_SPOT_NOTICE", "ControlPlane", "Deps"]
@@ -41,6 +47,9 @@ class ControlPlane:
         self.deps = deps
         self.tenancy = TenancyService(deps)
         self.fleet = FleetService(deps)
+        self.fleetmap = FleetMapQueries(deps, deps.node_table)
+        self.utilisation = UtilisationQueries(deps, self.fleetmap)
+        self.sessions = ConsoleSessions(deps, deps.sessions)
         self.reservations = ReservationService(deps)
         self.instances = InstanceService(deps)
         self.allocations = AllocationService(deps)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neocloud.control.app.placement_timing import PlacementTimings
 from neocloud.control.app.ports import (
@@ -28,6 +28,10 @@ from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import InvalidInput
 from neocloud.placement.framework import Placer
+
+if TYPE_CHECKING:
+    from neocloud.control.app.nodetable import NodeTable
+    from neocloud.control.app.session_records import SessionRecords
 
 DEFAULT_SPOT_NOTICE = timedelta(minutes=2)
 QUOTE_HORIZON = timedelta(days=366)
@@ -59,6 +63,8 @@ class Deps:
     cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
     access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
     placement_timings: PlacementTimings = field(default_factory=PlacementTimings)  # for /metrics
+    node_table: NodeTable | None = None  # the node table as columns (None: from the units of work)
+    sessions: SessionRecords | None = None  # console sessions (None: the console cannot sign in)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

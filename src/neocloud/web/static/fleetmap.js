@@ -1,44 +1,53 @@
 // The fleet map: halls -> scalable units -> racks (NVLink domains) -> trays on one canvas.
 // Zoomed out, one cell per rack coloured by how much of it is held (a heat-map) with a mark when a tray
-// is out of service; zoomed in, one cell per tray coloured by its state. Data: topology.json (cached by
-// the browser until a node is added) and state.json (the trays that are not free).
+// is out of service; zoomed in, one cell per tray coloured by its state. Data: topology.bin (cached by
+// the browser until a node is added) and state.bin (one state byte per tray, the held trays, and the
+// per-rack aggregation the zoomed-out view draws from), both packed typed arrays (web/fleetmap.py).
 (function () {
   "use strict";
   var COLOURS = { "free": "#e2e8f0", "reserved": "#2563eb", "on-demand": "#16a34a", "spot": "#f59e0b",
                   "spare": "#a5f3fc", "suspect": "#facc15", "cordoned": "#7c3aed", "draining": "#db2777",
                   "out-of-service": "#dc2626", "in-repair": "#7f1d1d", "burn-in": "#fb923c", "retired": "#475569" };
-  var PRODUCT = { "free": 1, "reserved": 1, "on-demand": 1, "spot": 1, "spare": 1 };
   var canvas, ctx, data, racks, mode, layout, selected = -1;
 
-  // topology.json (where every tray is) + state.json (the trays that are not free) -> one columnar table
+  // topology.bin / state.bin (web/fleetmap.py): "NCFM", u32 header length, header JSON, sections
+  function unpack(buf) {
+    var view = new DataView(buf), magic = String.fromCharCode.apply(null, new Uint8Array(buf, 0, 4));
+    if (magic !== "NCFM") throw new Error("not a fleet map payload");
+    var len = view.getUint32(4, true), head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, len)));
+    var base = 8 + len, out = { head: head };
+    head.sections.forEach(function (s) {
+      var at = base + s.offset;
+      out[s.name] = s.type === "u8" ? new Uint8Array(buf, at, s.length) : s.type === "u16" ? new Uint16Array(buf, at, s.length) :
+        s.type === "i32" ? new Int32Array(buf, at, s.length) : new Uint8Array(buf, at, s.length);
+    });
+    return out;
+  }
+
+  // the two halves -> one columnar table; tray ids are decoded only when first needed (hover, click)
   function combine(topo, live) {
-    var t = topo.trays, n = t.name.length, ids = new Array(n);
-    for (var i = 0; i < n; i++) {
-      var name = t.name[i];
-      ids[i] = name.charAt(0) === "!" ? name.slice(1) : topo.racks[t.rack[i]][0] + "-" + name;
+    var h = topo.head, n = h.trays, nr = h.racks.length, rack = new Int32Array(n), start = new Int32Array(nr);
+    for (var r = 0, i = 0; r < nr; r++) { start[r] = i; for (var e = i + topo.rack_count[r]; i < e; i++) rack[i] = r; }
+    var tenant = new Int32Array(n).fill(-1), used = new Int32Array(n);
+    for (var k = 0; k < live.held.length; k++) { tenant[live.held[k]] = live.tenant[k]; used[live.held[k]] = live.used[k]; }
+    var ids = null, names = topo.names;
+    function id(j) {
+      if (!ids) {
+        var parts = new TextDecoder().decode(names).split("\n");
+        ids = parts.map(function (nm, q) { return nm.charAt(0) === "!" ? nm.slice(1) : h.racks[rack[q]][0] + "-" + nm; });
+      }
+      return ids[j];
     }
-    var state = new Int32Array(n), tenant = new Int32Array(n).fill(-1), used = new Int32Array(n);
-    live.held.forEach(function (row) { state[row[0]] = row[1]; tenant[row[0]] = row[2]; used[row[0]] = row[3]; });
-    return { states: live.states, tenants: live.tenants, models: topo.models, halls: topo.halls, sus: topo.sus,
-             racks: topo.racks, nvlink: topo.nvlink, stale: topo.version !== live.version,
-             trays: { id: ids, rack: t.rack, model: t.model, gpus: t.gpus, state: state, tenant: tenant, used: used } };
+    racks = { start: start, count: topo.rack_count, gpus: topo.rack_gpus, used: live.rack_used, bad: live.rack_bad };
+    return { states: live.head.states, tenants: live.head.tenants, models: h.models, halls: h.halls, sus: h.sus,
+             racks: h.racks, nvlink: h.nvlink, stale: h.version !== live.head.version, n: n, id: id,
+             find: function (want) { id(0); return ids.indexOf(want); },
+             trays: { rack: rack, model: topo.model, gpus: topo.gpus, state: live.state, tenant: tenant, used: used } };
   }
 
   function heat(f) {  // 0 -> slate-200, 1 -> blue-800
     var a = [226, 232, 240], b = [30, 64, 175];
     return "rgb(" + a.map(function (v, i) { return Math.round(v + (b[i] - v) * f); }).join(",") + ")";
-  }
-
-  function index() {
-    var t = data.trays, n = t.id.length, nr = data.racks.length;
-    racks = { start: new Int32Array(nr).fill(-1), count: new Int32Array(nr), gpus: new Int32Array(nr),
-              used: new Int32Array(nr), bad: new Int32Array(nr) };
-    for (var i = 0; i < n; i++) {
-      var r = t.rack[i];
-      if (racks.start[r] < 0) racks.start[r] = i;
-      racks.count[r]++; racks.gpus[r] += t.gpus[i]; racks.used[r] += t.used[i];
-      if (!PRODUCT[data.states[t.state[i]]]) racks.bad[r]++;
-    }
   }
 
   function computeLayout(width) {
@@ -119,13 +128,13 @@
   }
 
   function tenantOf(i) { var k = data.trays.tenant[i]; return k >= 0 ? data.tenants[k] : "—"; }
-  function nvlinkOf(i) { return data.nvlink[data.trays.id[i]] || data.racks[data.trays.rack[i]][0]; }
+  function nvlinkOf(i) { return data.nvlink[data.id(i)] || data.racks[data.trays.rack[i]][0]; }
 
   function describe(h) {
     var t = data.trays;
     if (h.tray >= 0) {
       var i = h.tray;
-      return t.id[i] + " · " + data.states[t.state[i]] + " · " + tenantOf(i) + " · " + t.used[i] + "/" + t.gpus[i] + " " + data.models[t.model[i]];
+      return data.id(i) + " · " + data.states[t.state[i]] + " · " + tenantOf(i) + " · " + t.used[i] + "/" + t.gpus[i] + " " + data.models[t.model[i]];
     }
     var r = h.rack, names = {};
     for (var j = racks.start[r], e = j + racks.count[r]; j < e; j++) if (t.tenant[j] >= 0) names[data.tenants[t.tenant[j]]] = 1;
@@ -138,17 +147,17 @@
     var t = data.trays, r = t.rack[i], su = data.sus[data.racks[r][1]];
     document.getElementById("panel-hint").hidden = true;
     document.getElementById("panel-node").hidden = false;
-    document.getElementById("panel-title").textContent = t.id[i];
+    document.getElementById("panel-title").textContent = data.id(i);
     document.getElementById("panel-state").textContent = data.states[t.state[i]];
     document.getElementById("panel-tenant").textContent = tenantOf(i);
     document.getElementById("panel-used").textContent = t.used[i] + " of " + t.gpus[i] + " " + data.models[t.model[i]];
     document.getElementById("panel-rack").textContent = data.racks[r][0];
     document.getElementById("panel-nvlink").textContent = nvlinkOf(i);
     document.getElementById("panel-su").textContent = su[0] + " / " + data.halls[su[1]];
-    document.getElementById("panel-link").href = "/operator/nodes/" + encodeURIComponent(t.id[i]);
+    document.getElementById("panel-link").href = "/operator/nodes/" + encodeURIComponent(data.id(i));
     document.querySelectorAll("form.panel-action").forEach(function (f) {
-      f.action = "/operator/nodes/" + encodeURIComponent(t.id[i]) + "/" + f.dataset.action;
-      f.querySelector("input[name=next]").value = "/operator/fleet?node=" + encodeURIComponent(t.id[i]);
+      f.action = "/operator/nodes/" + encodeURIComponent(data.id(i)) + "/" + f.dataset.action;
+      f.querySelector("input[name=next]").value = "/operator/fleet?node=" + encodeURIComponent(data.id(i));
     });
     draw();
   }
@@ -166,18 +175,16 @@
     function get(url) {
       return fetch(url, { credentials: "same-origin" }).then(function (resp) {
         if (!resp.ok) throw new Error(url.split("?")[0] + ": " + resp.status);
-        return resp.json();
+        return resp.arrayBuffer();
       });
     }
     var asked = performance.now();
     Promise.all([get(canvas.dataset.topology), get(canvas.dataset.state)]).then(function (both) {
       var fetched = performance.now();
       canvas.dataset.fetchMs = String(Math.round(fetched - asked));
-      var json = combine(both[0], both[1]);
-      data = json;
-      index();
-      mode = data.trays.id.length <= 6000 ? "trays" : "racks";
-      var want = canvas.dataset.selected, found = want ? data.trays.id.indexOf(want) : -1;
+      data = combine(unpack(both[0]), unpack(both[1]));
+      mode = data.n <= 6000 ? "trays" : "racks";
+      var want = canvas.dataset.selected, found = want ? data.find(want) : -1;
       if (found >= 0) { mode = "trays"; }
       draw();
       if (found >= 0) { select(found); scrollTo(found); }
@@ -185,7 +192,7 @@
       for (var c = 0; c < data.trays.state.length; c++) {
         var sn = data.states[data.trays.state[c]]; counts[sn] = (counts[sn] || 0) + 1;
       }
-      document.getElementById("map-summary").textContent = data.trays.id.length + " trays in " + data.racks.length +
+      document.getElementById("map-summary").textContent = data.n + " trays in " + data.racks.length +
         " racks: " + Object.keys(counts).map(function (k) { return counts[k] + " " + k; }).join(", ");
       canvas.dataset.drawMs = String(Math.round(performance.now() - fetched));
       canvas.dataset.rendered = "yes";

@@ -176,3 +176,19 @@ node_maintenance = Table(  # planned maintenance windows (0007): admission reads
     Column("end_at", UtcDateTime(), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# Console sessions (0009_sessions): keyed by the sha256 of the cookie's session id; the token by its id.
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("token_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("tenant_id", String(64), nullable=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("flash", Text, nullable=False),
+    Index("ix_console_sessions_token", "token_id"),
+    Index("ix_console_sessions_expires", "expires_at"),
+)
