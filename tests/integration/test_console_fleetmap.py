@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from neocloud.bootstrap import MEMORY
-from neocloud.control.app.fleetmap import BASE_STATES, NodeColumns, build_topology
+from neocloud.control.app.fleetmap import BASE_STATES
+from neocloud.control.app.layout import build_topology
+from neocloud.control.app.nodetable import NodeColumns
 from neocloud.control.app.session_records import SessionRecord
 from neocloud.control.app.views import ReservationRequest
 from neocloud.kernel.errors import NotFound

@@ -197,7 +197,8 @@ def time_fleet_map(database: str, runs: int, browser: bool) -> dict[str, Any]:
     in the background) and a fresh browser context, signs in and opens the map at once."""
     from neocloud.api.app import create_app
     from neocloud.bootstrap import build_services, scratch_settings, upgrade_database
-    from neocloud.control.app.fleetmap import StoreNodeTable, build_topology
+    from neocloud.control.app.fleetmap import StoreNodeTable
+    from neocloud.control.app.layout import build_topology
     from neocloud.control.app.views import ReservationRequest
     from neocloud.control.domain.tenancy import Role
     from neocloud.fleet import presets

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from neocloud.control.app.fleetmap import BASE_STATES, LiveState, Topology, require_fleet_view
+from neocloud.control.app.fleetmap import BASE_STATES, LiveState, require_fleet_view
+from neocloud.control.app.layout import Topology
 
 __all__ = ["BASE_STATES", "live_document", "pack", "pack_live", "pack_topology", "require_fleet_view"]
 
