@@ -12,6 +12,10 @@ use, or call `recount()` afterwards.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from operator import itemgetter
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,10 +26,12 @@ from neocloud.kernel.errors import Conflict
 
 __all__ = ["MILLI", "Capacity", "NodeShare"]
 
+_GENERATION = itemgetter(0)
 _LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers rescan `version`
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+A = TypeVar("A", IntArray, BoolArray)
 
 
 class Capacity:
@@ -141,9 +147,7 @@ class Capacity:
             self._profile_untouched = np.bincount(
                 f.node_profile[self.untouched()], minlength=f.profile_count
             ).astype(np.int64)
-        view = self._profile_untouched.view()
-        view.flags.writeable = False
-        return view
+        return _readonly(self._profile_untouched)
 
     def recount(self) -> None:
         """Rebuild the derived state from the per-node arrays (after writing them directly)."""
@@ -162,7 +166,8 @@ class Capacity:
         if generation >= self.generation:
             return np.zeros(0, dtype=np.int64)
         if self._log and self._log[0][0] <= generation + 1:
-            parts = [nodes for gen, nodes in self._log if gen > generation]
+            start = bisect_right(self._log, generation, key=_GENERATION)  # the log is in generation order
+            parts = [nodes for _, nodes in self._log[start:]]
             if len(parts) == 1:
                 return parts[0]
             return sorted_distinct(np.concatenate(parts))
@@ -376,7 +381,7 @@ class Capacity:
         return int(self.fleet.node_gpus.sum()) * MILLI - int(self.milli_free.sum())
 
 
-def _readonly(a: BoolArray) -> BoolArray:
+def _readonly(a: A) -> A:
     view = a.view()
     view.flags.writeable = False
     return view

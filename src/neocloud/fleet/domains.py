@@ -160,9 +160,19 @@ class DomainFree:
         """Apply the change of `nodes` (sorted, unique) from the old to the new per-node figures."""
         if nodes.size == 0:
             return
-        delta = _rows(new_whole, new_pristine, new_untouched, new_partly, self.width) - _rows(
-            old_whole, old_pristine, old_untouched, old_partly, self.width
-        )
+        w = self.width
+        delta = np.empty((len(nodes), w + 5), dtype=np.int64)
+        ks = np.arange(w + 1)
+        delta[:, : w + 1] = ks <= new_whole[:, None]
+        delta[:, : w + 1] -= ks <= old_whole[:, None]
+        delta[:, w + 1] = new_whole - old_whole
+        for column, new, old in (
+            (w + 2, new_pristine, old_pristine),
+            (w + 3, new_untouched, old_untouched),
+            (w + 4, new_partly, old_partly),
+        ):
+            delta[:, column] = new
+            delta[:, column] -= old
         if nodes.size <= _FEW:
             ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
             levels = self._node_rows.shape[1]

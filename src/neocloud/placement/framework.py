@@ -197,5 +197,3 @@ def _sentence(reasons: dict[str, int]) -> str:
         f"{count} nodes rejected by {name}" for name, count in sorted(reasons.items(), key=lambda kv: -kv[1])
     )
     return f"no node fits: {parts}"
-
-
