@@ -27,7 +27,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
@@ -36,7 +35,7 @@ from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import TenantId
 from neocloud.sim.accounting import Levels, Series, power_mw
 from neocloud.sim.demand import Job
-from neocloud.sim.exact_calls import Calls, CountingIds, build, set_node_state
+from neocloud.sim.exact_calls import Calls, CountingIds, SimJob, build, set_node_state
 from neocloud.sim.exact_failures import READY, RES, SPARE, UNHEALTHY, NodeFailures
 from neocloud.sim.exact_invoices import invoiced, issue_credits
 from neocloud.sim.loop import SimClock, SimPyLoop
@@ -44,17 +43,6 @@ from neocloud.sim.model import PRODUCTS, Model, SimTotals
 
 OD, SPOT = 1, 2
 __all__ = ["Calls", "CountingIds", "ExactEngine", "build", "set_node_state"]
-
-
-@dataclass(slots=True)
-class _Job:
-    product: int
-    gpus: int
-    alloc_id: str
-    principal: Principal
-    started: bool = False
-    alive: bool = True
-    noticed: bool = False
 
 
 class ExactEngine(NodeFailures):
@@ -71,7 +59,7 @@ class ExactEngine(NodeFailures):
         self.t: SimTotals = model.totals
         self.lv = Levels(model.gpus)
         self.series = Series(model.scenario.sample_hours * 3600)
-        self.jobs: dict[str, _Job] = {}  # allocation id -> job
+        self.jobs: dict[str, SimJob] = {}  # allocation id -> job
         self.contract_of: dict[str, int] = {}  # reservation id -> contract index
         self.contract_tenant: list[TenantId] = []
         self.queues: tuple[deque[tuple[Job, float]], deque[tuple[Job, float]]] = (deque(), deque())
@@ -228,7 +216,7 @@ class ExactEngine(NodeFailures):
             return False
         self.t.events += 1
         self.t.admissions += 1
-        self.jobs[view.id] = _Job(product, view.gpus, view.id, who)
+        self.jobs[view.id] = SimJob(product, view.gpus, view.id, who)
         if since is not None:
             self.t.queued[product] += 1
             self.t.queue_delay_s[product] += now - since
@@ -264,7 +252,7 @@ class ExactEngine(NodeFailures):
         self._stop(job)
         self.t.completed[job.product] += 1
 
-    def _stop(self, job: _Job) -> None:
+    def _stop(self, job: SimJob) -> None:
         self.calls.add(
             self.loop.now,
             "stop_instance",

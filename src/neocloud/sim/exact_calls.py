@@ -8,6 +8,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.ids import NodeId
 
 
@@ -23,6 +24,19 @@ class CountingIds:
 
     def secret(self) -> str:
         return f"nc_sim{next(self._n):032d}"
+
+
+@dataclass(slots=True)
+class SimJob:
+    """An instance the engine started for a job of the demand, by its allocation id."""
+
+    product: int
+    gpus: int
+    alloc_id: str
+    principal: Principal
+    started: bool = False
+    alive: bool = True
+    noticed: bool = False
 
 
 @dataclass

@@ -14,12 +14,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from neocloud.sim.accounting import Levels
-from neocloud.sim.exact_calls import Calls, set_node_state
+from neocloud.sim.exact_calls import Calls, SimJob, set_node_state
 from neocloud.sim.loop import SimPyLoop
 from neocloud.sim.model import Model, SimTotals
-
-if TYPE_CHECKING:
-    from neocloud.sim.exact import _Job
 
 RES = 0
 READY, UNHEALTHY, SPARE, SERVING = "ready", "unhealthy", "spare", "spare-serving"
@@ -35,7 +32,7 @@ class NodeFailures:
     calls: Calls
     t: SimTotals
     lv: Levels
-    jobs: dict[str, _Job]
+    jobs: dict[str, SimJob]
     contract_of: dict[str, int]
     state: dict[str, str]
     spares: list[str]
@@ -48,7 +45,7 @@ class NodeFailures:
 
     if TYPE_CHECKING:  # the engine's
 
-        def _stop(self, job: _Job) -> None: ...
+        def _stop(self, job: SimJob) -> None: ...
         def _drain_soon(self) -> None: ...
 
     def _set(self, node: str, state: str) -> None:

@@ -1,21 +1,19 @@
 """The exact engine's money at the horizon: revenue read from billing's invoices, and SLA credits issued
-through billing's use case."""
+through billing's use case (`engine` is the ExactEngine after its run; not imported here, which would be
+an import cycle)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.periods import Period
 from neocloud.sim import sla
 from neocloud.sim.model import PRODUCTS
 
-if TYPE_CHECKING:
-    from neocloud.sim.exact import ExactEngine
 
-
-def invoiced(engine: ExactEngine) -> tuple[dict[str, Decimal], dict[tuple[int, str], Decimal]]:
+def invoiced(engine: Any) -> tuple[dict[str, Decimal], dict[tuple[int, str], Decimal]]:
     """Revenue by product from the invoices of every tenant and month of the horizon (billing's drafts up
     to the horizon), and each contract's reserved revenue per month (a tenant's reserved lines split
     between its contracts by GPUs)."""
@@ -42,7 +40,7 @@ def invoiced(engine: ExactEngine) -> tuple[dict[str, Decimal], dict[tuple[int, s
     return by_product, by_contract
 
 
-def issue_credits(engine: ExactEngine) -> Decimal:
+def issue_credits(engine: Any) -> Decimal:
     """Issue each contract's SLA credit per month through billing; returns the total."""
     total = Decimal(0)
     m = engine.m
