@@ -86,8 +86,8 @@ def summarise(model: Model, t: SimTotals) -> SimResult:
         extra[f"{name}_interrupted_by_failure"] = t.interrupted[i]
         extra[f"{name}_completed"] = t.completed[i]
     for plan in model.plans:
-        extra[f"{plan.product}_philly_factor"] = plan.factor
-        extra[f"{plan.product}_philly_peak_gpus"] = plan.peak_gpus
+        extra[f"{plan.product}_{s.source}_factor"] = plan.factor  # philly_factor, openb_factor
+        extra[f"{plan.product}_{s.source}_peak_gpus"] = plan.peak_gpus
     return SimResult(
         scenario=s.name,
         simulated_days=model.horizon / 86400,
