@@ -1,5 +1,5 @@
 """The fleet simulator: neocloud's own control plane on virtual time (see docs in `run.py`,
-`scenarios.py`, `exact.py`, `pooled.py`).
+`scenarios/`, `exact.py`, `pooled.py`, `openb_demand.py`).
 
     from neocloud.sim import run_scenario
     result = run_scenario("gb200-superpod", days=30, seed=0)

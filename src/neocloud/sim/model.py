@@ -18,7 +18,7 @@ from neocloud.kernel.money import round_half_even
 from neocloud.kernel.periods import Period
 from neocloud.sim import demand
 from neocloud.sim.accounting import Levels
-from neocloud.sim.scenarios import Power, Scenario
+from neocloud.sim.scenarios import TRACE_SOURCES, Power, Scenario
 
 PRODUCTS = ("reserved", "on-demand", "spot")
 
@@ -82,16 +82,20 @@ class Model:
             from neocloud.traces.philly import read_trace
 
             self._trace = read_trace(scenario.trace_path)
+        elif scenario.source == "openb" and trace is None:
+            from neocloud.sim import openb_demand
+
+            self._trace = openb_demand.read_trace(scenario.trace_path, scenario.workload)
         streams = ((1, scenario.on_demand), (2, scenario.spot))
         for product, stream in streams:
             share_gpus = int(stream.share * self.gpus)
-            if scenario.source == "philly":
+            if scenario.source in TRACE_SOURCES:
                 self.plans.append(demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn))
 
     def job_chunks(self, product: int) -> Iterator[demand.Chunk]:
         """The same stream as `jobs`, as column chunks (the pooled engine's fast path)."""
         stream = self.scenario.on_demand if product == 1 else self.scenario.spot
-        if self.scenario.source == "philly" and int(stream.share * self.gpus) > 0:
+        if self.scenario.source in TRACE_SOURCES and int(stream.share * self.gpus) > 0:
             plan = self.plans[product - 1]
             return demand.philly_chunks(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
         return demand.chunks_of(self.jobs(product))
@@ -110,7 +114,7 @@ class Model:
         share_gpus = int(stream.share * self.gpus)
         if share_gpus <= 0:
             return iter(())
-        if self.scenario.source == "philly":
+        if self.scenario.source in TRACE_SOURCES:
             plan = self.plans[product - 1]
             return demand.philly_jobs(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
         return demand.synthetic_jobs(

@@ -44,7 +44,7 @@ RES, OD, SPOT = 0, 1, 2
 
 
 class PooledEngine(PooledFailures):
-    def __init__(self, model: Model, loop: str = "simpy", progress: Any = None) -> None:
+    def __init__(self, model: Model, loop: str = "heap", progress: Any = None) -> None:
         self.m = model
         self.progress = progress
         self.loop: Loop = make_loop(loop)

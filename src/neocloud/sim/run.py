@@ -23,15 +23,17 @@ def run_scenario(
     days: float | None = None,
     seed: int = 0,
     engine: str | None = None,
-    loop: str = "simpy",
+    loop: str | None = None,
     progress: Callable[[float], None] | None = None,
     trace: Any = None,
 ) -> SimResult:
     """Simulate `scenario` (a Scenario, a preset name or a scenario file) for `days` (default: the
     scenario's) with `seed`. `engine` overrides the scenario's ("exact": the control plane's own use
-    cases on virtual time; "pooled": the stated aggregation); `loop` picks SimPy ("simpy") or a bare
-    heap ("heap", to measure SimPy's share) for the pooled engine; `progress` is called with the
-    simulated fraction done."""
+    cases on virtual time; "pooled": the stated aggregation); `loop` picks the pooled engine's event loop:
+    a bare heap ("heap", its default) or SimPy ("simpy"); the exact engine always runs on SimPy. The
+    pooled engine's default is the heap because SimPy's own machinery was its largest single cost on the
+    campus year (a third of its profile; the same run, event for event, on both: `neocloud bench sim`
+    times each); `progress` is called with the simulated fraction done."""
     wall, cpu = time.perf_counter(), time.process_time()
     s = resolve(scenario).with_days(days)
     if engine is not None:
@@ -46,7 +48,7 @@ def run_scenario(
     if s.engine == "pooled":
         from neocloud.sim.pooled import PooledEngine
 
-        totals = PooledEngine(model, loop=loop, progress=progress).run()
+        totals = PooledEngine(model, loop=loop or "heap", progress=progress).run()
     else:
         from neocloud.sim.exact import ExactEngine
 
@@ -86,8 +88,8 @@ def summarise(model: Model, t: SimTotals) -> SimResult:
         extra[f"{name}_interrupted_by_failure"] = t.interrupted[i]
         extra[f"{name}_completed"] = t.completed[i]
     for plan in model.plans:
-        extra[f"{plan.product}_philly_factor"] = plan.factor
-        extra[f"{plan.product}_philly_peak_gpus"] = plan.peak_gpus
+        extra[f"{plan.product}_{s.source}_factor"] = plan.factor  # philly_factor, openb_factor
+        extra[f"{plan.product}_{s.source}_peak_gpus"] = plan.peak_gpus
     return SimResult(
         scenario=s.name,
         simulated_days=model.horizon / 86400,

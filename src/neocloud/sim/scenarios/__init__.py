@@ -12,7 +12,7 @@ built-in ones: `tiny` (one NVL72 rack, for tests), `gb200-superpod` and `campus-
     reserved:                 # contracts: a share of the fleet's GPUs (or gpus), whole NVL72 racks
       - {tenant: lab-a, share: 0.2, term_days: 365, start_day: 0, shape: whole-nvl72}
     demand:
-      source: philly          # or synthetic (Poisson arrivals, exponential durations)
+      source: philly          # or openb (with workload: default|cpu050|gpushare40|gpuspec10), synthetic
       on_demand: {share: 0.25, max_wait_hours: 1}
       spot: {share: 0.15}
     failures: {per_gpu_day: 4.7e-4, spare_share: 0.05, swap_minutes: 5}   # repair_hours: the injector's
@@ -28,6 +28,7 @@ from neocloud.sim.scenarios.model import (
     ENGINES,
     SHAPES,
     SOURCES,
+    TRACE_SOURCES,
     Contract,
     Failures,
     ListedFailure,
@@ -47,6 +48,7 @@ __all__ = [
     "PRESETS",
     "SHAPES",
     "SOURCES",
+    "TRACE_SOURCES",
     "Contract",
     "Failures",
     "ListedFailure",

@@ -15,7 +15,8 @@ from neocloud.kernel import reference as ref
 from neocloud.sim.scenarios.fields import choice, positive
 
 ENGINES = ("exact", "pooled")
-SOURCES = ("philly", "synthetic", "list")
+SOURCES = ("philly", "openb", "synthetic", "list")
+TRACE_SOURCES = ("philly", "openb")  # real demand, scaled by the same rule (neocloud.sim.demand)
 SHAPES = ("whole-nodes", "whole-nvl72")
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -107,6 +108,7 @@ class Scenario:
     reserved: tuple[Contract, ...] = ()
     source: str = "philly"
     trace_path: Path | None = None
+    workload: str = "default"  # openb: which pod list (openb_pod_list_<workload>.csv)
     job_list: tuple[ListedJob, ...] = ()
     failure_list: tuple[ListedFailure, ...] | None = None
     on_demand: Stream = field(default_factory=lambda: Stream(0.0))

@@ -123,7 +123,9 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
     if "currency" in top:
         updates["currency"] = choice(top["currency"], ("USD",), "currency")
     updates["reserved"] = _contracts(top.get("reserved", []), scenario)
-    demand = mapping(top.get("demand", {}), "demand", ("source", "trace", "on_demand", "spot", "jobs"))
+    demand = mapping(
+        top.get("demand", {}), "demand", ("source", "trace", "workload", "on_demand", "spot", "jobs")
+    )
     if "jobs" in demand:
         updates["job_list"] = _jobs(demand["jobs"])
     if "source" in demand:
@@ -131,6 +133,8 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
     if "trace" in demand:
         trace = Path(text(demand["trace"], "demand.trace"))
         updates["trace_path"] = (base / trace) if base is not None and not trace.is_absolute() else trace
+    if "workload" in demand:
+        updates["workload"] = _workload(demand["workload"], updates.get("source", scenario.source))
     for key in ("on_demand", "spot"):
         if key in demand:
             updates[key] = _stream(demand[key], f"demand.{key}")
@@ -173,8 +177,21 @@ def parse(raw: Any, *, base: Path | None = None) -> Scenario:
         for i, lf in enumerate(scenario.failure_list):
             if lf.node not in ids:
                 raise bad(f"failures.schedule[{i}].node", f"no node {lf.node!r} in the fleet", lf.node)
+    if scenario.source == "openb":
+        from neocloud.sim.openb_demand import pod_list
+
+        pod_list(scenario.trace_path, scenario.workload)  # InvalidInput naming demand.trace or .workload
     _check_shares(scenario)
     return scenario
+
+
+def _workload(raw: Any, source: str) -> str:
+    name = text(raw, "demand.workload")
+    if source != "openb":
+        raise bad("demand.workload", f"is for source openb (the pod list to replay), not {source}", name)
+    if not name.replace("_", "").isalnum() or not name.isascii():
+        raise bad("demand.workload", f"must be a pod list's name (default, cpu050, ...), got {name!r}", name)
+    return name
 
 
 def _contracts(raw: Any, scenario: Scenario) -> tuple[Contract, ...]:
