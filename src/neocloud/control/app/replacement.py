@@ -21,7 +21,7 @@ from neocloud.control.domain.shapes import Shape
 from neocloud.fleet.fleet import Node
 from neocloud.fleet.topology import Level
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
-from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.ids import AllocationId, NodeId, TenantId
 from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement
 from neocloud.placement.request import Request
@@ -92,10 +92,13 @@ class NodeControl:
                     held |= nodes
         return held
 
-    def allocations_between(self, start: datetime, end: datetime) -> list[Allocation]:
-        """Every allocation (any product, any state) whose window overlaps [start, end), by id."""
+    def allocations_between(
+        self, start: datetime, end: datetime, tenant: TenantId | None = None
+    ) -> list[Allocation]:
+        """Every allocation (any product, any state; of `tenant` when named) whose window overlaps
+        [start, end), by id."""
         with self._deps.uow(read_only=True) as uow:
-            found, _ = uow.list_allocations(None, list(Product), None, None, 10**9)
+            found, _ = uow.list_allocations(tenant, list(Product), None, None, 10**9)
         return [
             a
             for a in found

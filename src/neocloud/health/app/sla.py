@@ -103,8 +103,8 @@ class SlaService:
         for o in self._d.store.outages(since=period.start):
             by_allocation.setdefault(o.allocation, []).append(o)
         out = []
-        for alloc in self._d.control.allocations_between(period.start, end):
-            if alloc.product is Product.SPOT or (tenant is not None and alloc.tenant_id != tenant):
+        for alloc in self._d.control.allocations_between(period.start, end, tenant):
+            if alloc.product is Product.SPOT:
                 continue
             stop = min(x for x in (alloc.end, alloc.ended_at, end) if x is not None)
             if stop <= alloc.start:
