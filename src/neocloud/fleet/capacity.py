@@ -87,6 +87,29 @@ class Capacity:
         """State that layers above derive from this capacity and keep in step through `changed_since`
         (placement's kept feasible masks); never copied."""
 
+    @classmethod
+    def with_gpus_taken(cls, fleet: Fleet, nodes: IntArray, slots: IntArray) -> Capacity:
+        """A fresh capacity with GPU `slots[k]` of node `nodes[k]` wholly taken (a pair may repeat): the
+        same state as one `take` of those GPUs on a fresh capacity, written in one vectorised step.
+        Raises Conflict if a node has no such slot."""
+        cap = cls(fleet)
+        if len(nodes) == 0:
+            return cap
+        if int(nodes.min()) < 0 or int(nodes.max()) >= len(fleet.nodes):
+            raise Conflict("no node with that index")
+        if bool((slots < 0).any()) or bool((slots >= fleet.node_gpus[nodes]).any()):
+            k = int(np.argmax((slots < 0) | (slots >= fleet.node_gpus[nodes])))
+            raise Conflict(f"node {int(nodes[k])} has no GPU slot {int(slots[k])}")
+        cap.gpu_free[nodes, slots] = 0
+        changed = np.flatnonzero(np.bincount(nodes, minlength=len(fleet.nodes)))
+        rows = cap.gpu_free[changed]
+        cap.whole_free[changed] = np.count_nonzero(rows == MILLI, axis=1)
+        cap.milli_free[changed] = rows.sum(axis=1, dtype=np.int64)
+        cap.generation = 1
+        cap.version[changed] = 1
+        cap._log.append((1, changed.astype(np.int64)))
+        return cap
+
     def copy(self) -> Capacity:
         other = Capacity.__new__(Capacity)
         other.fleet = self.fleet

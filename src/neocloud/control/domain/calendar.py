@@ -13,9 +13,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from neocloud.control.domain.allocations import GpuBooking
 from neocloud.control.domain.shapes import Shape, max_request, place_shape
-from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.capacity import Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import GpuModel
@@ -26,16 +28,24 @@ MAX_SLOTS = 2000
 
 
 def snapshot(
-    fleet: Fleet, bookings: Iterable[GpuBooking], start: datetime, end: datetime | None,
+    fleet: Fleet,
+    bookings: Iterable[GpuBooking],
+    start: datetime,
+    end: datetime | None,
     node_states: Mapping[str, str] | None = None,
 ) -> Capacity:
     """Free capacity over [start, end): every GPU booked at any instant of it is taken; nodes whose state
     is not 'ready' are unschedulable."""
-    taken: dict[str, set[int]] = {}
+    index_of = fleet.index_of
+    nodes: list[int] = []
+    slots: list[int] = []
     for b in bookings:
         if b.overlaps(start, end):
-            taken.setdefault(b.node_id, set()).add(b.slot)
-    return snapshot_of_taken(fleet, taken, node_states)
+            i = index_of.get(b.node_id)
+            if i is not None:
+                nodes.append(i)
+                slots.append(b.slot)
+    return _free(fleet, nodes, slots, node_states)
 
 
 def snapshot_of_taken(
@@ -43,22 +53,35 @@ def snapshot_of_taken(
 ) -> Capacity:
     """Free capacity with the GPU slots of `taken` (by node id) held; nodes whose state is not 'ready'
     are unschedulable."""
-    cap = Capacity(fleet)
-    shares = []
-    for node_id, slots in taken.items():
-        i = fleet.index_of.get(node_id)
-        if i is not None and slots:
-            shares.append(NodeShare(i, tuple(sorted(slots)), MILLI, 0, 0))
-    cap.take(tuple(shares))
+    index_of = fleet.index_of
+    nodes: list[int] = []
+    slots: list[int] = []
+    for node_id, held in taken.items():
+        i = index_of.get(node_id)
+        if i is not None:
+            nodes.extend([i] * len(held))
+            slots.extend(held)
+    return _free(fleet, nodes, slots, node_states)
+
+
+def _free(
+    fleet: Fleet, nodes: list[int], slots: list[int], node_states: Mapping[str, str] | None
+) -> Capacity:
+    cap = Capacity.with_gpus_taken(
+        fleet, np.asarray(nodes, dtype=np.int64), np.asarray(slots, dtype=np.int64)
+    )
     if node_states:
+        index_of = fleet.index_of
         for node_id, state in node_states.items():
-            i = fleet.index_of.get(node_id)
+            i = index_of.get(node_id)
             if i is not None and state != READY:
                 cap.schedulable[i] = False
     return cap
 
 
-def yielding(bookings: Iterable[GpuBooking], allocation_ids: AbstractSet[str], until: datetime) -> list[GpuBooking]:
+def yielding(
+    bookings: Iterable[GpuBooking], allocation_ids: AbstractSet[str], until: datetime
+) -> list[GpuBooking]:
     """Bookings with those of `allocation_ids` (spot, which yields) cut to end by `until`."""
     out = []
     for b in bookings:
@@ -80,8 +103,16 @@ class Fit:
 
 
 def earliest_fit(
-    placer: Placer, fleet: Fleet, bookings: Sequence[GpuBooking], model: GpuModel, shape: Shape, gpus: int,
-    start: datetime, duration: timedelta, rng: random.Random, node_states: Mapping[str, str] | None = None,
+    placer: Placer,
+    fleet: Fleet,
+    bookings: Sequence[GpuBooking],
+    model: GpuModel,
+    shape: Shape,
+    gpus: int,
+    start: datetime,
+    duration: timedelta,
+    rng: random.Random,
+    node_states: Mapping[str, str] | None = None,
     horizon: datetime | None = None,
 ) -> Fit:
     """The first instant t >= start (the asked start, or one at which a booking ends) at which the
@@ -111,8 +142,14 @@ class Slot:
 
 
 def slots(
-    fleet: Fleet, bookings: Sequence[GpuBooking], model: GpuModel, shape: Shape, start: datetime,
-    end: datetime, step: timedelta, node_states: Mapping[str, str] | None = None,
+    fleet: Fleet,
+    bookings: Sequence[GpuBooking],
+    model: GpuModel,
+    shape: Shape,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    node_states: Mapping[str, str] | None = None,
 ) -> list[Slot]:
     """For each step of [start, end): GPUs free throughout it and the largest `shape` request fitting."""
     if end <= start:
@@ -120,7 +157,9 @@ def slots(
     if step <= timedelta(0):
         raise InvalidInput("the calendar's step must be positive")
     if (end - start) / step > MAX_SLOTS:
-        raise InvalidInput(f"at most {MAX_SLOTS} calendar slots; use a longer step", details={"max_slots": MAX_SLOTS})
+        raise InvalidInput(
+            f"at most {MAX_SLOTS} calendar slots; use a longer step", details={"max_slots": MAX_SLOTS}
+        )
     out = []
     t = start
     while t < end:
