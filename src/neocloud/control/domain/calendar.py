@@ -36,15 +36,21 @@ def snapshot(
 ) -> Capacity:
     """Free capacity over [start, end): every GPU booked at any instant of it is taken; nodes whose state
     is not 'ready' are unschedulable."""
+    # GpuBooking.overlaps, inlined: this loop runs over every booking of the model on each decision
+    if end is None:
+        held = [b for b in bookings if b.end is None or (b.end > start and b.end > b.start)]
+    else:
+        held = [
+            b for b in bookings if b.start < end and (b.end is None or (b.end > start and b.end > b.start))
+        ]
     index_of = fleet.index_of
     nodes: list[int] = []
     slots: list[int] = []
-    for b in bookings:
-        if b.overlaps(start, end):
-            i = index_of.get(b.node_id)
-            if i is not None:
-                nodes.append(i)
-                slots.append(b.slot)
+    for b in held:
+        i = index_of.get(b.node_id)
+        if i is not None:
+            nodes.append(i)
+            slots.append(b.slot)
     return _free(fleet, nodes, slots, node_states)
 
 
