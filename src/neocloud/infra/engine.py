@@ -81,7 +81,8 @@ def make_engine(url: str, *, timeouts: PostgresTimeouts | None = None, **kw: Any
     PING_IDLE_S is pinged at checkout instead of every checkout (SQLAlchemy's pool_pre_ping: one more
     round trip per unit of work). The pool keeps up to `pool_size` connections (default POOL_SIZE) and
     opens `max_overflow` more when needed (default MAX_OVERFLOW)."""
-    in_memory = url.startswith("sqlite") and (url.split("///", 1)[1] if "///" in url else "") in ("", ":memory:")
+    sqlite_path = url.split("///", 1)[1] if "///" in url else ""
+    in_memory = url.startswith("sqlite") and sqlite_path in ("", ":memory:")
     if not in_memory and "poolclass" not in kw:  # an in-memory SQLite has a pool of its own kind
         kw.setdefault("pool_size", POOL_SIZE)
         kw.setdefault("max_overflow", MAX_OVERFLOW)
