@@ -51,7 +51,11 @@ def _run(job: tuple[str, Path, Path, str, int]) -> dict[str, object]:
     name, pods_path, nodes_path, variant, seed = job
     fleet, pods = openb.read_fleet(nodes_path), openb.read_pods(pods_path)
     workload = Workload.from_requests(p.request for p in pods)
-    base = policies.get_policy("fgd", workload) if variant == "fgd" else neocloud_default(workload, _rules(variant))
+    base = (
+        policies.get_policy("fgd", workload)
+        if variant == "fgd"
+        else neocloud_default(workload, _rules(variant))
+    )
     policy = with_artifact_ties(base, fleet, seed)
     gpu_milli = [p.gpu_milli for p in pods]
     capacity = fleet.gpu_count() * MILLI
@@ -73,7 +77,9 @@ def _run(job: tuple[str, Path, Path, str, int]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--seeds", default="42-44")
     parser.add_argument("--variant-seed", type=int, default=1)

@@ -30,7 +30,9 @@ GRID = tuple(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--bounds", type=Path, default=None)
     args = parser.parse_args()
@@ -39,7 +41,9 @@ def main() -> None:
         for line in path.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                cells.setdefault((r["workload"], r["policy"]), {})[int(r["seed"])] = float(r["unallocated_pct"])
+                cells.setdefault((r["workload"], r["policy"]), {})[int(r["seed"])] = float(
+                    r["unallocated_pct"]
+                )
     bounds: dict[str, list[float]] = {}
     if args.bounds is not None:
         for b in json.loads(args.bounds.read_text()):

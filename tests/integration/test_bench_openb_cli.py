@@ -22,7 +22,7 @@ def test_json_output_is_one_document_with_a_result_per_policy(tmp_path):
     assert doc["workload"] == "tiny"
     assert [r["policy"] for r in doc["results"]] == ["best-fit", "default"]
     for r in doc["results"]:
-        assert set(r) == {"policy", "unallocated_pct_at_100", "seconds_per_seed"}
+        assert set(r) == {"policy", "unallocated_pct_at_100", "seconds_per_seed", "cpu_seconds_per_seed"}
         assert set(r["unallocated_pct_at_100"]) == {"mean", "sd"}
 
 

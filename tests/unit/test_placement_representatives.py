@@ -17,7 +17,9 @@ from tests.builders import fleet, node
 requests = st.lists(
     st.one_of(
         st.builds(Request, gpus=st.sampled_from([1, 2, 4, 8]), cpu_milli=st.sampled_from([0, 4000, 16000])),
-        st.builds(Request, gpus=st.just(1), gpu_milli=st.integers(100, 900), cpu_milli=st.sampled_from([0, 2000])),
+        st.builds(
+            Request, gpus=st.just(1), gpu_milli=st.integers(100, 900), cpu_milli=st.sampled_from([0, 2000])
+        ),
         st.builds(Request, gpus=st.just(0), cpu_milli=st.integers(1000, 32000)),
     ),
     min_size=1,
