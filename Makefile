@@ -43,6 +43,7 @@ slurm-down:
 
 lint: venv
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 
 typecheck: venv
 	$(VENV)/bin/mypy

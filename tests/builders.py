@@ -30,8 +30,17 @@ def node(
     hall: str = "hall-0",
 ) -> Node:
     return Node(
-        NodeId(name), model, gpus, cpu, mem, rack=rack or f"rack-{name}", nvlink=nvlink or f"nvl-{name}",
-        leaf=leaf, su=su, fabric=fabric, hall=hall,
+        NodeId(name),
+        model,
+        gpus,
+        cpu,
+        mem,
+        rack=rack or f"rack-{name}",
+        nvlink=nvlink or f"nvl-{name}",
+        leaf=leaf,
+        su=su,
+        fabric=fabric,
+        hall=hall,
     )
 
 
@@ -68,14 +77,24 @@ def event(
     term: int | None = None,
 ) -> LifecycleEvent:
     return LifecycleEvent(
-        allocation_id=AllocationId(allocation), tenant_id=TenantId(tenant), project_id=ProjectId(project),
-        product=product, model=model, gpus=gpus, milli_per_gpu=milli, to_state=state,  # type: ignore[arg-type]
-        at=when, window_start=window[0] if window else None, window_end=window[1] if window else None,
+        allocation_id=AllocationId(allocation),
+        tenant_id=TenantId(tenant),
+        project_id=ProjectId(project),
+        product=product,
+        model=model,
+        gpus=gpus,
+        milli_per_gpu=milli,
+        to_state=state,  # type: ignore[arg-type]
+        at=when,
+        window_start=window[0] if window else None,
+        window_end=window[1] if window else None,
         term_months=term,
     )
 
 
-def run(allocation: str, start: datetime, end: datetime | None = None, *, end_state: str = "ended", **kw: object) -> list[LifecycleEvent]:
+def run(
+    allocation: str, start: datetime, end: datetime | None = None, *, end_state: str = "ended", **kw: object
+) -> list[LifecycleEvent]:
     """An on-demand (or spot) allocation: requested and active at `start`, `end_state` at `end`."""
     events = [event(allocation, "requested", start, **kw), event(allocation, "active", start, **kw)]  # type: ignore[arg-type]
     if end is not None:
@@ -100,7 +119,13 @@ class BillingRig:
     clock: ManualClock
 
 
-def billing(now: datetime = T0, *, currency: str = "USD", grid_seconds: int = 86_400, usd_to_currency: str | None = None) -> BillingRig:
+def billing(
+    now: datetime = T0,
+    *,
+    currency: str = "USD",
+    grid_seconds: int = 86_400,
+    usd_to_currency: str | None = None,
+) -> BillingRig:
     """A BillingService over in-memory adapters and a manual clock."""
     log, store, clock = MemoryEventLog(), MemoryBillingStore(), ManualClock(now)
     settings = BillingSettings(currency=currency, grid_seconds=grid_seconds, usd_to_currency=usd_to_currency)

@@ -65,17 +65,28 @@ def database_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def world(database: str | Engine = MEMORY, fleet_: Fleet | None = None, *, delay: timedelta = timedelta(0),
-          notice: timedelta = timedelta(minutes=2),
-          default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS) -> World:
+def world(
+    database: str | Engine = MEMORY,
+    fleet_: Fleet | None = None,
+    *,
+    delay: timedelta = timedelta(0),
+    notice: timedelta = timedelta(minutes=2),
+    default_quota_gpus: dict[str, int] | int | None = DEFAULT_QUOTA_GPUS,
+) -> World:
     """bootstrap's services over `database` ("memory", a URL, or a test engine's database) at T0, with
     a fake provisioner taking `delay`, spot notice `notice`, billing settling at once, new tenants'
     default quota `default_quota_gpus` (bootstrap's default), and a fleet."""
     url = database if isinstance(database, str) else database_url(database)
     clock = ManualClock(T0)
     provisioner = FakeProvisioner(clock, delay)
-    settings = Settings(database_url=url, spot_notice=notice, pool_size=20, max_overflow=60,
-                        billing=BillingSettings(settle_delay_seconds=0), default_quota_gpus=default_quota_gpus)
+    settings = Settings(
+        database_url=url,
+        spot_notice=notice,
+        pool_size=20,
+        max_overflow=60,
+        billing=BillingSettings(settle_delay_seconds=0),
+        default_quota_gpus=default_quota_gpus,
+    )
     services = build_services(settings, clock=clock, provisioner=provisioner)
     if services.engine is not None:
         _OPEN.setdefault(url, []).append(services)

@@ -109,7 +109,8 @@ class Settings:
         raw_dir = data_dir or os.environ.get("NEOCLOUD_DATA_DIR") or DEFAULT_DATA_DIR
         url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or None
         return Settings(
-            data_dir=Path(raw_dir).expanduser(), database_url=url,
+            data_dir=Path(raw_dir).expanduser(),
+            database_url=url,
             postgres_timeouts=PostgresTimeouts.from_env(os.environ),
             slurm=SlurmSettings.from_env(os.environ),
             health=HealthSettings(spares=SpareSettings.from_env(os.environ)),
@@ -252,7 +253,9 @@ def build_health(
     from neocloud.health.adapters.webhook_sender import HttpWebhookSender
 
     sender = HttpWebhookSender(allow_private=settings.webhooks_allow_private)
-    deps = HealthDeps(store, control.nodes, clock, settings.health, billing, ids=control.deps.ids, sender=sender)
+    deps = HealthDeps(
+        store, control.nodes, clock, settings.health, billing, ids=control.deps.ids, sender=sender
+    )
     return HealthService(deps)
 
 
@@ -362,7 +365,9 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
 
     if settings.database_url == MEMORY:
         return None, "memory"
-    timeouts = replace(settings.postgres_timeouts or PostgresTimeouts(), statement_ms=0, idle_in_transaction_ms=0)
+    timeouts = replace(
+        settings.postgres_timeouts or PostgresTimeouts(), statement_ms=0, idle_in_transaction_ms=0
+    )
     engine = make_engine(settings.resolved_database_url, timeouts=timeouts)
     try:
         return upgrade(engine)

@@ -28,8 +28,13 @@ NODES = 4
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("reserve"), st.integers(1, 32), st.integers(0, 400), st.integers(1, 48),
-                  st.sampled_from(["any", "whole-nodes", "one-fabric"])),
+        st.tuples(
+            st.just("reserve"),
+            st.integers(1, 32),
+            st.integers(0, 400),
+            st.integers(1, 48),
+            st.sampled_from(["any", "whole-nodes", "one-fabric"]),
+        ),
         st.tuples(st.just("instance"), st.integers(1, 3), st.booleans()),
         st.tuples(st.just("cancel"), st.integers(0, 30)),
         st.tuples(st.just("extend"), st.integers(0, 30), st.integers(1, 24)),
@@ -66,7 +71,10 @@ def test_free_capacity_is_sold_now_and_reservations_get_what_they_were_promised(
                 gpus = gpus if shape == "any" else 8 * max(1, gpus // 8)
                 try:
                     r = w.control.reservations.reserve(
-                        acme, ReservationRequest("H100", gpus, hours, start=w.clock.now() + start_h * H, shape=shape)
+                        acme,
+                        ReservationRequest(
+                            "H100", gpus, hours, start=w.clock.now() + start_h * H, shape=shape
+                        ),
                     )
                 except (Conflict, QuotaExceeded, InvalidInput):
                     continue
@@ -74,7 +82,14 @@ def test_free_capacity_is_sold_now_and_reservations_get_what_they_were_promised(
                 made.append(("r", r.id))
             case ("instance", nodes, spot):
                 with contextlib.suppress(Conflict, QuotaExceeded):
-                    made.append(("i", w.control.instances.create_instance(acme, InstanceRequest("H100", nodes, spot=spot)).id))
+                    made.append(
+                        (
+                            "i",
+                            w.control.instances.create_instance(
+                                acme, InstanceRequest("H100", nodes, spot=spot)
+                            ).id,
+                        )
+                    )
             case ("cancel", k) if made:
                 kind, ident = made[k % len(made)]
                 try:
@@ -128,7 +143,9 @@ def test_a_reservation_far_ahead_does_not_touch_spot_or_block_on_demand_now():
     acme, mallory = w.tenant("acme"), w.tenant("mallory")
     spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 2, spot=True))
     far = w.clock.now() + timedelta(days=300)
-    w.control.reservations.reserve(mallory, ReservationRequest("H100", NODES * 8, 1, start=far, shape="whole-nodes"))
+    w.control.reservations.reserve(
+        mallory, ReservationRequest("H100", NODES * 8, 1, start=far, shape="whole-nodes")
+    )
     noticed = w.control.instances.get_instance(acme, spot.id)
     assert noticed.notice_until == far and noticed.preempted_at == far - NOTICE  # no notice now
     od = w.control.instances.create_instance(acme, InstanceRequest("H100", 2))  # the idle half sells now
@@ -167,6 +184,8 @@ def test_a_request_that_never_fits_says_so():
     w = memory_world(h100_fleet(NODES), notice=NOTICE)
     acme = w.tenant("acme")
     with pytest.raises(Conflict) as err:
-        w.control.reservations.reserve(acme, ReservationRequest("H100", NODES * 8 + 8, 1, shape="whole-nodes"))
+        w.control.reservations.reserve(
+            acme, ReservationRequest("H100", NODES * 8 + 8, 1, shape="whole-nodes")
+        )
     assert err.value.details["earliest_start"] is None
     assert "does not fit within the booking horizon" in err.value.message

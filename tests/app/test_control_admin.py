@@ -41,17 +41,30 @@ def test_every_administrative_change_leaves_one_entry_naming_who_did_it(w):
     w.control.tenancy.resume_tenant("acme", principal=op)
     assert actions(w, op) == [
         "token.create",  # the operator's own token (no tenant)
-        "tenant.create", "token.create",  # acme and its admin token
-        "project.create", "quota.set",
-        "reservation.extend", "reservation.cancel", "instance.stop",
-        "token.create", "token.revoke", "tenant.suspend", "tenant.resume",
+        "tenant.create",
+        "token.create",  # acme and its admin token
+        "project.create",
+        "quota.set",
+        "reservation.extend",
+        "reservation.cancel",
+        "instance.stop",
+        "token.create",
+        "token.revoke",
+        "tenant.suspend",
+        "tenant.resume",
     ]
     entries = w.control.audit.list_entries(op, PageRequest(500)).items
     stop = next(e for e in entries if e.action == "instance.stop")
     assert (stop.actor, stop.actor_tenant_id, stop.target, stop.tenant_id) == (
-        acme.token_id, acme.tenant_id, ins.id, acme.tenant_id)
+        acme.token_id,
+        acme.tenant_id,
+        ins.id,
+        acme.tenant_id,
+    )
     quota = next(e for e in entries if e.action == "quota.set")
-    assert quota.actor == op.token_id and quota.details["gpus"] == 24 and quota.details["previous_gpus"] == 512
+    assert (
+        quota.actor == op.token_id and quota.details["gpus"] == 24 and quota.details["previous_gpus"] == 512
+    )
     assert next(e for e in entries if e.action == "tenant.create").actor == "server-side"
 
 

@@ -49,7 +49,10 @@ def test_a_start_in_the_past_is_refused(w):
     assert "past" in err.value.message
 
 
-@pytest.mark.parametrize(("model", "gpus", "hours", "shape"), [("H999", 8, 1, "any"), ("H100", 0, 1, "any"), ("H100", 8, 0, "any"), ("H100", 8, 1, "blob")])
+@pytest.mark.parametrize(
+    ("model", "gpus", "hours", "shape"),
+    [("H999", 8, 1, "any"), ("H100", 0, 1, "any"), ("H100", 8, 0, "any"), ("H100", 8, 1, "blob")],
+)
 def test_bad_reservation_requests_are_invalid_input(w, model, gpus, hours, shape):
     acme = w.tenant("acme")
     with pytest.raises(InvalidInput):
@@ -90,7 +93,9 @@ def test_same_key_with_a_different_request_is_an_idempotency_conflict(w):
 def test_same_key_same_instance(w):
     acme = w.tenant("acme")
     a = w.control.instances.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i")
-    assert w.control.instances.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i").id == a.id
+    assert (
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 2), idempotency_key="i").id == a.id
+    )
 
 
 def test_project_quota_is_enforced_at_admission(w):
@@ -163,7 +168,9 @@ def test_a_reservation_starting_before_the_notice_ends_cannot_preempt(w):
 
 def test_only_the_spot_instances_in_the_way_are_preempted(w):
     acme = w.tenant("acme")
-    spots = [w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True)) for _ in range(4)]
+    spots = [
+        w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True)) for _ in range(4)
+    ]
     od = w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
     noticed = [s.id for s in spots if w.control.instances.get_instance(acme, s.id).notice_until]
     assert len(noticed) == 1 and od.nodes == w.control.instances.get_instance(acme, noticed[0]).nodes

@@ -18,8 +18,13 @@ H = timedelta(hours=1)
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("reserve"), st.integers(1, 24), st.integers(0, 6), st.integers(1, 4),
-                  st.sampled_from(["any", "whole-nodes", "one-fabric"])),
+        st.tuples(
+            st.just("reserve"),
+            st.integers(1, 24),
+            st.integers(0, 6),
+            st.integers(1, 4),
+            st.sampled_from(["any", "whole-nodes", "one-fabric"]),
+        ),
         st.tuples(st.just("instance"), st.integers(1, 3), st.booleans()),
         st.tuples(st.just("cancel"), st.integers(0, 20)),
         st.tuples(st.just("extend"), st.integers(0, 20), st.integers(1, 3)),
@@ -56,12 +61,30 @@ def test_no_gpu_is_ever_held_twice_at_one_instant(script):
                 case ("reserve", gpus, start_h, hours, shape):
                     gpus = gpus if shape == "any" else 8 * max(1, gpus // 8)
                     start = w.clock.now() + start_h * H
-                    made.append(("r", w.control.reservations.reserve(acme, ReservationRequest("H100", gpus, hours, start=start, shape=shape)).id))
+                    made.append(
+                        (
+                            "r",
+                            w.control.reservations.reserve(
+                                acme, ReservationRequest("H100", gpus, hours, start=start, shape=shape)
+                            ).id,
+                        )
+                    )
                 case ("instance", nodes, spot):
-                    made.append(("i", w.control.instances.create_instance(acme, InstanceRequest("H100", nodes, spot=spot)).id))
+                    made.append(
+                        (
+                            "i",
+                            w.control.instances.create_instance(
+                                acme, InstanceRequest("H100", nodes, spot=spot)
+                            ).id,
+                        )
+                    )
                 case ("cancel", k) if made:
                     kind, ident = made[k % len(made)]
-                    (w.control.reservations.cancel_reservation if kind == "r" else w.control.instances.stop_instance)(acme, ident)
+                    (
+                        w.control.reservations.cancel_reservation
+                        if kind == "r"
+                        else w.control.instances.stop_instance
+                    )(acme, ident)
                 case ("extend", k, hours) if made and made[k % len(made)][0] == "r":
                     w.control.reservations.extend_reservation(acme, made[k % len(made)][1], hours)
                 case ("stop", k) if made and made[k % len(made)][0] == "i":

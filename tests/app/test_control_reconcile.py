@@ -164,5 +164,7 @@ def test_a_reservation_stopped_early_frees_its_gpus_but_keeps_its_billed_window(
     assert stopped.state == "ending" and stopped.end == T0 + 4 * H
     w.control.reconcile()
     assert w.control.reservations.get_reservation(acme, r.id).state == "ended"
-    again = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))  # the same 8 GPUs, free again
+    again = w.control.reservations.reserve(
+        acme, ReservationRequest("H100", 8, 1)
+    )  # the same 8 GPUs, free again
     assert again.nodes == r.nodes

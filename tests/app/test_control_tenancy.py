@@ -35,7 +35,9 @@ OTHER_TENANT_CALLS = {
     "get_tenant": lambda c, p, r, i: c.tenancy.get_tenant(p, r.tenant_id),
     "create_project": lambda c, p, r, i: c.tenancy.create_project(p, r.tenant_id, "sneaky"),
     "set_quota": lambda c, p, r, i: c.tenancy.set_quota(p, r.tenant_id, "H100", 0, r.project_id),
-    "reserve_into_their_project": lambda c, p, r, i: c.reservations.reserve(p, ReservationRequest("H100", 1, 1, project=r.project_id)),
+    "reserve_into_their_project": lambda c, p, r, i: c.reservations.reserve(
+        p, ReservationRequest("H100", 1, 1, project=r.project_id)
+    ),
 }
 
 
@@ -50,7 +52,9 @@ def test_another_tenants_object_is_not_found(w, two, call):
 @pytest.mark.parametrize("what", ["reservation", "instance"])
 def test_not_found_for_another_tenant_reads_exactly_like_a_missing_id(w, two, what):
     _acme, globex, rsv, ins = two
-    get = w.control.reservations.get_reservation if what == "reservation" else w.control.instances.get_instance
+    get = (
+        w.control.reservations.get_reservation if what == "reservation" else w.control.instances.get_instance
+    )
     target = rsv.id if what == "reservation" else ins.id
     missing = target[:-1] + ("0" if target[-1] != "0" else "1")
     with pytest.raises(NotFound) as theirs:
@@ -65,10 +69,16 @@ def test_not_found_for_another_tenant_reads_exactly_like_a_missing_id(w, two, wh
 def test_lists_neither_show_nor_count_other_tenants(w, two):
     _acme, globex, _, _ = two
     c = w.control
-    assert c.reservations.list_reservations(globex).total == 0 and c.instances.list_instances(globex).total == 0
-    assert [t.name for t in c.tenancy.list_tenants(globex).items] == ["globex"] and c.tenancy.list_tenants(globex).total == 1
+    assert (
+        c.reservations.list_reservations(globex).total == 0 and c.instances.list_instances(globex).total == 0
+    )
+    assert [t.name for t in c.tenancy.list_tenants(globex).items] == ["globex"] and c.tenancy.list_tenants(
+        globex
+    ).total == 1
     assert {p.tenant_id for p in c.tenancy.list_projects(globex).items} == {globex.tenant_id}
-    assert {q.tenant_id for q in c.tenancy.list_quotas(globex)} == {globex.tenant_id}  # its default quotas only
+    assert {q.tenant_id for q in c.tenancy.list_quotas(globex)} == {
+        globex.tenant_id
+    }  # its default quotas only
 
 
 def test_nodes_a_tenant_sees_are_its_own_without_other_tenants_ids(w, two):
@@ -162,7 +172,10 @@ def test_operator_reserving_must_name_the_project(w):
     with pytest.raises(InvalidInput):
         w.control.reservations.reserve(op, ReservationRequest("H100", 1, 1))
     project = w.control.tenancy.list_projects(acme).items[0].id
-    assert w.control.reservations.reserve(op, ReservationRequest("H100", 1, 1, project=project)).tenant_id == acme.tenant_id
+    assert (
+        w.control.reservations.reserve(op, ReservationRequest("H100", 1, 1, project=project)).tenant_id
+        == acme.tenant_id
+    )
 
 
 def test_page_limit_and_cursor_are_validated(w):

@@ -25,7 +25,9 @@ SERVER_OPTIONS = "-c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=
 
 
 def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in p.split("/")[-2].split(".")])
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in p.split("/")[-2].split(".")]
+    )
     return Path(found[-1]) if found and os.geteuid() == 0 and shutil.which("runuser") else None
 
 
@@ -48,14 +50,23 @@ class PrivateCluster:
                 pytest.fail(why)
             pytest.skip(why)
         cluster = PrivateCluster(pg_bin)
-        env = {**os.environ, "PGDIR": str(cluster.data), "PGPORT": str(cluster.port), "PGSOCK": str(cluster.sock)}
-        subprocess.run([str(ROOT / "scripts/postgres-up.sh")], env=env, check=True, capture_output=True, timeout=60)
+        env = {
+            **os.environ,
+            "PGDIR": str(cluster.data),
+            "PGPORT": str(cluster.port),
+            "PGSOCK": str(cluster.sock),
+        }
+        subprocess.run(
+            [str(ROOT / "scripts/postgres-up.sh")], env=env, check=True, capture_output=True, timeout=60
+        )
         return cluster
 
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run(
             ["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", *args],
-            check=True, capture_output=True, timeout=60,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
 
     def stop(self) -> None:

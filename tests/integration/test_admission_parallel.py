@@ -1,4 +1,3 @@
-
 """Admission locks what a decision depends on — the nodes it books — so decisions on different nodes
 never wait for each other (hardening: one capacity lock per GPU model serialised the whole fleet)."""
 

@@ -82,7 +82,9 @@ def test_an_expired_token_is_401_like_an_unknown_one_even_when_cached(w: ApiWorl
 
 
 def test_an_expiry_in_the_past_is_422(w: ApiWorld) -> None:
-    r = w.http(w.tokens["alice"]).post("/v1/tokens", json={"role": "viewer", "expires_at": "2020-01-01T00:00:00Z"})
+    r = w.http(w.tokens["alice"]).post(
+        "/v1/tokens", json={"role": "viewer", "expires_at": "2020-01-01T00:00:00Z"}
+    )
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input")
 
 
@@ -130,7 +132,11 @@ def test_the_operator_reads_every_entry_and_a_tenant_admin_only_its_tenants(w: A
     assert alices.status_code == 200
     assert {e["tenant_id"] for e in alices.json()["items"]} == {w.tenant_ids["alice"]}
     assert w.tenant_ids["bob"] not in alices.text and "bob" not in alices.text
-    assert [e["action"] for e in alices.json()["items"]] == ["tenant.create", "token.create", "project.create"]
+    assert [e["action"] for e in alices.json()["items"]] == [
+        "tenant.create",
+        "token.create",
+        "project.create",
+    ]
 
 
 def test_members_may_not_read_the_audit_log(w: ApiWorld) -> None:
@@ -165,9 +171,13 @@ def test_a_revoke_on_one_server_holds_on_every_other_at_its_next_request(engine)
     _, operator = one.control.tenancy.create_token(None, "operator")
     a, b = _app(one), _app(two)
     auth = {"Authorization": f"Bearer {secret}"}
-    assert a.get("/v1/whoami", headers=auth).status_code == b.get("/v1/whoami", headers=auth).status_code == 200
+    assert (
+        a.get("/v1/whoami", headers=auth).status_code == b.get("/v1/whoami", headers=auth).status_code == 200
+    )
     token_id = b.get("/v1/whoami", headers=auth).json()["token_id"]  # cached on both servers
-    assert a.delete(f"/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {operator}"}).status_code == 200
+    assert (
+        a.delete(f"/v1/tokens/{token_id}", headers={"Authorization": f"Bearer {operator}"}).status_code == 200
+    )
     assert b.get("/v1/whoami", headers=auth).status_code == 401
     assert a.get("/v1/whoami", headers=auth).status_code == 401
 

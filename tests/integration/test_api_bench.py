@@ -48,7 +48,10 @@ def test_run_reports_every_phase_and_its_targets(server) -> None:  # type: ignor
     result = run([url], [world.tokens["bench"]], clients=2, duration=0.3, database="memory")
     assert [p.operation for p in result.phases] == ["list", "quote", "reserve", "mixed-read", "mixed-write"]
     assert set(result.to_json()["targets"]) == {
-        "list >= 300/s", "reserve >= 50/s", "p99 < 500 ms", "read p99 under writes <= 100 ms"
+        "list >= 300/s",
+        "reserve >= 50/s",
+        "p99 < 500 ms",
+        "read p99 under writes <= 100 ms",
     }
 
 

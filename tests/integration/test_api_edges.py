@@ -18,14 +18,18 @@ EXTREME_INSTANTS = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0
 @pytest.mark.parametrize("start", EXTREME_INSTANTS)
 @pytest.mark.parametrize("path", ["/v1/reservations/quote", "/v1/reservations"])
 def test_instants_at_the_ends_of_time_are_a_422(world: ApiWorld, path: str, start: str) -> None:
-    r = world.http(world.tokens["alice"]).post(path, json={"model": "H100", "gpus": 8, "hours": 1, "start": start})
+    r = world.http(world.tokens["alice"]).post(
+        path, json={"model": "H100", "gpus": 8, "hours": 1, "start": start}
+    )
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input")
     assert "start" in r.json()["message"]
 
 
 @pytest.mark.parametrize("start", EXTREME_INSTANTS)
 def test_calendar_at_the_ends_of_time_is_a_422(world: ApiWorld, start: str) -> None:
-    r = world.http(world.tokens["alice"]).get("/v1/capacity/calendar", params={"model": "H100", "start": start})
+    r = world.http(world.tokens["alice"]).get(
+        "/v1/capacity/calendar", params={"model": "H100", "start": start}
+    )
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input")
 
 
@@ -44,7 +48,9 @@ def test_the_connection_is_usable_after_a_refused_request(world: ApiWorld) -> No
 
 @pytest.mark.parametrize("gpus", ["8", 8.0, True])
 def test_counts_are_strict_integers(world: ApiWorld, gpus: object) -> None:
-    r = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json={"model": "H100", "gpus": gpus, "hours": 1})
+    r = world.http(world.tokens["alice"]).post(
+        "/v1/reservations/quote", json={"model": "H100", "gpus": gpus, "hours": 1}
+    )
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input")
     assert "gpus" in r.json()["message"]
 
@@ -59,7 +65,11 @@ def test_a_duplicate_json_key_is_refused(world: ApiWorld) -> None:
     r = world.http(world.tokens["alice"]).post(
         "/v1/reservations", content=body, headers={"content-type": "application/json"}
     )
-    assert (r.status_code, r.json()["error"], r.json()["details"]) == (422, "invalid-input", {"field": "gpus"})
+    assert (r.status_code, r.json()["error"], r.json()["details"]) == (
+        422,
+        "invalid-input",
+        {"field": "gpus"},
+    )
     assert world.http(world.tokens["alice"]).get("/v1/reservations").json()["items"] == []  # nothing written
 
 
@@ -100,7 +110,9 @@ def test_every_model_the_schema_offers_is_accepted(world: ApiWorld) -> None:
 
 
 def test_a_model_outside_the_schema_is_refused_by_the_schema(world: ApiWorld) -> None:
-    r = world.http(world.tokens["alice"]).post("/v1/reservations/quote", json={"model": "Z9000", "gpus": 8, "hours": 1})
+    r = world.http(world.tokens["alice"]).post(
+        "/v1/reservations/quote", json={"model": "Z9000", "gpus": 8, "hours": 1}
+    )
     assert (r.status_code, r.json()["error"]) == (422, "invalid-input") and "Z9000" in r.json()["message"]
 
 

@@ -98,12 +98,16 @@ def _not_migrated() -> None:
     class NotMigrated(DomainError):
         code = "not-migrated"
 
-    raise NotMigrated("the database postgresql://db.internal/neocloud has no schema: run `neocloud db upgrade`")
+    raise NotMigrated(
+        "the database postgresql://db.internal/neocloud has no schema: run `neocloud db upgrade`"
+    )
 
 
 def _readyz(check: Callable[[], None], token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return TestClient(create_app(SimpleNamespace(control=SimpleNamespace(tenancy=_Tenancy()), check_ready=check))).get("/readyz", headers=headers)
+    return TestClient(
+        create_app(SimpleNamespace(control=SimpleNamespace(tenancy=_Tenancy()), check_ready=check))
+    ).get("/readyz", headers=headers)
 
 
 def test_readyz_is_503_with_the_reason_for_an_operator_when_not_migrated() -> None:

@@ -32,9 +32,14 @@ class _Failing:
 
 @pytest.mark.parametrize(
     ("error", "status", "code"),
-    [(RuntimeError("a bug"), 500, "internal"), (Unavailable("the database is unavailable"), 503, "unavailable")],
+    [
+        (RuntimeError("a bug"), 500, "internal"),
+        (Unavailable("the database is unavailable"), 503, "unavailable"),
+    ],
 )
-def test_the_next_request_on_the_connection_is_answered_after_an_error(error: Exception, status: int, code: str) -> None:
+def test_the_next_request_on_the_connection_is_answered_after_an_error(
+    error: Exception, status: int, code: str
+) -> None:
     app = create_app(SimpleNamespace(control=SimpleNamespace(tenancy=_Failing(error))))
     with LiveServer(app) as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

@@ -60,7 +60,9 @@ def raced(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         control.tenancy.create_tenant("filler")
         filler = control.tenancy.authenticate(control.tenancy.create_token("filler", Role.TENANT_ADMIN)[1])
         for _ in range(NODES - FREE_NODES):  # leave only FREE_NODES nodes' worth of GPUs
-            control.reservations.reserve(filler, ReservationRequest("H100", GPUS_PER_NODE, 24, datetime.now(UTC)))
+            control.reservations.reserve(
+                filler, ReservationRequest("H100", GPUS_PER_NODE, 24, datetime.now(UTC))
+            )
         control.tenancy.create_tenant("racer")
         token = control.tenancy.create_token("racer", Role.TENANT_ADMIN)[1]
         operator = control.tenancy.create_token(None, Role.OPERATOR)[1]

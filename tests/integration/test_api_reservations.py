@@ -40,13 +40,22 @@ def test_same_idempotency_key_returns_the_same_reservation(world: ApiWorld) -> N
 
 @pytest.mark.parametrize(
     "changed",
-    [{"hours": 3}, {"start": "2026-03-02T12:00:00Z"}, {"project": "ml"}, {"gpus": 16}, {"shape": "whole-nodes"}],
+    [
+        {"hours": 3},
+        {"start": "2026-03-02T12:00:00Z"},
+        {"project": "ml"},
+        {"gpus": 16},
+        {"shape": "whole-nodes"},
+    ],
     ids=["hours", "start", "project", "gpus", "shape"],
 )
 def test_a_reused_idempotency_key_with_another_request_is_409(world: ApiWorld, changed: dict) -> None:
     """Hardening #5: the whole canonical request is compared (before: hours, start and project were not)."""
     http = world.http(world.tokens["alice"])
-    assert http.post("/v1/projects", json={"tenant_id": world.tenant_ids["alice"], "name": "ml"}).status_code == 201
+    assert (
+        http.post("/v1/projects", json={"tenant_id": world.tenant_ids["alice"], "name": "ml"}).status_code
+        == 201
+    )
     first = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == 201
     other = http.post("/v1/reservations", json={**RESERVE, **changed}, headers={"Idempotency-Key": "k-1"})
@@ -58,7 +67,9 @@ def test_a_reused_idempotency_key_with_another_request_is_409(world: ApiWorld, c
 def test_a_reused_key_naming_the_same_project_differently_is_the_same_request(world: ApiWorld) -> None:
     http = world.http(world.tokens["alice"])
     first = http.post("/v1/reservations", json=RESERVE, headers={"Idempotency-Key": "k-1"}).json()
-    again = http.post("/v1/reservations", json={**RESERVE, "project": "default"}, headers={"Idempotency-Key": "k-1"})
+    again = http.post(
+        "/v1/reservations", json={**RESERVE, "project": "default"}, headers={"Idempotency-Key": "k-1"}
+    )
     assert (again.status_code, again.json()["id"]) in ((200, first["id"]), (201, first["id"]))
 
 

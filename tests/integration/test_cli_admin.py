@@ -62,7 +62,9 @@ def test_tenants_suspend_resume_and_list(op) -> None:  # type: ignore[no-untyped
 
 
 def test_tokens_create_with_an_expiry(op) -> None:  # type: ignore[no-untyped-def]
-    token = json.loads(op("tokens", "create", "--tenant", "acme", "--role", "viewer", "--expires-in", "30d", "--json").stdout)
+    token = json.loads(
+        op("tokens", "create", "--tenant", "acme", "--role", "viewer", "--expires-in", "30d", "--json").stdout
+    )
     assert token["expires_at"] is not None
     bad = op("tokens", "create", "--tenant", "acme", "--role", "viewer", "--expires-in", "soon", ok=False)
     assert bad.exit_code == 1 and "--expires-in" in bad.output
@@ -130,7 +132,17 @@ def test_audit_as_a_tenant_admin_shows_only_its_tenant(run, served) -> None:  # 
     entries = json.loads(result.stdout)["items"]
     assert entries and {e["tenant_id"] for e in entries} == {world.tenant_ids["bob"]}
     assert world.tenant_ids["alice"] not in result.stdout
-    created = json.loads(run("audit", "--action", "tenant.create", "--since", "2026-03-01T00:00:00", "--json", token=world.operator).stdout)
+    created = json.loads(
+        run(
+            "audit",
+            "--action",
+            "tenant.create",
+            "--since",
+            "2026-03-01T00:00:00",
+            "--json",
+            token=world.operator,
+        ).stdout
+    )
     assert created["total"] >= 2
     assert "Audit log" in run("audit", token=world.operator).stdout
     member = run("audit", token=world.token_for("bob", Role.TENANT_MEMBER))

@@ -36,12 +36,12 @@ def run(served: tuple[ApiWorld, str], tmp_path: Path, monkeypatch: pytest.Monkey
     return invoke
 
 
-
 def _reserve(run, start: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
     """One 8-GPU H100 reservation of an hour from `start`, through the CLI's --json."""
     return json.loads(  # type: ignore[no-any-return]
         run("reserve", "--model", "H100", "--gpus", "8", "--hours", "1", "--start", start, "--json").stdout
     )
+
 
 def test_reserve_json_prints_one_document(run) -> None:  # type: ignore[no-untyped-def]
     result = run(

@@ -10,13 +10,19 @@ from neocloud.client import ApiError, NeocloudClient
 
 
 def _client(handler, **kw) -> NeocloudClient:
-    return NeocloudClient("http://neocloud.test", "nc_x", http=httpx.Client(
-        base_url="http://neocloud.test", transport=httpx.MockTransport(handler)), **kw)
+    return NeocloudClient(
+        "http://neocloud.test",
+        "nc_x",
+        http=httpx.Client(base_url="http://neocloud.test", transport=httpx.MockTransport(handler)),
+        **kw,
+    )
 
 
 def test_a_server_error_is_reported_as_the_servers_error_not_unreachability() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(500, json={"error": "internal", "message": "internal error; the server logged it", "details": {}})
+        return httpx.Response(
+            500, json={"error": "internal", "message": "internal error; the server logged it", "details": {}}
+        )
 
     with pytest.raises(ApiError) as err:
         _client(handler).whoami()
@@ -25,10 +31,16 @@ def test_a_server_error_is_reported_as_the_servers_error_not_unreachability() ->
 
 
 def test_a_503_is_retried_after_the_servers_retry_after() -> None:
-    answers = iter([
-        httpx.Response(503, headers={"Retry-After": "0"}, json={"error": "unavailable", "message": "down", "details": {}}),
-        httpx.Response(200, json={"token_id": "tok_1", "role": "viewer", "tenant_id": None}),
-    ])
+    answers = iter(
+        [
+            httpx.Response(
+                503,
+                headers={"Retry-After": "0"},
+                json={"error": "unavailable", "message": "down", "details": {}},
+            ),
+            httpx.Response(200, json={"token_id": "tok_1", "role": "viewer", "tenant_id": None}),
+        ]
+    )
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -41,7 +53,9 @@ def test_a_503_is_retried_after_the_servers_retry_after() -> None:
 
 def test_a_503_that_persists_is_reported_with_its_code() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503, headers={"Retry-After": "0"}, json={"error": "busy", "message": "busy", "details": {}})
+        return httpx.Response(
+            503, headers={"Retry-After": "0"}, json={"error": "busy", "message": "busy", "details": {}}
+        )
 
     with pytest.raises(ApiError) as err:
         _client(handler, retries=1).whoami()

@@ -29,7 +29,9 @@ def _overlaps(engine) -> list[tuple[str, int]]:
         by_gpu[(node_id, slot)].append((start, end))
     bad = []
     for gpu, spans in by_gpu.items():
-        held = sorted((s for s in spans if s[1] is None or s[1] > s[0]), key=lambda s: s[0])  # empty spans hold nothing
+        held = sorted(
+            (s for s in spans if s[1] is None or s[1] > s[0]), key=lambda s: s[0]
+        )  # empty spans hold nothing
         bad += [gpu for (_, e1), (s2, _) in itertools.pairwise(held) if e1 is None or e1 > s2]
     return bad
 
@@ -66,8 +68,13 @@ def _race(n: int, attempt) -> tuple[list, list]:
 def test_racers_for_the_last_free_node_one_wins_and_the_rest_conflict(engine):
     w = world(engine, h100_fleet(4))
     acme = w.tenant("acme")
-    w.control.reservations.reserve(acme, ReservationRequest("H100", 24, 4, shape="whole-nodes"))  # 1 node left
-    wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 2, shape="whole-nodes")))
+    w.control.reservations.reserve(
+        acme, ReservationRequest("H100", 24, 4, shape="whole-nodes")
+    )  # 1 node left
+    wins, losses = _race(
+        RACERS,
+        lambda i: w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 2, shape="whole-nodes")),
+    )
     assert len(wins) == 1 and len(losses) == RACERS - 1
     assert all("reasons" in err.details for err in losses)
     assert _overlaps(engine) == []
@@ -76,10 +83,17 @@ def test_racers_for_the_last_free_node_one_wins_and_the_rest_conflict(engine):
 def test_racing_gpu_requests_fill_the_fleet_exactly(engine):
     w = world(engine, h100_fleet(2))
     tenants = [w.tenant(f"t{i}") for i in range(4)]
-    wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(tenants[i % 4], ReservationRequest("H100", 1, 1)))
+    wins, losses = _race(
+        RACERS, lambda i: w.control.reservations.reserve(tenants[i % 4], ReservationRequest("H100", 1, 1))
+    )
     assert len(wins) == 16 and len(losses) == RACERS - 16
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(DISTINCT node_id || ':' || slot) FROM allocation_gpus")).scalar_one() == 16
+        assert (
+            conn.execute(
+                text("SELECT count(DISTINCT node_id || ':' || slot) FROM allocation_gpus")
+            ).scalar_one()
+            == 16
+        )
     assert _overlaps(engine) == []
 
 
@@ -90,7 +104,9 @@ def test_racing_instances_and_reservations_never_double_book(engine):
     def attempt(i: int):
         if i % 2:
             return w.control.instances.create_instance(acme, InstanceRequest("H100", 1))
-        return w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1, start=w.clock.now() + timedelta(minutes=30)))
+        return w.control.reservations.reserve(
+            acme, ReservationRequest("H100", 8, 1, start=w.clock.now() + timedelta(minutes=30))
+        )
 
     wins, _ = _race(RACERS, attempt)
     assert len(wins) == 4  # each node goes to one instance or one reservation
@@ -100,7 +116,12 @@ def test_racing_instances_and_reservations_never_double_book(engine):
 def test_racers_with_one_idempotency_key_all_get_the_same_reservation(engine):
     w = world(engine, h100_fleet(4))
     acme = w.tenant("acme")
-    wins, losses = _race(RACERS, lambda i: w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1), idempotency_key="once"))
+    wins, losses = _race(
+        RACERS,
+        lambda i: w.control.reservations.reserve(
+            acme, ReservationRequest("H100", 8, 1), idempotency_key="once"
+        ),
+    )
     assert losses == [] and len({r.id for r in wins}) == 1
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM allocations")).scalar_one() == 1

@@ -42,7 +42,9 @@ def test_db_upgrade_reports_the_revisions(run):
 def test_token_secret_is_printed_once_and_authenticates(run, tmp_path):
     run("db", "upgrade")
     run("tenants", "create", "acme")
-    token = json.loads(run("tokens", "create", "--tenant", "acme", "--role", "tenant-member", "--json").stdout)
+    token = json.loads(
+        run("tokens", "create", "--tenant", "acme", "--role", "tenant-member", "--json").stdout
+    )
     assert token["token"] == token["secret"] and token["secret"].startswith("nc_")
     assert token["role"] == "tenant-member"
     from neocloud.bootstrap import Settings, build_services
@@ -92,8 +94,23 @@ def test_worker_once_starts_a_due_reservation(run, tmp_path):
 
 
 def test_bench_admission_reports_each_store(run):
-    out = json.loads(run("bench", "admission", "--store", "memory", "--store", "sqlite", "--nodes", "4",
-                         "--requests", "6", "--repeats", "1", "--json").stdout)
+    out = json.loads(
+        run(
+            "bench",
+            "admission",
+            "--store",
+            "memory",
+            "--store",
+            "sqlite",
+            "--nodes",
+            "4",
+            "--requests",
+            "6",
+            "--repeats",
+            "1",
+            "--json",
+        ).stdout
+    )
     assert [r["store"] for r in out] == ["memory", "sqlite"]
     assert all(len(r["reserve_runs"]) == 1 and r["requests"] == 6 for r in out)
 
@@ -109,7 +126,9 @@ def test_worker_meters_usage_as_it_reconciles(run, monkeypatch):
 
     calls = []
     original = BillingService.meter
-    monkeypatch.setattr(BillingService, "meter", lambda self, until=None: calls.append(1) or original(self, until))
+    monkeypatch.setattr(
+        BillingService, "meter", lambda self, until=None: calls.append(1) or original(self, until)
+    )
     run("db", "upgrade")
     run("worker", "--once", "--json")
     assert calls == [1]

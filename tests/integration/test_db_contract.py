@@ -41,7 +41,9 @@ def test_back_to_back_reservations_share_gpus_without_overlap(database):
     w = world(database)
     acme = w.tenant("acme")
     w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2))
-    later = w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=2)))
+    later = w.control.reservations.reserve(
+        acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=2))
+    )
     assert later.start == T0 + timedelta(hours=2)
 
 
@@ -87,7 +89,12 @@ def test_cancel_frees_the_gpus(database):
     acme = w.tenant("acme")
     r = w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=1)))
     assert w.control.reservations.cancel_reservation(acme, r.id).state == "cancelled"
-    assert w.control.reservations.reserve(acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=1))).state == "scheduled"
+    assert (
+        w.control.reservations.reserve(
+            acme, ReservationRequest("H100", 32, 2, start=T0 + timedelta(hours=1))
+        ).state
+        == "scheduled"
+    )
 
 
 def test_extend_keeps_the_same_gpus_and_reprices(database):
@@ -100,7 +107,8 @@ def test_extend_keeps_the_same_gpus_and_reprices(database):
     assert longer.end == r.end + timedelta(hours=2) and longer.nodes == r.nodes
     unit = catalog_price(w, "H100", "reserved", 1)
     assert (Decimal(r.price_total), Decimal(longer.price_total)) == (
-        round_half_even(unit * 8 * 2, "USD").decimal(), round_half_even(unit * 8 * 4, "USD").decimal()
+        round_half_even(unit * 8 * 2, "USD").decimal(),
+        round_half_even(unit * 8 * 4, "USD").decimal(),
     )
 
 

@@ -72,14 +72,27 @@ def test_audit_entries_round_trip_filtered_and_in_order(database):
     w.control.tenancy.set_quota(op, acme.tenant_id, "H100", 8)
     every = w.control.audit.list_entries(op, PageRequest(500)).items
     assert [e.action for e in every] == [
-        "tenant.create", "token.create", "tenant.create", "token.create", "token.create", "quota.set"]
+        "tenant.create",
+        "token.create",
+        "tenant.create",
+        "token.create",
+        "token.create",
+        "quota.set",
+    ]
     assert [int(e.id) for e in every] == sorted(int(e.id) for e in every)
     quota = every[-1]
-    assert (quota.actor, quota.tenant_id, quota.target) == (op.token_id, acme.tenant_id, f"{acme.tenant_id}/H100")
+    assert (quota.actor, quota.tenant_id, quota.target) == (
+        op.token_id,
+        acme.tenant_id,
+        f"{acme.tenant_id}/H100",
+    )
     assert quota.details == {"model": "H100", "project_id": None, "gpus": 8, "previous_gpus": 512}
     assert every[0].at == T0 and every[2].at == T0 + timedelta(minutes=5)
     assert [e.action for e in w.control.audit.list_entries(acme, PageRequest(500)).items] == [
-        "tenant.create", "token.create", "quota.set"]
+        "tenant.create",
+        "token.create",
+        "quota.set",
+    ]
     late = w.control.audit.list_entries(op, since=T0 + timedelta(minutes=5), action="tenant.create")
     assert late.total == 1 and late.items[0].details["name"] == "globex"
 

@@ -78,8 +78,9 @@ class KeepAlive:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.sockets: list[object] = []
 
-    def send(self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
-             ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def send(
+        self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
         self.conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
         r = self.conn.getresponse()
@@ -92,7 +93,9 @@ def test_an_outage_is_503_with_retry_after_on_a_connection_that_stays_open(db: D
     answers: list[tuple[int, dict[str, str], dict[str, Any]]] = []
     failures: list[BaseException] = []
     done = threading.Event()
-    with ServerProcess(db.cluster.url, data_dir=db.tmp, reconcile_every=0, log=db.tmp / "outage.log") as server:
+    with ServerProcess(
+        db.cluster.url, data_dir=db.tmp, reconcile_every=0, log=db.tmp / "outage.log"
+    ) as server:
         client = KeepAlive(server.url, db.token)
 
         def load() -> None:
@@ -125,7 +128,10 @@ def test_an_outage_is_503_with_retry_after_on_a_connection_that_stays_open(db: D
     for status, headers, body in answers:
         if status == 503:
             assert int(headers["retry-after"]) > 0
-            assert set(body) == {"error", "message", "details"} and body["error"] in ("unavailable", "busy"), body
+            assert set(body) == {"error", "message", "details"} and body["error"] in (
+                "unavailable",
+                "busy",
+            ), body
             assert "127.0.0.1" not in body["message"] and "psycopg" not in body["message"]
     assert any(status == 200 for status, _, _ in answers[restarted:]), "no recovery after the restart"
     assert len({id(sock) for sock in client.sockets}) == 1 and client.sockets[-1] is not None
@@ -135,7 +141,9 @@ def _allocation_state(url: str, allocation_id: str) -> str | None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT state FROM allocations WHERE id = :id"), {"id": allocation_id}).scalar()
+            return conn.execute(
+                text("SELECT state FROM allocations WHERE id = :id"), {"id": allocation_id}
+            ).scalar()
     finally:
         engine.dispose()
 
@@ -147,8 +155,20 @@ def test_the_worker_backs_off_through_an_outage_and_carries_on(db: Db) -> None:
     env = {**os.environ, "NEOCLOUD_DATABASE_URL": db.cluster.url, "NEOCLOUD_DATA_DIR": str(db.tmp)}
     with open(log, "wb") as out:
         worker = subprocess.Popen(
-            [sys.executable, "-c", "from neocloud.cli.main import main; main()", "worker", "--interval", "0.1",
-             "--meter-every", "0"], stdout=out, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-c",
+                "from neocloud.cli.main import main; main()",
+                "worker",
+                "--interval",
+                "0.1",
+                "--meter-every",
+                "0",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 30
         while _allocation_state(db.cluster.url, before.id) != "active" and time.monotonic() < deadline:
@@ -157,7 +177,10 @@ def test_the_worker_backs_off_through_an_outage_and_carries_on(db: Db) -> None:
         instance = db.control.instances.create_instance(acme, InstanceRequest("H100", 1))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and worker.poll() is None:
-            if _allocation_state(db.cluster.url, instance.id) == "active" and "succeed again" in log.read_text():
+            if (
+                _allocation_state(db.cluster.url, instance.id) == "active"
+                and "succeed again" in log.read_text()
+            ):
                 break
             time.sleep(0.2)
         alive = worker.poll() is None
@@ -195,14 +218,18 @@ def _stopped(pid: int) -> bool:
 
 
 def test_a_frozen_lock_holder_delays_the_healthy_server_by_seconds_only(db: Db) -> None:
-    with ServerProcess(db.cluster.url, data_dir=db.tmp, reconcile_every=0, log=db.tmp / "frozen.log") as server:
+    with ServerProcess(
+        db.cluster.url, data_dir=db.tmp, reconcile_every=0, log=db.tmp / "frozen.log"
+    ) as server:
         holder = subprocess.Popen([sys.executable, "-c", HOLDER, db.cluster.url], stdout=subprocess.PIPE)
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
             while not _stopped(holder.pid):
                 time.sleep(0.01)
             frozen_at = time.monotonic()
-            with httpx.Client(base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {db.token}"}) as http:
+            with httpx.Client(
+                base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {db.token}"}
+            ) as http:
                 first = http.post("/v1/reservations", json=BODY, headers={"Idempotency-Key": "frozen"})
                 waited = time.monotonic() - frozen_at
                 assert waited < LOCK_TIMEOUT_S + 2.5, f"the healthy server waited {waited:.1f}s"

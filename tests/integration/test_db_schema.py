@@ -21,8 +21,16 @@ def test_a_migrated_database_passes_the_check(engine):
 
 def test_migrations_create_every_table(engine):
     names = set(inspect(engine).get_table_names())
-    assert {"tenants", "projects", "tokens", "quotas", "nodes", "allocations",
-            "allocation_gpus", "allocation_events"} <= names
+    assert {
+        "tenants",
+        "projects",
+        "tokens",
+        "quotas",
+        "nodes",
+        "allocations",
+        "allocation_gpus",
+        "allocation_events",
+    } <= names
     assert "capacity_locks" not in names  # dropped by 0008: admission locks node rows
 
 

@@ -154,9 +154,20 @@ def _start_demo_at_80_columns(port: int, tmp: Path) -> subprocess.Popen[str]:
     """`neocloud demo` as `make run` starts it (its own temporary data dir, here under `tmp`), 80 columns."""
     env = {**os.environ, "COLUMNS": "80", "TMPDIR": str(tmp)}
     return subprocess.Popen(
-        [sys.executable, "-c", "from neocloud.cli.main import main; main()", "demo", "--port", str(port),
-         "--provision-delay", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "from neocloud.cli.main import main; main()",
+            "demo",
+            "--port",
+            str(port),
+            "--provision-delay",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
 
 
@@ -225,11 +236,17 @@ def test_demo_has_an_invoiced_past_month_over_http(demo_at_80: tuple[str, list[s
         assert r.status_code == 200, r.text
         return [i for i in r.json() if i["period"] == month]
 
-    assert {(i["kind"], i["state"]) for i in invoices("globex")} == {("invoice", "finalized"), ("credit-note", "finalized")}
+    assert {(i["kind"], i["state"]) for i in invoices("globex")} == {
+        ("invoice", "finalized"),
+        ("credit-note", "finalized"),
+    }
     assert {(i["kind"], i["state"]) for i in invoices("acme")} == {("invoice", "paid")}
     hint = next(line for line in banner if line.startswith("  INVOICE="))
-    r = httpx.get(f"{url}/v1/invoices/{hint.split('=', 1)[1]}/download", params={"format": "csv"},
-                  headers={"Authorization": f"Bearer {tokens['acme']}"})
+    r = httpx.get(
+        f"{url}/v1/invoices/{hint.split('=', 1)[1]}/download",
+        params={"format": "csv"},
+        headers={"Authorization": f"Bearer {tokens['acme']}"},
+    )
     assert r.status_code == 200 and "H100" in r.text
 
 
@@ -241,7 +258,9 @@ def test_demo_revenue_has_rows_and_its_past_month_reconciles(demo_at_80: tuple[s
     revenue = CliRunner().invoke(app, ["revenue", "--by", "tenant", "--json", "--data-dir", data_dir])
     assert revenue.exit_code == 0, revenue.output
     assert len(json.loads(revenue.stdout)["items"]) == 2
-    report = CliRunner().invoke(app, ["billing", "reconcile", "--period", month, "--json", "--data-dir", data_dir])
+    report = CliRunner().invoke(
+        app, ["billing", "reconcile", "--period", month, "--json", "--data-dir", data_dir]
+    )
     assert report.exit_code == 0, report.output
     assert json.loads(report.stdout)["differences"] == []
     assert json.loads(report.stdout)["invoiced_seconds"] != "0"

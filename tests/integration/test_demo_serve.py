@@ -141,8 +141,22 @@ def test_serve_without_metering_says_loudly_that_a_worker_must_meter(tmp_path: P
     upgrade_database(Settings(data_dir=tmp_path))
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, "serve", "--data-dir", str(tmp_path), "--port", str(port), "--meter-every", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-c",
+            ENTRY,
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--meter-every",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
     )
     try:
         deadline = time.monotonic() + 30

@@ -605,7 +605,9 @@ EXPECTATIONS: dict[str, list[Probe]] = {
     "GET /v1/nodes/{node}/health": [_node("GET", "health", None, OPERATOR_ONLY)],
     "GET /v1/nodes/{node}/events": [_node("GET", "events", None, OPERATOR_ONLY)],
     "POST /v1/nodes/{node}/cordon": [_node("POST", "cordon", {"reason": "matrix"}, OPERATOR_ONLY)],
-    "POST /v1/nodes/{node}/uncordon": [_node("POST", "uncordon", {"reason": "matrix"}, E(403, 403, 403, 409))],
+    "POST /v1/nodes/{node}/uncordon": [
+        _node("POST", "uncordon", {"reason": "matrix"}, E(403, 403, 403, 409))
+    ],
     "POST /v1/nodes/{node}/drain": [_node("POST", "drain", {"reason": "matrix"}, OPERATOR_ONLY)],
     "POST /v1/nodes/{node}/repair": [
         _node("POST", "repair", {"reason": "matrix", "action": "reboot"}, E(403, 403, 403, 409))
@@ -639,8 +641,17 @@ EXPECTATIONS: dict[str, list[Probe]] = {
             lambda me, m, i: Req(
                 "POST",
                 "/v1/health-events",
-                {"events": [{"node": me.node_ids[0], "component": "gpu", "code": "79", "severity": "warning",
-                             "recommended_action": "reboot"}]},
+                {
+                    "events": [
+                        {
+                            "node": me.node_ids[0],
+                            "component": "gpu",
+                            "code": "79",
+                            "severity": "warning",
+                            "recommended_action": "reboot",
+                        }
+                    ]
+                },
             ),
             OPERATOR_ONLY,
         )

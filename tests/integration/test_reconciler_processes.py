@@ -36,7 +36,9 @@ def test_two_reconciler_processes_make_each_transition_once(engine):
     w = world(engine, h100_fleet(16))
     acme = w.tenant("acme")
     for i in range(12):
-        w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1 + i % 3, start=T0 + timedelta(minutes=i)))
+        w.control.reservations.reserve(
+            acme, ReservationRequest("H100", 8, 1 + i % 3, start=T0 + timedelta(minutes=i))
+        )
     spot = w.control.instances.create_instance(acme, InstanceRequest("H100", 1, spot=True))
     w.control.instances.create_instance(acme, InstanceRequest("H100", 2))
     url = database_url(engine)

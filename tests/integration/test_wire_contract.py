@@ -191,7 +191,10 @@ def test_the_client_parses_every_answer_into_the_class_the_server_serves(world: 
     r2 = alice.reserve("H100", 8, 2)
     world.control.reconcile()
     call(nh_op.cordon, "h1" if r2.nodes[0] != "h1" else "h2", "contract")
-    call(nh_op.report, [{"node": r2.nodes[0], "component": "gpu", "code": "79", "recommended_action": "replace"}])
+    call(
+        nh_op.report,
+        [{"node": r2.nodes[0], "component": "gpu", "code": "79", "recommended_action": "replace"}],
+    )
     call(nh_alice.notices)
     # the degraded notice queued a delivery (nothing dispatches it here)
     call(nh_alice.deliveries, hook.id)
@@ -226,7 +229,9 @@ def test_billing_documents_print_exactly_as_the_server_sent_them(world: ApiWorld
     for by in ("model", "project", "product", "day"):
         raw = http.get("/v1/usage", params={**window, "by": by}).json()
         named = {"project_name"} if by == "project" else set()
-        assert raw["items"] and all(set(item) == {by, *named, "gpu_seconds", "gpu_hours"} for item in raw["items"])
+        assert raw["items"] and all(
+            set(item) == {by, *named, "gpu_seconds", "gpu_hours"} for item in raw["items"]
+        )
         parsed = client.usage(start=MARCH.start, end=MARCH.end, by=by)
         assert to_json(parsed) == raw and list(to_json(parsed)) == list(raw)
         assert [item.key(by) for item in parsed.items] == [item[by] for item in raw["items"]]

@@ -13,14 +13,23 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def fresh(end: datetime | None = T0 + timedelta(hours=1)) -> Allocation:
-    alloc, _ = Allocation.new(AllocationId("a1"), TenantId("t"), ProjectId("p"), Product.RESERVED, "H100", 8, T0, end, at=T0)
+    alloc, _ = Allocation.new(
+        AllocationId("a1"), TenantId("t"), ProjectId("p"), Product.RESERVED, "H100", 8, T0, end, at=T0
+    )
     return alloc
 
 
 def test_a_new_allocation_is_requested_with_a_first_event():
-    alloc, event = Allocation.new(AllocationId("a1"), TenantId("t"), ProjectId("p"), Product.SPOT, "H100", 8, T0, None, at=T0)
+    alloc, event = Allocation.new(
+        AllocationId("a1"), TenantId("t"), ProjectId("p"), Product.SPOT, "H100", 8, T0, None, at=T0
+    )
     assert alloc.state is State.REQUESTED
-    assert (event.from_state, event.to_state, event.product, event.gpus) == (None, State.REQUESTED, Product.SPOT, 8)
+    assert (event.from_state, event.to_state, event.product, event.gpus) == (
+        None,
+        State.REQUESTED,
+        Product.SPOT,
+        8,
+    )
 
 
 def test_the_happy_path_goes_through_every_state_with_events():

@@ -20,7 +20,9 @@ H100 = gpu_model("H100")
 PLACER = placer("default")
 
 
-def booking(node_id: str, slots_: range, start: datetime, end: datetime | None, alloc: str = "a") -> list[GpuBooking]:
+def booking(
+    node_id: str, slots_: range, start: datetime, end: datetime | None, alloc: str = "a"
+) -> list[GpuBooking]:
     return [GpuBooking(AllocationId(alloc), NodeId(node_id), s, start, end) for s in slots_]
 
 
@@ -49,13 +51,17 @@ def test_earliest_fit_is_the_asked_start_when_free():
 
 def test_earliest_fit_waits_for_a_booking_to_end():
     f = fleet(node("a"))
-    fit = earliest_fit(PLACER, f, booking("a", range(4), T0, T0 + 3 * H), H100, Shape.WHOLE_NODES, 8, T0, H, random.Random(0))
+    fit = earliest_fit(
+        PLACER, f, booking("a", range(4), T0, T0 + 3 * H), H100, Shape.WHOLE_NODES, 8, T0, H, random.Random(0)
+    )
     assert fit.start == T0 + 3 * H and fit.reasons == {"free-gpus": 1}
 
 
 def test_earliest_fit_never_when_an_open_booking_blocks_forever():
     f = fleet(node("a"))
-    fit = earliest_fit(PLACER, f, booking("a", range(1), T0, None), H100, Shape.WHOLE_NODES, 8, T0, H, random.Random(0))
+    fit = earliest_fit(
+        PLACER, f, booking("a", range(1), T0, None), H100, Shape.WHOLE_NODES, 8, T0, H, random.Random(0)
+    )
     assert fit.start is None and fit.placement is None and fit.reasons
 
 
@@ -83,17 +89,25 @@ def test_slots_refuse_an_empty_range():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 7), st.integers(0, 10), st.integers(1, 6)), max_size=12),
-    st.integers(1, 24), st.integers(1, 5), st.integers(0, 8),
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 7), st.integers(0, 10), st.integers(1, 6)), max_size=12
+    ),
+    st.integers(1, 24),
+    st.integers(1, 5),
+    st.integers(0, 8),
 )
 def test_the_earliest_fit_never_overlaps_a_booking_of_the_gpus_it_takes(raw, gpus, hours, asked):
     f = fleet(node("n0"), node("n1"), node("n2"))
-    bookings = [GpuBooking(AllocationId(f"b{i}"), NodeId(f"n{n}"), s, T0 + a * H, T0 + (a + d) * H)
-                for i, (n, s, a, d) in enumerate(raw)]
+    bookings = [
+        GpuBooking(AllocationId(f"b{i}"), NodeId(f"n{n}"), s, T0 + a * H, T0 + (a + d) * H)
+        for i, (n, s, a, d) in enumerate(raw)
+    ]
     start = T0 + asked * H
     fit = earliest_fit(PLACER, f, bookings, H100, Shape.ANY, gpus, start, hours * H, random.Random(0))
     assert fit.start is not None  # every booking ends, so it fits eventually
     assert fit.start >= start and fit.placement is not None
     taken = {(f.nodes[s.node].id, slot) for s in fit.placement.shares for slot in s.gpu_slots}
-    clash = [b for b in bookings if (b.node_id, b.slot) in taken and b.overlaps(fit.start, fit.start + hours * H)]
+    clash = [
+        b for b in bookings if (b.node_id, b.slot) in taken and b.overlaps(fit.start, fit.start + hours * H)
+    ]
     assert clash == []

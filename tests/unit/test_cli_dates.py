@@ -30,15 +30,23 @@ def test_a_naive_date_time_is_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["1999-12-31", "2201-01-01", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00",
-             "2200-12-31T23:00:00-05:00"]
+    "text",
+    [
+        "1999-12-31",
+        "2201-01-01",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:00:00-05:00",
+        "2200-12-31T23:00:00-05:00",
+    ],
 )
 def test_years_outside_2000_to_2200_are_refused(text: str) -> None:
     with pytest.raises(BadInstant, match="between 2000 and 2200"):
         parse_instant(text)
 
 
-@pytest.mark.parametrize("text", ["tomorrow", "+2w", "-2h", "2030-13-01", "", "01/12/2030", "2030-12-01T25:00"])
+@pytest.mark.parametrize(
+    "text", ["tomorrow", "+2w", "-2h", "2030-13-01", "", "01/12/2030", "2030-12-01T25:00"]
+)
 def test_what_is_not_a_date_is_refused(text: str) -> None:
     with pytest.raises(BadInstant, match="is not a date or an ISO 8601 date-time"):
         parse_instant(text)
@@ -67,11 +75,15 @@ def _run(*args: str) -> tuple[int, str]:
         (("reserve", "--model", "H100", "--gpus", "8", "--hours", "1", "--start", "someday"), "--start"),
     ],
 )
-def test_every_flag_gives_one_error_naming_the_flag_once_with_an_example(args: tuple[str, ...], flag: str) -> None:
+def test_every_flag_gives_one_error_naming_the_flag_once_with_an_example(
+    args: tuple[str, ...], flag: str
+) -> None:
     code, err = _run(*args)
     assert code == 1
-    assert err == f"error: {flag}: 'someday' is not a date or an ISO 8601 date-time " \
-                  "(e.g. +2h, 2030-01-01 or 2030-01-01T09:00:00Z)"
+    assert (
+        err == f"error: {flag}: 'someday' is not a date or an ISO 8601 date-time "
+        "(e.g. +2h, 2030-01-01 or 2030-01-01T09:00:00Z)"
+    )
     assert err.count(flag) == 1
 
 

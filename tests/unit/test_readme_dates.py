@@ -60,4 +60,6 @@ def test_every_date_flag_in_the_readme_code_is_a_relative_form_or_a_date_the_cli
 def test_every_date_in_the_readme_code_is_at_least_a_year_ahead() -> None:
     soon = datetime.now(UTC) + MARGIN
     stale = [d for d in _dates(README.read_text()) if _instant(d) < soon]
-    assert not stale, f"README examples name dates less than a year ahead: {stale} (use later ones, e.g. 2030+)"
+    assert not stale, (
+        f"README examples name dates less than a year ahead: {stale} (use later ones, e.g. 2030+)"
+    )

@@ -28,10 +28,22 @@ PLACER = placer("default")
 
 def nvl72_racks(racks: int) -> Capacity:
     """`racks` GB200 NVL72 racks: 18 trays of 4 GPUs, one NVLink domain each."""
-    return Capacity(fleet(*[
-        node(f"r{r}-t{t:02d}", model="GB200", gpus=4, rack=f"rack-{r}", nvlink=f"nvl-{r}", su=f"su-{r // 2}")
-        for r in range(racks) for t in range(18)
-    ]))
+    return Capacity(
+        fleet(
+            *[
+                node(
+                    f"r{r}-t{t:02d}",
+                    model="GB200",
+                    gpus=4,
+                    rack=f"rack-{r}",
+                    nvlink=f"nvl-{r}",
+                    su=f"su-{r // 2}",
+                )
+                for r in range(racks)
+                for t in range(18)
+            ]
+        )
+    )
 
 
 def gpus_of(verdict) -> int:
@@ -48,7 +60,10 @@ def test_unknown_shape_lists_the_known_ones():
     assert "one-fabric" in err.value.details["known"]
 
 
-@pytest.mark.parametrize(("model", "shape", "gpus"), [(H100, Shape.WHOLE_NODES, 12), (GB200, Shape.WHOLE_NVL72, 100), (H100, Shape.ONE_FABRIC, 4)])
+@pytest.mark.parametrize(
+    ("model", "shape", "gpus"),
+    [(H100, Shape.WHOLE_NODES, 12), (GB200, Shape.WHOLE_NVL72, 100), (H100, Shape.ONE_FABRIC, 4)],
+)
 def test_shapes_come_in_whole_units(model, shape, gpus):
     with pytest.raises(InvalidInput) as err:
         validate(model, shape, gpus)
@@ -89,7 +104,9 @@ def test_whole_nvl72_skips_a_rack_with_one_busy_tray():
     cap.gpu_free[0, 0] = 0
     cap.whole_free[0] = 3
     verdict = place_shape(PLACER, GB200, Shape.WHOLE_NVL72, 72, cap, random.Random(0))
-    assert isinstance(verdict, Placement) and {cap.fleet.nodes[s.node].rack for s in verdict.shares} == {"rack-1"}
+    assert isinstance(verdict, Placement) and {cap.fleet.nodes[s.node].rack for s in verdict.shares} == {
+        "rack-1"
+    }
 
 
 def test_one_fabric_stays_inside_one_scalable_unit():

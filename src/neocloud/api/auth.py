@@ -81,7 +81,6 @@ class PrincipalCache:
                 self._entries.popitem(last=False)
         return found
 
-
     def principal_for(self, secret: str, tenancy: Authenticator) -> Principal:
         """`principal(secret, …)` with the epoch and clock of `tenancy`: what every route uses."""
         return self.principal(secret, tenancy.authenticate, tenancy.auth_epoch, tenancy.now)

@@ -35,20 +35,36 @@ class AdmissionResult:
 
 
 def bench_fleet(nodes: int) -> Fleet:
-    return Fleet.build("bench", [
-        Node(NodeId(f"n{i:05d}"), "H100", 8, 64_000, 256_000, rack=f"rack-{i}", nvlink=f"nvl-{i}",
-             su=f"su-{i // NODES_PER_SU}")
-        for i in range(nodes)
-    ])
+    return Fleet.build(
+        "bench",
+        [
+            Node(
+                NodeId(f"n{i:05d}"),
+                "H100",
+                8,
+                64_000,
+                256_000,
+                rack=f"rack-{i}",
+                nvlink=f"nvl-{i}",
+                su=f"su-{i // NODES_PER_SU}",
+            )
+            for i in range(nodes)
+        ],
+    )
 
 
 def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> tuple[float, float]:
     """(reservations admitted per second, ms per reconcile transition) for one fresh control plane,
     wired by bootstrap as production is (so each admission also prices through the billing catalog)."""
     clock = ManualClock(START)
-    with scratch_settings(kind, postgres_url) as settings, closing(
-        build_services(replace(settings, default_quota_gpus=None), clock=clock)  # measure admission, not quotas
-    ) as services:
+    with (
+        scratch_settings(kind, postgres_url) as settings,
+        closing(
+            build_services(
+                replace(settings, default_quota_gpus=None), clock=clock
+            )  # measure admission, not quotas
+        ) as services,
+    ):
         control = services.control
         control.fleet.import_fleet(bench_fleet(nodes))
         control.tenancy.create_tenant("bench")
@@ -56,7 +72,9 @@ def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> 
         who = control.tenancy.authenticate(secret)
         t0 = time.perf_counter()
         for i in range(requests):
-            control.reservations.reserve(who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes)))
+            control.reservations.reserve(
+                who, ReservationRequest("H100", 8, 1, start=START + timedelta(hours=i // nodes))
+            )
         rate = requests / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         report = control.reconcile(max_items=requests)
@@ -64,8 +82,11 @@ def run_once(kind: str, nodes: int, requests: int, postgres_url: str | None) -> 
     return rate, per
 
 
-def run(kind: str, nodes: int, requests: int, repeats: int, postgres_url: str | None = None) -> AdmissionResult:
+def run(
+    kind: str, nodes: int, requests: int, repeats: int, postgres_url: str | None = None
+) -> AdmissionResult:
     runs = [run_once(kind, nodes, requests, postgres_url) for _ in range(repeats)]
     rates = [r for r, _ in runs]
-    return AdmissionResult(kind, nodes, requests, statistics.median(rates), rates,
-                           statistics.median(p for _, p in runs))
+    return AdmissionResult(
+        kind, nodes, requests, statistics.median(rates), rates, statistics.median(p for _, p in runs)
+    )

@@ -126,7 +126,10 @@ def run_phase(
         t.join(duration + 60)
     seconds = time.perf_counter() - began
     if operation == "mixed":
-        return [_result(f"mixed-{'read' if op == 'list' else 'write'}", by_op[op], by_op_codes[op], seconds) for op in ops]
+        return [
+            _result(f"mixed-{'read' if op == 'list' else 'write'}", by_op[op], by_op_codes[op], seconds)
+            for op in ops
+        ]
     return [_result(operation, latencies, statuses, seconds)]
 
 
@@ -187,5 +190,9 @@ def run(
     phases: Sequence[str] = PHASES,
     model: str = "H100",
 ) -> ApiBenchResult:
-    results = [r for op in phases for r in run_phase(urls, tokens, op, clients=clients, duration=duration, model=model)]
+    results = [
+        r
+        for op in phases
+        for r in run_phase(urls, tokens, op, clients=clients, duration=duration, model=model)
+    ]
     return ApiBenchResult(clients, len(urls), database, duration, results)

@@ -144,9 +144,10 @@ def run(
     month = Period.month(year, month_number)
     log = event_log()
     clock = ManualClock(month.start)
-    with scratch_settings(store, database_url) as settings, closing(
-        build_services(settings, clock=clock, events=log)
-    ) as services:
+    with (
+        scratch_settings(store, database_url) as settings,
+        closing(build_services(settings, clock=clock, events=log)) as services,
+    ):
         assert services.billing is not None
         figures = _run(services.billing, log, clock, allocations, nodes, seed, month)
     return {"store": store, **figures}
@@ -159,7 +160,13 @@ class EventLog(LifecycleEventSource, Protocol):
 
 
 def _run(
-    service: BillingService, log: EventLog, clock: ManualClock, allocations: int, nodes: int, seed: int, month: Period
+    service: BillingService,
+    log: EventLog,
+    clock: ManualClock,
+    allocations: int,
+    nodes: int,
+    seed: int,
+    month: Period,
 ) -> dict[str, Any]:
     times: dict[str, float] = {}
     t = time.perf_counter()

@@ -13,7 +13,8 @@ from neocloud.cli.output import fail, print_json, print_table, progress
 from neocloud.kernel.errors import DomainError
 
 app = typer.Typer(
-    help="Benchmarks: openb (vs the published FGD results), scale, api, billing, health.", no_args_is_help=True
+    help="Benchmarks: openb (vs the published FGD results), scale, api, billing, health.",
+    no_args_is_help=True,
 )
 
 
@@ -31,8 +32,12 @@ def openb_command(
         None, "--variant", help="generate a variant from --pods (the default list), e.g. gpushare:80, cpu:250"
     ),
     variant_seed: int = typer.Option(1, "--variant-seed", help="seed of the generated variant"),
-    bound: bool = typer.Option(False, "--bound", help="also compute the limit any placement could reach (HiGHS)"),
-    departures: bool = typer.Option(False, "--departures", help="also replay with departures (deletion_time)"),
+    bound: bool = typer.Option(
+        False, "--bound", help="also compute the limit any placement could reach (HiGHS)"
+    ),
+    departures: bool = typer.Option(
+        False, "--departures", help="also replay with departures (deletion_time)"
+    ),
 ) -> None:
     """Run the openb protocol (FGD artifact, ATC'23) and compare with the published figures."""
     from neocloud.bench import openb
@@ -54,8 +59,15 @@ def openb_command(
                 )
 
             result = openb.run_openb(
-                pods, nodes, names, seed_list, on_seed=advance, variant=variant, variant_seed=variant_seed,
-                bound=bound, departures=departures,
+                pods,
+                nodes,
+                names,
+                seed_list,
+                on_seed=advance,
+                variant=variant,
+                variant_seed=variant_seed,
+                bound=bound,
+                departures=departures,
             )
         if plot is not None:
             openb.plot(result, plot)
@@ -71,7 +83,6 @@ def openb_command(
         caption=f"{result.nodes} GPU nodes, {result.gpus} GPUs; lower is better"
         + (f"; curves in {plot}" if plot else ""),
     )
-
 
 
 @app.command()
@@ -156,7 +167,6 @@ def scale(
     print_table(
         "decision latency by request size", ["GPUs", "decisions", "p50 ms", "p99 ms", "p99 target"], latency
     )
-
 
 
 BENCH_PG_PORT = 55439
@@ -354,11 +364,15 @@ def _print_api(
 
 @app.command("billing")
 def billing(
-    allocations: int = typer.Option(10_000, "--allocations", min=1, help="Synthetic allocations in the month."),
+    allocations: int = typer.Option(
+        10_000, "--allocations", min=1, help="Synthetic allocations in the month."
+    ),
     nodes: int = typer.Option(100_000, "--nodes", min=1, help="Nodes in the synthetic fleet."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generator's random streams."),
     store: str = typer.Option("memory", "--store", help="memory, sqlite (a temporary file) or postgres"),
-    database_url: str | None = typer.Option(None, "--database-url", help="PostgreSQL URL for --store postgres (a temporary schema is used)"),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="PostgreSQL URL for --store postgres (a temporary schema is used)"
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Meter and rate one month of synthetic allocations (daily metering, finalize, reconcile)."""

@@ -21,16 +21,26 @@ def register(app: typer.Typer) -> None:
 
 
 def sim(
-    superpod_days: float = typer.Option(30.0, "--superpod-days", min=0.01, help="simulated days of gb200-superpod"),
+    superpod_days: float = typer.Option(
+        30.0, "--superpod-days", min=0.01, help="simulated days of gb200-superpod"
+    ),
     campus_days: float = typer.Option(365.0, "--campus-days", min=0.01, help="simulated days of campus-1gw"),
     repeat: int = typer.Option(1, "--repeat", min=1, max=9, help="runs per engine (the median is reported)"),
     slice_jobs: int = typer.Option(100, "--slice-jobs", min=1, help="jobs in the API slice of each scenario"),
-    campus_slice_jobs: int = typer.Option(20, "--campus-slice-jobs", min=0, help="jobs in campus-1gw's API slice (0: none)"),
-    exact: bool = typer.Option(True, "--exact/--no-exact", help="also run gb200-superpod on the exact engine"),
-    exact_days: list[float] = typer.Option([], "--exact-days", min=0.01, help="exact engine: these days instead (repeatable)"),
+    campus_slice_jobs: int = typer.Option(
+        20, "--campus-slice-jobs", min=0, help="jobs in campus-1gw's API slice (0: none)"
+    ),
+    exact: bool = typer.Option(
+        True, "--exact/--no-exact", help="also run gb200-superpod on the exact engine"
+    ),
+    exact_days: list[float] = typer.Option(
+        [], "--exact-days", min=0.01, help="exact engine: these days instead (repeatable)"
+    ),
     pooled: bool = typer.Option(True, "--pooled/--no-pooled", help="run the pooled engine (both scenarios)"),
     seed: int = typer.Option(0, "--seed"),
-    demand: str | None = typer.Option(None, "--demand", help="override the presets' demand: philly or synthetic"),
+    demand: str | None = typer.Option(
+        None, "--demand", help="override the presets' demand: philly or synthetic"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Events/s and wall time of the simulator (gb200-superpod with Philly demand, campus-1gw), beside a
@@ -42,8 +52,12 @@ def sim(
         raise fail("--demand must be philly or synthetic")
     say = err_console.print
     engines = []
-    plan = [("gb200-superpod", superpod_days, "pooled", "simpy"), ("gb200-superpod", superpod_days, "pooled", "heap"),
-            ("campus-1gw", campus_days, "pooled", "simpy"), ("campus-1gw", campus_days, "pooled", "heap")]
+    plan = [
+        ("gb200-superpod", superpod_days, "pooled", "simpy"),
+        ("gb200-superpod", superpod_days, "pooled", "heap"),
+        ("campus-1gw", campus_days, "pooled", "simpy"),
+        ("campus-1gw", campus_days, "pooled", "heap"),
+    ]
     if not pooled:
         plan = []
     if exact:
@@ -61,17 +75,36 @@ def sim(
         print_json(result.to_json())
         return
     rows = [
-        (r["scenario"], r["engine"], r["loop"], f"{r['simulated_days']:g}", f"{r['events']:,}",
-         f"{r['wall_seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['events_per_second']:,.0f}",
-         f"{r['events_per_cpu_second']:,.0f}",
-         f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
-         f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-")
+        (
+            r["scenario"],
+            r["engine"],
+            r["loop"],
+            f"{r['simulated_days']:g}",
+            f"{r['events']:,}",
+            f"{r['wall_seconds']:.1f}",
+            f"{r['cpu_seconds']:.1f}",
+            f"{r['events_per_second']:,.0f}",
+            f"{r['events_per_cpu_second']:,.0f}",
+            f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
+            f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-",
+        )
         for r in result.rows()
     ]
     print_table(
         "bench sim (targets: ≥50,000 events/s, campus year < 600 s, ≥100× the API per event)",
-        ("scenario", "engine", "loop", "days", "events", "wall s", "CPU s", "events/s", "events/CPU-s",
-         "API ms/event", "vs API"),
+        (
+            "scenario",
+            "engine",
+            "loop",
+            "days",
+            "events",
+            "wall s",
+            "CPU s",
+            "events/s",
+            "events/CPU-s",
+            "API ms/event",
+            "vs API",
+        ),
         rows,
     )
     agree = result.agreement()
@@ -99,8 +132,16 @@ def console_command(
 
     if database not in ("memory", "sqlite"):
         raise fail("--database is memory or sqlite")
-    figures = run(preset=preset, tenants=tenants, requests=requests, database=database, map_runs=map_runs,
-                  browser=not no_browser, fleet_map=not no_map, pages=not no_pages)
+    figures = run(
+        preset=preset,
+        tenants=tenants,
+        requests=requests,
+        database=database,
+        map_runs=map_runs,
+        browser=not no_browser,
+        fleet_map=not no_map,
+        pages=not no_pages,
+    )
     if as_json:
         print_json(figures)
         return
@@ -119,8 +160,14 @@ def console_command(
 def _console_pages_table(figures: dict[str, Any]) -> None:
     base = {r["page"]: r for r in figures["baseline"]["pages"]}
     rows = [
-        (r["page"], base.get(r["page"], {}).get("p50_ms", "—"), base.get(r["page"], {}).get("p95_ms", "—"),
-         r["p50_ms"], r["p95_ms"], r["status"])
+        (
+            r["page"],
+            base.get(r["page"], {}).get("p50_ms", "—"),
+            base.get(r["page"], {}).get("p95_ms", "—"),
+            r["p50_ms"],
+            r["p95_ms"],
+            r["status"],
+        )
         for r in figures["measured"]["pages"]
     ]
     m = figures["measured"]
@@ -164,15 +211,26 @@ def health_command(
         f"bench health: {preset}, {days} days, 90 % reserved, medians of {repeats} seeds from {seed}",
         ("spares", "rsv", "fail", "intr", "MTTR m", "p50 %", "min %", "<99.9", "cred %", "spare %"),
         [
-            (f"{r.spares_per_rack}{' (default)' if r.spares_per_rack == default else ''}", r.reservations,
-             r.failures, r.interruptions, r.mttr_minutes, r.availability_p50, r.availability_min, r.below_target,
-             r.credits_pct_of_revenue, r.spare_utilisation_pct)
+            (
+                f"{r.spares_per_rack}{' (default)' if r.spares_per_rack == default else ''}",
+                r.reservations,
+                r.failures,
+                r.interruptions,
+                r.mttr_minutes,
+                r.availability_p50,
+                r.availability_min,
+                r.below_target,
+                r.credits_pct_of_revenue,
+                r.spare_utilisation_pct,
+            )
             for r in runs
         ],
         caption="spares per rack (0: baseline); rsv reservations, fail failures, intr interruptions, MTTR mean "
         "time to remediate, p50/min availability per reservation, <99.9 reservations below target, cred SLA "
         "credits % of revenue, spare % spare utilisation. Repair times: REFERENCE.md (kernel/reference.py)",
     )
+
+
 def _calibration(as_json: bool) -> None:
     from neocloud.bench.health_calibration import CHI2_7DF_999, calibration
 
@@ -189,11 +247,27 @@ def _calibration(as_json: bool) -> None:
     )
     print_table(
         "job mean time between failures, per profile against its source's figures",
-        ("profile", "job GPUs", "published", "model", "measured ± SE", "failures", "within 2 SE", "figure from"),
+        (
+            "profile",
+            "job GPUs",
+            "published",
+            "model",
+            "measured ± SE",
+            "failures",
+            "within 2 SE",
+            "figure from",
+        ),
         [
-            (m.profile, m.job_gpus, _hours(m.published_hours), _hours(m.model_hours),
-             f"{_hours(m.measured_hours)} ± {_hours(m.standard_error_hours)}", m.failures,
-             "yes" if m.within else "NO", m.published_by)
+            (
+                m.profile,
+                m.job_gpus,
+                _hours(m.published_hours),
+                _hours(m.model_hours),
+                f"{_hours(m.measured_hours)} ± {_hours(m.standard_error_hours)}",
+                m.failures,
+                "yes" if m.within else "NO",
+                m.published_by,
+            )
             for m in cal.mtbf
         ],
         caption="model = 24 h / (job GPUs x the profile's failures per GPU-day); rsc1 = Kokolis et al.'s "
@@ -209,10 +283,17 @@ def _hours(h: float) -> str:
 def provision(
     allocations: int = typer.Option(100, "--allocations", min=1, help="Allocations per run."),
     runs: int = typer.Option(3, "--runs", min=1, help="Runs (figures are medians)."),
-    slurm_conf: Path = typer.Option(Path("/tmp/neocloud-slurm/slurm.conf"), "--slurm-conf", envvar="SLURM_CONF",
-                                    help="the cluster's slurm.conf (scripts/slurm-up.sh starts a test cluster)"),
-    fleet_file: Path = typer.Option(Path("tests/slurm/fleet.yaml"), "--fleet",
-                                    help="the fleet whose nodes are the cluster's (neocloud slurm config of it)"),
+    slurm_conf: Path = typer.Option(
+        Path("/tmp/neocloud-slurm/slurm.conf"),
+        "--slurm-conf",
+        envvar="SLURM_CONF",
+        help="the cluster's slurm.conf (scripts/slurm-up.sh starts a test cluster)",
+    ),
+    fleet_file: Path = typer.Option(
+        Path("tests/slurm/fleet.yaml"),
+        "--fleet",
+        help="the fleet whose nodes are the cluster's (neocloud slurm config of it)",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Provisioning on a real Slurm: commit → Slurm reservation latency (p50/p99) and reservations
@@ -235,6 +316,9 @@ def provision(
         (f"time for {allocations}, one at a time (s)", figures["sequential_s"], figures["floor_s"]),
         ("reservations per second", figures["converged_per_s"], figures["floor_per_s"]),
     ]
-    print_table(f"bench provision ({allocations} allocations, median of {runs} runs)",
-                ("figure", "neocloud", "scontrol alone (floor)"), rows,
-                caption=f"ratio to floor: batch {figures['ratio_to_floor']}, one at a time {figures['sequential_ratio_to_floor']}")
+    print_table(
+        f"bench provision ({allocations} allocations, median of {runs} runs)",
+        ("figure", "neocloud", "scontrol alone (floor)"),
+        rows,
+        caption=f"ratio to floor: batch {figures['ratio_to_floor']}, one at a time {figures['sequential_ratio_to_floor']}",
+    )

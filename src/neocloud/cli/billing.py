@@ -55,7 +55,9 @@ def prices_set(
     price: str = typer.Option(..., "--price", help="per GPU-hour, a decimal such as 2.35"),
     currency: str = typer.Option(..., "--currency", help="USD or EUR (the catalog's currency)"),
     term: int | None = typer.Option(None, "--term", help="reserved term in months: 1, 3, 6, 12 or 36"),
-    start: str | None = typer.Option(None, "--from", help=f"when it applies from: {INSTANT_HELP}; default now"),
+    start: str | None = typer.Option(
+        None, "--from", help=f"when it applies from: {INSTANT_HELP}; default now"
+    ),
     tenant: str | None = typer.Option(
         None, "--tenant", help="a contract price for this tenant (name or id; refused when unknown)"
     ),
@@ -185,8 +187,11 @@ def billing_reconcile(
             from neocloud.billing.app.jobs import with_jobs
 
             end = min(result.period.end, services.control.deps.clock.now())
-            raw = with_jobs(result, services.control.jobs.report(result.period.start, end),
-                            billing.billed_by_allocation(result.period))
+            raw = with_jobs(
+                result,
+                services.control.jobs.report(result.period.start, end),
+                billing.billed_by_allocation(result.period),
+            )
         names = billing.tenant_names(TenantId(d["tenant_id"]) for d in raw["differences"] if "tenant_id" in d)
         report = {**reconcile_view(raw, names), **({"jobs": raw["jobs"]} if "jobs" in raw else {})}
     if as_json:
@@ -226,8 +231,10 @@ def billing_reconcile(
             f"jobs {jobs['from']} → {jobs['to']}: {jobs['jobs']} jobs, {jobs['job_gpu_seconds']} GPU-seconds, "
             f"{jobs['outside_paid_window_seconds']} outside a paid window",
             ("allocation", "job GPU-seconds", "billed GPU-seconds", "utilisation"),
-            [(a["allocation_id"], a["job_gpu_seconds"], a["billed_gpu_seconds"], a["utilisation"] or "-")
-             for a in jobs["allocations"]],
+            [
+                (a["allocation_id"], a["job_gpu_seconds"], a["billed_gpu_seconds"], a["utilisation"] or "-")
+                for a in jobs["allocations"]
+            ],
         )
 
 

@@ -15,9 +15,7 @@ from neocloud.cli.output import fail
 from neocloud.kernel.periods import EARLIEST_YEAR, LATEST_YEAR
 
 EXAMPLE = "+2h, 2030-01-01 or 2030-01-01T09:00:00Z"
-INSTANT_HELP = (
-    "+30m, +2h, +3d (from now), a date (00:00 UTC) or an ISO 8601 date-time, UTC unless it ends in Z or an offset"
-)
+INSTANT_HELP = "+30m, +2h, +3d (from now), a date (00:00 UTC) or an ISO 8601 date-time, UTC unless it ends in Z or an offset"
 RELATIVE = re.compile(r"\+(\d{1,6})([mhd])")
 UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
@@ -44,7 +42,9 @@ def parse_instant(text: str, now: datetime | None = None) -> datetime:
         raise BadInstant(f"{text!r}: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:
-        raise BadInstant(f"{text!r} is in {at.year} UTC: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise BadInstant(
+            f"{text!r} is in {at.year} UTC: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
+        )
     if at.microsecond:
         raise BadInstant(f"{text!r} has a fraction of a second: give whole seconds")
     return at

@@ -119,7 +119,9 @@ def seed_accounts(control: ControlPlane, fleet: Fleet | None = None) -> DemoWorl
         tenant = control.tenancy.create_tenant(name)
         world.tenant_tokens[name] = control.tenancy.create_token(name, Role.TENANT_ADMIN)[1]
         control.tenancy.set_quota(op_principal, tenant.id, "H100", h100_quota)
-        control.tenancy.set_quota(op_principal, tenant.id, "GB200", DEMO_GB200_RACKS * ref.NVL72_GPUS_PER_RACK)
+        control.tenancy.set_quota(
+            op_principal, tenant.id, "GB200", DEMO_GB200_RACKS * ref.NVL72_GPUS_PER_RACK
+        )
     return world
 
 
@@ -134,13 +136,17 @@ def seed_work(control: ControlPlane, now: datetime, world: DemoWorld) -> None:
         (globex, ReservationRequest("H100", 64, 12, hour + timedelta(hours=2), "whole-nodes")),
         (globex, ReservationRequest("H100", 16, 4, None, "any")),
     ):
-        world.reservations.append(control.reservations.reserve(who, request, f"demo-rsv-{len(world.reservations)}").id)
+        world.reservations.append(
+            control.reservations.reserve(who, request, f"demo-rsv-{len(world.reservations)}").id
+        )
     for who, instance in (
         (acme, InstanceRequest("H100", 2)),
         (globex, InstanceRequest("H100", 4, spot=True)),
         (acme, InstanceRequest("GB200", 2, spot=True)),
     ):
-        world.instances.append(control.instances.create_instance(who, instance, f"demo-ins-{len(world.instances)}").id)
+        world.instances.append(
+            control.instances.create_instance(who, instance, f"demo-ins-{len(world.instances)}").id
+        )
 
 
 def finished_month(now: datetime) -> Period:
@@ -167,9 +173,12 @@ def seed_past_month(
         control.reconcile()  # provisioning finishes on the pass after it starts
 
     clock.set(t0)
-    control.reservations.reserve(acme, ReservationRequest("H100", 32, 48, None, "whole-nodes"), "demo-past-rsv-0")
     control.reservations.reserve(
-        globex, ReservationRequest("GB200", ref.NVL72_GPUS_PER_RACK, 24, t0 + timedelta(days=3), "whole-nvl72"),
+        acme, ReservationRequest("H100", 32, 48, None, "whole-nodes"), "demo-past-rsv-0"
+    )
+    control.reservations.reserve(
+        globex,
+        ReservationRequest("GB200", ref.NVL72_GPUS_PER_RACK, 24, t0 + timedelta(days=3), "whole-nvl72"),
         "demo-past-rsv-1",
     )
     on_demand = control.instances.create_instance(globex, InstanceRequest("H100", 4), "demo-past-ins-0")
@@ -184,7 +193,9 @@ def seed_past_month(
     at(t0 + timedelta(days=5))
     clock.set(month.end + timedelta(hours=1))
     invoices = {inv.tenant_id: inv for inv in billing.finalize(month)}
-    by_name = {control.tenancy.authenticate(token).tenant_id: name for name, token in world.tenant_tokens.items()}
+    by_name = {
+        control.tenancy.authenticate(token).tenant_id: name for name, token in world.tenant_tokens.items()
+    }
     for tenant, invoice in sorted(invoices.items()):
         world.invoices.append(invoice.id)
         world.invoice_of[by_name[tenant]] = invoice.id

@@ -29,7 +29,12 @@ quotas_app = typer.Typer(help="GPU quotas of tenants and projects (server-side).
 
 JsonOpt = typer.Option(False, "--json", help="print one JSON document")
 DataDirOpt = typer.Option(None, "--data-dir", envvar="NEOCLOUD_DATA_DIR", help="where the SQLite file lives")
-DbUrlOpt = typer.Option(None, "--database-url", envvar="NEOCLOUD_DATABASE_URL", help="postgresql+psycopg://… (default: SQLite in --data-dir)")
+DbUrlOpt = typer.Option(
+    None,
+    "--database-url",
+    envvar="NEOCLOUD_DATABASE_URL",
+    help="postgresql+psycopg://… (default: SQLite in --data-dir)",
+)
 OPERATOR = Principal("cli", Role.OPERATOR)
 
 
@@ -48,8 +53,11 @@ def _services(
                 if wait is None:
                     raise
                 delay = wait.failed()
-                err_console.print(f"database unavailable ({wait.in_a_row} in a row): {err.message}; "
-                                  f"retrying in {delay:.1f}s", markup=False)
+                err_console.print(
+                    f"database unavailable ({wait.in_a_row} in a row): {err.message}; "
+                    f"retrying in {delay:.1f}s",
+                    markup=False,
+                )
                 time.sleep(delay)
         try:
             yield services
@@ -60,7 +68,9 @@ def _services(
         raise fail(err.message) from None
 
 
-def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+def db_upgrade(
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+) -> None:
     """Create or migrate the schema to this version of neocloud."""
     settings = Settings.from_env(data_dir, database_url)
     try:
@@ -74,7 +84,9 @@ def db_upgrade(data_dir: Path | None = DataDirOpt, database_url: str | None = Db
         err_console.print(f"database {where}: schema {before or 'none'} → {after}")
 
 
-def db_check(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt) -> None:
+def db_check(
+    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt
+) -> None:
     """Exit 0 when the database is at this neocloud's schema, 1 (saying what to run) otherwise."""
     with _services(data_dir, database_url):
         pass
@@ -85,9 +97,13 @@ def db_check(data_dir: Path | None = DataDirOpt, database_url: str | None = DbUr
 
 
 def fleet_import(
-    target: str = typer.Argument(..., help="a preset name (see `neocloud fleet presets`) or a fleet file (YAML)"),
+    target: str = typer.Argument(
+        ..., help="a preset name (see `neocloud fleet presets`) or a fleet file (YAML)"
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="a preset parameter NAME=VALUE (repeatable)"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Add a fleet's nodes to the control plane (nodes already present are skipped)."""
     from neocloud.cli.fleet import parse_params, resolve
@@ -101,14 +117,26 @@ def fleet_import(
     if as_json:
         print_json(summary)
     else:
-        print_table(f"fleet {summary['fleet']}", ("nodes", "added", "skipped", "GPUs"),
-                    [(summary["nodes"], summary["added"], summary["skipped"],
-                      ", ".join(f"{m} {n}" for m, n in summary["gpus"].items()))])
+        print_table(
+            f"fleet {summary['fleet']}",
+            ("nodes", "added", "skipped", "GPUs"),
+            [
+                (
+                    summary["nodes"],
+                    summary["added"],
+                    summary["skipped"],
+                    ", ".join(f"{m} {n}" for m, n in summary["gpus"].items()),
+                )
+            ],
+        )
 
 
 def nodes_list(
-    limit: int = typer.Option(100, "--limit", min=1, max=500), cursor: str | None = typer.Option(None, "--cursor"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    limit: int = typer.Option(100, "--limit", min=1, max=500),
+    cursor: str | None = typer.Option(None, "--cursor"),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Every node, its state, and which allocation holds each GPU now."""
     from neocloud.control.app.views import PageRequest
@@ -119,11 +147,20 @@ def nodes_list(
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
-        print_json({"items": [vars_of(n) for n in page.items], "next_cursor": page.next_cursor, "total": page.total})
+        print_json(
+            {"items": [vars_of(n) for n in page.items], "next_cursor": page.next_cursor, "total": page.total}
+        )
         return
-    rows = [(n.id, n.model, n.gpus, n.state, sum(1 for a in n.gpu_allocations if a), n.path) for n in page.items]
-    print_table("nodes", ("id", "model", "GPUs", "state", "held", "path"), rows,
-                caption=f"{len(rows)} of {page.total}" + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""))
+    rows = [
+        (n.id, n.model, n.gpus, n.state, sum(1 for a in n.gpu_allocations if a), n.path) for n in page.items
+    ]
+    print_table(
+        "nodes",
+        ("id", "model", "GPUs", "state", "held", "path"),
+        rows,
+        caption=f"{len(rows)} of {page.total}"
+        + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""),
+    )
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -132,7 +169,9 @@ def vars_of(obj: Any) -> dict[str, Any]:
 
 def tenants_create(
     name: str = typer.Argument(..., help="tenant name"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Create a tenant (with a 'default' project)."""
     with _services(data_dir, database_url) as services:
@@ -143,7 +182,9 @@ def tenants_create(
     if as_json:
         print_json(vars_of(tenant))
     else:
-        print_table("tenant", ("id", "name", "created"), [(tenant.id, tenant.name, tenant.created_at.isoformat())])
+        print_table(
+            "tenant", ("id", "name", "created"), [(tenant.id, tenant.name, tenant.created_at.isoformat())]
+        )
 
 
 def _tenant_row(tenant: Any) -> tuple[Any, ...]:
@@ -152,8 +193,11 @@ def _tenant_row(tenant: Any) -> tuple[Any, ...]:
 
 
 def tenants_list(
-    limit: int = typer.Option(100, "--limit", min=1, max=500), cursor: str | None = typer.Option(None, "--cursor"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    limit: int = typer.Option(100, "--limit", min=1, max=500),
+    cursor: str | None = typer.Option(None, "--cursor"),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Every tenant, and whether it is suspended."""
     from neocloud.control.app.views import PageRequest
@@ -164,13 +208,22 @@ def tenants_list(
         except DomainError as err:
             raise fail(err.message) from None
     if as_json:
-        print_json({"items": [vars_of(t) for t in page.items], "next_cursor": page.next_cursor, "total": page.total})
+        print_json(
+            {"items": [vars_of(t) for t in page.items], "next_cursor": page.next_cursor, "total": page.total}
+        )
         return
-    print_table("tenants", ("id", "name", "created", "state"), [_tenant_row(t) for t in page.items],
-                caption=f"{len(page.items)} of {page.total}" + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""))
+    print_table(
+        "tenants",
+        ("id", "name", "created", "state"),
+        [_tenant_row(t) for t in page.items],
+        caption=f"{len(page.items)} of {page.total}"
+        + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""),
+    )
 
 
-def _suspension(name: str, suspend: bool, data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+def _suspension(
+    name: str, suspend: bool, data_dir: Path | None, database_url: str | None, as_json: bool
+) -> None:
     with _services(data_dir, database_url) as services:
         tenancy = services.control.tenancy
         try:
@@ -185,7 +238,9 @@ def _suspension(name: str, suspend: bool, data_dir: Path | None, database_url: s
 
 def tenants_suspend(
     name: str = typer.Argument(..., help="tenant name or id"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Suspend a tenant: its tokens still read (bills included), every write is refused (403). Its
     running allocations keep running; stop them separately if they must end."""
@@ -194,7 +249,9 @@ def tenants_suspend(
 
 def tenants_resume(
     name: str = typer.Argument(..., help="tenant name or id"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Resume a suspended tenant: its tokens may write again."""
     _suspension(name, False, data_dir, database_url, as_json)
@@ -204,8 +261,12 @@ def quotas_set(
     tenant: str = typer.Option(..., "--tenant", help="tenant name or id"),
     model: str = typer.Option(..., "--model", help="GPU model, e.g. H100"),
     gpus: int = typer.Option(..., "--gpus", min=0, max=1_000_000, help="GPUs it may hold at once"),
-    project: str | None = typer.Option(None, "--project", help="a project's quota (name or id) instead of the tenant's"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    project: str | None = typer.Option(
+        None, "--project", help="a project's quota (name or id) instead of the tenant's"
+    ),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Set a tenant's (or one of its projects') quota of one GPU model."""
     with _services(data_dir, database_url) as services:
@@ -216,13 +277,18 @@ def quotas_set(
     if as_json:
         print_json(vars_of(quota))
     else:
-        print_table("quota", ("tenant", "project", "model", "GPUs"),
-                    [(quota.tenant_id, quota.project_id or "-", quota.model, quota.gpus)])
+        print_table(
+            "quota",
+            ("tenant", "project", "model", "GPUs"),
+            [(quota.tenant_id, quota.project_id or "-", quota.model, quota.gpus)],
+        )
 
 
 def quotas_show(
     tenant: str | None = typer.Option(None, "--tenant", help="only this tenant (name or id)"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Quotas of every tenant (or one): the most GPUs of a model it may hold at once."""
     with _services(data_dir, database_url) as services:
@@ -234,16 +300,25 @@ def quotas_show(
     if as_json:
         print_json([{**vars_of(q), "tenant": names.get(q.tenant_id)} for q in quotas])
         return
-    print_table("quotas", ("tenant", "project", "model", "GPUs"),
-                [(names.get(q.tenant_id, q.tenant_id), q.project_id or "-", q.model, q.gpus) for q in quotas])
+    print_table(
+        "quotas",
+        ("tenant", "project", "model", "GPUs"),
+        [(names.get(q.tenant_id, q.tenant_id), q.project_id or "-", q.model, q.gpus) for q in quotas],
+    )
 
 
 def tokens_create(
     role: str = typer.Option(..., "--role", help="operator, tenant-admin, tenant-member or viewer"),
-    tenant: str | None = typer.Option(None, "--tenant", help="tenant name (none for operator and fleet viewer tokens)"),
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="tenant name (none for operator and fleet viewer tokens)"
+    ),
     project: str | None = typer.Option(None, "--project", help="limit the token to one project"),
-    expires_in: str | None = typer.Option(None, "--expires-in", help="valid for this long, e.g. 30d, 12h, 2w (default: no expiry)"),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    expires_in: str | None = typer.Option(
+        None, "--expires-in", help="valid for this long, e.g. 30d, 12h, 2w (default: no expiry)"
+    ),
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Create an API token. The secret is printed once; only its hash is stored."""
     from neocloud.cli.admin import parse_duration
@@ -262,9 +337,19 @@ def tokens_create(
     if as_json:
         print_json({"token": secret, **vars_of(view), "secret": secret})
     else:
-        print_table("token", ("id", "role", "tenant", "project", "expires"),
-                    [(view.id, view.role.value, view.tenant_id or "-", view.project_id or "-",
-                      view.expires_at.isoformat() if view.expires_at else "never")])
+        print_table(
+            "token",
+            ("id", "role", "tenant", "project", "expires"),
+            [
+                (
+                    view.id,
+                    view.role.value,
+                    view.tenant_id or "-",
+                    view.project_id or "-",
+                    view.expires_at.isoformat() if view.expires_at else "never",
+                )
+            ],
+        )
         typer.echo(f"secret (shown once, store it now): {secret}")
 
 
@@ -275,7 +360,9 @@ def worker(
     meter_every: float = typer.Option(
         60.0, "--meter-every", min=0, help="seconds between metering passes into the usage ledger (0: never)"
     ),
-    data_dir: Path | None = DataDirOpt, database_url: str | None = DbUrlOpt, as_json: bool = JsonOpt,
+    data_dir: Path | None = DataDirOpt,
+    database_url: str | None = DbUrlOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Run the reconciler: start, provision, end and preempt allocations as time passes, and meter
     settled usage into the ledger. Safe to run in several processes against one PostgreSQL. A failing
@@ -300,8 +387,11 @@ def worker(
                 if once:
                     raise fail(getattr(err, "message", None) or f"{type(err).__name__}: {err}") from None
                 delay = backoff.failed()
-                err_console.print(f"pass failed ({backoff.in_a_row} in a row): {type(err).__name__}: "
-                                  f"{getattr(err, 'message', err)}; retrying in {delay:.1f}s", markup=False)
+                err_console.print(
+                    f"pass failed ({backoff.in_a_row} in a row): {type(err).__name__}: "
+                    f"{getattr(err, 'message', err)}; retrying in {delay:.1f}s",
+                    markup=False,
+                )
                 if not _pause(delay):
                     return
                 continue
@@ -311,7 +401,9 @@ def worker(
                 if as_json:
                     print_json({**vars_of(report), "total": report.total})
                 else:
-                    err_console.print(f"reconciled: {report.total} transitions ({', '.join(report.details) or 'nothing due'})")
+                    err_console.print(
+                        f"reconciled: {report.total} transitions ({', '.join(report.details) or 'nothing due'})"
+                    )
                 return
             if report.total or report.details:
                 err_console.print(f"{report.total} transitions: {', '.join(report.details)}")
@@ -330,12 +422,18 @@ def _pause(seconds: float) -> bool:
 
 
 def bench_admission(
-    stores: list[str] = typer.Option(["memory", "sqlite"], "--store", help="memory, sqlite, postgres (repeatable)"),
+    stores: list[str] = typer.Option(
+        ["memory", "sqlite"], "--store", help="memory, sqlite, postgres (repeatable)"
+    ),
     nodes: int = typer.Option(64, "--nodes", min=1, max=100_000),
     requests: int = typer.Option(200, "--requests", min=1),
     repeats: int = typer.Option(3, "--repeats", min=1),
-    database_url: str | None = typer.Option(None, "--database-url", envvar="NEOCLOUD_TEST_POSTGRES_URL",
-                                            help="PostgreSQL for --store postgres (a fresh schema is used and dropped)"),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="NEOCLOUD_TEST_POSTGRES_URL",
+        help="PostgreSQL for --store postgres (a fresh schema is used and dropped)",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Reservations admitted per second and reconcile cost, per store (median of repeats)."""
@@ -355,8 +453,15 @@ def bench_admission(
     print_table(
         f"admission: {requests} whole-node reservations on {nodes} H100 nodes, median of {repeats}",
         ("store", "reserve/s", "runs", "reconcile ms/transition"),
-        [(r.store, f"{r.reserve_per_s:.1f}", " ".join(f"{x:.0f}" for x in r.reserve_runs),
-          f"{r.reconcile_ms_per_transition:.2f}") for r in results],
+        [
+            (
+                r.store,
+                f"{r.reserve_per_s:.1f}",
+                " ".join(f"{x:.0f}" for x in r.reserve_runs),
+                f"{r.reconcile_ms_per_transition:.2f}",
+            )
+            for r in results
+        ],
     )
 
 

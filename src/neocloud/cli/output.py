@@ -22,7 +22,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str | None = None) -> None:
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str | None = None
+) -> None:
     table = Table(title=title, caption=caption, header_style="bold cyan")
     for i, col in enumerate(columns):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
@@ -41,7 +43,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def progress(enabled: bool = True) -> Iterator[Progress]:
     """A progress bar on stderr (silent under --json, so stdout stays one document)."""
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err_console, disable=not enabled, transient=True,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not enabled,
+        transient=True,
     ) as bar:
         yield bar

@@ -68,8 +68,14 @@ class ReconcilerLoop:
             except Exception as err:
                 self.failures += 1
                 delay = backoff.failed()
-                log.warning("reconcile pass failed (%d in a row): %s: %s; retrying in %.1fs", backoff.in_a_row,
-                            type(err).__name__, err, delay, exc_info=backoff.in_a_row == 1)
+                log.warning(
+                    "reconcile pass failed (%d in a row): %s: %s; retrying in %.1fs",
+                    backoff.in_a_row,
+                    type(err).__name__,
+                    err,
+                    delay,
+                    exc_info=backoff.in_a_row == 1,
+                )
                 self._stop.wait(delay)
                 continue
             if backoff.succeeded():
@@ -215,7 +221,9 @@ def _demo_panel(url: str, data_dir: Path, world: Any) -> Any:
         + f" on {world.fleet_summary['nodes']} nodes",
     )
     if world.past_month:
-        grid.add_row("past month", f"{world.past_month} invoiced: {len(world.invoices)} invoices and credit notes")
+        grid.add_row(
+            "past month", f"{world.past_month} invoiced: {len(world.invoices)} invoices and credit notes"
+        )
     grid.add_row("operator token", world.operator_token)
     for name, token in world.tenant_tokens.items():
         grid.add_row(f"{name} token", token)

@@ -69,8 +69,11 @@ def _access(api: NeocloudClient, allocation_id: str) -> dict[str, Any] | None:
 
 def _print_access(access: dict[str, Any] | None) -> None:
     if access:
-        print_table("Run in it (Slurm)", ("reservation", "account", "partition"),
-                    [(access["reservation"], access["account"], access["partition"])])
+        print_table(
+            "Run in it (Slurm)",
+            ("reservation", "account", "partition"),
+            [(access["reservation"], access["account"], access["partition"])],
+        )
         console.print(f"  {access['sbatch']}\n  {access['srun']}", markup=False, highlight=False)
 
 
@@ -129,9 +132,7 @@ def reserve(
     model: str = typer.Option(..., "--model", help="GPU model, e.g. H100, GB200"),
     gpus: int = typer.Option(..., "--gpus", min=1, help="how many GPUs"),
     hours: int = typer.Option(..., "--hours", min=1, help="for how long"),
-    start: str | None = typer.Option(
-        None, "--start", help=f"when it starts: {INSTANT_HELP}; default now"
-    ),
+    start: str | None = typer.Option(None, "--start", help=f"when it starts: {INSTANT_HELP}; default now"),
     shape: str = typer.Option("any", "--shape", help="any, whole-nodes, whole-nvl72, one-fabric"),
     project: str | None = typer.Option(None, "--project", help="project id or name"),
     quote_only: bool = typer.Option(False, "--quote", help="only price it and find the earliest start"),

@@ -32,7 +32,9 @@ def usage(
         from neocloud.client.slurm import SlurmClient
 
         with _api(ctx) as client:
-            jobs = SlurmClient(client).job_usage(start=instant(start, "--from"), end=instant(end, "--to"), tenant=tenant)
+            jobs = SlurmClient(client).job_usage(
+                start=instant(start, "--from"), end=instant(end, "--to"), tenant=tenant
+            )
         if as_json:
             print_json(to_json(jobs))
         else:

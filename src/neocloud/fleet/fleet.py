@@ -100,7 +100,9 @@ class Fleet:
                 raise InvalidInput(f"duplicate node id {n.id!r}")
             ids.add(n.id)
             if n.model not in CATALOG:
-                raise InvalidInput(f"node {n.id!r}: unknown GPU model {n.model!r}", details={"known": sorted(CATALOG)})
+                raise InvalidInput(
+                    f"node {n.id!r}: unknown GPU model {n.model!r}", details={"known": sorted(CATALOG)}
+                )
             if n.gpus < 0 or n.cpu_milli < 0 or n.memory_mib < 0:
                 raise InvalidInput(f"node {n.id!r}: negative capacity")
         order: list[dict[tuple[str, ...], int]] = [{} for _ in Level]

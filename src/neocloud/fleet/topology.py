@@ -40,14 +40,17 @@ class Level(IntEnum):
         for level, names in _ALIASES.items():
             if key in names:
                 return level
-        raise InvalidInput(
-            f"unknown topology level {text!r}", details={"known": [lv.label for lv in cls]}
-        )
+        raise InvalidInput(f"unknown topology level {text!r}", details={"known": [lv.label for lv in cls]})
 
 
 _LABELS = {
-    Level.NVLINK: "nvlink", Level.RACK: "rack", Level.LEAF: "leaf", Level.SU: "su",
-    Level.FABRIC: "fabric", Level.HALL: "hall", Level.SITE: "site",
+    Level.NVLINK: "nvlink",
+    Level.RACK: "rack",
+    Level.LEAF: "leaf",
+    Level.SU: "su",
+    Level.FABRIC: "fabric",
+    Level.HALL: "hall",
+    Level.SITE: "site",
 }
 _ALIASES = {
     Level.NVLINK: {"nvlink", "nvlink-domain", "nvl"},

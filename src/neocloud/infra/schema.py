@@ -40,7 +40,10 @@ def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-    except (OperationalError, Unavailable) as err:  # Unavailable: the engine's translation of the driver error
+    except (
+        OperationalError,
+        Unavailable,
+    ) as err:  # Unavailable: the engine's translation of the driver error
         where = engine.url.render_as_string(hide_password=True)
         cause = err.__cause__ if isinstance(err, Unavailable) else err
         raise Unavailable(f"the database {where} is unreachable: {getattr(cause, 'orig', cause)}") from err
@@ -67,7 +70,11 @@ def check_schema(engine: Engine) -> None:
         raise SchemaMismatch(f"the database {where} has no neocloud schema: run `neocloud db upgrade`")
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current in known:
-        raise SchemaMismatch(f"the database {where} is at schema {current}, this neocloud needs {head}: "
-                             "run `neocloud db upgrade`")
-    raise SchemaMismatch(f"the database {where} is at schema {current}, newer than this neocloud (head {head}): "
-                         "upgrade neocloud before starting it against this database")
+        raise SchemaMismatch(
+            f"the database {where} is at schema {current}, this neocloud needs {head}: "
+            "run `neocloud db upgrade`"
+        )
+    raise SchemaMismatch(
+        f"the database {where} is at schema {current}, newer than this neocloud (head {head}): "
+        "upgrade neocloud before starting it against this database"
+    )

@@ -26,7 +26,9 @@ def scratch_database(kind: str, postgres_url: str | None = None) -> Iterator[str
             yield url
         return
     if kind != "postgres" or not postgres_url:
-        raise ValueError("the store must be memory, sqlite, or postgres with --database-url postgresql+psycopg://…")
+        raise ValueError(
+            "the store must be memory, sqlite, or postgres with --database-url postgresql+psycopg://…"
+        )
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

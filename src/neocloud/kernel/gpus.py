@@ -42,6 +42,4 @@ def gpu_model(name: str) -> GpuModel:
     for key, model in CATALOG.items():
         if key.lower() == name.lower():
             return model
-    raise InvalidInput(
-        f"unknown GPU model {name!r}", details={"known": sorted(CATALOG)}
-    )
+    raise InvalidInput(f"unknown GPU model {name!r}", details={"known": sorted(CATALOG)})

@@ -83,25 +83,67 @@ OPENB_GPU_MODELS: Final[dict[str, tuple[int, ...]]] = {
 # Memory of the openb models where public (V100 16/32 GB, T4 16 GB, P100 16 GB, A10 24 GB);
 # G2/G3 are anonymised by the trace's authors, their memory is not published (0 = unknown).
 OPENB_GPU_MEMORY_GB: Final[dict[str, int]] = {
-    "G2": 0, "G3": 0, "T4": 16, "P100": 16, "V100M16": 16, "V100M32": 32, "A10": 24,
+    "G2": 0,
+    "G3": 0,
+    "T4": 16,
+    "P100": 16,
+    "V100M16": 16,
+    "V100M32": 32,
+    "A10": 24,
 }
 OPENB_GPU_TDP_W: Final[dict[str, int]] = {
-    "G2": 0, "G3": 0, "T4": 70, "P100": 250, "V100M16": 300, "V100M32": 300, "A10": 150,
+    "G2": 0,
+    "G3": 0,
+    "T4": 70,
+    "P100": 250,
+    "V100M16": 300,
+    "V100M32": 300,
+    "A10": 150,
 }
 
 # Published FGD artifact results: unallocated GPU % at arrived = 100 %, mean and sd over seeds 42-51
 # (experiments/analysis/expected_results/analysis_allo_discrete.csv, via data/openb/README.md).
 OPENB_PUBLISHED: Final[dict[str, dict[str, tuple[float, float]]]] = {
-    "default": {"random": (13.70, 0.33), "dot-product": (9.38, 0.19), "gpu-clustering": (8.35, 0.61),
-                "gpu-packing": (8.22, 0.53), "best-fit": (7.14, 0.14), "fgd": (4.77, 0.11)},
-    "cpu050": {"random": (10.98, 0.26), "dot-product": (6.97, 0.19), "gpu-clustering": (6.48, 0.34),
-               "gpu-packing": (6.54, 0.32), "best-fit": (6.44, 0.13), "fgd": (5.00, 0.11)},
-    "gpushare40": {"random": (15.14, 0.34), "dot-product": (10.70, 0.14), "gpu-clustering": (10.24, 0.62),
-                   "gpu-packing": (10.23, 0.53), "best-fit": (8.56, 0.20), "fgd": (6.04, 0.07)},
-    "gpuspec10": {"random": (13.74, 0.25), "dot-product": (9.83, 0.39), "gpu-clustering": (8.04, 0.71),
-                  "gpu-packing": (7.76, 0.65), "best-fit": (6.90, 0.21), "fgd": (5.34, 0.19)},
-    "multigpu20": {"random": (13.08, 0.52), "dot-product": (8.15, 0.32), "gpu-clustering": (6.66, 0.60),
-                   "gpu-packing": (6.50, 0.64), "best-fit": (6.27, 0.25), "fgd": (4.47, 0.16)},
+    "default": {
+        "random": (13.70, 0.33),
+        "dot-product": (9.38, 0.19),
+        "gpu-clustering": (8.35, 0.61),
+        "gpu-packing": (8.22, 0.53),
+        "best-fit": (7.14, 0.14),
+        "fgd": (4.77, 0.11),
+    },
+    "cpu050": {
+        "random": (10.98, 0.26),
+        "dot-product": (6.97, 0.19),
+        "gpu-clustering": (6.48, 0.34),
+        "gpu-packing": (6.54, 0.32),
+        "best-fit": (6.44, 0.13),
+        "fgd": (5.00, 0.11),
+    },
+    "gpushare40": {
+        "random": (15.14, 0.34),
+        "dot-product": (10.70, 0.14),
+        "gpu-clustering": (10.24, 0.62),
+        "gpu-packing": (10.23, 0.53),
+        "best-fit": (8.56, 0.20),
+        "fgd": (6.04, 0.07),
+    },
+    "gpuspec10": {
+        "random": (13.74, 0.25),
+        "dot-product": (9.83, 0.39),
+        "gpu-clustering": (8.04, 0.71),
+        "gpu-packing": (7.76, 0.65),
+        "best-fit": (6.90, 0.21),
+        "fgd": (5.34, 0.19),
+    },
+    "multigpu20": {
+        "random": (13.08, 0.52),
+        "dot-product": (8.15, 0.32),
+        "gpu-clustering": (6.66, 0.60),
+        "gpu-packing": (6.50, 0.64),
+        "best-fit": (6.27, 0.25),
+        "fgd": (4.47, 0.16),
+    },
 }
 # The protocol (data/openb/README.md): arrivals continue until the GPU request would pass this multiple
 # of the fleet's GPU capacity; results are mean +/- sd over these seeds.
@@ -124,7 +166,13 @@ FRENCH_VAT_RATE: Final = "0.20"
 LIST_PRICES_FROM: Final = "2025-01-01T00:00:00+00:00"
 # Reserved price as a share of on-demand list, by term in months: ≈ a schedule spanning REFERENCE.md's
 # "reserved contracts ≈40-60 % of on-demand list", longer terms cheaper (1-year H100 ≈$2.35 of $6.16 ≈38 %).
-RESERVED_SHARE_BY_TERM_MONTHS: Final[dict[int, str]] = {1: "0.60", 3: "0.55", 6: "0.50", 12: "0.45", 36: "0.40"}
+RESERVED_SHARE_BY_TERM_MONTHS: Final[dict[int, str]] = {
+    1: "0.60",
+    3: "0.55",
+    6: "0.50",
+    12: "0.45",
+    36: "0.40",
+}
 # Spot where REFERENCE.md gives no figure (GB200, H200): ≈ the lower of the two published spot/list
 # ratios (H100 2.46/6.16 ≈0.40; B200 4.26/8.60 ≈0.50).
 SPOT_SHARE_OF_ON_DEMAND_ESTIMATE: Final = "0.40"
@@ -228,90 +276,141 @@ class EconomicsFigure:
 PLAN_ECONOMICS: Final[dict[str, EconomicsFigure]] = {
     # Capex.
     "gpu_capex_GB200": EconomicsFigure(
-        "47222.22", "USD/GPU", "derived",
+        "47222.22",
+        "USD/GPU",
+        "derived",
         "Bernstein via REFERENCE.md Money: a GB200 NVL72 rack ≈$3.4M compute (of ≈$5.9M all-in) / 72 GPUs",
     ),
-    "gpu_capex_H100": EconomicsFigure("25000", "USD/GPU", "reference", "REFERENCE.md Money: H100 ≈$25k per GPU"),
+    "gpu_capex_H100": EconomicsFigure(
+        "25000", "USD/GPU", "reference", "REFERENCE.md Money: H100 ≈$25k per GPU"
+    ),
     "gpu_capex_H200": EconomicsFigure(
-        "25000", "USD/GPU", "assumption",
+        "25000",
+        "USD/GPU",
+        "assumption",
         "no H200 figure in REFERENCE.md: H100 $25k × (H200 list / H100 list = 6.16/6.16)",
     ),
     "gpu_capex_B200": EconomicsFigure(
-        "34902.60", "USD/GPU", "assumption",
+        "34902.60",
+        "USD/GPU",
+        "assumption",
         "no B200 figure in REFERENCE.md: H100 $25k × (B200 list / H100 list = 8.60/6.16)",
     ),
     "facility_capex_per_mw": EconomicsFigure(
-        "10700000", "USD/MW", "reference",
+        "10700000",
+        "USD/MW",
+        "reference",
         "REFERENCE.md Money: data-centre build ≈$10.7M per MW average ($20M+ for AI-optimised halls)",
     ),
     "network_capex_share": EconomicsFigure(
-        "0.169", "fraction of GPU capex", "derived",
+        "0.169",
+        "fraction of GPU capex",
+        "derived",
         "Bernstein via REFERENCE.md: ≈$2.5M facility+network per NVL72 rack, less facility "
         "(0.15 MW IT × PUE 1.2 × $10.7M/MW ≈$1.93M) ≈$0.57M network, / $3.4M compute ≈16.9 %",
     ),
     # Energy.
     "electricity_price": EconomicsFigure(
-        "95", "EUR/MWh", "reference",
+        "95",
+        "EUR/MWh",
+        "reference",
         "REFERENCE.md Money: France 2026 all-in ≈85–105 €/MWh (midpoint; market ≈70 + excise 12 for DCs)",
     ),
-    "pue": EconomicsFigure("1.2", "ratio", "reference", "REFERENCE.md Facility: modern liquid-cooled AI halls ≈1.2"),
+    "pue": EconomicsFigure(
+        "1.2", "ratio", "reference", "REFERENCE.md Facility: modern liquid-cooled AI halls ≈1.2"
+    ),
     # Opex.
     "staff_fte_per_mw": EconomicsFigure(
-        "0.5", "FTE/MW", "assumption",
+        "0.5",
+        "FTE/MW",
+        "assumption",
         "no staffing figure in REFERENCE.md: 500 people for 1 GW (facility, hardware, SRE, sales)",
     ),
     "staff_cost_per_fte": EconomicsFigure(
-        "110000", "EUR/FTE-year", "assumption",
+        "110000",
+        "EUR/FTE-year",
+        "assumption",
         "no figure in REFERENCE.md: loaded cost of a French engineer/technician (salary + employer charges)",
     ),
     "maintenance_share": EconomicsFigure(
-        "0.02", "fraction of installed capex per year", "assumption",
+        "0.02",
+        "fraction of installed capex per year",
+        "assumption",
         "no figure in REFERENCE.md: hardware support and facility upkeep ≈2 % of capex a year",
     ),
     "space_per_mw_year": EconomicsFigure(
-        "0", "EUR/MW-year", "assumption",
+        "0",
+        "EUR/MW-year",
+        "assumption",
         "no figure in REFERENCE.md: 0 because facility capex builds the campus; set a rent to lease instead",
     ),
     # Depreciation.
     "gpu_depreciation_years": EconomicsFigure(
-        "6", "years", "reference", "REFERENCE.md Money: CoreWeave 6 years (from 5 in 2023); Nebius 4 years",
+        "6",
+        "years",
+        "reference",
+        "REFERENCE.md Money: CoreWeave 6 years (from 5 in 2023); Nebius 4 years",
     ),
     "facility_depreciation_years": EconomicsFigure(
-        "20", "years", "assumption", "no figure in REFERENCE.md: buildings and electrical plant, straight line",
+        "20",
+        "years",
+        "assumption",
+        "no figure in REFERENCE.md: buildings and electrical plant, straight line",
     ),
     # Financing.
     "debt_share": EconomicsFigure(
-        "0.7", "fraction of capex", "assumption",
+        "0.7",
+        "fraction of capex",
+        "assumption",
         "no figure in REFERENCE.md: GPU-backed debt as at CoreWeave (≈$21.4 bn debt, FY2025), 70 % of capex",
     ),
     "interest_rate": EconomicsFigure(
-        "0.08", "per year", "assumption",
+        "0.08",
+        "per year",
+        "assumption",
         "REFERENCE.md gives CoreWeave's Q3 2025 interest $310.6M and FY2025 debt $21.4 bn (annualised ≈5.8 %, "
         "a lower bound as debt grew): 8 % assumed for a start-up borrower",
     ),
     "debt_term_years": EconomicsFigure(
-        "6", "years", "assumption", "no figure in REFERENCE.md: amortised straight-line over the GPUs' life",
+        "6",
+        "years",
+        "assumption",
+        "no figure in REFERENCE.md: amortised straight-line over the GPUs' life",
     ),
     "equity_cost": EconomicsFigure(
-        "0.15", "per year", "assumption", "no figure in REFERENCE.md: venture-backed equity return",
+        "0.15",
+        "per year",
+        "assumption",
+        "no figure in REFERENCE.md: venture-backed equity return",
     ),
     "tax_rate": EconomicsFigure(
-        "0.25", "of profit", "assumption",
+        "0.25",
+        "of profit",
+        "assumption",
         "not in REFERENCE.md (only VAT 20 %): French standard corporate income tax rate 25 %, losses carried forward",
     ),
     # Currencies: costs in euros, prices in dollars meet through this one dated rate.
     "fx_usd_per_eur": EconomicsFigure(
-        "1.0411", "USD/EUR", "assumption",
+        "1.0411",
+        "USD/EUR",
+        "assumption",
         "not in REFERENCE.md: ECB euro reference rate of 2025-02-28 as quoted by a secondary page "
         "(the month the France campus was announced); check against the ECB before relying on it",
     ),
     # Horizon and build.
     "horizon_years": EconomicsFigure(
-        "10", "years", "assumption", "no figure in REFERENCE.md: ten years, GPUs re-bought at end of life",
+        "10",
+        "years",
+        "assumption",
+        "no figure in REFERENCE.md: ten years, GPUs re-bought at end of life",
     ),
-    "start_year": EconomicsFigure("2026", "year", "reference", "REFERENCE.md Facility: France campus 'from 2026'"),
+    "start_year": EconomicsFigure(
+        "2026", "year", "reference", "REFERENCE.md Facility: France campus 'from 2026'"
+    ),
     "build_quarters": EconomicsFigure(
-        "8", "quarters", "assumption",
+        "8",
+        "quarters",
+        "assumption",
         "no schedule in REFERENCE.md: the facility power comes online in equal steps over 8 quarters",
     ),
 }

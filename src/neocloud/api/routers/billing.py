@@ -54,15 +54,20 @@ Billing = Annotated[BillingService, Depends(billing)]
 def get_usage(
     request: Request,
     caller: Caller,
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601 (alone: from then to now)")] = None,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="ISO 8601 (alone: from then to now)")
+    ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="ISO 8601, exclusive (alone: from the start of its month)")
+        datetime | None,
+        Query(alias="to", description="ISO 8601, exclusive (alone: from the start of its month)"),
     ] = None,
     by: Literal["model", "project", "product", "day", "job"] = "model",
     tenant: TenantQuery = None,
 ) -> dict[str, Any]:
     if by == "job":  # from the cluster's job accounting (Slurm's sacct), through the control plane
-        doc = JobUsageOut.model_validate(job_usage(request.app.state.services.control, caller, start, end, tenant))
+        doc = JobUsageOut.model_validate(
+            job_usage(request.app.state.services.control, caller, start, end, tenant)
+        )
         return JSONResponse(doc.model_dump(mode="json"))  # type: ignore[return-value]
     return access.usage(billing(request), caller, start=start, end=end, by=by, tenant=tenant)
 

@@ -40,7 +40,9 @@ def readyz(request: Request) -> Health | JSONResponse:
             return error_response(503, "not-ready", "not ready", None, headers)
         if isinstance(exc, DomainError):
             return error_response(503, exc.code, exc.message, exc.details, headers)
-        return error_response(503, "not-ready", f"database unreachable: {type(exc).__name__}: {exc}", None, headers)
+        return error_response(
+            503, "not-ready", f"database unreachable: {type(exc).__name__}: {exc}", None, headers
+        )
     return Health(status="ready")
 
 
@@ -50,7 +52,9 @@ def _is_operator(request: Request) -> bool:
     if scheme.lower() != "bearer" or not secret.strip():
         return False
     try:
-        principal = request.app.state.principals.principal_for(secret.strip(), request.app.state.services.control.tenancy)
+        principal = request.app.state.principals.principal_for(
+            secret.strip(), request.app.state.services.control.tenancy
+        )
     except Exception:  # an unknown token, or a database that cannot be asked
         return False
     return bool(principal.is_operator)

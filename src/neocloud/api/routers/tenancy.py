@@ -59,7 +59,9 @@ def suspend_tenant(cp: Control, caller: Caller, tenant_id: str = TenantId) -> Te
     return cp.tenancy.suspend_tenant(tenant_id, principal=caller)
 
 
-@router.post("/tenants/{tenant_id}/resume", response_model=TenantOut, summary="Resume a suspended tenant (operator)")
+@router.post(
+    "/tenants/{tenant_id}/resume", response_model=TenantOut, summary="Resume a suspended tenant (operator)"
+)
 def resume_tenant(cp: Control, caller: Caller, tenant_id: str = TenantId) -> TenantView:
     return cp.tenancy.resume_tenant(tenant_id, principal=caller)
 

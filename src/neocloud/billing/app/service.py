@@ -131,10 +131,18 @@ class BillingService:
             unit.save_catalog(catalog)
         period = next(p for p in catalog.periods if p.key == key and p.start == start)
         if self.audit is not None:
-            details = {"model": key.model, "product": key.product.value, "price": str(period.per_gpu_hour),
-                       "currency": period.currency, "term_months": key.term_months, "effective_from": start.isoformat()}
+            details = {
+                "model": key.model,
+                "product": key.product.value,
+                "price": str(period.per_gpu_hour),
+                "currency": period.currency,
+                "term_months": key.term_months,
+                "effective_from": start.isoformat(),
+            }
             target = f"{key.model}/{key.product.value}" + (f"/{key.term_months}m" if key.term_months else "")
-            self.audit.record(AuditEntry(now, actor or SERVER_SIDE, Action.PRICE_SET, target, key.tenant, details))
+            self.audit.record(
+                AuditEntry(now, actor or SERVER_SIDE, Action.PRICE_SET, target, key.tenant, details)
+            )
         return period
 
     def prices(self, tenant: str | None = None) -> tuple[PricePeriod, ...]:
@@ -206,8 +214,14 @@ class BillingService:
         until = min(self._now(), period.end)
         events = list(self.events.lifecycle_events(until))
         ledger = self.store.usage(period=period)
-        extra = meter(events, coverage(ledger), until, terms=RESERVED_TERMS_MONTHS,
-                      grid_seconds=self.settings.grid_seconds, settled=False)
+        extra = meter(
+            events,
+            coverage(ledger),
+            until,
+            terms=RESERVED_TERMS_MONTHS,
+            grid_seconds=self.settings.grid_seconds,
+            settled=False,
+        )
         return dict(usage_by([*ledger, *extra.entries], "allocation", period))
 
     def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
@@ -382,7 +396,9 @@ class BillingService:
             unit.next_credit_number(tenant)  # takes the tenant's credit lock
             if any(c.id == credit_id for c in unit.credits(tenant=tenant)):
                 return credit_id
-            unit.add_credit(Credit(credit_id, tenant, Money.of(amount, self.settings.currency), reason, self._now()))
+            unit.add_credit(
+                Credit(credit_id, tenant, Money.of(amount, self.settings.currency), reason, self._now())
+            )
         return credit_id
 
     def incidents(self) -> list[Incident]:

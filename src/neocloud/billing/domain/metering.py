@@ -39,9 +39,7 @@ from neocloud.kernel.periods import (
 )
 from neocloud.kernel.products import Product, State
 
-TERMINAL: Final = frozenset(
-    {State.ENDED, State.FAILED, State.PREEMPTED, State.CANCELLED}
-)
+TERMINAL: Final = frozenset({State.ENDED, State.FAILED, State.PREEMPTED, State.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -188,8 +188,12 @@ def usage_by(entries: Iterable[UsageEntry], by: str, period: Period) -> Mapping[
             continue
         milli = entry.clipped_gpu_time(period.start, period.end).milli_gpu_seconds
         if milli:
-            group = {"model": entry.model, "project": entry.project_id, "product": entry.product.value,
-                     "allocation": entry.allocation_id}[by]
+            group = {
+                "model": entry.model,
+                "project": entry.project_id,
+                "product": entry.product.value,
+                "allocation": entry.allocation_id,
+            }[by]
             out[group] = out.get(group, 0) + milli
     return dict(sorted(out.items()))
 

@@ -106,10 +106,14 @@ def decide(
         states = {**states, **{n: "claimed-by-another-decision" for n in excluded}}
     windows = [end] if end is not None else [None, *(start + span for span in OPEN_ENDED_SPANS)]
 
-    def attempt(begin: datetime, bookings: list[GpuBooking]) -> tuple[Placement | None, Unschedulable | None, datetime | None]:
+    def attempt(
+        begin: datetime, bookings: list[GpuBooking]
+    ) -> tuple[Placement | None, Unschedulable | None, datetime | None]:
         first: Unschedulable | None = None
         for until in windows:
-            verdict = place_shape(placer, model, shape, gpus, snapshot(fleet, bookings, begin, until, states), rng)
+            verdict = place_shape(
+                placer, model, shape, gpus, snapshot(fleet, bookings, begin, until, states), rng
+            )
             if isinstance(verdict, Placement):
                 return verdict, None, until
             first = first or verdict
@@ -157,14 +161,22 @@ def decide(
 
 
 def _held_until(
-    fleet: Fleet, placement: Placement, bookings: list[GpuBooking], start: datetime, window_end: datetime | None
+    fleet: Fleet,
+    placement: Placement,
+    bookings: list[GpuBooking],
+    start: datetime,
+    window_end: datetime | None,
 ) -> datetime | None:
     """For a placement found over a bounded span of an open-ended request: the earliest start of another
     booking on its GPUs (the next commitment), which is where it must end."""
     if window_end is None:
         return None
     chosen = {(fleet.nodes[s.node].id, slot) for s in placement.shares for slot in s.gpu_slots}
-    starts = [b.start for b in bookings if (b.node_id, b.slot) in chosen and b.start >= start and b.overlaps(start, None)]
+    starts = [
+        b.start
+        for b in bookings
+        if (b.node_id, b.slot) in chosen and b.start >= start and b.overlaps(start, None)
+    ]
     return min(starts) if starts else None
 
 
@@ -250,7 +262,16 @@ def earliest(
         bookings = yielding(uow.bookings(model.name, start, None), spot, now + deps.spot_notice)
         states = uow.node_states()
     return calendar.earliest_fit(
-        deps.placer, fleet, bookings, model, shape, gpus, start, duration, random.Random(0), states,
+        deps.placer,
+        fleet,
+        bookings,
+        model,
+        shape,
+        gpus,
+        start,
+        duration,
+        random.Random(0),
+        states,
         horizon=start + QUOTE_HORIZON,
     )
 
@@ -413,7 +434,12 @@ def _same_request(
     if done.request_digest is not None:
         same = done.request_digest == digest
     else:
-        same = (done.product, done.model, done.gpus, done.shape) == (req.product, model, req.gpus, req.shape.value)
+        same = (done.product, done.model, done.gpus, done.shape) == (
+            req.product,
+            model,
+            req.gpus,
+            req.shape.value,
+        )
     if not same:
         raise IdempotencyConflict(
             f"idempotency key {key!r} was used for a different request ({done.id})",

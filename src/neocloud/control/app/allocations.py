@@ -13,7 +13,9 @@ from neocloud.kernel.errors import Conflict, NotFound
 from neocloud.kernel.products import Product, State
 
 
-def finish(deps: Deps, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str) -> Allocation:
+def finish(
+    deps: Deps, principal: Principal, allocation_id: str, products: tuple[Product, ...], what: str
+) -> Allocation:
     """Before it starts: cancelled, its GPUs freed. Once running: it ends now. A reservation is a
     commitment: stopped early it frees its GPUs now but keeps its window, which is what it is billed
     for; instances end (and bill) at the stop."""
@@ -41,7 +43,11 @@ def finish(deps: Deps, principal: Principal, allocation_id: str, products: tuple
         uow.update_allocation(moved)
         uow.add_event(event)
         action = Action.RESERVATION_CANCEL if alloc.product is Product.RESERVED else Action.INSTANCE_STOP
-        details = {"from_state": alloc.state.value, "to_state": moved.state.value, "product": alloc.product.value}
+        details = {
+            "from_state": alloc.state.value,
+            "to_state": moved.state.value,
+            "product": alloc.product.value,
+        }
         uow.add_audit(audit.entry(deps, principal, action, alloc.id, alloc.tenant_id, details, at=now))
         uow.commit()
     return moved

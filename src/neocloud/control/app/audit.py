@@ -87,7 +87,9 @@ class AuditService:
         time (`since`, inclusive)."""
         p = checked_page(page)
         if not principal.sees_everything and principal.role is not Role.TENANT_ADMIN:
-            raise Forbidden(f"reading the audit log needs an operator or tenant-admin; this token is {principal.role.value}")
+            raise Forbidden(
+                f"reading the audit log needs an operator or tenant-admin; this token is {principal.role.value}"
+            )
         if since is not None and since.tzinfo is None:
             raise InvalidInput("since must be timezone-aware (UTC)", details={"field": "since"})
         if action is not None and not 0 < len(action) <= ACTION_MAX:
@@ -96,7 +98,8 @@ class AuditService:
         if p.cursor is not None:
             if not p.cursor.isdigit():
                 raise InvalidInput(
-                    "malformed cursor: pass back the next_cursor of the previous page", details={"field": "cursor"}
+                    "malformed cursor: pass back the next_cursor of the previous page",
+                    details={"field": "cursor"},
                 )
             after = int(p.cursor)
         tenant = None if principal.sees_everything else (principal.tenant_id or "")

@@ -25,7 +25,6 @@ class FleetService:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
 
-
     def import_fleet(self, fleet: Fleet, *, principal: Principal | None = None) -> dict[str, Any]:
         """Add the fleet's nodes (ids already present are left as they are)."""
         if principal is not None:

@@ -65,7 +65,9 @@ class InstanceService:
 
     def get_instance(self, principal: Principal, instance_id: str) -> InstanceView:
         return present.instance_view(
-            visible_allocation(self._deps, principal, instance_id, (Product.ON_DEMAND, Product.SPOT), "instance")
+            visible_allocation(
+                self._deps, principal, instance_id, (Product.ON_DEMAND, Product.SPOT), "instance"
+            )
         )
 
     def stop_instance(self, principal: Principal, instance_id: str) -> InstanceView:

@@ -48,8 +48,17 @@ class Grant:
 
     @staticmethod
     def of(alloc: Allocation) -> Grant:
-        return Grant(alloc.id, alloc.tenant_id, alloc.project_id, alloc.product, alloc.nodes, alloc.start,
-                     alloc.end, alloc.notice_until, alloc.preempted_at)
+        return Grant(
+            alloc.id,
+            alloc.tenant_id,
+            alloc.project_id,
+            alloc.product,
+            alloc.nodes,
+            alloc.start,
+            alloc.end,
+            alloc.notice_until,
+            alloc.preempted_at,
+        )
 
     @property
     def until(self) -> datetime | None:
@@ -120,7 +129,9 @@ class JobRecord:
 class JobAccounting(Protocol):
     """The cluster's job accounting (Slurm: sacct on slurmdbd)."""
 
-    def jobs(self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None) -> list[JobRecord]:
+    def jobs(
+        self, start: datetime, end: datetime, project_ids: Sequence[str] | None = None
+    ) -> list[JobRecord]:
         """Jobs that ran (or run) at some instant of [start, end), of those projects only when given."""
         ...
 
@@ -144,7 +155,9 @@ class AccessGuide(Protocol):
     """How a tenant runs in an allocation on the cluster: a mapping with `reservation`, `account`,
     `partition`, and example `sbatch` and `srun` command lines."""
 
-    def access(self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int) -> dict[str, str]: ...
+    def access(
+        self, allocation_id: str, project_id: str, model: str, gpus: int, nodes: int
+    ) -> dict[str, str]: ...
 
 
 class PriceBook(Protocol):
@@ -200,13 +213,16 @@ class UnitOfWork(Protocol):
     def revoke_token(self, token_id: str, at: datetime) -> None:
         """Set the token's `revoked_at` (a token is never deleted: the audit trail names it)."""
         ...
+
     def auth_epoch(self) -> int:
         """A number that changes whenever a token or tenant changes in a way that can refuse a request
         that was allowed before (revoke, suspend, resume). Cheap: one row."""
         ...
+
     def bump_auth_epoch(self) -> None:
         """Change `auth_epoch()`, in this unit of work (so the change and the bump commit together)."""
         ...
+
     def put_quota(self, quota: Quota) -> None: ...
     def quotas(self, tenant_id: str | None) -> list[Quota]: ...
 
@@ -231,6 +247,7 @@ class UnitOfWork(Protocol):
     def node_states(self) -> dict[str, str]:
         """The state of every node that is not 'ready' (absent means ready)."""
         ...
+
     def node_version(self, model: str) -> str:
         """A value that changes whenever the set of `model` nodes changes (lets callers cache a Fleet)."""
         ...
@@ -238,10 +255,12 @@ class UnitOfWork(Protocol):
     def set_node_state(self, node_id: str, state: str) -> bool:
         """Set the node's state ('ready' is the only one placement uses); False for an unknown node."""
         ...
+
     def add_maintenance(self, window: NodeMaintenance) -> None: ...
     def maintenance(self, node_id: str | None = None) -> list[NodeMaintenance]:
         """Maintenance windows (of `node_id` only, when given), by start. `bookings()` includes them."""
         ...
+
     def delete_maintenance(self, window_id: str) -> bool: ...
 
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]: ...
@@ -284,6 +303,7 @@ class UnitOfWork(Protocol):
         """(start, end, gpus, project id) of the tenant's live `model` allocations overlapping [start, end):
         what a quota decision reads, without loading whole allocations."""
         ...
+
     def due(self, now: datetime, limit: int) -> list[Allocation]: ...
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None: ...
     def bookings(
@@ -292,17 +312,20 @@ class UnitOfWork(Protocol):
         """Bookings of `model` GPUs (of `nodes` only, when given) that overlap [start, end), maintenance
         windows included (as bookings of all the node's GPUs under the window's id)."""
         ...
+
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
         """The GPU slots of each `model` node booked at some instant of [start, end) (nodes with none
         are absent): what `bookings(model, start, end)` says a bounded placement needs, in one row per
         node instead of one object per booking."""
         ...
+
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]: ...
     def end_bookings(self, allocation_id: str, at: datetime) -> None: ...
     def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
         """End the allocation's bookings on one node at `at` (those starting later become empty); its
         bookings that already ended by `at` stay as they are."""
         ...
+
     def add_event(self, event: Event) -> None: ...
     def events(self, allocation_id: str) -> list[Event]: ...
 

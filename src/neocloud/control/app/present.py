@@ -23,7 +23,9 @@ def tenant_view(t: Tenant) -> TenantView:
 
 
 def token_view(t: Token) -> TokenView:
-    return TokenView(t.id, t.tenant_id, t.role, t.created_at, t.prefix, t.project_id, t.expires_at, t.revoked_at)
+    return TokenView(
+        t.id, t.tenant_id, t.role, t.created_at, t.prefix, t.project_id, t.expires_at, t.revoked_at
+    )
 
 
 def project_view(p: Project) -> ProjectView:

@@ -57,7 +57,11 @@ class ReservationService:
         if start > now + BOOKING_HORIZON:
             raise InvalidInput(
                 f"start is beyond the booking horizon: reservations start at most {BOOKING_HORIZON.days} days ahead",
-                details={"field": "start", "start": start.isoformat(), "latest": (now + BOOKING_HORIZON).isoformat()},
+                details={
+                    "field": "start",
+                    "start": start.isoformat(),
+                    "latest": (now + BOOKING_HORIZON).isoformat(),
+                },
             )
         return Window.of(max(start, now), request.hours)
 
@@ -157,7 +161,9 @@ class ReservationService:
     def extend_reservation(self, principal: Principal, reservation_id: str, hours: int) -> ReservationView:
         """Keep the same GPUs `hours` longer, if no one else holds them then; Conflict otherwise."""
         principal.require_write("extending a reservation")
-        current = visible_allocation(self._deps, principal, reservation_id, (Product.RESERVED,), "reservation")
+        current = visible_allocation(
+            self._deps, principal, reservation_id, (Product.RESERVED,), "reservation"
+        )
         if not 1 <= hours <= MAX_HOURS:
             raise InvalidInput(f"hours must be in 1..{MAX_HOURS}", details={"hours": hours})
         unit = self._deps.prices.gpu_hour(  # priced outside the unit of work
@@ -194,8 +200,16 @@ class ReservationService:
             moved = alloc.extended(new_end, total_minor(unit, alloc.gpus, hours_total))
             uow.end_bookings(alloc.id, new_end)
             uow.update_allocation(moved)
-            uow.add_audit(audit.entry(self._deps, principal, Action.RESERVATION_EXTEND, alloc.id, alloc.tenant_id,
-                                      {"hours": hours, "end": new_end.isoformat()}))
+            uow.add_audit(
+                audit.entry(
+                    self._deps,
+                    principal,
+                    Action.RESERVATION_EXTEND,
+                    alloc.id,
+                    alloc.tenant_id,
+                    {"hours": hours, "end": new_end.isoformat()},
+                )
+            )
             uow.commit()
         return present.reservation_view(moved)
 

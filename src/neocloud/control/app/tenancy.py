@@ -61,7 +61,6 @@ class TenancyService:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
 
-
     def authenticate(self, secret: str) -> Principal:
         """The principal of a live token: unknown, revoked and expired tokens are all Unauthenticated
         (401). A suspended tenant's tokens authenticate, marked `suspended` (they read, never write)."""
@@ -102,7 +101,9 @@ class TenancyService:
             for quota in quotas:
                 uow.put_quota(quota)
             details = {"name": name, "default_quotas": {q.model: q.gpus for q in quotas}}
-            uow.add_audit(entry(self._deps, principal, Action.TENANT_CREATE, tenant.id, tenant.id, details, at=now))
+            uow.add_audit(
+                entry(self._deps, principal, Action.TENANT_CREATE, tenant.id, tenant.id, details, at=now)
+            )
             uow.commit()
         return present.tenant_view(tenant)
 
@@ -121,7 +122,9 @@ class TenancyService:
             uow.update_tenant(changed)
             uow.bump_auth_epoch()
             what = Action.TENANT_SUSPEND if suspend else Action.TENANT_RESUME
-            uow.add_audit(entry(self._deps, principal, what, tenant.id, tenant.id, {"name": tenant.name}, at=now))
+            uow.add_audit(
+                entry(self._deps, principal, what, tenant.id, tenant.id, {"name": tenant.name}, at=now)
+            )
             uow.commit()
         return present.tenant_view(changed)
 
@@ -165,8 +168,17 @@ class TenancyService:
                 ProjectId(self._deps.ids.new_id("prj")), TenantId(tenant_id), name, self._deps.clock.now()
             )
             uow.add_project(project)
-            uow.add_audit(entry(self._deps, principal, Action.PROJECT_CREATE, project.id, tenant_id,
-                                {"name": name}, at=project.created_at))
+            uow.add_audit(
+                entry(
+                    self._deps,
+                    principal,
+                    Action.PROJECT_CREATE,
+                    project.id,
+                    tenant_id,
+                    {"name": name},
+                    at=project.created_at,
+                )
+            )
             uow.commit()
         return present.project_view(project)
 
@@ -248,9 +260,15 @@ class TenancyService:
                 expires_at,
             )
             uow.add_token(token)
-            details = {"role": role.value, "project_id": project_id, "prefix": token.prefix,
-                       "expires_at": expires_at.isoformat() if expires_at else None}
-            uow.add_audit(entry(self._deps, principal, Action.TOKEN_CREATE, token.id, tenant_id, details, at=now))
+            details = {
+                "role": role.value,
+                "project_id": project_id,
+                "prefix": token.prefix,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            }
+            uow.add_audit(
+                entry(self._deps, principal, Action.TOKEN_CREATE, token.id, tenant_id, details, at=now)
+            )
             uow.commit()
         return present.token_view(token), secret
 
@@ -258,8 +276,12 @@ class TenancyService:
         """Operators see every token; a tenant-admin its tenant's (a project-limited admin its
         project's); secrets are never shown, only their prefix."""
         p = checked_page(page)
-        if not principal.is_operator and (principal.role is not Role.TENANT_ADMIN or principal.tenant_id is None):
-            raise Forbidden(f"listing tokens needs an operator or tenant-admin; this token is {principal.role.value}")
+        if not principal.is_operator and (
+            principal.role is not Role.TENANT_ADMIN or principal.tenant_id is None
+        ):
+            raise Forbidden(
+                f"listing tokens needs an operator or tenant-admin; this token is {principal.role.value}"
+            )
         tenant = None if principal.is_operator else principal.tenant_id
         with self._deps.uow(read_only=True) as uow:
             if principal.project_id is None:
@@ -276,7 +298,9 @@ class TenancyService:
         missing one). Revoking a revoked token changes nothing."""
         if principal is not None and not principal.is_operator:
             if principal.role is not Role.TENANT_ADMIN or principal.tenant_id is None:
-                raise Forbidden(f"revoking a token needs an operator or tenant-admin; this token is {principal.role.value}")
+                raise Forbidden(
+                    f"revoking a token needs an operator or tenant-admin; this token is {principal.role.value}"
+                )
             principal.require_active("revoking a token")
         now = self._deps.clock.now()
         with self._deps.uow() as uow:
@@ -295,12 +319,19 @@ class TenancyService:
             uow.revoke_token(token.id, now)
             uow.bump_auth_epoch()
             details = {"role": token.role.value, "prefix": token.prefix}
-            uow.add_audit(entry(self._deps, principal, Action.TOKEN_REVOKE, token.id, token.tenant_id, details, at=now))
+            uow.add_audit(
+                entry(self._deps, principal, Action.TOKEN_REVOKE, token.id, token.tenant_id, details, at=now)
+            )
             uow.commit()
         return present.token_view(replace(token, revoked_at=now))
 
     def set_quota(
-        self, principal: Principal | None, tenant_id: str, model: str, gpus: int, project_id: str | None = None
+        self,
+        principal: Principal | None,
+        tenant_id: str,
+        model: str,
+        gpus: int,
+        project_id: str | None = None,
     ) -> QuotaView:
         """Operators set any quota; a tenant-admin sets quotas of its own tenant's projects. `principal`
         None is a server-side operator command, which may also name the tenant and project by name."""
@@ -311,7 +342,9 @@ class TenancyService:
                 principal.require_admin_of(tenant_id, "setting a project quota")
         name = gpu_model(model).name
         with self._deps.uow() as uow:
-            tenant = uow.get_tenant(tenant_id) or (uow.tenant_by_name(tenant_id) if principal is None else None)
+            tenant = uow.get_tenant(tenant_id) or (
+                uow.tenant_by_name(tenant_id) if principal is None else None
+            )
             if tenant is None:
                 raise NotFound(f"tenant {tenant_id!r} not found")
             if project_id is not None:
@@ -322,7 +355,8 @@ class TenancyService:
                     raise NotFound(f"project {project_id!r} not found")
                 project_id = proj.id
             before = next(
-                (q.gpus for q in uow.quotas(tenant.id) if q.model == name and q.project_id == project_id), None
+                (q.gpus for q in uow.quotas(tenant.id) if q.model == name and q.project_id == project_id),
+                None,
             )
             quota = Quota(tenant.id, ProjectId(project_id) if project_id else None, name, gpus)
             uow.put_quota(quota)

@@ -18,7 +18,9 @@ from neocloud.kernel.products import Product, State
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.REQUESTED: frozenset({State.SCHEDULED, State.FAILED, State.CANCELLED}),
     State.SCHEDULED: frozenset({State.PROVISIONING, State.CANCELLED, State.PREEMPTED, State.FAILED}),
-    State.PROVISIONING: frozenset({State.ACTIVE, State.ENDING, State.FAILED, State.PREEMPTED, State.CANCELLED}),
+    State.PROVISIONING: frozenset(
+        {State.ACTIVE, State.ENDING, State.FAILED, State.PREEMPTED, State.CANCELLED}
+    ),
     State.ACTIVE: frozenset({State.ENDING, State.PREEMPTED, State.FAILED}),
     State.ENDING: frozenset({State.ENDED, State.FAILED}),
     State.ENDED: frozenset(),
@@ -29,7 +31,9 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 
 TERMINAL: frozenset[State] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 # States in which an allocation holds (or will hold) its GPUs.
-LIVE: frozenset[State] = frozenset({State.REQUESTED, State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING})
+LIVE: frozenset[State] = frozenset(
+    {State.REQUESTED, State.SCHEDULED, State.PROVISIONING, State.ACTIVE, State.ENDING}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +106,50 @@ class Allocation:
 
     @staticmethod
     def new(
-        id: AllocationId, tenant_id: TenantId, project_id: ProjectId, product: Product, model: str,
-        gpus: int, start: datetime, end: datetime | None, *, at: datetime, nodes_requested: int = 0,
-        shape: str = "", price_minor: int = 0, currency: str = "USD", idempotency_key: str | None = None,
+        id: AllocationId,
+        tenant_id: TenantId,
+        project_id: ProjectId,
+        product: Product,
+        model: str,
+        gpus: int,
+        start: datetime,
+        end: datetime | None,
+        *,
+        at: datetime,
+        nodes_requested: int = 0,
+        shape: str = "",
+        price_minor: int = 0,
+        currency: str = "USD",
+        idempotency_key: str | None = None,
         request_digest: str | None = None,
     ) -> tuple[Allocation, Event]:
         """A freshly requested allocation and its first event (from None to requested)."""
         require_utc(start, "start")
         require_utc(at, "at")
         if end is not None and require_utc(end, "end") <= start:
-            raise InvalidInput("an allocation must end after it starts", details={"start": start.isoformat(), "end": end.isoformat()})
+            raise InvalidInput(
+                "an allocation must end after it starts",
+                details={"start": start.isoformat(), "end": end.isoformat()},
+            )
         if gpus < 1:
             raise InvalidInput("an allocation holds at least one GPU", details={"gpus": gpus})
         alloc = Allocation(
-            id, tenant_id, project_id, product, model, gpus, start, end, State.REQUESTED, at,
-            nodes_requested=nodes_requested, shape=shape, price_minor=price_minor, currency=currency,
-            idempotency_key=idempotency_key, request_digest=request_digest,
+            id,
+            tenant_id,
+            project_id,
+            product,
+            model,
+            gpus,
+            start,
+            end,
+            State.REQUESTED,
+            at,
+            nodes_requested=nodes_requested,
+            shape=shape,
+            price_minor=price_minor,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            request_digest=request_digest,
         )
         return alloc, alloc.event(None, State.REQUESTED, at, "requested")
 
@@ -127,8 +159,17 @@ class Allocation:
 
     def event(self, from_state: State | None, to_state: State, at: datetime, reason: str) -> Event:
         return Event(
-            self.id, self.tenant_id, self.project_id, self.product, self.model, self.gpus, self.nodes,
-            from_state, to_state, at, reason,
+            self.id,
+            self.tenant_id,
+            self.project_id,
+            self.product,
+            self.model,
+            self.gpus,
+            self.nodes,
+            from_state,
+            to_state,
+            at,
+            reason,
         )
 
     def to(self, state: State, *, at: datetime, reason: str = "") -> tuple[Allocation, Event]:
@@ -137,8 +178,11 @@ class Allocation:
         if state not in TRANSITIONS[self.state]:
             raise InvalidTransition(
                 f"allocation {self.id}: cannot go from {self.state.value} to {state.value}",
-                details={"from": self.state.value, "to": state.value,
-                         "allowed": sorted(s.value for s in TRANSITIONS[self.state])},
+                details={
+                    "from": self.state.value,
+                    "to": state.value,
+                    "allowed": sorted(s.value for s in TRANSITIONS[self.state]),
+                },
             )
         moved = replace(
             self,

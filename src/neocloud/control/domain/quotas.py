@@ -55,7 +55,9 @@ def check_admission(quotas: Iterable[Quota], project_id: str, model: str, usage:
     for q in quotas:
         if q.model != model or (q.project_id is not None and q.project_id != project_id):
             continue
-        in_use, scope = (usage.tenant_gpus, "tenant") if q.project_id is None else (usage.project_gpus, "project")
+        in_use, scope = (
+            (usage.tenant_gpus, "tenant") if q.project_id is None else (usage.project_gpus, "project")
+        )
         if in_use + asked > q.gpus:
             raise QuotaExceeded(
                 f"{scope} quota for {model} is {q.gpus} GPUs: {in_use} in use, {asked} asked",

@@ -79,7 +79,9 @@ def shape_unit(model: GpuModel, shape: Shape) -> int:
     return model.gpus_per_node
 
 
-def place_shape(placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: Capacity, rng: random.Random) -> Verdict:
+def place_shape(
+    placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: Capacity, rng: random.Random
+) -> Verdict:
     """Place `gpus` GPUs of `model` in `shape` on a copy of `cap`; the verdict's shares hold them all.
 
     `cap` itself is left unchanged. Unschedulable carries the engine's reasons for the piece that failed.
@@ -90,15 +92,23 @@ def place_shape(placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: C
     per_node = model.gpus_per_node
     shares: list[NodeShare] = []
     if shape is Shape.ANY:
-        mine = np.asarray(cap.fleet.node_model == cap.fleet.models.index(model.name)) if model.name in cap.fleet.models else None
+        mine = (
+            np.asarray(cap.fleet.node_model == cap.fleet.models.index(model.name))
+            if model.name in cap.fleet.models
+            else None
+        )
         remaining = gpus
         while remaining:
             if mine is None:
-                return Unschedulable({"gpu-model": len(cap.fleet.nodes)}, f"the fleet has no {model.name} nodes")
+                return Unschedulable(
+                    {"gpu-model": len(cap.fleet.nodes)}, f"the fleet has no {model.name} nodes"
+                )
             biggest = int(np.max(np.where(mine & work.schedulable, work.whole_free, 0)))
             if biggest == 0:
-                return Unschedulable({"free-gpus": int(np.count_nonzero(mine))},
-                                     f"{gpus - remaining} of {gpus} {model.name} GPUs free")
+                return Unschedulable(
+                    {"free-gpus": int(np.count_nonzero(mine))},
+                    f"{gpus - remaining} of {gpus} {model.name} GPUs free",
+                )
             verdict = placer.place(Request(gpus=min(remaining, biggest), models=models), work, rng)
             if isinstance(verdict, Unschedulable):
                 return verdict
@@ -108,7 +118,9 @@ def place_shape(placer: Placer, model: GpuModel, shape: Shape, gpus: int, cap: C
         return Placement(tuple(shares), "shape:any")
     if shape is Shape.WHOLE_NVL72:
         per_domain = max(model.nvlink_domain // per_node, 1)
-        pieces = [Request(gpus=per_node, nodes=per_domain, models=models, within=Level.NVLINK)] * (gpus // model.nvlink_domain)
+        pieces = [Request(gpus=per_node, nodes=per_domain, models=models, within=Level.NVLINK)] * (
+            gpus // model.nvlink_domain
+        )
     elif shape is Shape.ONE_FABRIC:
         pieces = [Request(gpus=per_node, nodes=gpus // per_node, models=models, within=Level.SU)]
     elif shape is Shape.ONE_NVL72:

@@ -179,7 +179,8 @@ node_maintenance = Table(  # planned maintenance windows (0007): admission reads
 
 # Console sessions (0009_sessions): keyed by the sha256 of the cookie's session id; the token by its id.
 console_sessions = Table(
-    "console_sessions", metadata,
+    "console_sessions",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("token_id", String(64), nullable=False),
     Column("role", String(16), nullable=False),

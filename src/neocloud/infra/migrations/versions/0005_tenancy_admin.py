@@ -43,7 +43,9 @@ def upgrade() -> None:
     op.bulk_insert(epoch, [{"id": 1, "version": 0}])
     op.create_table(
         "audit_log",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
         sa.Column("at", UtcDateTime(), nullable=False),
         sa.Column("actor", sa.String(128), nullable=False),
         sa.Column("actor_tenant_id", sa.String(64), nullable=True),
