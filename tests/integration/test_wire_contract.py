@@ -22,6 +22,7 @@ from neocloud.client import NeocloudClient
 from neocloud.client.billing import BillingClient
 from neocloud.client.documents import to_json
 from neocloud.client.node_health import NodeHealthClient
+from neocloud.client.sla import SlaClient
 from neocloud.kernel.periods import Period
 from neocloud.kernel.products import MAX_HOURS
 from tests.integration.api_world import ApiWorld
@@ -210,6 +211,9 @@ def test_the_client_parses_every_answer_into_the_class_the_server_serves(world: 
     start = world.clock.now() + timedelta(days=30)
     call(nh_op.plan_maintenance, "g1", start, start + timedelta(hours=2), "contract")
     call(nh_op.maintenance)
+    # SLA (issue #10): the operator's report of last month, and a tenant's own
+    call(SlaClient(op).report, period="2026-03")
+    call(SlaClient(alice).report, period="2026-03")
 
     # the Slurm routes answer 404 without a cluster: tests/slurm/test_api.py parses them on the real Slurm
     documented = {(m, p) for m, p, _ in json_operations(world) if not p.startswith("/v1/slurm/")}

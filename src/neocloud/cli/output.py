@@ -26,11 +26,18 @@ def print_table(
     title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str | None = None
 ) -> None:
     table = Table(title=title, caption=caption, header_style="bold cyan")
+    cells = [[str(c) for c in row] for row in rows]
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
-    for row in rows:
-        table.add_row(*(str(c) for c in row))
+        # an id is copied into the next command: never cut or wrapped, however narrow the terminal
+        whole = i == 0 or col in ID_COLUMNS or col.endswith(" id")
+        width = max((len(r[i]) for r in cells if i < len(r)), default=0) if whole else None
+        table.add_column(col, justify="left" if i == 0 else "right", no_wrap=whole, min_width=width or None)
+    for row in cells:
+        table.add_row(*row)
     console.print(table)
+
+
+ID_COLUMNS = frozenset({"id", "allocation", "reservation", "instance", "invoice", "node", "token"})
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
