@@ -159,6 +159,31 @@ class Fragmentation:
             self._seen[stale] = cap.version[stale]
         return stale
 
+    def _frag_refreshing(
+        self,
+        stale: IntArray,
+        total: IntArray,
+        cnt: IntArray,
+        high: IntArray,
+        cpu: IntArray,
+        models: IntArray,
+        cap: Capacity,
+    ) -> FloatArray:
+        """F of the tentative states (total, cnt, high, cpu, models), and the stale rows' F brought up
+        to date in the same evaluation."""
+        if not stale.size:
+            return self._frag(total, cnt, high, cpu, models)
+        model = cap.fleet.node_model
+        both = self._frag(
+            np.concatenate((self.total[stale], total)),
+            np.concatenate((self.cnt[stale], cnt)),
+            np.concatenate((self.high[stale], high)),
+            np.concatenate((cap.cpu_free[stale], cpu)),
+            np.concatenate((model[stale], models)),
+        )
+        self.frag[stale] = both[: stale.size]
+        return both[stale.size :]
+
     def node_fragmentation(self, cap: Capacity) -> FloatArray:
         """F for every node of `cap` (milli-GPU)."""
         self.sync(cap)
@@ -200,18 +225,7 @@ class Fragmentation:
         total = self.total[nodes] - k * taken
         cpu = cap.cpu_free[nodes] - req.cpu_milli
         model = cap.fleet.node_model
-        if stale.size:  # one evaluation for the stale rows' F and the tentative placements'
-            both = self._frag(
-                np.concatenate((self.total[stale], total)),
-                np.concatenate((self.cnt[stale], cnt)),
-                np.concatenate((self.high[stale], high)),
-                np.concatenate((cap.cpu_free[stale], cpu)),
-                np.concatenate((model[stale], model[nodes])),
-            )
-            self.frag[stale] = both[: stale.size]
-            frag = both[stale.size :]
-        else:
-            frag = self._frag(total, cnt, high, cpu, model[nodes])
+        frag = self._frag_refreshing(stale, total, cnt, high, cpu, model[nodes], cap)
         starts = np.searchsorted(pos, np.arange(c)).astype(np.int64)
         return Options(pos.astype(np.int64), slot, frag - self.frag[nodes], starts)
 
@@ -251,18 +265,7 @@ class Fragmentation:
             cnt, high, total = cnt - k, high - k * MILLI, total - k * MILLI
         cpu = cap.cpu_free[nodes] - req.cpu_milli
         model = cap.fleet.node_model
-        if stale.size:
-            both = self._frag(
-                np.concatenate((self.total[stale], total)),
-                np.concatenate((self.cnt[stale], cnt)),
-                np.concatenate((self.high[stale], high)),
-                np.concatenate((cap.cpu_free[stale], cpu)),
-                np.concatenate((model[stale], model[nodes])),
-            )
-            self.frag[stale] = both[: stale.size]
-            frag = both[stale.size :]
-        else:
-            frag = self._frag(total, cnt, high, cpu, model[nodes])
+        frag = self._frag_refreshing(stale, total, cnt, high, cpu, model[nodes], cap)
         return np.asarray(frag - self.frag[nodes], dtype=np.float64)
 
     def _whole_growth_scalar(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
