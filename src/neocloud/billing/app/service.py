@@ -29,7 +29,7 @@ from neocloud.billing.domain.invoices import (
     draft_invoice,
     invoice_id_for,
 )
-from neocloud.billing.domain.metering import Incident, UsageEntry, coverage, meter
+from neocloud.billing.domain.metering import Incident, LifecycleEvent, UsageEntry, coverage, meter
 from neocloud.billing.domain.pricing import (
     RESERVED_TERMS_MONTHS,
     PriceCatalog,
@@ -212,22 +212,19 @@ class BillingService:
         """Every allocation's milli-GPU-seconds billed in `period` up to now, settled or not (the job
         side of reconcile divides by it)."""
         until = min(self._now(), period.end)
-        events = list(self.events.lifecycle_events(until))
         ledger = self.store.usage(period=period)
-        extra = meter(
-            events,
-            coverage(ledger),
-            until,
-            terms=RESERVED_TERMS_MONTHS,
-            grid_seconds=self.settings.grid_seconds,
-            settled=False,
-        )
-        return dict(usage_by([*ledger, *extra.entries], "allocation", period))
+        extra = self._unsettled(list(self.events.lifecycle_events(until)), ledger, until)
+        return dict(usage_by([*ledger, *extra], "allocation", period))
 
     def _provisional(self, tenant: TenantId, until: datetime) -> list[UsageEntry]:
         """The tenant's ledger plus the usage not settled yet, up to `until` exactly (never written)."""
-        events = list(self.events.lifecycle_events(until, tenant))
         ledger = self.store.usage(tenant=tenant)
+        return [*ledger, *self._unsettled(list(self.events.lifecycle_events(until, tenant)), ledger, until)]
+
+    def _unsettled(
+        self, events: list[LifecycleEvent], ledger: list[UsageEntry], until: datetime
+    ) -> list[UsageEntry]:
+        """The usage `events` add to `ledger` up to `until`, not settled (never written)."""
         extra = meter(
             events,
             coverage(ledger),
@@ -236,7 +233,7 @@ class BillingService:
             grid_seconds=self.settings.grid_seconds,
             settled=False,
         )
-        return [*ledger, *extra.entries]
+        return list(extra.entries)
 
     # Invoices ---------------------------------------------------------------------------------------
 
