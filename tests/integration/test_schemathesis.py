@@ -130,6 +130,6 @@ def _fuzz(case: schemathesis.Case, role: str) -> None:
 
 @pytest.mark.parametrize("role", sorted(ROLES))
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_as_every_role(case: schemathesis.Case, role: str) -> None:
     _fuzz(case, role)
