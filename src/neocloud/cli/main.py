@@ -32,7 +32,7 @@ def _register() -> None:
     if _registered:
         return
     _registered.append(True)
-    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, slurm, tenant
+    from neocloud.cli import bench, billing, fleet, nodes, operator, server, sla, slurm, tenancy, tenant
     from neocloud.cli import plan as plan_cli
     from neocloud.cli import sim as sim_cli
 
@@ -44,6 +44,7 @@ def _register() -> None:
     tenant.register(app)
     server.register(app)
     operator.register(app)
+    tenancy.register(app)
     billing.register(app)
     nodes.register(operator.nodes_app)
     app.add_typer(sla.app, name="sla")
