@@ -4,7 +4,7 @@ Neither a database lock queue nor Python's `threading.Lock` promises arrival ord
 requests were overtaken again and again (p99 ≈ 1.2 s for a median of 0.1 s at 16 clients). A ticket
 gate per model in front of the capacity-deciding calls lets this process's requests start in arrival
 order, `slots` at a time: one on SQLite (its single writer serialises decisions anyway), several on
-PostgreSQL, where decisions on different nodes run in parallel (control/app/admission.py).
+PostgreSQL, where decisions on different nodes run in parallel (control/app/admit.py).
 """
 
 from __future__ import annotations

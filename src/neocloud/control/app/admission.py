@@ -1,35 +1,27 @@
-"""Admission: place a request against the capacity left over its window, preempting spot if that is
-the only obstacle, and persist the decision.
+"""Admission's decision: place a request against the capacity left over its window, preempting spot if
+that is the only obstacle (`decide`), check quota, persist a decision, and say when a request that does
+not fit would (`earliest`). The use case that runs them under locks is `control/app/admit.py`.
 
-`admit` is the one entry point the products use (reservations and instances): it resolves the project,
-honours the idempotency key (under a lock on that key only), checks quota (under the tenant's lock),
-decides (pure placement on a capacity snapshot), locks the nodes it chose and checks they are still
-free, and persists, all in one unit of work. Decisions on different nodes never wait for each other; PostgreSQL's exclusion
-constraint on bookings is the last guard."""
+Decisions on different nodes never wait for each other; PostgreSQL's exclusion constraint on bookings
+is the last guard."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neocloud.control.app.access import resolve_project
-from neocloud.control.app.deps import KEY_MAX, QUOTE_HORIZON, Deps, FleetCache
-from neocloud.control.app.placement_timing import TimedPlacer
+from neocloud.control.app.deps import QUOTE_HORIZON, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.calendar import snapshot, snapshot_of_taken, yielding
 from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
-from neocloud.control.domain.tenancy import Principal
 from neocloud.fleet.fleet import Fleet
-from neocloud.kernel.errors import Conflict, IdempotencyConflict, InvalidInput
-from neocloud.kernel.gpus import GpuModel, gpu_model
-from neocloud.kernel.ids import AllocationId, NodeId
+from neocloud.kernel.errors import Conflict
+from neocloud.kernel.gpus import GpuModel
+from neocloud.kernel.ids import NodeId
 from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement, Placer, Unschedulable
 
@@ -274,175 +266,3 @@ def earliest(
         states,
         horizon=start + QUOTE_HORIZON,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class AdmissionRequest:
-    """One request for capacity as the products phrase it: `gpus` of `model` in `shape` over
-    [start, end) (end None: until stopped), priced `price_minor` in the price book's currency."""
-
-    product: Product
-    model: str
-    shape: Shape
-    gpus: int
-    start: datetime
-    end: datetime | None
-    price_minor: int
-    project: str | None = None
-    idempotency_key: str | None = None
-    nodes_requested: int = 0
-    asked: tuple[tuple[str, str], ...] = ()
-    """The request's own words that the fields above do not keep (an instant as given, the hours), for
-    the idempotency digest: the same key with another request is a Conflict, not the first answer."""
-
-    def digest(self, project_id: str) -> str:
-        """sha256 of the canonical request: product, model, shape, GPUs, nodes, project and what was asked."""
-        canonical = {
-            "product": self.product.value,
-            "model": self.model,
-            "shape": self.shape.value,
-            "gpus": self.gpus,
-            "nodes": self.nodes_requested,
-            "project": project_id,
-            **dict(self.asked),
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-
-
-_PREFIX = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt"}
-
-
-def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime) -> Allocation:
-    """Place and record `req` for `principal`'s project, or raise Conflict with the engine's reasons
-    (QuotaExceeded past a quota). The same idempotency key from the same tenant returns the first
-    allocation; reused for a different request, IdempotencyConflict."""
-    key = req.idempotency_key
-    if key is not None and not 0 < len(key) <= KEY_MAX:
-        raise InvalidInput(f"an idempotency key has 1..{KEY_MAX} characters")
-    model = gpu_model(req.model)
-    with deps.uow() as uow:
-        project = resolve_project(uow, principal, req.project)
-        digest = req.digest(project.id) if key is not None else None
-        quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
-        if quotas:
-            uow.lock_tenant(project.tenant_id)  # one tenant's quota-bound decisions, one at a time
-        if key is not None:
-            uow.lock_key(project.tenant_id, key)  # one request per key at a time; other keys pass
-            if (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-                return _same_request(done, req, model.name, key, digest)
-        alloc, first = Allocation.new(
-            AllocationId(deps.ids.new_id(_PREFIX[req.product])),
-            project.tenant_id,
-            project.id,
-            req.product,
-            model.name,
-            req.gpus,
-            req.start,
-            req.end,
-            at=now,
-            nodes_requested=req.nodes_requested,
-            shape=req.shape.value,
-            price_minor=req.price_minor,
-            currency=deps.prices.currency(),
-            idempotency_key=key,
-            request_digest=digest,
-        )
-        if quotas:
-            check_quota(uow, alloc, quotas)
-        rng = random.Random(alloc.id)
-        verdict = _claimed_decision(uow, deps, req, model, now, rng)
-        if isinstance(verdict, Admission):
-            placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
-            uow.commit()
-            return placed
-    # Out of the unit of work (it held the write lock): when would it fit?
-    duration = (req.end - req.start) if req.end is not None else OPEN_ENDED_SPANS[-1]
-    fit = earliest(deps, model, req.shape, req.gpus, req.start, duration, now)
-    raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit", fit.start)
-
-
-CLAIM_ROUNDS = 10
-BACKOFF_S = 0.002  # doubled each round it backs off: at most ~1 s in all
-
-
-def _claimed_decision(
-    uow: UnitOfWork, deps: Deps, req: AdmissionRequest, model: GpuModel, now: datetime, rng: random.Random
-) -> Admission | Unschedulable:
-    """Decide, then lock the nodes the decision books and check that nothing was booked on them since
-    it read the bookings; decide again if it was.
-
-    Nodes another decision holds right now are skipped (SKIP LOCKED), so concurrent decisions spread
-    over different nodes instead of queueing behind one lock. When the only fit is on held nodes, the
-    decision backs off briefly (their holders commit in milliseconds) and decides again on a fresh read;
-    only its last round waits for the nodes it chose (bounded by the database's lock timeout), so a
-    burst racing for the last capacity resolves into admissions and clear Conflicts, not lock chains."""
-    excluded: set[str] = set()
-    for round_ in range(CLAIM_ROUNDS):
-        last = round_ == CLAIM_ROUNDS - 1
-        timed = TimedPlacer(deps.placer)
-        verdict = decide(
-            uow,
-            timed,
-            model,
-            req.shape,
-            req.gpus,
-            req.start,
-            req.end,
-            now=now,
-            notice=deps.spot_notice,
-            rng=rng,
-            preempt=req.product is not Product.SPOT,
-            may_shift=req.product is Product.ON_DEMAND,
-            fleets=deps.fleets,
-            excluded=None if last else excluded,
-        )
-        deps.placement_timings.observe(req.product.value, timed.seconds)
-        if not isinstance(verdict, Admission):
-            if excluded and not last:
-                excluded = set()  # the nodes others hold may be the only fit: look again once they commit
-                time.sleep(BACKOFF_S * 2**round_)
-                continue
-            return verdict
-        chosen = sorted({n for n, _ in verdict.gpus()})
-        claimed = uow.claim_nodes(chosen, wait=last)
-        if claimed != set(chosen):
-            excluded |= set(chosen) - claimed
-            continue
-        if _still_free(uow, verdict, req.end, model.name):
-            return verdict
-    return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
-
-
-def _still_free(uow: UnitOfWork, adm: Admission, end: datetime | None, model: str) -> bool:
-    """Whether the GPUs `adm` books are still free over its window, reading after the claim (so current)."""
-    mine = set(adm.gpus())
-    victims = {v.id for v in adm.victims}
-    until = adm.until if adm.until is not None else end
-    nodes = sorted({n for n, _ in mine})
-    for b in uow.bookings(model, adm.start, until, nodes=nodes):
-        if (b.node_id, b.slot) in mine and b.allocation_id not in victims and b.overlaps(adm.start, until):
-            return False
-    return True
-
-
-def _same_request(
-    done: Allocation, req: AdmissionRequest, model: str, key: str, digest: str | None
-) -> Allocation:
-    """The stored allocation for a reused idempotency key, if it was made from the same canonical request
-    (every field, compared by digest); IdempotencyConflict otherwise. Allocations stored before digests
-    were kept compare by product, model, GPUs and shape."""
-    if done.request_digest is not None:
-        same = done.request_digest == digest
-    else:
-        same = (done.product, done.model, done.gpus, done.shape) == (
-            req.product,
-            model,
-            req.gpus,
-            req.shape.value,
-        )
-    if not same:
-        raise IdempotencyConflict(
-            f"idempotency key {key!r} was used for a different request ({done.id})",
-            details={"idempotency_key": key, "existing": done.id},
-        )
-    return done

@@ -1,12 +1,12 @@
 """Instances: on-demand and spot nodes from now until stopped (or, for spot, preempted).
 
 On-demand may take back spot capacity, starting once the spot notice elapses; spot takes only what is
-free from now on. Admission is shared with reservations (`admission.admit`).
+free from now on. Admission is shared with reservations (`admit.admit`).
 """
 
 from __future__ import annotations
 
-from neocloud.control.app import admission, present
+from neocloud.control.app import admit, present
 from neocloud.control.app.access import request_tenant, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import Deps, checked_page, next_cursor
@@ -38,7 +38,7 @@ class InstanceService:
         tenant = request_tenant(self._deps, principal, request.project)
         hourly = total_minor(self._deps.prices.gpu_hour(model.name, product, tenant), gpus, 1)
         now = self._deps.clock.now()
-        request_ = admission.AdmissionRequest(
+        request_ = admit.AdmissionRequest(
             product,
             model.name,
             Shape.WHOLE_NODES,
@@ -51,7 +51,7 @@ class InstanceService:
             nodes_requested=request.nodes,
             asked=(("spot", str(request.spot)),),
         )
-        alloc = admission.admit(self._deps, principal, request_, now)
+        alloc = admit.admit(self._deps, principal, request_, now)
         return present.instance_view(alloc)
 
     def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:

@@ -1,7 +1,7 @@
 """Reservations: quote, reserve, list, cancel, extend, and the capacity calendar.
 
 Admission (placement, quota, idempotency) runs in one unit of work after the capacity lock
-(`admission.admit`); prices are read from the price book. Calls to the provisioner happen only in the
+(`admit.admit`); prices are read from the price book. Calls to the provisioner happen only in the
 reconciler, outside any transaction.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.control.app import admission, audit, present
+from neocloud.control.app import admission, admit, audit, present
 from neocloud.control.app.access import request_tenant, resolve_project, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
@@ -111,7 +111,7 @@ class ReservationService:
         unit = self._deps.prices.gpu_hour(
             model.name, Product.RESERVED, request_tenant(self._deps, principal, request.project)
         )
-        request_ = admission.AdmissionRequest(
+        request_ = admit.AdmissionRequest(
             Product.RESERVED,
             model.name,
             shape,
@@ -126,7 +126,7 @@ class ReservationService:
                 ("start", request.start.isoformat() if request.start is not None else "now"),
             ),
         )
-        alloc = admission.admit(self._deps, principal, request_, now)
+        alloc = admit.admit(self._deps, principal, request_, now)
         return present.reservation_view(alloc)
 
     def list_reservations(
