@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from neocloud.billing.app import credits
+from neocloud.billing.app.credits import required_invoice
 from neocloud.billing.app.ports import (
     BillingRecords,
     BillingStore,
@@ -25,7 +27,6 @@ from neocloud.billing.domain.invoices import (
     Credit,
     Invoice,
     InvoiceState,
-    credit_note,
     draft_invoice,
     invoice_id_for,
 )
@@ -42,7 +43,6 @@ from neocloud.kernel.audit import SERVER_SIDE, Action, Actor, AuditEntry, AuditT
 from neocloud.kernel.clock import Clock
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import InvoiceId, ProjectId, TenantId
-from neocloud.kernel.money import Money
 from neocloud.kernel.periods import (
     Period,
     floor_to_grid,
@@ -305,7 +305,7 @@ class BillingService:
 
     @staticmethod
     def _invoice(records: BillingRecords, invoice_id: str) -> Invoice:
-        return _required(invoice_id, records.get_invoice(InvoiceId(invoice_id)))
+        return required_invoice(invoice_id, records.get_invoice(InvoiceId(invoice_id)))
 
     def download(self, invoice_id: str, fmt: str) -> tuple[str, str]:
         """(media type, document) of an invoice as csv or html."""
@@ -336,67 +336,22 @@ class BillingService:
         return self._move(invoice_id, InvoiceState.VOID)
 
     def credit_note(self, invoice_id: str, *, reason: str, amount: str | None = None) -> Invoice:
-        """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment of `amount`
-        before tax. Credit notes never take back more than the invoice billed. The note's number and
-        that check are decided with the original locked, so concurrent credit notes serialise."""
-        with self.store.atomic() as unit:
-            original = _required(invoice_id, unit.lock_invoice(InvoiceId(invoice_id)))
-            notes = [i for i in unit.invoices(tenant=original.tenant_id) if i.refers_to == original.id]
-            credited = sum(-n.subtotal.minor for n in notes if n.state is not InvoiceState.VOID)
-            money = Money.of(amount, original.currency) if amount is not None else None
-            wanted = money.minor if money is not None else original.subtotal.minor
-            if credited + wanted > original.subtotal.minor or (money is None and credited):
-                raise Conflict(
-                    f"invoice {original.id}: credit notes would exceed what it billed",
-                    details={"id": original.id, "already_credited_minor": credited},
-                )
-            note = credit_note(
-                original,
-                InvoiceId(f"CN-{original.id}-{len(notes) + 1}"),
-                at=self._now(),
-                reason=reason,
-                amount=money,
-            )
-            unit.save_invoice(note)
-        return note
+        """Correct a finalized invoice: a full reversal (no `amount`) or an adjustment (see credits.py)."""
+        return credits.credit_note(self.store, self._now(), invoice_id, reason=reason, amount=amount)
 
     def issue_credit(
         self, tenant: TenantId, amount: str, reason: str, incident_id: str | None = None
     ) -> Credit:
-        """A credit for the tenant's next invoice; at most one per incident. Its id (the incident's, or
-        the tenant's next credit number) and those checks are decided with the tenant's credits locked,
-        so concurrent issuers never collide."""
-        with self.store.atomic() as unit:
-            number = unit.next_credit_number(tenant)
-            if incident_id is not None:
-                if incident_id not in {i.id for i in unit.incidents()}:
-                    raise NotFound(f"incident {incident_id!r} not found", details={"field": "incident_id"})
-                if any(c.incident_id == incident_id for c in unit.credits(tenant=tenant)):
-                    raise Conflict(
-                        f"incident {incident_id!r} is already credited", details={"field": "incident_id"}
-                    )
-            money = Money.of(amount, self.settings.currency)
-            credit = Credit(
-                f"CR-{tenant}-{incident_id or number}", tenant, money, reason, self._now(), incident_id
-            )
-            unit.add_credit(credit)
-        return credit
+        """A credit for the tenant's next invoice; at most one per incident (see credits.py)."""
+        return credits.issue_credit(
+            self.store, self.settings.currency, self._now(), tenant, amount, reason, incident_id
+        )
 
     def issue_sla_credit(self, tenant: TenantId, amount: str, reason: str, key: str) -> str:
-        """An SLA credit for the tenant's next invoice, exactly once per `key` (the health context's
-        allocation and period): the same key again returns the first credit's id and issues nothing.
-        Decided with the tenant's credits locked, so concurrent or repeated issuers never double it."""
-        if not 0 < len(key) <= 120:
-            raise InvalidInput("an SLA credit key has 1..120 characters", details={"field": "key"})
-        credit_id = f"CR-{tenant}-{key}"
-        with self.store.atomic() as unit:
-            unit.next_credit_number(tenant)  # takes the tenant's credit lock
-            if any(c.id == credit_id for c in unit.credits(tenant=tenant)):
-                return credit_id
-            unit.add_credit(
-                Credit(credit_id, tenant, Money.of(amount, self.settings.currency), reason, self._now())
-            )
-        return credit_id
+        """An SLA credit for the tenant's next invoice, exactly once per `key` (see credits.py)."""
+        return credits.issue_sla_credit(
+            self.store, self.settings.currency, self._now(), tenant, amount, reason, key
+        )
 
     def incidents(self) -> list[Incident]:
         return self.store.incidents()
@@ -423,9 +378,3 @@ class BillingService:
             return rows
         names = self.tenant_names(TenantId(r["tenant"]) for r in rows)
         return [{**r, "tenant_name": names.get(TenantId(r["tenant"]), "")} for r in rows]
-
-
-def _required(invoice_id: str, found: Invoice | None) -> Invoice:
-    if found is None:
-        raise NotFound(f"invoice {invoice_id!r} not found", details={"id": invoice_id})
-    return found
