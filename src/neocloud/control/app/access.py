@@ -14,6 +14,20 @@ from neocloud.kernel.errors import Forbidden, InvalidInput, NotFound
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.products import Product
 
+PAGE = 500
+
+
+def tenant_projects(uow: UnitOfWork, tenant_id: str) -> list[Project]:
+    """Every project of `tenant_id`, read page by page (never only the first page)."""
+    out: list[Project] = []
+    after: str | None = None
+    while True:
+        page, _ = uow.list_projects(tenant_id, after, PAGE)
+        out.extend(page)
+        if len(page) < PAGE:
+            return out
+        after = page[-1].id
+
 
 def resolve_project(uow: UnitOfWork, principal: Principal, ref: str | None) -> Project:
     """The project new objects go to: the one named (id or name), else the token's, else the tenant's

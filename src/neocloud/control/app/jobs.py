@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from neocloud.control.app.access import tenant_projects
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import JobRecord, UnitOfWork
 from neocloud.control.app.slurm import NO_CLUSTER, cluster_call, tenant_asked
@@ -117,7 +118,7 @@ class JobService:
         with self._deps.uow(read_only=True) as uow:
             projects = None
             if tenant_id is not None:
-                projects, _ = uow.list_projects(tenant_id, None, PAGE)
+                projects = tenant_projects(uow, tenant_id)
             windows = [w for a in _allocations(uow, tenant_id) if (w := held_window(a, now)) is not None]
         with cluster_call():  # outside any transaction
             records = source.jobs(start, end, [p.id for p in projects] if projects is not None else None)

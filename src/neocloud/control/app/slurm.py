@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from neocloud.control.app.access import visible_allocation
+from neocloud.control.app.access import tenant_projects, visible_allocation
 from neocloud.control.app.deps import Deps
 from neocloud.control.app.ports import AccessGuide, ClusterAccounts, ProvisionError
 from neocloud.control.domain.tenancy import Principal
@@ -19,7 +19,6 @@ from neocloud.kernel.products import Product
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX login name, as useradd accepts it
 # the cluster's own accounts: never a tenant's Slurm user (their jobs would be charged to the tenant)
 SYSTEM_USERS = frozenset({"root", "slurm", "munge", "mysql", "daemon", "bin", "sys", "nobody", "slurmrest"})
-PAGE = 500
 NO_CLUSTER = "this server drives no Slurm cluster (docs/slurm.md: NEOCLOUD_PROVISIONER=slurm)"
 
 
@@ -85,7 +84,7 @@ class SlurmService:
             found = uow.get_tenant(who)
             if found is None or not principal.can_see(who):
                 raise NotFound(f"tenant {who!r} not found")
-            projects, _ = uow.list_projects(who, None, PAGE)
+            projects = tenant_projects(uow, who)
         return who, [p.id for p in projects]
 
     def add_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
@@ -98,11 +97,20 @@ class SlurmService:
                 f"{user!r} is not a login name (lowercase letters, digits, _ and -, at most 32)",
                 details={"field": "user"},
             )
+        if user in SYSTEM_USERS:
+            raise InvalidInput(f"{user!r} is a system user of the cluster", details={"field": "user"})
         accounts = self._accounts()
+        taken = Conflict(f"Slurm user {user!r} belongs to another tenant", details={"field": "user"})
         with cluster_call():
             if accounts.tenants_of(user) - {who}:
-                raise Conflict(f"Slurm user {user!r} belongs to another tenant", details={"field": "user"})
+                raise taken
             accounts.add_user(who, projects, user)
+            # Checked again after adding: two tenants adding one user at once both passed the first
+            # check; each then sees the other and takes its own addition back (neither keeps the user).
+            # No lock spans the cluster calls (they run outside any transaction).
+            if accounts.tenants_of(user) - {who}:
+                accounts.remove_user(who, projects, user)
+                raise taken
             return SlurmUsersView(who, accounts.users(who, projects))
 
     def remove_user(self, principal: Principal, user: str, tenant: str | None = None) -> SlurmUsersView:
