@@ -15,7 +15,9 @@ from sqlalchemy import Engine
 
 from neocloud.billing.adapters.sql.feed import SqlEventFeed
 from neocloud.billing.adapters.sql.store import SqlBillingStore
+from neocloud.control.adapters.sql.sessions import SqlSessionRecords
 from neocloud.control.adapters.sql.store import SqlStore
+from neocloud.control.app.session_records import SessionRecord
 from neocloud.control.app.views import ReservationRequest
 from neocloud.infra.engine import make_engine
 from neocloud.infra.schema import upgrade
@@ -135,3 +137,13 @@ def test_billing_reads_take_no_write_lock(sqlite: tuple[Engine, World, Path]) ->
 
     finished, counts = _while_write_locked(path, reads)
     assert finished and counts is not None and counts[-1] >= 2  # requested→scheduled, →provisioning…
+
+
+def test_a_console_session_is_looked_up_beside_a_writer(sqlite: tuple[Engine, World, Path]) -> None:
+    """Every console request reads its session: the read must not queue behind SQLite's write lock."""
+    engine, w, path = sqlite
+    records = SqlSessionRecords(engine)
+    now = w.clock.now()
+    records.add(SessionRecord("k1", "tok_1", "viewer", None, "csrf", now, now, now + timedelta(hours=1)))
+    finished, found = _while_write_locked(path, lambda: records.get("k1"))
+    assert finished and found is not None and found.token_id == "tok_1"

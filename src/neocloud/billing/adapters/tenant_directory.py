@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from neocloud.billing.app.ports import TenantDirectory
-from neocloud.control.app.ports import UnitOfWork, UnitOfWorkFactory
-from neocloud.control.domain.tenancy import Project
+from neocloud.control.app.access import tenant_projects
+from neocloud.control.app.ports import UnitOfWorkFactory
 from neocloud.kernel.ids import ProjectId, TenantId
 
 PAGE = 500
@@ -37,18 +37,7 @@ class ControlTenantDirectory:
 
     def project_names(self, tenant: TenantId) -> dict[ProjectId, str]:
         with self._uow(read_only=True) as uow:
-            return {p.id: p.name for p in _all_projects(uow, tenant) if p.tenant_id == tenant}
-
-
-def _all_projects(uow: UnitOfWork, tenant: TenantId) -> list[Project]:
-    out: list[Project] = []
-    after: str | None = None
-    while True:
-        page, _ = uow.list_projects(tenant, after, PAGE)
-        out.extend(page)
-        if len(page) < PAGE:
-            return out
-        after = page[-1].id
+            return {p.id: p.name for p in tenant_projects(uow, tenant) if p.tenant_id == tenant}
 
 
 def _conforms(directory: ControlTenantDirectory) -> TenantDirectory:

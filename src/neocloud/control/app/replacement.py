@@ -6,6 +6,7 @@ bookings in one unit of work, then tells the provisioner outside it."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from neocloud.control.app.admission import load_fleet
 from neocloud.control.app.deps import Deps
-from neocloud.control.app.ports import Grant, UnitOfWork
+from neocloud.control.app.ports import Grant, ProvisionError, UnitOfWork
 from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.calendar import READY, snapshot
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -25,6 +26,8 @@ from neocloud.kernel.ids import AllocationId, NodeId, TenantId
 from neocloud.kernel.products import Product, State
 from neocloud.placement.framework import Placement
 from neocloud.placement.request import Request
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +199,16 @@ class NodeControl:
         """Tell the provisioner the allocation's new nodes (outside the unit of work that swapped them):
         the Slurm provisioner moves the reservation onto them; a failure here is repaired by the
         reconciler's next converge pass, which compares Slurm with the allocations."""
-        with self._deps.uow() as uow:
+        with self._deps.uow(read_only=True) as uow:
             alloc = uow.get_allocation(allocation_id)
-        if alloc is not None:
+        if alloc is None:
+            return
+        try:
             self._deps.provisioner.provision(Grant.of(alloc))
+        except ProvisionError as err:  # the swap is committed; the cluster catches up on converge
+            log.warning(
+                "provisioning %s on its new nodes failed (%s); converge will retry", alloc.id, err.cause
+            )
 
     def plan_maintenance(self, window: NodeMaintenance) -> NodeMaintenance:
         """Hold the node's GPUs over the window like a booking. Conflict when work is booked there (the

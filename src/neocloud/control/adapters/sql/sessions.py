@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert, or_, select, update
 
 from neocloud.control.adapters.sql import tables as t
 from neocloud.control.app.session_records import SessionRecord
+from neocloud.infra.engine import read_only
 
 S = t.console_sessions
 
@@ -37,6 +38,7 @@ class SqlSessionRecords:
 
     def get(self, key: str) -> SessionRecord | None:
         with self._engine.connect() as c:
+            read_only(c)  # every console request looks its session up: never behind SQLite's writers
             row = c.execute(select(S).where(S.c.key == key)).first()
             c.rollback()
         if row is None:
