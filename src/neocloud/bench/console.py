@@ -42,6 +42,7 @@ OPERATOR_PAGES = (
 TARGET_P95_MS = 300.0
 TARGET_MAP_MS = 2000.0
 CHROMIUM = "/usr/bin/chromium"
+START_DEADLINE_S = 60.0
 
 
 def finished_month(now: datetime) -> Period:
@@ -318,6 +319,8 @@ def _browser_times(settings: Any, operator: str, runs: int) -> dict[str, Any]:
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()
             while not server.started:
+                if not thread.is_alive() or time.perf_counter() - started > START_DEADLINE_S:
+                    raise RuntimeError(f"the console server on port {port} did not start")
                 time.sleep(0.01)
             url = f"http://127.0.0.1:{port}"
             try:

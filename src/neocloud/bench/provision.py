@@ -50,10 +50,27 @@ def _reservations(conf: Path) -> dict[str, str]:
     }
 
 
+CONVERGE_DEADLINE_S = 120.0
+
+
 def _clean(conf: Path) -> None:
+    """Delete what the bench made: its floor reservations and its own control plane's (the run refuses
+    to start on a cluster that holds anyone else's neocloud reservations)."""
     for name in _reservations(conf):
         if name.startswith((FLOOR_PREFIX, "nc-")):
             _scontrol(conf, "delete", f"reservation={name}")
+
+
+def _refuse_a_live_cluster(conf: Path) -> None:
+    """The bench's scratch control plane converges the cluster to what it holds, which deletes every
+    other `nc-` reservation (and cancels its jobs): it runs only on a cluster that holds none."""
+    theirs = sorted(n for n in _reservations(conf) if n.startswith("nc-"))
+    if theirs:
+        raise RuntimeError(
+            f"{conf}: the cluster holds {len(theirs)} neocloud reservation(s) ({theirs[0]}, ...); this bench "
+            "would delete them and cancel their jobs. Point --slurm-conf at a test cluster "
+            "(scripts/slurm-up.sh starts one)."
+        )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -113,6 +130,8 @@ def _phase(
                     cp.reconcile()
                     if {f"nc-{a}" for a in ids} <= set(_reservations(conf)):  # visible, checked in time
                         break
+                    if time.perf_counter() - t0 > CONVERGE_DEADLINE_S:
+                        break  # reported below with the reservations that never appeared
                 total = time.perf_counter() - t0
             else:
                 total = sum(latencies)
@@ -159,6 +178,7 @@ def _floor(conf: Path, windows: list[tuple[str, str, datetime, datetime, str]]) 
 def run(conf: Path, fleet: Fleet, allocations: int = 100, runs: int = 3) -> dict[str, Any]:
     if "is UP" not in _scontrol(conf, "ping").stdout:
         raise RuntimeError(f"no Slurm controller answers for {conf} (scripts/slurm-up.sh starts one)")
+    _refuse_a_live_cluster(conf)
     _clean(conf)
     per_run: list[dict[str, float]] = []
     for _ in range(runs):

@@ -286,8 +286,8 @@ def provision(
     slurm_conf: Path = typer.Option(
         Path("/tmp/neocloud-slurm/slurm.conf"),
         "--slurm-conf",
-        envvar="SLURM_CONF",
-        help="the cluster's slurm.conf (scripts/slurm-up.sh starts a test cluster)",
+        help="a test cluster's slurm.conf (scripts/slurm-up.sh starts one; a cluster holding neocloud "
+        "reservations is refused: the bench would delete them)",
     ),
     fleet_file: Path = typer.Option(
         Path("tests/slurm/fleet.yaml"),
