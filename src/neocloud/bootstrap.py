@@ -174,9 +174,14 @@ def build_services(
 
     clock = clock or SystemClock()
     cluster: dict[str, Any] = {}
+    commands: Any = None
     if settings.slurm is not None:
-        cluster = slurm_cluster(settings.slurm)
-        provisioner = provisioner or slurm_provisioner(settings.slurm, clock)
+        from neocloud.control.adapters.slurm.accounts import SlurmAccounts
+
+        commands = slurm_commands(settings.slurm)
+        accounts = SlurmAccounts(commands)
+        cluster = slurm_cluster(settings.slurm, commands, accounts)
+        provisioner = provisioner or slurm_provisioner(settings.slurm, clock, commands, accounts)
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     node_table = None
@@ -229,7 +234,7 @@ def build_services(
     if settings.slurm is not None:
         from neocloud.health.adapters.sources import StateSource
 
-        sources.append(StateSource(slurm_health_source(settings.slurm)))
+        sources.append(StateSource(slurm_health_source(settings.slurm, commands)))
     health = build_health(settings, control, engine, clock, billing)
     return Services(control, settings, engine, billing, health, sources)
 
@@ -259,32 +264,52 @@ def build_health(
     return HealthService(deps)
 
 
-def slurm_provisioner(slurm: SlurmSettings, clock: Clock) -> Provisioner:
+def slurm_commands(slurm: SlurmSettings) -> Any:
+    """The one command runner for the cluster `slurm` describes; build_services shares it (and one
+    SlurmAccounts) between the provisioner, accounting, accounts and the health source, so they share
+    one view of the controller and one account cache."""
+    from neocloud.control.adapters.slurm import SlurmCommands
+
+    return SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
+
+
+def slurm_provisioner(
+    slurm: SlurmSettings, clock: Clock, commands: Any = None, accounts: Any = None
+) -> Provisioner:
     """The Slurm provisioner for the cluster `slurm` describes (control/adapters/slurm)."""
-    from neocloud.control.adapters.slurm import SlurmCommands, SlurmProvisioner
+    from neocloud.control.adapters.slurm import SlurmProvisioner
 
-    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
-    return SlurmProvisioner(commands, clock, lease=slurm.lease, horizon=slurm.horizon, refresh=slurm.refresh)
+    return SlurmProvisioner(
+        commands or slurm_commands(slurm),
+        clock,
+        lease=slurm.lease,
+        horizon=slurm.horizon,
+        refresh=slurm.refresh,
+        accounts=accounts,
+    )
 
 
-def slurm_cluster(slurm: SlurmSettings) -> dict[str, Any]:
+def slurm_cluster(slurm: SlurmSettings, commands: Any = None, accounts: Any = None) -> dict[str, Any]:
     """The Slurm cluster's other ports, as `Deps` fields: job accounting (sacct), accounts (sacctmgr)
     and the access guide (how tenants run in their reservations)."""
-    from neocloud.control.adapters.slurm import SlurmCommands
     from neocloud.control.adapters.slurm.accounting import SacctJobs
     from neocloud.control.adapters.slurm.accounts import SlurmAccounts
     from neocloud.control.adapters.slurm.provisioner import SlurmAccess
 
-    commands = SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s)
-    return {"jobs": SacctJobs(commands), "cluster_accounts": SlurmAccounts(commands), "access": SlurmAccess()}
+    commands = commands or slurm_commands(slurm)
+    return {
+        "jobs": SacctJobs(commands),
+        "cluster_accounts": accounts or SlurmAccounts(commands),
+        "access": SlurmAccess(),
+    }
 
 
-def slurm_health_source(slurm: SlurmSettings) -> Any:
+def slurm_health_source(slurm: SlurmSettings, commands: Any = None) -> Any:
     """Node health from the Slurm cluster: an object with `observe(now) -> list[HealthObservation]` (the
     health context's source port; control/adapters/slurm/health.py)."""
-    from neocloud.control.adapters.slurm import SlurmCommands, SlurmHealthSource
+    from neocloud.control.adapters.slurm import SlurmHealthSource
 
-    return SlurmHealthSource(SlurmCommands(slurm.conf, slurm.bin_dir, slurm.timeout_s))
+    return SlurmHealthSource(commands or slurm_commands(slurm))
 
 
 def build_billing(

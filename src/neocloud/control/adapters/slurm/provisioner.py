@@ -53,10 +53,11 @@ class SlurmProvisioner:
         lease: timedelta = DEFAULT_LEASE,
         horizon: timedelta = DEFAULT_HORIZON,
         refresh: timedelta = DEFAULT_REFRESH,
+        accounts: SlurmAccounts | None = None,
     ) -> None:
         self.commands = commands
         self.reservations = Reservations(commands)
-        self.accounts = SlurmAccounts(commands)
+        self.accounts = accounts or SlurmAccounts(commands)
         self._clock = clock
         self._lease = lease
         self._horizon = horizon
