@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -303,3 +304,17 @@ def test_the_server_warms_the_fleet_maps_topology_at_start_without_waiting_for_i
     acme = signed_in(demo, demo.acme)
     assert acme.get("/operator/fleet/topology.bin").status_code == 404
     assert acme.get("/operator/fleet/state.bin").status_code == 404
+
+
+def test_a_price_set_from_the_console_starts_at_the_instant_given_in_its_offset(demo: Demo) -> None:
+    """A start with an explicit offset is converted to UTC, never relabelled; a bad term is refused."""
+    operator = signed_in(demo, demo.operator)
+    csrf = _csrf(operator.get("/operator/prices").text)
+    form = {"csrf": csrf, "model": "H100", "product": "on-demand", "price": "3.21", "currency": "USD"}
+    done = operator.post("/operator/prices", data={**form, "from": "2031-01-01T00:00+02:00"})
+    assert done.status_code in (200, 303)
+    starts = [p.start for p in demo.services.billing.prices() if p.per_gpu_hour == Decimal("3.21")]
+    assert starts == [datetime(2030, 12, 31, 22, 0, tzinfo=UTC)]
+    page = operator.post("/operator/prices", data={**form, "price": "3.22", "term_months": "twelve"})
+    assert "term_months: a whole number of months" in page.text
+    assert not [p for p in demo.services.billing.prices() if p.per_gpu_hour == Decimal("3.22")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
 from neocloud.kernel.products import Product
-from neocloud.web.context import Form, SignedIn
+from neocloud.web.context import Form, SignedIn, form_instant
 from neocloud.web.fleetmap import require_fleet_view
 from neocloud.web.operator import PREFIX, ops
 from neocloud.web.render import ConsoleRoute, page, redirect
@@ -111,13 +110,10 @@ def prices(who: SignedIn) -> Response:
 def set_price(who: SignedIn, fields: Form) -> Response:
     try:
         who.principal.require_operator("setting a price")
-        start = None
-        if fields.get("from", "").strip():
-            try:
-                start = datetime.fromisoformat(fields["from"].strip()).replace(tzinfo=UTC)
-            except ValueError:
-                raise InvalidInput("from: a date (UTC)") from None
+        start = form_instant(fields, "from")
         term = fields.get("term_months", "").strip()
+        if term and not term.isdigit():
+            raise InvalidInput("term_months: a whole number of months", details={"field": "term_months"})
         done = who.billing.set_price(
             model=fields.get("model", ""),
             product=fields.get("product", ""),

@@ -9,6 +9,7 @@ CSRF token and, when the browser names an Origin, that origin is this server's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -134,3 +135,16 @@ async def form(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> dic
 
 SignedIn = Annotated[Viewer, Depends(viewer)]
 Form = Annotated[dict[str, str], Depends(form)]
+
+
+def form_instant(fields: dict[str, str], name: str) -> datetime | None:
+    """A form's date-and-time field as UTC: empty is None; without an offset (a browser's
+    datetime-local) it is read as UTC; with one it is converted, never overwritten."""
+    raw = fields.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: a date and time (UTC) is needed", details={"field": name}) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

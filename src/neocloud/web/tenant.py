@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Response
@@ -26,7 +26,7 @@ from neocloud.control.app.views import (
 from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
 from neocloud.web import charts
-from neocloud.web.context import Form, SignedIn, Viewer
+from neocloud.web.context import Form, SignedIn, Viewer, form_instant
 from neocloud.web.render import ConsoleRoute, page, redirect
 from neocloud.wire.errors import status_for
 
@@ -206,14 +206,7 @@ def int_field(fields: dict[str, str], name: str, low: int, high: int) -> int:
 
 
 def _start(fields: dict[str, str]) -> datetime | None:
-    raw = fields.get("start", "").strip()
-    if not raw:
-        return None
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("start: a date and time (UTC) is needed", details={"field": "start"}) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return form_instant(fields, "start")
 
 
 def _request(fields: dict[str, str]) -> ReservationRequest:
