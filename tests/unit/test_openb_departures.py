@@ -42,3 +42,13 @@ def test_a_list_without_times_cannot_be_replayed(tmp_path):
     f, p, wl = _load(tmp_path, pods=five_columns(PODS))
     with pytest.raises(InvalidInput):
         replay("best-fit", f, p, wl, seed=1)
+
+
+@pytest.mark.parametrize("bad", ["inf", "nan", "1e400", "ten"])
+def test_a_non_finite_time_is_refused_naming_the_file_and_line(tmp_path, bad):
+    pods = PODS.replace(
+        "pod-01,6000,12288,1,460,,LS,Running,1,10,1", f"pod-01,6000,12288,1,460,,LS,Running,1,{bad},1"
+    )
+    with pytest.raises(InvalidInput, match="finite numbers") as err:
+        openb.read_pods(write(tmp_path, pods=pods))
+    assert "openb_pod_list_tiny.csv" in str(err.value)

@@ -153,9 +153,9 @@ def _times(path: Path, line: int, row: dict[str, str]) -> tuple[int | None, int 
         return None, None
     try:
         c, d = int(float(created)), int(float(deleted))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or inf / nan / 1e400
         raise _bad(
-            path, line, "creation_time", f"times must be numbers, found {created!r}, {deleted!r}"
+            path, line, "creation_time", f"times must be finite numbers, found {created!r}, {deleted!r}"
         ) from None
     if d < c:
         raise _bad(path, line, "deletion_time", f"deleted ({d}) before it was created ({c})")
