@@ -39,10 +39,8 @@ def _amounts(rows: list[dict[str, str]], key: str, label: Any = None) -> list[tu
 def revenue(who: SignedIn) -> Response:
     require_fleet_view(who.principal)
     svc = who.billing
-    months = svc.revenue("month")
-    by_product = svc.revenue("product")
-    by_model = svc.revenue("model")
-    by_tenant = svc.revenue("tenant")
+    rows = svc.revenue_by(("month", "product", "model", "tenant"))
+    months, by_product, by_model, by_tenant = rows["month"], rows["product"], rows["model"], rows["tenant"]
     mw = who.control.fleetmap.topology(who.principal).it_kw / 1000
     per_mw = [
         (r["month"], (Decimal(r["amount"]) / Decimal(str(mw))).quantize(Decimal("0.01")))

@@ -9,7 +9,7 @@ after a crash neither loses nor duplicates anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from neocloud.billing.app import credits
@@ -373,8 +373,15 @@ class BillingService:
 
     def revenue(self, by: str = "month") -> list[dict[str, str]]:
         """Revenue rows; grouped by tenant, each row also has the tenant's `tenant_name`."""
-        rows = revenue(self.store.invoices(), by)
-        if by != "tenant":
-            return rows
-        names = self.tenant_names(TenantId(r["tenant"]) for r in rows)
-        return [{**r, "tenant_name": names.get(TenantId(r["tenant"]), "")} for r in rows]
+        return self.revenue_by((by,))[by]
+
+    def revenue_by(self, groupings: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+        """Revenue rows for each grouping, from one read of the invoices (a report page shows several)."""
+        invoices = self.store.invoices()
+        out = {by: revenue(invoices, by) for by in groupings}
+        if "tenant" in out:
+            names = self.tenant_names(TenantId(r["tenant"]) for r in out["tenant"])
+            out["tenant"] = [
+                {**r, "tenant_name": names.get(TenantId(r["tenant"]), "")} for r in out["tenant"]
+            ]
+        return out
