@@ -58,14 +58,21 @@ class StateSource:
 
     def __init__(self, inner: HealthSource) -> None:
         self._inner = inner
-        self._open: dict[str, tuple[object, ...]] = {}
+        self._open: dict[str, tuple[object, ...]] = {}  # as last acknowledged
+        self._seen: dict[str, tuple[object, ...]] | None = None  # as last observed, not yet acknowledged
 
     def observe(self, now: datetime) -> list[HealthObservation]:
+        """The conditions new since the last acknowledged poll: a poll that failed before acting on them
+        (and so never acknowledged) gets them again."""
         current = {o.node: o for o in self._inner.observe(now)}
         new = [
             o
             for node, o in sorted(current.items())
             if self._open.get(node) != (o.component, o.code, o.action)
         ]
-        self._open = {node: (o.component, o.code, o.action) for node, o in current.items()}
+        self._seen = {node: (o.component, o.code, o.action) for node, o in current.items()}
         return new
+
+    def acknowledge(self) -> None:
+        if self._seen is not None:
+            self._open, self._seen = self._seen, None

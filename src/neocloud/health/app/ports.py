@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from neocloud.billing.domain.invoices import Invoice
 from neocloud.control.app.replacement import Holder
@@ -32,6 +32,14 @@ class HealthSource(Protocol):
     def observe(self, now: datetime) -> list[HealthObservation]:
         """What the source saw up to `now` and has not reported before (each observation once)."""
         ...
+
+
+@runtime_checkable
+class AcknowledgedSource(HealthSource, Protocol):
+    """A source whose observations count as reported only once they were acted on: `acknowledge()`
+    after a poll succeeded; a poll that failed part-way reports the same observations again."""
+
+    def acknowledge(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ and moves the tenant's work (`spares.Evacuation`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from neocloud.control.domain.tenancy import Principal
 from neocloud.health.app.deps import HealthDeps, HealthSettings
 from neocloud.health.app.lifecycle import AUTO, Lifecycle
 from neocloud.health.app.ports import (
+    AcknowledgedSource,
     CreditIssuer,
     HealthSource,
     RecordedObservation,
@@ -28,12 +30,14 @@ from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, N
 from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
 from neocloud.health.domain.sla import Outage
-from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.errors import InvalidInput, NotFound
 from neocloud.kernel.health import HealthObservation, RecommendedAction
 from neocloud.kernel.ids import AllocationId, NodeId
 
 MAX_DRAIN_TIMEOUT = timedelta(days=7)
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of monitors and server differ a little
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +272,26 @@ class HealthService(Lifecycle):
         return out
 
     def poll(self, source: HealthSource) -> list[Outcome]:
-        """Ask a source what it saw, act on each observation, then move timed steps on."""
-        return self.observe_all(source.observe(self._d.clock.now()))
+        """Ask a source what it saw, act on each observation, then move timed steps on. An observation
+        of a node neocloud does not have (a cluster's login or service node) is logged and skipped, not
+        allowed to fail the batch; a source that acknowledges hears that the batch was acted on only
+        after it was, so a failed poll is reported again on the next."""
+        seen = source.observe(self._d.clock.now())
+        known = set(self._d.store.get_many(o.node for o in seen))
+        usable: list[HealthObservation] = []
+        for o in seen:
+            if o.node not in known:
+                try:
+                    self._load(o.node)  # new to health (sync), or unknown
+                except NotFound:
+                    log.warning("health source reports node %s, which is not in the fleet: skipped", o.node)
+                    continue
+                known.add(o.node)
+            usable.append(o)
+        out = self.observe_all(usable)
+        if isinstance(source, AcknowledgedSource):
+            source.acknowledge()
+        return out
 
 
 def _reason(text: str) -> str:
