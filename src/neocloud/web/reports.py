@@ -22,7 +22,7 @@ from neocloud.web.operator import PREFIX, ops
 from neocloud.web.render import ConsoleRoute, page
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
-MAX_EVENTS = 100_000  # the health context's latest lifecycle events the chart reads
+MAX_EVENTS = 100_000  # at most this many lifecycle events of the chart's window are read
 
 
 def _amounts(rows: list[dict[str, str]], key: str, label: Any = None) -> list[tuple[str, Decimal]]:
@@ -82,13 +82,15 @@ def revenue(who: SignedIn) -> Response:
     )
 
 
-def transitions(who: SignedIn) -> list[Transition] | None:
-    """The nodes' lifecycle moves from the health context's events (operators read them; a fleet-wide
-    viewer and a server without the health context get none: nodes as they are now)."""
+def transitions(who: SignedIn, since: datetime) -> list[Transition] | None:
+    """The nodes' lifecycle moves since `since` from the health context's events (operators read them;
+    a fleet-wide viewer and a server without the health context get none: nodes as they are now). A
+    node's first move in the window carries the state it was in before; a node without moves is as it
+    is now throughout (control/app/utilisation.py), so older events are not needed."""
     lifecycle: HealthService | None = getattr(who.services, "health", None)
     if lifecycle is None or not who.principal.is_operator:
         return None
-    return transitions_of(lifecycle.events(who.principal, None, MAX_EVENTS))
+    return transitions_of(lifecycle.events(who.principal, None, MAX_EVENTS, since=since))
 
 
 def transitions_of(events: Iterable[NodeEvent]) -> list[Transition]:
@@ -107,7 +109,10 @@ def utilisation(who: SignedIn, days: Annotated[int, Query(ge=1, le=92)] = 35) ->
     each node's lifecycle history) from control.utilisation; delivered (metered into the ledger) from
     billing."""
     require_fleet_view(who.principal)
-    daily = who.control.utilisation.daily(who.principal, days, transitions(who))
+    today = who.control.deps.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    daily = who.control.utilisation.daily(
+        who.principal, days, transitions(who, today - timedelta(days=days - 1))
+    )
     start, now = daily.days[0], who.control.deps.clock.now()
     end = daily.days[-1] + timedelta(days=1)
     labels = [d.strftime("%m-%d") for d in daily.days]

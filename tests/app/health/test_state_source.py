@@ -48,3 +48,17 @@ def test_a_poll_that_fails_part_way_reports_its_conditions_again() -> None:
     outcomes = health.poll(source)  # the same condition, still open in Slurm, is acted on now
     assert [o.decision for o in outcomes] == ["quarantine"]
     assert health.poll(source) == []  # and then reported once only
+
+
+def test_node_events_since_an_instant_leave_older_ones_out() -> None:
+    """The utilisation chart reads only its window's lifecycle moves."""
+    from datetime import timedelta
+
+    w, health = health_world()
+    op = w.operator()
+    health.cordon(op, "r0t01", "old")
+    w.clock.advance(timedelta(days=3))
+    cut = w.clock.now()
+    health.cordon(op, "r0t02", "new")
+    assert {e.node for e in health.events(op, None, 1000)} >= {"r0t01", "r0t02"}
+    assert {e.node for e in health.events(op, None, 1000, since=cut)} == {"r0t02"}

@@ -71,11 +71,18 @@ class HealthService(Lifecycle):
         """How many nodes stand by as spares now (in service, held back)."""
         return sum(1 for h in self._d.store.all() if h.spare and h.state is NodeState.IN_SERVICE)
 
-    def events(self, principal: Principal, node: NodeId | None = None, limit: int = 100) -> list[NodeEvent]:
+    def events(
+        self,
+        principal: Principal,
+        node: NodeId | None = None,
+        limit: int = 100,
+        since: datetime | None = None,
+    ) -> list[NodeEvent]:
+        """Lifecycle events, oldest first (of `node`; at or after `since`), the last `limit` of them."""
         principal.require_operator("reading node events")
         if node is not None:
             self._load(node)
-        return self._d.store.events(node, limit=limit)
+        return self._d.store.events(node, since=since, limit=limit)
 
     def observations(
         self, principal: Principal, node: NodeId | None = None, limit: int = 100
