@@ -16,17 +16,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from neocloud.api.auth import PrincipalCache
+from neocloud.control.adapters.memory_cluster import MemoryAccessGuide, MemoryClusterAccounts
+from neocloud.control.app.slurm import SlurmService
 from neocloud.control.domain.tenancy import Role, display_prefix
 from neocloud.kernel.periods import Period
 from tests.builders import fleet, node
 from tests.integration.api_world import ApiWorld
 
 TENANTS = ("alice-corp", "bob-labs", "carol-ai")
+
+
+def slurm_users(name: str) -> tuple[str, str]:
+    """The two Slurm users each tenant starts with (one per removal probe)."""
+    return f"u-{name}-a", f"u-{name}-b"
+
+
 MARCH = Period.month(2026, 3)
 SHARED_NAMES = frozenset({"default"})  # every tenant has a project named so: it names no one
 EXPIRES_IN = timedelta(minutes=10)  # the expiring token's life; build() then moves the clock past it
@@ -53,6 +62,7 @@ class Marks:
     admin_token_id: str = ""  # the tenant-admin token the world acts with
     webhook_ids: list[str] = field(default_factory=list)
     node_ids: list[str] = field(default_factory=list)  # the fleet's (nodes are no tenant's: not marks)
+    slurm_users: list[str] = field(default_factory=list)  # its Unix users on the (fake) cluster
 
     @property
     def allocation_ids(self) -> list[str]:
@@ -71,6 +81,7 @@ class Marks:
             *self.invoice_ids,
             *self.credit_note_ids,
             *self.webhook_ids,
+            *self.slurm_users,
         ]
         return frozenset(s for s in every if s not in SHARED_NAMES)
 
@@ -124,6 +135,9 @@ class IsolationWorld:
     @staticmethod
     def build(tenants: tuple[str, ...] = TENANTS) -> IsolationWorld:
         api = ApiWorld.build(isolation_fleet(), tenants=tenants)
+        # A cluster behind the Slurm routes (the in-package fakes), so their own/foreign answers differ.
+        cluster = {"cluster_accounts": MemoryClusterAccounts(), "access": MemoryAccessGuide()}
+        api.control.slurm = SlurmService(replace(api.control.deps, **cluster))
         # A principal cache whose entries never outlive their TTL (its clock stands still): only the auth
         # epoch and the expiry check can keep it from serving a revoked, expired or suspended principal.
         api.app.state.principals = PrincipalCache(clock=lambda: 0.0)
@@ -195,6 +209,9 @@ class IsolationWorld:
         hook = {"url": f"https://{name}.example.com/hook", "events": ["degraded", "replaced"]}
         marks.webhook_ids.append(self._ok(admin.post("/v1/webhooks", json=hook), 201)["id"])
         marks.node_ids.extend(n.id for n in api.control.nodes.nodes())
+        for user in slurm_users(name):
+            self._ok(admin.post("/v1/slurm/users", json={"user": user}), 201)
+            marks.slurm_users.append(user)
 
     def _mint(self, name: str, body: dict[str, Any]) -> str:
         """A token minted by the tenant's admin over HTTP, used once (so the API's principal cache holds

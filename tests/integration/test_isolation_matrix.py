@@ -31,7 +31,7 @@ import pytest
 from neocloud.control.app.views import MAX_PAGE
 from neocloud.control.domain.tenancy import Role, hash_secret
 from tests.integration.api_world import ApiWorld
-from tests.integration.isolation_world import IsolationWorld, Marks, leaked, missing_marks
+from tests.integration.isolation_world import IsolationWorld, Marks, leaked, missing_marks, slurm_users
 
 ME = "alice-corp"
 
@@ -177,16 +177,28 @@ def _usage_like(path: str) -> list[Probe]:
 
 
 def _slurm_users(
-    method: str, own: dict[str, int], json: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    method: str,
+    own: dict[str, int],
+    user: Callable[[Marks, int], str] | None = None,
+    as_json: bool = False,
 ) -> list[Probe]:
     """A tenant's Slurm users: of its own tenant (naming another answers like a missing one); operators
-    name the tenant (422 without)."""
+    name the tenant (422 without). `user(owner, k)`: the user the k-th probe (0 plain, 1 by tenant)
+    adds or removes."""
     path = "/v1/slurm/users"
+
+    def req(owner: Marks, k: int, tenant: str | None) -> Req:
+        named = {"user": user(owner, k)} if user is not None else None
+        query = {"tenant": tenant} if tenant is not None else {}
+        if as_json:
+            return Req(method, path, named, query or None)
+        return Req(method, path, None, {**(named or {}), **query} or None)
+
     return [
-        plain(method, path, {**own, "operator": 422}, json=json, params=params),
+        Probe(lambda me, m, i: req(me, 0, None), {**own, "operator": 422}),
         by_id(
             "tenant",
-            lambda me, m, i: Req(method, path, json, params={**(params or {}), "tenant": i}),
+            lambda me, m, i: req(m, 1, i),
             own,
             E(404, 404, 404, own["operator"]),
             ALL(404),
@@ -683,17 +695,21 @@ EXPECTATIONS: dict[str, list[Probe]] = {
             ALL(404),
         )
     ],
-    # Slurm (docs/slurm.md): this world drives no cluster, so a request tenancy lets through answers 404
-    # (no Slurm side); the same routes on a real Slurm: tests/slurm/test_api.py
-    "GET /v1/slurm/users": _slurm_users("GET", ALL(404)),
-    "POST /v1/slurm/users": _slurm_users("POST", E(404, 403, 403, 404), json={"user": "nc-m"}),
-    "DELETE /v1/slurm/users": _slurm_users("DELETE", E(404, 403, 403, 404), params={"user": "nc-m"}),
+    # Slurm (docs/slurm.md), over the in-package cluster fakes (each tenant starts with two Slurm users);
+    # the same routes on a real Slurm: tests/slurm/test_api.py
+    "GET /v1/slurm/users": _slurm_users("GET", ALL(200)),
+    "POST /v1/slurm/users": _slurm_users(
+        "POST", E(201, 403, 403, 201), lambda m, k: f"n-{m.name}-{k}", as_json=True
+    ),
+    "DELETE /v1/slurm/users": _slurm_users(
+        "DELETE", E(200, 403, 403, 200), lambda m, k: slurm_users(m.name)[k]
+    ),
     "GET /v1/slurm/access/{allocation_id}": [
         by_id(
             "allocation",
             lambda me, m, i: Req("GET", f"/v1/slurm/access/{i}"),
-            ALL(404),
-            ALL(404),
+            ALL(200),
+            NOT_FOUND_BUT_OPERATOR,
             ALL(404),
         )
     ],
