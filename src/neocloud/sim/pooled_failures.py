@@ -149,16 +149,15 @@ class PooledFailures:
         return next(c for c in self.contracts if c.healthy > 0)
 
     def _pick_job(self, product: int) -> int:
-        """A running job of `product`, chosen with probability proportional to its nodes."""
-        ids, rng = self.pools[product].ids, self._frng
-        biggest = 1
-        for _ in range(64):
-            jid = ids[rng.randrange(len(ids))]
-            n = self.runs[jid].nodes
-            biggest = max(biggest, n)
-            if rng.random() * biggest < n:
+        """A running job of `product`, chosen with probability proportional to its nodes: a uniform
+        pick kept with probability nodes / (a bound on every job's nodes), the rejection draw. The bound
+        must hold before the first draw (a bound learnt from the draws would keep the first pick
+        always: uniform, not by nodes)."""
+        pool, rng = self.pools[product], self._frng
+        while True:
+            jid = pool.ids[rng.randrange(len(pool.ids))]
+            if rng.random() * pool.biggest < self.runs[jid].nodes:
                 return jid
-        return jid
 
     def _swap(self, swap: Swap) -> None:
         """A hot spare takes a failed reserved node's place (or goes back to the spares if the contract

@@ -26,16 +26,18 @@ class Contract:
 
 @dataclass
 class Pool:
-    """Running jobs of one product, with O(1) removal and uniform picks."""
+    """Running jobs of one product, with O(1) removal, uniform picks and a bound on their sizes."""
 
     ids: list[int] = field(default_factory=list)
     pos: dict[int, int] = field(default_factory=dict)
     nodes: int = 0
+    biggest: int = 1  # no job of the pool ever had more nodes: the bound of `_pick_job`'s rejection draw
 
     def add(self, jid: int, nodes: int) -> None:
         self.pos[jid] = len(self.ids)
         self.ids.append(jid)
         self.nodes += nodes
+        self.biggest = max(self.biggest, nodes)
 
     def remove(self, jid: int, nodes: int) -> None:
         i = self.pos.pop(jid)
