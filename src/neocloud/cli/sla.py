@@ -23,7 +23,7 @@ from neocloud.client.sla import SlaClient
 from neocloud.kernel.errors import DomainError
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.periods import Period
-from neocloud.wire.sla import SlaLineOut, SlaReportOut
+from neocloud.wire.sla import report_out
 
 app = typer.Typer(help="SLA: availability per allocation and the credits it earns.", no_args_is_help=True)
 PeriodOpt = typer.Option(None, "--period", help="YYYY-MM (default: this month)")
@@ -100,28 +100,7 @@ def _local(
         except DomainError as err:
             raise fail(err.message) from None
         names = services.billing.tenant_names({x.tenant for x in found.lines}) if services.billing else {}
-    doc = SlaReportOut(
-        period=span.label(),
-        period_start=found.period_start,
-        period_end=found.period_end,
-        target_pct=found.target_pct,
-        lines=[
-            SlaLineOut(
-                tenant_id=x.tenant,
-                tenant_name=names.get(x.tenant),
-                allocation=x.allocation,
-                shape=x.shape,
-                gpus=x.gpus,
-                availability_pct=x.availability_pct,
-                credit_pct=x.credit_pct,
-                charge=x.charge,
-                credit=x.credit,
-                currency=x.currency,
-                issued=x.issued,
-            )
-            for x in found.lines
-        ],
-    )
+    doc = report_out(found, span.label(), names)
     return doc.model_dump(mode="json")
 
 

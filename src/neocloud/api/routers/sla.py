@@ -5,7 +5,7 @@ operators see every tenant's, or the one `tenant=` names (by id or name)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
@@ -13,7 +13,7 @@ from neocloud.api.deps import Caller, Health
 from neocloud.billing.app.service import BillingService
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.periods import Period
-from neocloud.wire.sla import SlaReportOut
+from neocloud.wire.sla import SlaReportOut, report_out
 
 router = APIRouter(tags=["sla"])
 PeriodQuery = Annotated[
@@ -27,7 +27,7 @@ TenantQuery = Annotated[
 @router.get("/sla", response_model=SlaReportOut, summary="Availability and SLA credit per allocation")
 def sla_report(
     request: Request, hs: Health, caller: Caller, period: PeriodQuery = None, tenant: TenantQuery = None
-) -> dict[str, Any]:
+) -> SlaReportOut:
     span = Period.parse_month(period) if period else Period.month_of(hs.now())
     billing: BillingService | None = getattr(request.app.state.services, "billing", None)
     asked: TenantId | None = None
@@ -41,25 +41,4 @@ def sla_report(
             asked = TenantId(tenant)  # no tenant directory to resolve names: an id
     found = hs.sla.report(caller, span, asked)
     names = billing.tenant_names({x.tenant for x in found.lines}) if billing is not None else {}
-    return {
-        "period": span.label(),
-        "period_start": found.period_start,
-        "period_end": found.period_end,
-        "target_pct": found.target_pct,
-        "lines": [
-            {
-                "tenant_id": x.tenant,
-                "tenant_name": names.get(x.tenant),
-                "allocation": x.allocation,
-                "shape": x.shape,
-                "gpus": x.gpus,
-                "availability_pct": x.availability_pct,
-                "credit_pct": x.credit_pct,
-                "charge": x.charge,
-                "credit": x.credit,
-                "currency": x.currency,
-                "issued": x.issued,
-            }
-            for x in found.lines
-        ],
-    }
+    return report_out(found, span.label(), names)
