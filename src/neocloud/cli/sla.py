@@ -23,7 +23,7 @@ from neocloud.client.sla import SlaClient
 from neocloud.kernel.errors import DomainError
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.periods import Period
-from neocloud.wire.sla import report_out
+from neocloud.wire.sla_report import report_out
 
 app = typer.Typer(help="SLA: availability per allocation and the credits it earns.", no_args_is_help=True)
 PeriodOpt = typer.Option(None, "--period", help="YYYY-MM (default: this month)")

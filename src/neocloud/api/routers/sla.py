@@ -13,7 +13,8 @@ from neocloud.api.deps import Caller, Health
 from neocloud.billing.app.service import BillingService
 from neocloud.kernel.ids import TenantId
 from neocloud.kernel.periods import Period
-from neocloud.wire.sla import SlaReportOut, report_out
+from neocloud.wire.sla import SlaReportOut
+from neocloud.wire.sla_report import report_out
 
 router = APIRouter(tags=["sla"])
 PeriodQuery = Annotated[
