@@ -11,6 +11,7 @@ import pytest
 from neocloud.control.app.views import InstanceRequest, PageRequest, ReservationRequest
 from neocloud.kernel.errors import Conflict, NotFound, QuotaExceeded
 from neocloud.kernel.money import round_half_even
+from neocloud.kernel.products import Product
 from tests.control_builders import T0, catalog_price, database, engine, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(120)
@@ -195,3 +196,46 @@ def test_nodes_imported_later_are_used_by_the_next_admission(database):
         w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1))
     w.control.fleet.import_fleet(h100_fleet(2))  # h00 is known and skipped, h01 is new
     assert w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 1)).nodes == ["h01"]
+
+
+def test_allocations_overlapping_a_span_are_exactly_those_whose_window_meets_it(database):
+    """The report query (SLA, /metrics, utilisation) against the same predicate over every allocation."""
+    w = world(database)
+    acme, beta = w.tenant("acme"), w.tenant("beta")
+    early = w.control.reservations.reserve(
+        acme, ReservationRequest("H100", 8, 2, start=T0 + timedelta(hours=1))
+    )
+    late = w.control.reservations.reserve(
+        beta, ReservationRequest("H100", 8, 2, start=T0 + timedelta(hours=10))
+    )
+    gone = w.control.reservations.reserve(
+        acme, ReservationRequest("H100", 8, 2, start=T0 + timedelta(hours=20))
+    )
+    w.control.reservations.cancel_reservation(acme, gone.id)
+    running = w.control.instances.create_instance(beta, InstanceRequest("H100", 1))
+    w.clock.advance(timedelta(hours=4))
+    w.control.reconcile()
+    w.control.instances.stop_instance(beta, running.id)  # ended at T0+4h, before its open end
+    spans = [
+        (T0, T0 + timedelta(hours=2)),
+        (T0 + timedelta(hours=3), T0 + timedelta(hours=9)),
+        (T0 + timedelta(hours=11), T0 + timedelta(hours=30)),
+        (T0 + timedelta(hours=5), T0 + timedelta(hours=6)),
+    ]
+    with w.control.deps.uow(read_only=True) as uow:
+        every, _ = uow.list_allocations(None, list(Product), None, None, 10_000)
+        for lo, hi in spans:
+            want = sorted(
+                a.id for a in every if a.start < hi and ((u := a.ended_at or a.end) is None or u > lo)
+            )
+            assert [a.id for a in uow.allocations_overlapping(lo, hi)] == want, (lo, hi)
+            assert [a.id for a in uow.allocations_overlapping(lo, hi, beta.tenant_id)] == [
+                i for i in want if i in {late.id, running.id}
+            ]
+        assert {a.id for a in uow.allocations_overlapping(T0, T0 + timedelta(hours=2))} == {
+            early.id,
+            running.id,
+        }
+        assert [
+            a.id for a in uow.allocations_overlapping(T0 + timedelta(hours=5), T0 + timedelta(hours=6))
+        ] == []

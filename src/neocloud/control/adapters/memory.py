@@ -262,6 +262,20 @@ class MemoryUnitOfWork:
         ]
         return _paged(items, after, limit)
 
+    def allocations_overlapping(
+        self, start: datetime, end: datetime, tenant_id: str | None = None
+    ) -> list[Allocation]:
+        return sorted(
+            (
+                a
+                for a in self._t.allocations.values()
+                if (tenant_id is None or a.tenant_id == tenant_id)
+                and a.start < end
+                and ((until := a.ended_at or a.end) is None or until > start)
+            ),
+            key=lambda a: a.id,
+        )
+
     def live_allocations(
         self,
         tenant_id: TenantId | None,

@@ -288,6 +288,14 @@ class UnitOfWork(Protocol):
         after: str | None,
         limit: int,
     ) -> tuple[list[Allocation], int]: ...
+    def allocations_overlapping(
+        self, start: datetime, end: datetime, tenant_id: str | None = None
+    ) -> list[Allocation]:
+        """Every allocation (any product and state; of `tenant_id` when named) whose window from its
+        start to its `ended_at`, else `end`, else open, meets [start, end), by id: what a report over
+        that span reads instead of the whole history."""
+        ...
+
     def live_allocations(
         self,
         tenant_id: TenantId | None,

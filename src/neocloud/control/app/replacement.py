@@ -23,7 +23,7 @@ from neocloud.fleet.fleet import Node
 from neocloud.fleet.topology import Level
 from neocloud.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.kernel.ids import AllocationId, NodeId, TenantId
-from neocloud.kernel.products import Product, State
+from neocloud.kernel.products import State
 from neocloud.placement.framework import Placement
 from neocloud.placement.request import Request
 
@@ -101,15 +101,8 @@ class NodeControl:
         """Every allocation (any product, any state; of `tenant` when named) whose window overlaps
         [start, end), by id."""
         with self._deps.uow(read_only=True) as uow:
-            found, _ = uow.list_allocations(tenant, list(Product), None, None, 10**9)
-        return [
-            a
-            for a in found
-            if a.start < end
-            and (a.ended_at or a.end or end) > start
-            and a.state is not State.CANCELLED
-            and a.started_at is not None
-        ]
+            found = uow.allocations_overlapping(start, end, tenant)
+        return [a for a in found if a.state is not State.CANCELLED and a.started_at is not None]
 
     def replace_node(
         self, allocation_id: AllocationId, failed: NodeId, candidates: Sequence[NodeId], at: datetime

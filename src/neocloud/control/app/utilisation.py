@@ -20,7 +20,7 @@ import numpy as np
 
 from neocloud.control.app.fleetmap import FleetMapQueries, require_fleet_view
 from neocloud.control.domain.tenancy import Principal
-from neocloud.kernel.products import Product, State
+from neocloud.kernel.products import State
 
 if TYPE_CHECKING:
     from neocloud.control.app.deps import Deps
@@ -150,7 +150,7 @@ class UtilisationQueries:
         end = start + days * DAY
         out = [0] * days
         with self._deps.uow(read_only=True) as uow:
-            allocs = uow.list_allocations(None, list(Product), None, None, 10**9)[0]
+            allocs = uow.allocations_overlapping(start, end)
         for a in allocs:
             if a.start >= end or a.state in NOT_COMMITTED:
                 continue

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
@@ -62,6 +62,16 @@ class AllocationRows(Connected):
             q = q.where(a.state.in_([s.value for s in states]))
         rows, total = self._page(q, a.id, after, limit)
         return [to_alloc(r) for r in rows], total
+
+    def allocations_overlapping(
+        self, start: datetime, end: datetime, tenant_id: str | None = None
+    ) -> list[Allocation]:
+        a = t.allocations.c
+        until = func.coalesce(a.ended_at, a.end_at)
+        q = select(t.allocations).where(a.start_at < end, or_(until.is_(None), until > start))
+        if tenant_id is not None:
+            q = q.where(a.tenant_id == tenant_id)
+        return [to_alloc(r) for r in self.c.execute(q.order_by(a.id))]
 
     def _live(self, cols: Any, model: str, start: datetime, end: datetime | None) -> Select[Any]:
         a = t.allocations.c
