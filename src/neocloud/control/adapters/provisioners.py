@@ -4,7 +4,7 @@ provision them (in-package, so tests, the demo and the simulator share it)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from neocloud.control.app.ports import Convergence, Grant
@@ -43,5 +43,5 @@ class FakeProvisioner:
     def horizon(self) -> timedelta | None:
         return None  # nothing behind the fake to drift
 
-    def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence:
+    def converge(self, grants: Callable[[], Sequence[Grant]], now: datetime) -> Convergence:
         return Convergence()

@@ -3,7 +3,7 @@ implementation under neocloud.adapters (STYLE.md example 8)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -106,7 +106,11 @@ class Provisioner(Protocol):
 
     def horizon(self) -> timedelta | None: ...
 
-    def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence: ...
+    def converge(self, grants: Callable[[], Sequence[Grant]], now: datetime) -> Convergence:
+        """Make the cluster hold exactly the grants: the cluster's state is read first, then `grants()`
+        (what neocloud holds), so a grant made or moved by another process in between is never taken
+        for one to delete or revert."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

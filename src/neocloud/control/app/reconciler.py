@@ -155,8 +155,8 @@ def _converge(
     tally: _Tally,
 ) -> None:
     try:
-        grants = held_grants(uow_factory, now + horizon)  # read first; the call-out runs after, outside
-        result = provisioner.converge(grants, now)
+        # the provisioner reads the cluster, then what neocloud holds (each read outside any transaction)
+        result = provisioner.converge(lambda: held_grants(uow_factory, now + horizon), now)
     except Exception as err:
         cause = err.cause if isinstance(err, ProvisionError) else f"{type(err).__name__}: {err}"
         tally.details.append(f"converge: will retry after {cause}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from neocloud.control.adapters.slurm.accounts import SlurmAccounts
@@ -92,14 +92,15 @@ class SlurmProvisioner:
     def horizon(self) -> timedelta | None:
         return self._horizon
 
-    def converge(self, grants: Sequence[Grant], now: datetime) -> Convergence:
+    def converge(self, grants: Callable[[], Sequence[Grant]], now: datetime) -> Convergence:
         self.commands.require_controller()
-        actual = self._actual()
+        actual = self._actual()  # before what neocloud holds: a reservation made since is not in it
+        held = grants()
         created: list[str] = []
         updated: list[str] = []
         deleted: list[str] = []
         failed: list[tuple[str, str]] = []
-        wanted = {reservation_name(g.allocation_id): g for g in grants}
+        wanted = {reservation_name(g.allocation_id): g for g in held}
         for name, grant in wanted.items():
             try:
                 verb = self._apply(grant, actual.get(name), now)
