@@ -168,3 +168,56 @@ def test_a_reservation_stopped_early_frees_its_gpus_but_keeps_its_billed_window(
         acme, ReservationRequest("H100", 8, 1)
     )  # the same 8 GPUs, free again
     assert again.nodes == r.nodes
+
+
+class FailingFor(FakeProvisioner):
+    """A provisioner that cannot provision the allocations in `broken` (a bad node, a refused window)."""
+
+    def __init__(self, clock) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(clock)
+        self.broken: set[str] = set()
+
+    def provision(self, grant):  # type: ignore[no-untyped-def]
+        if grant.allocation_id in self.broken:
+            from neocloud.control.app.ports import ProvisionError
+
+            raise ProvisionError("refused")
+        super().provision(grant)
+
+
+class InOrder:
+    """Ids in creation order, so the test knows which allocations due() (by id) reads first."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def new_id(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}_{self.n:016x}"
+
+    def secret(self) -> str:
+        self.n += 1
+        return f"secret-{self.n:032x}"
+
+
+def test_allocations_backing_off_do_not_crowd_the_others_out_of_a_pass():
+    w = memory_world()
+    prov = FailingFor(w.clock)
+    w.control = ControlPlane(replace(w.control.deps, provisioner=prov, ids=InOrder()))
+    acme = w.tenant("acme")
+    stuck = [w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 4)).id for _ in range(2)]
+    # due() reads by id: the two stuck ones come first and fill a pass of 2 unless it reads past them
+    prov.broken = set(stuck)
+    w.control.reconcile(max_items=2)  # both fail; the second pass will find them backing off
+    w.control.reconcile(max_items=2)
+    ok = w.control.reservations.reserve(acme, ReservationRequest("H100", 8, 4))
+    w.control.reconcile(max_items=2)
+    assert w.control.reservations.get_reservation(acme, ok.id).state in ("provisioning", "active")
+    assert w.control.deps.retries.pending() == 2
+    for rid in stuck:
+        w.control.reservations.cancel_reservation(acme, rid)
+    w.clock.advance(timedelta(minutes=2))  # past their backoff: they end
+    w.control.reconcile(max_items=2)
+    w.control.reconcile(max_items=2)
+    assert {w.control.reservations.get_reservation(acme, r).state for r in stuck} == {"ended"}
+    assert w.control.deps.retries.pending() == 0  # no longer due: forgotten, not kept forever

@@ -17,6 +17,7 @@ every grant neocloud holds, so a crash between commit and call, or a change made
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,6 +67,18 @@ class Retries:
         with self._lock:
             self._state.pop(allocation_id, None)
 
+    def pending(self) -> int:
+        """How many allocations are backing off."""
+        with self._lock:
+            return len(self._state)
+
+    def keep_only(self, due: Collection[str]) -> None:
+        """Forget allocations no longer due (ended, cancelled, done elsewhere), so the state never grows
+        with history."""
+        with self._lock:
+            for gone in [a for a in self._state if a not in due]:
+                del self._state[gone]
+
 
 CONVERGE_STATES = (State.SCHEDULED, State.PROVISIONING, State.ACTIVE)
 CONVERGE_PAGE = 500
@@ -105,11 +118,10 @@ def reconcile(
     tally = _Tally()
     retries = retries if retries is not None else Retries()
     now = clock.now()
-    with uow_factory(read_only=True) as uow:
-        due = [a.id for a in uow.due(now, max_items)]
-    for allocation_id in due:
-        if retries.waiting(allocation_id, now):
-            continue
+    with uow_factory(read_only=True) as uow:  # those backing off are read too: they must not crowd others out
+        due = [a.id for a in uow.due(now, max_items + retries.pending())]
+    retries.keep_only(set(due))
+    for allocation_id in [a for a in due if not retries.waiting(a, now)][:max_items]:
         try:
             _advance(uow_factory, provisioner, allocation_id, now, tally)
             retries.succeeded(allocation_id)
