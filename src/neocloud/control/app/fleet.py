@@ -16,6 +16,8 @@ from neocloud.control.domain.tenancy import (
     Principal,
 )
 from neocloud.fleet.fleet import Fleet
+from neocloud.kernel.errors import InvalidInput
+from neocloud.kernel.ids import NODE_ID
 from neocloud.kernel.products import Product
 
 
@@ -29,6 +31,13 @@ class FleetService:
         """Add the fleet's nodes (ids already present are left as they are)."""
         if principal is not None:
             principal.require_operator("importing a fleet")
+        bad = [n.id for n in fleet.nodes if not NODE_ID.match(n.id)]
+        if bad:
+            raise InvalidInput(
+                f"node id {bad[0]!r} is not a host name (letters, digits, _ . -; at most 64; starting with "
+                f"a letter or digit): Slurm and the topology would rename it ({len(bad)} such ids)",
+                details={"field": "id", "value": bad[0], "count": len(bad)},
+            )
         with self._deps.uow() as uow:
             added = uow.add_nodes(fleet.nodes)
             uow.commit()
