@@ -21,7 +21,15 @@ import numpy.typing as npt
 
 from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.fleet import Fleet
-from neocloud.fleet.shares import MILLI, NodeShare, batch, node_sums, slot_sums, sorted_distinct
+from neocloud.fleet.shares import (
+    MILLI,
+    NodeShare,
+    UniformShares,
+    batch,
+    node_sums,
+    slot_sums,
+    sorted_distinct,
+)
 from neocloud.kernel.errors import Conflict
 
 __all__ = ["MILLI", "Capacity", "NodeShare"]
@@ -217,6 +225,8 @@ class Capacity:
         if len(shares) == 1:
             self._one(shares[0], -1)
             return
+        if type(shares) is UniformShares and self._uniform(shares, -1):
+            return
         b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
         gpu_use = slot_sums(b, self.gpu_free.shape[1])
         if gpu_use is not None:
@@ -241,6 +251,8 @@ class Capacity:
             return
         if len(shares) == 1:
             self._one(shares[0], 1)
+            return
+        if type(shares) is UniformShares and self._uniform(shares, 1):
             return
         b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
         gpu_use = slot_sums(b, self.gpu_free.shape[1])
@@ -340,6 +352,42 @@ class Capacity:
                     partly,
                 )
 
+    def _uniform(self, shares: UniformShares, sign: int) -> bool:
+        """`take` (sign -1) or `give_back` (sign 1) of a gang's uniform shares on distinct nodes in
+        increasing order (what `place_gang` builds), checked and applied as arrays. False, with nothing
+        changed, when the shares are not of that form or fail a check: the general path then runs and
+        names the error."""
+        nodes = shares.nodes
+        first = shares[0]
+        slots, milli, cpu, mem = first.gpu_slots, first.milli, first.cpu_milli, first.memory_mib
+        if cpu < 0 or mem < 0 or not 0 <= milli <= MILLI:
+            return False
+        if int(nodes[0]) < 0 or int(nodes[-1]) >= len(self.cpu_free):
+            return False
+        if len(nodes) > 1 and not bool((nodes[1:] > nodes[:-1]).all()):
+            return False  # increasing: distinct, and in range when the first and last are
+        f = self.fleet
+        rows = None
+        if slots:
+            rows = self.gpu_free[nodes]
+            if len(set(slots)) != len(slots) or min(slots) < 0 or max(slots) >= int(f.node_gpus[nodes].min()):
+                return False
+            cols = list(slots)
+            after = rows[:, cols] + np.int32(sign * milli)
+            if bool((after < 0).any()) if sign < 0 else bool((after > MILLI).any()):
+                return False
+            rows[:, cols] = after
+        cpu_now = self.cpu_free[nodes] + sign * cpu if cpu else self.cpu_free[nodes]
+        mem_now = self.mem_free[nodes] + sign * mem if mem else self.mem_free[nodes]
+        if cpu and bool((cpu_now < 0).any() if sign < 0 else (cpu_now > f.node_cpu[nodes]).any()):
+            return False
+        if mem and bool((mem_now < 0).any() if sign < 0 else (mem_now > f.node_memory[nodes]).any()):
+            return False
+        if rows is not None:
+            self.gpu_free[nodes] = rows
+        self._commit(nodes, rows, cpu_now, mem_now)
+        return True
+
     def _apply(
         self,
         nodes: IntArray,
@@ -348,8 +396,20 @@ class Capacity:
         mem: IntArray,
         sign: int,
     ) -> None:
-        """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
-        and bring the derived state in step (each per-node figure of `nodes` read once)."""
+        """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct)."""
+        rows = None
+        if gpu_use is not None:
+            g_nodes, g_slots, g_milli = gpu_use
+            self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
+            rows = self.gpu_free[nodes]
+        self._commit(nodes, rows, self.cpu_free[nodes] + cpu, self.mem_free[nodes] + mem)
+
+    def _commit(
+        self, nodes: IntArray, rows: npt.NDArray[np.int32] | None, cpu_now: IntArray, mem_now: IntArray
+    ) -> None:
+        """Write the new CPU and memory of `nodes` (sorted, distinct), whose GPU rows are now `rows`
+        (already written to `gpu_free`; None: unchanged), and bring the derived state in step (each
+        per-node figure of `nodes` read once)."""
         f = self.fleet
         kept = self._untouched
         domains = self._domains
@@ -359,18 +419,13 @@ class Capacity:
             if domains is not None:
                 old_whole = self.whole_free[nodes]
                 old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
-        if gpu_use is not None:
-            g_nodes, g_slots, g_milli = gpu_use
-            self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
-            rows = self.gpu_free[nodes]
+        if rows is not None:
             whole = np.count_nonzero(rows == MILLI, axis=1).astype(np.int64)
             milli = rows.sum(axis=1, dtype=np.int64)
             self.whole_free[nodes] = whole
             self.milli_free[nodes] = milli
         else:
             whole, milli = self.whole_free[nodes], self.milli_free[nodes]
-        cpu_now = self.cpu_free[nodes] + cpu
-        mem_now = self.mem_free[nodes] + mem
         self.cpu_free[nodes] = cpu_now
         self.mem_free[nodes] = mem_now
         self.generation += 1

@@ -119,7 +119,7 @@ def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tu
     n = len(cap.cpu_free)
     domains = cap.domains
     starts = topo.starts[Level.NVLINK]
-    if all(hasattr(f, "on") for f in policy.filters):
+    if policy.node_wise:
         if req.gpus and not req.shares_gpu:
             g = min(req.gpus, domains.width)
             if SUBSET_SHARE * int(domains.nodes_ge[Level.SITE][:, g].sum()) < n:

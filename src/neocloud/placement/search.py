@@ -144,8 +144,11 @@ def _no_partly_fits(req: Request, cap: Capacity) -> bool:
     site = domains.nodes_ge[Level.SITE]
     with_g = int(site[0, g]) if len(site) == 1 else int(site[:, g].sum())
     left = cap.untouched_per_profile()
+    fresh: int
     if len(left) <= _FEW_PROFILES:
-        fresh = sum(c for c, k in zip(left.tolist(), cap.profile_gpus().tolist(), strict=True) if k >= g)
+        counts: list[int] = left.tolist()
+        sizes: list[int] = cap.profile_gpus().tolist()
+        fresh = sum(c for c, k in zip(counts, sizes, strict=True) if k >= g)
     else:
         fresh = int(left[cap.profile_gpus() >= g].sum())
     return with_g == fresh
@@ -186,12 +189,19 @@ class _Kept:
     """A request's feasible mask on one capacity, its count per domain of one level, and the capacity
     generation and schedulable flags it reflects."""
 
-    __slots__ = ("counts", "level", "mask", "schedulable", "seen")
+    __slots__ = ("counts", "filters", "level", "mask", "schedulable", "seen")
 
     def __init__(
-        self, mask: BoolArray, counts: IntArray, level: Level, seen: int, schedulable: BoolArray
+        self,
+        filters: Sequence[Any],
+        mask: BoolArray,
+        counts: IntArray,
+        level: Level,
+        seen: int,
+        schedulable: BoolArray,
     ) -> None:
-        self.mask, self.counts, self.level, self.seen, self.schedulable = (
+        self.filters, self.mask, self.counts, self.level, self.seen, self.schedulable = (
+            filters,
             mask,
             counts,
             level,
@@ -211,22 +221,24 @@ def feasible_kept(
     """The filters' feasible mask for `req` on `cap` and its count per domain of `level`, kept on the
     capacity (`Capacity.memo`) between calls and refreshed for the nodes changed since the last one
     (`Capacity.changed_since`) with the filters' `on`; recomputed whole when many nodes changed or a
-    node's schedulable flag was written. None when the filters or the request cannot be a key.
+    node's schedulable flag was written. (None is kept in the signature for callers; it is not returned.)
 
     The mask is kept per member demand (GPUs, CPU, memory and models asked of each node), not per
     request: gangs that differ only in their node count or level share one mask, which the changes of
     a few decisions bring up to date. Exact on the filters' contract (a node's verdict depends on that
     node's state and the member demand alone, see `framework.Filter`) and the capacity's (free capacity
     changes through `take` and `give_back`)."""
-    try:
-        member = (req.gpus, req.gpu_milli, req.cpu_milli, req.memory_mib, req.models)
-        key = ("feasible", tuple(filters), member, int(level))
-        entry = cap.memo.get(key)
-    except TypeError:  # an unhashable filter
-        return None
+    member = (req.gpus, req.gpu_milli, req.cpu_milli, req.memory_mib, req.models)
+    # Keyed by the filters' identity (the entry holds them, so the id cannot be reused while it lives).
+    key = ("feasible", id(filters), member, int(level))
+    entry = cap.memo.get(key)
     topo = cap.fleet.topology
     n = len(cap.cpu_free)
-    if isinstance(entry, _Kept) and np.array_equal(entry.schedulable, cap.schedulable):
+    if (
+        isinstance(entry, _Kept)
+        and entry.filters is filters
+        and _same_flags(entry.schedulable, cap.schedulable)
+    ):
         if entry.seen != cap.generation:
             changed = cap.changed_since(entry.seen)
             if 4 * len(changed) > n:
@@ -247,11 +259,25 @@ def feasible_kept(
         for f in filters:
             mask &= f(req, cap)
         counts = np.add.reduceat(mask.view(np.uint8), topo.starts[level], dtype=np.int64)
-        entry = _Kept(mask, counts, level, cap.generation, cap.schedulable.copy())
+        entry = _Kept(filters, mask, counts, level, cap.generation, cap.schedulable.copy())
         if len(cap.memo) >= _KEPT_ENTRIES:
             cap.memo.pop(next(iter(cap.memo)))
         cap.memo[key] = entry
     return _readonly(entry.mask), _readonly(entry.counts)
+
+
+def _same_flags(a: BoolArray, b: BoolArray) -> bool:
+    """`np.array_equal` for two boolean arrays, compared eight flags to a word when their layout allows."""
+    if (
+        a.shape == b.shape
+        and a.ndim == 1
+        and a.size % 8 == 0
+        and a.flags.c_contiguous
+        and b.flags.c_contiguous
+        and a.dtype == b.dtype == np.bool_
+    ):
+        return bool(np.array_equal(a.view(np.uint64), b.view(np.uint64)))
+    return bool(np.array_equal(a, b))
 
 
 def _readonly(a: A) -> A:
