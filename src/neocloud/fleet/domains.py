@@ -42,9 +42,11 @@ class DomainFree:
 
     __slots__ = (
         "_big",
+        "_ks",
         "_levels",
         "_node_rows",
         "_offsets",
+        "_static",
         "free_gpus",
         "gpus",
         "nodes_ge",
@@ -83,6 +85,8 @@ class DomainFree:
         self.gpus: tuple[IntArray, ...] = tuple(
             _reduce(topology, Level(self._levels[lv]), node_gpus) for lv in Level
         )  # static
+        self._ks = np.arange(self.width + 1)
+        self._static: dict[object, object] = {}
         self._bind(big)
 
     def _bind(self, big: IntArray) -> None:
@@ -107,8 +111,20 @@ class DomainFree:
             self.gpus,
         )
         other.scan_level, other._node_rows, other._offsets = self.scan_level, self._node_rows, self._offsets
+        other._ks, other._static = self._ks, self._static
         other._bind(self._big.copy())
         return other
+
+    def same_as_below(self, level: Level) -> bool:
+        """Whether `level` partitions the nodes exactly as a lower level does (a GB200 rack is its
+        NVLink domain): every count of it then equals that level's."""
+        return self._levels[level] != int(level)
+
+    @property
+    def static(self) -> dict[object, object]:
+        """Figures derived from the topology alone (never from free capacity), kept for reuse by the
+        layers above; shared by copies."""
+        return self._static
 
     def sizes(self, level: Level) -> IntArray:
         """Nodes per domain of `level`."""
@@ -162,7 +178,7 @@ class DomainFree:
             return
         w = self.width
         delta = np.empty((len(nodes), w + 5), dtype=np.int64)
-        ks = np.arange(w + 1)
+        ks = self._ks
         delta[:, : w + 1] = ks <= new_whole[:, None]
         delta[:, : w + 1] -= ks <= old_whole[:, None]
         delta[:, w + 1] = new_whole - old_whole
@@ -174,11 +190,8 @@ class DomainFree:
             delta[:, column] = new
             delta[:, column] -= old
         if nodes.size <= _FEW:
-            ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
             levels = self._node_rows.shape[1]
-            steps = np.tile(delta, (levels, 1))
-            first = _group_starts(ids)
-            self._big[ids[first]] += np.add.reduceat(steps, first, axis=0)
+            np.add.at(self._big, self._node_rows[nodes].ravel(), np.repeat(delta, levels, axis=0))
             return
         # Many nodes: sum them per lowest-level domain, then those sums per domain of each level above
         # (a domain's nodes are contiguous, so each level's ids of the sorted nodes are sorted too).
@@ -199,8 +212,8 @@ class DomainFree:
 
 
 _FEW = 32
-"""Updates of at most this many nodes add each node's delta at every level at once; larger ones are
-summed level by level."""
+"""Updates of at most this many nodes add each node's delta at every level at once (`np.add.at`, which
+sums the deltas of nodes sharing a domain); larger ones are summed level by level."""
 
 
 def _group_starts(ids: IntArray) -> IntArray:
