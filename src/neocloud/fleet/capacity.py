@@ -274,83 +274,76 @@ class Capacity:
         self._apply(b.changed, gpu_use, cpu, mem, 1)
 
     def _one(self, s: NodeShare, sign: int) -> None:
-        """`take` (sign -1) or `give_back` (sign 1) of a single share, checked with scalars."""
+        """`take` (sign -1) or `give_back` (sign 1) of a single share, checked and computed on Python
+        numbers (each per-node figure read once)."""
         node = s.node
         if not 0 <= node < len(self.cpu_free):
             raise Conflict(f"no node with index {node}")
         if s.cpu_milli < 0 or s.memory_mib < 0:
             raise Conflict("a share asks for negative CPU or memory")
+        f = self.fleet
         slots = s.gpu_slots
+        values: list[int] = []
         if slots:
             if len(set(slots)) != len(slots):
                 raise Conflict(f"node {node}: a GPU slot appears twice")
             if not 0 <= s.milli <= MILLI:
                 raise Conflict(f"a share's milli-GPU per slot must be in 0..{MILLI}")
-            have = int(self.fleet.node_gpus[node])
-            row = self.gpu_free[node]
+            have = int(f.node_gpus[node])
+            values = self.gpu_free[node].tolist()
             for slot in slots:
                 if not 0 <= slot < have:
                     raise Conflict(f"node {node} has no GPU slot {slot}")
-                free = int(row[slot])
+                free = values[slot]
                 if sign < 0 and free < s.milli:
                     raise Conflict(f"node {node} slot {slot} has {free} milli-GPU free, {s.milli} asked")
                 if sign > 0 and free + s.milli > MILLI:
                     raise Conflict(f"release of node {node} slot {slot} exceeds its capacity")
-        if sign < 0 and (self.cpu_free[node] < s.cpu_milli or self.mem_free[node] < s.memory_mib):
+        cpu, mem = int(self.cpu_free[node]), int(self.mem_free[node])
+        node_cpu, node_mem = int(f.node_cpu[node]), int(f.node_memory[node])
+        if sign < 0 and (cpu < s.cpu_milli or mem < s.memory_mib):
             raise Conflict(f"node {node} lacks CPU or memory")
-        if sign > 0 and (
-            self.cpu_free[node] + s.cpu_milli > self.fleet.node_cpu[node]
-            or self.mem_free[node] + s.memory_mib > self.fleet.node_memory[node]
-        ):
+        if sign > 0 and (cpu + s.cpu_milli > node_cpu or mem + s.memory_mib > node_mem):
             raise Conflict(f"release of node {node} exceeds its CPU or memory")
         kept = self._untouched
-        tracked = kept is not None
-        if kept is not None:
-            old_whole = int(self.whole_free[node])
-            old_pristine = old_whole == int(self.fleet.node_gpus[node])
-            old_untouched = bool(kept[node])
-            old_partly = not old_untouched and int(self.milli_free[node]) > 0
+        old_whole, old_milli = int(self.whole_free[node]), int(self.milli_free[node])
+        whole, milli = old_whole, old_milli
         if slots:
-            row = self.gpu_free[node]
             for slot in slots:
-                row[slot] += sign * s.milli
-            values = row.tolist()
-            self.whole_free[node] = values.count(MILLI)
-            self.milli_free[node] = sum(values)
-        self.cpu_free[node] += sign * s.cpu_milli
-        self.mem_free[node] += sign * s.memory_mib
+                values[slot] += sign * s.milli
+            self.gpu_free[node] = values
+            whole, milli = values.count(MILLI), sum(values)
+            self.whole_free[node] = whole
+            self.milli_free[node] = milli
+        cpu += sign * s.cpu_milli
+        mem += sign * s.memory_mib
+        self.cpu_free[node] = cpu
+        self.mem_free[node] = mem
         self.generation += 1
         self.version[node] = self.generation
         self._log.append((self.generation, np.array([node], dtype=np.int64)))
         if len(self._log) > _LOG_ENTRIES:
             del self._log[0]
-        if tracked:
-            f = self.fleet
-            whole = int(self.whole_free[node])
-            gpus = int(f.node_gpus[node])
-            pristine = whole == gpus
-            untouched = (
-                int(self.milli_free[node]) == gpus * MILLI
-                and int(self.cpu_free[node]) == int(f.node_cpu[node])
-                and int(self.mem_free[node]) == int(f.node_memory[node])
+        if kept is None:
+            return
+        gpus = int(f.node_gpus[node])
+        old_untouched = bool(kept[node])
+        untouched = milli == gpus * MILLI and cpu == node_cpu and mem == node_mem
+        kept[node] = untouched
+        if self._profile_untouched is not None and untouched != old_untouched:
+            self._profile_untouched[f.node_profile[node]] += 1 if untouched else -1
+        if self._domains is not None:
+            self._domains.update_one(
+                node,
+                old_whole,
+                whole,
+                old_whole == gpus,
+                whole == gpus,
+                old_untouched,
+                untouched,
+                not old_untouched and old_milli > 0,
+                not untouched and milli > 0,
             )
-            if self._untouched is not None:
-                self._untouched[node] = untouched
-            if self._profile_untouched is not None and untouched != old_untouched:
-                self._profile_untouched[self.fleet.node_profile[node]] += 1 if untouched else -1
-            if self._domains is not None:
-                partly = not untouched and int(self.milli_free[node]) > 0
-                self._domains.update_one(
-                    node,
-                    old_whole,
-                    whole,
-                    old_pristine,
-                    pristine,
-                    old_untouched,
-                    untouched,
-                    old_partly,
-                    partly,
-                )
 
     def _uniform(self, shares: UniformShares, sign: int) -> bool:
         """`take` (sign -1) or `give_back` (sign 1) of a gang's uniform shares on distinct nodes in
