@@ -35,10 +35,11 @@ BoolArray = npt.NDArray[np.bool_]
 class DomainFree:
     """Per-domain free capacity at every topology level (see the module docstring).
 
-    All distinct levels keep their figures in one packed array, one row per domain (columns:
-    `nodes_ge` 0..width, then free GPUs, pristine, untouched and partly used nodes), so a change is one
-    vectorised update of the rows of the touched domains at every level; the named per-level arrays
-    are views into it."""
+    All distinct levels keep their figures in one packed array, one column per domain and one row per
+    figure (`nodes_ge` 0..width, then free GPUs, pristine, untouched and partly used nodes), so a change
+    is one vectorised update of the columns of the touched domains at every level, and each figure of
+    a level is one contiguous run (the searches scan those runs far more often than a decision changes
+    them); the named per-level arrays are views into it."""
 
     __slots__ = (
         "_big",
@@ -75,8 +76,10 @@ class DomainFree:
         owners = sorted(set(self._levels))
         blocks = [_reduce(topology, Level(level), rows) for level in owners]
         offsets = np.cumsum([0] + [len(b) for b in blocks])
-        big = np.concatenate(blocks) if blocks else np.zeros((0, self.width + 5), dtype=np.int64)
-        # Each node's row in `big` at every distinct level: ascending by level, so a batch of sorted
+        big = np.ascontiguousarray(
+            (np.concatenate(blocks) if blocks else np.zeros((0, self.width + 5), dtype=np.int64)).T
+        )
+        # Each node's column in `big` at every distinct level: ascending by level, so a batch of sorted
         # nodes flattened level by level is sorted as a whole.
         self._node_rows = np.stack(
             [topology.domain_of[level] + offsets[i] for i, level in enumerate(owners)], axis=1
@@ -95,12 +98,12 @@ class DomainFree:
         per = []
         for lv in Level:
             lo, hi = self._offsets[self._levels[lv]]
-            per.append(big[lo:hi])
-        self.nodes_ge: tuple[IntArray, ...] = tuple(a[:, : w + 1] for a in per)
-        self.free_gpus: tuple[IntArray, ...] = tuple(a[:, w + 1] for a in per)
-        self.pristine: tuple[IntArray, ...] = tuple(a[:, w + 2] for a in per)
-        self.untouched: tuple[IntArray, ...] = tuple(a[:, w + 3] for a in per)
-        self.partly: tuple[IntArray, ...] = tuple(a[:, w + 4] for a in per)
+            per.append(big[:, lo:hi])
+        self.nodes_ge: tuple[IntArray, ...] = tuple(a[: w + 1].T for a in per)
+        self.free_gpus: tuple[IntArray, ...] = tuple(a[w + 1] for a in per)
+        self.pristine: tuple[IntArray, ...] = tuple(a[w + 2] for a in per)
+        self.untouched: tuple[IntArray, ...] = tuple(a[w + 3] for a in per)
+        self.partly: tuple[IntArray, ...] = tuple(a[w + 4] for a in per)
 
     def copy(self) -> DomainFree:
         other = DomainFree.__new__(DomainFree)
@@ -159,7 +162,7 @@ class DomainFree:
         delta[self.width + 4] = int(new_partly) - int(old_partly)
         if not any(delta):
             return
-        self._big[self._node_rows[node]] += np.array(delta, dtype=np.int64)
+        self._big[:, self._node_rows[node]] += np.array(delta, dtype=np.int64)[:, None]
 
     def update(
         self,
@@ -191,7 +194,8 @@ class DomainFree:
             delta[:, column] -= old
         if nodes.size <= _FEW:
             levels = self._node_rows.shape[1]
-            np.add.at(self._big, self._node_rows[nodes].ravel(), np.repeat(delta, levels, axis=0))
+            cols = self._node_rows[nodes].ravel()
+            np.add.at(self._big, (slice(None), cols), np.repeat(delta, levels, axis=0).T)
             return
         # Many nodes: sum them per lowest-level domain, then those sums per domain of each level above
         # (a domain's nodes are contiguous, so each level's ids of the sorted nodes are sorted too).
@@ -208,7 +212,7 @@ class DomainFree:
                 heads, ids = heads[first], ids[first]
             targets.append(ids)
             parts.append(sums)
-        self._big[np.concatenate(targets)] += np.concatenate(parts)
+        self._big[:, np.concatenate(targets)] += np.concatenate(parts).T
 
 
 _FEW = 32
