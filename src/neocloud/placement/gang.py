@@ -85,8 +85,8 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
         if bounded and _most_with(domains, level, req.gpus) < need:
             continue  # no domain of this level has enough nodes with the free GPUs asked
         counts, untouched = _per_domain(topo, level, view)
-        fits = counts >= need
-        if not fits.any():
+        fits = np.flatnonzero(counts >= need)
+        if not fits.size:
             continue
         domain = _best_fit(counts, untouched, fits, len(cap.cpu_free), rng)
         nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
@@ -158,8 +158,10 @@ def _nvlink_view(
     whole = _taken_whole(domains, req.total_gpus)
     if whole is not None:
         # Taken whole or not at all: every node feasible and with all its GPUs free.
-        short = (counts < sizes) | (untouched < sizes)
-        counts = np.where(short if whole is _ALL else whole & short, 0, counts)
+        if whole is _ALL:  # usable only when both are the domain's size (neither exceeds it)
+            counts = counts * (np.minimum(counts, untouched) == sizes)
+        else:
+            counts = np.where(whole & ((counts < sizes) | (untouched < sizes)), 0, counts)
     return _NvlinkView(feasible, counts, untouched, sizes)
 
 
@@ -196,9 +198,12 @@ def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArr
     return np.add.reduceat(view.counts, first_nvlink), np.add.reduceat(view.untouched, first_nvlink)
 
 
-def _best_fit(counts: IntArray, untouched: IntArray, fits: Mask, n_nodes: int, rng: random.Random) -> int:
-    key = counts * (n_nodes + 1) + untouched
-    best = np.flatnonzero(fits & (key == key[fits].min()))
+def _best_fit(counts: IntArray, untouched: IntArray, fits: IntArray, n_nodes: int, rng: random.Random) -> int:
+    """Among the domains `fits` (ascending), one with the fewest usable, then fewest untouched nodes."""
+    if len(fits) == 1:
+        return int(fits[rng.randrange(1)])  # the same draw as for one tie
+    key = counts[fits] * (n_nodes + 1) + untouched[fits]
+    best = fits[key == key.min()]
     return int(best[rng.randrange(len(best))])
 
 
