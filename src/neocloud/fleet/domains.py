@@ -43,6 +43,7 @@ class DomainFree:
 
     __slots__ = (
         "_big",
+        "_flat",
         "_ks",
         "_levels",
         "_node_rows",
@@ -93,7 +94,9 @@ class DomainFree:
         self._bind(big)
 
     def _bind(self, big: IntArray) -> None:
+        big = np.ascontiguousarray(big)
         self._big = big
+        self._flat = big.reshape(-1)  # a view, since `big` is contiguous
         w = self.width
         per = []
         for lv in Level:
@@ -150,19 +153,27 @@ class DomainFree:
         old_partly: bool,
         new_partly: bool,
     ) -> None:
-        """`update` for a single node, from scalars."""
-        lo, hi = min(old_whole, new_whole), max(old_whole, new_whole)
+        """`update` for a single node, from scalars: only the figures that change are written (one
+        fancy addition into the flattened array)."""
+        w = self.width
         step = 1 if new_whole > old_whole else -1
-        delta = [0] * (self.width + 5)
-        for k in range(lo + 1, hi + 1):
-            delta[k] = step
-        delta[self.width + 1] = new_whole - old_whole
-        delta[self.width + 2] = int(new_pristine) - int(old_pristine)
-        delta[self.width + 3] = int(new_untouched) - int(old_untouched)
-        delta[self.width + 4] = int(new_partly) - int(old_partly)
-        if not any(delta):
+        changes = [(k, step) for k in range(min(old_whole, new_whole) + 1, max(old_whole, new_whole) + 1)]
+        if new_whole != old_whole:
+            changes.append((w + 1, new_whole - old_whole))
+        for column, new, old in (
+            (w + 2, new_pristine, old_pristine),
+            (w + 3, new_untouched, old_untouched),
+            (w + 4, new_partly, old_partly),
+        ):
+            if new != old:
+                changes.append((column, 1 if new else -1))
+        if not changes:
             return
-        self._big[:, self._node_rows[node]] += np.array(delta, dtype=np.int64)[:, None]
+        width = self._big.shape[1]
+        cols: list[int] = self._node_rows[node].tolist()
+        at = [row * width + col for row, _ in changes for col in cols]
+        values = [v for _, v in changes for _ in cols]
+        self._flat[at] += values  # distinct positions: one per (figure, level)
 
     def update(
         self,
@@ -195,7 +206,7 @@ class DomainFree:
         if nodes.size <= _FEW:
             levels = self._node_rows.shape[1]
             cols = self._node_rows[nodes].ravel()
-            np.add.at(self._big, (slice(None), cols), np.repeat(delta, levels, axis=0).T)
+            np.add.at(self._big, (slice(None), cols), np.repeat(delta, levels, axis=0).T)  # type: ignore[arg-type]
             return
         # Many nodes: sum them per lowest-level domain, then those sums per domain of each level above
         # (a domain's nodes are contiguous, so each level's ids of the sorted nodes are sorted too).
