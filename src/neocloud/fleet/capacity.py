@@ -361,24 +361,31 @@ class Capacity:
             return False  # increasing: distinct, and in range when the first and last are
         f = self.fleet
         rows = None
+        gpus = f.node_gpus[nodes]
         if slots:
             rows = self.gpu_free[nodes]
-            if len(set(slots)) != len(slots) or min(slots) < 0 or max(slots) >= int(f.node_gpus[nodes].min()):
+            if len(set(slots)) != len(slots) or min(slots) < 0 or max(slots) >= int(gpus.min()):
                 return False
             cols = list(slots)
             after = rows[:, cols] + np.int32(sign * milli)
             if bool((after < 0).any()) if sign < 0 else bool((after > MILLI).any()):
                 return False
             rows[:, cols] = after
-        cpu_now = self.cpu_free[nodes] + sign * cpu if cpu else self.cpu_free[nodes]
-        mem_now = self.mem_free[nodes] + sign * mem if mem else self.mem_free[nodes]
-        if cpu and bool((cpu_now < 0).any() if sign < 0 else (cpu_now > f.node_cpu[nodes]).any()):
+        cpu_now = self.cpu_free[nodes] + sign * cpu if cpu else None
+        mem_now = self.mem_free[nodes] + sign * mem if mem else None
+        if cpu_now is not None and bool(
+            (cpu_now < 0).any() if sign < 0 else (cpu_now > f.node_cpu[nodes]).any()
+        ):
             return False
-        if mem and bool((mem_now < 0).any() if sign < 0 else (mem_now > f.node_memory[nodes]).any()):
+        if mem_now is not None and bool(
+            (mem_now < 0).any() if sign < 0 else (mem_now > f.node_memory[nodes]).any()
+        ):
             return False
         if rows is not None:
             self.gpu_free[nodes] = rows
-        self._commit(nodes, rows, cpu_now, mem_now)
+        # Taking GPU capacity from every node leaves none of them untouched.
+        none = np.zeros(len(nodes), dtype=np.bool_) if sign < 0 and slots and milli else None
+        self._commit(nodes, rows, cpu_now, mem_now, gpus, none)
         return True
 
     def _apply(
@@ -398,15 +405,23 @@ class Capacity:
         self._commit(nodes, rows, self.cpu_free[nodes] + cpu, self.mem_free[nodes] + mem)
 
     def _commit(
-        self, nodes: IntArray, rows: npt.NDArray[np.int32] | None, cpu_now: IntArray, mem_now: IntArray
+        self,
+        nodes: IntArray,
+        rows: npt.NDArray[np.int32] | None,
+        cpu_now: IntArray | None,
+        mem_now: IntArray | None,
+        gpus: IntArray | None = None,
+        untouched_now: BoolArray | None = None,
     ) -> None:
-        """Write the new CPU and memory of `nodes` (sorted, distinct), whose GPU rows are now `rows`
-        (already written to `gpu_free`; None: unchanged), and bring the derived state in step (each
-        per-node figure of `nodes` read once)."""
+        """Write the new CPU and memory of `nodes` (sorted, distinct; None: unchanged), whose GPU rows
+        are now `rows` (already written to `gpu_free`; None: unchanged), and bring the derived state in
+        step (each per-node figure of `nodes` read once). `gpus` (the nodes' GPU counts) and
+        `untouched_now` (their new untouched flags) may be given when the caller knows them."""
         f = self.fleet
         kept = self._untouched
         domains = self._domains
-        gpus = f.node_gpus[nodes]
+        if gpus is None:
+            gpus = f.node_gpus[nodes]
         if kept is not None:
             old_untouched = kept[nodes]
             if domains is not None:
@@ -419,17 +434,23 @@ class Capacity:
             self.milli_free[nodes] = milli
         else:
             whole, milli = self.whole_free[nodes], self.milli_free[nodes]
-        self.cpu_free[nodes] = cpu_now
-        self.mem_free[nodes] = mem_now
+        if cpu_now is not None:
+            self.cpu_free[nodes] = cpu_now
+        if mem_now is not None:
+            self.mem_free[nodes] = mem_now
         self.generation += 1
         self.version[nodes] = self.generation
         self._log.append((self.generation, nodes))
         if len(self._log) > _LOG_ENTRIES:
             del self._log[0]
         if kept is not None:
-            new_untouched = (
-                (milli == gpus * MILLI) & (cpu_now == f.node_cpu[nodes]) & (mem_now == f.node_memory[nodes])
-            )
+            new_untouched = untouched_now
+            if new_untouched is None:
+                cpu = self.cpu_free[nodes] if cpu_now is None else cpu_now
+                mem = self.mem_free[nodes] if mem_now is None else mem_now
+                new_untouched = (
+                    (milli == gpus * MILLI) & (cpu == f.node_cpu[nodes]) & (mem == f.node_memory[nodes])
+                )
             kept[nodes] = new_untouched
             if self._profile_untouched is not None:
                 step = new_untouched.astype(np.int64) - old_untouched
