@@ -1,9 +1,13 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.shares import uniform_shares
 from neocloud.kernel.errors import Conflict
 from tests.builders import capacity, fleet, node
+from tests.unit.test_domain_free import assert_matches_recount
 
 
 def test_new_capacity_is_all_free():
@@ -94,3 +98,50 @@ def test_a_gang_of_uniform_shares_is_taken_and_given_back_exactly():
         cap.take(shares)  # already taken
     cap.give_back(shares)
     assert cap.whole_free.tolist() == [4] * 6 and cap.untouched().all()
+
+
+def _state(cap: Capacity) -> tuple[list[int], ...]:
+    return tuple(
+        a.ravel().tolist()
+        for a in (cap.gpu_free, cap.cpu_free, cap.mem_free, cap.whole_free, cap.milli_free, cap.untouched())
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(-1, 8), min_size=1, max_size=6),  # nodes: out of range, repeated, unsorted
+            st.sampled_from(
+                [(), (0,), (1, 3), (0, 1, 2, 3), (0, 0), (3, 4)]
+            ),  # slot 4: absent on 4-GPU nodes
+            st.sampled_from([0, 250, 1000, 1001]),
+            st.sampled_from([0, 8_000, 200_000]),
+            st.sampled_from([0, 1_024, 10**7]),
+            st.booleans(),  # give back instead of take
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_uniform_gang_shares_change_capacity_exactly_as_the_same_shares_one_by_one(steps):
+    """A gang's `UniformShares` take a fast path; every step (valid or not) must leave the capacity and
+    its derived state as the general path does with the same shares, and raise exactly when it does."""
+    f = fleet(*(node(f"n{i}", rack=f"r{i // 3}", gpus=8 if i % 4 == 0 else 4) for i in range(8)))
+    fast, slow = Capacity(f), Capacity(f)
+    _ = fast.domains, slow.domains, fast.untouched_per_profile(), slow.untouched_per_profile()  # kept in step
+    for nodes, slots, milli, cpu, mem, release in steps:
+        uniform = uniform_shares(np.array(nodes, dtype=np.int64), slots, milli, cpu, mem)
+        plain = tuple(NodeShare(n, slots, milli, cpu, mem) for n in nodes)
+        outcomes = []
+        for cap, shares in ((fast, uniform), (slow, plain)):
+            try:
+                (cap.give_back if release else cap.take)(shares)
+                outcomes.append(True)
+            except Conflict:
+                outcomes.append(False)
+        assert outcomes[0] == outcomes[1]
+        assert _state(fast) == _state(slow)
+        assert fast.generation == slow.generation
+        assert np.array_equal(fast.changed_since(0), slow.changed_since(0))
+    assert_matches_recount(fast)

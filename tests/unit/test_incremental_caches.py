@@ -194,3 +194,17 @@ def test_fgd_growth_on_python_numbers_is_the_vectorised_float(f, plan, seed, wor
         got = scalar.best_growth(req, cap, nodes)
         assert scalar._single
         assert got.tobytes() == expected.tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(fleets(), st.lists(st.tuples(st.integers(0, 10**6), st.booleans()), min_size=1, max_size=8))
+def test_kept_gang_masks_follow_schedulable_flags_written_directly(f, flips):
+    """Cordoning writes `Capacity.schedulable` directly, without a generation: the kept mask must
+    notice (fleets here have node counts both multiple of 8 and not, the two ways flags are compared)."""
+    cap = Capacity(f)
+    filters = get_policy("default").filters
+    req = Request(gpus=4, nodes=2)
+    for node, flag in flips:
+        assert_kept_masks_exact(filters, req, cap)
+        cap.schedulable[node % len(cap.schedulable)] = flag
+        assert_kept_masks_exact(filters, req, cap)

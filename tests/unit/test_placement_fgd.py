@@ -181,3 +181,15 @@ def test_memoised_growth_matches_measuring_afresh(history, seed):
                 got = frag.best_growth(probe, cap, cands)
                 fresh = Fragmentation(wl).options(probe, cap, cands).best_per_candidate()
                 assert np.allclose(got, fresh)
+
+
+def test_fgd_integer_score_is_the_published_formula_to_the_bit():
+    """`sigmoid_score` runs as in-place ufuncs; it must give exactly ⌊100·sigmoid(−Δ/1000)⌋ as written
+    with np.clip, including at ±inf, NaN and ±0 and across the clipped range."""
+    rng = np.random.default_rng(0)
+    for scale in (1.0, 100.0, 1_000.0, 5_000.0, 60_000.0, 1e6):
+        delta = rng.normal(0.0, scale, 20_000)
+        delta[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+        published = np.floor(100.0 / (1.0 + np.exp(np.clip(delta / 1000, -50, 50))))
+        assert sigmoid_score(delta).tobytes() == published.tobytes()
+    assert sigmoid_score(np.array([0.0]))[0] == 50.0

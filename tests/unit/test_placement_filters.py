@@ -1,15 +1,19 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from neocloud.fleet.capacity import NodeShare
+from neocloud.fleet.capacity import Capacity, NodeShare
 from neocloud.placement.filters import (
     EnoughCpu,
     EnoughGpus,
     EnoughMemory,
     GpuModelAllowed,
     Schedulable,
+    standard_filters,
 )
 from neocloud.placement.request import Request
 from tests.builders import capacity, node
+from tests.strategies import fleets
 
 
 def test_schedulable_rejects_cordoned_nodes():
@@ -50,3 +54,34 @@ def test_enough_gpus_needs_one_gpu_with_room_for_a_sharing_request():
     cap = capacity(node("a", gpus=1), node("b", gpus=1))
     cap.take((NodeShare(0, (0,), 700, 0, 0), NodeShare(1, (0,), 400, 0, 0)))
     assert EnoughGpus()(Request(gpu_milli=500), cap).tolist() == [False, True]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fleets(),
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from([0, 2, 4]), st.integers(0, 64_000)), max_size=20
+    ),
+    st.builds(
+        Request,
+        gpus=st.sampled_from([0, 1, 4]),
+        cpu_milli=st.sampled_from([0, 0, 4_000]),
+        memory_mib=st.sampled_from([0, 0, 8_192]),
+        models=st.sampled_from([None, frozenset({"GB200"}), frozenset({"H100"})]),
+    ),
+)
+def test_a_filter_that_says_it_is_vacuous_passes_every_node(f, takes, req):
+    """The searches skip a filter whose `vacuous(req)` is True: it must then pass every node, whatever
+    has been taken from them."""
+    cap = Capacity(f)
+    for node_index, gpus, cpu in takes:
+        i = node_index % len(f.nodes)
+        slots = tuple(int(s) for s in np.flatnonzero(cap.gpu_free[i] == 1000)[:gpus])
+        share = (NodeShare(i, slots, 1000 if slots else 0, min(cpu, int(cap.cpu_free[i])), 0),)
+        cap.take(share)
+    nodes = np.arange(len(f.nodes), dtype=np.int64)
+    for flt in standard_filters():
+        vacuous = getattr(flt, "vacuous", None)
+        if vacuous is not None and vacuous(req):
+            assert flt(req, cap).all()
+            assert flt.on(req, cap, nodes).all()

@@ -19,22 +19,22 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.fleet.capacity_changes import CapacityChanges
 from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.fleet import Fleet
-from neocloud.fleet.shares import MILLI, NodeShare, batch, node_sums, slot_sums, sorted_distinct
+from neocloud.fleet.shares import MILLI, NodeShare, sorted_distinct
 from neocloud.kernel.errors import Conflict
 
 __all__ = ["MILLI", "Capacity", "NodeShare"]
 
 _GENERATION = itemgetter(0)
-_LOG_ENTRIES = 64  # changes remembered for `changed_since`; older watchers rescan `version`
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 A = TypeVar("A", IntArray, BoolArray)
 
 
-class Capacity:
+class Capacity(CapacityChanges):
     """The mutable free state of one fleet.
 
     `gpu_free[i, s]` is the free milli-GPU of slot s on node i (0 for slots the node does not have);
@@ -53,7 +53,6 @@ class Capacity:
         "_untouched",
         "cpu_free",
         "fleet",
-        "generation",
         "gpu_free",
         "mem_free",
         "memo",
@@ -207,198 +206,6 @@ class Capacity:
             & (self.mem_free[nodes] == f.node_memory[nodes]),
             dtype=np.bool_,
         )
-
-    # -- changes ---------------------------------------------------------------------------------
-    def take(self, shares: tuple[NodeShare, ...]) -> None:
-        """Commit shares; raises Conflict and changes nothing if any GPU, CPU or memory would go negative
-        (shares of one call on the same node or GPU are summed before checking)."""
-        if not shares:
-            return
-        if len(shares) == 1:
-            self._one(shares[0], -1)
-            return
-        b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
-        gpu_use = slot_sums(b, self.gpu_free.shape[1])
-        if gpu_use is not None:
-            nodes, slots, milli = gpu_use
-            short = self.gpu_free[nodes, slots] < milli
-            if short.any():
-                i = int(np.argmax(short))
-                raise Conflict(
-                    f"node {int(nodes[i])} slot {int(slots[i])} has {int(self.gpu_free[nodes[i], slots[i]])} "
-                    f"milli-GPU free, {int(milli[i])} asked"
-                )
-        cpu, mem = node_sums(b, b.cpu), node_sums(b, b.mem)
-        lacking = (self.cpu_free[b.changed] < cpu) | (self.mem_free[b.changed] < mem)
-        if lacking.any():
-            raise Conflict(f"node {int(b.changed[np.argmax(lacking)])} lacks CPU or memory")
-        self._apply(b.changed, gpu_use, -cpu, -mem, -1)
-
-    def give_back(self, shares: tuple[NodeShare, ...]) -> None:
-        """Release shares taken earlier: the exact inverse of `take`. Raises Conflict and changes nothing
-        if a GPU, CPU or memory would exceed the node's capacity."""
-        if not shares:
-            return
-        if len(shares) == 1:
-            self._one(shares[0], 1)
-            return
-        b = batch(shares, self.fleet.node_gpus, self.gpu_free.shape[1])
-        gpu_use = slot_sums(b, self.gpu_free.shape[1])
-        if gpu_use is not None:
-            nodes, slots, milli = gpu_use
-            over = self.gpu_free[nodes, slots] + milli > MILLI
-            if over.any():
-                i = int(np.argmax(over))
-                raise Conflict(f"release of node {int(nodes[i])} slot {int(slots[i])} exceeds its capacity")
-        cpu, mem = node_sums(b, b.cpu), node_sums(b, b.mem)
-        f = self.fleet
-        over_node = (self.cpu_free[b.changed] + cpu > f.node_cpu[b.changed]) | (
-            self.mem_free[b.changed] + mem > f.node_memory[b.changed]
-        )
-        if over_node.any():
-            raise Conflict(
-                f"release of node {int(b.changed[np.argmax(over_node)])} exceeds its CPU or memory"
-            )
-        self._apply(b.changed, gpu_use, cpu, mem, 1)
-
-    def _one(self, s: NodeShare, sign: int) -> None:
-        """`take` (sign -1) or `give_back` (sign 1) of a single share, checked with scalars."""
-        node = s.node
-        if not 0 <= node < len(self.cpu_free):
-            raise Conflict(f"no node with index {node}")
-        if s.cpu_milli < 0 or s.memory_mib < 0:
-            raise Conflict("a share asks for negative CPU or memory")
-        slots = s.gpu_slots
-        if slots:
-            if len(set(slots)) != len(slots):
-                raise Conflict(f"node {node}: a GPU slot appears twice")
-            if not 0 <= s.milli <= MILLI:
-                raise Conflict(f"a share's milli-GPU per slot must be in 0..{MILLI}")
-            have = int(self.fleet.node_gpus[node])
-            row = self.gpu_free[node]
-            for slot in slots:
-                if not 0 <= slot < have:
-                    raise Conflict(f"node {node} has no GPU slot {slot}")
-                free = int(row[slot])
-                if sign < 0 and free < s.milli:
-                    raise Conflict(f"node {node} slot {slot} has {free} milli-GPU free, {s.milli} asked")
-                if sign > 0 and free + s.milli > MILLI:
-                    raise Conflict(f"release of node {node} slot {slot} exceeds its capacity")
-        if sign < 0 and (self.cpu_free[node] < s.cpu_milli or self.mem_free[node] < s.memory_mib):
-            raise Conflict(f"node {node} lacks CPU or memory")
-        if sign > 0 and (
-            self.cpu_free[node] + s.cpu_milli > self.fleet.node_cpu[node]
-            or self.mem_free[node] + s.memory_mib > self.fleet.node_memory[node]
-        ):
-            raise Conflict(f"release of node {node} exceeds its CPU or memory")
-        kept = self._untouched
-        tracked = kept is not None
-        if kept is not None:
-            old_whole = int(self.whole_free[node])
-            old_pristine = old_whole == int(self.fleet.node_gpus[node])
-            old_untouched = bool(kept[node])
-            old_partly = not old_untouched and int(self.milli_free[node]) > 0
-        if slots:
-            row = self.gpu_free[node]
-            for slot in slots:
-                row[slot] += sign * s.milli
-            values = row.tolist()
-            self.whole_free[node] = values.count(MILLI)
-            self.milli_free[node] = sum(values)
-        self.cpu_free[node] += sign * s.cpu_milli
-        self.mem_free[node] += sign * s.memory_mib
-        self.generation += 1
-        self.version[node] = self.generation
-        self._log.append((self.generation, np.array([node], dtype=np.int64)))
-        if len(self._log) > _LOG_ENTRIES:
-            del self._log[0]
-        if tracked:
-            f = self.fleet
-            whole = int(self.whole_free[node])
-            gpus = int(f.node_gpus[node])
-            pristine = whole == gpus
-            untouched = (
-                int(self.milli_free[node]) == gpus * MILLI
-                and int(self.cpu_free[node]) == int(f.node_cpu[node])
-                and int(self.mem_free[node]) == int(f.node_memory[node])
-            )
-            if self._untouched is not None:
-                self._untouched[node] = untouched
-            if self._profile_untouched is not None and untouched != old_untouched:
-                self._profile_untouched[self.fleet.node_profile[node]] += 1 if untouched else -1
-            if self._domains is not None:
-                partly = not untouched and int(self.milli_free[node]) > 0
-                self._domains.update_one(
-                    node,
-                    old_whole,
-                    whole,
-                    old_pristine,
-                    pristine,
-                    old_untouched,
-                    untouched,
-                    old_partly,
-                    partly,
-                )
-
-    def _apply(
-        self,
-        nodes: IntArray,
-        gpu_use: tuple[IntArray, IntArray, IntArray] | None,
-        cpu: IntArray,
-        mem: IntArray,
-        sign: int,
-    ) -> None:
-        """Add `sign` x the GPU use and `cpu`, `mem` (already signed) to `nodes` (sorted, distinct),
-        and bring the derived state in step (each per-node figure of `nodes` read once)."""
-        f = self.fleet
-        kept = self._untouched
-        domains = self._domains
-        gpus = f.node_gpus[nodes]
-        if kept is not None:
-            old_untouched = kept[nodes]
-            if domains is not None:
-                old_whole = self.whole_free[nodes]
-                old_partly = ~old_untouched & (self.milli_free[nodes] > 0)
-        if gpu_use is not None:
-            g_nodes, g_slots, g_milli = gpu_use
-            self.gpu_free[g_nodes, g_slots] += (sign * g_milli).astype(np.int32)
-            rows = self.gpu_free[nodes]
-            whole = np.count_nonzero(rows == MILLI, axis=1).astype(np.int64)
-            milli = rows.sum(axis=1, dtype=np.int64)
-            self.whole_free[nodes] = whole
-            self.milli_free[nodes] = milli
-        else:
-            whole, milli = self.whole_free[nodes], self.milli_free[nodes]
-        cpu_now = self.cpu_free[nodes] + cpu
-        mem_now = self.mem_free[nodes] + mem
-        self.cpu_free[nodes] = cpu_now
-        self.mem_free[nodes] = mem_now
-        self.generation += 1
-        self.version[nodes] = self.generation
-        self._log.append((self.generation, nodes))
-        if len(self._log) > _LOG_ENTRIES:
-            del self._log[0]
-        if kept is not None:
-            new_untouched = (
-                (milli == gpus * MILLI) & (cpu_now == f.node_cpu[nodes]) & (mem_now == f.node_memory[nodes])
-            )
-            kept[nodes] = new_untouched
-            if self._profile_untouched is not None:
-                step = new_untouched.astype(np.int64) - old_untouched
-                if step.any():
-                    np.add.at(self._profile_untouched, f.node_profile[nodes], step)
-            if domains is not None:
-                domains.update(
-                    nodes,
-                    old_whole,
-                    whole,
-                    old_whole == gpus,
-                    whole == gpus,
-                    old_untouched,
-                    new_untouched,
-                    old_partly,
-                    ~new_untouched & (milli > 0),
-                )
 
     def allocated_milli(self) -> int:
         return int(self.fleet.node_gpus.sum()) * MILLI - int(self.milli_free.sum())

@@ -35,16 +35,20 @@ BoolArray = npt.NDArray[np.bool_]
 class DomainFree:
     """Per-domain free capacity at every topology level (see the module docstring).
 
-    All distinct levels keep their figures in one packed array, one row per domain (columns:
-    `nodes_ge` 0..width, then free GPUs, pristine, untouched and partly used nodes), so a change is one
-    vectorised update of the rows of the touched domains at every level; the named per-level arrays
-    are views into it."""
+    All distinct levels keep their figures in one packed array, one column per domain and one row per
+    figure (`nodes_ge` 0..width, then free GPUs, pristine, untouched and partly used nodes), so a change
+    is one vectorised update of the columns of the touched domains at every level, and each figure of
+    a level is one contiguous run (the searches scan those runs far more often than a decision changes
+    them); the named per-level arrays are views into it."""
 
     __slots__ = (
         "_big",
+        "_flat",
+        "_ks",
         "_levels",
         "_node_rows",
         "_offsets",
+        "_static",
         "free_gpus",
         "gpus",
         "nodes_ge",
@@ -73,8 +77,10 @@ class DomainFree:
         owners = sorted(set(self._levels))
         blocks = [_reduce(topology, Level(level), rows) for level in owners]
         offsets = np.cumsum([0] + [len(b) for b in blocks])
-        big = np.concatenate(blocks) if blocks else np.zeros((0, self.width + 5), dtype=np.int64)
-        # Each node's row in `big` at every distinct level: ascending by level, so a batch of sorted
+        big = np.ascontiguousarray(
+            (np.concatenate(blocks) if blocks else np.zeros((0, self.width + 5), dtype=np.int64)).T
+        )
+        # Each node's column in `big` at every distinct level: ascending by level, so a batch of sorted
         # nodes flattened level by level is sorted as a whole.
         self._node_rows = np.stack(
             [topology.domain_of[level] + offsets[i] for i, level in enumerate(owners)], axis=1
@@ -83,20 +89,24 @@ class DomainFree:
         self.gpus: tuple[IntArray, ...] = tuple(
             _reduce(topology, Level(self._levels[lv]), node_gpus) for lv in Level
         )  # static
+        self._ks = np.arange(self.width + 1)
+        self._static: dict[object, object] = {}
         self._bind(big)
 
     def _bind(self, big: IntArray) -> None:
+        big = np.ascontiguousarray(big)
         self._big = big
+        self._flat = big.reshape(-1)  # a view, since `big` is contiguous
         w = self.width
         per = []
         for lv in Level:
             lo, hi = self._offsets[self._levels[lv]]
-            per.append(big[lo:hi])
-        self.nodes_ge: tuple[IntArray, ...] = tuple(a[:, : w + 1] for a in per)
-        self.free_gpus: tuple[IntArray, ...] = tuple(a[:, w + 1] for a in per)
-        self.pristine: tuple[IntArray, ...] = tuple(a[:, w + 2] for a in per)
-        self.untouched: tuple[IntArray, ...] = tuple(a[:, w + 3] for a in per)
-        self.partly: tuple[IntArray, ...] = tuple(a[:, w + 4] for a in per)
+            per.append(big[:, lo:hi])
+        self.nodes_ge: tuple[IntArray, ...] = tuple(a[: w + 1].T for a in per)
+        self.free_gpus: tuple[IntArray, ...] = tuple(a[w + 1] for a in per)
+        self.pristine: tuple[IntArray, ...] = tuple(a[w + 2] for a in per)
+        self.untouched: tuple[IntArray, ...] = tuple(a[w + 3] for a in per)
+        self.partly: tuple[IntArray, ...] = tuple(a[w + 4] for a in per)
 
     def copy(self) -> DomainFree:
         other = DomainFree.__new__(DomainFree)
@@ -107,8 +117,20 @@ class DomainFree:
             self.gpus,
         )
         other.scan_level, other._node_rows, other._offsets = self.scan_level, self._node_rows, self._offsets
+        other._ks, other._static = self._ks, self._static
         other._bind(self._big.copy())
         return other
+
+    def same_as_below(self, level: Level) -> bool:
+        """Whether `level` partitions the nodes exactly as a lower level does (a GB200 rack is its
+        NVLink domain): every count of it then equals that level's."""
+        return self._levels[level] != int(level)
+
+    @property
+    def static(self) -> dict[object, object]:
+        """Figures derived from the topology alone (never from free capacity), kept for reuse by the
+        layers above; shared by copies."""
+        return self._static
 
     def sizes(self, level: Level) -> IntArray:
         """Nodes per domain of `level`."""
@@ -131,19 +153,27 @@ class DomainFree:
         old_partly: bool,
         new_partly: bool,
     ) -> None:
-        """`update` for a single node, from scalars."""
-        lo, hi = min(old_whole, new_whole), max(old_whole, new_whole)
+        """`update` for a single node, from scalars: only the figures that change are written (one
+        fancy addition into the flattened array)."""
+        w = self.width
         step = 1 if new_whole > old_whole else -1
-        delta = [0] * (self.width + 5)
-        for k in range(lo + 1, hi + 1):
-            delta[k] = step
-        delta[self.width + 1] = new_whole - old_whole
-        delta[self.width + 2] = int(new_pristine) - int(old_pristine)
-        delta[self.width + 3] = int(new_untouched) - int(old_untouched)
-        delta[self.width + 4] = int(new_partly) - int(old_partly)
-        if not any(delta):
+        changes = [(k, step) for k in range(min(old_whole, new_whole) + 1, max(old_whole, new_whole) + 1)]
+        if new_whole != old_whole:
+            changes.append((w + 1, new_whole - old_whole))
+        for column, new, old in (
+            (w + 2, new_pristine, old_pristine),
+            (w + 3, new_untouched, old_untouched),
+            (w + 4, new_partly, old_partly),
+        ):
+            if new != old:
+                changes.append((column, 1 if new else -1))
+        if not changes:
             return
-        self._big[self._node_rows[node]] += np.array(delta, dtype=np.int64)
+        width = self._big.shape[1]
+        cols: list[int] = self._node_rows[node].tolist()
+        at = [row * width + col for row, _ in changes for col in cols]
+        values = [v for _, v in changes for _ in cols]
+        self._flat[at] += values  # distinct positions: one per (figure, level)
 
     def update(
         self,
@@ -162,7 +192,7 @@ class DomainFree:
             return
         w = self.width
         delta = np.empty((len(nodes), w + 5), dtype=np.int64)
-        ks = np.arange(w + 1)
+        ks = self._ks
         delta[:, : w + 1] = ks <= new_whole[:, None]
         delta[:, : w + 1] -= ks <= old_whole[:, None]
         delta[:, w + 1] = new_whole - old_whole
@@ -174,11 +204,9 @@ class DomainFree:
             delta[:, column] = new
             delta[:, column] -= old
         if nodes.size <= _FEW:
-            ids = self._node_rows[nodes].T.ravel()  # sorted: see __init__
             levels = self._node_rows.shape[1]
-            steps = np.tile(delta, (levels, 1))
-            first = _group_starts(ids)
-            self._big[ids[first]] += np.add.reduceat(steps, first, axis=0)
+            cols = self._node_rows[nodes].ravel()
+            np.add.at(self._big, (slice(None), cols), np.repeat(delta, levels, axis=0).T)  # type: ignore[arg-type]
             return
         # Many nodes: sum them per lowest-level domain, then those sums per domain of each level above
         # (a domain's nodes are contiguous, so each level's ids of the sorted nodes are sorted too).
@@ -195,12 +223,12 @@ class DomainFree:
                 heads, ids = heads[first], ids[first]
             targets.append(ids)
             parts.append(sums)
-        self._big[np.concatenate(targets)] += np.concatenate(parts)
+        self._big[:, np.concatenate(targets)] += np.concatenate(parts).T
 
 
 _FEW = 32
-"""Updates of at most this many nodes add each node's delta at every level at once; larger ones are
-summed level by level."""
+"""Updates of at most this many nodes add each node's delta at every level at once (`np.add.at`, which
+sums the deltas of nodes sharing a domain); larger ones are summed level by level."""
 
 
 def _group_starts(ids: IntArray) -> IntArray:

@@ -242,6 +242,10 @@ class Fragmentation:
             best, seen = np.full(len(cap.cpu_free), np.nan), -1
         else:
             best, seen = entry
+        if self._single and not req.shares_gpu and len(candidates) <= _SCALAR_ROWS:
+            got = self._best_growth_scalar(req, cap, candidates, best, seen)
+            self._memo[key] = (best, cap.generation)
+            return got
         got = best[candidates]
         stale = (cap.version[candidates] > seen) | np.isnan(got)
         if stale.any():
@@ -272,16 +276,21 @@ class Fragmentation:
         """`_whole_growth` on Python numbers, for a few nodes and one threshold: every sum then has one
         term, so each float is the one the vectorised path computes (the same IEEE operations in the
         same order), without its per-call overhead. Stale cached rows are refreshed as `sync` does."""
+        return np.asarray(self._scalar_growths(req, cap, nodes.tolist()), dtype=np.float64)
+
+    def _scalar_growths(self, req: Request, cap: Capacity, nodes: list[int]) -> list[float]:
+        """`_whole_growth_scalar` as a list of Python floats."""
         self._use(cap)
         threshold = int(self.thresholds[0])
         levels = self.cpu_levels.tolist()
         flat, s_model, s_bucket = self._flat, self._s_model, self._s_bucket
+        node_model, cpu_free, versions = cap.fleet.node_model, cap.cpu_free, cap.version
         k = req.gpus
-        out = np.empty(len(nodes), dtype=np.float64)
-        for i, node in enumerate(nodes.tolist()):
-            model = int(cap.fleet.node_model[node])
-            cpu = int(cap.cpu_free[node])
-            version = int(cap.version[node])
+        out = []
+        for node in nodes:
+            model = int(node_model[node])
+            cpu = int(cpu_free[node])
+            version = int(versions[node])
             if self._seen[node] < version:
                 free = cap.gpu_free[node].tolist()
                 total = sum(free)
@@ -299,8 +308,24 @@ class Fragmentation:
                 total, cnt, high = total - k * MILLI, cnt - k, high - k * MILLI
             bucket = bisect_right(levels, cpu - req.cpu_milli)
             weight = float(flat[model * s_model + bucket * s_bucket + cnt])
-            out[i] = (total - high * weight) - now
+            out.append((total - high * weight) - now)
         return out
+
+    def _best_growth_scalar(
+        self, req: Request, cap: Capacity, candidates: Candidates, best: FloatArray, seen: int
+    ) -> FloatArray:
+        """`best_growth` for a few candidates of a whole-GPU request and one threshold, on Python
+        numbers: the memoised growth of each candidate that did not change, the growth measured again
+        (`_scalar_growths`, the same floats) of those that did."""
+        nodes: list[int] = candidates.tolist()
+        versions: list[int] = cap.version[candidates].tolist()
+        got: list[float] = best[candidates].tolist()
+        stale = [i for i, (v, g) in enumerate(zip(versions, got, strict=True)) if v > seen or g != g]
+        if stale:
+            fresh = self._scalar_growths(req, cap, [nodes[i] for i in stale])
+            for i, value in zip(stale, fresh, strict=True):
+                got[i] = best[nodes[i]] = value
+        return np.asarray(got, dtype=np.float64)
 
     def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
         """For a sharing request on `node`: the GPU whose use grows fragmentation least, lowest index
@@ -317,7 +342,15 @@ class Fragmentation:
 def sigmoid_score(delta: FloatArray) -> Scores:
     """The artifact's node score: ⌊100 · sigmoid(−Δ / 1000)⌋ on a 0–100 integer scale (Δ in milli-GPU).
     The truncation makes many nodes tie; ties are then broken at random."""
-    return np.floor(100.0 / (1.0 + np.exp(np.clip(delta / MILLI, -50, 50))))
+    x = np.divide(delta, MILLI)
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:  # a scalar, or another float type
+        return np.floor(100.0 / (1.0 + np.exp(np.clip(delta / MILLI, -50, 50))))
+    np.maximum(x, -50.0, out=x)  # np.clip(x, -50, 50), without its Python wrapper: the same floats
+    np.minimum(x, 50.0, out=x)
+    np.exp(x, out=x)
+    np.add(x, 1.0, out=x)
+    np.divide(100.0, x, out=x)
+    return np.floor(x, out=x)
 
 
 @dataclass(slots=True)

@@ -1,6 +1,8 @@
 """Filters: each says, for every node at once, whether the request fits there. The filter's name is the
 reason recorded for the nodes it rejects. Each also answers for given nodes only (`on`, the same
-verdicts), which lets the single-node pipeline test just the nodes the aggregates leave in play."""
+verdicts), which lets the single-node pipeline test just the nodes the aggregates leave in play, and
+says when it passes every node whatever their state (`vacuous`: a request without CPU, memory or a
+model constraint), so the searches over given nodes skip it (`neocloud.placement.search.passes`)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ class GpuModelAllowed:
         allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
         return np.isin(fleet.node_model[nodes], allowed)
 
+    def vacuous(self, req: Request) -> bool:
+        return req.models is None or req.gpus == 0
+
 
 @dataclass(frozen=True, slots=True)
 class EnoughCpu:
@@ -57,6 +62,9 @@ class EnoughCpu:
     def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
         return cap.cpu_free[nodes] >= req.cpu_milli
 
+    def vacuous(self, req: Request) -> bool:
+        return req.cpu_milli == 0  # free CPU is never negative (`Capacity.take` refuses)
+
 
 @dataclass(frozen=True, slots=True)
 class EnoughMemory:
@@ -67,6 +75,9 @@ class EnoughMemory:
 
     def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
         return cap.mem_free[nodes] >= req.memory_mib
+
+    def vacuous(self, req: Request) -> bool:
+        return req.memory_mib == 0  # free memory is never negative (`Capacity.take` refuses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,9 @@ class EnoughGpus:
         if req.shares_gpu:
             return np.asarray((cap.gpu_free[nodes] >= req.gpu_milli).any(axis=1), dtype=np.bool_)
         return cap.whole_free[nodes] >= req.gpus
+
+    def vacuous(self, req: Request) -> bool:
+        return req.gpus == 0
 
 
 def standard_filters() -> tuple[Filter, ...]:

@@ -38,7 +38,9 @@ class Filter(Protocol):
 
     A filter may also define `on(req, cap, nodes) -> Mask`, its verdicts for `nodes` only (which
     must depend on each node alone). When every filter of a policy has it, single-node requests test
-    only the nodes the per-domain aggregates leave in play (`neocloud.placement.search`)."""
+    only the nodes the per-domain aggregates leave in play (`neocloud.placement.search`). A filter may
+    define `vacuous(req) -> bool`, True when it passes every node for `req` whatever their state; the
+    searches over given nodes then skip it."""
 
     @property
     def name(self) -> str: ...
@@ -128,6 +130,11 @@ class Policy:
     """When set, ties go to the candidate with the lowest `tie_order[node]` instead of a random one (the
     FGD artifact's scheduler breaks ties by node name, and its node names carry a seeded random prefix:
     `neocloud.bench.openb` reproduces that with a seeded permutation)."""
+    node_wise: bool = field(init=False, repr=False, compare=False)
+    """Whether every filter can answer for given nodes (`on`): derived from `filters`, once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "node_wise", all(hasattr(f, "on") for f in self.filters))
 
     def place_node(self, req: Request, cap: Capacity, rng: random.Random) -> Verdict:
         """Place a single-node request: filter, score the candidates, pick GPUs on the best node.
@@ -135,7 +142,7 @@ class Policy:
         algorithm, which reuses this policy's filters, `choose` and GPU picker."""
         assert not req.is_gang, "a gang request goes through neocloud.placement.engine.place"
         if self.untouched_interchangeable:
-            found = search.candidates(self.filters, req, cap)
+            found = search.candidates(self.filters, req, cap, self.node_wise)
             if found is not None and len(found):
                 return self._finish(req, cap, found, rng)
         feasible = np.ones(len(cap.cpu_free), dtype=np.bool_)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
+from neocloud.fleet.domains import DomainFree
 from neocloud.fleet.shares import uniform_shares
 from neocloud.fleet.topology import Level, Topology
 from neocloud.placement import search
@@ -74,15 +75,18 @@ def place_gang(policy: Policy, req: Request, cap: Capacity, rng: random.Random) 
     view = _nvlink_view(req, cap, topo, feasible, counts)
     top = Level.SITE if req.within is None else req.within
     need = req.nodes
-    bound = _bound(req, cap)
+    domains = cap.domains
+    bounded = bool(req.gpus) and not req.shares_gpu
     for level in Level:
         if level > top:
             break
-        if bound is not None and int(bound[level].max(initial=0)) < need:
+        if domains.same_as_below(level):
+            continue  # the same domains as a level below, which held no such gang
+        if bounded and _most_with(domains, level, req.gpus) < need:
             continue  # no domain of this level has enough nodes with the free GPUs asked
         counts, untouched = _per_domain(topo, level, view)
-        fits = counts >= need
-        if not fits.any():
+        fits = np.flatnonzero(counts >= need)
+        if not fits.size:
             continue
         domain = _best_fit(counts, untouched, fits, len(cap.cpu_free), rng)
         nodes = _fill(policy, req, cap, topo, view, level, domain, rng)
@@ -119,7 +123,7 @@ def _feasible(policy: Policy, req: Request, cap: Capacity, topo: Topology) -> tu
     n = len(cap.cpu_free)
     domains = cap.domains
     starts = topo.starts[Level.NVLINK]
-    if all(hasattr(f, "on") for f in policy.filters):
+    if policy.node_wise:
         if req.gpus and not req.shares_gpu:
             g = min(req.gpus, domains.width)
             if SUBSET_SHARE * int(domains.nodes_ge[Level.SITE][:, g].sum()) < n:
@@ -151,22 +155,39 @@ def _nvlink_view(
     domains = cap.domains
     sizes = domains.sizes(Level.NVLINK)
     untouched = domains.pristine[Level.NVLINK]
-    whole = (sizes > 1) & (domains.gpus[Level.NVLINK] <= req.total_gpus)
-    if whole.any():
+    whole = _taken_whole(domains, req.total_gpus)
+    if whole is not None:
         # Taken whole or not at all: every node feasible and with all its GPUs free.
-        counts = np.where(whole & ((counts < sizes) | (untouched < sizes)), 0, counts)
+        if whole is _ALL:  # usable only when both are the domain's size (neither exceeds it)
+            counts = counts * (np.minimum(counts, untouched) == sizes)
+        else:
+            counts = np.where(whole & ((counts < sizes) | (untouched < sizes)), 0, counts)
     return _NvlinkView(feasible, counts, untouched, sizes)
 
 
-def _bound(req: Request, cap: Capacity) -> tuple[IntArray, ...] | None:
-    """Per level, nodes per domain with `req.gpus` wholly free GPUs: an upper bound on the usable
-    nodes (from the aggregates, without looking at nodes). None when the request has no such bound."""
-    domains = cap.domains
-    if not req.gpus or req.shares_gpu:
-        return None
-    if req.gpus > domains.width:
-        return tuple(np.zeros(len(a), dtype=np.int64) for a in domains.free_gpus)
-    return tuple(ge[:, req.gpus] for ge in domains.nodes_ge)
+_ALL = np.ones(0, dtype=np.bool_)
+"""`_taken_whole`'s answer when every NVLink domain is taken whole."""
+
+
+def _taken_whole(domains: DomainFree, total_gpus: int) -> Mask | None:
+    """The multi-node NVLink domains a gang of `total_gpus` GPUs takes whole (at least as many GPUs as
+    the domain has): None for none, `_ALL` for all. Static per topology, so kept in `domains.static`."""
+    key = ("gang-takes-whole", total_gpus)
+    got = domains.static.get(key, key)
+    if got is key:
+        sizes = domains.sizes(Level.NVLINK)
+        whole = (sizes > 1) & (domains.gpus[Level.NVLINK] <= total_gpus)
+        got = None if not whole.any() else _ALL if whole.all() else whole
+        domains.static[key] = got
+    return got  # type: ignore[return-value]
+
+
+def _most_with(domains: DomainFree, level: Level, gpus: int) -> int:
+    """The most nodes with `gpus` wholly free GPUs any domain of `level` has: an upper bound on the
+    usable nodes of a domain (from the aggregates, without looking at nodes)."""
+    if gpus > domains.width:
+        return 0
+    return int(domains.nodes_ge[level][:, gpus].max(initial=0))
 
 
 def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArray, IntArray]:
@@ -177,9 +198,12 @@ def _per_domain(topo: Topology, level: Level, view: _NvlinkView) -> tuple[IntArr
     return np.add.reduceat(view.counts, first_nvlink), np.add.reduceat(view.untouched, first_nvlink)
 
 
-def _best_fit(counts: IntArray, untouched: IntArray, fits: Mask, n_nodes: int, rng: random.Random) -> int:
-    key = counts * (n_nodes + 1) + untouched
-    best = np.flatnonzero(fits & (key == key[fits].min()))
+def _best_fit(counts: IntArray, untouched: IntArray, fits: IntArray, n_nodes: int, rng: random.Random) -> int:
+    """Among the domains `fits` (ascending), one with the fewest usable, then fewest untouched nodes."""
+    if len(fits) == 1:
+        return int(fits[rng.randrange(1)])  # the same draw as for one tie
+    key = counts[fits] * (n_nodes + 1) + untouched[fits]
+    best = fits[key == key.min()]
     return int(best[rng.randrange(len(best))])
 
 
