@@ -208,3 +208,53 @@ def test_kept_gang_masks_follow_schedulable_flags_written_directly(f, flips):
         assert_kept_masks_exact(filters, req, cap)
         cap.schedulable[node % len(cap.schedulable)] = flag
         assert_kept_masks_exact(filters, req, cap)
+
+
+def test_the_growth_memo_never_serves_a_node_changed_while_a_call_left_it_out():
+    """The memo's freshness is per node: a call whose candidates leave a changed node out must not mark
+    it fresh for a later call that includes it (the stale value decided wrongly on long-lived
+    capacities: bench openb, bench scale, the departures replay)."""
+    from tests.builders import fleet, node
+
+    f = fleet(node("a", gpus=8), node("b", gpus=8))
+    cap = Capacity(f)
+    frag = Fragmentation(SHARING)
+    req = Request(gpus=1)
+    both, only_b = np.array([0, 1]), np.array([1])
+    frag.best_growth(req, cap, both)
+    cap.take((NodeShare(0, (0, 1, 2, 3), 1000, 0, 0),))  # node a: 1-GPU growth 0 → 600 milli-GPU
+    frag.best_growth(req, cap, only_b)
+    got = frag.best_growth(req, cap, both)
+    assert got.tolist() == Fragmentation(SHARING).best_growth(req, cap.copy(), both).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fleets(),
+    st.lists(
+        st.tuples(
+            st.one_of(whole, sharing),
+            st.sampled_from([0, 0, 200_000]),  # memory: a filter drops nodes, the memo's key does not see it
+            st.integers(0, 2**16),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_the_growth_memo_equals_a_fresh_measure_over_any_candidate_subsets(f, plan):
+    cap = Capacity(f)
+    frag = Fragmentation(SHARING)
+    policy = get_policy("first-fit")
+    for req, memory, seed in plan:
+        rng = random.Random(seed)
+        n = len(cap.cpu_free)
+        cands = np.array(sorted(rng.sample(range(n), rng.randint(1, n))), dtype=np.int64)
+        single = Request(gpus=req.gpus, gpu_milli=req.gpu_milli, cpu_milli=req.cpu_milli, memory_mib=memory)
+        fits = cands[cap.whole_free[cands] >= max(single.gpus, 1)]
+        if len(fits):
+            got = frag.best_growth(single, cap, fits)
+            want = Fragmentation(SHARING).best_growth(single, cap.copy(), fits)
+            assert got.tobytes() == want.tobytes()
+        verdict = place(policy, single, cap, rng)
+        if isinstance(verdict, Placement):
+            cap.take(verdict.shares)

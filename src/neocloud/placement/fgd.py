@@ -40,6 +40,7 @@ from neocloud.placement.workload import Workload
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 _SCALAR_ROWS = 8
+_MEMO_SHAPES = 64  # request shapes whose per-node growth is kept (one float and one int per node each)
 """Up to this many candidates, the growth of a whole-GPU request is computed on Python numbers."""
 
 
@@ -101,7 +102,7 @@ class Fragmentation:
         self.frag: FloatArray = np.zeros(n)
         self._seen: IntArray = np.full(n, -1, dtype=np.int64)  # per row: the generation it reflects
         self._cap = None
-        self._memo: dict[tuple[int, int, int, frozenset[str] | None], tuple[FloatArray, int]] = {}
+        self._memo: dict[tuple[int, int, int, frozenset[str] | None], tuple[FloatArray, IntArray]] = {}
 
     # -- the measure -------------------------------------------------------------------------------
     def _bucket(self, cpu: IntArray) -> IntArray:
@@ -239,22 +240,27 @@ class Fragmentation:
         key = (req.gpus, req.gpu_milli if req.gpus else 0, req.cpu_milli, req.models)
         entry = self._memo.get(key)
         if entry is None:
-            best, seen = np.full(len(cap.cpu_free), np.nan), -1
+            n = len(cap.cpu_free)
+            # per node: its growth, and the generation of the node's state it was measured on (-1: never).
+            # One stamp per node, not per shape: a call that leaves a changed node out must not mark it
+            # fresh for the next call that includes it.
+            best, seen = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+            if len(self._memo) >= _MEMO_SHAPES:
+                self._memo.pop(next(iter(self._memo)))  # the oldest shape: the memo stays bounded
+            self._memo[key] = (best, seen)
         else:
             best, seen = entry
         if self._single and not req.shares_gpu and len(candidates) <= _SCALAR_ROWS:
-            got = self._best_growth_scalar(req, cap, candidates, best, seen)
-            self._memo[key] = (best, cap.generation)
-            return got
+            return self._best_growth_scalar(req, cap, candidates, best, seen)
         got = best[candidates]
-        stale = (cap.version[candidates] > seen) | np.isnan(got)
+        stale = cap.version[candidates] > seen[candidates]
         if stale.any():
             rows = candidates[stale]
             if req.shares_gpu:
                 got[stale] = best[rows] = self.options(req, cap, rows).best_per_candidate()
             else:  # one option per candidate: its growth, without building the options
                 got[stale] = best[rows] = self._whole_growth(req, cap, rows)
-        self._memo[key] = (best, cap.generation)
+            seen[rows] = cap.version[rows]
         return got
 
     def _whole_growth(self, req: Request, cap: Capacity, nodes: Candidates) -> FloatArray:
@@ -312,19 +318,21 @@ class Fragmentation:
         return out
 
     def _best_growth_scalar(
-        self, req: Request, cap: Capacity, candidates: Candidates, best: FloatArray, seen: int
+        self, req: Request, cap: Capacity, candidates: Candidates, best: FloatArray, seen: IntArray
     ) -> FloatArray:
         """`best_growth` for a few candidates of a whole-GPU request and one threshold, on Python
         numbers: the memoised growth of each candidate that did not change, the growth measured again
         (`_scalar_growths`, the same floats) of those that did."""
         nodes: list[int] = candidates.tolist()
         versions: list[int] = cap.version[candidates].tolist()
+        stamps: list[int] = seen[candidates].tolist()
         got: list[float] = best[candidates].tolist()
-        stale = [i for i, (v, g) in enumerate(zip(versions, got, strict=True)) if v > seen or g != g]
+        stale = [i for i, (v, m) in enumerate(zip(versions, stamps, strict=True)) if v > m]
         if stale:
             fresh = self._scalar_growths(req, cap, [nodes[i] for i in stale])
             for i, value in zip(stale, fresh, strict=True):
                 got[i] = best[nodes[i]] = value
+                seen[nodes[i]] = versions[i]
         return np.asarray(got, dtype=np.float64)
 
     def best_slot(self, req: Request, cap: Capacity, node: int, quantised: bool = False) -> int:
