@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -215,7 +215,7 @@ class Writes:
     def end_booking(self, seq: int, end: datetime) -> None:
         t, u = self.t, self.u
         old = t.bookings[seq]
-        u.put(t.bookings, seq, replace(old, end=end))
+        u.put(t.bookings, seq, GpuBooking(old.allocation_id, old.node_id, old.slot, old.start, end))
         row = t.booking_row.get(seq)
         if row is not None:
             u.call(t.columns_of(t.nodes[old.node_id].model).set_end(row, micros(end)))
@@ -255,7 +255,9 @@ def find_bookings(
         view = cols.view()
         mask = view.holding(micros(start), None if end is None else micros(end))
         if nodes is not None:
-            mask &= np.isin(view.node, [cols.node_index[n] for n in ids])
+            wanted = np.zeros(len(view.node_ids), dtype=np.bool_)
+            wanted[[cols.node_index[n] for n in ids]] = True
+            mask &= wanted[view.node]
         rows = t.bookings
         found = [rows[seq] for seq in cols.seqs(mask).tolist()]
     for w in t.maintenance.values():

@@ -23,8 +23,8 @@ from neocloud.control.domain.booked import (
     IntArray,
     end_micros,
     from_micros,
-    gpu_keys,
     micros,
+    on_gpus,
 )
 from neocloud.control.domain.calendar import snapshot_of_booked, snapshot_of_taken, yielding
 from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
@@ -155,7 +155,7 @@ def decide(
     if second is None:
         return verdict
     on_chosen = _on_gpus(fleet, second, raw, rows)
-    taken_back = on_chosen & np.isin(raw.owner, codes) & raw.holding(yield_us, end_micros(end))
+    taken_back = on_chosen & raw.owned_by(codes) & raw.holding(yield_us, end_micros(end))
     hit = np.unique(raw.owner[taken_back])
     return Admission(
         fleet,
@@ -168,9 +168,8 @@ def decide(
 
 def _on_gpus(fleet: Fleet, placement: Placement, booked: BookedGpus, rows: IntArray) -> BoolArray:
     """The rows of `booked` on the GPUs `placement` chose."""
-    width = int(fleet.node_gpus.max())
-    chosen = [s.node * width + slot for s in placement.shares for slot in s.gpu_slots]
-    return (rows >= 0) & np.isin(gpu_keys(rows, booked.slot, width), chosen)
+    chosen = ((s.node, slot) for s in placement.shares for slot in s.gpu_slots)
+    return on_gpus(rows, booked.slot, fleet, chosen)
 
 
 def _held_until(
@@ -190,7 +189,7 @@ def _held_until(
     later = _on_gpus(fleet, placement, booked, rows) & (booked.start >= start_us)
     later &= booked.holding(start_us, None)
     if without is not None and len(without):
-        later &= ~np.isin(booked.owner, without)
+        later &= ~booked.owned_by(without)
     return from_micros(int(booked.start[later].min())) if later.any() else None
 
 

@@ -96,11 +96,17 @@ class BookedGpus:
             mask &= self.start < end
         return mask
 
+    def owned_by(self, codes: IntArray) -> BoolArray:
+        """Rows whose owner is one of `codes`."""
+        wanted = np.zeros(len(self.owners), dtype=np.bool_)
+        wanted[codes] = True
+        return wanted[self.owner]
+
     def yielding(self, codes: IntArray, at: int) -> BookedGpus:
         """The rows with those of owners `codes` (spot, which yields) cut to end by `at`."""
         if len(codes) == 0:
             return self
-        cut = np.isin(self.owner, codes) & (self.end > at)
+        cut = self.owned_by(codes) & (self.end > at)
         if not cut.any():
             return self
         end = np.where(cut, np.maximum(self.start, at), self.end)
@@ -129,6 +135,12 @@ class BookedGpus:
         return per_node[self.node] if len(self.node) else np.zeros(0, dtype=np.int64)
 
 
-def gpu_keys(nodes: IntArray, slots: IntArray, width: int) -> IntArray:
-    """One integer per (node, slot) pair, for set tests on GPUs."""
-    return nodes * width + slots
+def on_gpus(rows: IntArray, slots: IntArray, fleet: Fleet, gpus: Iterable[tuple[int, int]]) -> BoolArray:
+    """Which rows (on fleet nodes `rows`, -1: none, and `slots`) are on one of `gpus`, (fleet node index,
+    slot) pairs."""
+    width = int(fleet.node_gpus.max()) if len(fleet.nodes) else 1
+    chosen = np.zeros(len(fleet.nodes) * width + 1, dtype=np.bool_)  # the last: rows on no fleet node
+    for node, slot in gpus:
+        chosen[node * width + slot] = True
+    keys = np.where(rows >= 0, rows * width + slots, len(chosen) - 1)
+    return chosen[keys]
