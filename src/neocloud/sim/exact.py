@@ -347,7 +347,10 @@ class ExactEngine(NodeFailures):
         loop.at(0, self._sample)
         loop.at(m.scenario.metering_hours * 3600, self._meter)
         loop.at(600, self._expire_queues)
+        loop_wall, loop_cpu = time.perf_counter(), time.process_time()
         loop.run(m.horizon)
+        self.t.loop_seconds = time.perf_counter() - loop_wall
+        self.t.loop_cpu_seconds = time.process_time() - loop_cpu
         self.lv.advance(m.horizon)
         self.billing.meter(until=m.at(m.horizon))
         self.calls.add(m.horizon, "meter_until_horizon")

@@ -37,6 +37,8 @@ class SimTotals:
     interrupted: list[int] = field(default_factory=lambda: [0, 0, 0])
     completed: list[int] = field(default_factory=lambda: [0, 0, 0])
     wall_seconds: float = 0.0
+    loop_seconds: float = 0.0  # the event loop alone: no set-up (fleet, tenants, contracts), no invoicing
+    loop_cpu_seconds: float = 0.0
     levels: Levels | None = None
     series: dict[str, list[float]] = field(default_factory=dict)
     revenue: dict[str, Decimal] = field(default_factory=dict)

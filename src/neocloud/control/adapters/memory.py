@@ -304,8 +304,8 @@ class MemoryUnitOfWork:
         return [allocations[i] for i in sorted(i for _, i in t.due[:upto])[:limit]]
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
-        for b in bookings:
-            self._w.add_booking(b)
+        if bookings:
+            self._w.add_bookings(bookings)
 
     def bookings(
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None

@@ -71,6 +71,28 @@ class BookingColumns:
         self._view = None
         return row
 
+    def extend(self, rows: list[tuple[str, int, int, int, str, int]]) -> Callable[[], None]:
+        """Append (node id, slot, start, end, owner, sequence) rows in one step; returns how to take
+        them back. Row k of `rows` becomes row `n + k`."""
+        first, count = self.n, len(rows)
+        while self.n + count > len(self._cols["node"]):
+            self._cols = {c: np.concatenate([a, np.zeros_like(a)]) for c, a in self._cols.items()}
+        code, index = self.owners.code, self.node_index
+        values = np.array(
+            [(index[node], slot, start, end, code(owner), seq) for node, slot, start, end, owner, seq in rows],
+            dtype=np.int64,
+        ).reshape(count, len(_COLUMNS))
+        for k, c in enumerate(_COLUMNS):
+            self._cols[c][first : first + count] = values[:, k]
+        self.n = first + count
+        self._view = None
+
+        def undo() -> None:
+            self.n -= count
+            self._view = None
+
+        return undo
+
     def pop(self) -> None:
         self.n -= 1
         self._view = None

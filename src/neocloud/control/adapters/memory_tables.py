@@ -193,17 +193,35 @@ class Writes:
             if key not in t.by_key:  # the first allocation with a key answers for it, as a scan would
                 u.put(t.by_key, key, alloc.id)
 
-    def add_booking(self, booking: GpuBooking) -> None:
+    def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
+        """Add each booking (its sequence, in order, is the next), and its model's column rows in one
+        step; a booking of a node not known yet waits for the node (`add_node`)."""
         t, u = self.t, self.u
-        seq = t.booking_seq
-        u.set_attr(t, "booking_seq", seq + 1)
-        u.put(t.bookings, seq, booking)
-        u.append(t.bookings_by_alloc.setdefault(booking.allocation_id, []), seq)
-        node = t.nodes.get(booking.node_id)
-        if node is None:
-            u.append(t.orphans.setdefault(booking.node_id, []), seq)
-        else:
-            self._add_row(seq, booking)
+        first = t.booking_seq
+        u.set_attr(t, "booking_seq", first + len(bookings))
+        by_model: dict[str, list[tuple[str, int, int, int, str, int]]] = {}
+        for seq, b in enumerate(bookings, start=first):
+            t.bookings[seq] = b
+            t.bookings_by_alloc.setdefault(b.allocation_id, []).append(seq)
+            node = t.nodes.get(b.node_id)
+            if node is None:
+                u.append(t.orphans.setdefault(b.node_id, []), seq)
+            else:
+                row = (b.node_id, b.slot, micros(b.start), end_micros(b.end), b.allocation_id, seq)
+                by_model.setdefault(node.model, []).append(row)
+
+        def undo() -> None:  # the table writes above, newest first
+            for seq in range(first + len(bookings) - 1, first - 1, -1):
+                b = t.bookings.pop(seq)
+                t.bookings_by_alloc[b.allocation_id].pop()
+
+        u.call(undo)
+        for model, rows in by_model.items():
+            cols = t.columns_of(model)
+            at = cols.n
+            u.call(cols.extend(rows))
+            for k, row in enumerate(rows):
+                u.put(t.booking_row, row[5], at + k)
 
     def _add_row(self, seq: int, b: GpuBooking) -> None:
         t, u = self.t, self.u
