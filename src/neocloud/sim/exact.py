@@ -38,7 +38,7 @@ from neocloud.sim.demand import Job
 from neocloud.sim.exact_calls import Calls, CountingIds, SimJob, build, set_node_state
 from neocloud.sim.exact_failures import READY, RES, SPARE, UNHEALTHY, NodeFailures
 from neocloud.sim.exact_invoices import invoiced, issue_credits
-from neocloud.sim.loop import SimClock, SimPyLoop
+from neocloud.sim.loop import SimClock, SimPyLoop, long_lived_objects
 from neocloud.sim.model import PRODUCTS, Model, SimTotals
 
 OD, SPOT = 1, 2
@@ -348,7 +348,8 @@ class ExactEngine(NodeFailures):
         loop.at(m.scenario.metering_hours * 3600, self._meter)
         loop.at(600, self._expire_queues)
         loop_wall, loop_cpu = time.perf_counter(), time.process_time()
-        loop.run(m.horizon)
+        with long_lived_objects():
+            loop.run(m.horizon)
         self.t.loop_seconds = time.perf_counter() - loop_wall
         self.t.loop_cpu_seconds = time.process_time() - loop_cpu
         self.lv.advance(m.horizon)

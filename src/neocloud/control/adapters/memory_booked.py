@@ -79,7 +79,10 @@ class BookingColumns:
             self._cols = {c: np.concatenate([a, np.zeros_like(a)]) for c, a in self._cols.items()}
         code, index = self.owners.code, self.node_index
         values = np.array(
-            [(index[node], slot, start, end, code(owner), seq) for node, slot, start, end, owner, seq in rows],
+            [
+                (index[node], slot, start, end, code(owner), seq)
+                for node, slot, start, end, owner, seq in rows
+            ],
             dtype=np.int64,
         ).reshape(count, len(_COLUMNS))
         for k, c in enumerate(_COLUMNS):

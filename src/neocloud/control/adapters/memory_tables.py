@@ -220,8 +220,8 @@ class Writes:
             cols = t.columns_of(model)
             at = cols.n
             u.call(cols.extend(rows))
-            for k, row in enumerate(rows):
-                u.put(t.booking_row, row[5], at + k)
+            for k, added in enumerate(rows):
+                u.put(t.booking_row, added[5], at + k)
 
     def _add_row(self, seq: int, b: GpuBooking) -> None:
         t, u = self.t, self.u
