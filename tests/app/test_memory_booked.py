@@ -79,6 +79,10 @@ def check(uow: MemoryUnitOfWork) -> None:
         fleet = Fleet.build("f", nodes)
         every = scan(uow, model)
         assert uow.bookings(model, hours(-100), None) == [b for b in every if b.overlaps(hours(-100), None)]
+        for some in (MODELS[model], MODELS[model][-1:]):  # the late node too, even before it has rows
+            known = {n.id for n in nodes} & set(some)
+            want = [b for b in every if b.node_id in known and b.overlaps(hours(2), hours(5))]
+            assert uow.bookings(model, hours(2), hours(5), some) == want
         states = uow.node_states()
         spot = {f"a{i}" for i in range(0, 8, 3)}
         for h in range(0, 12, 3):
@@ -119,3 +123,19 @@ def test_the_columns_and_the_due_index_equal_a_recompute_after_any_writes_and_ro
                 uow.commit()
         with store() as uow:
             check(uow)  # after: committed kept, the rest taken back
+
+
+def test_a_node_added_after_the_columns_were_read_is_in_the_next_read() -> None:
+    store = MemoryStore()
+    with store() as uow:
+        uow.add_nodes(NODES)
+        write(uow, 2, 1, 1)  # bookings on n1
+        uow.commit()
+    with store() as uow:
+        check(uow)  # reads the columns
+        write(uow, 10, 0, 0)  # the late node, with no bookings yet
+        check(uow)
+        assert uow.booked("H100", hours(0), None).node_ids[-1] == "n5"
+        uow.commit()
+    with store() as uow:
+        check(uow)

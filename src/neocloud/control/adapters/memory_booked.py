@@ -52,11 +52,11 @@ class BookingColumns:
     def add_node(self, node_id: str) -> Callable[[], None]:
         self.node_index[node_id] = len(self.node_ids)
         self.node_ids.append(node_id)
-        self._node_tuple = None
+        self._node_tuple = self._view = None
 
         def undo() -> None:
             del self.node_index[self.node_ids.pop()]
-            self._node_tuple = None
+            self._node_tuple = self._view = None
 
         return undo
 

@@ -45,10 +45,11 @@ def from_micros(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class BookedGpus:
     """Booking rows of one model's GPUs (see the module docstring). The arrays are the store's own and
-    valid until its next write: read them, never keep or write them."""
+    valid until its next write: read them, never keep or write them. Compared by identity (arrays have
+    no single truth value); compare the rows instead."""
 
     node_ids: Sequence[str]
     owners: Sequence[str]
@@ -58,7 +59,7 @@ class BookedGpus:
     start: IntArray
     end: IntArray
     owner: IntArray
-    memo: dict[str, object] = field(default_factory=dict, compare=False)
+    memo: dict[str, object] = field(default_factory=dict)
     """What callers derive from `node_ids` alone (each node's fleet index), kept by a store that keeps
     its node index between views; never part of the answer."""
 
