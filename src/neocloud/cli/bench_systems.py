@@ -89,6 +89,7 @@ def sim(
             f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-",
             f"{r['loop_events_per_cpu_second']:,.0f}" if r["loop_seconds"] else "-",
             f"{r['loop_speedup_vs_api']:,.0f}×" if r["loop_speedup_vs_api"] else "-",
+            f"{r['loop_cpu_speedup_vs_api']:,.0f}×" if r["loop_cpu_speedup_vs_api"] else "-",
         )
         for r in result.rows()
     ]
@@ -108,6 +109,7 @@ def sim(
             "vs API",
             "loop events/CPU-s",
             "loop vs API",
+            "loop vs API (CPU)",
         ),
         rows,
     )
