@@ -46,8 +46,22 @@ def test_bench_sim_reports_engines_beside_the_api_slice() -> None:
         assert row["events_per_second"] == row["events"] / row["wall_seconds"]
     superpod = rows["gb200-superpod/exact/simpy"]
     assert superpod["api_seconds_per_event"] > 0 and superpod["speedup_vs_api"] > 0
+    # the exact engine's event loop alone, wall and CPU, is within its whole run and gives the ratios
+    assert 0 < superpod["loop_seconds"] <= superpod["engine_wall_seconds"] <= superpod["wall_seconds"]
+    assert 0 < superpod["loop_cpu_seconds"] <= superpod["cpu_seconds"]
+    assert superpod["loop_speedup_vs_api"] == superpod["api_seconds_per_event"] / (
+        superpod["loop_seconds"] / superpod["events"]
+    )
     (api,) = doc["api_slices"]
     assert api["events"] >= 6 and api["refused"] <= api["events"]
+    assert api["server_cpu_seconds"] > 0 and api["client_cpu_seconds"] > 0  # the server did the work
+    assert (
+        api["cpu_seconds_per_event"]
+        == (api["server_cpu_seconds"] + api["client_cpu_seconds"]) / api["events"]
+    )
+    assert superpod["loop_cpu_speedup_vs_api"] == api["cpu_seconds_per_event"] / (
+        superpod["loop_cpu_seconds"] / superpod["events"]
+    )
     assert doc["pooled_vs_exact"] is not None
 
 

@@ -5,7 +5,11 @@ on SimPy and once on a bare heap, to show SimPy's own share), and a short *API s
 first jobs (arrivals and departures in their simulated order) sent as fast as possible to a real
 `neocloud serve` process over HTTP (SQLite, its own reconciler running), after the same fleet, tenants
 and reserved contracts were set up. An event there is one control-plane call (an instance created or
-stopped); the ratio is the API's seconds per event over the simulator's.
+stopped); the ratio is the API's seconds per event over the simulator's: over the engine's whole run
+(`speedup_vs_api`: fleet import, contracts and horizon invoicing included) and, for the exact engine,
+over its event loop alone (`loop_speedup_vs_api`: like the slice, which times its requests only), and
+CPU for CPU (`loop_cpu_speedup_vs_api`: the loop's CPU seconds per event against the server's and the
+sending client's together, read from /proc), which a shared machine's waiting does not blur.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ class EngineRun:
     revenue: str = "0"
     cpu_seconds: float = 0.0  # median process CPU time: on a shared machine, wall time includes waiting
     events_per_cpu_second: float = 0.0
-    engine_wall_seconds: float = 0.0  # the event loop alone (no fleet build, no trace read), median
+    engine_wall_seconds: float = 0.0  # the engine's run: set-up, event loop, invoicing (no trace file read)
+    loop_seconds: float = 0.0  # exact engine: the event loop alone (no set-up, no invoicing), median
+    loop_cpu_seconds: float = 0.0
+    loop_events_per_second: float = 0.0
+    loop_events_per_cpu_second: float = 0.0
 
 
 @dataclass
@@ -50,6 +58,9 @@ class ApiSlice:
     wall_seconds: float
     seconds_per_event: float
     refused: int
+    server_cpu_seconds: float = 0.0  # the server process's CPU over the slice (/proc; 0 where unreadable)
+    client_cpu_seconds: float = 0.0  # this process's, sending the requests
+    cpu_seconds_per_event: float = 0.0  # both, per event: on a shared machine wall time includes waiting
 
 
 def scenario_for(name: str, demand: str | None) -> Scenario:
@@ -67,6 +78,8 @@ def run_engine(
     walls: list[float] = []
     cpus: list[float] = []
     loops: list[float] = []
+    loop_walls: list[float] = []
+    loop_cpus: list[float] = []
     events = 0
     result = None
     for _ in range(repeat):
@@ -74,12 +87,18 @@ def run_engine(
         walls.append(result.wall_seconds)
         cpus.append(float(result.extra.get("cpu_seconds", 0.0)))
         loops.append(float(result.extra.get("engine_wall_seconds", 0.0)))
+        loop_walls.append(float(result.extra.get("loop_seconds", 0.0)))
+        loop_cpus.append(float(result.extra.get("loop_cpu_seconds", 0.0)))
         events = result.events
     wall = statistics.median(walls)
     run = EngineRun(scenario, engine, loop, days, events, wall, events / wall if wall else 0.0, walls)
     run.cpu_seconds = statistics.median(cpus)
     run.engine_wall_seconds = statistics.median(loops)
     run.events_per_cpu_second = events / run.cpu_seconds if run.cpu_seconds else 0.0
+    run.loop_seconds = statistics.median(loop_walls)
+    run.loop_cpu_seconds = statistics.median(loop_cpus)
+    run.loop_events_per_second = events / run.loop_seconds if run.loop_seconds else 0.0
+    run.loop_events_per_cpu_second = events / run.loop_cpu_seconds if run.loop_cpu_seconds else 0.0
     if result is not None:
         run.utilisation = result.utilisation
         run.revenue = str(result.revenue)
@@ -145,6 +164,8 @@ def api_slice(scenario: str, jobs: int, seed: int = 0, demand: str | None = None
             for n, t in tokens.items()
         }
         ids: dict[int, tuple[str, str]] = {}
+        pid = server.proc.pid if server.proc is not None else None
+        server_cpu, client_cpu = _process_cpu(pid), time.process_time()
         start = time.perf_counter()
         for _, _, op, arg in script:
             if op == "create":
@@ -160,11 +181,36 @@ def api_slice(scenario: str, jobs: int, seed: int = 0, demand: str | None = None
                 clients[name].post(f"/v1/instances/{iid}/stop")
                 events += 1
         wall = time.perf_counter() - start
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _process_cpu(pid) - server_cpu
         for client in clients.values():
             client.close()
     finally:
         server.stop()
-    return ApiSlice(scenario, events, wall, wall / events if events else 0.0, refused)
+    cpu_per_event = (server_cpu + client_cpu) / events if events else 0.0
+    return ApiSlice(
+        scenario,
+        events,
+        wall,
+        wall / events if events else 0.0,
+        refused,
+        server_cpu,
+        client_cpu,
+        cpu_per_event,
+    )
+
+
+def _process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc); 0.0 where it cannot be read."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 @dataclass
@@ -176,14 +222,26 @@ class SimBench:
         out = []
         for e in self.engines:
             sl = next((s for s in self.slices if s.scenario == e.scenario), None)
-            # per event: the event loop's time, as the API slice's is its requests' (set-ups excluded)
+            # per event: the engine's run (set-up and invoicing included) and, for the exact engine, its
+            # event loop alone, as the API slice's is its requests' alone (its set-up excluded)
             per_event = e.engine_wall_seconds / e.events if e.events else 0.0
+            per_loop_event = e.loop_seconds / e.events if e.events else 0.0
+            per_loop_cpu_event = e.loop_cpu_seconds / e.events if e.events else 0.0
+            api = sl.seconds_per_event if sl else None
+            api_cpu = sl.cpu_seconds_per_event if sl else None
             out.append(
                 {
                     **asdict(e),
                     "seconds_per_event": per_event,
-                    "api_seconds_per_event": sl.seconds_per_event if sl else None,
-                    "speedup_vs_api": (sl.seconds_per_event / per_event) if sl and per_event else None,
+                    "loop_seconds_per_event": per_loop_event or None,
+                    "api_seconds_per_event": api,
+                    "speedup_vs_api": (api / per_event) if api and per_event else None,
+                    "loop_speedup_vs_api": (api / per_loop_event) if api and per_loop_event else None,
+                    "loop_cpu_seconds_per_event": per_loop_cpu_event or None,
+                    "api_cpu_seconds_per_event": api_cpu or None,
+                    "loop_cpu_speedup_vs_api": (api_cpu / per_loop_cpu_event)
+                    if api_cpu and per_loop_cpu_event
+                    else None,
                 }
             )
         return out

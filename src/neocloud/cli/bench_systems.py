@@ -87,6 +87,9 @@ def sim(
             f"{r['events_per_cpu_second']:,.0f}",
             f"{r['api_seconds_per_event'] * 1000:.1f}" if r["api_seconds_per_event"] else "-",
             f"{r['speedup_vs_api']:,.0f}×" if r["speedup_vs_api"] else "-",
+            f"{r['loop_events_per_cpu_second']:,.0f}" if r["loop_seconds"] else "-",
+            f"{r['loop_speedup_vs_api']:,.0f}×" if r["loop_speedup_vs_api"] else "-",
+            f"{r['loop_cpu_speedup_vs_api']:,.0f}×" if r["loop_cpu_speedup_vs_api"] else "-",
         )
         for r in result.rows()
     ]
@@ -104,6 +107,9 @@ def sim(
             "events/CPU-s",
             "API ms/event",
             "vs API",
+            "loop events/CPU-s",
+            "loop vs API",
+            "loop vs API (CPU)",
         ),
         rows,
     )

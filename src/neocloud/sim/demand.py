@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from neocloud.traces.philly import PhillyTrace
 
@@ -67,20 +68,39 @@ def _np_rng(label: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(hashlib.sha256(label.encode()).digest()[:8], "little"))
 
 
+TraceColumns = tuple[npt.NDArray[np.int64], ...]  # submit s, GPUs, duration s, cluster's rank by name
+
+
+def trace_columns(trace: PhillyTrace) -> TraceColumns:
+    """The trace's jobs as columns, read once for every stream drawn from it."""
+    jobs = trace.jobs
+    n = len(jobs)
+    rank = {c: i for i, c in enumerate(sorted({j.cluster for j in jobs}))}
+    return (
+        np.fromiter((int(j.submit_s) for j in jobs), dtype=np.int64, count=n),
+        np.fromiter((j.gpus for j in jobs), dtype=np.int64, count=n),
+        np.fromiter((max(1, int(j.duration_s)) for j in jobs), dtype=np.int64, count=n),
+        np.fromiter((rank[j.cluster] for j in jobs), dtype=np.int64, count=n),
+    )
+
+
 def philly_chunks(
-    trace: PhillyTrace, plan: StreamPlan, gpus_per_node: int, horizon: int, tenants: int, seed: int
+    trace: PhillyTrace,
+    plan: StreamPlan,
+    gpus_per_node: int,
+    horizon: int,
+    tenants: int,
+    seed: int,
+    columns: TraceColumns | None = None,
 ) -> Iterator[Chunk]:
     """The stream's jobs arriving in [0, horizon), in arrival order, as column chunks (built with numpy:
-    a campus year is ≈10M jobs)."""
+    a campus year is ≈10M jobs); `columns`: the trace's, when the caller read them already."""
     rng = random.Random(f"{seed}:arrivals:{plan.product}")
     span = max(1, math.ceil(trace.span_s) + 1)
     jobs = trace.jobs
-    submit = np.fromiter((int(j.submit_s) for j in jobs), dtype=np.int64, count=len(jobs))
-    nodes = np.fromiter((-(-j.gpus // gpus_per_node) for j in jobs), dtype=np.int64, count=len(jobs))
-    duration = np.fromiter((max(1, int(j.duration_s)) for j in jobs), dtype=np.int64, count=len(jobs))
-    clusters = sorted({j.cluster for j in jobs})
-    tenant_of = {c: i % tenants for i, c in enumerate(clusters)}
-    tenant = np.fromiter((tenant_of[j.cluster] for j in jobs), dtype=np.int64, count=len(jobs))
+    submit, gpus, duration, cluster_rank = trace_columns(trace) if columns is None else columns
+    nodes = -(-gpus // gpus_per_node)
+    tenant = cluster_rank % tenants  # clusters in name order, dealt to the stream's tenants in turn
     copies = []
     for c in range(plan.copies):
         keep = min(1.0, plan.factor - c)
@@ -103,10 +123,16 @@ def philly_chunks(
 
 
 def philly_jobs(
-    trace: PhillyTrace, plan: StreamPlan, gpus_per_node: int, horizon: int, tenants: int, seed: int
+    trace: PhillyTrace,
+    plan: StreamPlan,
+    gpus_per_node: int,
+    horizon: int,
+    tenants: int,
+    seed: int,
+    columns: TraceColumns | None = None,
 ) -> Iterator[Job]:
     """The same stream as `philly_chunks`, one Job at a time."""
-    for chunk in philly_chunks(trace, plan, gpus_per_node, horizon, tenants, seed):
+    for chunk in philly_chunks(trace, plan, gpus_per_node, horizon, tenants, seed, columns):
         yield from (Job(*row) for row in zip(*chunk, strict=True))
 
 

@@ -38,7 +38,7 @@ from neocloud.sim.demand import Job
 from neocloud.sim.exact_calls import Calls, CountingIds, SimJob, build, set_node_state
 from neocloud.sim.exact_failures import READY, RES, SPARE, UNHEALTHY, NodeFailures
 from neocloud.sim.exact_invoices import invoiced, issue_credits
-from neocloud.sim.loop import SimClock, SimPyLoop
+from neocloud.sim.loop import SimClock, SimPyLoop, long_lived_objects
 from neocloud.sim.model import PRODUCTS, Model, SimTotals
 
 OD, SPOT = 1, 2
@@ -60,6 +60,7 @@ class ExactEngine(NodeFailures):
         self.lv = Levels(model.gpus)
         self.series = Series(model.scenario.sample_hours * 3600)
         self.jobs: dict[str, SimJob] = {}  # allocation id -> job
+        self.spot_unnoticed: dict[str, SimJob] = {}  # live spot jobs not yet noticed, in start order
         self.contract_of: dict[str, int] = {}  # reservation id -> contract index
         self.contract_tenant: list[TenantId] = []
         self.queues: tuple[deque[tuple[Job, float]], deque[tuple[Job, float]]] = (deque(), deque())
@@ -216,7 +217,9 @@ class ExactEngine(NodeFailures):
             return False
         self.t.events += 1
         self.t.admissions += 1
-        self.jobs[view.id] = SimJob(product, view.gpus, view.id, who)
+        self.jobs[view.id] = job_ = SimJob(product, view.gpus, view.id, who)
+        if product == SPOT:
+            self.spot_unnoticed[view.id] = job_
         if since is not None:
             self.t.queued[product] += 1
             self.t.queue_delay_s[product] += now - since
@@ -233,14 +236,19 @@ class ExactEngine(NodeFailures):
         return True
 
     def _notice_victims(self) -> None:
-        """Spot allocations the last admission took back: counted, and reconciled when the notice ends."""
+        """Spot allocations the last admission took back: counted, and reconciled when the notice ends.
+        Only live spot jobs not noticed yet are read (in the order they started, as a scan of every job
+        would meet them)."""
+        watch = self.spot_unnoticed
         with self.store(read_only=True) as uow:
-            for alloc_id, job in self.jobs.items():
-                if job.product != SPOT or not job.alive or job.noticed:
+            for alloc_id, job in list(watch.items()):
+                if not job.alive or job.noticed:
+                    del watch[alloc_id]
                     continue
                 alloc = uow.get_allocation(alloc_id)
                 if alloc is not None and alloc.notice_until is not None:
                     job.noticed = True
+                    del watch[alloc_id]
                     self.t.events += 1
                     self.t.preempted[SPOT] += 1
                     self._reconcile_at((alloc.notice_until - self.m.scenario.start).total_seconds())
@@ -339,7 +347,11 @@ class ExactEngine(NodeFailures):
         loop.at(0, self._sample)
         loop.at(m.scenario.metering_hours * 3600, self._meter)
         loop.at(600, self._expire_queues)
-        loop.run(m.horizon)
+        loop_wall, loop_cpu = time.perf_counter(), time.process_time()
+        with long_lived_objects():
+            loop.run(m.horizon)
+        self.t.loop_seconds = time.perf_counter() - loop_wall
+        self.t.loop_cpu_seconds = time.process_time() - loop_cpu
         self.lv.advance(m.horizon)
         self.billing.meter(until=m.at(m.horizon))
         self.calls.add(m.horizon, "meter_until_horizon")

@@ -9,13 +9,35 @@ the order they were scheduled (both engines).
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 Callback = Callable[[Any], None]
+
+GC_GEN0 = 50_000
+
+
+@contextmanager
+def long_lived_objects(gen0: int = GC_GEN0) -> Iterator[None]:
+    """CPython's cyclic garbage collector set for a run that keeps what it makes (the store's rows,
+    events and allocations live until the horizon): what exists on entry is left out of its scans
+    (`gc.freeze`), and a collection waits for `gen0` net allocations instead of 700. With the default,
+    the collector rescanned the growing store ≈1,300 times in 30 days of gb200-superpod, ≈8 % of the
+    exact engine's CPU. Only when unreachable cycles are freed changes, never a result; both settings
+    are restored on exit."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gen0, old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 class Loop(Protocol):

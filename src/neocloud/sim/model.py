@@ -37,6 +37,8 @@ class SimTotals:
     interrupted: list[int] = field(default_factory=lambda: [0, 0, 0])
     completed: list[int] = field(default_factory=lambda: [0, 0, 0])
     wall_seconds: float = 0.0
+    loop_seconds: float = 0.0  # the event loop alone: no set-up (fleet, tenants, contracts), no invoicing
+    loop_cpu_seconds: float = 0.0
     levels: Levels | None = None
     series: dict[str, list[float]] = field(default_factory=dict)
     revenue: dict[str, Decimal] = field(default_factory=dict)
@@ -78,6 +80,7 @@ class Model:
         self.totals = SimTotals()
         self.plans: list[demand.StreamPlan] = []
         self._trace = trace
+        self._trace_columns: demand.TraceColumns | None = None
         if scenario.source == "philly" and trace is None:
             from neocloud.traces.philly import read_trace
 
@@ -97,8 +100,16 @@ class Model:
         stream = self.scenario.on_demand if product == 1 else self.scenario.spot
         if self.scenario.source in TRACE_SOURCES and int(stream.share * self.gpus) > 0:
             plan = self.plans[product - 1]
-            return demand.philly_chunks(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
+            return demand.philly_chunks(
+                self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed, self._columns()
+            )
         return demand.chunks_of(self.jobs(product))
+
+    def _columns(self) -> demand.TraceColumns:
+        """The trace as columns, read once for both streams."""
+        if self._trace_columns is None:
+            self._trace_columns = demand.trace_columns(self._trace)
+        return self._trace_columns
 
     def jobs(self, product: int) -> Iterator[demand.Job]:
         if self.scenario.source == "list":
@@ -116,7 +127,9 @@ class Model:
             return iter(())
         if self.scenario.source in TRACE_SOURCES:
             plan = self.plans[product - 1]
-            return demand.philly_jobs(self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed)
+            return demand.philly_jobs(
+                self._trace, plan, self.gpn, self.horizon, stream.tenants, self.seed, self._columns()
+            )
         return demand.synthetic_jobs(
             PRODUCTS[product],
             share_gpus,

@@ -57,9 +57,10 @@ def run_scenario(
     totals.wall_seconds = time.perf_counter() - wall  # set-up (fleet, trace) included
     result = summarise(model, totals)
     cpu_seconds = time.process_time() - cpu  # beside wall time: the machine may be shared
-    return replace(
-        result, extra={**result.extra, "engine_wall_seconds": engine_wall, "cpu_seconds": cpu_seconds}
-    )
+    timings = {"engine_wall_seconds": engine_wall, "cpu_seconds": cpu_seconds}
+    if totals.loop_seconds:  # the exact engine times its event loop alone too
+        timings |= {"loop_seconds": totals.loop_seconds, "loop_cpu_seconds": totals.loop_cpu_seconds}
+    return replace(result, extra={**result.extra, **timings})
 
 
 def summarise(model: Model, t: SimTotals) -> SimResult:

@@ -13,7 +13,11 @@ from neocloud.sim.scenarios import preset
 
 def stable(result):  # type: ignore[no-untyped-def]
     """Everything but the wall-clock figures."""
-    extra = {k: v for k, v in result.extra.items() if k not in ("engine_wall_seconds", "cpu_seconds")}
+    extra = {
+        k: v
+        for k, v in result.extra.items()
+        if k not in ("engine_wall_seconds", "cpu_seconds", "loop_seconds", "loop_cpu_seconds")
+    }
     return replace(result, wall_seconds=0.0, extra=extra).to_json(with_series=True)
 
 

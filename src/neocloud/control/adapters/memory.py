@@ -9,6 +9,7 @@ same store would see its uncommitted writes): `MemoryStore` refuses that.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,8 +17,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from neocloud.control.adapters.memory_tables import Tables, Undo, Writes, find_bookings
+from neocloud.control.adapters.memory_tables import Tables, Undo, Writes, booked_columns, find_bookings
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
+from neocloud.control.domain.booked import BookedGpus, micros
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
@@ -308,14 +310,16 @@ class MemoryUnitOfWork:
         ]
 
     def due(self, now: datetime, limit: int) -> list[Allocation]:
-        """Only live allocations can be due (every state `_is_due` accepts is live)."""
-        allocations = self._t.allocations
-        found = (a for a in (allocations[i] for i in self._t.live) if _is_due(a, now))
-        return sorted(found, key=lambda a: a.id)[:limit]
+        """Read from the index of live allocations by the instant they become due (`due_from`), so a
+        pass costs what is due, not every live allocation."""
+        t = self._t
+        upto = bisect.bisect_right(t.due, micros(now), key=_first)
+        allocations = t.allocations
+        return [allocations[i] for i in sorted(i for _, i in t.due[:upto])[:limit]]
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
-        for b in bookings:
-            self._w.add_booking(b)
+        if bookings:
+            self._w.add_bookings(bookings)
 
     def bookings(
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
@@ -323,10 +327,18 @@ class MemoryUnitOfWork:
         return find_bookings(self._t, model, start, end, nodes)
 
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
+        booked = self.booked(model, start, end)
+        held = booked.holding(micros(start), micros(end))
         out: dict[str, set[int]] = {}
-        for b in self.bookings(model, start, end):
-            out.setdefault(b.node_id, set()).add(b.slot)
+        node_ids = booked.node_ids
+        for node, slot in zip(booked.node[held].tolist(), booked.slot[held].tolist(), strict=True):
+            out.setdefault(node_ids[node], set()).add(slot)
         return out
+
+    def booked(self, model: str, start: datetime, end: datetime | None) -> BookedGpus:
+        """Every booking of `model` (not only those over [start, end)): the store's own columns, kept
+        in step by every write (`memory_booked`)."""
+        return booked_columns(self._t, model)
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         rows = self._t.bookings
@@ -358,6 +370,10 @@ class MemoryUnitOfWork:
                 raise ValueError("events_after: a tenant's events are read from the start only")
             return list(self._t.events_by_tenant.get(tenant_id, ())), len(self._t.events)
         return self._t.events[position:], len(self._t.events)
+
+
+def _first(entry: tuple[int, str]) -> int:
+    return entry[0]
 
 
 def _is_due(a: Allocation, now: datetime) -> bool:

@@ -11,11 +11,22 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from neocloud.control.app.deps import QUOTE_HORIZON, Deps, FleetCache
 from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.domain import calendar
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
-from neocloud.control.domain.calendar import snapshot, snapshot_of_taken, yielding
+from neocloud.control.domain.booked import (
+    BookedGpus,
+    BoolArray,
+    IntArray,
+    end_micros,
+    from_micros,
+    micros,
+    on_gpus,
+)
+from neocloud.control.domain.calendar import snapshot_of_booked, snapshot_of_taken, yielding
 from neocloud.control.domain.quotas import Quota, Usage, check_admission, peak_usage
 from neocloud.control.domain.shapes import Shape, place_shape
 from neocloud.fleet.fleet import Fleet
@@ -89,7 +100,8 @@ def decide(
     least `notice` away, else (with `may_shift`) from now + notice.
 
     An open-ended request (`end` None) tries the spans of OPEN_ENDED_SPANS after the open window, and is
-    admitted `until` the earliest later commitment on the GPUs it got."""
+    admitted `until` the earliest later commitment on the GPUs it got. The bookings are read as columns
+    (`uow.booked`), so each window costs array work over them, not a Python step per booking."""
     fleet = load_fleet(uow, model.name, fleets)
     if fleet is None:
         return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
@@ -97,15 +109,16 @@ def decide(
     if excluded:
         states = {**states, **{n: "claimed-by-another-decision" for n in excluded}}
     windows = [end] if end is not None else [None, *(start + span for span in OPEN_ENDED_SPANS)]
+    window_us = [None if w is None else micros(w) for w in windows]
 
     def attempt(
-        begin: datetime, bookings: list[GpuBooking]
+        begin: datetime, booked: BookedGpus, rows: IntArray
     ) -> tuple[Placement | None, Unschedulable | None, datetime | None]:
         first: Unschedulable | None = None
-        for until in windows:
-            verdict = place_shape(
-                placer, model, shape, gpus, snapshot(fleet, bookings, begin, until, states), rng
-            )
+        begin_us = micros(begin)
+        for until, until_us in zip(windows, window_us, strict=True):
+            free = snapshot_of_booked(fleet, booked, rows, begin_us, until_us, states)
+            verdict = place_shape(placer, model, shape, gpus, free, rng)
             if isinstance(verdict, Placement):
                 return verdict, None, until
             first = first or verdict
@@ -118,10 +131,12 @@ def decide(
             return Admission(fleet, first, start, ())
         verdict: Unschedulable | None = first
     else:
-        raw = uow.bookings(model.name, start, end)
-        placed, verdict, window_end = attempt(start, raw)
+        raw = uow.booked(model.name, start, end)
+        rows = raw.fleet_rows(fleet)
+        placed, verdict, window_end = attempt(start, raw, rows)
         if placed is not None:
-            return Admission(fleet, placed, start, (), _held_until(fleet, placed, raw, start, window_end))
+            until = _held_until(fleet, placed, raw, rows, start, window_end)
+            return Admission(fleet, placed, start, (), until)
     assert verdict is not None
     if not preempt:
         return verdict
@@ -131,45 +146,51 @@ def decide(
     spot = {a.id: a for a in uow.live_allocations(None, model.name, now, None, product=Product.SPOT)}
     if not spot:
         return verdict
-    raw = uow.bookings(model.name, yield_at, end)
-    yielded = yielding(raw, set(spot), yield_at)
-    second, _, window_end = attempt(yield_at, yielded)
+    raw = uow.booked(model.name, yield_at, end)
+    rows = raw.fleet_rows(fleet)
+    codes = raw.codes(spot)
+    yield_us = micros(yield_at)
+    yielded = raw.yielding(codes, yield_us)
+    second, _, window_end = attempt(yield_at, yielded, rows)
     if second is None:
         return verdict
-    chosen = {(fleet.nodes[s.node].id, slot) for s in second.shares for slot in s.gpu_slots}
-    hit = {
-        b.allocation_id
-        for b in raw
-        if b.allocation_id in spot and (b.node_id, b.slot) in chosen and b.overlaps(yield_at, end)
-    }
-    others = [b for b in yielded if b.allocation_id not in hit]
+    on_chosen = _on_gpus(fleet, second, raw, rows)
+    taken_back = on_chosen & raw.owned_by(codes) & raw.holding(yield_us, end_micros(end))
+    hit = np.unique(raw.owner[taken_back])
     return Admission(
         fleet,
         second,
         yield_at,
-        tuple(spot[i] for i in sorted(hit)),
-        _held_until(fleet, second, others, yield_at, window_end),
+        tuple(spot[i] for i in sorted(raw.owners[c] for c in hit.tolist())),
+        _held_until(fleet, second, yielded, rows, yield_at, window_end, without=hit),
     )
+
+
+def _on_gpus(fleet: Fleet, placement: Placement, booked: BookedGpus, rows: IntArray) -> BoolArray:
+    """The rows of `booked` on the GPUs `placement` chose."""
+    chosen = ((s.node, slot) for s in placement.shares for slot in s.gpu_slots)
+    return on_gpus(rows, booked.slot, fleet, chosen)
 
 
 def _held_until(
     fleet: Fleet,
     placement: Placement,
-    bookings: list[GpuBooking],
+    booked: BookedGpus,
+    rows: IntArray,
     start: datetime,
     window_end: datetime | None,
+    without: IntArray | None = None,
 ) -> datetime | None:
     """For a placement found over a bounded span of an open-ended request: the earliest start of another
-    booking on its GPUs (the next commitment), which is where it must end."""
+    booking on its GPUs (the next commitment; not those of owners `without`), which is where it must end."""
     if window_end is None:
         return None
-    chosen = {(fleet.nodes[s.node].id, slot) for s in placement.shares for slot in s.gpu_slots}
-    starts = [
-        b.start
-        for b in bookings
-        if (b.node_id, b.slot) in chosen and b.start >= start and b.overlaps(start, None)
-    ]
-    return min(starts) if starts else None
+    start_us = micros(start)
+    later = _on_gpus(fleet, placement, booked, rows) & (booked.start >= start_us)
+    later &= booked.holding(start_us, None)
+    if without is not None and len(without):
+        later &= ~booked.owned_by(without)
+    return from_micros(int(booked.start[later].min())) if later.any() else None
 
 
 def check_quota(uow: UnitOfWork, alloc: Allocation, quotas: list[Quota] | None = None) -> None:

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Protocol
 
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
+from neocloud.control.domain.booked import BookedGpus
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
@@ -329,6 +330,12 @@ class UnitOfWork(Protocol):
         """The GPU slots of each `model` node booked at some instant of [start, end) (nodes with none
         are absent): what `bookings(model, start, end)` says a bounded placement needs, in one row per
         node instead of one object per booking."""
+        ...
+
+    def booked(self, model: str, start: datetime, end: datetime | None) -> BookedGpus:
+        """The bookings of `model` GPUs as columns (control/domain/booked.py): at least every one that
+        `bookings(model, start, end)` returns, maintenance windows included, so a decision asks its
+        questions of arrays. Valid until the unit of work's next write."""
         ...
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]: ...

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.booked import BookedGpus, IntArray
 from neocloud.control.domain.shapes import Shape, max_request, place_shape
 from neocloud.fleet.capacity import Capacity
 from neocloud.fleet.fleet import Fleet
@@ -70,8 +71,26 @@ def snapshot_of_taken(
     return _free(fleet, nodes, slots, node_states)
 
 
+def snapshot_of_booked(
+    fleet: Fleet,
+    booked: BookedGpus,
+    rows: IntArray,
+    start: int,
+    end: int | None,
+    node_states: Mapping[str, str] | None = None,
+) -> Capacity:
+    """`snapshot` over [start, end) (µs; end None: open) of the bookings in columns, whose rows are on
+    fleet nodes `rows` (`booked.fleet_rows(fleet)`; -1: not of this fleet): the same capacity, in array
+    work."""
+    held = booked.holding(start, end) & (rows >= 0)
+    return _free(fleet, rows[held], booked.slot[held], node_states)
+
+
 def _free(
-    fleet: Fleet, nodes: list[int], slots: list[int], node_states: Mapping[str, str] | None
+    fleet: Fleet,
+    nodes: list[int] | IntArray,
+    slots: list[int] | IntArray,
+    node_states: Mapping[str, str] | None,
 ) -> Capacity:
     cap = Capacity.with_gpus_taken(
         fleet, np.asarray(nodes, dtype=np.int64), np.asarray(slots, dtype=np.int64)
