@@ -239,3 +239,29 @@ def test_allocations_overlapping_a_span_are_exactly_those_whose_window_meets_it(
         assert [
             a.id for a in uow.allocations_overlapping(T0 + timedelta(hours=5), T0 + timedelta(hours=6))
         ] == []
+
+
+def test_ending_or_extending_an_allocation_leaves_a_booking_cut_by_a_node_replacement_as_it_was(database):
+    """A node swap ends the failed node's bookings at the swap; a later stop, notice or extension moves
+    only the bookings that run to the allocation's end (the failed node stays free after its repair)."""
+    from tests.control_builders import h100_fleet
+
+    w = world(database, h100_fleet(4))
+    acme = w.tenant("acme")
+    rsv = w.control.reservations.reserve(acme, ReservationRequest("H100", 16, 10, shape="whole-nodes"))
+    failed, kept = rsv.nodes
+    swap, stop = rsv.start + timedelta(hours=1), rsv.start + timedelta(hours=5)
+    with w.control.deps.uow() as uow:
+        uow.end_node_bookings(rsv.id, failed, swap)
+        uow.end_bookings(rsv.id, stop)
+        uow.commit()
+    with w.control.deps.uow(read_only=True) as uow:
+        ends = {b.node_id: b.end for b in uow.bookings_of(rsv.id)}
+    assert ends[failed] == swap and ends[kept] == stop
+    later = rsv.start + timedelta(hours=12)
+    with w.control.deps.uow() as uow:
+        uow.end_bookings(rsv.id, later)  # an extension moves the running ones only
+        uow.commit()
+    with w.control.deps.uow(read_only=True) as uow:
+        ends = {b.node_id: b.end for b in uow.bookings_of(rsv.id)}
+    assert ends[failed] == swap and ends[kept] == later

@@ -345,8 +345,17 @@ class MemoryUnitOfWork:
         return [rows[s] for s in self._t.bookings_by_alloc.get(allocation_id, ())]
 
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
-        for seq in self._t.bookings_by_alloc.get(allocation_id, ()):
-            self._w.end_booking(seq, at)
+        rows = self._t.bookings
+        seqs = list(self._t.bookings_by_alloc.get(allocation_id, ()))
+        ends = [rows[seq].end for seq in seqs]
+        # the bookings that run to the allocation's end (open ones, else the latest); one cut short by a
+        # node replacement stays as it was
+        latest = (
+            None if any(e is None for e in ends) else max((e for e in ends if e is not None), default=None)
+        )
+        for seq, end in zip(seqs, ends, strict=True):
+            if end == latest:
+                self._w.end_booking(seq, at)
 
     def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
         rows = self._t.bookings

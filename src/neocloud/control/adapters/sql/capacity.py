@@ -187,8 +187,17 @@ class CapacityRows(Connected):
         ]
 
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
+        """Move the end of the bookings that run to the allocation's end (its open ones, else those
+        ending last) to `at`; a booking cut short by a node replacement stays as it was."""
         g = t.allocation_gpus.c
-        self.c.execute(update(t.allocation_gpus).where(g.allocation_id == allocation_id).values(end_at=at))
+        mine = t.allocation_gpus.update().where(g.allocation_id == allocation_id)
+        if self.c.execute(mine.where(g.end_at.is_(None)).values(end_at=at)).rowcount:
+            return
+        other = t.allocation_gpus.alias("latest")  # not correlated with the rows being updated
+        last = (
+            select(func.max(other.c.end_at)).where(other.c.allocation_id == allocation_id).scalar_subquery()
+        )
+        self.c.execute(mine.where(g.end_at == last).values(end_at=at))
 
     def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
         g = t.allocation_gpus.c
