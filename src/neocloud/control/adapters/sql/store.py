@@ -68,7 +68,7 @@ class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
-        self._events = []
+        self._events, self._bookings, self._states_read = [], [], None
         try:
             if conn is not None:
                 conn.rollback()
