@@ -49,6 +49,13 @@ class SqlStore:
 class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows):
     """One unit of work: a connection and its transaction (`with`), committed by `commit()`."""
 
+    @property
+    def claims_are_current(self) -> bool:
+        """On SQLite a writing unit of work is the one writer from its BEGIN IMMEDIATE: what it read is
+        current, so admission need not read bookings again after claiming nodes (control/app/admit.py).
+        On PostgreSQL another decision may have booked a node between the read and the claim."""
+        return not self._pg and not self._read_only
+
     def __enter__(self) -> SqlUnitOfWork:
         if self._writer is not None:
             if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
