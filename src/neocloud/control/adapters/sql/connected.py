@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql.statements import sql
 from neocloud.control.domain.allocations import GpuBooking
+from neocloud.control.domain.quotas import Quota
 from neocloud.kernel.errors import Conflict
 
 # PostgreSQL: the bookings and the events a unit of work kept for its commit, in one statement. Each
@@ -81,13 +82,14 @@ class Connected:
         self._events: list[dict[str, Any]] = []
         self._bookings: list[GpuBooking] = []  # PostgreSQL: sent with the events (_flush_events)
         self._states_read: dict[str, str] | None = None  # see CapacityRows.node_version
+        self._quotas_read: tuple[str, list[Quota]] | None = None  # see TenancyRows.project_by_name
 
     @property
     def c(self) -> Connection:
-        """The open connection; every statement goes through here, so it also drops the node states
-        that `node_version` read ahead (they answer only the read that follows it)."""
+        """The open connection; every statement goes through here, so it also drops what a statement read
+        ahead for the next read (node states, quotas): that answers only the read that follows it."""
         assert self._conn is not None, "use the unit of work inside `with`"
-        self._states_read = None
+        self._states_read = self._quotas_read = None
         return self._conn
 
     def _flush_events(self) -> None:

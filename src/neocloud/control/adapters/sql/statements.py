@@ -52,6 +52,19 @@ class Statements:
             t.projects.c.tenant_id == bindparam("tenant_id"), t.projects.c.name == bindparam("name")
         )
         q = t.quotas.c
+        # A project by name with its tenant's quotas, which admission reads next: one round trip (one row
+        # per quota, or one with NULL quota columns). Ordered as `quotas_of`.
+        self.project_by_name_and_quotas = (
+            select(
+                t.projects,
+                q.project_key.label("q_project_key"),
+                q.model.label("q_model"),
+                q.gpus.label("q_gpus"),
+            )
+            .select_from(t.projects.outerjoin(t.quotas, q.tenant_id == t.projects.c.tenant_id))
+            .where(t.projects.c.tenant_id == bindparam("tenant_id"), t.projects.c.name == bindparam("name"))
+            .order_by(q.project_key, q.model)
+        )
         self.quotas_of = (
             select(t.quotas)
             .where(q.tenant_id == bindparam("tenant_id"))

@@ -75,7 +75,7 @@ class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
-        self._events, self._bookings, self._states_read = [], [], None
+        self._events, self._bookings, self._states_read, self._quotas_read = [], [], None, None
         try:
             if conn is not None:
                 conn.rollback()
