@@ -7,12 +7,16 @@ decisions on different nodes run in parallel across processes, and bookings read
 current for those nodes. On SQLite every writing transaction is BEGIN IMMEDIATE (one writer at a time;
 a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the writer), so every node
 is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
-reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Requests with the same idempotency key
-are serialised by a transaction-scoped advisory lock on (tenant, key) (`lock_key`), not by the tenant.
+reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Two admissions with the same idempotency
+key are told apart by the unique constraint on (tenant, key): the second insert waits for the first's
+commit and fails with KeyTaken, and admission starts again (control/app/admit.py); `lock_key` (a
+transaction-scoped advisory lock on the pair) remains for callers that want to wait instead.
 
 Round trips: a read-only unit of work runs in autocommit on PostgreSQL (infra.engine.read_only: no BEGIN
-or ROLLBACK), and allocation events are sent in one INSERT when the unit of work commits (or before
-`events()` reads them).
+or ROLLBACK). Allocation events are sent in one INSERT when the unit of work commits (or before
+`events()` reads them); on PostgreSQL the GPU bookings go with them in the same statement (or before
+bookings are read). A read that admission always follows with another brings that one's rows along
+(node states with the node version, a tenant's quotas with its project), kept only for the next read.
 """
 
 from __future__ import annotations
