@@ -1,9 +1,10 @@
 """Admit: the one entry point the products use (reservations and instances) to turn a request into an
 allocation.
 
-`admit` resolves the project, honours the idempotency key (under a lock on that key only), checks quota
-(under the tenant's lock), decides (pure placement on a capacity snapshot, `admission.decide`), locks the
-nodes it chose and checks they are still free, and persists, all in one unit of work. Decisions on
+`admit` resolves the project, honours the idempotency key (the database's unique constraint on it
+decides a race between two requests with one key), checks quota (under the tenant's lock), decides (pure
+placement on a capacity snapshot, `admission.decide`), locks the nodes it chose and checks they are
+still free (where the claim alone does not prove it), and persists, all in one unit of work. Decisions on
 different nodes never wait for each other; PostgreSQL's exclusion constraint on bookings is the last
 guard."""
 
@@ -28,7 +29,7 @@ from neocloud.control.app.admission import (
 )
 from neocloud.control.app.deps import KEY_MAX, Deps
 from neocloud.control.app.placement_timing import TimedPlacer
-from neocloud.control.app.ports import UnitOfWork
+from neocloud.control.app.ports import KeyTaken, UnitOfWork
 from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.shapes import Shape
 from neocloud.control.domain.tenancy import Principal
@@ -78,21 +79,40 @@ _PREFIX = {Product.RESERVED: "rsv", Product.ON_DEMAND: "ins", Product.SPOT: "spt
 def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime) -> Allocation:
     """Place and record `req` for `principal`'s project, or raise Conflict with the engine's reasons
     (QuotaExceeded past a quota). The same idempotency key from the same tenant returns the first
-    allocation; reused for a different request, IdempotencyConflict."""
+    allocation; reused for a different request, IdempotencyConflict.
+
+    Two requests with one key at once: both may decide, and the database's unique constraint on (tenant,
+    key) lets one allocation in; the other's insert waits for the winner's commit, fails (KeyTaken), and
+    that request starts again, to find the winner's allocation and answer as for any reused key."""
     key = req.idempotency_key
     if key is not None and not 0 < len(key) <= KEY_MAX:
         raise InvalidInput(f"an idempotency key has 1..{KEY_MAX} characters")
     model = gpu_model(req.model)
+    try:
+        outcome = _admit_once(deps, principal, req, model, now)
+    except KeyTaken:
+        outcome = _admit_once(deps, principal, req, model, now)  # finds the allocation that took the key
+    if isinstance(outcome, Allocation):
+        return outcome
+    # Out of the unit of work (it held the write lock): when would it fit?
+    duration = (req.end - req.start) if req.end is not None else OPEN_ENDED_SPANS[-1]
+    fit = earliest(deps, model, req.shape, req.gpus, req.start, duration, now)
+    raise unschedulable(outcome, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit", fit.start)
+
+
+def _admit_once(
+    deps: Deps, principal: Principal, req: AdmissionRequest, model: GpuModel, now: datetime
+) -> Allocation | Unschedulable:
+    """One unit of work: the allocation made (or found under the key), or why it does not fit."""
+    key = req.idempotency_key
     with deps.uow() as uow:
         project = resolve_project(uow, principal, req.project)
         digest = req.digest(project.id) if key is not None else None
         quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
         if quotas:
             uow.lock_tenant(project.tenant_id)  # one tenant's quota-bound decisions, one at a time
-        if key is not None:
-            uow.lock_key(project.tenant_id, key)  # one request per key at a time; other keys pass
-            if (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
-                return _same_request(done, req, model.name, key, digest)
+        if key is not None and (done := uow.allocation_by_key(project.tenant_id, key)) is not None:
+            return _same_request(done, req, model.name, key, digest)
         alloc, first = Allocation.new(
             AllocationId(deps.ids.new_id(_PREFIX[req.product])),
             project.tenant_id,
@@ -118,10 +138,7 @@ def admit(deps: Deps, principal: Principal, req: AdmissionRequest, now: datetime
             placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
             uow.commit()
             return placed
-    # Out of the unit of work (it held the write lock): when would it fit?
-    duration = (req.end - req.start) if req.end is not None else OPEN_ENDED_SPANS[-1]
-    fit = earliest(deps, model, req.shape, req.gpus, req.start, duration, now)
-    raise unschedulable(verdict, f"{req.gpus} {model.name} GPUs ({req.shape.value}) do not fit", fit.start)
+        return verdict
 
 
 CLAIM_ROUNDS = 10
@@ -171,9 +188,16 @@ def _claimed_decision(
         if claimed != set(chosen):
             excluded |= set(chosen) - claimed
             continue
-        if _still_free(uow, verdict, req.end, model.name):
+        if _claims_are_current(uow) or _still_free(uow, verdict, req.end, model.name):
             return verdict
     return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
+
+
+def _claims_are_current(uow: UnitOfWork) -> bool:
+    """Whether a claim proves what the decision read is still so: a unit of work that has been the only
+    writer since it began (SQLite's BEGIN IMMEDIATE) read every booking current, so there is nothing to
+    read again. A unit of work says so with `claims_are_current = True`; one that does not is read again."""
+    return bool(getattr(uow, "claims_are_current", False))
 
 
 def _still_free(uow: UnitOfWork, adm: Admission, end: datetime | None, model: str) -> bool:

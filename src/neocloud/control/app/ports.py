@@ -17,6 +17,7 @@ from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
 from neocloud.fleet.fleet import Node
 from neocloud.kernel.audit import AuditEntry, AuditRecord
+from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
 
@@ -173,6 +174,11 @@ class PriceBook(Protocol):
         ...
 
     def currency(self) -> str: ...
+
+
+class KeyTaken(Conflict):
+    """`add_allocation` found the (tenant, idempotency key) of the allocation taken by another unit of
+    work that committed meanwhile (the database's unique constraint): the caller starts again and finds it."""
 
 
 class UnitOfWork(Protocol):

@@ -14,10 +14,13 @@ from neocloud.control.adapters.sql import tables as t
 from neocloud.control.adapters.sql.connected import Connected
 from neocloud.control.adapters.sql.rows import alloc_row, event_row, to_alloc
 from neocloud.control.adapters.sql.statements import sql
+from neocloud.control.app.ports import KeyTaken
 from neocloud.control.domain.allocations import LIVE, Allocation, Event
 from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
 from neocloud.kernel.products import Product, State
+
+IDEMPOTENCY_CONSTRAINT = "uq_allocations_idempotency"  # tables.allocations: (tenant_id, idempotency_key)
 
 
 class AllocationRows(Connected):
@@ -25,6 +28,12 @@ class AllocationRows(Connected):
         try:
             self.c.execute(sql().insert_allocation, alloc_row(alloc))
         except IntegrityError as err:
+            diag = getattr(err.orig, "diag", None)
+            if getattr(diag, "constraint_name", None) == IDEMPOTENCY_CONSTRAINT:
+                raise KeyTaken(
+                    f"idempotency key {alloc.idempotency_key!r} was taken meanwhile",
+                    details={"idempotency_key": alloc.idempotency_key},
+                ) from err
             raise Conflict(
                 f"allocation {alloc.id} clashes with a stored one (id or idempotency key)"
             ) from err

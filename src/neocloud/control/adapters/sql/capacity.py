@@ -10,13 +10,12 @@ from sqlalchemy import case, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
-from neocloud.control.adapters.sql.connected import Connected
+from neocloud.control.adapters.sql.connected import Connected, booked_twice
 from neocloud.control.adapters.sql.rows import to_booking
 from neocloud.control.adapters.sql.statements import advisory_key, sql
 from neocloud.control.domain.allocations import GpuBooking
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.fleet.fleet import Node
-from neocloud.kernel.errors import Conflict
 from neocloud.kernel.ids import AllocationId, NodeId
 
 
@@ -70,11 +69,19 @@ class CapacityRows(Connected):
         ]
 
     def node_version(self, model: str) -> str:
-        """Nodes are only ever added (with a growing ordinal), so count and last ordinal identify the set."""
-        row = self.c.execute(sql().node_version, {"model": model}).one()
-        return f"{row[0]}:{row[1]}"
+        """Nodes are only ever added (with a growing ordinal), so count and last ordinal identify the set.
+
+        The same statement reads the node states, which a decision asks for next: a `node_states()` that
+        is the very next read of this unit of work answers from them (any other statement in between
+        drops them), so it costs no round trip and sees what a statement of its own would have seen."""
+        rows = self.c.execute(sql().node_version_and_states, {"model": model}).all()
+        self._states_read = {r.id: r.state for r in rows if r.id is not None}
+        return f"{rows[0][0]}:{rows[0][1]}"
 
     def node_states(self) -> dict[str, str]:
+        if (read := self._states_read) is not None:
+            self._states_read = None
+            return read
         return {r.id: r.state for r in self.c.execute(sql().node_states)}
 
     def set_node_state(self, node_id: str, state: str) -> bool:
@@ -126,7 +133,13 @@ class CapacityRows(Connected):
             )
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
+        """On PostgreSQL kept until the commit (or the next read of bookings) and sent with the events
+        in one statement (Connected._flush_events); elsewhere inserted at once."""
         if not bookings:
+            return
+        if self._pg:
+            assert self._conn is not None, "use the unit of work inside `with`"
+            self._bookings.extend(bookings)
             return
         try:
             self.c.execute(
@@ -142,11 +155,8 @@ class CapacityRows(Connected):
                     for b in bookings
                 ],
             )
-        except IntegrityError as err:  # the exclusion constraint: a GPU already booked at some instant
-            raise Conflict(
-                "a GPU of this placement is already booked for part of the window",
-                details={"reasons": {"gpu-already-booked": 1}},
-            ) from err
+        except IntegrityError as err:  # a foreign key (SQLite has no exclusion constraint)
+            raise booked_twice() from err
 
     def bookings(
         self, model: str, start: datetime, end: datetime | None, nodes: Sequence[str] | None = None
@@ -154,6 +164,7 @@ class CapacityRows(Connected):
         """The bookings of `model`'s nodes (of `nodes` only, when given) overlapping [start, end), then
         the planned maintenance windows overlapping it as bookings of every GPU of their node: one
         statement."""
+        self._flush_events()  # the bookings kept for the commit are read too
         params: dict[str, Any] = {"model": model, "start": start}
         if end is not None:
             params["end"] = end
@@ -161,7 +172,7 @@ class CapacityRows(Connected):
             params["nodes"] = list(nodes)
         found: list[GpuBooking] = []
         for owner, node, slot, s, e, gpus, kind, _ in self.c.execute(
-            sql().bookings[end is not None, nodes is not None], params
+            sql().bookings[end is not None, nodes is not None, self._pg], params
         ):
             if kind:
                 found.extend(GpuBooking(AllocationId(owner), NodeId(node), k, s, e) for k in range(gpus))
@@ -172,6 +183,7 @@ class CapacityRows(Connected):
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
         """Per node of `model`, the GPU slots booked or under planned maintenance at some instant of
         [start, end): one statement."""
+        self._flush_events()  # the bookings kept for the commit are read too
         found: dict[str, set[int]] = {}
         rows = self.c.execute(sql().taken[self._pg], {"model": model, "start": start, "end": end})
         for node, joined, gpus in rows:
@@ -180,6 +192,7 @@ class CapacityRows(Connected):
         return found
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
+        self._flush_events()  # the bookings kept for the commit are read too
         g = t.allocation_gpus
         return [
             to_booking(r)
@@ -189,6 +202,7 @@ class CapacityRows(Connected):
     def end_bookings(self, allocation_id: str, at: datetime) -> None:
         """Move the end of the bookings that run to the allocation's end (its open ones, else those
         ending last) to `at`; a booking cut short by a node replacement stays as it was."""
+        self._flush_events()  # the bookings kept for the commit are read too
         g = t.allocation_gpus.c
         mine = t.allocation_gpus.update().where(g.allocation_id == allocation_id)
         if self.c.execute(mine.where(g.end_at.is_(None)).values(end_at=at)).rowcount:
@@ -200,6 +214,7 @@ class CapacityRows(Connected):
         self.c.execute(mine.where(g.end_at == last).values(end_at=at))
 
     def end_node_bookings(self, allocation_id: str, node_id: str, at: datetime) -> None:
+        self._flush_events()  # the bookings kept for the commit are read too
         g = t.allocation_gpus.c
         self.c.execute(
             update(t.allocation_gpus)

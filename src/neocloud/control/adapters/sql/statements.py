@@ -5,7 +5,20 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, insert, literal_column, or_, select, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from neocloud.control.adapters.sql import tables as t
 
@@ -39,6 +52,19 @@ class Statements:
             t.projects.c.tenant_id == bindparam("tenant_id"), t.projects.c.name == bindparam("name")
         )
         q = t.quotas.c
+        # A project by name with its tenant's quotas, which admission reads next: one round trip (one row
+        # per quota, or one with NULL quota columns). Ordered as `quotas_of`.
+        self.project_by_name_and_quotas = (
+            select(
+                t.projects,
+                q.project_key.label("q_project_key"),
+                q.model.label("q_model"),
+                q.gpus.label("q_gpus"),
+            )
+            .select_from(t.projects.outerjoin(t.quotas, q.tenant_id == t.projects.c.tenant_id))
+            .where(t.projects.c.tenant_id == bindparam("tenant_id"), t.projects.c.name == bindparam("name"))
+            .order_by(q.project_key, q.model)
+        )
         self.quotas_of = (
             select(t.quotas)
             .where(q.tenant_id == bindparam("tenant_id"))
@@ -46,7 +72,17 @@ class Statements:
         )
         self.node_version = select(func.count(), func.max(n.ordinal)).where(n.model == bindparam("model"))
         self.node_states = select(n.id, n.state).where(n.state != "ready")
-        claim = select(n.id).where(n.id.in_(bindparam("ids", expanding=True)))
+        # A decision reads both, one after the other: one round trip. One row per node not ready (a
+        # row of NULLs when every node is), each carrying the model's count and last ordinal.
+        version = self.node_version.subquery()
+        states = self.node_states.subquery()
+        self.node_version_and_states = select(*version.c, states.c.id, states.c.state).select_from(
+            version.outerjoin(states, literal_column("true"))
+        )
+        # PostgreSQL only: the node ids travel as one array parameter (`= ANY`), so the statement's text
+        # never depends on how many nodes a decision books (no expanding IN: no re-rendering per call,
+        # and psycopg prepares it once).
+        claim = select(n.id).where(n.id == any_(bindparam("ids", type_=ARRAY(String))))
         self.claim_wait, self.claim_skip = claim.with_for_update(), claim.with_for_update(skip_locked=True)
         self.allocation = select(t.allocations).where(a.id == bindparam("id"))
         self.allocation_lock = self.allocation.with_for_update()
@@ -62,8 +98,18 @@ class Statements:
         # are by `kind` (0 a booking, 1 a window, whose `gpus` is its node's GPU count).
         m = t.node_maintenance.c
         window = m.end_at > bindparam("start")
+
+        def on(
+            col: Any, pg: bool
+        ) -> Any:  # the caller's nodes: an array on PostgreSQL, expanding IN elsewhere
+            return (
+                col == any_(bindparam("nodes", type_=ARRAY(String)))
+                if pg
+                else col.in_(bindparam("nodes", expanding=True))
+            )
+
         self.bookings = {
-            (bounded, on_nodes): union_all(
+            (bounded, on_nodes, pg): union_all(
                 select(
                     g.allocation_id.label("owner"),
                     g.node_id,
@@ -75,7 +121,7 @@ class Statements:
                     g.id.label("seq"),
                 ).where(
                     overlapping_params(bounded=bounded),
-                    g.node_id.in_(bindparam("nodes", expanding=True))
+                    on(g.node_id, pg)
                     if on_nodes  # nodes of the model, by the caller's word
                     else g.node_id.in_(select(n.id).where(n.model == bindparam("model"))),
                 ),
@@ -93,11 +139,12 @@ class Statements:
                 .where(
                     n.model == bindparam("model"),
                     and_(window, m.start_at < bindparam("end")) if bounded else window,
-                    *([m.node_id.in_(bindparam("nodes", expanding=True))] if on_nodes else []),
+                    *([on(m.node_id, pg)] if on_nodes else []),
                 ),
             ).order_by(literal_column("kind"), literal_column("seq"), literal_column("owner"))
             for bounded in (True, False)
             for on_nodes in (True, False)
+            for pg in (True, False)
         }
         self.taken = {
             pg: union_all(

@@ -7,12 +7,16 @@ decisions on different nodes run in parallel across processes, and bookings read
 current for those nodes. On SQLite every writing transaction is BEGIN IMMEDIATE (one writer at a time;
 a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the writer), so every node
 is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
-reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Requests with the same idempotency key
-are serialised by a transaction-scoped advisory lock on (tenant, key) (`lock_key`), not by the tenant.
+reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Two admissions with the same idempotency
+key are told apart by the unique constraint on (tenant, key): the second insert waits for the first's
+commit and fails with KeyTaken, and admission starts again (control/app/admit.py); `lock_key` (a
+transaction-scoped advisory lock on the pair) remains for callers that want to wait instead.
 
 Round trips: a read-only unit of work runs in autocommit on PostgreSQL (infra.engine.read_only: no BEGIN
-or ROLLBACK), and allocation events are sent in one INSERT when the unit of work commits (or before
-`events()` reads them).
+or ROLLBACK). Allocation events are sent in one INSERT when the unit of work commits (or before
+`events()` reads them); on PostgreSQL the GPU bookings go with them in the same statement (or before
+bookings are read). A read that admission always follows with another brings that one's rows along
+(node states with the node version, a tenant's quotas with its project), kept only for the next read.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ class SqlStore:
 class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows, BookedRows):
     """One unit of work: a connection and its transaction (`with`), committed by `commit()`."""
 
+    @property
+    def claims_are_current(self) -> bool:
+        """On SQLite a writing unit of work is the one writer from its BEGIN IMMEDIATE: what it read is
+        current, so admission need not read bookings again after claiming nodes (control/app/admit.py).
+        On PostgreSQL another decision may have booked a node between the read and the claim."""
+        return not self._pg and not self._read_only
+
     def __enter__(self) -> SqlUnitOfWork:
         if self._writer is not None:
             if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
@@ -69,7 +80,7 @@ class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows, BookedRows):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
-        self._events = []
+        self._events, self._bookings, self._states_read, self._quotas_read = [], [], None, None
         try:
             if conn is not None:
                 conn.rollback()

@@ -66,8 +66,26 @@ class TenancyRows(Connected):
         return to_project(r) if r else None
 
     def project_by_name(self, tenant_id: str, name: str) -> Project | None:
-        r = self.c.execute(sql().project_by_name, {"tenant_id": tenant_id, "name": name}).first()
-        return to_project(r) if r else None
+        """The same statement reads the tenant's quotas, which admission asks for next: a `quotas()` of
+        that tenant that is the very next read of this unit of work answers from them (any other statement
+        in between drops them; see Connected.c)."""
+        rows = self.c.execute(sql().project_by_name_and_quotas, {"tenant_id": tenant_id, "name": name}).all()
+        if not rows:
+            return None
+        self._quotas_read = (
+            tenant_id,
+            [
+                Quota(
+                    TenantId(tenant_id),
+                    ProjectId(r.q_project_key) if r.q_project_key else None,
+                    r.q_model,
+                    r.q_gpus,
+                )
+                for r in rows
+                if r.q_model is not None
+            ],
+        )
+        return to_project(rows[0])
 
     def list_projects(
         self, tenant_id: str | None, after: str | None, limit: int
@@ -164,6 +182,10 @@ class TenancyRows(Connected):
             self.c.execute(insert(t.quotas).values(**key, gpus=quota.gpus))
 
     def quotas(self, tenant_id: str | None) -> list[Quota]:
+        if (read := self._quotas_read) is not None:
+            self._quotas_read = None
+            if read[0] == tenant_id:
+                return read[1]
         if tenant_id is not None:
             rows = self.c.execute(sql().quotas_of, {"tenant_id": tenant_id})
         else:
