@@ -23,6 +23,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 
 from neocloud.control.adapters.sql.allocations import AllocationRows
+from neocloud.control.adapters.sql.availability import AvailabilityRows
 from neocloud.control.adapters.sql.capacity import CapacityRows
 from neocloud.control.adapters.sql.tenancy import TenancyRows
 from neocloud.infra.engine import SQLITE_BUSY_TIMEOUT_MS, read_only
@@ -46,7 +47,7 @@ class SqlStore:
         return SqlUnitOfWork(self.engine, read_only=read_only, writer=None if read_only else self._writer)
 
 
-class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows):
+class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows, AvailabilityRows):
     """One unit of work: a connection and its transaction (`with`), committed by `commit()`."""
 
     def __enter__(self) -> SqlUnitOfWork:
