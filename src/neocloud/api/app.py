@@ -6,7 +6,9 @@ over SQLite, PostgreSQL or the in-memory store.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from typing import Any
+
+from fastapi import Depends, FastAPI
 
 from neocloud.api import docs, errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
@@ -59,13 +61,16 @@ def create_app(
     docs.install(app)
     app.include_router(health.router)
     metrics.install(app)
-    v1 = APIRouter(
-        prefix=f"/{API_VERSION}", responses=errors.ERROR_RESPONSES, dependencies=[Depends(strict_query)]
-    )
+    # Each router is included into the app itself under /v1 (not into a /v1 router included in turn):
+    # FastAPI matches an included router's routes again at every level it is nested in, on every request.
+    v1: dict[str, Any] = {
+        "prefix": f"/{API_VERSION}",
+        "responses": errors.ERROR_RESPONSES,
+        "dependencies": [Depends(strict_query)],
+    }
     for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
-        v1.include_router(module.router)
-    v1.include_router(sla.router)  # the SLA report (issue #10)
-    app.include_router(v1)
+        app.include_router(module.router, **v1)
+    app.include_router(sla.router, **v1)  # the SLA report (issue #10)
     console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)
     return app
