@@ -43,9 +43,7 @@ def test_bookings_yielding_is_the_bookings_and_their_live_spot_owners(database: 
         with w.control.deps.uow(read_only=True) as uow:
             found, spot = uow.bookings_yielding("H100", start, now)
             expected = uow.bookings("H100", start, None)
-            live_spot = {
-                a.id for a in uow.live_allocations(None, "H100", now, None, product=Product.SPOT)
-            }
+            live_spot = {a.id for a in uow.live_allocations(None, "H100", now, None, product=Product.SPOT)}
         assert sorted(found, key=repr) == sorted(expected, key=repr)
         assert [b.allocation_id for b in found] == [b.allocation_id for b in expected]  # same order
         assert spot == {b.allocation_id for b in expected} & live_spot
@@ -76,6 +74,10 @@ def test_a_quote_reads_in_one_unit_of_work_and_fits_where_admission_would(databa
             fit = admission.earliest(
                 deps, gpu_model("H100"), Shape.parse(shape), gpus, T0, timedelta(hours=hours), T0
             )
-            assert (quote.start, quote.feasible, quote.reasons) == (fit.start, fit.start is not None, fit.reasons)
+            assert (quote.start, quote.feasible, quote.reasons) == (
+                fit.start,
+                fit.start is not None,
+                fit.reasons,
+            )
     finally:
         object.__setattr__(deps, "uow", real)

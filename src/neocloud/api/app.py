@@ -14,7 +14,7 @@ from neocloud.api import docs, errors
 from neocloud.api.auth import DEFAULT_TTL_S, PrincipalCache
 from neocloud.api.body import DEFAULT_LIMIT, BodyGuard
 from neocloud.api.deps import ApiServices, strict_query
-from neocloud.api.fairness import AdmissionGates
+from neocloud.api.fairness import AdmissionGates, ReadPool
 from neocloud.api.routers import (
     billing,
     fleet,
@@ -40,11 +40,14 @@ def create_app(
     auth_cache_ttl: float = DEFAULT_TTL_S,
     body_limit: int = DEFAULT_LIMIT,
     admission_slots: int | None = None,
+    read_slots: int | None = None,
 ) -> FastAPI:
     """The app over `services`; bearer tokens are re-checked against the store every `auth_cache_ttl`
     seconds at most (0: on every request); request bodies over `body_limit` bytes are a 413. Capacity
     decisions for one model start in arrival order, `admission_slots` at a time (default: what the
-    services say, `bootstrap.Services.admission_slots`; 1 when they say nothing)."""
+    services say, `bootstrap.Services.admission_slots`; 1 when they say nothing). Reads of the hot paths
+    run `read_slots` at a time (default: `bootstrap.Services.read_slots`; unbounded when they say
+    nothing; api/fairness.ReadPool)."""
     app = FastAPI(
         title="neocloud",
         summary="Run a GPU cloud: fleet, reservations, instances.",
@@ -57,6 +60,9 @@ def create_app(
     if admission_slots is None:
         admission_slots = getattr(services, "admission_slots", 1)  # bootstrap.Services decides by database
     app.state.gates = AdmissionGates(admission_slots)
+    if read_slots is None:
+        read_slots = getattr(services, "read_slots", None)  # bootstrap.Services decides by database
+    app.state.reads = ReadPool(read_slots)
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)

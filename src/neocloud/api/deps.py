@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from neocloud.api.auth import PrincipalCache
-from neocloud.api.fairness import AdmissionGates
+from neocloud.api.fairness import AdmissionGates, ReadPool
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.control.domain.tenancy import Principal
@@ -72,12 +72,15 @@ class Authenticated:
     event loop. Missing token: 401 before the route runs; unknown, revoked or expired: 401 from `run`,
     exactly as `principal` says."""
 
-    __slots__ = ("_cache", "_secret", "control")
+    __slots__ = ("_cache", "_reads", "_secret", "control")
 
-    def __init__(self, cache: PrincipalCache, control: ControlPlane, secret: str) -> None:
+    def __init__(
+        self, cache: PrincipalCache, control: ControlPlane, secret: str, reads: ReadPool | None = None
+    ) -> None:
         self._cache = cache
         self.control = control
         self._secret = secret
+        self._reads = reads or ReadPool()
 
     def principal(self) -> Principal:
         """The caller (reads the auth epoch, and the token unless cached): call it in a worker thread."""
@@ -85,6 +88,10 @@ class Authenticated:
 
     async def run(self, use_case: Callable[[Principal], T]) -> T:
         return await run_in_threadpool(lambda: use_case(self.principal()))
+
+    async def read(self, use_case: Callable[[Principal], T]) -> T:
+        """`run` for a use case that only reads: admitted through the app's read pool (api/fairness.py)."""
+        return await self._reads.run(lambda: use_case(self.principal()))
 
 
 class _BearerAuth(HTTPBearer):
@@ -97,7 +104,9 @@ class _BearerAuth(HTTPBearer):
         if credentials is None or not credentials.credentials:
             raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
         services: ApiServices = request.app.state.services
-        return Authenticated(request.app.state.principals, services.control, credentials.credentials)
+        return Authenticated(
+            request.app.state.principals, services.control, credentials.credentials, request.app.state.reads
+        )
 
 
 _bearer_auth = _BearerAuth(auto_error=False, scheme_name="HTTPBearer", description=_bearer.model.description)

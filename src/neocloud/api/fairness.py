@@ -9,10 +9,20 @@ PostgreSQL, where decisions on different nodes run in parallel (control/app/admi
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
 
 from neocloud.kernel.gpus import CATALOG
+
+T = TypeVar("T")
 
 
 class FifoGate:
@@ -65,3 +75,32 @@ class AdmissionGates:
             if gate is None:
                 gate = self._gates[key] = FifoGate(self._slots)
             return gate
+
+
+class ReadPool:
+    """Reads run their work in worker threads `slots` at a time; the others wait on the event loop,
+    holding neither a thread nor the GIL (None: no bound beyond the server's thread pool).
+
+    Why: a server process is one interpreter. On SQLite the one writer of the moment holds the database's
+    write lock while it runs, and every statement it makes releases the GIL and must win it back
+    against every runnable reader thread (the convoy effect), so with sixteen clients the writer held the
+    lock several times longer than its own work takes, and mixed writes fell to a quarter of what they
+    were when reads queued behind the lock. With reads admitted a few at a time, the writer competes
+    with at most `slots` reader threads, and reads still never wait for the write lock."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        if slots is not None and slots < 1:
+            raise ValueError("a read pool has at least one slot")
+        self.slots = slots
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def run(self, work: Callable[[], T]) -> T:
+        if self.slots is None:
+            return await run_in_threadpool(work)
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:  # one per event loop: an anyio limiter belongs to the loop it was made on
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.slots)
+        return await anyio.to_thread.run_sync(work, limiter=limiter)

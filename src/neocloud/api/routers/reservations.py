@@ -39,7 +39,7 @@ def _request(body: ReservationCreate) -> ReservationRequest:
     summary="Price a reservation and find the earliest start at which it fits",
 )
 async def quote(body: ReservationCreate, auth: Auth) -> QuoteView:
-    return await auth.run(lambda caller: auth.control.reservations.quote(caller, _request(body)))
+    return await auth.read(lambda caller: auth.control.reservations.quote(caller, _request(body)))
 
 
 @router.post(
@@ -64,12 +64,12 @@ async def list_reservations(
     paging: Paging,
     state: Annotated[State | None, Query(description="only this state")] = None,
 ) -> Page[ReservationView]:
-    return await auth.run(lambda caller: auth.control.reservations.list_reservations(caller, paging, state))
+    return await auth.read(lambda caller: auth.control.reservations.list_reservations(caller, paging, state))
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut, summary="One reservation")
 async def get_reservation(auth: Auth, reservation_id: ReservationId) -> ReservationView:
-    return await auth.run(lambda caller: auth.control.reservations.get_reservation(caller, reservation_id))
+    return await auth.read(lambda caller: auth.control.reservations.get_reservation(caller, reservation_id))
 
 
 @router.post("/{reservation_id}/cancel", response_model=ReservationOut, summary="Cancel a reservation")
