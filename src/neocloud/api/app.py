@@ -6,6 +6,7 @@ over SQLite, PostgreSQL or the in-memory store.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -32,6 +33,8 @@ from neocloud.api.routers import (
 from neocloud.web import console
 
 API_VERSION = "v1"
+# The /v1 routers in the order the OpenAPI document lists their paths (sla: the SLA report, issue #10).
+DOCUMENTED = (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks, sla)
 
 
 def create_app(
@@ -63,6 +66,7 @@ def create_app(
     if read_slots is None:
         read_slots = getattr(services, "read_slots", None)  # bootstrap.Services decides by database
     app.state.reads = ReadPool(read_slots)
+    weakref.finalize(app, app.state.reads.close)  # its idle threads end with the app
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
@@ -74,9 +78,39 @@ def create_app(
         "responses": errors.ERROR_RESPONSES,
         "dependencies": [Depends(strict_query)],
     }
-    for module in (tenancy, fleet, reservations, instances, billing, slurm, nodes, health_events, webhooks):
+    # The hot paths' routers come first (FastAPI tries routes in order, ~3 µs each); OpenAPI lists the
+    # paths in the documented order all the same (`_documented_order`).
+    for module in (reservations, instances, *(m for m in DOCUMENTED if m not in (reservations, instances))):
         app.include_router(module.router, **v1)
-    app.include_router(sla.router, **v1)  # the SLA report (issue #10)
+    _documented_order(app, [f"/{API_VERSION}{r.path}" for m in DOCUMENTED for r in m.router.routes])
     console.install(app)  # the web console at /, on the same services and principal cache
     app.add_middleware(BodyGuard, limit=body_limit)
     return app
+
+
+def _documented_order(app: FastAPI, paths: list[str]) -> None:
+    """Make `app.openapi()` list the /v1 `paths` in the given order (the routes are tried in another)."""
+    generate = app.openapi
+    rank = {path: i for i, path in enumerate(dict.fromkeys(paths))}
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        found = schema.get("paths", {})
+        if list(found) != (ordered := _ordered(list(found), rank)):
+            schema["paths"] = {path: found[path] for path in ordered}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _ordered(found: list[str], rank: dict[str, int]) -> list[str]:
+    """`found` with the ranked paths in rank order, in the place of the first of them."""
+    ranked = sorted((p for p in found if p in rank), key=rank.__getitem__)
+    out: list[str] = []
+    for path in found:
+        if path not in rank:
+            out.append(path)
+        elif ranked:
+            out.extend(ranked)
+            ranked = []
+    return out
