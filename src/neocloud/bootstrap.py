@@ -139,6 +139,13 @@ class Services:
         where they are serialised anyway (api/fairness.py)."""
         return 4 if self.engine is not None and self.engine.dialect.name == "postgresql" else 1
 
+    @property
+    def read_slots(self) -> int | None:
+        """How many hot-path reads (quote, list and show reservations) a server process runs at once: two
+        on SQLite, so that the one writer holding its write lock competes for the interpreter with few
+        reader threads (api/fairness.ReadPool); unbounded elsewhere."""
+        return 2 if self.engine is not None and self.engine.dialect.name == "sqlite" else None
+
     def check_ready(self) -> None:
         """Raise unless the database answers and is at the code's schema (the API's /readyz)."""
         if self.engine is None:

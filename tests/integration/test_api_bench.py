@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -116,5 +118,22 @@ def test_bench_falls_back_to_sqlite_and_says_so(monkeypatch: pytest.MonkeyPatch)
         app, ["bench", "api", "--clients", "1", "--duration", "0.5", "--nodes", "4", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["database"] == "sqlite"
+    body = json.loads(result.stdout)
+    assert body["database"] == "sqlite"
     assert "falling back to SQLite" in result.stderr
+    # the servers it started were measured: CPU time per request of every phase that sent requests
+    sent = [p for p in body["phases"] if p["requests"]]
+    assert sent and all(p["server_cpu_ms"] >= 0 for p in sent)
+    assert sum(p["server_cpu_ms"] for p in sent) > 0
+
+
+def test_process_cpu_seconds_grows_with_work() -> None:
+    import os
+
+    from neocloud.bench.api import process_cpu_seconds
+
+    before = process_cpu_seconds(os.getpid())
+    spent = time.process_time()
+    while time.process_time() - spent < 0.05:
+        pass
+    assert process_cpu_seconds(os.getpid()) > before

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from neocloud.api.auth import PrincipalCache
-from neocloud.api.fairness import AdmissionGates
+from neocloud.api.fairness import AdmissionGates, ReadPool
 from neocloud.control.app.control import ControlPlane
 from neocloud.control.app.views import MAX_PAGE, PageRequest
 from neocloud.control.domain.tenancy import Principal
@@ -66,34 +66,50 @@ def principal(
 class Authenticated:
     """A request's bearer token, to be checked in the same worker thread as the use case it guards:
     `await auth.run(use_case)` calls `use_case(caller)` with the caller's Principal, both in one thread
-    hand-off. A route that is a plain `def` with a `Caller` costs three (the caller's lookup,
-    the route, and FastAPI's validation of a sync route's response); an `async def` route that runs its
-    work through `run` costs one, and its response is validated on the event loop. Missing token: 401
-    before the route runs; unknown, revoked or expired: 401 from `run`, exactly as `principal` says."""
+    hand-off; `auth.control` is the control plane. A route that is a plain `def` with a `Caller` costs
+    three (the caller's lookup, the route, and FastAPI's validation of a sync route's response); an
+    `async def` route that runs its work through `run` costs one, and its response is validated on the
+    event loop. Missing token: 401 before the route runs; unknown, revoked or expired: 401 from `run`,
+    exactly as `principal` says."""
 
-    __slots__ = ("_cache", "_secret", "_tenancy")
+    __slots__ = ("_cache", "_reads", "_secret", "control")
 
-    def __init__(self, cache: PrincipalCache, tenancy: Any, secret: str) -> None:
+    def __init__(
+        self, cache: PrincipalCache, control: ControlPlane, secret: str, reads: ReadPool | None = None
+    ) -> None:
         self._cache = cache
-        self._tenancy = tenancy
+        self.control = control
         self._secret = secret
+        self._reads = reads or ReadPool()
 
     def principal(self) -> Principal:
         """The caller (reads the auth epoch, and the token unless cached): call it in a worker thread."""
-        return self._cache.principal_for(self._secret, self._tenancy)
+        return self._cache.principal_for(self._secret, self.control.tenancy)
 
     async def run(self, use_case: Callable[[Principal], T]) -> T:
         return await run_in_threadpool(lambda: use_case(self.principal()))
 
+    async def read(self, use_case: Callable[[Principal], T]) -> T:
+        """`run` for a use case that only reads: admitted through the app's read pool (api/fairness.py)."""
+        return await self._reads.run(lambda: use_case(self.principal()))
 
-async def authenticated(
-    request: Request,
-    cp: Annotated[ControlPlane, Depends(control)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Authenticated:
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    return Authenticated(request.app.state.principals, cp.tenancy, credentials.credentials)
+
+class _BearerAuth(HTTPBearer):
+    """`Authenticated` from the request's bearer token and the app's services in one dependency (FastAPI
+    solves each dependency of a route on every request: one instead of three). It is an HTTPBearer, so
+    OpenAPI shows the same security scheme as `principal`'s."""
+
+    async def __call__(self, request: Request) -> Authenticated:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None or not credentials.credentials:
+            raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+        services: ApiServices = request.app.state.services
+        return Authenticated(
+            request.app.state.principals, services.control, credentials.credentials, request.app.state.reads
+        )
+
+
+_bearer_auth = _BearerAuth(auto_error=False, scheme_name="HTTPBearer", description=_bearer.model.description)
 
 
 def _query_names(dependant: Any) -> set[str]:
@@ -143,7 +159,7 @@ Control = Annotated[ControlPlane, Depends(control)]
 Health = Annotated[HealthService, Depends(health)]
 Gates = Annotated[AdmissionGates, Depends(gates)]
 Caller = Annotated[Principal, Depends(principal)]
-Auth = Annotated[Authenticated, Depends(authenticated)]
+Auth = Annotated[Authenticated, Depends(_bearer_auth)]
 Paging = Annotated[PageRequest, Depends(page)]
 IdempotencyKey = Annotated[
     str | None,

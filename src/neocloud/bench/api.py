@@ -6,11 +6,15 @@ HTTP connection each): `list` (GET /v1/reservations), `quote` (POST /v1/reservat
 `mixed` (half the clients list while the other half reserve: reported as `mixed-read` and
 `mixed-write`, to show whether reads queue behind writes). Client i uses tokens[i % len(tokens)]
 (one tenant each) on urls[i % len(urls)]. Latency is measured per request on the client; throughput
-is successful requests per second of the phase.
+is successful requests per second of the phase. When the bench started the servers itself, it also
+reports their CPU time per request of each phase (`server_cpu_ms`: user + system time of every server
+process over the phase, divided by the phase's requests; for `mixed`, of reads and writes together),
+which a loaded machine disturbs far less than throughput.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -37,6 +41,7 @@ class PhaseResult:
     p50_ms: float
     p99_ms: float
     statuses: dict[str, int]
+    server_cpu_ms: float | None = None
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -46,6 +51,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
     return ordered[rank - 1]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; children not included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _request_for(operation: str, model: str) -> Callable[[httpx.Client], httpx.Response]:
@@ -70,9 +82,11 @@ def run_phase(
     duration: float,
     model: str = "H100",
     max_requests: int | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> list[PhaseResult]:
     """`clients` threads, client i on urls[i % len] with tokens[i % len], for `duration` seconds (or until
-    `max_requests` were sent in all). One result, or two for `mixed` (its reads and its writes)."""
+    `max_requests` were sent in all). One result, or two for `mixed` (its reads and its writes). `cpu`
+    reads the servers' CPU seconds so far (None: not reported)."""
     ops = ("list", "reserve") if operation == "mixed" else (operation,)
     sends = [_request_for(op, model) for op in ops]
     by_op: dict[str, list[float]] = {op: [] for op in ops}
@@ -119,21 +133,32 @@ def run_phase(
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
+    cpu_before = cpu() if cpu is not None else 0.0
     began = time.perf_counter()
     stop_at[0] = began + duration
     start_line.wait()
     for t in threads:
         t.join(duration + 60)
     seconds = time.perf_counter() - began
+    sent = sum(statuses.values())
+    cpu_ms = round(1000 * (cpu() - cpu_before) / sent, 2) if cpu is not None and sent else None
     if operation == "mixed":
         return [
-            _result(f"mixed-{'read' if op == 'list' else 'write'}", by_op[op], by_op_codes[op], seconds)
+            _result(
+                f"mixed-{'read' if op == 'list' else 'write'}", by_op[op], by_op_codes[op], seconds, cpu_ms
+            )
             for op in ops
         ]
-    return [_result(operation, latencies, statuses, seconds)]
+    return [_result(operation, latencies, statuses, seconds, cpu_ms)]
 
 
-def _result(operation: str, latencies: list[float], statuses: dict[str, int], seconds: float) -> PhaseResult:
+def _result(
+    operation: str,
+    latencies: list[float],
+    statuses: dict[str, int],
+    seconds: float,
+    cpu_ms: float | None = None,
+) -> PhaseResult:
     ok = len(latencies)
     total = sum(statuses.values())
     return PhaseResult(
@@ -145,6 +170,7 @@ def _result(operation: str, latencies: list[float], statuses: dict[str, int], se
         round(percentile(latencies, 50) * 1000, 1),
         round(percentile(latencies, 99) * 1000, 1),
         dict(sorted(statuses.items())),
+        cpu_ms,
     )
 
 
@@ -189,10 +215,11 @@ def run(
     database: str,
     phases: Sequence[str] = PHASES,
     model: str = "H100",
+    cpu: Callable[[], float] | None = None,
 ) -> ApiBenchResult:
     results = [
         r
         for op in phases
-        for r in run_phase(urls, tokens, op, clients=clients, duration=duration, model=model)
+        for r in run_phase(urls, tokens, op, clients=clients, duration=duration, model=model, cpu=cpu)
     ]
     return ApiBenchResult(clients, len(urls), database, duration, results)

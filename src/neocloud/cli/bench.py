@@ -325,7 +325,12 @@ def api(
         for _ in range(servers):
             started.append(ServerProcess(db_url, data_dir=tmp, log=tmp / "server.log").start())
         result = bench_api.run(
-            [s.url for s in started], tokens, clients=clients, duration=duration, database=kind
+            [s.url for s in started],
+            tokens,
+            clients=clients,
+            duration=duration,
+            database=kind,
+            cpu=lambda: sum(bench_api.process_cpu_seconds(s.proc.pid) for s in started if s.proc),
         )
     finally:
         for s in started:
@@ -350,13 +355,14 @@ def _print_api(
             f"{p.p50_ms:.1f}",
             f"{p.p99_ms:.1f}",
             " ".join(f"{k}:{v}" for k, v in p.statuses.items()),
+            "" if p.server_cpu_ms is None else f"{p.server_cpu_ms:.2f}",
         )
         for p in result.phases
     ]
     caption = "  ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in result.verdicts().items())
     print_table(
         f"API benchmark — {result.clients} clients, {result.servers} server(s), {result.database}",
-        ("operation", "requests", "errors", "ok/s", "p50 ms", "p99 ms", "statuses"),
+        ("operation", "requests", "errors", "ok/s", "p50 ms", "p99 ms", "statuses", "server CPU ms/req"),
         rows,
         caption=caption,
     )

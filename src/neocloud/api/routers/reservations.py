@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from neocloud.api.deps import Auth, Control, Gates, IdempotencyKey, Paging
+from neocloud.api.deps import Auth, Gates, IdempotencyKey, Paging
 from neocloud.control.app.views import Page, QuoteView, ReservationRequest, ReservationView
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.products import State
@@ -38,8 +38,8 @@ def _request(body: ReservationCreate) -> ReservationRequest:
     response_model=QuoteOut,
     summary="Price a reservation and find the earliest start at which it fits",
 )
-async def quote(body: ReservationCreate, cp: Control, auth: Auth) -> QuoteView:
-    return await auth.run(lambda caller: cp.reservations.quote(caller, _request(body)))
+async def quote(body: ReservationCreate, auth: Auth) -> QuoteView:
+    return await auth.read(lambda caller: auth.control.reservations.quote(caller, _request(body)))
 
 
 @router.post(
@@ -49,33 +49,32 @@ async def quote(body: ReservationCreate, cp: Control, auth: Auth) -> QuoteView:
     summary="Reserve GPUs for a time window (409 when they do not fit)",
 )
 async def reserve(
-    body: ReservationCreate, cp: Control, auth: Auth, gates: Gates, key: IdempotencyKey = None
+    body: ReservationCreate, auth: Auth, gates: Gates, key: IdempotencyKey = None
 ) -> ReservationView:
     def admit(caller: Principal) -> ReservationView:
         with gates.for_model(body.model):
-            return cp.reservations.reserve(caller, _request(body), key)
+            return auth.control.reservations.reserve(caller, _request(body), key)
 
     return await auth.run(admit)
 
 
 @router.get("", response_model=PageOut[ReservationOut], summary="List reservations")
 async def list_reservations(
-    cp: Control,
     auth: Auth,
     paging: Paging,
     state: Annotated[State | None, Query(description="only this state")] = None,
 ) -> Page[ReservationView]:
-    return await auth.run(lambda caller: cp.reservations.list_reservations(caller, paging, state))
+    return await auth.read(lambda caller: auth.control.reservations.list_reservations(caller, paging, state))
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut, summary="One reservation")
-async def get_reservation(cp: Control, auth: Auth, reservation_id: ReservationId) -> ReservationView:
-    return await auth.run(lambda caller: cp.reservations.get_reservation(caller, reservation_id))
+async def get_reservation(auth: Auth, reservation_id: ReservationId) -> ReservationView:
+    return await auth.read(lambda caller: auth.control.reservations.get_reservation(caller, reservation_id))
 
 
 @router.post("/{reservation_id}/cancel", response_model=ReservationOut, summary="Cancel a reservation")
-async def cancel_reservation(cp: Control, auth: Auth, reservation_id: ReservationId) -> ReservationView:
-    return await auth.run(lambda caller: cp.reservations.cancel_reservation(caller, reservation_id))
+async def cancel_reservation(auth: Auth, reservation_id: ReservationId) -> ReservationView:
+    return await auth.run(lambda caller: auth.control.reservations.cancel_reservation(caller, reservation_id))
 
 
 @router.post(
@@ -85,10 +84,9 @@ async def cancel_reservation(cp: Control, auth: Auth, reservation_id: Reservatio
 )
 async def extend_reservation(
     body: ReservationExtend,
-    cp: Control,
     auth: Auth,
     reservation_id: ReservationId,
 ) -> ReservationView:
     return await auth.run(
-        lambda caller: cp.reservations.extend_reservation(caller, reservation_id, body.hours)
+        lambda caller: auth.control.reservations.extend_reservation(caller, reservation_id, body.hours)
     )

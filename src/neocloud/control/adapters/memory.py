@@ -326,6 +326,13 @@ class MemoryUnitOfWork:
     ) -> list[GpuBooking]:
         return find_bookings(self._t, model, start, end, nodes)
 
+    def bookings_yielding(
+        self, model: str, start: datetime, now: datetime
+    ) -> tuple[list[GpuBooking], set[str]]:
+        spot = {a.id for a in self.live_allocations(None, model, now, None, product=Product.SPOT)}
+        found = self.bookings(model, start, None)
+        return found, {b.allocation_id for b in found if b.allocation_id in spot}
+
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
         booked = self.booked(model, start, end)
         held = booked.holding(micros(start), micros(end))

@@ -332,6 +332,14 @@ class UnitOfWork(Protocol):
         windows included (as bookings of all the node's GPUs under the window's id)."""
         ...
 
+    def bookings_yielding(
+        self, model: str, start: datetime, now: datetime
+    ) -> tuple[list[GpuBooking], set[str]]:
+        """`bookings(model, start, None)`, and the ids among their allocations of the live spot ones not
+        ended by `now` (they yield their GPUs after the notice period): what a quote reads, in one
+        statement on SQL."""
+        ...
+
     def taken(self, model: str, start: datetime, end: datetime) -> dict[str, set[int]]:
         """The GPU slots of each `model` node booked at some instant of [start, end) (nodes with none
         are absent): what `bookings(model, start, end)` says a bounded placement needs, in one row per

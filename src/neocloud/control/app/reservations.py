@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from neocloud.control.app import admission, admit, audit, present
-from neocloud.control.app.access import request_tenant, resolve_project, visible_allocation
+from neocloud.control.app import admission, admit, audit, present, quotes
+from neocloud.control.app.access import request_tenant, visible_allocation
 from neocloud.control.app.allocations import finish
 from neocloud.control.app.deps import (
     BOOKING_HORIZON,
@@ -20,7 +20,6 @@ from neocloud.control.app.deps import (
     checked_page,
     next_cursor,
 )
-from neocloud.control.app.ports import UnitOfWork
 from neocloud.control.app.views import (
     CalendarSlot,
     CalendarView,
@@ -31,13 +30,11 @@ from neocloud.control.app.views import (
     ReservationView,
 )
 from neocloud.control.domain import calendar
-from neocloud.control.domain.allocations import Allocation
 from neocloud.control.domain.shapes import Shape, Window, minor_text, total_minor, validate
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.audit import Action
-from neocloud.kernel.errors import Conflict, InvalidInput, QuotaExceeded
+from neocloud.kernel.errors import Conflict, InvalidInput
 from neocloud.kernel.gpus import gpu_model
-from neocloud.kernel.ids import AllocationId
 from neocloud.kernel.periods import require_utc
 from neocloud.kernel.products import MAX_HOURS, Product, State
 
@@ -78,12 +75,7 @@ class ReservationService:
         )
         total = total_minor(unit, request.gpus, request.hours)
         duration = window.end - window.start
-        with self._deps.uow(read_only=True) as uow:
-            refused = _quota_refusal(uow, principal, request, model.name, window, now)
-        if refused is not None:
-            fit = calendar.Fit(None, None, {"quota": 0}, refused.message)
-        else:
-            fit = admission.earliest(self._deps, model, shape, request.gpus, window.start, duration, now)
+        fit = quotes.fit(self._deps, principal, request, model, shape, window, now)
         return QuoteView(
             model.name,
             request.gpus,
@@ -241,37 +233,3 @@ class ReservationService:
         return CalendarView(
             m.name, s.value, [CalendarSlot(x.start, x.end, x.free_gpus, x.max_request_gpus) for x in slots]
         )
-
-
-def _quota_refusal(
-    uow: UnitOfWork,
-    principal: Principal,
-    request: ReservationRequest,
-    model: str,
-    window: Window,
-    now: datetime,
-) -> QuotaExceeded | None:
-    """What the quota says of the quoted request over its asked window (None: nothing against it), by
-    the same check admission makes. A token without a tenant that names no project quotes for no one."""
-    if principal.tenant_id is None and request.project is None:
-        return None
-    if principal.tenant_id is not None and not any(q.model == model for q in uow.quotas(principal.tenant_id)):
-        return None  # no quota on the model: nothing to check (and no project to resolve)
-    project = resolve_project(uow, principal, request.project)
-    asked = Allocation(
-        AllocationId("quote"),
-        project.tenant_id,
-        project.id,
-        Product.RESERVED,
-        model,
-        request.gpus,
-        window.start,
-        window.end,
-        State.REQUESTED,
-        now,
-    )
-    try:
-        admission.check_quota(uow, asked)
-    except QuotaExceeded as refused:
-        return refused
-    return None

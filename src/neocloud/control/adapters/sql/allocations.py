@@ -64,11 +64,11 @@ class AllocationRows(Connected):
         limit: int,
     ) -> tuple[list[Allocation], int]:
         a = t.allocations.c
-        q = select(t.allocations).where(a.product.in_([p.value for p in products]))
+        q = select(t.allocations).where(_one_of(a.product, [p.value for p in products]))
         if tenant_id is not None:
             q = q.where(a.tenant_id == tenant_id)
         if states is not None:
-            q = q.where(a.state.in_([s.value for s in states]))
+            q = q.where(_one_of(a.state, [s.value for s in states]))
         rows, total = self._page(q, a.id, after, limit)
         return [to_alloc(r) for r in rows], total
 
@@ -160,3 +160,9 @@ class AllocationRows(Connected):
             )
             for r in rows
         ]
+
+
+def _one_of(column: Any, values: list[str]) -> Any:
+    """`column = value` for one value: an IN list is an expanding parameter, which SQLAlchemy renders
+    anew on every execution (a tenth of a list request's CPU time)."""
+    return column == values[0] if len(values) == 1 else column.in_(values)

@@ -27,6 +27,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 
 from neocloud.control.adapters.sql.allocations import AllocationRows
+from neocloud.control.adapters.sql.availability import AvailabilityRows
 from neocloud.control.adapters.sql.booked import BookedRows
 from neocloud.control.adapters.sql.capacity import CapacityRows
 from neocloud.control.adapters.sql.tenancy import TenancyRows
@@ -51,7 +52,7 @@ class SqlStore:
         return SqlUnitOfWork(self.engine, read_only=read_only, writer=None if read_only else self._writer)
 
 
-class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows, BookedRows):
+class SqlUnitOfWork(TenancyRows, CapacityRows, AllocationRows, AvailabilityRows, BookedRows):
     """One unit of work: a connection and its transaction (`with`), committed by `commit()`."""
 
     @property
