@@ -143,7 +143,12 @@ class NodeControl(Protocol):
 
 class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-        """POST `body`; (status code, "") or (None, why it failed). Never raises for network errors."""
+        """POST `body`; (status code, "") or (None, why it failed). Never raises for network errors.
+        The host is resolved once per call and the connection goes to an address it checked."""
+        ...
+
+    def refused(self, url: str) -> str | None:
+        """Why the destination policy refuses `url`'s host as it resolves now; None when allowed."""
         ...
 
 
