@@ -13,6 +13,7 @@ from datetime import datetime
 
 from neocloud.control.app.admission import load_fleet
 from neocloud.control.app.deps import Deps
+from neocloud.control.app.placement_timing import REPLACEMENT, TimedPlacer
 from neocloud.control.app.ports import Grant, UnitOfWork
 from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.calendar import READY, snapshot
@@ -197,7 +198,9 @@ class NodeControl:
             req = Request(
                 gpus=per_node, nodes=len(moving), models=frozenset({alloc.model}), within=Level.NVLINK
             )
-            verdict = self._deps.placer.place(req, cap, random.Random(f"{allocation_id}:{failed}"))
+            timed = TimedPlacer(self._deps.placer)
+            verdict = timed.place(req, cap, random.Random(f"{allocation_id}:{failed}"))
+            self._deps.placement_timings.observe(REPLACEMENT, timed.seconds)
             if not isinstance(verdict, Placement):
                 return None
             target = [fleet.nodes[s.node].id for s in verdict.shares]
