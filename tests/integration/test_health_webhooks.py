@@ -4,10 +4,12 @@ delivery status visible to the tenant and to no other; and /metrics."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +190,54 @@ def test_the_pinned_address_rules_cover_mapped_numeric_and_unresolvable_hosts() 
         assert code is None and "non-public" in why, target
     code, why = HttpWebhookSender(resolver=FlippingResolver([])).post("http://nowhere.test/x", b"{}", {})
     assert code is None and "cannot resolve" in why
+
+
+TLS = Path(__file__).parent / "webhook_tls"
+
+
+@pytest.fixture
+def tls_receiver() -> Iterator[tuple[Receiver, list[str | None], int]]:
+    """An https receiver on 127.0.0.1 whose certificate names hooks.acme.test only, recording the SNI."""
+    state, names = Receiver(), []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.got.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "hook.pem", TLS / "hook.key")
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment]
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, names, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_https_delivery_pinned_to_the_address_verifies_the_certificate_of_the_name(
+    tls_receiver: tuple[Receiver, list[str | None], int],
+) -> None:
+    state, names, port = tls_receiver
+    trust = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
+    dns = FlippingResolver(["127.0.0.1"])
+    sender = HttpWebhookSender(allow_private=True, resolver=dns, verify=trust)
+    code, why = sender.post(
+        f"https://hooks.acme.test:{port}/hook", b"{}", {"Content-Type": "application/json"}
+    )
+    assert (code, why) == (204, "")
+    assert names == ["hooks.acme.test"]  # SNI is the name, though the connection went to 127.0.0.1
+    assert state.got[-1][0]["Host"] == f"hooks.acme.test:{port}"
+    # the certificate names hooks.acme.test only: a name it does not carry fails verification
+    other = HttpWebhookSender(allow_private=True, resolver=FlippingResolver(["127.0.0.1"]), verify=trust)
+    code, why = other.post(f"https://other.acme.test:{port}/hook", b"{}", {})
+    assert code is None and "CERTIFICATE_VERIFY_FAILED" in why

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,10 +52,12 @@ class HttpWebhookSender:
         allow_private: bool = False,
         timeout_s: float = TIMEOUT_S,
         resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """`verify`: the TLS trust for https receivers (True: the system's CAs, as httpx does)."""
         self._allow_private = allow_private
         self._resolve = resolver
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False, verify=verify)
 
     def refused(self, url: str) -> str | None:
         """Why the policy refuses `url`'s host as it resolves now (None: allowed, or it does not resolve
