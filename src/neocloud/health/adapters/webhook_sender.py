@@ -35,14 +35,16 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def refused_address(address: str, *, allow_private: bool) -> str | None:
     """Why the policy refuses `address` (None: allowed): anything not globally routable (private,
-    loopback, link-local and cloud metadata, shared, reserved, multicast) unless private is allowed."""
+    loopback, link-local and cloud metadata, shared, reserved, multicast) unless private is allowed.
+    The reason never names the address: it reaches the tenant (delivery status, a 400 on subscribing),
+    and what an internal name resolves to is the operator's to know."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return f"{address!r} is not an IP address"
     if allow_private or (ip.is_global and not ip.is_multicast):
         return None
-    return f"non-public address ({ip})"
+    return "non-public address"  # not which: the tenant reads this, and the operator's DNS is not theirs
 
 
 class HttpWebhookSender:
