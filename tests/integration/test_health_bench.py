@@ -39,18 +39,23 @@ def test_bench_health_calibrate_json_names_each_figure_with_its_profile_and_verd
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["mix"]["chi2"] < doc["mix"]["chi2_critical_999"]
-    verdicts = {(m["profile"], m["job_gpus"]): m["within_2_se"] for m in doc["job_mtbf"]}
+    verdicts = {(m["profile"], m["job_gpus"]): m["within"] for m in doc["job_mtbf"]}
     assert verdicts == {
         ("llama3", 16_384): True,
-        ("rsc1", 8): False,
-        ("rsc1", 1_024): False,
         ("rsc1", 16_384): True,
+        ("rsc1", 131_072): True,
+        ("rsc-jobs", 8): True,
+        ("rsc-jobs", 1_024): True,
     }
+    fit = doc["rsc_jobs_fit"]
+    assert fit["residual_pct"] == {"8": -6.02, "1024": 6.4}
+    assert fit["per_1000_node_days"] == 22.306 and fit["rsc1_per_1000_node_days"] == 6.5
 
 
-def test_bench_health_runs_on_the_rsc1_profile_and_refuses_an_unknown_one() -> None:
+def test_bench_health_runs_on_the_research_cluster_profiles_and_refuses_an_unknown_one() -> None:
     _register()
     base = ["bench", "health", "--days", "2", "--repeats", "1", "--seed", "3", "--json"]
     assert CliRunner().invoke(app, [*base, "--profile", "rsc1"]).exit_code == 0
+    assert CliRunner().invoke(app, [*base, "--profile", "rsc-jobs"]).exit_code == 0
     bad = CliRunner().invoke(app, [*base, "--profile", "nope"])
     assert bad.exit_code != 0 and "unknown failure profile" in bad.output

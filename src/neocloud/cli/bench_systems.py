@@ -195,7 +195,7 @@ def health_command(
     seed: int = typer.Option(1, "--seed", help="first seed of the fault injector"),
     repeats: int = typer.Option(5, "--repeats", min=1, max=50, help="seeds per setting; figures are medians"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
-    profile: str = typer.Option("llama3", "--profile", help="failure profile: llama3 or rsc1"),
+    profile: str = typer.Option("llama3", "--profile", help="failure profile: llama3, rsc1 or rsc-jobs"),
     calibrate: bool = typer.Option(
         False, "--calibrate", help="only the injector's calibration against each profile's published figures"
     ),
@@ -239,6 +239,7 @@ def health_command(
 
 def _calibration(as_json: bool) -> None:
     from neocloud.bench.health_calibration import CHI2_7DF_999, calibration
+    from neocloud.kernel import reference as ref
 
     cal = calibration()
     if as_json:
@@ -252,16 +253,19 @@ def _calibration(as_json: bool) -> None:
         f"{CHI2_7DF_999}); z = (summed - expected) / sqrt(expected)",
     )
     print_table(
-        "job mean time between failures, per profile against its source's figures",
+        f"job mean time between failures, each figure against the profile of its own population "
+        f"(injector: {cal.seeds} seeds summed)",
         (
             "profile",
             "job GPUs",
             "published",
             "model",
-            "measured ± SE",
-            "failures",
-            "within 2 SE",
-            "figure from",
+            "resid.",
+            "injector ± SE",
+            "fails",
+            "z",
+            "ok",
+            "figure",
         ),
         [
             (
@@ -269,21 +273,49 @@ def _calibration(as_json: bool) -> None:
                 m.job_gpus,
                 _hours(m.published_hours),
                 _hours(m.model_hours),
+                f"{100 * m.residual:+.1f} %",
                 f"{_hours(m.measured_hours)} ± {_hours(m.standard_error_hours)}",
                 m.failures,
+                f"{m.z:+.2f}",
                 "yes" if m.within else "NO",
                 m.published_by,
             )
             for m in cal.mtbf
         ],
-        caption="model = 24 h / (job GPUs x the profile's failures per GPU-day); rsc1 = Kokolis et al.'s "
-        "MTTF = 1/(N_nodes r_f), r_f 6.50 per 1,000 node-days: it gives the 1.8 h at 16,384 GPUs, not the "
-        "≈47 d / ≈8 h (those imply 21-23 per 1,000 node-days; docs/health.md, Calibration)",
+        caption="model = 24 h / (job GPUs x the profile's failures per GPU-day); resid. = model / published - 1; "
+        "z = (injector - model) / SE, SE = injector / sqrt(failures); ok = |z| <= 2 and |resid.| <= 10 % "
+        "(2 SE of a 400-failure sample)",
+    )
+    fit, rsc1_r = cal.fit, float(ref.META_RSC1_FAILURES_PER_1000_NODE_DAYS)
+    print_table(
+        "rsc-jobs: one rate for the two job MTTFs measured on the research clusters",
+        (
+            "job GPUs",
+            "published",
+            "implied r (per 1,000 node-days)",
+            "rsc-jobs model",
+            "residual",
+            "rsc1 model",
+        ),
+        [
+            (
+                g,
+                _hours(ref.META_RSC_JOB_MTTF_MEASURED_HOURS[g]),
+                f"{fit.implied[g]:.2f}",
+                _hours(fit.model_hours(g)),
+                f"{100 * fit.residuals[g]:+.1f} %",
+                _hours(24_000 / (rsc1_r * g / fit.gpus_per_node)),
+            )
+            for g in fit.implied
+        ],
+        caption=f"r = geometric mean of the implied rates = {fit.per_1000_node_days:.2f} per 1,000 node-days "
+        f"(least squares on log MTTF, one parameter, two points), {fit.per_1000_node_days / rsc1_r:.1f}x RSC-1's "
+        f"r_f of {rsc1_r:.2f} behind the 1.8 h projection; docs/health.md, Calibration",
     )
 
 
 def _hours(h: float) -> str:
-    return f"{h / 24:.1f} d" if h >= 48 else f"{h:.1f} h"
+    return f"{h / 24:.1f} d" if h >= 48 else f"{h:.2f} h"
 
 
 def provision(

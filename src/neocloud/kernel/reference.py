@@ -434,3 +434,16 @@ SLURM_MAX_NODES_PER_CONTROLLER: Final = 65_536
 # imply 21.3 and 23.4 failures per 1,000 node-days: not the same rate (docs/health.md, "Calibration").
 META_RSC1_FAILURES_PER_1000_NODE_DAYS: Final = "6.50"
 META_RSC_GPUS_PER_NODE: Final = 8
+
+# Job interruptions measured on Meta's research clusters (issue #10's job-MTBF calibration; the `rsc-jobs`
+# failure profile). Kokolis et al., "Revisiting Reliability in Large-Scale Machine Learning Research
+# Clusters" (HPCA 2025, arXiv 2410.21680), 11 months of RSC-1 and RSC-2, 4 million jobs, >150 million
+# A100 GPU-hours. The paper reports job MTTF 47.7 days at 8 GPUs and 7.9 hours at 1,024 GPUs (measured on
+# the clusters' jobs), and projects 1.8 h at 16,384 GPUs and 0.23 h at 131,072 GPUs from its model
+# MTTF = 1 / (N_nodes x r_f) at RSC-1's r_f (1,000 / (6.50 x 16,384) days = 0.225 h); r_f for RSC-2 is
+# 2.34 per 1,000 node-days. REFERENCE.md rounds the same figures (≈47 d, ≈8 h, ≈1.8 h). The figures are
+# as quoted by secondary sources that cite the paper (its body was not readable here; docs/health.md,
+# "Calibration"): which failure categories the measured MTTFs count could not be checked.
+META_RSC_JOB_MTTF_MEASURED_HOURS: Final[dict[int, float]] = {8: 47.7 * 24, 1_024: 7.9}
+META_RSC_JOB_MTTF_PROJECTED_HOURS: Final[dict[int, float]] = {16_384: 1.8, 131_072: 0.23}
+META_RSC2_FAILURES_PER_1000_NODE_DAYS: Final = "2.34"

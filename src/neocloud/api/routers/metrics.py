@@ -99,7 +99,8 @@ class HealthCollector(Collector):
 
 
 class PlacementCollector(Collector):
-    """`neocloud_placement_decision_seconds{product}`: admission's time in the placer per decision."""
+    """`neocloud_placement_decision_seconds{product}`: time in the placer per decision (an admission, all
+    its claim rounds; or a replacement's move to another NVLink domain, product="replacement")."""
 
     def __init__(self, app: FastAPI) -> None:
         self._app = app
@@ -109,7 +110,7 @@ class PlacementCollector(Collector):
         timings = getattr(getattr(control, "deps", None), "placement_timings", None)
         hist = HistogramMetricFamily(
             "neocloud_placement_decision_seconds",
-            "Placement decision latency (time in the placer, no database), by product",
+            "Placement decision latency (time in the placer, no database), by product or replacement",
             labels=["product"],
         )
         if timings is not None:

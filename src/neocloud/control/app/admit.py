@@ -148,6 +148,24 @@ BACKOFF_S = 0.002  # doubled each round it backs off: at most ~1 s in all
 def _claimed_decision(
     uow: UnitOfWork, deps: Deps, req: AdmissionRequest, model: GpuModel, now: datetime, rng: random.Random
 ) -> Admission | Unschedulable:
+    """The claim rounds below, timed as one decision: one observation of the placement latency
+    histogram per admission, whatever the rounds it took."""
+    timed = TimedPlacer(deps.placer)
+    try:
+        return _claim_rounds(uow, deps, timed, req, model, now, rng)
+    finally:
+        deps.placement_timings.observe(req.product.value, timed.seconds)
+
+
+def _claim_rounds(
+    uow: UnitOfWork,
+    deps: Deps,
+    timed: TimedPlacer,
+    req: AdmissionRequest,
+    model: GpuModel,
+    now: datetime,
+    rng: random.Random,
+) -> Admission | Unschedulable:
     """Decide, then lock the nodes the decision books and check that nothing was booked on them since
     it read the bookings; decide again if it was.
 
@@ -159,7 +177,6 @@ def _claimed_decision(
     excluded: set[str] = set()
     for round_ in range(CLAIM_ROUNDS):
         last = round_ == CLAIM_ROUNDS - 1
-        timed = TimedPlacer(deps.placer)
         verdict = decide(
             uow,
             timed,
@@ -176,7 +193,6 @@ def _claimed_decision(
             fleets=deps.fleets,
             excluded=None if last else excluded,
         )
-        deps.placement_timings.observe(req.product.value, timed.seconds)
         if not isinstance(verdict, Admission):
             if excluded and not last:
                 excluded = set()  # the nodes others hold may be the only fit: look again once they commit

@@ -1,10 +1,16 @@
-"""Placement decision latency: the time admission spends in the placer (no database reads, no
+"""Placement decision latency: the time a decision spends in the placer (no database reads, no
 persistence), one observation per decision, by product. The metrics adapter (`api/routers/metrics.py`)
 reads `PlacementTimings.snapshot()` at scrape time as the `neocloud_placement_decision_seconds`
 histogram; nothing here does I/O.
 
+- An admission is one decision however many claim rounds it took (`control/app/admit.py`): the
+  placer's time summed over its rounds, labelled by product (reserved, on-demand, spot).
+- A replacement that moves an allocation's nodes to another NVLink domain (`replacement.py`,
+  `move_domain`) is a decision labelled `replacement`. A swap onto a listed spare calls no placer
+  (it walks the health context's candidates, each a store read), so it is not observed.
+
     timed = TimedPlacer(deps.placer)
-    verdict = decide(uow, timed, ...)
+    verdict = decide(uow, timed, ...)   # may call the placer several times
     deps.placement_timings.observe("reserved", timed.seconds)
 """
 
@@ -18,6 +24,8 @@ from dataclasses import dataclass, field
 from neocloud.fleet.capacity import Capacity
 from neocloud.placement.framework import Placer, Verdict
 from neocloud.placement.request import Request
+
+REPLACEMENT = "replacement"  # the product label of replacement decisions
 
 # Seconds: a decision on the demo fleet takes ≈0.1 ms, on 100k nodes tens of ms.
 BUCKETS: tuple[float, ...] = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from neocloud.control.app.admission import load_fleet
 from neocloud.control.app.deps import Deps
+from neocloud.control.app.placement_timing import REPLACEMENT, TimedPlacer
 from neocloud.control.app.ports import Grant, ProvisionError, UnitOfWork
 from neocloud.control.domain.allocations import Allocation, GpuBooking
 from neocloud.control.domain.calendar import READY, snapshot
@@ -43,6 +44,9 @@ class NodeControl:
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
+        # node -> GPU model. Nodes are only ever added, never removed or changed (the stores have no
+        # such write), so an entry never goes stale; a node not in it costs one read of the node table.
+        self._models: dict[NodeId, str] = {}
 
     def nodes(self) -> list[Node]:
         with self._deps.uow(read_only=True) as uow:
@@ -64,20 +68,40 @@ class NodeControl:
 
     def holders(self, node: NodeId, at: datetime) -> list[Holder]:
         """The live allocations with GPUs of `node` booked at or after `at`, by id."""
+        return self.holders_of([node], at)[node]
+
+    def holders_of(self, nodes: Sequence[NodeId], at: datetime) -> dict[NodeId, list[Holder]]:
+        """`holders` of each of `nodes` in one unit of work: one bookings read per GPU model, filtered
+        to those nodes, and one read per allocation found (NotFound for an unknown node)."""
+        asked = list(dict.fromkeys(nodes))
         with self._deps.uow(read_only=True) as uow:
-            found = next((n for n in uow.nodes() if n.id == node), None)
-            if found is None:
-                raise NotFound(f"node {node!r} not found")
-            counts: dict[str, int] = {}
-            for b in uow.bookings(found.model, at, None, nodes=[node]):
-                if not b.allocation_id.startswith("mnt_"):
-                    counts[b.allocation_id] = counts.get(b.allocation_id, 0) + 1
-            out = []
-            for alloc_id in sorted(counts):
+            models = self._models_of(uow, asked)
+            by_model: dict[str, list[NodeId]] = {}
+            for n in asked:
+                by_model.setdefault(models[n], []).append(n)
+            counts: dict[NodeId, dict[str, int]] = {n: {} for n in asked}
+            for model, members in sorted(by_model.items()):
+                for b in uow.bookings(model, at, None, nodes=members):
+                    if not b.allocation_id.startswith("mnt_"):
+                        mine = counts[NodeId(b.node_id)]
+                        mine[b.allocation_id] = mine.get(b.allocation_id, 0) + 1
+            live: dict[str, Allocation | None] = {}
+            for alloc_id in sorted({a for per in counts.values() for a in per}):
                 alloc = uow.get_allocation(alloc_id)
-                if alloc is not None and alloc.live:
-                    out.append(Holder(alloc, counts[alloc_id]))
+                live[alloc_id] = alloc if alloc is not None and alloc.live else None
+        out: dict[NodeId, list[Holder]] = {}
+        for n in asked:
+            found = [(live[a], k) for a, k in sorted(counts[n].items())]
+            out[n] = [Holder(alloc, k) for alloc, k in found if alloc is not None]
         return out
+
+    def _models_of(self, uow: UnitOfWork, nodes: Sequence[NodeId]) -> dict[NodeId, str]:
+        if any(n not in self._models for n in nodes):
+            self._models.update({n.id: n.model for n in uow.nodes()})
+        missing = [n for n in nodes if n not in self._models]
+        if missing:
+            raise NotFound(f"node {missing[0]!r} not found")
+        return {n: self._models[n] for n in nodes}
 
     def held_nodes(self, at: datetime) -> set[NodeId]:
         """Nodes with GPUs of a live allocation booked at or after `at`: `holders` for the whole fleet
@@ -170,7 +194,9 @@ class NodeControl:
             req = Request(
                 gpus=per_node, nodes=len(moving), models=frozenset({alloc.model}), within=Level.NVLINK
             )
-            verdict = self._deps.placer.place(req, cap, random.Random(f"{allocation_id}:{failed}"))
+            timed = TimedPlacer(self._deps.placer)
+            verdict = timed.place(req, cap, random.Random(f"{allocation_id}:{failed}"))
+            self._deps.placement_timings.observe(REPLACEMENT, timed.seconds)
             if not isinstance(verdict, Placement):
                 return None
             target = [fleet.nodes[s.node].id for s in verdict.shares]

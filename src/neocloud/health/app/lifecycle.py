@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from neocloud.control.app.replacement import Holder
 from neocloud.health.app.deps import HealthDeps
 from neocloud.health.app.spares import Evacuation, designate
 from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, NodeState
@@ -35,12 +36,13 @@ class Lifecycle:
         repairs, burn-in. Returns the events it made."""
         now = now or self._d.clock.now()
         made: list[NodeEvent] = []
-        for seen in self._d.store.all():
-            if not self._due(seen, now):
-                continue  # most nodes: in service, nothing timed (no read per node)
+        due = [seen for seen in self._d.store.all() if self._due(seen, now)]  # most nodes: not due
+        draining = [h.node for h in due if h.state is NodeState.DRAINING]
+        held = self._d.control.holders_of(draining, now) if draining else {}  # one read for all
+        for seen in due:
             h = self._d.store.get(seen.node) or seen  # an earlier step may have changed it (spares)
             try:
-                made.extend(self._step(h, now))
+                made.extend(self._step(h, now, held.get(h.node)))
             except Conflict:
                 continue  # another process moved this node meanwhile; its step is done or redone there
         return made
@@ -56,9 +58,10 @@ class Lifecycle:
             return h.until is not None and h.until <= now
         return False
 
-    def _step(self, h: NodeHealth, now: datetime) -> Iterable[NodeEvent]:
+    def _step(self, h: NodeHealth, now: datetime, holders: list[Holder] | None = None) -> Iterable[NodeEvent]:
         if h.state is NodeState.DRAINING:
-            holders = self._d.control.holders(h.node, now)
+            if holders is None:
+                holders = self._d.control.holders(h.node, now)
             live = [x for x in holders if x.allocation.start <= now]
             if not live or (h.until is not None and h.until <= now):
                 if live:

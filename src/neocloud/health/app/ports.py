@@ -131,6 +131,10 @@ class NodeControl(Protocol):
     def node_states(self) -> dict[str, str]: ...
     def set_node_states(self, states: dict[NodeId, str]) -> None: ...
     def holders(self, node: NodeId, at: datetime) -> list[Holder]: ...
+    def holders_of(self, nodes: Sequence[NodeId], at: datetime) -> dict[NodeId, list[Holder]]:
+        """`holders` of several nodes in one read (only those nodes' bookings)."""
+        ...
+
     def held_nodes(self, at: datetime) -> set[NodeId]:
         """Nodes with GPUs of a live allocation booked at or after `at` (one read for the fleet)."""
         ...
@@ -151,7 +155,12 @@ class NodeControl(Protocol):
 
 class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-        """POST `body`; (status code, "") or (None, why it failed). Never raises for network errors."""
+        """POST `body`; (status code, "") or (None, why it failed). Never raises for network errors.
+        The host is resolved once per call and the connection goes to an address it checked."""
+        ...
+
+    def refused(self, url: str) -> str | None:
+        """Why the destination policy refuses `url`'s host as it resolves now; None when allowed."""
         ...
 
 

@@ -50,6 +50,8 @@ class WebhookService:
             raise InvalidInput(
                 "a webhook URL is http(s)://host/… without credentials", details={"field": "url"}
             )
+        if self._sender is not None and (why := self._sender.refused(url)) is not None:
+            raise InvalidInput(f"webhook URL refused: {why}", details={"field": "url"})
         try:
             wanted = frozenset(NoticeKind(k) for k in kinds)
         except ValueError:
