@@ -25,6 +25,7 @@ from neocloud.control.app.views import (
 )
 from neocloud.kernel.errors import DomainError, InvalidInput, NotFound
 from neocloud.kernel.gpus import CATALOG
+from neocloud.kernel.products import State
 from neocloud.web import charts
 from neocloud.web.context import Form, SignedIn, Viewer, form_instant
 from neocloud.web.render import ConsoleRoute, page, redirect
@@ -87,8 +88,10 @@ def overview(who: SignedIn) -> Response:
     if who.is_operator_view:
         return redirect("/operator/fleet")
     now = who.control.deps.clock.now()
-    reservations = every(lambda p: who.control.reservations.list_reservations(who.principal, p))
-    instances = every(lambda p: who.control.instances.list_instances(who.principal, p))
+    # what the overview shows is live or failed: the rest of the history is on its own pages
+    shown = [State(x) for x in (*LIVE, "failed")]
+    reservations = every(lambda p: who.control.reservations.list_reservations(who.principal, p, states=shown))
+    instances = every(lambda p: who.control.instances.list_instances(who.principal, p, states=shown))
     held: dict[tuple[str, str], int] = defaultdict(int)
     for r in reservations:
         if r.state in HOLDING:

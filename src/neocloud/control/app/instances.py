@@ -6,6 +6,8 @@ free from now on. Admission is shared with reservations (`admit.admit`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from neocloud.control.app import admit, present
 from neocloud.control.app.access import request_tenant, visible_allocation
 from neocloud.control.app.allocations import finish
@@ -15,7 +17,7 @@ from neocloud.control.domain.shapes import Shape, total_minor
 from neocloud.control.domain.tenancy import Principal
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import gpu_model
-from neocloud.kernel.products import Product
+from neocloud.kernel.products import Product, State
 
 
 class InstanceService:
@@ -54,12 +56,15 @@ class InstanceService:
         alloc = admit.admit(self._deps, principal, request_, now)
         return present.instance_view(alloc)
 
-    def list_instances(self, principal: Principal, page: PageRequest | None = None) -> Page[InstanceView]:
+    def list_instances(
+        self, principal: Principal, page: PageRequest | None = None, *, states: Sequence[State] | None = None
+    ) -> Page[InstanceView]:
+        """The caller's on-demand and spot instances (every tenant's for operators), by id; of `states`."""
         p = checked_page(page)
         tenant = None if principal.sees_everything else (principal.tenant_id or "")
         with self._deps.uow(read_only=True) as uow:
             items, total = uow.list_allocations(
-                tenant, [Product.ON_DEMAND, Product.SPOT], None, p.cursor, p.limit
+                tenant, [Product.ON_DEMAND, Product.SPOT], states, p.cursor, p.limit
             )
         return Page([present.instance_view(a) for a in items], next_cursor(items, p.limit, total), total)
 

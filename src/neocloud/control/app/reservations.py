@@ -7,6 +7,7 @@ reconciler, outside any transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -122,10 +123,15 @@ class ReservationService:
         return present.reservation_view(alloc)
 
     def list_reservations(
-        self, principal: Principal, page: PageRequest | None = None, state: str | None = None
+        self,
+        principal: Principal,
+        page: PageRequest | None = None,
+        state: str | None = None,
+        *,
+        states: Sequence[State] | None = None,
     ) -> Page[ReservationView]:
+        """The caller's reservations (every tenant's for operators), by id; of `state` or of `states`."""
         p = checked_page(page)
-        states = None
         if state is not None:
             try:
                 states = [State(state)]
