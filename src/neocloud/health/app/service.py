@@ -30,7 +30,7 @@ from neocloud.health.domain.lifecycle import DrainMode, NodeEvent, NodeHealth, N
 from neocloud.health.domain.notices import Notice, NoticeKind
 from neocloud.health.domain.remediation import Quarantine, Record, Suspect, burn_in
 from neocloud.health.domain.sla import Outage
-from neocloud.kernel.errors import InvalidInput, NotFound
+from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.health import HealthObservation, RecommendedAction
 from neocloud.kernel.ids import AllocationId, NodeId
 
@@ -284,18 +284,15 @@ class HealthService(Lifecycle):
         allowed to fail the batch; a source that acknowledges hears that the batch was acted on only
         after it was, so a failed poll is reported again on the next."""
         seen = source.observe(self._d.clock.now())
-        known = set(self._d.store.get_many(o.node for o in seen))
-        usable: list[HealthObservation] = []
-        for o in seen:
-            if o.node not in known:
-                try:
-                    self._load(o.node)  # new to health (sync), or unknown
-                except NotFound:
-                    log.warning("health source reports node %s, which is not in the fleet: skipped", o.node)
-                    continue
-                known.add(o.node)
-            usable.append(o)
-        out = self.observe_all(usable)
+        missing = {o.node for o in seen} - set(self._d.store.get_many(o.node for o in seen))
+        if missing:  # new to health (added since the last sync), or not in the fleet: one read tells
+            fleet = {n.id for n in self._d.control.nodes()}
+            if missing & fleet:
+                self.sync()
+            for node in sorted(missing - fleet):
+                log.warning("health source reports node %s, which is not in the fleet: skipped", node)
+            seen = [o for o in seen if o.node not in missing - fleet]
+        out = self.observe_all(seen)
         if isinstance(source, AcknowledgedSource):
             source.acknowledge()
         return out
