@@ -34,8 +34,8 @@ from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 from neocloud.placement import policies
 from neocloud.placement.engine import place
-from neocloud.placement.framework import Placement
-from neocloud.placement.workload import Workload
+from neocloud.placement.framework import Placement, Policy
+from neocloud.placement.workload import TYPICAL_COVERAGE, Workload
 from neocloud.traces import openb
 
 if TYPE_CHECKING:
@@ -183,6 +183,18 @@ def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: 
     return out
 
 
+def planned_policy(policy_name: str, pods: Sequence[openb.OpenbPod], workload: Workload) -> Policy:
+    """The policy called `policy_name`, planning for the request distribution it asks for: the
+    artifact's baselines plan for its "typical pods" (`workload`, 95 % coverage); a policy whose
+    `extra["planning_coverage"]` names another coverage (neocloud's `default`: every shape of the list)
+    is rebuilt for the shapes of `pods` with that coverage."""
+    policy = policies.get_policy(policy_name, workload)
+    coverage = policy.extra.get("planning_coverage")
+    if isinstance(coverage, float) and coverage != TYPICAL_COVERAGE:
+        policy = policies.get_policy(policy_name, Workload.from_requests((p.request for p in pods), coverage))
+    return policy
+
+
 def run_seed(
     policy_name: str, fleet: Fleet, pods: Sequence[openb.OpenbPod], workload: Workload, seed: int
 ) -> SeedRun:
@@ -190,7 +202,7 @@ def run_seed(
     gpu_milli = [p.gpu_milli for p in pods]
     capacity_milli = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity_milli, seed)
-    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
+    policy = with_artifact_ties(planned_policy(policy_name, pods, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     arrived = np.empty(len(order), dtype=np.int64)
