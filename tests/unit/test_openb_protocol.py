@@ -121,6 +121,7 @@ def test_ties_go_to_the_first_node_of_one_seeded_order_as_in_the_artifact():
 
 
 def test_default_plans_for_every_shape_of_the_list_and_fgd_for_the_typical_ones():
+    from neocloud.bench.openb_ties import planned_policy
     from neocloud.placement.workload import Shape, Workload
     from neocloud.traces.openb import OpenbPod
 
@@ -130,5 +131,5 @@ def test_default_plans_for_every_shape_of_the_list_and_fgd_for_the_typical_ones(
     typical = Workload.from_requests(p.request for p in pods)
     assert Shape.of(rare.request) not in typical.shapes
     for name, plans_for_rare in (("default", True), ("fgd", False)):
-        frag = bench.planned_policy(name, pods, typical).extra["fragmentation"]
+        frag = planned_policy(name, pods, typical).extra["fragmentation"]
         assert (Shape.of(rare.request) in frag.workload.shapes) is plans_for_rare

@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.bench.openb_ties import with_artifact_ties
+from neocloud.bench.openb_ties import planned_policy, with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.reference import OPENB_ARRIVAL_INFLATION, OPENB_PUBLISHED, OPENB_SEEDS
 from neocloud.placement import policies
 from neocloud.placement.engine import place
-from neocloud.placement.framework import Placement, Policy
-from neocloud.placement.workload import TYPICAL_COVERAGE, Workload
+from neocloud.placement.framework import Placement
+from neocloud.placement.workload import Workload
 from neocloud.traces import openb
 
 if TYPE_CHECKING:
@@ -181,18 +181,6 @@ def unallocated_curve(arrived_pct: FloatArray, allocated_pct: FloatArray, grid: 
         if sel.any():
             out[i] = 100.0 - allocated_pct[sel].mean()
     return out
-
-
-def planned_policy(policy_name: str, pods: Sequence[openb.OpenbPod], workload: Workload) -> Policy:
-    """The policy called `policy_name`, planning for the request distribution it asks for: the
-    artifact's baselines plan for its "typical pods" (`workload`, 95 % coverage); a policy whose
-    `extra["planning_coverage"]` names another coverage (neocloud's `default`: every shape of the list)
-    is rebuilt for the shapes of `pods` with that coverage."""
-    policy = policies.get_policy(policy_name, workload)
-    coverage = policy.extra.get("planning_coverage")
-    if isinstance(coverage, float) and coverage != TYPICAL_COVERAGE:
-        policy = policies.get_policy(policy_name, Workload.from_requests((p.request for p in pods), coverage))
-    return policy
 
 
 def run_seed(

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neocloud.bench.openb import planned_policy
-from neocloud.bench.openb_ties import with_artifact_ties
+from neocloud.bench.openb_ties import planned_policy, with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
