@@ -165,3 +165,13 @@ def test_without_the_stranding_rule_the_lean_node_is_not_avoided():
 def test_default_plans_for_every_shape_and_the_baselines_for_the_typical_ones():
     assert get_policy("default").extra["planning_coverage"] == 1.0
     assert "planning_coverage" not in get_policy("fgd").extra
+
+
+def test_default_counts_no_stranded_gpus_when_requests_are_bound_to_gpu_models():
+    from neocloud.placement.default import DefaultScore
+    from neocloud.placement.fgd import Fragmentation
+
+    bound = Workload((Shape(1, 1000, 8_000), Shape(1, 1000, 8_000, ("T4",))), (0.5, 0.5))
+    free = Workload((Shape(1, 1000, 8_000),), (1.0,))
+    assert DefaultScore(Fragmentation(bound), bound, frozenset({"stranded-gpus"})).stranded is None
+    assert DefaultScore(Fragmentation(free), free, frozenset({"stranded-gpus"})).stranded is not None

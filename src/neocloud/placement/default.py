@@ -17,7 +17,14 @@ distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/100
    they add. FGD sees CPU only through each shape's all-or-nothing fit; near full load the GPUs that
    go unused are on nodes whose CPU ran out (openb multigpu40*, seed 42, previous `default`: at the end
    232 nodes had a free GPU and under 4 free CPUs, and one-GPU pods failed from 97 % arrived), and this
-   term keeps CPU-hungry requests (CPU-only ones included) off nodes whose GPUs need that CPU.
+   term keeps CPU-hungry requests (CPU-only ones included) off nodes whose GPUs need that CPU. The
+   term treats the fleet's GPUs as one resource (a GPU anywhere serves any GPU request). When some
+   requests may use only some GPU models they are not, and the term moves load across models by CPU
+   balance alone: it pulls requests that could go anywhere onto the CPU-poor nodes of the scarce
+   models (openb's P100 and V100 nodes), and the requests bound to those models fail (gpuspec25*,
+   seed 42: 1.35 x FGD with the term, 0.96 without; gpuspec33* 1.08 and 0.90). So the term is off for
+   a workload with model-bound GPU requests. Counting only stranding that grows (no pull) was
+   measured and is not enough (gpuspec25* 1.07, cpu250* 1.03).
 3. Keep whole nodes whole (`whole-nodes`): never break a wholly free node while a partly used node
    scoring as highly fits the request (whole nodes are what multi-GPU jobs and whole-node requests need).
 4. For a GPU-sharing request, the exact growth (`sharing-growth`): a sharing request takes a fraction
@@ -98,6 +105,11 @@ RULES: frozenset[str] = frozenset(
 OPTIONAL_RULES: frozenset[str] = frozenset({"gpu-by-fragmentation", "exact-all"})
 
 
+def _binds_models(workload: Workload | None) -> bool:
+    """Whether some GPU request of the workload may use only some GPU models."""
+    return workload is not None and any(s.gpus and s.models is not None for s in workload.shapes)
+
+
 class DefaultScore:
     """The rules in one vectorised pass over the candidates: FGD's growth is computed once and read
     both quantised (the score) and exact (the sharing tie-break), instead of by two scorers."""
@@ -107,8 +119,8 @@ class DefaultScore:
     def __init__(self, frag: Fragmentation, workload: Workload | None, rules: frozenset[str]) -> None:
         self.frag = frag
         self.stranded = StrandedGpuGrowth(workload) if "stranded-gpus" in rules else None
-        if self.stranded is not None and self.stranded.cpu_per_gpu <= 0:
-            self.stranded = None  # the workload asks no CPU of its GPUs: nothing can be stranded
+        if self.stranded is not None and (self.stranded.cpu_per_gpu <= 0 or _binds_models(workload)):
+            self.stranded = None  # nothing to strand, or GPUs of different models are not one resource
         self.preserve = PreserveWholeNodes() if "whole-nodes" in rules else None
         self.exact = "sharing-growth" in rules
         self.exact_all = "exact-all" in rules
