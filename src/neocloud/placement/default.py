@@ -8,7 +8,7 @@ distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/100
 1. Plan for every shape (`all-shapes`). The FGD artifact measures fragmentation against its "typical
    pods", the most frequent shapes covering 95 % of the requests. Frequency is by count, and the rare
    shapes it drops are the large ones: on the default openb list every 2-, 4- and 8-GPU pod shape is
-   dropped (75 of 7,439 pods, but 7 % of the GPU request), so FGD never keeps room for them.
+   dropped (75 of 8,152 pods, but 7.3 % of the GPU request), so FGD never keeps room for them.
    `default` plans for all the shapes the list holds (`PLANNING_COVERAGE` = 1: no threshold to choose).
 2. Count GPUs stranded for lack of CPU (`stranded-gpus`). Δ becomes FGD's growth plus the growth of
    the node's GPU capacity that its free CPU can no longer serve at the workload's CPU per GPU (the
@@ -31,7 +31,7 @@ distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/100
    of one GPU, so the nodes it could go to differ by fractions of one quantisation step (≈40 milli-GPU
    near Δ = 0), which the integer score throws away; the unquantised Δ is the same measure, so it is
    the natural tie-break. (Whole-GPU requests move Δ in whole GPUs, which the integer score resolves;
-   breaking their ties by exact Δ as well was measured and is worse: `exact-all`.)
+   breaking their ties by exact Δ as well was worse on seed 42: `exact-all`, below.)
 5. For a CPU-only request, best fit into stranded CPU (`stranded-cpu`): CPU a node has beyond what its
    free GPUs are expected to need (the workload's CPU per GPU) is CPU no GPU request will use. CPU-only
    work goes there first, and packs it tightly, so that large pieces of spare CPU stay for the next
@@ -44,7 +44,7 @@ distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/100
 
 A sharing request takes the GPU with the least free capacity that fits it (best fit within the node),
 keeping whole GPUs whole; choosing it by fragmentation growth instead is the optional
-`gpu-by-fragmentation` (measured: no better).
+`gpu-by-fragmentation` (not measured in this round).
 
 Every rule is a function of the candidate node's free state, its kind and the workload. No rule has
 a constant fitted to a trace: the weights below only set precedence, the coverage is "all", and the CPU
@@ -69,7 +69,7 @@ full scan makes single-node placement ≈6× slower.
 
 `neocloud_default(workload, rules)` builds the policy from a subset of `RULES` plus `OPTIONAL_RULES`,
 so each rule's effect can be measured alone (`scripts/openb_ablation.py`). `all-shapes` is a request
-to the caller: the policy carries `extra["planning_coverage"]`, and `neocloud.bench.openb` builds it
+to the caller: the policy carries `extra["planning_coverage"]`, and `bench.openb_ties.planned_policy` builds it
 for the distribution with that coverage (a policy is given a distribution, not the requests).
 """
 
