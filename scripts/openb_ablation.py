@@ -5,6 +5,8 @@
 Each variant is `neocloud_default(workload, rules)` with one rule of `RULES` left out ("-name") or
 one of `OPTIONAL_RULES` added ("+name"); "all" is the shipped policy and "fgd" the baseline, run on
 the same arrivals and the artifact's tie-break. Prints unallocated GPU % at 100 % arrived, mean ± sd.
+Variants combine changes with "/" ("+stranded-gpus/-all-shapes"); a list that starts with "-" must be
+passed as `--variants=-stranded-cpu` (argparse reads a bare leading "-" as an option).
 """
 
 from __future__ import annotations
