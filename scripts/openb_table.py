@@ -35,7 +35,9 @@ def main() -> None:
     )
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--bounds", type=Path, default=None)
+    parser.add_argument("--policies", default=",".join(POLICIES), help="columns, comma-separated")
     args = parser.parse_args()
+    columns = tuple(p.strip() for p in args.policies.split(",") if p.strip())
     cells: dict[tuple[str, str], dict[int, float]] = {}
     for path in args.runs:
         for line in path.read_text().splitlines():
@@ -48,13 +50,13 @@ def main() -> None:
     if args.bounds is not None:
         for b in json.loads(args.bounds.read_text()):
             bounds.setdefault(b["workload"], []).append(float(b["bound_pct"]))
-    workloads = [w for w in (*PUBLIC, *GRID) if any((w, p) in cells for p in POLICIES)]
-    print("| workload | " + " | ".join(POLICIES) + " | bound | default/fgd |")
-    print("|---" * (len(POLICIES) + 3) + "|")
-    grid_ratios = []
+    workloads = [w for w in (*PUBLIC, *GRID) if any((w, p) in cells for p in columns)]
+    print("| workload | " + " | ".join(columns) + " | bound | default/fgd |")
+    print("|---" * (len(columns) + 3) + "|")
+    grid_ratios, all_ratios = [], []
     for w in workloads:
         shown = []
-        for p in POLICIES:
+        for p in columns:
             got = list(cells.get((w, p), {}).values())
             if not got:
                 shown.append("")
@@ -70,6 +72,7 @@ def main() -> None:
         if common:
             r = statistics.fmean(default[s] for s in common) / statistics.fmean(fgd[s] for s in common)
             ratio = f"{r:.3f}" + (f" n{len(common)}" if len(common) < 10 else "")
+            all_ratios.append(r)
             if w in GRID:
                 grid_ratios.append(r)
         bound = f"{statistics.fmean(bounds[w]):.2f}" if w in bounds else ""
@@ -78,6 +81,11 @@ def main() -> None:
         print(
             f"\ngrid ({len(grid_ratios)} levels): mean default/fgd {statistics.fmean(grid_ratios):.3f}, "
             f"max {max(grid_ratios):.3f}"
+        )
+    if all_ratios:
+        print(
+            f"all {len(all_ratios)} rows: mean default/fgd {statistics.fmean(all_ratios):.3f}, "
+            f"max {max(all_ratios):.3f}"
         )
 
 

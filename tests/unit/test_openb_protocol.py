@@ -118,3 +118,18 @@ def test_ties_go_to_the_first_node_of_one_seeded_order_as_in_the_artifact():
     verdict = policy.place_node(Request(gpus=1), cap, random.Random(0))
     assert verdict.nodes == (int(np.argmin(order)),)  # all six tie on an empty fleet
     assert with_artifact_ties(get_policy("random"), f, 42).tie_order is None
+
+
+def test_default_plans_for_every_shape_of_the_list_and_fgd_for_the_typical_ones():
+    from neocloud.bench.openb_ties import planned_policy
+    from neocloud.placement.workload import Shape, Workload
+    from neocloud.traces.openb import OpenbPod
+
+    pods = [OpenbPod(f"p{i}", Request(gpus=1, cpu_milli=4000)) for i in range(99)]
+    rare = OpenbPod("big", Request(gpus=8, cpu_milli=32_000))  # 1 % of the pods, 7.5 % of the GPU
+    pods.append(rare)
+    typical = Workload.from_requests(p.request for p in pods)
+    assert Shape.of(rare.request) not in typical.shapes
+    for name, plans_for_rare in (("default", True), ("fgd", False)):
+        frag = planned_policy(name, pods, typical).extra["fragmentation"]
+        assert (Shape.of(rare.request) in frag.workload.shapes) is plans_for_rare

@@ -128,3 +128,50 @@ def test_fgd_prefers_keeping_room_for_larger_typical_requests():
     cap = capacity(node("a"), node("b"))
     cap.take((NodeShare(0, (0, 1), 1000, 0, 0), NodeShare(1, (0, 1, 2, 3), 1000, 0, 0)))
     assert place("fgd", Request(gpus=2), cap).nodes == (0,)
+
+
+def _cpu_hungry_workload() -> Workload:
+    return Workload((Shape(1, 1000, 8_000),), (1.0,))  # 8 CPUs per GPU
+
+
+@pytest.mark.parametrize("rich_first", [True, False])
+def test_default_keeps_cpu_hungry_work_off_a_node_whose_gpus_need_that_cpu(rich_first):
+    # Both nodes are partly used and host the typical shape afterwards, so FGD's score ties; on the
+    # lean node (64 CPUs for 7 free GPUs) 32 CPUs would leave 4 GPUs without the CPU they need.
+    lean, rich = node("lean", cpu=64_000), node("rich", cpu=256_000)
+    cap = capacity(*((rich, lean) if rich_first else (lean, rich)))
+    rich_at = 0 if rich_first else 1
+    cap.take((NodeShare(0, (0,), 1000, 0, 0), NodeShare(1, (0,), 1000, 0, 0)))
+    policy = get_policy("default", _cpu_hungry_workload())
+    verdict = engine.place(policy, Request(gpus=1, cpu_milli=32_000), cap, random.Random(0))
+    assert isinstance(verdict, Placement) and verdict.nodes == (rich_at,)
+
+
+def test_without_the_stranding_rule_the_lean_node_is_not_avoided():
+    from neocloud.placement.default import RULES, neocloud_default
+
+    lean, rich = node("lean", cpu=64_000), node("rich", cpu=256_000)
+    picks = set()
+    for nodes in ((lean, rich), (rich, lean)):
+        cap = capacity(*nodes)
+        cap.take((NodeShare(0, (0,), 1000, 0, 0), NodeShare(1, (0,), 1000, 0, 0)))
+        policy = neocloud_default(_cpu_hungry_workload(), RULES - {"stranded-gpus"})
+        verdict = engine.place(policy, Request(gpus=1, cpu_milli=32_000), cap, random.Random(0))
+        assert isinstance(verdict, Placement)
+        picks.add(cap.fleet.nodes[verdict.nodes[0]].id)
+    assert "lean" in picks  # the tie then goes by node order alone
+
+
+def test_default_plans_for_every_shape_and_the_baselines_for_the_typical_ones():
+    assert get_policy("default").extra["planning_coverage"] == 1.0
+    assert "planning_coverage" not in get_policy("fgd").extra
+
+
+def test_default_counts_no_stranded_gpus_when_requests_are_bound_to_gpu_models():
+    from neocloud.placement.default import DefaultScore
+    from neocloud.placement.fgd import Fragmentation
+
+    bound = Workload((Shape(1, 1000, 8_000), Shape(1, 1000, 8_000, ("T4",))), (0.5, 0.5))
+    free = Workload((Shape(1, 1000, 8_000),), (1.0,))
+    assert DefaultScore(Fragmentation(bound), bound, frozenset({"stranded-gpus"})).stranded is None
+    assert DefaultScore(Fragmentation(free), free, frozenset({"stranded-gpus"})).stranded is not None

@@ -12,6 +12,7 @@ from neocloud.placement.engine import place
 from neocloud.placement.framework import Placement, representatives
 from neocloud.placement.policies import get_policy
 from neocloud.placement.request import Request
+from neocloud.placement.workload import Shape, Workload
 from tests.builders import fleet, node
 
 requests = st.lists(
@@ -36,16 +37,23 @@ def _mixed_fleet():
     )
 
 
+# A workload that asks CPU of its GPUs, so that the stranded-GPU and stranded-CPU rules act too.
+_CPU_WORKLOAD = Workload(
+    (Shape(1, 1000, 12_000), Shape(1, 500, 4_000), Shape(8, 1000, 32_000), Shape(0, 0, 8_000)),
+    (0.4, 0.3, 0.1, 0.2),
+)
+
+
 @settings(max_examples=40, deadline=None)
-@given(requests)
-def test_narrowed_default_decides_exactly_like_the_full_scan(reqs):
+@given(requests, st.sampled_from([None, _CPU_WORKLOAD]))
+def test_narrowed_default_decides_exactly_like_the_full_scan(reqs, workload):
     f = _mixed_fleet()
     fast, full = Capacity(f), Capacity(f)
     # `default` narrows untouched nodes to one per profile (at 100k nodes a full scan is 6x slower for
     # single-node requests); on this fleet it must decide exactly as the full scan does.
-    narrowed = get_policy("default")
+    narrowed = get_policy("default", workload)
     assert narrowed.untouched_interchangeable
-    scan_all = dataclasses.replace(get_policy("default"), untouched_interchangeable=False)
+    scan_all = dataclasses.replace(get_policy("default", workload), untouched_interchangeable=False)
     for i, req in enumerate(reqs):
         a = place(narrowed, req, fast, random.Random(i))
         b = place(scan_all, req, full, random.Random(i))

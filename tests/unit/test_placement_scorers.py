@@ -157,3 +157,24 @@ def test_stranded_cpu_fit_without_spare_cpu_takes_the_node_whose_gpus_lose_least
 def test_stranded_cpu_fit_has_no_preference_for_gpu_requests():
     cap = capacity(node("a"), node("b", cpu=8_000))
     assert StrandedCpuFit()(Request(gpus=1), cap, ALL).tolist() == [0.0, 0.0]
+
+
+def test_stranded_gpu_growth_counts_gpus_whose_cpu_is_taken():
+    from neocloud.placement.scorers import StrandedGpuGrowth
+
+    growth = StrandedGpuGrowth(Workload((Shape(1, 1000, 8_000),), (1.0,)))  # 8 CPUs per GPU
+    cap = capacity(node("a", gpus=8, cpu=64_000))
+    cpu_only = growth(Request(gpus=0, cpu_milli=16_000), cap, np.array([0]))
+    balanced = growth(Request(gpus=1, cpu_milli=8_000), cap, np.array([0]))
+    hungry = growth(Request(gpus=1, cpu_milli=24_000), cap, np.array([0]))
+    assert cpu_only.tolist() == [2000.0]  # 48 CPUs left serve 6 of the 8 free GPUs
+    assert balanced.tolist() == [0.0]
+    assert hungry.tolist() == [2000.0]  # 40 CPUs serve 5 of the 7 GPUs left
+
+
+def test_stranded_gpu_growth_is_zero_for_a_workload_that_asks_no_cpu():
+    from neocloud.placement.scorers import StrandedGpuGrowth
+
+    growth = StrandedGpuGrowth(Workload.whole_gpus([8]))
+    cap = capacity(node("a", gpus=8, cpu=8_000))
+    assert growth(Request(gpus=0, cpu_milli=8_000), cap, np.array([0])).tolist() == [0.0]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.bench.openb_ties import with_artifact_ties
+from neocloud.bench.openb_ties import planned_policy, with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
@@ -190,7 +190,7 @@ def run_seed(
     gpu_milli = [p.gpu_milli for p in pods]
     capacity_milli = fleet.gpu_count() * MILLI
     order = arrival_order(gpu_milli, capacity_milli, seed)
-    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
+    policy = with_artifact_ties(planned_policy(policy_name, pods, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     arrived = np.empty(len(order), dtype=np.int64)

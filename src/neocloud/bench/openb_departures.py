@@ -28,11 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neocloud.bench.openb_ties import with_artifact_ties
+from neocloud.bench.openb_ties import planned_policy, with_artifact_ties
 from neocloud.fleet.capacity import MILLI, Capacity, NodeShare
 from neocloud.fleet.fleet import Fleet
 from neocloud.kernel.errors import InvalidInput
-from neocloud.placement import policies
 from neocloud.placement.engine import place
 from neocloud.placement.framework import Placement
 from neocloud.placement.workload import Workload
@@ -121,7 +120,7 @@ def replay(
     ties = np.concatenate([tie, tie])
     who = np.concatenate([np.arange(len(pods)), np.arange(len(pods))])
     order = np.lexsort((ties, kinds, times))
-    policy = with_artifact_ties(policies.get_policy(policy_name, workload), fleet, seed)
+    policy = with_artifact_ties(planned_policy(policy_name, pods, workload), fleet, seed)
     cap = Capacity(fleet)
     rng = random.Random(f"{seed}:placement")
     held: dict[int, tuple[NodeShare, ...]] = {}

@@ -272,3 +272,24 @@ class StrandedCpuFit(SpareCpu):
         if req.gpus:
             return spare
         return np.asarray(np.where(spare >= 0, 1.0 - spare, spare - 1.0) / 2.0, dtype=np.float64)
+
+
+class StrandedGpuGrowth(SpareCpu):
+    """How much GPU capacity placing the request strands for lack of CPU (milli-GPU; negative when it
+    frees some): a node's stranded GPU is the free milli-GPU beyond what its free CPU can serve at the
+    workload's CPU per GPU, max(0, free GPU - free CPU / (CPU per GPU)), measured after placing minus
+    before. Not a score (lower is better): `default` adds it to FGD's fragmentation growth. All zeros
+    when the workload asks no CPU of its GPUs (the built-in whole-GPU one)."""
+
+    name = "stranded-gpu-growth"
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if self.cpu_per_gpu <= 0:
+            return np.zeros(len(candidates))
+        per_cpu = MILLI / self.cpu_per_gpu  # milli-GPU one milli-CPU serves
+        gpu = cap.milli_free[candidates].astype(np.float64)
+        cpu = cap.cpu_free[candidates].astype(np.float64)
+        before = np.maximum(gpu - cpu * per_cpu, 0.0)
+        taken = req.gpu_request_milli if req.gpus else 0
+        after = np.maximum(gpu - taken - (cpu - req.cpu_milli) * per_cpu, 0.0)
+        return np.asarray(after - before, dtype=np.float64)
