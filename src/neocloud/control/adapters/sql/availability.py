@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, case, literal_column, or_, select, union
 
 from neocloud.control.adapters.sql import tables as t
 from neocloud.control.adapters.sql.connected import Connected
-from neocloud.control.adapters.sql.statements import overlapping_params
+from neocloud.control.adapters.sql.statements import booking_columns, overlapping_params, window_columns
 from neocloud.control.domain.allocations import LIVE, GpuBooking
 from neocloud.kernel.ids import AllocationId, NodeId
 from neocloud.kernel.products import Product
@@ -36,17 +36,7 @@ def _statement() -> Any:
             or_(a.end_at.is_(None), a.end_at > bindparam("now")),
         )
         booked = (
-            select(
-                g.allocation_id.label("owner"),
-                g.node_id,
-                g.slot,
-                g.start_at,
-                g.end_at,
-                literal_column("0").label("gpus"),
-                literal_column("0").label("kind"),
-                g.id.label("seq"),
-                case((live_spot, 1), else_=0).label("spot"),
-            )
+            select(*booking_columns(), case((live_spot, 1), else_=0).label("spot"))
             .join(t.allocations, a.id == g.allocation_id)
             .where(
                 overlapping_params(bounded=False),
@@ -54,17 +44,7 @@ def _statement() -> Any:
             )
         )
         windows = (
-            select(
-                m.id,
-                m.node_id,
-                literal_column("0"),
-                m.start_at,
-                m.end_at,
-                n.gpus,
-                literal_column("1"),
-                literal_column("0"),
-                literal_column("0"),
-            )
+            select(*window_columns(), literal_column("0"))
             .join(t.nodes, n.id == m.node_id)
             .where(n.model == bindparam("model"), m.end_at > bindparam("start"))
         )

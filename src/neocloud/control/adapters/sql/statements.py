@@ -30,6 +30,37 @@ def advisory_key(tenant_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def booking_columns() -> list[Any]:
+    """The columns a bookings read returns for a GPU booking (owner, node, slot, window, 0 GPUs, kind 0,
+    seq), in the order GpuBooking rows are parsed; a maintenance window is `window_columns`."""
+    g = t.allocation_gpus.c
+    return [
+        g.allocation_id.label("owner"),
+        g.node_id,
+        g.slot,
+        g.start_at,
+        g.end_at,
+        literal_column("0").label("gpus"),
+        literal_column("0").label("kind"),
+        g.id.label("seq"),
+    ]
+
+
+def window_columns() -> list[Any]:
+    """The same columns for a planned maintenance window (its id as owner, the node's GPUs, kind 1)."""
+    m, n = t.node_maintenance.c, t.nodes.c
+    return [
+        m.id,
+        m.node_id,
+        literal_column("0"),
+        m.start_at,
+        m.end_at,
+        n.gpus,
+        literal_column("1"),
+        literal_column("0"),
+    ]
+
+
 def overlapping_params(*, bounded: bool) -> Any:
     """A booking overlaps [`start`, `end`) (bind parameters; `end` only when bounded); a booking ended
     at or before its start (cut back before it began) overlaps nothing."""
@@ -110,31 +141,13 @@ class Statements:
 
         self.bookings = {
             (bounded, on_nodes, pg): union_all(
-                select(
-                    g.allocation_id.label("owner"),
-                    g.node_id,
-                    g.slot,
-                    g.start_at,
-                    g.end_at,
-                    literal_column("0").label("gpus"),
-                    literal_column("0").label("kind"),
-                    g.id.label("seq"),
-                ).where(
+                select(*booking_columns()).where(
                     overlapping_params(bounded=bounded),
                     on(g.node_id, pg)
                     if on_nodes  # nodes of the model, by the caller's word
                     else g.node_id.in_(select(n.id).where(n.model == bindparam("model"))),
                 ),
-                select(
-                    m.id,
-                    m.node_id,
-                    literal_column("0"),
-                    m.start_at,
-                    m.end_at,
-                    n.gpus,
-                    literal_column("1"),
-                    literal_column("0"),
-                )
+                select(*window_columns())
                 .join(t.nodes, n.id == m.node_id)
                 .where(
                     n.model == bindparam("model"),
