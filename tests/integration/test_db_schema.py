@@ -105,7 +105,12 @@ def test_postgres_itself_refuses_a_gpu_booked_twice_at_one_instant(engine):
     with w.control.deps.uow() as uow:
         held = uow.bookings_of(r.id)[0]
         with pytest.raises(Conflict):
+            # bookings are sent with the unit of work's events at commit (one statement on PostgreSQL):
+            # the exclusion constraint refuses them there, and nothing of the unit of work is kept
             uow.add_bookings([replace(held, start=held.start + (held.end - held.start) / 2, end=None)])
+            uow.commit()
+    with w.control.deps.uow(read_only=True) as uow:
+        assert uow.bookings_of(r.id) == [held]
 
 
 def test_an_older_schema_is_refused_and_db_upgrade_brings_it_current(engine):
