@@ -5,6 +5,7 @@ do not."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 
 import pytest
@@ -42,7 +43,10 @@ def _run_many(pool: ReadPool, works: int) -> tuple[int, list[int]]:
         release.set()
         return list(await asyncio.gather(*tasks))
 
-    done = asyncio.run(main())
+    # an event loop of its own, on a thread of its own: another test's loop (Playwright's sync API, in the
+    # browser tests) may still be running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as runner:
+        done = runner.submit(asyncio.run, main()).result()
     return inside[1], done
 
 
