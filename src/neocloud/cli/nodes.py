@@ -15,7 +15,6 @@ from neocloud.cli.dates import instant
 from neocloud.cli.operator import OPERATOR, DataDirOpt, DbUrlOpt, JsonOpt, _services
 from neocloud.cli.output import fail, print_json, print_table
 from neocloud.health.domain.lifecycle import DrainMode, NodeHealth, NodeState
-from neocloud.kernel.errors import DomainError
 from neocloud.kernel.health import RecommendedAction
 from neocloud.kernel.ids import NodeId
 
@@ -40,10 +39,7 @@ def _run(data_dir: Path | None, database_url: str | None, as_json: bool, do: Any
     with _services(data_dir, database_url) as services:
         if services.health is None:
             raise fail("the health context is not configured")
-        try:
-            result = do(services.health)
-        except DomainError as err:
-            raise fail(err.message) from None
+        result = do(services.health)
     if isinstance(result, NodeHealth):
         _show(result, as_json)
 
@@ -146,10 +142,7 @@ def maintenance(
     assert lo is not None and hi is not None
     with _services(data_dir, database_url) as services:
         assert services.health is not None
-        try:
-            window = services.health.plan_maintenance(OPERATOR, NodeId(node), lo, hi, reason)
-        except DomainError as err:
-            raise fail(err.message) from None
+        window = services.health.plan_maintenance(OPERATOR, NodeId(node), lo, hi, reason)
     if as_json:
         print_json(asdict(window))
     else:
@@ -196,10 +189,7 @@ def events(
     """NODE's lifecycle events, oldest first."""
     with _services(data_dir, database_url) as services:
         assert services.health is not None
-        try:
-            found = services.health.events(OPERATOR, NodeId(node))
-        except DomainError as err:
-            raise fail(err.message) from None
+        found = services.health.events(OPERATOR, NodeId(node))
     if as_json:
         print_json([_plain(asdict(e)) for e in found])
         return

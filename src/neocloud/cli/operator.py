@@ -5,7 +5,7 @@ whoever can reach the database is the operator)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,29 +136,38 @@ def nodes_list(
     from neocloud.control.app.views import PageRequest
 
     with _services(data_dir, database_url) as services:
-        try:
-            page = services.control.fleet.list_nodes(OPERATOR, PageRequest(limit, cursor))
-        except DomainError as err:
-            raise fail(err.message) from None
-    if as_json:
-        print_json(
-            {"items": [vars_of(n) for n in page.items], "next_cursor": page.next_cursor, "total": page.total}
-        )
-        return
-    rows = [
-        (n.id, n.model, n.gpus, n.state, sum(1 for a in n.gpu_allocations if a), n.path) for n in page.items
-    ]
-    print_table(
+        page = services.control.fleet.list_nodes(OPERATOR, PageRequest(limit, cursor))
+    print_page(
         "nodes",
         ("id", "model", "GPUs", "state", "held", "path"),
-        rows,
-        caption=f"{len(rows)} of {page.total}"
-        + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""),
+        page,
+        lambda n: (n.id, n.model, n.gpus, n.state, sum(1 for a in n.gpu_allocations if a), n.path),
+        as_json,
     )
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
     return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+
+def print_page(
+    title: str,
+    headers: tuple[str, ...],
+    page: Any,
+    row: Callable[[Any], tuple[Any, ...]],
+    as_json: bool,
+) -> None:
+    """One page of a list use case: `{"items", "next_cursor", "total"}` with --json, else a table whose
+    caption says how many of the total it shows and the --cursor of the next page."""
+    if as_json:
+        print_json(
+            {"items": [vars_of(x) for x in page.items], "next_cursor": page.next_cursor, "total": page.total}
+        )
+        return
+    more = f"; next --cursor {page.next_cursor}" if page.next_cursor else ""
+    print_table(
+        title, headers, [row(x) for x in page.items], caption=f"{len(page.items)} of {page.total}{more}"
+    )
 
 
 def worker(

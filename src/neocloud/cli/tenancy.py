@@ -7,9 +7,8 @@ from typing import Any
 
 import typer
 
-from neocloud.cli.operator import OPERATOR, DataDirOpt, DbUrlOpt, JsonOpt, _services, vars_of
+from neocloud.cli.operator import OPERATOR, DataDirOpt, DbUrlOpt, JsonOpt, _services, print_page, vars_of
 from neocloud.cli.output import fail, print_json, print_table
-from neocloud.kernel.errors import DomainError
 
 tenants_app = typer.Typer(help="Tenants (organisations).", no_args_is_help=True)
 tokens_app = typer.Typer(
@@ -27,10 +26,7 @@ def tenants_create(
 ) -> None:
     """Create a tenant (with a 'default' project)."""
     with _services(data_dir, database_url) as services:
-        try:
-            tenant = services.control.tenancy.create_tenant(name)
-        except DomainError as err:
-            raise fail(err.message) from None
+        tenant = services.control.tenancy.create_tenant(name)
     if as_json:
         print_json(vars_of(tenant))
     else:
@@ -55,22 +51,8 @@ def tenants_list(
     from neocloud.control.app.views import PageRequest
 
     with _services(data_dir, database_url) as services:
-        try:
-            page = services.control.tenancy.list_tenants(OPERATOR, PageRequest(limit, cursor))
-        except DomainError as err:
-            raise fail(err.message) from None
-    if as_json:
-        print_json(
-            {"items": [vars_of(t) for t in page.items], "next_cursor": page.next_cursor, "total": page.total}
-        )
-        return
-    print_table(
-        "tenants",
-        ("id", "name", "created", "state"),
-        [_tenant_row(t) for t in page.items],
-        caption=f"{len(page.items)} of {page.total}"
-        + (f"; next --cursor {page.next_cursor}" if page.next_cursor else ""),
-    )
+        page = services.control.tenancy.list_tenants(OPERATOR, PageRequest(limit, cursor))
+    print_page("tenants", ("id", "name", "created", "state"), page, _tenant_row, as_json)
 
 
 def _suspension(
@@ -78,10 +60,7 @@ def _suspension(
 ) -> None:
     with _services(data_dir, database_url) as services:
         tenancy = services.control.tenancy
-        try:
-            tenant = tenancy.suspend_tenant(name) if suspend else tenancy.resume_tenant(name)
-        except DomainError as err:
-            raise fail(err.message) from None
+        tenant = tenancy.suspend_tenant(name) if suspend else tenancy.resume_tenant(name)
     if as_json:
         print_json(vars_of(tenant))
     else:
@@ -122,10 +101,7 @@ def quotas_set(
 ) -> None:
     """Set a tenant's (or one of its projects') quota of one GPU model."""
     with _services(data_dir, database_url) as services:
-        try:
-            quota = services.control.tenancy.set_quota(None, tenant, model, gpus, project)
-        except DomainError as err:
-            raise fail(err.message) from None
+        quota = services.control.tenancy.set_quota(None, tenant, model, gpus, project)
     if as_json:
         print_json(vars_of(quota))
     else:
@@ -144,11 +120,8 @@ def quotas_show(
 ) -> None:
     """Quotas of every tenant (or one): the most GPUs of a model it may hold at once."""
     with _services(data_dir, database_url) as services:
-        try:
-            quotas = services.control.tenancy.list_quotas(OPERATOR, tenant)
-            names = {t.id: t.name for t in services.control.tenancy.list_tenants(OPERATOR).items}
-        except DomainError as err:
-            raise fail(err.message) from None
+        quotas = services.control.tenancy.list_quotas(OPERATOR, tenant)
+        names = {t.id: t.name for t in services.control.tenancy.list_tenants(OPERATOR).items}
     if as_json:
         print_json([{**vars_of(q), "tenant": names.get(q.tenant_id)} for q in quotas])
         return
@@ -181,11 +154,8 @@ def tokens_create(
         raise fail(f"--expires-in: {err}") from None
     with _services(data_dir, database_url) as services:
         tenancy = services.control.tenancy
-        try:
-            expires_at = tenancy.now() + lifetime if lifetime is not None else None
-            view, secret = tenancy.create_token(tenant, role, project, expires_at=expires_at)
-        except DomainError as err:
-            raise fail(err.message) from None
+        expires_at = tenancy.now() + lifetime if lifetime is not None else None
+        view, secret = tenancy.create_token(tenant, role, project, expires_at=expires_at)
     if as_json:
         print_json({"token": secret, **vars_of(view), "secret": secret})
     else:
