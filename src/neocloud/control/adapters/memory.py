@@ -65,6 +65,10 @@ def _paged(items: list[T], after: str | None, limit: int) -> tuple[list[T], int]
 
 
 class MemoryUnitOfWork:
+    claims_are_current = True
+    """Every unit of work holds the store's one lock from `__enter__` on, so what it read is current:
+    admission need not read bookings again after claiming nodes (control/app/admit.py), as on SQLite."""
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._t = store.tables
