@@ -17,7 +17,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from neocloud.control.adapters.memory_tables import Tables, Undo, Writes, booked_columns, find_bookings
+from neocloud.control.adapters.memory_tables import (
+    Tables,
+    Undo,
+    Writes,
+    booked_columns,
+    compact_columns,
+    find_bookings,
+)
 from neocloud.control.domain.allocations import Allocation, Event, GpuBooking
 from neocloud.control.domain.booked import BookedGpus, micros
 from neocloud.control.domain.maintenance import NodeMaintenance
@@ -347,9 +354,12 @@ class MemoryUnitOfWork:
         return out
 
     def booked(self, model: str, start: datetime, end: datetime | None) -> BookedGpus:
-        """Every booking of `model` (not only those over [start, end)): the store's own columns, kept
-        in step by every write (`memory_booked`)."""
-        return booked_columns(self._t, model)
+        """The bookings of `model` that may hold a GPU from `start` on (a superset of those over [start,
+        end)): the store's own columns, kept in step by every write (`memory_booked`). A unit of work
+        with no write pending first lets them set aside the rows that ended (`compact_columns`)."""
+        if self._undo.empty:
+            compact_columns(self._t, model)
+        return booked_columns(self._t, model, start)
 
     def bookings_of(self, allocation_id: str) -> list[GpuBooking]:
         rows = self._t.bookings
