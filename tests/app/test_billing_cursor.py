@@ -102,3 +102,26 @@ def test_the_cursor_leaves_out_allocations_metered_to_their_end(run: ExactEngine
     feed.metered(done)
     later, _ = feed.unmetered_events(until + timedelta(days=1))
     assert not {e.allocation_id for e in later} & set(done)
+
+
+def test_a_reservation_whose_window_moved_is_converted_anew(run: ExactEngine) -> None:
+    """The feed keeps its conversions; one made before a reservation's end moved is not given after."""
+    until = run.clock.now()
+    direct = ControlEventFeed(run.store)
+    before = direct.lifecycle_events(until)
+    reserved = next(e for e in before if e.window_end is not None)
+    with run.store() as uow:
+        alloc = uow.get_allocation(reserved.allocation_id)
+        assert alloc is not None and alloc.end is not None
+        uow.update_allocation(replace(alloc, end=alloc.end + timedelta(hours=5)))
+        uow.commit()
+    try:
+        moved = direct.lifecycle_events(until)
+        assert moved == Generic(run.store).lifecycle_events(until)
+        mine = [e for e in moved if e.allocation_id == reserved.allocation_id]
+        assert mine and all(e.window_end == reserved.window_end + timedelta(hours=5) for e in mine)
+    finally:
+        with run.store() as uow:
+            uow.update_allocation(alloc)
+            uow.commit()
+    assert direct.lifecycle_events(until) == before

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.control.adapters.memory import MemoryStore, MemoryUnitOfWork, _is_due
+from neocloud.control.adapters.memory_booked import BookingColumns
 from neocloud.control.domain.allocations import GpuBooking
 from neocloud.control.domain.booked import BookedGpus, micros
 from neocloud.control.domain.calendar import snapshot, snapshot_of_booked, yielding
@@ -26,6 +27,7 @@ MODELS = {"H100": [*(f"n{i}" for i in range(4)), "n5"], "H200": ["n4"]}
 
 # one write: (kind, x, y); kinds 0-9 as in test_memory_store, 10 adds the late node, 11 books on it,
 # 12 puts an allocation under notice
+SLACK = BookingColumns.SLACK
 writes = st.lists(st.tuples(st.sampled_from(range(13)), st.integers(0, 7), st.integers(0, 7)), max_size=20)
 units = st.lists(st.tuples(writes, st.booleans()), min_size=1, max_size=4)  # (writes, committed?)
 
@@ -43,9 +45,10 @@ def write(uow: MemoryUnitOfWork, kind: int, x: int, y: int) -> None:
         apply(uow, kind, x, y)
 
 
-def rows(b: BookedGpus) -> Counter[tuple[str, int, int, int, str]]:
-    """The rows that hold a GPU at some instant (an empty booking answers no question)."""
-    held = b.holding(micros(hours(-100)), None)
+def rows(b: BookedGpus, start: int = -100) -> Counter[tuple[str, int, int, int, str]]:
+    """The rows that hold a GPU at some instant from hour `start` on (an empty booking answers no
+    question; a store may leave out rows that ended before the start it was asked)."""
+    held = b.holding(micros(hours(start)), None)
     cols = (b.node[held], b.slot[held], b.start[held], b.end[held], b.owner[held])
     return Counter(
         (b.node_ids[n], s, t, e, b.owners[o])
@@ -72,7 +75,8 @@ def recomputed(uow: MemoryUnitOfWork, model: str) -> BookedGpus:
 def check(uow: MemoryUnitOfWork) -> None:
     for model in MODELS:
         view = uow.booked(model, hours(0), None)
-        assert rows(view) == rows(recomputed(uow, model))
+        assert rows(view, 0) == rows(recomputed(uow, model), 0)
+        assert rows(uow.booked(model, hours(-100), None)) == rows(recomputed(uow, model))
         nodes = uow.nodes(model)
         if not nodes:
             continue
@@ -108,14 +112,29 @@ def check(uow: MemoryUnitOfWork) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(steps=units)
-def test_the_columns_and_the_due_index_equal_a_recompute_after_any_writes_and_rollbacks(steps: Any) -> None:
+@given(steps=units, starts=st.lists(st.integers(-2, 12), max_size=3))
+def test_the_columns_and_the_due_index_equal_a_recompute_after_any_writes_and_rollbacks(
+    steps: Any, starts: list[int]
+) -> None:
+    """With the columns compacted at every chance (whatever they kept), after reads from random starts,
+    so rows are archived, read back from the archive by earlier windows, and ended or restored there."""
+    BookingColumns.SLACK = -(1 << 40)
+    try:
+        _writes_and_rollbacks(steps, starts)
+    finally:
+        BookingColumns.SLACK = SLACK
+
+
+def _writes_and_rollbacks(steps: Any, starts: list[int]) -> None:
     store = MemoryStore()
     with store() as uow:
         uow.add_nodes(NODES)
         uow.commit()
-    for batch, committed in steps:
+    for k, (batch, committed) in enumerate(steps):
         with store() as uow:
+            for model in MODELS:  # a read with no write pending may compact, up to the starts read since
+                for _ in range(2):
+                    uow.booked(model, hours(starts[k % len(starts)] if starts else 0), None)
             for w in batch:
                 write(uow, *w)
             check(uow)  # inside the unit, before it ends: its own writes are seen
@@ -139,3 +158,32 @@ def test_a_node_added_after_the_columns_were_read_is_in_the_next_read() -> None:
         uow.commit()
     with store() as uow:
         check(uow)
+
+
+def test_an_archived_booking_made_to_hold_again_is_read_again() -> None:
+    """A booking that ended before the floor is archived; ending it again later (so it holds to then)
+    brings it back into every read, and a later compaction keeps it live."""
+    store = MemoryStore()
+    with store() as uow:
+        uow.add_nodes(NODES)
+        uow.add_bookings([GpuBooking(AllocationId("a1"), NodeId("n1"), 0, hours(0), hours(1))])
+        uow.add_bookings([GpuBooking(AllocationId("a2"), NodeId("n2"), 0, hours(0), None)])
+        uow.commit()
+    BookingColumns.SLACK = -(1 << 40)
+    try:
+        with store() as uow:
+            uow.booked("H100", hours(3), None)  # the earliest start read since: hour 3
+        with store() as uow:
+            view = uow.booked("H100", hours(3), None)  # compacts: a1 ended at hour 1, so it is archived
+            assert rows(view, 3) == rows(recomputed(uow, "H100"), 3)
+            assert len(view) == 1 and len(uow._t.columns["H100"]) == 2
+            assert [b.allocation_id for b in uow.bookings("H100", hours(0), None)] == ["a1", "a2"]
+            uow.end_bookings("a1", hours(5))
+            uow.commit()
+        for _ in range(2):
+            with store() as uow:
+                assert rows(uow.booked("H100", hours(4), None), 4) == rows(recomputed(uow, "H100"), 4)
+                assert [b.allocation_id for b in uow.bookings("H100", hours(4), None)] == ["a1", "a2"]
+                check(uow)
+    finally:
+        BookingColumns.SLACK = SLACK

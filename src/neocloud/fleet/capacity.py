@@ -65,15 +65,11 @@ class Capacity(CapacityChanges):
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
         n = len(fleet.nodes)
-        width = int(fleet.node_gpus.max()) if n else 0
-        slots = np.arange(max(width, 1))
-        self.gpu_free: npt.NDArray[np.int32] = np.where(
-            slots[None, :] < fleet.node_gpus[:, None], MILLI, 0
-        ).astype(np.int32)
+        self.gpu_free: npt.NDArray[np.int32] = fleet.fresh_gpu_free.copy()
         self.cpu_free: IntArray = fleet.node_cpu.copy()
         self.mem_free: IntArray = fleet.node_memory.copy()
         self.whole_free: IntArray = fleet.node_gpus.copy()
-        self.milli_free: IntArray = fleet.node_gpus * MILLI
+        self.milli_free: IntArray = fleet.node_milli.copy()
         self.schedulable: BoolArray = np.ones(n, dtype=np.bool_)
         self.version: IntArray = np.zeros(n, dtype=np.int64)
         self.generation = 0

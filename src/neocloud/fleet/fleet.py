@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from neocloud.fleet.shares import MILLI
 from neocloud.fleet.topology import Level, Topology
 from neocloud.kernel.errors import InvalidInput
 from neocloud.kernel.gpus import CATALOG, GpuModel
@@ -140,6 +141,24 @@ class Fleet:
     @cached_property
     def node_memory(self) -> npt.NDArray[np.int64]:
         return np.fromiter((n.memory_mib for n in self.nodes), dtype=np.int64, count=len(self.nodes))
+
+    @cached_property
+    def fresh_gpu_free(self) -> npt.NDArray[np.int32]:
+        """Free milli-GPU per (node, slot) of the fleet with nothing taken (0 for slots a node does not
+        have): what every new `Capacity` copies. Read-only."""
+        n = len(self.nodes)
+        width = int(self.node_gpus.max()) if n else 0
+        slots = np.arange(max(width, 1))
+        free = np.where(slots[None, :] < self.node_gpus[:, None], MILLI, 0).astype(np.int32)
+        free.flags.writeable = False
+        return free
+
+    @cached_property
+    def node_milli(self) -> npt.NDArray[np.int64]:
+        """Each node's GPUs in milli-GPU. Read-only."""
+        milli = self.node_gpus * MILLI
+        milli.flags.writeable = False
+        return milli
 
     @cached_property
     def node_profile(self) -> npt.NDArray[np.int64]:

@@ -35,11 +35,15 @@ def _catalog() -> dict[str, GpuModel]:
 
 
 CATALOG: dict[str, GpuModel] = _catalog()
+_BY_LOWER: dict[str, GpuModel] = {}
+for _key, _model in CATALOG.items():
+    _BY_LOWER.setdefault(_key.lower(), _model)  # the first of names that differ in case only, as a scan
 
 
 def gpu_model(name: str) -> GpuModel:
-    """The catalog entry for `name` (case-insensitive); InvalidInput names the known models otherwise."""
-    for key, model in CATALOG.items():
-        if key.lower() == name.lower():
-            return model
-    raise InvalidInput(f"unknown GPU model {name!r}", details={"known": sorted(CATALOG)})
+    """The catalog entry for `name` (case-insensitive); InvalidInput names the known models otherwise.
+    One dict look-up: every admission, event conversion and price look-up asks."""
+    found = _BY_LOWER.get(name.lower())
+    if found is None:
+        raise InvalidInput(f"unknown GPU model {name!r}", details={"known": sorted(CATALOG)})
+    return found

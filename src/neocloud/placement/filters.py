@@ -6,9 +6,12 @@ model constraint), so the searches over given nodes skip it (`neocloud.placement
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from neocloud.fleet.capacity import Capacity
 from neocloud.placement.framework import Candidates, Filter, Mask
@@ -38,18 +41,27 @@ class GpuModelAllowed:
         fleet = cap.fleet
         if req.models is None or req.gpus == 0:
             return np.ones(len(fleet.nodes), dtype=np.bool_)
-        allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
-        return np.isin(fleet.node_model, allowed)
+        return _of_models(fleet.node_model, fleet.models, req.models)
 
     def on(self, req: Request, cap: Capacity, nodes: Candidates) -> Mask:
         fleet = cap.fleet
         if req.models is None or req.gpus == 0:
             return np.ones(len(nodes), dtype=np.bool_)
-        allowed = [i for i, m in enumerate(fleet.models) if m in req.models]
-        return np.isin(fleet.node_model[nodes], allowed)
+        return _of_models(fleet.node_model[nodes], fleet.models, req.models)
 
     def vacuous(self, req: Request) -> bool:
         return req.models is None or req.gpus == 0
+
+
+def _of_models(node_model: npt.NDArray[np.int64], models: Sequence[str], wanted: AbstractSet[str]) -> Mask:
+    """Which of the nodes (by model index into `models`) have a model in `wanted`: `np.isin`, without
+    its sort when every model or a single one is wanted (a single-model fleet, the common case)."""
+    allowed = [i for i, m in enumerate(models) if m in wanted]
+    if len(allowed) == len(models):
+        return np.ones(len(node_model), dtype=np.bool_)
+    if len(allowed) == 1:
+        return np.asarray(node_model == allowed[0], dtype=np.bool_)
+    return np.isin(node_model, allowed)
 
 
 @dataclass(frozen=True, slots=True)

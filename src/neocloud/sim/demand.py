@@ -53,8 +53,11 @@ class StreamPlan:
     copies: int
 
 
-def philly_plan(trace: PhillyTrace, product: str, share_gpus: int, gpus_per_node: int) -> StreamPlan:
-    peak = trace.peak_concurrent(gpus_per_node)
+def philly_plan(
+    trace: PhillyTrace, product: str, share_gpus: int, gpus_per_node: int, peak: int | None = None
+) -> StreamPlan:
+    """`peak`: the trace's `peak_concurrent(gpus_per_node)`, when the caller has it already."""
+    peak = trace.peak_concurrent(gpus_per_node) if peak is None else peak
     factor = share_gpus / peak if peak else 0.0
     return StreamPlan(product, share_gpus, peak, factor, math.ceil(factor))
 

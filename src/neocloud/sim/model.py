@@ -90,10 +90,14 @@ class Model:
 
             self._trace = openb_demand.read_trace(scenario.trace_path, scenario.workload)
         streams = ((1, scenario.on_demand), (2, scenario.spot))
+        peak: int | None = None  # the trace's peak, one for both streams (a pass over the whole trace)
         for product, stream in streams:
             share_gpus = int(stream.share * self.gpus)
             if scenario.source in TRACE_SOURCES:
-                self.plans.append(demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn))
+                if peak is None:
+                    peak = self._trace.peak_concurrent(self.gpn)
+                plan = demand.philly_plan(self._trace, PRODUCTS[product], share_gpus, self.gpn, peak)
+                self.plans.append(plan)
 
     def job_chunks(self, product: int) -> Iterator[demand.Chunk]:
         """The same stream as `jobs`, as column chunks (the pooled engine's fast path)."""

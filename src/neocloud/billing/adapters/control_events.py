@@ -69,12 +69,13 @@ class ControlEventFeed:
         self._lock = threading.Lock()
         self._position = 0  # events of the log read so far by `unmetered_events`
         self._open: dict[str, None] = {}  # allocations met in the log and not metered to the end
+        self._seen: dict[_Key, LifecycleEvent] = {}  # conversions made (memory store): see `_converted`
 
     def lifecycle_events(self, until: datetime, tenant: TenantId | None = None) -> list[LifecycleEvent]:
         with self._uow() as uow:
             if isinstance(uow, EventLog):
                 events, _ = uow.events_after(0, tenant)
-                return _in_order(_converted(uow, (e for e in events if e.at <= until)))
+                return _in_order(self._converted(uow, (e for e in events if e.at <= until)))
         return sorted(self._iter(until, tenant), key=lambda e: e.at)
 
     def unmetered_events(self, until: datetime) -> tuple[list[LifecycleEvent], Collection[AllocationId]]:
@@ -94,7 +95,7 @@ class ControlEventFeed:
             events = [e for e in uow.events(allocation_id) if e.at <= until]
             if not events:
                 continue
-            out.extend(_converted(uow, events))
+            out.extend(self._converted(uow, events))
             if any(e.to_state in TERMINAL for e in events):
                 done.append(AllocationId(allocation_id))
         return _in_order(out), done
@@ -117,14 +118,24 @@ class ControlEventFeed:
                     return
                 after = page[-1].id
 
+    def _converted(self, uow: EventLog, events: Iterator[Event] | list[Event]) -> list[LifecycleEvent]:
+        """Each event in billing's terms. The memory store keeps every event for good, and each
+        metering pass and invoice preview reads them again: a conversion is kept, by the event and
+        what it takes from its allocation (so an allocation whose window moved converts anew)."""
+        allocations: dict[str, Allocation | None] = {}
+        seen = self._seen
+        out = []
+        for e in events:
+            if e.allocation_id not in allocations:
+                allocations[e.allocation_id] = uow.get_allocation(e.allocation_id)
+            allocation = allocations[e.allocation_id]
+            if allocation is not None:
+                key = (e, allocation.product, allocation.start, allocation.end)
+                found = seen.get(key)
+                if found is None:
+                    found = seen[key] = lifecycle_event(e, allocation)
+                out.append(found)
+        return out
 
-def _converted(uow: EventLog, events: Iterator[Event] | list[Event]) -> list[LifecycleEvent]:
-    allocations: dict[str, Allocation | None] = {}
-    out = []
-    for e in events:
-        if e.allocation_id not in allocations:
-            allocations[e.allocation_id] = uow.get_allocation(e.allocation_id)
-        allocation = allocations[e.allocation_id]
-        if allocation is not None:
-            out.append(lifecycle_event(e, allocation))
-    return out
+
+_Key = tuple[Event, Product, datetime, datetime | None]

@@ -48,6 +48,11 @@ class Undo:
     def clear(self) -> None:
         self._log.clear()
 
+    @property
+    def empty(self) -> bool:
+        """Whether no write is waiting to be kept or taken back."""
+        return not self._log
+
     def rollback(self) -> None:
         log = self._log
         while log:
@@ -269,25 +274,27 @@ def find_bookings(
     )
     found: list[GpuBooking] = []
     cols = t.columns.get(model)
-    if cols is not None and cols.n and ids:
-        view = cols.view()
-        mask = view.holding(micros(start), None if end is None else micros(end))
+    if cols is not None and len(cols) and ids:
+        start_us = micros(start)
+        view = cols.view(start_us)
+        mask = view.holding(start_us, None if end is None else micros(end))
         if nodes is not None:
             wanted = np.zeros(len(view.node_ids), dtype=np.bool_)
             wanted[[cols.node_index[n] for n in ids]] = True
             mask &= wanted[view.node]
         rows = t.bookings
-        found = [rows[seq] for seq in cols.seqs(mask).tolist()]
+        found = [rows[seq] for seq in cols.seqs(start_us, mask).tolist()]
     for w in t.maintenance.values():
         if w.node_id in ids:
             found.extend(b for b in w.bookings(t.nodes[w.node_id].gpus) if b.overlaps(start, end))
     return found
 
 
-def booked_columns(t: Tables, model: str) -> BookedGpus:
-    """`model`'s bookings as columns, maintenance windows of its nodes after them (rows of every GPU)."""
+def booked_columns(t: Tables, model: str, since: datetime) -> BookedGpus:
+    """`model`'s bookings that may hold a GPU from `since` on (at least those) as columns, maintenance
+    windows of its nodes after them (rows of every GPU)."""
     cols = t.columns_of(model)
-    view = cols.view()
+    view = cols.view(micros(since))
     windows = [w for w in t.maintenance.values() if w.node_id in cols.node_index]
     if not windows:
         return view
@@ -304,6 +311,15 @@ def booked_columns(t: Tables, model: str) -> BookedGpus:
         for k, have in enumerate((view.node, view.slot, view.start, view.end, view.owner))
     )
     return BookedGpus(view.node_ids, view.owners, view.owner_index, node, slot, start, end, owner, view.memo)
+
+
+def compact_columns(t: Tables, model: str) -> None:
+    """Let `model`'s columns move rows that ended out of what reads scan (`BookingColumns.compact`),
+    keeping the index of each booking's row in step. Only with no write pending (an undo names rows)."""
+    cols = t.columns.get(model)
+    moved = None if cols is None else cols.compact()
+    if moved is not None:
+        t.booking_row.update(zip(*moved, strict=True))
 
 
 def due_from(a: Allocation) -> int | None:

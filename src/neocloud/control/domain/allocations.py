@@ -7,8 +7,10 @@ time). Reservations and instances are both allocations: `product` tells them apa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
+from typing import Any
 
 from neocloud.kernel.errors import InvalidInput, InvalidTransition
 from neocloud.kernel.ids import AllocationId, NodeId, ProjectId, TenantId
@@ -184,8 +186,7 @@ class Allocation:
                     "allowed": sorted(s.value for s in TRANSITIONS[self.state]),
                 },
             )
-        moved = replace(
-            self,
+        moved = self._with(
             state=state,
             started_at=at if state is State.ACTIVE else self.started_at,
             ended_at=at if state in TERMINAL else self.ended_at,
@@ -194,11 +195,23 @@ class Allocation:
 
     def placed(self, nodes: tuple[NodeId, ...], start: datetime) -> Allocation:
         """Record where the allocation landed (and when its GPUs are first held)."""
-        return replace(self, nodes=nodes, start=start)
+        return self._with(nodes=nodes, start=start)
 
     def with_notice(self, at: datetime, notice_until: datetime) -> Allocation:
         """Record a spot preemption decision: the GPUs return at `notice_until`."""
-        return replace(self, preempted_at=at, notice_until=notice_until)
+        return self._with(preempted_at=at, notice_until=notice_until)
 
     def extended(self, end: datetime, price_minor: int) -> Allocation:
-        return replace(self, end=end, price_minor=price_minor)
+        return self._with(end=end, price_minor=price_minor)
+
+    def _with(self, **changes: Any) -> Allocation:
+        """`dataclasses.replace(self, **changes)` (the class has no validation in `__init__`), without
+        its per-call field walk: every transition makes one, so the reconciler makes one per step."""
+        values = list(_values(self))
+        for name, value in changes.items():
+            values[_INDEX[name]] = value
+        return Allocation(*values)
+
+
+_INDEX: dict[str, int] = {f.name: i for i, f in enumerate(fields(Allocation))}  # every field is an init one
+_values = attrgetter(*_INDEX)
