@@ -25,7 +25,6 @@ InvalidInput naming `demand.workload`.
 from __future__ import annotations
 
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from neocloud.fleet.capacity import MILLI
 from neocloud.kernel.errors import InvalidInput
 from neocloud.traces import openb
 from neocloud.traces.philly import PhillyJob, PhillyTrace
+from neocloud.traces.shared_data import shared_data
 
 DIRECTORY = "openb"
 ENV = "NEOCLOUD_OPENB"
@@ -41,15 +41,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the lists' times are seconds from an
 
 
 def default_dir() -> Path | None:
-    """NEOCLOUD_OPENB, else ../shared/data/openb from the working directory or the repository, when present."""
-    env = os.environ.get(ENV)
-    if env:
-        return Path(env)
-    for base in (Path.cwd(), *Path(__file__).resolve().parents):
-        candidate = base.parent / "shared" / "data" / DIRECTORY
-        if candidate.is_dir():
-            return candidate
-    return None
+    """NEOCLOUD_OPENB, else ../shared/data/openb, when present (`shared_data`)."""
+    return shared_data(DIRECTORY, ENV)
 
 
 def workloads(directory: Path) -> list[str]:

@@ -9,7 +9,6 @@ location is ../shared/data/philly/philly.csv (NEOCLOUD_PHILLY overrides it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from neocloud.kernel.errors import InvalidInput
 from neocloud.traces.openb import _bad, _rows
+from neocloud.traces.shared_data import shared_data
 
 COLUMNS = ("timestamp", "duration", "num_gpus", "cluster")
 FILE = "philly.csv"
@@ -57,17 +57,8 @@ def peak_concurrent(jobs: Sequence[PhillyJob], unit: int = 1) -> int:
 
 
 def default_path() -> Path | None:
-    """NEOCLOUD_PHILLY, else ../shared/data/philly/philly.csv from the working directory or from the
-    repository root, when present."""
-    env = os.environ.get("NEOCLOUD_PHILLY")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for base in (Path.cwd(), *here.parents):
-        candidate = base.parent / "shared" / "data" / "philly" / FILE
-        if candidate.exists():
-            return candidate
-    return None
+    """NEOCLOUD_PHILLY, else ../shared/data/philly/philly.csv, when present (`shared_data`)."""
+    return shared_data(f"philly/{FILE}", "NEOCLOUD_PHILLY")
 
 
 def _float(path: Path, line: int, row: dict[str, str], field: str) -> float:
