@@ -184,7 +184,7 @@ def representatives(cap: Capacity, feasible: Mask) -> Candidates:
         return partly
     profile = cap.fleet.node_profile
     n_profiles = cap.fleet.profile_count
-    if n_profiles <= 32:
+    if n_profiles <= 32 and len(profile) >= search.MIN_NODES:  # below, one sort beats a mask per profile
         firsts = []
         for p in range(n_profiles):
             of_p = fresh & (profile == p)
