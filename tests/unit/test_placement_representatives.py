@@ -77,8 +77,9 @@ def test_representatives_keep_partly_used_nodes_and_the_first_untouched_of_each_
 @settings(max_examples=60, deadline=None)
 @given(requests, st.lists(st.booleans(), min_size=10, max_size=10), st.integers(0, 2**31))
 def test_the_one_sort_and_the_mask_per_profile_give_the_same_representatives(reqs, mask, seed):
-    # Below search.MIN_NODES nodes `representatives` finds each profile's first untouched node with one
-    # sort instead of one mask per profile (faster on small fleets such as openb's); both must agree.
+    # Below search.MIN_NODES nodes `representatives` finds each profile's first untouched node in one
+    # pass over the nodes sorted by profile instead of one mask per profile (faster on small fleets
+    # such as openb's); both must agree.
     f = _mixed_fleet()
     cap = Capacity(f)
     rng = random.Random(seed)
