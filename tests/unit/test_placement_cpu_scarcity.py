@@ -98,3 +98,15 @@ def test_covering_cuts_a_full_distribution_as_from_requests_cuts_the_requests(re
     direct = Workload.from_requests(reqs, coverage)
     assert cut.shapes == direct.shapes
     assert np.allclose(cut.weights, direct.weights)
+
+
+def test_covering_refuses_a_coverage_outside_zero_to_one():
+    import pytest
+
+    from neocloud.kernel.errors import InvalidInput
+
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(InvalidInput):
+            _FULL.covering(bad)
+    whole = _FULL.covering(1.0)
+    assert whole.shapes == _FULL.shapes and np.allclose(whole.weights, _FULL.weights)
