@@ -1,5 +1,6 @@
 """neocloud's own `default` placement policy: FGD's judgement of fragmentation, extended to GPUs stranded
-for lack of CPU, planned for every request shape, with principled tie-breaking.
+for lack of CPU, planned for every request shape (for the typical ones when CPU runs out first), with
+principled tie-breaking.
 
 FGD scores a node by how much the expected fragmentation (measured against the workload's request
 distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/1000)⌋), so many nodes tie.
@@ -50,13 +51,14 @@ differently when CPU is the scarce resource (rule 7):
    largest requests (the rare multi-GPU shapes FGD drops; whole nodes), which ask the most of the
    resource that runs out and are the first to find no room under contention: holding CPU and GPUs
    back for them then leaves them unused. So, on such a workload, `default` measures fragmentation
-   against FGD's typical shapes (`Workload.covering(TYPICAL_COVERAGE)`, the artifact's own cut) and
+   against FGD's typical shapes (`Workload.covering(TYPICAL_COVERAGE)`: the artifact's 95 % cut) and
    does not keep whole nodes whole; the stranded-GPU and stranded-CPU terms keep the CPU per GPU of
-   all the shapes. The test is a comparison of demand with supply (no constant): on openb it holds
-   for cpu250* alone (CPU demand 1.03 x the fleet's CPU; cpu200* 0.93, every other workload ≤ 0.89), where
-   it changes 7.52 % unallocated (1.024 x FGD) to 7.10 % (0.967 x FGD), lower on all ten seeds 42–51
-   (dropping only rule 1 gave 0.990, only rule 3 1.005; dropping `stranded-cpu`, 1.023, or
-   `stranded-gpus`, 1.043, did not help). On every other workload the decisions are unchanged.
+   all the shapes. The test compares demand with supply (no constant): on openb it holds for cpu250*
+   alone (CPU demand 1.03 x the fleet's CPU; cpu200* 0.93, every other workload ≤ 0.89), where it
+   changes 7.52 % unallocated (1.024 x FGD) to 7.10 % (0.967 x FGD; lower than before on all ten seeds
+   42–51, lower than FGD on seven). Dropping only rule 1 there gave 0.990 and only rule 3 1.005;
+   dropping `stranded-cpu` (1.023) or `stranded-gpus` (1.043) did not help. On every other workload
+   the decisions are unchanged.
 
 A sharing request takes the GPU with the least free capacity that fits it (best fit within the node),
 keeping whole GPUs whole; choosing it by fragmentation growth instead is the optional
@@ -65,8 +67,8 @@ levels, 13 workloads): the same unallocated % on 8, +0.01 to +0.02 points on gpu
 on gpushare80*, −0.05 on gpuspec10: no gain where it could matter, so not adopted.
 
 Every rule is a function of the candidate node's free state, its kind and the workload. No rule has
-a constant fitted to a trace: the weights below only set precedence, the coverage is "all", and the CPU
-per GPU is read from the workload.
+a constant fitted to a trace: the weights below only set precedence, the coverage is "all" (the
+artifact's 95 % when CPU binds), and the CPU per GPU is read from the workload.
 
 Measured (`scripts/openb_ablation.py`, seed 42, on default, cpu050, cpu050*, gpushare80*, multigpu30*,
 multigpu40*, multigpu50*; mean and max over them of unallocated % / FGD's): rules 3–6 alone (the
