@@ -56,7 +56,7 @@ differently when CPU is the scarce resource (rule 7):
    all the shapes. The test compares demand with supply (no constant): on openb it holds for cpu250*
    alone (CPU demand 1.03 x the fleet's CPU; cpu200* 0.93, every other workload ≤ 0.89), where it
    changes 7.52 % unallocated (1.024 x FGD) to 7.10 % (0.967 x FGD; lower than before on all ten seeds
-   42–51, lower than FGD on seven). Dropping only rule 1 there gave 0.990 and only rule 3 1.005;
+   42–51, lower than FGD on eight). Dropping only rule 1 there gave 0.990 and only rule 3 1.005;
    dropping `stranded-cpu` (1.023) or `stranded-gpus` (1.043) did not help. On every other workload
    the decisions are unchanged.
 
