@@ -4,10 +4,12 @@ import dataclasses
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.fleet.capacity import Capacity
+from neocloud.placement import search
 from neocloud.placement.engine import place
 from neocloud.placement.framework import Placement, representatives
 from neocloud.placement.policies import get_policy
@@ -70,3 +72,26 @@ def test_representatives_keep_partly_used_nodes_and_the_first_untouched_of_each_
     cap.take(place(get_policy("first-fit"), Request(gpus=1), cap, random.Random(0)).shares)  # touches "a"
     kept = representatives(cap, np.ones(5, dtype=np.bool_))
     assert [f.nodes[i].id for i in kept] == ["a", "b", "t"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(requests, st.lists(st.booleans(), min_size=10, max_size=10), st.integers(0, 2**31))
+def test_the_one_sort_and_the_mask_per_profile_give_the_same_representatives(reqs, mask, seed):
+    # Below search.MIN_NODES nodes `representatives` finds each profile's first untouched node in one
+    # pass over the nodes sorted by profile instead of one mask per profile (faster on small fleets
+    # such as openb's); both must agree.
+    f = _mixed_fleet()
+    cap = Capacity(f)
+    rng = random.Random(seed)
+    for req in reqs:
+        verdict = place(get_policy("random"), req, cap, rng)
+        if isinstance(verdict, Placement):
+            cap.take(verdict.shares)
+        feasible = np.asarray(mask, dtype=np.bool_)
+        by_sort = representatives(cap, feasible)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(search, "MIN_NODES", 0)  # forces the mask per profile on this 10-node fleet
+            by_mask = representatives(cap, feasible)
+        assert by_sort.tolist() == by_mask.tolist()
+        fresh = feasible & cap.untouched()
+        assert set(by_sort.tolist()) >= set(np.flatnonzero(feasible & ~fresh).tolist())

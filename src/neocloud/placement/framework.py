@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neocloud.fleet.capacity import Capacity, NodeShare
+from neocloud.fleet.fleet import Fleet
 from neocloud.fleet.topology import Level
 from neocloud.placement import search
 from neocloud.placement.request import Request
@@ -179,22 +180,45 @@ class Policy:
 def representatives(cap: Capacity, feasible: Mask) -> Candidates:
     """The feasible nodes that are partly used, plus the first feasible untouched node of each profile."""
     fresh = feasible & cap.untouched()
-    partly = np.flatnonzero(feasible & ~fresh)
     if not fresh.any():
-        return partly
+        return np.flatnonzero(feasible)
     profile = cap.fleet.node_profile
     n_profiles = cap.fleet.profile_count
-    if n_profiles <= 32:
+    if n_profiles <= 32 and len(profile) >= search.MIN_NODES:  # below, one pass over the profile runs wins
+        partly = np.flatnonzero(feasible & ~fresh)
         firsts = []
         for p in range(n_profiles):
             of_p = fresh & (profile == p)
             if of_p.any():
                 firsts.append(int(np.argmax(of_p)))
         first = np.asarray(firsts, dtype=np.int64)
-    else:
-        nodes = np.flatnonzero(fresh)
-        first = nodes[np.unique(profile[nodes], return_index=True)[1]]
-    return np.sort(np.concatenate([partly, first]))
+        return np.sort(np.concatenate([partly, first]))
+    order, starts, ends = _profile_runs(cap.fleet)
+    pos = np.flatnonzero(fresh[order])  # positions, in the nodes sorted by profile, of the fresh ones
+    k = np.searchsorted(pos, starts)  # each profile's first fresh position, if it lies in its run
+    some = k < len(pos)
+    first = pos[k[some]]
+    keep = feasible & ~fresh
+    keep[order[first[first < ends[some]]]] = True
+    return np.flatnonzero(keep)
+
+
+_RUNS: tuple[object, Candidates, Candidates, Candidates] | None = None
+
+
+def _profile_runs(fleet: Fleet) -> tuple[Candidates, Candidates, Candidates]:
+    """The nodes sorted by profile, listing order kept within one (so a profile's first node in that
+    order is its lowest-numbered), and where each profile's run starts and ends; kept for the last
+    fleet asked (one tuple, replaced whole: safe to read from several threads)."""
+    global _RUNS
+    runs = _RUNS
+    if runs is None or runs[0] is not fleet:
+        profile = fleet.node_profile
+        counts = np.bincount(profile, minlength=fleet.profile_count)
+        ends = np.cumsum(counts)
+        runs = (fleet, np.argsort(profile, kind="stable"), ends - counts, ends)
+        _RUNS = runs
+    return runs[1], runs[2], runs[3]
 
 
 def _sentence(reasons: dict[str, int]) -> str:

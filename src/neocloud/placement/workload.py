@@ -93,6 +93,39 @@ class Workload:
             covered += n
         return Workload(tuple(s for s, _ in kept), tuple(n / covered for _, n in kept))
 
+    def covering(self, coverage: float) -> Workload:
+        """The most frequent shapes of this distribution that together cover `coverage` of it,
+        renormalised: what `from_requests(requests, coverage)` gives when this is
+        `from_requests(requests, 1.0)` (the same ranking, by weight in place of count)."""
+        if not 0 < coverage <= 1:
+            raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
+        ranked = sorted(
+            zip(self.shapes, self.weights, strict=True),
+            key=lambda sw: (
+                sw[1],
+                sw[0].cpu_milli,
+                sw[0].gpu_milli,
+                sw[0].gpus,
+                "|".join(sw[0].models or ()),
+            ),
+            reverse=True,
+        )
+        kept: list[tuple[Shape, float]] = []
+        covered = 0.0
+        for shape, w in ranked:
+            if covered >= coverage - 1e-9:  # the weights are counts / total: allow their rounding
+                break
+            kept.append((shape, w))
+            covered += w
+        return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept))
+
+    def cpu_per_gpu_milli(self) -> float:
+        """The CPU every request asks (CPU-only ones included) per milli-GPU all requests ask, in
+        milli-CPU: how much CPU the fleet needs per unit of GPU it allocates (0 if no shape asks a GPU)."""
+        gpu = sum(w * s.gpus * s.gpu_milli for s, w in zip(self.shapes, self.weights, strict=True))
+        cpu = sum(w * s.cpu_milli for s, w in zip(self.shapes, self.weights, strict=True))
+        return cpu / gpu if gpu else 0.0
+
     @staticmethod
     def whole_gpus(node_gpus: Iterable[int]) -> Workload:
         """The built-in distribution for cloud requests of whole GPUs and whole nodes.
