@@ -109,3 +109,23 @@ def test_bookings_kept_for_the_commit_are_read_back_before_it_and_a_double_booki
     with pytest.raises(Conflict, match="already booked"), store() as uow:
         uow.add_bookings([GpuBooking(AllocationId(r.id), NodeId(node), 0, later, None)])
         uow.commit()
+
+
+@pytest.mark.postgres
+def test_one_quote_on_postgresql_sends_these_statements_and_no_more(pg):
+    """A quote's reads: the tenant's quotas, the node set's version with the node states (one
+    statement: the states are read right after it), and the bookings with their live spot owners."""
+    w = world(pg, h100_fleet(4), default_quota_gpus=None)
+    acme = w.tenant("acme")
+    w.control.reservations.reserve(acme, ReservationRequest("H100", 1, 1), idempotency_key="warm")
+    w.control.reservations.quote(acme, ReservationRequest("H100", 1, 1))
+    assert w.services.engine is not None
+    seen = _statements(w.services.engine)
+    quoted = w.control.reservations.quote(acme, ReservationRequest("H100", 1, 1))
+    assert quoted.feasible
+    reads = [s for s in seen if "billing" not in s]  # the price book's read is billing's
+    kinds = ["FROM quotas", "max(nodes.ordinal)", "AS owner"]
+    assert len(reads) == len(kinds), reads
+    for statement, kind in zip(reads, kinds, strict=True):
+        assert kind in statement, (kind, statement)
+    assert len([s for s in seen if "billing" in s]) == 1  # the catalog's version: the catalog is cached

@@ -105,7 +105,7 @@ def _admit_once(
 ) -> Allocation | Unschedulable:
     """One unit of work: the allocation made (or found under the key), or why it does not fit."""
     key = req.idempotency_key
-    with deps.uow() as uow:
+    with deps.inflight.holding() as held, deps.uow() as uow:
         project = resolve_project(uow, principal, req.project)
         digest = req.digest(project.id) if key is not None else None
         quotas = [q for q in uow.quotas(project.tenant_id) if q.model == model.name]
@@ -133,7 +133,7 @@ def _admit_once(
         if quotas:
             check_quota(uow, alloc, quotas)
         rng = random.Random(alloc.id)
-        verdict = _claimed_decision(uow, deps, req, model, now, rng)
+        verdict = _claimed_decision(uow, deps, req, model, now, rng, held)
         if isinstance(verdict, Admission):
             placed = persist(uow, alloc, [first], verdict, now=now, notice=deps.spot_notice)
             uow.commit()
@@ -146,13 +146,20 @@ BACKOFF_S = 0.002  # doubled each round it backs off: at most ~1 s in all
 
 
 def _claimed_decision(
-    uow: UnitOfWork, deps: Deps, req: AdmissionRequest, model: GpuModel, now: datetime, rng: random.Random
+    uow: UnitOfWork,
+    deps: Deps,
+    req: AdmissionRequest,
+    model: GpuModel,
+    now: datetime,
+    rng: random.Random,
+    held: list[str],
 ) -> Admission | Unschedulable:
     """The claim rounds below, timed as one decision: one observation of the placement latency
-    histogram per admission, whatever the rounds it took."""
+    histogram per admission, whatever the rounds it took. The nodes it claims are added to `held`
+    (this process's in-flight nodes, control/app/inflight.py) until its unit of work ends."""
     timed = TimedPlacer(deps.placer)
     try:
-        return _claim_rounds(uow, deps, timed, req, model, now, rng)
+        return _claim_rounds(uow, deps, timed, req, model, now, rng, held)
     finally:
         deps.placement_timings.observe(req.product.value, timed.seconds)
 
@@ -165,6 +172,7 @@ def _claim_rounds(
     model: GpuModel,
     now: datetime,
     rng: random.Random,
+    held: list[str],
 ) -> Admission | Unschedulable:
     """Decide, then lock the nodes the decision books and check that nothing was booked on them since
     it read the bookings; decide again if it was.
@@ -173,8 +181,11 @@ def _claim_rounds(
     over different nodes instead of queueing behind one lock. When the only fit is on held nodes, the
     decision backs off briefly (their holders commit in milliseconds) and decides again on a fresh read;
     only its last round waits for the nodes it chose (bounded by the database's lock timeout), so a
-    burst racing for the last capacity resolves into admissions and clear Conflicts, not lock chains."""
-    excluded: set[str] = set()
+    burst racing for the last capacity resolves into admissions and clear Conflicts, not lock chains.
+
+    The first round already leaves out the nodes other admissions of this process hold (they would fail
+    the claim: control/app/inflight.py); nodes it claims are added to `held`."""
+    excluded: set[str] = deps.inflight.held()
     for round_ in range(CLAIM_ROUNDS):
         last = round_ == CLAIM_ROUNDS - 1
         verdict = decide(
@@ -201,6 +212,7 @@ def _claim_rounds(
             return verdict
         chosen = sorted({n for n, _ in verdict.gpus()})
         claimed = uow.claim_nodes(chosen, wait=last)
+        held.extend(deps.inflight.add(claimed))  # locked until this unit of work ends, used or not
         if claimed != set(chosen):
             excluded |= set(chosen) - claimed
             continue

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from neocloud.control.app.inflight import InFlight
 from neocloud.control.app.placement_timing import PlacementTimings
 from neocloud.control.app.ports import (
     AccessGuide,
@@ -63,6 +64,7 @@ class Deps:
     cluster_accounts: ClusterAccounts | None = None  # the cluster's accounts and users (None: the fake)
     access: AccessGuide | None = None  # how tenants run on the cluster (None: the fake)
     placement_timings: PlacementTimings = field(default_factory=PlacementTimings)  # for /metrics
+    inflight: InFlight = field(default_factory=InFlight)  # nodes this process's admissions hold (admit.py)
     node_table: NodeTable | None = None  # the node table as columns (None: from the units of work)
     sessions: SessionRecords | None = None  # console sessions (None: the console cannot sign in)
 

@@ -2,9 +2,10 @@
 (one connection), then the earliest-fit search outside it.
 
 The reads are the tenant's quotas (and, when one applies to the model, the project and what the tenant
-holds), the model's fleet (cached while the node set is unchanged: `admission.load_fleet`), the bookings
-from the asked start on with which of them are live spot (they yield after the notice period), and the
-nodes' states. The search then runs on those, as `admission.earliest` does for admission.
+holds), the model's fleet (cached while the node set is unchanged: `admission.load_fleet`), the nodes'
+states (read right after the node version, whose statement carries them on SQL: no round trip of their
+own), and the bookings from the asked start on with which of them are live spot (they yield after the
+notice period). The search then runs on those, as `admission.earliest` does for admission.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def fit(
         fleet = admission.load_fleet(uow, model.name, deps.fleets)
         if fleet is None:
             return calendar.Fit(None, None, {"gpu-model": 0}, f"the fleet has no {model.name} nodes")
+        states = uow.node_states()  # next to the node version, which may have read them already
         bookings, spot = uow.bookings_yielding(model.name, window.start, now)
-        states = uow.node_states()
     return calendar.earliest_fit(
         deps.placer,
         fleet,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,23 @@ from neocloud.kernel.periods import Period, to_epoch
 from neocloud.kernel.products import Product
 
 CHUNK = 500
+_CATALOG_VERSION: Any = None
+
+
+def _catalog_version() -> Any:
+    """`SqlBillingUnit.catalog_version`'s statement, built on first use and then reused: it is read on
+    every quote and reservation, and building a select costs more than executing a cached one."""
+    global _CATALOG_VERSION
+    if _CATALOG_VERSION is None:
+        c, p = bt.billing_catalogs.c, bt.billing_prices.c
+        periods = (
+            select(func.count())
+            .select_from(bt.billing_prices)
+            .where(p.currency == bindparam("currency"))
+            .scalar_subquery()
+        )
+        _CATALOG_VERSION = select(c.tax_rate, periods).where(c.currency == bindparam("currency"))
+    return _CATALOG_VERSION
 
 
 class SqlBillingUnit:
@@ -94,14 +111,7 @@ class SqlBillingUnit:
         """The tax rate and the number of price periods, in one query on the catalog row: periods are
         never removed (every change adds one and at most closes another), so the count moves with
         every price change. No lock is taken."""
-        c, p = bt.billing_catalogs.c, bt.billing_prices.c
-        periods = (
-            select(func.count())
-            .select_from(bt.billing_prices)
-            .where(p.currency == currency)
-            .scalar_subquery()
-        )
-        row = self.conn.execute(select(c.tax_rate, periods).where(c.currency == currency)).first()
+        row = self.conn.execute(_catalog_version(), {"currency": currency}).first()
         return None if row is None else f"{row[0]}:{row[1]}"
 
     def save_catalog(self, catalog: PriceCatalog) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
@@ -40,8 +40,8 @@ class AllocationRows(Connected):
 
     def update_allocation(self, alloc: Allocation) -> None:
         row = alloc_row(alloc)
-        row.pop("id")
-        self.c.execute(update(t.allocations).where(t.allocations.c.id == alloc.id).values(**row))
+        row["b_id"] = row.pop("id")
+        self.c.execute(sql().update_allocation, row)
 
     def get_allocation(
         self, allocation_id: str, *, lock: bool = False, skip_locked: bool = False

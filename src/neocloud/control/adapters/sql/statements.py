@@ -17,6 +17,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -122,6 +123,9 @@ class Statements:
             a.tenant_id == bindparam("tenant_id"), a.idempotency_key == bindparam("key")
         )
         self.insert_allocation = insert(t.allocations)
+        # Every column but the id is SET from the parameters (`AllocationRows.update_allocation`): one
+        # statement for every transition, built once.
+        self.update_allocation = update(t.allocations).where(a.id == bindparam("b_id"))
         self.insert_bookings = insert(t.allocation_gpus)
         self.insert_events = insert(t.events)
         # Bookings and taken GPUs come with the planned maintenance windows of the same nodes in one
