@@ -20,8 +20,8 @@ from neocloud.control.adapters.sql.store import SqlStore
 from neocloud.control.app.views import InstanceRequest, ReservationRequest
 from neocloud.control.domain.allocations import Event
 from neocloud.infra import engine as engine_module
-from neocloud.infra.engine import PostgresTimeouts, make_engine
-from neocloud.kernel.errors import Busy, Unavailable
+from neocloud.infra.engine import make_engine
+from neocloud.kernel.errors import Unavailable
 from neocloud.kernel.products import State
 from tests.control_builders import T0, database, database_url, migrated_engine, world  # noqa: F401  (fixtures)
 
@@ -114,24 +114,6 @@ def test_reads_on_postgresql_run_outside_a_transaction_and_writes_inside_one(pg)
     assert a == b  # one transaction, also on a connection a reader used before
     a, b = instants(read_only=True)
     assert a != b
-
-
-@pytest.mark.postgres
-def test_an_idempotency_key_lock_holds_that_key_only(pg):
-    short = make_engine(database_url(pg), timeouts=PostgresTimeouts(lock_ms=300))
-    store = SqlStore(short)
-    try:
-        with store() as holder:
-            holder.lock_key("ten_a", "k1")
-            with store() as other:
-                other.lock_key("ten_a", "k2")  # another key of the same tenant passes
-                other.lock_key("ten_b", "k1")  # the same key of another tenant passes
-            with store() as same, pytest.raises(Busy):
-                same.lock_key("ten_a", "k1")
-        with store() as after:
-            after.lock_key("ten_a", "k1")  # released with the unit of work
-    finally:
-        short.dispose()
 
 
 @pytest.mark.postgres

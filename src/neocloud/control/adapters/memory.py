@@ -130,9 +130,6 @@ class MemoryUnitOfWork(TenancyTables):
     def lock_tenant(self, tenant_id: str) -> None:
         """The store lock already serialises every decision."""
 
-    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
-        """The store lock already serialises every decision."""
-
     # allocations
     def add_allocation(self, alloc: Allocation) -> None:
         self._w.put_allocation(alloc)

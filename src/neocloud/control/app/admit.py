@@ -216,16 +216,9 @@ def _claim_rounds(
         if claimed != set(chosen):
             excluded |= set(chosen) - claimed
             continue
-        if _claims_are_current(uow) or _still_free(uow, verdict, req.end, model.name):
+        if uow.claims_are_current or _still_free(uow, verdict, req.end, model.name):
             return verdict
     return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
-
-
-def _claims_are_current(uow: UnitOfWork) -> bool:
-    """Whether a claim proves what the decision read is still so: a unit of work that has been the only
-    writer since it began (SQLite's BEGIN IMMEDIATE) read every booking current, so there is nothing to
-    read again. A unit of work says so with `claims_are_current = True`; one that does not is read again."""
-    return bool(getattr(uow, "claims_are_current", False))
 
 
 def _still_free(uow: UnitOfWork, adm: Admission, end: datetime | None, model: str) -> bool:

@@ -189,9 +189,15 @@ class UnitOfWork(Protocol):
     the unit of work ends (`FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` with `wait=False`, which returns only
     the nodes it could lock) on PostgreSQL; on SQLite the single writer and in memory the store's mutex
     already serialise every writing unit of work, so every node is claimed at once. Bookings read after
-    the claim are current for those nodes. `lock_tenant` serialises one tenant's quota decisions;
-    `lock_key` serialises the requests that carry one tenant's idempotency key (and nothing else).
+    the claim are current for those nodes. `lock_tenant` serialises one tenant's quota decisions.
     """
+
+    @property
+    def claims_are_current(self) -> bool:
+        """Whether this unit of work has been the only writer since it began (SQLite's BEGIN IMMEDIATE,
+        the memory store's mutex), so that what it read before claiming nodes is still current and
+        admission need not read the bookings again after the claim (control/app/admit.py)."""
+        ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -276,9 +282,6 @@ class UnitOfWork(Protocol):
 
     def claim_nodes(self, node_ids: Sequence[str], *, wait: bool) -> set[str]: ...
     def lock_tenant(self, tenant_id: str) -> None: ...
-    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
-        """Until the unit of work ends, no other unit of work passes `lock_key` with the same pair."""
-        ...
 
     # allocations, bookings, events
     def add_allocation(self, alloc: Allocation) -> None: ...

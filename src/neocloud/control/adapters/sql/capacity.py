@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, text, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.control.adapters.sql import tables as t
 from neocloud.control.adapters.sql.connected import Connected, booked_twice
 from neocloud.control.adapters.sql.rows import to_booking
-from neocloud.control.adapters.sql.statements import advisory_key, sql
+from neocloud.control.adapters.sql.statements import sql
 from neocloud.control.domain.allocations import GpuBooking
 from neocloud.control.domain.maintenance import NodeMaintenance
 from neocloud.fleet.fleet import Node
@@ -125,12 +125,6 @@ class CapacityRows(Connected):
             self.c.execute(
                 select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update()
             ).first()
-
-    def lock_key(self, tenant_id: str, idempotency_key: str) -> None:
-        if self._pg:  # SQLite: BEGIN IMMEDIATE made this unit of work the one writer
-            self.c.execute(
-                text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(tenant_id, idempotency_key)}
-            )
 
     def add_bookings(self, bookings: Sequence[GpuBooking]) -> None:
         """On PostgreSQL kept until the commit (or the next read of bookings) and sent with the events

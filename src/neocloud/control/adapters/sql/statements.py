@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import (
@@ -22,13 +21,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from neocloud.control.adapters.sql import tables as t
-
-
-def advisory_key(tenant_id: str, key: str) -> int:
-    """A signed 64-bit number for pg_advisory_xact_lock from (tenant, key): a collision only serialises
-    two unrelated requests, it never lets two equal ones through."""
-    digest = hashlib.sha256(f"idempotency:{tenant_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def booking_columns() -> list[Any]:

@@ -9,8 +9,7 @@ a read-only unit of work begins DEFERRED and reads its WAL snapshot beside the w
 is claimed at once. PostgreSQL's exclusion constraint on allocation_gpus is a second guard. The
 reconciler locks allocation rows with FOR UPDATE SKIP LOCKED. Two admissions with the same idempotency
 key are told apart by the unique constraint on (tenant, key): the second insert waits for the first's
-commit and fails with KeyTaken, and admission starts again (control/app/admit.py); `lock_key` (a
-transaction-scoped advisory lock on the pair) remains for callers that want to wait instead.
+commit and fails with KeyTaken, and admission starts again (control/app/admit.py).
 
 Round trips: a read-only unit of work runs in autocommit on PostgreSQL (infra.engine.read_only: no BEGIN
 or ROLLBACK). Allocation events are sent in one INSERT when the unit of work commits (or before
