@@ -72,26 +72,7 @@ class Workload:
         counts = Counter(Shape.of(r) for r in requests)
         if not counts:
             raise InvalidInput("cannot derive a workload from no requests")
-        total = sum(counts.values())
-        ranked = sorted(
-            counts.items(),
-            key=lambda kv: (
-                kv[1],
-                kv[0].cpu_milli,
-                kv[0].gpu_milli,
-                kv[0].gpus,
-                "|".join(kv[0].models or ()),
-            ),
-            reverse=True,
-        )
-        kept: list[tuple[Shape, int]] = []
-        covered = 0
-        for shape, n in ranked:
-            if covered >= coverage * total:
-                break
-            kept.append((shape, n))
-            covered += n
-        return Workload(tuple(s for s, _ in kept), tuple(n / covered for _, n in kept))
+        return _most_frequent(counts.items(), coverage * sum(counts.values()))
 
     def covering(self, coverage: float) -> Workload:
         """The most frequent shapes of this distribution that together cover `coverage` of it,
@@ -99,25 +80,8 @@ class Workload:
         `from_requests(requests, 1.0)` (the same ranking, by weight in place of count)."""
         if not 0 < coverage <= 1:
             raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
-        ranked = sorted(
-            zip(self.shapes, self.weights, strict=True),
-            key=lambda sw: (
-                sw[1],
-                sw[0].cpu_milli,
-                sw[0].gpu_milli,
-                sw[0].gpus,
-                "|".join(sw[0].models or ()),
-            ),
-            reverse=True,
-        )
-        kept: list[tuple[Shape, float]] = []
-        covered = 0.0
-        for shape, w in ranked:
-            if covered >= coverage - 1e-9:  # the weights are counts / total: allow their rounding
-                break
-            kept.append((shape, w))
-            covered += w
-        return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept))
+        # the weights are counts / total: allow their rounding
+        return _most_frequent(zip(self.shapes, self.weights, strict=True), coverage - 1e-9)
 
     def cpu_per_gpu_milli(self) -> float:
         """The CPU every request asks (CPU-only ones included) per milli-GPU all requests ask, in
@@ -139,3 +103,22 @@ class Workload:
         sizes = [1 << k for k in range(largest.bit_length()) if (1 << k) <= largest]
         weight = 1.0 / len(sizes)
         return Workload(tuple(Shape(k, MILLI, 0) for k in sizes), tuple(weight for _ in sizes))
+
+
+def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float) -> Workload:
+    """The shapes ranked as the FGD artifact ranks its typical pods (by weight, ties by CPU, milli-GPU,
+    GPU count and GPU-model string, all descending), kept one at a time until their weight reaches
+    `enough`, renormalised."""
+    ranked = sorted(
+        weighted,
+        key=lambda sw: (sw[1], sw[0].cpu_milli, sw[0].gpu_milli, sw[0].gpus, "|".join(sw[0].models or ())),
+        reverse=True,
+    )
+    kept: list[tuple[Shape, float]] = []
+    covered: float = 0
+    for shape, w in ranked:
+        if covered >= enough:
+            break
+        kept.append((shape, w))
+        covered += w
+    return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept))
