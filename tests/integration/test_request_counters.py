@@ -159,3 +159,18 @@ def test_outside_a_scope_each_read_is_its_own_statement_and_a_scope_reads_every_
         after = counters.read("epoch", epoch)[0]
     assert len(statements) == 1
     assert after == w.control.tenancy.auth_epoch() and after != before
+
+
+def test_a_reservation_reads_the_auth_epoch_and_the_catalog_version_in_one_statement(engine) -> None:
+    w = world(engine, default_quota_gpus=None)
+    w.tenant("acme")
+    _, secret = w.control.tenancy.create_token("acme", "tenant-admin")
+    client = _app(w)
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert client.post("/v1/reservations", json=QUOTE, headers=auth).status_code == 201
+    assert w.services.engine is not None
+    statements, _ = _watch(w.services.engine)
+    assert client.post("/v1/reservations", json=QUOTE, headers=auth).status_code == 201
+    counters = [s for s in statements if "auth_epoch" in s or "billing" in s]
+    assert len(counters) == 1 and "FROM billing_catalogs" in counters[0], statements
+    assert statements[0] == counters[0]

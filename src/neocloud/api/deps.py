@@ -93,8 +93,12 @@ class Authenticated:
         """The caller (reads the auth epoch, and the token unless cached): call it in a worker thread."""
         return self._cache.principal_for(self._secret, self.control.tenancy)
 
-    async def run(self, use_case: Callable[[Principal], T]) -> T:
-        return await run_in_threadpool(lambda: use_case(self.principal()))
+    async def run(self, use_case: Callable[[Principal], T], *, counters_once: bool = False) -> T:
+        """`use_case(caller)` in a worker thread. With `counters_once` (for a use case that changes no
+        counter: no revoke, suspension or price change) in the read scope, as `read` runs its work."""
+        return await run_in_threadpool(
+            lambda: self._scoped(use_case) if counters_once else use_case(self.principal())
+        )
 
     async def read(self, use_case: Callable[[Principal], T]) -> T:
         """`run` for a use case that only reads: admitted through the app's read pool (api/fairness.py),
