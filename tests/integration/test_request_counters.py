@@ -13,6 +13,8 @@ from sqlalchemy import Engine, event, literal, select
 from neocloud.api.app import create_app
 from neocloud.control.adapters.sql import tables as t
 from neocloud.infra.counters import Counters, Part
+from neocloud.infra.engine import make_engine
+from neocloud.kernel.errors import Unavailable
 from neocloud.kernel.products import Product
 from tests.control_builders import World, engine, world  # noqa: F401  (fixtures)
 
@@ -174,3 +176,19 @@ def test_a_reservation_reads_the_auth_epoch_and_the_catalog_version_in_one_state
     counters = [s for s in statements if "auth_epoch" in s or "billing" in s]
     assert len(counters) == 1 and "FROM billing_catalogs" in counters[0], statements
     assert statements[0] == counters[0]
+
+
+def test_a_counter_read_from_a_database_out_of_reach_is_unavailable_in_and_outside_a_scope() -> None:
+    """The counters are the first statement of every request: a database that cannot be reached must be
+    a 503 (Unavailable) there too, never a 500."""
+    unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/neocloud?connect_timeout=2")
+    counters = Counters(unreachable)
+
+    def answer() -> Part:
+        return (select(literal(1)).scalar_subquery(),)
+
+    with pytest.raises(Unavailable):
+        counters.read("answer", answer)
+    with pytest.raises(Unavailable), counters.scope():
+        counters.read("answer", answer)
+    unreachable.dispose()
