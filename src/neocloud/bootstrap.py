@@ -131,6 +131,7 @@ class Services:
     billing: BillingService | None = None
     health: HealthService | None = None
     health_sources: list[Any] = field(default_factory=list)  # HealthSource: polled by the worker
+    read_scope: Any = None  # () -> context manager around a read-only request's work (infra.counters)
 
     @property
     def admission_slots(self) -> int:
@@ -192,6 +193,7 @@ def build_services(
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     node_table = None
+    counters: Any = None
     uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
         from neocloud.control.adapters.memory_sessions import MemorySessionRecords
@@ -212,6 +214,9 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
+        from neocloud.infra.counters import Counters
+
+        counters = Counters(engine)  # the auth epoch and the catalog version, read together
         from neocloud.control.adapters.sql.node_table import SqlNodeTable
 
         node_table = SqlNodeTable(engine)
@@ -221,7 +226,7 @@ def build_services(
     from neocloud.control.app.audit import StoreAuditTrail
 
     audit = StoreAuditTrail(uow)  # the control plane's store keeps the trail; billing writes through it
-    billing = build_billing(settings, uow, engine, clock, events, audit=audit)
+    billing = build_billing(settings, uow, engine, clock, events, audit=audit, counters=counters)
     control = ControlPlane(
         Deps(
             uow,
@@ -234,6 +239,7 @@ def build_services(
             default_quota_gpus=settings.default_quota_gpus,
             node_table=node_table,
             sessions=sessions,
+            auth_epoch=None if counters is None else _sql_auth_epoch(counters),
             **cluster,
         )
     )
@@ -243,7 +249,15 @@ def build_services(
 
         sources.append(StateSource(slurm_health_source(settings.slurm, commands)))
     health = build_health(settings, control, engine, clock, billing)
-    return Services(control, settings, engine, billing, health, sources)
+    return Services(
+        control, settings, engine, billing, health, sources, None if counters is None else counters.scope
+    )
+
+
+def _sql_auth_epoch(counters: Any) -> Any:
+    from neocloud.control.adapters.sql.tenancy import SqlAuthEpoch
+
+    return SqlAuthEpoch(counters)
 
 
 def build_health(
@@ -327,6 +341,7 @@ def build_billing(
     events: LifecycleEventSource | None = None,
     *,
     audit: AuditTrail | None = None,
+    counters: Any = None,
 ) -> BillingService:
     """Billing over the same database as the control plane, configured by `settings.billing`, metering
     `events` (default: the control plane's events), recording price changes in `audit`, naming tenants
@@ -344,7 +359,7 @@ def build_billing(
         from neocloud.billing.adapters.sql.feed import SqlEventFeed
         from neocloud.billing.adapters.sql.store import SqlBillingStore
 
-        store, feed = SqlBillingStore(engine), SqlEventFeed(engine)
+        store, feed = SqlBillingStore(engine, counters), SqlEventFeed(engine)
     return BillingService(
         store,
         feed if events is None else events,

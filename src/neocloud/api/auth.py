@@ -4,7 +4,8 @@ never keeps a revoked token (or a suspended tenant's write rights) alive, on any
 Only successful lookups are cached, keyed by the secret's sha256 (the secret itself is never kept), for
 at most `ttl` seconds. Correctness does not rest on the TTL: each entry is tagged with the store's auth
 epoch read *before* its lookup, and every request reads the current epoch (one single-row read, see
-UnitOfWork.auth_epoch: on PostgreSQL one round trip, outside any transaction); an entry is used only
+UnitOfWork.auth_epoch; on SQL a counter of infra/counters.py: one statement outside any transaction,
+which within a read-only request also reads the price catalog's version); an entry is used only
 while the epoch is unchanged. Revoking a token and
 suspending or resuming a tenant bump the epoch in the transaction that makes the change, so once that
 commits, the next request on every server process sees a new epoch and looks the token up again: the

@@ -8,6 +8,7 @@ worker thread (`Authenticated`, for the `async def` routes of the hot paths)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -72,26 +73,42 @@ class Authenticated:
     event loop. Missing token: 401 before the route runs; unknown, revoked or expired: 401 from `run`,
     exactly as `principal` says."""
 
-    __slots__ = ("_cache", "_reads", "_secret", "control")
+    __slots__ = ("_cache", "_read_scope", "_reads", "_secret", "control")
 
     def __init__(
-        self, cache: PrincipalCache, control: ControlPlane, secret: str, reads: ReadPool | None = None
+        self,
+        cache: PrincipalCache,
+        control: ControlPlane,
+        secret: str,
+        reads: ReadPool | None = None,
+        read_scope: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._cache = cache
         self.control = control
         self._secret = secret
         self._reads = reads or ReadPool()
+        self._read_scope = read_scope or nullcontext
 
     def principal(self) -> Principal:
         """The caller (reads the auth epoch, and the token unless cached): call it in a worker thread."""
         return self._cache.principal_for(self._secret, self.control.tenancy)
 
-    async def run(self, use_case: Callable[[Principal], T]) -> T:
-        return await run_in_threadpool(lambda: use_case(self.principal()))
+    async def run(self, use_case: Callable[[Principal], T], *, counters_once: bool = False) -> T:
+        """`use_case(caller)` in a worker thread. With `counters_once` (for a use case that changes no
+        counter: no revoke, suspension or price change) in the read scope, as `read` runs its work."""
+        return await run_in_threadpool(
+            lambda: self._scoped(use_case) if counters_once else use_case(self.principal())
+        )
 
     async def read(self, use_case: Callable[[Principal], T]) -> T:
-        """`run` for a use case that only reads: admitted through the app's read pool (api/fairness.py)."""
-        return await self._reads.run(lambda: use_case(self.principal()))
+        """`run` for a use case that only reads: admitted through the app's read pool (api/fairness.py),
+        in the services' read scope (`bootstrap.Services.read_scope`: the counters every request reads,
+        the auth epoch and the catalog version, are read together, once, infra/counters.py)."""
+        return await self._reads.run(lambda: self._scoped(use_case))
+
+    def _scoped(self, use_case: Callable[[Principal], T]) -> T:
+        with self._read_scope():
+            return use_case(self.principal())
 
 
 class _BearerAuth(HTTPBearer):
@@ -105,7 +122,11 @@ class _BearerAuth(HTTPBearer):
             raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
         services: ApiServices = request.app.state.services
         return Authenticated(
-            request.app.state.principals, services.control, credentials.credentials, request.app.state.reads
+            request.app.state.principals,
+            services.control,
+            credentials.credentials,
+            request.app.state.reads,
+            getattr(services, "read_scope", None),
         )
 
 

@@ -24,6 +24,9 @@ log = logging.getLogger("neocloud.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "neocloud_read_only"
+# A connection marked so runs each statement on its own on SQLite, without BEGIN (infra.counters: one
+# SELECT, which is its own snapshot); SQLAlchemy's end of its implicit transaction is then a no-op.
+NO_TRANSACTION = "neocloud_no_transaction"
 # A pooled PostgreSQL connection idle longer than this is pinged before use (a dead one is replaced,
 # invisibly to the caller); one used more recently is not: a connection that died meanwhile fails its
 # first statement, which invalidates the pool (every older connection is replaced) and answers 503.
@@ -168,7 +171,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+    options = conn.get_execution_options()
+    if options.get(NO_TRANSACTION):
+        return
+    conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _translate_error(ctx: ExceptionContext) -> None:

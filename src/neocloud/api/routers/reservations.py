@@ -55,7 +55,7 @@ async def reserve(
         with gates.for_model(body.model):
             return auth.control.reservations.reserve(caller, _request(body), key)
 
-    return await auth.run(admit)
+    return await auth.run(admit, counters_once=True)  # the auth epoch and the catalog version together
 
 
 @router.get("", response_model=PageOut[ReservationOut], summary="List reservations")

@@ -7,7 +7,7 @@ no other state. `fleets` caches each GPU model's `Fleet` keyed by the node set's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ class Deps:
     inflight: InFlight = field(default_factory=InFlight)  # nodes this process's admissions hold (admit.py)
     node_table: NodeTable | None = None  # the node table as columns (None: from the units of work)
     sessions: SessionRecords | None = None  # console sessions (None: the console cannot sign in)
+    auth_epoch: Callable[[], int] | None = None  # UnitOfWork.auth_epoch without one (None: from a uow)
 
 
 def checked_page(page: PageRequest | None) -> PageRequest:

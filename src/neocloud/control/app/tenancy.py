@@ -78,7 +78,10 @@ class TenancyService:
         return token.principal(suspended=tenant is not None and tenant.suspended)
 
     def auth_epoch(self) -> int:
-        """Changes whenever a revoke, suspend or resume commits (see UnitOfWork.auth_epoch)."""
+        """Changes whenever a revoke, suspend or resume commits (see UnitOfWork.auth_epoch); read by
+        `Deps.auth_epoch` where one is wired (the SQL store's: one statement, no transaction)."""
+        if self._deps.auth_epoch is not None:
+            return self._deps.auth_epoch()
         with self._deps.uow(read_only=True) as uow:
             return uow.auth_epoch()
 

@@ -15,19 +15,21 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
-from neocloud.billing.adapters.sql.unit import SqlBillingUnit
+from neocloud.billing.adapters.sql.unit import SqlBillingUnit, catalog_version_of, catalog_version_part
 from neocloud.billing.app.ports import BillingStore
 from neocloud.billing.domain.invoices import Credit, Invoice
 from neocloud.billing.domain.metering import Incident, UsageEntry
 from neocloud.billing.domain.pricing import PriceCatalog
+from neocloud.infra.counters import Counters
 from neocloud.infra.engine import read_only
 from neocloud.kernel.ids import AllocationId, InvoiceId, TenantId
 from neocloud.kernel.periods import Period
 
 
 class SqlBillingStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, counters: Counters | None = None) -> None:
         self.engine = engine
+        self.counters = counters
 
     @contextmanager
     def atomic(self) -> Iterator[SqlBillingUnit]:
@@ -54,8 +56,13 @@ class SqlBillingStore:
                 yield SqlBillingUnit(conn, locking=False)
 
     def catalog_version(self, currency: str) -> str | None:
-        """One statement, read on every quote: on PostgreSQL outside any transaction (autocommit: one
-        round trip instead of BEGIN, SELECT, ROLLBACK); on SQLite in a read-only transaction."""
+        """One statement, read on every quote and reservation. With `counters` (what bootstrap wires) a
+        counter of infra.counters: outside any transaction, and within a read-only request the statement
+        that read the caller's auth epoch. Without: on PostgreSQL in autocommit (one round trip instead
+        of BEGIN, SELECT, ROLLBACK); on SQLite in a read-only transaction."""
+        if self.counters is not None:
+            rate, periods = self.counters.read(f"catalog:{currency}", lambda: catalog_version_part(currency))
+            return catalog_version_of(rate, periods)
         if self.engine.dialect.name != "postgresql":
             with self._read() as unit:
                 return unit.catalog_version(currency)

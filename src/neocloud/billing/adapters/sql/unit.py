@@ -48,6 +48,19 @@ def _catalog_version() -> Any:
     return _CATALOG_VERSION
 
 
+def catalog_version_part(currency: str) -> tuple[Any, Any]:
+    """`SqlBillingUnit.catalog_version`'s two values as scalar subqueries (for infra.counters): the tax
+    rate (NULL without a catalog row) and the number of price periods."""
+    c, p = bt.billing_catalogs.c, bt.billing_prices.c
+    rate = select(c.tax_rate).where(c.currency == currency).scalar_subquery()
+    periods = select(func.count()).select_from(bt.billing_prices).where(p.currency == currency)
+    return rate, periods.scalar_subquery()
+
+
+def catalog_version_of(tax_rate: Any, periods: Any) -> str | None:
+    return None if tax_rate is None else f"{tax_rate}:{periods}"
+
+
 class SqlBillingUnit:
     """Billing records read and written on `conn`, inside its transaction. With `locking` (a unit of
     work, not a one-call read), `load_catalog` locks the catalog row until the transaction ends on
@@ -112,7 +125,7 @@ class SqlBillingUnit:
         never removed (every change adds one and at most closes another), so the count moves with
         every price change. No lock is taken."""
         row = self.conn.execute(_catalog_version(), {"currency": currency}).first()
-        return None if row is None else f"{row[0]}:{row[1]}"
+        return None if row is None else catalog_version_of(row[0], row[1])
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         c = bt.billing_catalogs.c

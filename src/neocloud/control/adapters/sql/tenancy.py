@@ -16,8 +16,26 @@ from neocloud.control.adapters.sql.rows import to_audit, to_project, to_tenant, 
 from neocloud.control.adapters.sql.statements import sql
 from neocloud.control.domain.quotas import Quota
 from neocloud.control.domain.tenancy import Project, Tenant, Token
+from neocloud.infra.counters import Counters, Part
 from neocloud.kernel.audit import AuditEntry, AuditRecord
 from neocloud.kernel.ids import ProjectId, TenantId
+
+
+def _auth_epoch_part() -> Part:
+    return (select(t.auth_epoch.c.version).where(t.auth_epoch.c.id == 1).scalar_subquery(),)
+
+
+class SqlAuthEpoch:
+    """`UnitOfWork.auth_epoch` without a unit of work, for every request's authentication: a counter of
+    infra.counters, so it is one statement outside any transaction, and within a read-only request the
+    same statement that reads the request's other counters (the price catalog's version)."""
+
+    def __init__(self, counters: Counters) -> None:
+        self._counters = counters
+
+    def __call__(self) -> int:
+        (version,) = self._counters.read("auth-epoch", _auth_epoch_part)
+        return int(version or 0)
 
 
 class TenancyRows(Connected):
