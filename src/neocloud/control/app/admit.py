@@ -230,8 +230,10 @@ def _claim_rounds(
         claimed = uow.claim_nodes(chosen, wait=last)
         held.extend(deps.inflight.add(claimed))  # locked until this unit of work ends, used or not
         if claimed != set(chosen):
-            excluded |= set(chosen) - claimed
-            continue  # on the same reads: only the nodes it could not claim are left out
+            # on the same reads, without the nodes it could not claim nor those this process's other
+            # admissions hold by now (they claimed them meanwhile: they would be lost claims too)
+            excluded |= (set(chosen) - claimed) | (deps.inflight.held() - set(held))
+            continue
         if uow.claims_are_current:
             return verdict
         free, now_taken = _still_free(uow, verdict, req.end, model.name)
