@@ -87,3 +87,29 @@ def test_nodes_booked_between_the_read_and_the_claim_are_refreshed_not_reread(pg
     # refreshed from the check's read, not by reading the fleet again
     assert _count(seen, TAKEN) == 2
     assert _count(seen, CLAIM) == 3  # the rival's, the claim of the filled node, and of the other node
+
+
+def test_when_the_rounds_are_spent_what_fits_on_the_nodes_it_holds_is_admitted(pg, monkeypatch):
+    """Its one round (the last) waited for the node it chose and found its GPU booked meanwhile: the
+    node's other GPUs, as read under its lock, still fit, so it is admitted there (on main: a 409
+    "contended" with 1,000 GPUs free)."""
+    from neocloud.control.app import admit
+
+    monkeypatch.setattr(admit, "CLAIM_ROUNDS", 1)
+    w = world(pg, h100_fleet(4), default_quota_gpus=None)
+    acme, other = w.tenant("acme"), w.tenant("other")
+    first = w.control.reservations.reserve(acme, ReservationRequest("H100", 1, 1))
+    node = first.nodes[0]
+    assert w.services.engine is not None
+    rivals: list = []
+
+    @event.listens_for(w.services.engine, "after_cursor_execute")
+    def rival(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if TAKEN in statement and not rivals:  # between its read and its claim, another takes a GPU
+            rivals.append(None)
+            rivals.append(w.control.reservations.reserve(other, ReservationRequest("H100", 1, 1)))
+
+    late = w.control.reservations.reserve(acme, ReservationRequest("H100", 1, 1))
+    assert rivals[1].nodes == [node] and late.nodes == [node]
+    mine, theirs = _gpus(w, late.id), _gpus(w, rivals[1].id) | _gpus(w, first.id)
+    assert len(mine) == 1 and not mine & theirs

@@ -244,6 +244,27 @@ def _claim_rounds(
             current |= set(chosen)
         else:
             seen, current = Seen(), set()
+    if current and seen.fleet is not None:  # the rounds are spent: what fits on the nodes it holds
+        elsewhere = {n.id for n in seen.fleet.nodes} - current  # (as read under their locks) still does
+        verdict = decide(
+            uow,
+            timed,
+            model,
+            req.shape,
+            req.gpus,
+            req.start,
+            req.end,
+            now=now,
+            notice=deps.spot_notice,
+            rng=rng,
+            preempt=False,
+            may_shift=False,
+            fleets=deps.fleets,
+            excluded=elsewhere,
+            seen=seen,
+        )
+        if isinstance(verdict, Admission) and _current(verdict, req, current):
+            return verdict
     return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
 
 
