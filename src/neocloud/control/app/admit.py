@@ -245,7 +245,7 @@ def _claim_rounds(
         else:
             seen, current = Seen(), set()
     if current and seen.fleet is not None:  # the rounds are spent: what fits on the nodes it holds
-        elsewhere = {n.id for n in seen.fleet.nodes} - current  # (as read under their locks) still does
+        elsewhere = {str(n.id) for n in seen.fleet.nodes} - current  # (as read under their locks) still does
         verdict = decide(
             uow,
             timed,
