@@ -227,8 +227,10 @@ def _claim_rounds(
         chosen = sorted({n for n, _ in verdict.gpus()})
         if _current(verdict, req, current):
             return verdict  # only nodes it holds, decided on their bookings as read under its locks
+        # held from now until this unit of work ends, claimed or not: this process's other decisions
+        # leave them out at once (one lost here is busy in another process: as well left out too)
+        held.extend(deps.inflight.add(n for n in chosen if n not in held))
         claimed = uow.claim_nodes(chosen, wait=last)
-        held.extend(deps.inflight.add(claimed))  # locked until this unit of work ends, used or not
         if claimed != set(chosen):
             # on the same reads, without the nodes it could not claim nor those this process's other
             # admissions hold by now (they claimed them meanwhile: they would be lost claims too)
