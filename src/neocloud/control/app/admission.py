@@ -8,6 +8,7 @@ is the last guard."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,6 +65,27 @@ class Admission:
         return [(self.fleet.nodes[s.node].id, slot) for s in self.placement.shares for slot in s.gpu_slots]
 
 
+@dataclass
+class Seen:
+    """What a decision read, for the claim rounds after it to decide again without reading it again
+    (control/app/admit.py): the fleet, the node states and, for a bounded window, the GPU slots taken
+    over it by node. Another decision may book nodes meanwhile; the claim and the check after it catch
+    that, and `refresh` replaces what it knows of the nodes it read again (under their locks)."""
+
+    fleet: Fleet | None = None
+    states: dict[str, str] | None = None
+    taken: dict[str, set[int]] | None = None
+
+    def refresh(self, nodes: Iterable[str], taken: dict[str, set[int]]) -> None:
+        """`taken` is what is booked on `nodes` now: replace what was seen of them."""
+        if self.taken is None:
+            return
+        for node in nodes:
+            self.taken.pop(node, None)
+            if taken.get(node):
+                self.taken[node] = set(taken[node])
+
+
 def load_fleet(uow: UnitOfWork, model: str, cache: FleetCache | None = None) -> Fleet | None:
     """The `model` nodes as a Fleet (None when there are none), rebuilt only when the node set changed."""
     version = uow.node_version(model) if cache is not None else ""
@@ -94,18 +116,25 @@ def decide(
     may_shift: bool,
     fleets: FleetCache | None = None,
     excluded: set[str] | None = None,
+    seen: Seen | None = None,
 ) -> Admission | Unschedulable:
-    """Place over [start, end), on no node of `excluded`. If that fails and `preempt`, retry treating spot GPUs as returned when
+    """Place over [start, end), on no node of `excluded`. With `seen`, the fleet, node states and taken
+    GPUs it holds are used instead of reading them again (and what this reads is kept there). If that fails and `preempt`, retry treating spot GPUs as returned when
     the request's GPUs are first needed, but never before the notice period: at `start` if it is at
     least `notice` away, else (with `may_shift`) from now + notice.
 
     An open-ended request (`end` None) tries the spans of OPEN_ENDED_SPANS after the open window, and is
     admitted `until` the earliest later commitment on the GPUs it got. The bookings are read as columns
     (`uow.booked`), so each window costs array work over them, not a Python step per booking."""
-    fleet = load_fleet(uow, model.name, fleets)
-    if fleet is None:
-        return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
-    states = uow.node_states()
+    if seen is not None and seen.fleet is not None and seen.states is not None:
+        fleet, states = seen.fleet, seen.states
+    else:
+        loaded = load_fleet(uow, model.name, fleets)
+        if loaded is None:
+            return Unschedulable({"gpu-model": 0}, f"the fleet has no {model.name} nodes")
+        fleet, states = loaded, uow.node_states()
+        if seen is not None:
+            seen.fleet, seen.states = fleet, states
     if excluded:
         states = {**states, **{n: "claimed-by-another-decision" for n in excluded}}
     windows = [end] if end is not None else [None, *(start + span for span in OPEN_ENDED_SPANS)]
@@ -125,7 +154,13 @@ def decide(
         return None, first, None
 
     if end is not None:  # a bounded window needs only which GPUs are taken over it (one row per node)
-        free = snapshot_of_taken(fleet, uow.taken(model.name, start, end), states)
+        if seen is not None and seen.taken is not None:
+            taken = seen.taken
+        else:
+            taken = uow.taken(model.name, start, end)
+            if seen is not None:
+                seen.taken = taken
+        free = snapshot_of_taken(fleet, taken, states)
         first = place_shape(placer, model, shape, gpus, free, rng)
         if isinstance(first, Placement):
             return Admission(fleet, first, start, ())

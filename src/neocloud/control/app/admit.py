@@ -21,6 +21,7 @@ from neocloud.control.app.access import resolve_project
 from neocloud.control.app.admission import (
     OPEN_ENDED_SPANS,
     Admission,
+    Seen,
     check_quota,
     decide,
     earliest,
@@ -184,10 +185,21 @@ def _claim_rounds(
     burst racing for the last capacity resolves into admissions and clear Conflicts, not lock chains.
 
     The first round already leaves out the nodes other admissions of this process hold (they would fail
-    the claim: control/app/inflight.py); nodes it claims are added to `held`."""
+    the claim: control/app/inflight.py); nodes it claims are added to `held`.
+
+    A bounded request reads the fleet, node states and taken GPUs once (`Seen`), and the rounds after a
+    lost claim decide again on those reads without the nodes it lost: a lost claim costs one statement,
+    not three. A claim whose check finds the nodes booked meanwhile replaces what was seen of them by
+    what the check read under their locks; a decision that then books only such nodes needs no claim
+    or check again. Its last round, and a round after backing off, read afresh."""
     excluded: set[str] = deps.inflight.held()
+    bounded = req.end is not None
+    seen = Seen()
+    current: set[str] = set()  # claimed nodes whose bookings `seen` has from after their claim
     for round_ in range(CLAIM_ROUNDS):
         last = round_ == CLAIM_ROUNDS - 1
+        if last:
+            seen = Seen()  # what it waits for, it decides on a fresh read (nodes it holds stay current)
         verdict = decide(
             uow,
             timed,
@@ -203,34 +215,89 @@ def _claim_rounds(
             may_shift=req.product is Product.ON_DEMAND,
             fleets=deps.fleets,
             excluded=None if last else excluded,
+            seen=seen if bounded else None,
         )
         if not isinstance(verdict, Admission):
             if excluded and not last:
                 excluded = set()  # the nodes others hold may be the only fit: look again once they commit
+                seen, current = Seen(), set()  # on a fresh read
                 time.sleep(BACKOFF_S * 2**round_)
                 continue
             return verdict
         chosen = sorted({n for n, _ in verdict.gpus()})
+        if _current(verdict, req, current):
+            return verdict  # only nodes it holds, decided on their bookings as read under its locks
+        # held from now until this unit of work ends, claimed or not: this process's other decisions
+        # leave them out at once (one lost here is busy in another process: as well left out too)
+        held.extend(deps.inflight.add(n for n in chosen if n not in held))
         claimed = uow.claim_nodes(chosen, wait=last)
-        held.extend(deps.inflight.add(claimed))  # locked until this unit of work ends, used or not
         if claimed != set(chosen):
-            excluded |= set(chosen) - claimed
+            # on the same reads, without the nodes it could not claim nor those this process's other
+            # admissions hold by now (they claimed them meanwhile: they would be lost claims too)
+            excluded |= (set(chosen) - claimed) | (deps.inflight.held() - set(held))
             continue
-        if uow.claims_are_current or _still_free(uow, verdict, req.end, model.name):
+        if uow.claims_are_current:
+            return verdict
+        free, now_taken = _still_free(uow, verdict, req.end, model.name)
+        if free:
+            return verdict
+        if bounded and verdict.start == req.start and verdict.until is None and not verdict.victims:
+            seen.refresh(chosen, now_taken)  # decide again with what these nodes hold now
+            current |= set(chosen)
+        else:
+            seen, current = Seen(), set()
+    if current and seen.fleet is not None:  # the rounds are spent: what fits on the nodes it holds
+        elsewhere = {str(n.id) for n in seen.fleet.nodes} - current  # (as read under their locks) still does
+        verdict = decide(
+            uow,
+            timed,
+            model,
+            req.shape,
+            req.gpus,
+            req.start,
+            req.end,
+            now=now,
+            notice=deps.spot_notice,
+            rng=rng,
+            preempt=False,
+            may_shift=False,
+            fleets=deps.fleets,
+            excluded=elsewhere,
+            seen=seen,
+        )
+        if isinstance(verdict, Admission) and _current(verdict, req, current):
             return verdict
     return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
 
 
-def _still_free(uow: UnitOfWork, adm: Admission, end: datetime | None, model: str) -> bool:
-    """Whether the GPUs `adm` books are still free over its window, reading after the claim (so current)."""
+def _current(adm: Admission, req: AdmissionRequest, current: set[str]) -> bool:
+    """Whether `adm` books over the request's own window only nodes whose bookings over it were read
+    after this unit of work claimed them (so the decision saw everything booked on them, and no claim or
+    check is needed again)."""
+    return (
+        req.end is not None
+        and bool(current)
+        and adm.start == req.start
+        and adm.until is None
+        and not adm.victims
+        and {n for n, _ in adm.gpus()} <= current
+    )
+
+
+def _still_free(
+    uow: UnitOfWork, adm: Admission, end: datetime | None, model: str
+) -> tuple[bool, dict[str, set[int]]]:
+    """Whether the GPUs `adm` books are still free over its window, reading after the claim (so current),
+    and the GPU slots taken over that window on its nodes now (by anyone but its victims)."""
     mine = set(adm.gpus())
     victims = {v.id for v in adm.victims}
     until = adm.until if adm.until is not None else end
     nodes = sorted({n for n, _ in mine})
+    taken: dict[str, set[int]] = {}
     for b in uow.bookings(model, adm.start, until, nodes=nodes):
-        if (b.node_id, b.slot) in mine and b.allocation_id not in victims and b.overlaps(adm.start, until):
-            return False
-    return True
+        if b.allocation_id not in victims and b.overlaps(adm.start, until):
+            taken.setdefault(b.node_id, set()).add(b.slot)
+    return not any(slot in taken.get(n, ()) for n, slot in mine), taken
 
 
 def _same_request(

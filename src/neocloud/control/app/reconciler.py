@@ -119,11 +119,12 @@ def reconcile(
     retries = retries if retries is not None else Retries()
     now = clock.now()
     with uow_factory(read_only=True) as uow:  # those backing off are read too: they must not crowd others out
-        due = [a.id for a in uow.due(now, max_items + retries.pending())]
-    retries.keep_only(set(due))
-    for allocation_id in [a for a in due if not retries.waiting(a, now)][:max_items]:
+        due = uow.due(now, max_items + retries.pending())
+    retries.keep_only({a.id for a in due})
+    for seen in [a for a in due if not retries.waiting(a.id, now)][:max_items]:
+        allocation_id = seen.id
         try:
-            _advance(uow_factory, provisioner, allocation_id, now, tally)
+            _advance(uow_factory, provisioner, allocation_id, now, tally, seen)
             retries.succeeded(allocation_id)
         except Exception as err:  # one failing call-out must not stall the others; the next pass retries
             cause = err.cause if isinstance(err, ProvisionError) else f"{type(err).__name__}: {err}"
@@ -205,11 +206,22 @@ def _advance(
     allocation_id: str,
     now: datetime,
     tally: _Tally,
+    seen: Allocation | None = None,
 ) -> None:
-    """Take one allocation through every step due now (at most four)."""
+    """Take one allocation through every step due now (at most four).
+
+    Each step looks at the allocation first, outside any transaction, to make its provisioner calls
+    and to open no writing transaction when nothing is due; the locked transition re-checks it. The
+    look is a fresh read, except where what is in hand will do: the allocation as `seen` in the due
+    list when it is scheduled (no provisioner call comes before its transition), and the allocation as
+    this pass's own transition left it (it committed that a moment ago)."""
+    known = seen if seen is not None and seen.state is State.SCHEDULED else None
     for _ in range(4):  # a few steps per pass: scheduled → provisioning → active, or ending → ended
-        with uow_factory(read_only=True) as uow:
-            peek = uow.get_allocation(allocation_id)
+        if known is not None:
+            peek: Allocation | None = known
+        else:
+            with uow_factory(read_only=True) as uow:
+                peek = uow.get_allocation(allocation_id)
         if peek is None:
             break
         ready: bool | None = None
@@ -228,6 +240,7 @@ def _advance(
             provisioner.provision(Grant.of(moved))
         if moved.state in (State.ACTIVE, State.PREEMPTED, State.ENDED):
             break
+        known = moved
 
 
 def _transition(
