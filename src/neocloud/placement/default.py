@@ -102,7 +102,13 @@ from neocloud.placement.filters import standard_filters
 from neocloud.placement.framework import Candidates, GpuPicker, Policy, Scores
 from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
-from neocloud.placement.scorers import PreserveWholeNodes, SpreadOrder, StrandedCpuFit, StrandedGpuGrowth
+from neocloud.placement.scorers import (
+    ModelScarcity,
+    PreserveWholeNodes,
+    SpreadOrder,
+    StrandedCpuFit,
+    StrandedGpuGrowth,
+)
 from neocloud.placement.workload import TYPICAL_COVERAGE, Workload
 
 # Weights encode precedence. FGD's scores are whole numbers, so anything below 1 only breaks its ties:
@@ -128,10 +134,11 @@ RULES: frozenset[str] = frozenset(
         "stranded-cpu",
         "spread-order",
         "cpu-scarcity",
+        "model-scarcity",
     }
 )
 """The rules `default` uses, by the names `neocloud_default(rules=...)` takes (for ablation)."""
-OPTIONAL_RULES: frozenset[str] = frozenset({"gpu-by-fragmentation", "exact-all"})
+OPTIONAL_RULES: frozenset[str] = frozenset({"gpu-by-fragmentation", "exact-all", "stranded-memory"})
 
 
 def cpu_binds(workload: Workload | None, fleet: Fleet) -> bool:
@@ -163,14 +170,25 @@ class DefaultScore:
         self._fleet: Fleet | None = None
         self._scarce = False
         self._typical: Fragmentation | None = None
-        self.stranded = StrandedGpuGrowth(workload) if "stranded-gpus" in rules else None
-        if self.stranded is not None and (self.stranded.cpu_per_gpu <= 0 or _binds_models(workload)):
-            self.stranded = None  # nothing to strand, or GPUs of different models are not one resource
+        scarce_models = "model-scarcity" in rules and _binds_models(workload)
+        # GPUs of different models are one resource for CPU only if nothing pulls the model-bound
+        # requests' GPUs away (rule 2), which rule 8 prevents
+        cpu = "stranded-gpus" in rules and (scarce_models or not _binds_models(workload))
+        memory = "stranded-memory" in rules
+        self.stranded = self._stranded(workload, cpu=cpu, memory=memory)
+        # when CPU binds, GPUs are stranded for lack of memory as well (rule 7)
+        self.stranded_scarce = self._stranded(workload, cpu=cpu, memory=cpu and self.scarcity)
+        self.scarce_models = ModelScarcity(workload) if scarce_models else None
         self.preserve = PreserveWholeNodes() if "whole-nodes" in rules else None
         self.exact = "sharing-growth" in rules
         self.exact_all = "exact-all" in rules
         self.cpu = StrandedCpuFit(workload) if "stranded-cpu" in rules else None
         self.order = SpreadOrder() if "spread-order" in rules else None
+
+    @staticmethod
+    def _stranded(workload: Workload | None, *, cpu: bool, memory: bool) -> StrandedGpuGrowth | None:
+        stranded = StrandedGpuGrowth(workload, cpu=cpu, memory=memory)
+        return stranded if stranded.active else None  # None: nothing to strand
 
     def _plan(self, fleet: Fleet) -> Fragmentation:
         """The measure to use on `fleet`: FGD's typical shapes instead of all when CPU binds (rule 7)."""
@@ -186,8 +204,11 @@ class DefaultScore:
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         frag = self._plan(cap.fleet)
         growth = frag.best_growth(req, cap, candidates)
-        if self.stranded is not None:
-            growth = growth + self.stranded(req, cap, candidates)
+        stranded = self.stranded_scarce if self._scarce else self.stranded
+        if stranded is not None:
+            growth = growth + stranded(req, cap, candidates)
+        if self.scarce_models is not None:
+            growth = growth + self.scarce_models(req, cap, candidates)
         total = sigmoid_score(growth)
         if self.preserve is not None and not self._scarce:
             total += _PRESERVE_WEIGHT * self.preserve(req, cap, candidates)

@@ -48,6 +48,9 @@ class Workload:
 
     shapes: tuple[Shape, ...]
     weights: tuple[float, ...]
+    memory_per_gpu_milli: float = 0.0
+    """Memory (MiB) the requests ask per milli-GPU they ask, CPU-only ones included (0: not known).
+    Memory is not part of a shape (FGD's measure ignores it); `default`'s stranded-GPU rule reads it."""
 
     def __post_init__(self) -> None:
         if not self.shapes:
@@ -69,10 +72,15 @@ class Workload:
         """
         if not 0 < coverage <= 1:
             raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
-        counts = Counter(Shape.of(r) for r in requests)
+        counts: Counter[Shape] = Counter()
+        memory = gpu = 0
+        for r in requests:
+            counts[Shape.of(r)] += 1
+            memory += r.memory_mib
+            gpu += r.gpu_request_milli if r.gpus else 0
         if not counts:
             raise InvalidInput("cannot derive a workload from no requests")
-        return _most_frequent(counts.items(), coverage * sum(counts.values()))
+        return _most_frequent(counts.items(), coverage * sum(counts.values()), memory / gpu if gpu else 0.0)
 
     def covering(self, coverage: float) -> Workload:
         """The most frequent shapes of this distribution that together cover `coverage` of it,
@@ -81,7 +89,9 @@ class Workload:
         if not 0 < coverage <= 1:
             raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
         # the weights are counts / total: allow their rounding
-        return _most_frequent(zip(self.shapes, self.weights, strict=True), coverage - 1e-9)
+        return _most_frequent(
+            zip(self.shapes, self.weights, strict=True), coverage - 1e-9, self.memory_per_gpu_milli
+        )
 
     def cpu_per_gpu_milli(self) -> float:
         """The CPU every request asks (CPU-only ones included) per milli-GPU all requests ask, in
@@ -105,7 +115,7 @@ class Workload:
         return Workload(tuple(Shape(k, MILLI, 0) for k in sizes), tuple(weight for _ in sizes))
 
 
-def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float) -> Workload:
+def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float, memory: float = 0.0) -> Workload:
     """The shapes ranked as the FGD artifact ranks its typical pods (by weight, ties by CPU, milli-GPU,
     GPU count and GPU-model string, all descending), kept one at a time until their weight reaches
     `enough`, renormalised."""
@@ -121,4 +131,4 @@ def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float) -> Wo
             break
         kept.append((shape, w))
         covered += w
-    return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept))
+    return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept), memory)
