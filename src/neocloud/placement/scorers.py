@@ -324,10 +324,11 @@ class ModelScarcity:
     requested, its share of the GPU demand times the fleet's GPU capacity; spread over the GPUs of the
     models it allows, it claims d_s / G(models(s)) of each. A model's claim ρ_m sums that over the
     bound shapes that allow m: a plain comparison of the demand that can only use some models with
-    their supply (ρ_m ≥ 1: the bound demand alone fills model m). A request taking g milli-GPU (or,
-    CPU-only, the GPU its CPU would serve at the workload's CPU per GPU) on a node of model m takes
-    g·min(ρ_m, 1) of what bound requests need; candidates are compared by that, minus the smallest
-    over them, so a request bound to one model sees all zeros."""
+    their supply (ρ_m ≥ 1: the bound demand alone fills model m). A GPU request taking g milli-GPU on
+    a node of model m takes g·min(ρ_m, 1) of what bound requests need; candidates are compared by that,
+    minus the smallest over them, so a request bound to one model sees all zeros. A CPU-only request
+    takes no GPU: what it takes from the bound requests, CPU beside their GPUs, is the stranded-GPU
+    term's to judge."""
 
     name = "model-scarcity"
 
@@ -335,7 +336,6 @@ class ModelScarcity:
         self.workload = workload
         self._fleet: object = None
         self.claim: npt.NDArray[np.float64] = np.zeros(0)
-        self.cpu_per_gpu_milli = workload.cpu_per_gpu_milli() if workload is not None else 0.0
 
     def _bind(self, cap: Capacity) -> None:
         fleet = cap.fleet
@@ -360,13 +360,7 @@ class ModelScarcity:
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         if cap.fleet is not self._fleet:
             self._bind(cap)
+        if not req.gpus or len(candidates) == 0:
+            return np.zeros(len(candidates))
         claim = self.claim[candidates]
-        if len(candidates) == 0 or not claim.any():
-            return np.zeros(len(candidates))
-        if req.gpus:
-            taken = float(req.gpu_request_milli)
-        elif self.cpu_per_gpu_milli > 0:
-            taken = req.cpu_milli / self.cpu_per_gpu_milli
-        else:
-            return np.zeros(len(candidates))
-        return np.asarray(taken * (claim - claim.min()), dtype=np.float64)
+        return np.asarray(req.gpu_request_milli * (claim - claim.min()), dtype=np.float64)

@@ -49,8 +49,9 @@ class Workload:
     shapes: tuple[Shape, ...]
     weights: tuple[float, ...]
     memory_per_gpu_milli: float = 0.0
-    """Memory (MiB) the requests ask per milli-GPU they ask, CPU-only ones included (0: not known).
-    Memory is not part of a shape (FGD's measure ignores it); `default`'s stranded-GPU rule reads it."""
+    """Memory (MiB) all the requests ask (CPU-only ones included) per milli-GPU they ask, as
+    `cpu_per_gpu_milli` reads CPU: the memory the fleet needs per unit of GPU it allocates (0: not
+    known). Memory is not part of a shape (FGD's measure ignores it)."""
 
     def __post_init__(self) -> None:
         if not self.shapes:
@@ -76,8 +77,8 @@ class Workload:
         memory = gpu = 0
         for r in requests:
             counts[Shape.of(r)] += 1
-            memory += r.memory_mib
-            gpu += r.gpu_request_milli if r.gpus else 0
+            memory += r.memory_mib * r.nodes
+            gpu += r.gpu_request_milli * r.nodes if r.gpus else 0
         if not counts:
             raise InvalidInput("cannot derive a workload from no requests")
         return _most_frequent(counts.items(), coverage * sum(counts.values()), memory / gpu if gpu else 0.0)
