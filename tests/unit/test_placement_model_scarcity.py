@@ -102,7 +102,12 @@ def test_workload_memory_per_gpu_is_read_from_the_requests_and_kept_by_covering(
     reqs = [Request(gpus=1, memory_mib=8_000)] * 3 + [Request(gpus=0, cpu_milli=1_000, memory_mib=6_000)]
     w = Workload.from_requests(reqs, 1.0)
     assert w.memory_per_gpu_milli == pytest.approx(30_000 / 3_000)  # CPU-only requests included
-    assert w.covering(0.7).memory_per_gpu_milli == w.memory_per_gpu_milli
+    assert w.gpu_memory_per_gpu_milli == pytest.approx(24_000 / 3_000)  # GPU requests only
+    cut = w.covering(0.7)
+    assert (cut.memory_per_gpu_milli, cut.gpu_memory_per_gpu_milli) == (
+        w.memory_per_gpu_milli,
+        w.gpu_memory_per_gpu_milli,
+    )
     assert Workload.from_requests(reqs).memory_per_gpu_milli == w.memory_per_gpu_milli
 
 
@@ -112,7 +117,7 @@ def test_gpus_stranded_for_lack_of_memory_count_only_with_the_memory_term():
     cap = Capacity(f)
     everywhere = np.arange(2)
     hungry = Request(gpus=0, cpu_milli=1_000, memory_mib=30_000)
-    grows = StrandedGpuGrowth(w, memory=True)(hungry, cap, everywhere)
+    grows = StrandedGpuGrowth(w, memory_per_gpu_milli=w.memory_per_gpu_milli)(hungry, cap, everywhere)
     assert grows[f.index_of["a"]] == pytest.approx(3_000.0)  # 10 GiB left serve one of four GPUs
     assert grows[f.index_of["b"]] == 0.0
     assert not StrandedGpuGrowth(w)(hungry, cap, everywhere).any()  # CPU is plentiful

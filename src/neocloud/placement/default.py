@@ -207,10 +207,14 @@ class DefaultScore:
         # GPUs of different models are one resource for CPU only if nothing pulls the model-bound
         # requests' GPUs away (rule 2), which rule 8 prevents
         cpu = "stranded-gpus" in rules and (scarce_models or not _binds_models(workload))
-        memory = "stranded-memory" in rules
+        gpu_memory = workload.gpu_memory_per_gpu_milli if workload is not None else 0.0
+        all_memory = workload.memory_per_gpu_milli if workload is not None else 0.0
+        memory = gpu_memory if "stranded-memory" in rules else 0.0
         self.stranded = self._stranded(workload, cpu=cpu, memory=memory)
         # when CPU binds, GPUs are stranded for lack of memory as well (rule 7)
-        self.stranded_scarce = self._stranded(workload, cpu=cpu, memory=cpu and self.scarcity)
+        self.stranded_scarce = self._stranded(
+            workload, cpu=cpu, memory=all_memory if cpu and self.scarcity else memory
+        )
         self.scarce_models = ModelScarcity(workload) if scarce_models else None
         self.preserve = PreserveWholeNodes() if "whole-nodes" in rules else None
         self.exact = "sharing-growth" in rules
@@ -219,8 +223,8 @@ class DefaultScore:
         self.order = SpreadOrder() if "spread-order" in rules else None
 
     @staticmethod
-    def _stranded(workload: Workload | None, *, cpu: bool, memory: bool) -> StrandedGpuGrowth | None:
-        stranded = StrandedGpuGrowth(workload, cpu=cpu, memory=memory)
+    def _stranded(workload: Workload | None, *, cpu: bool, memory: float) -> StrandedGpuGrowth | None:
+        stranded = StrandedGpuGrowth(workload, cpu=cpu, memory_per_gpu_milli=memory)
         return stranded if stranded.active else None  # None: nothing to strand
 
     def _plan(self, fleet: Fleet) -> Fragmentation:

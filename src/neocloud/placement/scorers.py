@@ -283,12 +283,13 @@ class StrandedGpuGrowth(SpareCpu):
 
     name = "stranded-gpu-growth"
 
-    def __init__(self, workload: Workload | None = None, *, cpu: bool = True, memory: bool = False) -> None:
+    def __init__(
+        self, workload: Workload | None = None, *, cpu: bool = True, memory_per_gpu_milli: float = 0.0
+    ) -> None:
         super().__init__(workload)
         if not cpu:
             self.cpu_per_gpu = 0.0
-        per_gpu = workload.memory_per_gpu_milli if workload is not None and memory else 0.0
-        self.memory_per_gpu = per_gpu * MILLI  # MiB per GPU
+        self.memory_per_gpu = memory_per_gpu_milli * MILLI  # MiB per GPU (0: memory not counted)
 
     @property
     def active(self) -> bool:
