@@ -139,3 +139,29 @@ def test_under_cpu_scarcity_the_stranded_term_counts_memory_and_otherwise_not():
         # without CPU scarcity rule 7 changes nothing here (every shape is typical, no whole node to
         # keep: the request is CPU-only); with it, only the memory term can tell the two apart
         assert differs is binds
+
+
+def test_rule_9_sends_memory_hungry_work_where_it_strands_no_gpu():
+    # Plenty of CPU (rule 7 does not act), 10 GiB asked per GPU by the GPU requests: node a has memory
+    # for one more GPU after the request, node b for all of its GPUs. With rule 9 the request goes to b.
+    w = Workload(
+        (Shape(1, 1000, 1_000), Shape(0, 0, 1_000)),
+        (0.5, 0.5),
+        memory_per_gpu_milli=10.0,
+        gpu_memory_per_gpu_milli=10.0,
+    )
+    f = fleet(node("a", gpus=4, cpu=64_000, mem=40_000), node("b", gpus=4, cpu=64_000, mem=400_000))
+    assert not cpu_binds(w, f)
+    hungry = Request(gpus=0, cpu_milli=1_000, memory_mib=30_000)
+    for seed in range(5):
+        chosen = {
+            name: place(neocloud_default(w, rules), hungry, Capacity(f), random.Random(seed)).shares[0].node
+            for name, rules in (("with", RULES), ("without", RULES - {"stranded-memory"}))
+        }
+        assert chosen["with"] == f.index_of["b"]
+    everywhere = np.arange(2)
+    cap = Capacity(f)
+    with_rule = neocloud_default(w).scorers[0][0](hungry, cap, everywhere)
+    without = neocloud_default(w, RULES - {"stranded-memory"}).scorers[0][0](hungry, cap, everywhere)
+    assert with_rule[f.index_of["b"]] > with_rule[f.index_of["a"]]
+    assert not np.array_equal(with_rule, without)
