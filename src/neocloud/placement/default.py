@@ -1,11 +1,12 @@
 """neocloud's own `default` placement policy: FGD's judgement of fragmentation, extended to GPUs stranded
-for lack of CPU, planned for every request shape (for the typical ones when CPU runs out first), with
-principled tie-breaking.
+for lack of CPU or memory and to GPU models that model-bound requests need,
+planned for every request shape (for the typical ones when CPU runs out first), with principled
+tie-breaking.
 
 FGD scores a node by how much the expected fragmentation (measured against the workload's request
 distribution) would grow, on its coarse 0–100 scale (⌊100·sigmoid(−Δ/1000)⌋), so many nodes tie.
-`default` changes what Δ measures (rules 1–2), breaks the remaining ties (rules 3–6), and plans
-differently when CPU is the scarce resource (rule 7):
+`default` changes what Δ measures (rules 1–2, 8 and 9), breaks the remaining ties (rules 3–6), and
+plans differently when CPU is the scarce resource (rule 7):
 
 1. Plan for every shape (`all-shapes`). The FGD artifact measures fragmentation against its "typical
    pods", the most frequent shapes covering 95 % of the requests. Frequency is by count, and the rare
@@ -24,9 +25,10 @@ differently when CPU is the scarce resource (rule 7):
    requests may use only some GPU models they are not, and the term moves load across models by CPU
    balance alone: it pulls requests that could go anywhere onto the CPU-poor nodes of the scarce
    models (openb's P100 and V100 nodes), and the requests bound to those models fail (gpuspec25*,
-   seed 42: 1.35 x FGD with the term, 0.96 without; gpuspec33* 1.08 and 0.90). So the term is off for
-   a workload with model-bound GPU requests. Counting only stranding that grows (no pull) was
-   measured and is not enough (gpuspec25* 1.07, cpu250* 1.03).
+   seed 42: 1.35 x FGD with the term, 0.96 without; gpuspec33* 1.08 and 0.90). Rule 8 stops that
+   pull, and with rule 8 the term is on for model-bound workloads too; without rule 8 it is off for
+   them. Counting only stranding that grows (no pull) was measured and is not enough (gpuspec25* 1.07,
+   cpu250* 1.03).
 3. Keep whole nodes whole (`whole-nodes`): never break a wholly free node while a partly used node
    scoring as highly fits the request (whole nodes are what multi-GPU jobs and whole-node requests need).
 4. For a GPU-sharing request, the exact growth (`sharing-growth`): a sharing request takes a fraction
@@ -59,6 +61,49 @@ differently when CPU is the scarce resource (rule 7):
    42–51, lower than FGD on eight). Dropping only rule 1 there gave 0.990 and only rule 3 1.005;
    dropping `stranded-cpu` (1.023) or `stranded-gpus` (1.043) did not help. On every other workload
    the decisions are unchanged.
+   When CPU binds, the GPU nodes' host resources run out before their GPUs, and memory with the CPU:
+   at 100 % arrived pods fail for lack of memory on nodes that still have GPU and CPU room. So under
+   rule 7 a node's GPUs count as stranded when its free memory cannot serve them either, at the
+   memory the workload asks per unit of GPU (`Workload.memory_per_gpu_milli`: all requests, CPU-only
+   ones included, as rule 7's test reads CPU): max(0, free GPU − min(free CPU / CPU-per-GPU, free
+   memory / memory-per-GPU)). On cpu250* 7.10 → 6.62 ± 0.10 % unallocated (0.967 → 0.901 x FGD;
+   seeds 42–51, lower than before and than FGD on all ten; seeds 42–44 7.08 → 6.61); with the GPU
+   requests' memory per GPU alone 7.02 (so it is the CPU-only work's memory that must be left room
+   for). At that whole-workload ratio on every workload it was measured and not adopted: −0.02 to
+   −0.07 points on the CPU levels, but +0.04 to +0.20 on every multi-GPU level (seeds 42–44). Our
+   reading, not shown: outside CPU scarcity the CPU-only work has room of its own and that ratio
+   over-reserves; rule 9 uses the GPU requests' ratio there.
+
+8. Keep the GPU models that model-bound requests need for them (`model-scarcity`). FGD weighs shapes
+   by how often they occur: a GPU that some frequent shape may not use counts as fragmentation for
+   it, so using that GPU up looks like removing fragmentation, whatever the model has left for the
+   requests that can use nothing else. Rule 8 compares, per GPU model, the demand that can use only
+   some models with the supply (`ModelScarcity`): each model-bound GPU shape asks, by the time the
+   fleet's GPUs have all been requested, its share of the GPU demand times the fleet's capacity,
+   spread over the GPUs of its models; a model's claim ρ_m sums that over the bound shapes that allow
+   it (ρ_m ≥ 1: the bound demand alone fills it). A GPU request taking g milli-GPU on a node of model
+   m adds g·min(ρ_m, 1) to the growth (minus the smallest over the candidates): the bound GPU capacity
+   it takes. With it the stranded-GPU term stays on for model-bound workloads (rule 2). No constant:
+   a comparison of demand with supply, as rule 7's. It acts only when some shape is model-bound (on
+   openb gpuspec10 and the four gpuspec* levels); elsewhere the decisions are bit-identical. Measured
+   (seeds 42–51, rules 1–8, ratio to FGD before → after; lower than before and than FGD on all ten
+   seeds of all five): gpuspec10 0.864 → 0.778, gpuspec10* 0.943 → 0.837, gpuspec20* 0.965 → 0.830,
+   gpuspec25* 0.986 → 0.832, gpuspec33* 0.908 → 0.486. Its two halves are needed together (seed 42): the claim without the stranded
+   term (`-stranded-gpus`) 11.1–15.5 % (CPU-only work piles onto the unclaimed models' nodes and
+   strands their GPUs), the stranded term without the claim 1.35 x FGD on gpuspec25* (above).
+   Charging CPU-only requests the GPU their CPU would serve as well was measured and is worse on all
+   five (seeds 42–44: 4.29 / 4.31 / 4.45 / 4.83 / 5.98): a CPU-only request takes no GPU, and the
+   CPU it takes is the stranded term's to judge.
+9. Count GPUs stranded for lack of memory (`stranded-memory`), as rule 2 counts those stranded for
+   lack of CPU: a free GPU needs memory beside it as well as CPU, at the GPU requests' memory per
+   GPU (`Workload.gpu_memory_per_gpu_milli`, read from the requests as rule 2's CPU per GPU is from
+   the GPU shapes), so the node's stranded GPU is max(0, free GPU − min(free CPU / CPU-per-GPU, free
+   memory / memory-per-GPU)). At 100 % arrived pods fail for lack of memory on every level diagnosed
+   (0.04–1.6 points of default's unallocated GPU, seed 42: `scripts/openb_diagnose.py`). Measured on
+   seeds 42–51 (`scripts/openb_ablation.py --variants +stranded-memory`): lower on 20 of the 21 rows
+   by 0.002 to 0.06 points, none higher (cpu250*, where rule 7's ratio applies, unchanged); grid mean
+   0.853 → 0.846 x FGD. It rides on rule 2:
+   off wherever rule 2 is (a workload asking no CPU of its GPUs, or model-bound without rule 8).
 
 A sharing request takes the GPU with the least free capacity that fits it (best fit within the node),
 keeping whole GPUs whole; choosing it by fragmentation growth instead is the optional
@@ -102,7 +147,13 @@ from neocloud.placement.filters import standard_filters
 from neocloud.placement.framework import Candidates, GpuPicker, Policy, Scores
 from neocloud.placement.pickers import tightest_gpus
 from neocloud.placement.request import Request
-from neocloud.placement.scorers import PreserveWholeNodes, SpreadOrder, StrandedCpuFit, StrandedGpuGrowth
+from neocloud.placement.scorers import (
+    ModelScarcity,
+    PreserveWholeNodes,
+    SpreadOrder,
+    StrandedCpuFit,
+    StrandedGpuGrowth,
+)
 from neocloud.placement.workload import TYPICAL_COVERAGE, Workload
 
 # Weights encode precedence. FGD's scores are whole numbers, so anything below 1 only breaks its ties:
@@ -128,6 +179,8 @@ RULES: frozenset[str] = frozenset(
         "stranded-cpu",
         "spread-order",
         "cpu-scarcity",
+        "model-scarcity",
+        "stranded-memory",
     }
 )
 """The rules `default` uses, by the names `neocloud_default(rules=...)` takes (for ablation)."""
@@ -163,14 +216,29 @@ class DefaultScore:
         self._fleet: Fleet | None = None
         self._scarce = False
         self._typical: Fragmentation | None = None
-        self.stranded = StrandedGpuGrowth(workload) if "stranded-gpus" in rules else None
-        if self.stranded is not None and (self.stranded.cpu_per_gpu <= 0 or _binds_models(workload)):
-            self.stranded = None  # nothing to strand, or GPUs of different models are not one resource
+        scarce_models = "model-scarcity" in rules and _binds_models(workload)
+        # GPUs of different models are one resource for CPU only if nothing pulls the model-bound
+        # requests' GPUs away (rule 2), which rule 8 prevents
+        cpu = "stranded-gpus" in rules and (scarce_models or not _binds_models(workload))
+        gpu_memory = workload.gpu_memory_per_gpu_milli if workload is not None else 0.0
+        all_memory = workload.memory_per_gpu_milli if workload is not None else 0.0
+        memory = gpu_memory if cpu and "stranded-memory" in rules else 0.0
+        self.stranded = self._stranded(workload, cpu=cpu, memory=memory)
+        # when CPU binds, GPUs are stranded for lack of memory as well (rule 7)
+        self.stranded_scarce = self._stranded(
+            workload, cpu=cpu, memory=all_memory if cpu and self.scarcity else memory
+        )
+        self.scarce_models = ModelScarcity(workload) if scarce_models else None
         self.preserve = PreserveWholeNodes() if "whole-nodes" in rules else None
         self.exact = "sharing-growth" in rules
         self.exact_all = "exact-all" in rules
         self.cpu = StrandedCpuFit(workload) if "stranded-cpu" in rules else None
         self.order = SpreadOrder() if "spread-order" in rules else None
+
+    @staticmethod
+    def _stranded(workload: Workload | None, *, cpu: bool, memory: float) -> StrandedGpuGrowth | None:
+        stranded = StrandedGpuGrowth(workload, cpu=cpu, memory_per_gpu_milli=memory)
+        return stranded if stranded.active else None  # None: nothing to strand
 
     def _plan(self, fleet: Fleet) -> Fragmentation:
         """The measure to use on `fleet`: FGD's typical shapes instead of all when CPU binds (rule 7)."""
@@ -186,8 +254,11 @@ class DefaultScore:
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         frag = self._plan(cap.fleet)
         growth = frag.best_growth(req, cap, candidates)
-        if self.stranded is not None:
-            growth = growth + self.stranded(req, cap, candidates)
+        stranded = self.stranded_scarce if self._scarce else self.stranded
+        if stranded is not None:
+            growth = growth + stranded(req, cap, candidates)
+        if self.scarce_models is not None:
+            growth = growth + self.scarce_models(req, cap, candidates)
         total = sigmoid_score(growth)
         if self.preserve is not None and not self._scarce:
             total += _PRESERVE_WEIGHT * self.preserve(req, cap, candidates)
@@ -213,10 +284,10 @@ def neocloud_default(workload: Workload | None = None, rules: frozenset[str] = R
         standard_filters(),
         ((DefaultScore(frag, workload, rules), 1.0),),
         picker,
-        "FGD's fragmentation growth plus GPUs stranded for lack of CPU, over every request shape; ties: "
-        "keep whole nodes whole, sharing by exact growth, CPU work best-fit into stranded CPU, fill in "
-        "one interleaved node order; when CPU runs out before the GPUs, FGD's typical shapes and no "
-        "whole-node reserve",
+        "FGD's fragmentation growth plus GPUs stranded for lack of CPU or memory and GPU that model-bound requests "
+        "need, over every request shape; ties: keep whole nodes whole, sharing by exact growth, CPU work "
+        "best-fit into stranded CPU, fill in one interleaved node order; when CPU runs out before the "
+        "GPUs, FGD's typical shapes, no whole-node reserve, and memory for the CPU-only work too",
         extra={"fragmentation": frag, "planning_coverage": coverage},
         untouched_interchangeable=True,
     )

@@ -283,13 +283,85 @@ class StrandedGpuGrowth(SpareCpu):
 
     name = "stranded-gpu-growth"
 
+    def __init__(
+        self, workload: Workload | None = None, *, cpu: bool = True, memory_per_gpu_milli: float = 0.0
+    ) -> None:
+        super().__init__(workload)
+        if not cpu:
+            self.cpu_per_gpu = 0.0
+        self.memory_per_gpu = memory_per_gpu_milli * MILLI  # MiB per GPU (0: memory not counted)
+
+    @property
+    def active(self) -> bool:
+        return self.cpu_per_gpu > 0 or self.memory_per_gpu > 0
+
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
-        if self.cpu_per_gpu <= 0:
+        if not self.active:
             return np.zeros(len(candidates))
-        per_cpu = MILLI / self.cpu_per_gpu  # milli-GPU one milli-CPU serves
         gpu = cap.milli_free[candidates].astype(np.float64)
-        cpu = cap.cpu_free[candidates].astype(np.float64)
-        before = np.maximum(gpu - cpu * per_cpu, 0.0)
         taken = req.gpu_request_milli if req.gpus else 0
-        after = np.maximum(gpu - taken - (cpu - req.cpu_milli) * per_cpu, 0.0)
+        served_before = np.full(len(candidates), np.inf)
+        served_after = np.full(len(candidates), np.inf)
+        if self.cpu_per_gpu > 0:
+            per_cpu = MILLI / self.cpu_per_gpu  # milli-GPU one milli-CPU serves
+            cpu = cap.cpu_free[candidates].astype(np.float64)
+            served_before = cpu * per_cpu
+            served_after = (cpu - req.cpu_milli) * per_cpu
+        if self.memory_per_gpu > 0:
+            per_mib = MILLI / self.memory_per_gpu  # milli-GPU one MiB serves
+            mem = cap.mem_free[candidates].astype(np.float64)
+            served_before = np.minimum(served_before, mem * per_mib)
+            served_after = np.minimum(served_after, (mem - req.memory_mib) * per_mib)
+        before = np.maximum(gpu - served_before, 0.0)
+        after = np.maximum(gpu - taken - served_after, 0.0)
         return np.asarray(after - before, dtype=np.float64)
+
+
+class ModelScarcity:
+    """GPU capacity that requests bound to some GPU models will miss because this request, which could
+    go elsewhere, takes it (milli-GPU, lower is better; relative to the best candidate).
+
+    Each model-bound GPU shape s of the workload will ask, by the time the fleet's GPUs have all been
+    requested, its share of the GPU demand times the fleet's GPU capacity; spread over the GPUs of the
+    models it allows, it claims d_s / G(models(s)) of each. A model's claim ρ_m sums that over the
+    bound shapes that allow m: a plain comparison of the demand that can only use some models with
+    their supply (ρ_m ≥ 1: the bound demand alone fills model m). A GPU request taking g milli-GPU on
+    a node of model m takes g·min(ρ_m, 1) of what bound requests need; candidates are compared by that,
+    minus the smallest over them, so a request bound to one model sees all zeros. A CPU-only request
+    takes no GPU: what it takes from the bound requests, CPU beside their GPUs, is the stranded-GPU
+    term's to judge."""
+
+    name = "model-scarcity"
+
+    def __init__(self, workload: Workload | None) -> None:
+        self.workload = workload
+        self._fleet: object = None
+        self.claim: npt.NDArray[np.float64] = np.zeros(0)
+
+    def _bind(self, cap: Capacity) -> None:
+        fleet = cap.fleet
+        self._fleet = fleet
+        models = list(fleet.models)
+        supply = np.zeros(len(models))
+        np.add.at(supply, fleet.node_model, fleet.node_gpus.astype(np.float64) * MILLI)
+        claim = np.zeros(len(models))
+        if self.workload is not None:
+            pairs = list(zip(self.workload.shapes, self.workload.weights, strict=True))
+            demand = sum(w * s.gpus * s.gpu_milli for s, w in pairs)
+            total = float(supply.sum())
+            for s, w in pairs:
+                if not s.gpus or s.models is None or demand <= 0:
+                    continue
+                allowed = [models.index(m) for m in s.models if m in models]
+                room = float(supply[allowed].sum())
+                if room > 0:
+                    claim[allowed] += (w * s.gpus * s.gpu_milli / demand) * total / room
+        self.claim = np.minimum(claim, 1.0)[fleet.node_model]
+
+    def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
+        if cap.fleet is not self._fleet:
+            self._bind(cap)
+        if not req.gpus or len(candidates) == 0:
+            return np.zeros(len(candidates))
+        claim = self.claim[candidates]
+        return np.asarray(req.gpu_request_milli * (claim - claim.min()), dtype=np.float64)

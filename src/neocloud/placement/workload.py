@@ -48,6 +48,12 @@ class Workload:
 
     shapes: tuple[Shape, ...]
     weights: tuple[float, ...]
+    memory_per_gpu_milli: float = 0.0
+    """Memory (MiB) all the requests ask (CPU-only ones included) per milli-GPU they ask, as
+    `cpu_per_gpu_milli` reads CPU: the memory the fleet needs per unit of GPU it allocates (0: not
+    known). Memory is not part of a shape (FGD's measure ignores it)."""
+    gpu_memory_per_gpu_milli: float = 0.0
+    """Memory (MiB) the GPU requests ask per milli-GPU they ask: what a free GPU will need beside it."""
 
     def __post_init__(self) -> None:
         if not self.shapes:
@@ -69,10 +75,18 @@ class Workload:
         """
         if not 0 < coverage <= 1:
             raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
-        counts = Counter(Shape.of(r) for r in requests)
+        counts: Counter[Shape] = Counter()
+        memory = gpu_memory = gpu = 0
+        for r in requests:
+            counts[Shape.of(r)] += 1
+            memory += r.memory_mib * r.nodes
+            if r.gpus:
+                gpu_memory += r.memory_mib * r.nodes
+                gpu += r.gpu_request_milli * r.nodes
         if not counts:
             raise InvalidInput("cannot derive a workload from no requests")
-        return _most_frequent(counts.items(), coverage * sum(counts.values()))
+        per_gpu = (memory / gpu, gpu_memory / gpu) if gpu else (0.0, 0.0)
+        return _most_frequent(counts.items(), coverage * sum(counts.values()), per_gpu)
 
     def covering(self, coverage: float) -> Workload:
         """The most frequent shapes of this distribution that together cover `coverage` of it,
@@ -81,7 +95,11 @@ class Workload:
         if not 0 < coverage <= 1:
             raise InvalidInput("coverage must be in (0, 1]", details={"coverage": coverage})
         # the weights are counts / total: allow their rounding
-        return _most_frequent(zip(self.shapes, self.weights, strict=True), coverage - 1e-9)
+        return _most_frequent(
+            zip(self.shapes, self.weights, strict=True),
+            coverage - 1e-9,
+            (self.memory_per_gpu_milli, self.gpu_memory_per_gpu_milli),
+        )
 
     def cpu_per_gpu_milli(self) -> float:
         """The CPU every request asks (CPU-only ones included) per milli-GPU all requests ask, in
@@ -105,7 +123,9 @@ class Workload:
         return Workload(tuple(Shape(k, MILLI, 0) for k in sizes), tuple(weight for _ in sizes))
 
 
-def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float) -> Workload:
+def _most_frequent(
+    weighted: Iterable[tuple[Shape, float]], enough: float, memory: tuple[float, float] = (0.0, 0.0)
+) -> Workload:
     """The shapes ranked as the FGD artifact ranks its typical pods (by weight, ties by CPU, milli-GPU,
     GPU count and GPU-model string, all descending), kept one at a time until their weight reaches
     `enough`, renormalised."""
@@ -121,4 +141,4 @@ def _most_frequent(weighted: Iterable[tuple[Shape, float]], enough: float) -> Wo
             break
         kept.append((shape, w))
         covered += w
-    return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept))
+    return Workload(tuple(s for s, _ in kept), tuple(w / covered for _, w in kept), *memory)
