@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -298,22 +299,28 @@ class StrandedGpuGrowth(SpareCpu):
     def __call__(self, req: Request, cap: Capacity, candidates: Candidates) -> Scores:
         if not self.active:
             return np.zeros(len(candidates))
-        gpu = cap.milli_free[candidates].astype(np.float64)
+        # free CPU, memory and GPU are int64: differences are taken exactly in integers, then scaled
+        # (one array operation fewer per resource than converting first; the same values)
+        gpu = cap.milli_free[candidates]
         taken = req.gpu_request_milli if req.gpus else 0
-        served_before = np.full(len(candidates), np.inf)
-        served_after = np.full(len(candidates), np.inf)
+        before: npt.NDArray[np.floating[Any]] | None = None
+        after: npt.NDArray[np.floating[Any]] | None = None
         if self.cpu_per_gpu > 0:
             per_cpu = MILLI / self.cpu_per_gpu  # milli-GPU one milli-CPU serves
-            cpu = cap.cpu_free[candidates].astype(np.float64)
-            served_before = cpu * per_cpu
-            served_after = (cpu - req.cpu_milli) * per_cpu
+            cpu = cap.cpu_free[candidates]
+            before, after = cpu * per_cpu, (cpu - req.cpu_milli) * per_cpu
         if self.memory_per_gpu > 0:
             per_mib = MILLI / self.memory_per_gpu  # milli-GPU one MiB serves
-            mem = cap.mem_free[candidates].astype(np.float64)
-            served_before = np.minimum(served_before, mem * per_mib)
-            served_after = np.minimum(served_after, (mem - req.memory_mib) * per_mib)
-        before = np.maximum(gpu - served_before, 0.0)
-        after = np.maximum(gpu - taken - served_after, 0.0)
+            mem = cap.mem_free[candidates]
+            mem_before, mem_after = mem * per_mib, (mem - req.memory_mib) * per_mib
+            if before is None or after is None:
+                before, after = mem_before, mem_after
+            else:
+                np.minimum(before, mem_before, out=before)
+                np.minimum(after, mem_after, out=after)
+        assert before is not None and after is not None  # active: CPU or memory is counted
+        before = np.maximum(gpu - before, 0.0)
+        after = np.maximum(gpu - taken - after, 0.0)
         return np.asarray(after - before, dtype=np.float64)
 
 
