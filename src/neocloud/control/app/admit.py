@@ -192,15 +192,13 @@ def _claim_rounds(
     not three. A claim whose check finds the nodes booked meanwhile replaces what was seen of them by
     what the check read under their locks; a decision that then books only such nodes needs no claim
     or check again. Its last round, and a round after backing off, read afresh."""
-    excluded: set[str] = deps.inflight.held()
-    bounded = req.end is not None
-    seen = Seen()
-    current: set[str] = set()  # claimed nodes whose bookings `seen` has from after their claim
-    for round_ in range(CLAIM_ROUNDS):
-        last = round_ == CLAIM_ROUNDS - 1
-        if last:
-            seen = Seen()  # what it waits for, it decides on a fresh read (nodes it holds stay current)
-        verdict = decide(
+
+    def decide_on(
+        excluded: set[str] | None, reads: Seen | None, *, held_only: bool = False
+    ) -> Admission | Unschedulable:
+        """`decide` for this request on `reads`, leaving out `excluded`; `held_only`: the decision on the
+        nodes it holds, as they are (no preemption, no later start)."""
+        return decide(
             uow,
             timed,
             model,
@@ -211,12 +209,22 @@ def _claim_rounds(
             now=now,
             notice=deps.spot_notice,
             rng=rng,
-            preempt=req.product is not Product.SPOT,
-            may_shift=req.product is Product.ON_DEMAND,
+            preempt=not held_only and req.product is not Product.SPOT,
+            may_shift=not held_only and req.product is Product.ON_DEMAND,
             fleets=deps.fleets,
-            excluded=None if last else excluded,
-            seen=seen if bounded else None,
+            excluded=excluded,
+            seen=reads,
         )
+
+    excluded: set[str] = deps.inflight.held()
+    bounded = req.end is not None
+    seen = Seen()
+    current: set[str] = set()  # claimed nodes whose bookings `seen` has from after their claim
+    for round_ in range(CLAIM_ROUNDS):
+        last = round_ == CLAIM_ROUNDS - 1
+        if last:
+            seen = Seen()  # what it waits for, it decides on a fresh read (nodes it holds stay current)
+        verdict = decide_on(None if last else excluded, seen if bounded else None)
         if not isinstance(verdict, Admission):
             if excluded and not last:
                 excluded = set()  # the nodes others hold may be the only fit: look again once they commit
@@ -248,23 +256,7 @@ def _claim_rounds(
             seen, current = Seen(), set()
     if current and seen.fleet is not None:  # the rounds are spent: what fits on the nodes it holds
         elsewhere = {str(n.id) for n in seen.fleet.nodes} - current  # (as read under their locks) still does
-        verdict = decide(
-            uow,
-            timed,
-            model,
-            req.shape,
-            req.gpus,
-            req.start,
-            req.end,
-            now=now,
-            notice=deps.spot_notice,
-            rng=rng,
-            preempt=False,
-            may_shift=False,
-            fleets=deps.fleets,
-            excluded=elsewhere,
-            seen=seen,
-        )
+        verdict = decide_on(elsewhere, seen, held_only=True)
         if isinstance(verdict, Admission) and _current(verdict, req, current):
             return verdict
     return Unschedulable({"contended": 1}, "capacity is contended by concurrent requests; retry")
