@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,10 +23,9 @@ from neocloud.placement.engine import placer
 
 if TYPE_CHECKING:
     from neocloud.billing.adapters.memory import MemoryEventLog
-
-if TYPE_CHECKING:
     from neocloud.fleet.fleet import Fleet
     from neocloud.infra.clock import ManualClock
+    from neocloud.infra.counters import Counters
     from neocloud.infra.engine import PostgresTimeouts
 
 DEFAULT_DATA_DIR = Path("~/.local/share/neocloud")
@@ -131,7 +130,8 @@ class Services:
     billing: BillingService | None = None
     health: HealthService | None = None
     health_sources: list[Any] = field(default_factory=list)  # HealthSource: polled by the worker
-    read_scope: Any = None  # () -> context manager around a read-only request's work (infra.counters)
+    # around a read-only request's work: its counters read together, once (infra.counters)
+    read_scope: Callable[[], AbstractContextManager[None]] | None = None
 
     @property
     def admission_slots(self) -> int:
@@ -193,7 +193,7 @@ def build_services(
     provisioner = provisioner or FakeProvisioner(clock, settings.provision_delay)
     engine = None
     node_table = None
-    counters: Any = None
+    counters: Counters | None = None
     uow: UnitOfWorkFactory
     if settings.database_url == MEMORY:
         from neocloud.control.adapters.memory_sessions import MemorySessionRecords
@@ -214,9 +214,9 @@ def build_services(
         if check:
             check_schema(engine)
         uow = SqlStore(engine)
-        from neocloud.infra.counters import Counters
+        from neocloud.infra.counters import Counters as SqlCounters
 
-        counters = Counters(engine)  # the auth epoch and the catalog version, read together
+        counters = SqlCounters(engine)  # the auth epoch and the catalog version, read together
         from neocloud.control.adapters.sql.node_table import SqlNodeTable
 
         node_table = SqlNodeTable(engine)
@@ -254,7 +254,7 @@ def build_services(
     )
 
 
-def _sql_auth_epoch(counters: Any) -> Any:
+def _sql_auth_epoch(counters: Counters) -> Callable[[], int]:
     from neocloud.control.adapters.sql.tenancy import SqlAuthEpoch
 
     return SqlAuthEpoch(counters)
@@ -341,7 +341,7 @@ def build_billing(
     events: LifecycleEventSource | None = None,
     *,
     audit: AuditTrail | None = None,
-    counters: Any = None,
+    counters: Counters | None = None,
 ) -> BillingService:
     """Billing over the same database as the control plane, configured by `settings.billing`, metering
     `events` (default: the control plane's events), recording price changes in `audit`, naming tenants

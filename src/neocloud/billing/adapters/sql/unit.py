@@ -37,20 +37,14 @@ def _catalog_version() -> Any:
     every quote and reservation, and building a select costs more than executing a cached one."""
     global _CATALOG_VERSION
     if _CATALOG_VERSION is None:
-        c, p = bt.billing_catalogs.c, bt.billing_prices.c
-        periods = (
-            select(func.count())
-            .select_from(bt.billing_prices)
-            .where(p.currency == bindparam("currency"))
-            .scalar_subquery()
-        )
-        _CATALOG_VERSION = select(c.tax_rate, periods).where(c.currency == bindparam("currency"))
+        _CATALOG_VERSION = select(*catalog_version_part(bindparam("currency")))
     return _CATALOG_VERSION
 
 
-def catalog_version_part(currency: str) -> tuple[Any, Any]:
-    """`SqlBillingUnit.catalog_version`'s two values as scalar subqueries (for infra.counters): the tax
-    rate (NULL without a catalog row) and the number of price periods."""
+def catalog_version_part(currency: Any) -> tuple[Any, Any]:
+    """`SqlBillingUnit.catalog_version`'s two values as scalar subqueries (its statement, and a counter
+    of infra.counters): the tax rate (NULL without a catalog row) and the number of price periods.
+    `currency` is a value or a bind parameter."""
     c, p = bt.billing_catalogs.c, bt.billing_prices.c
     rate = select(c.tax_rate).where(c.currency == currency).scalar_subquery()
     periods = select(func.count()).select_from(bt.billing_prices).where(p.currency == currency)
@@ -124,8 +118,8 @@ class SqlBillingUnit:
         """The tax rate and the number of price periods, in one query on the catalog row: periods are
         never removed (every change adds one and at most closes another), so the count moves with
         every price change. No lock is taken."""
-        row = self.conn.execute(_catalog_version(), {"currency": currency}).first()
-        return None if row is None else catalog_version_of(row[0], row[1])
+        rate, periods = self.conn.execute(_catalog_version(), {"currency": currency}).one()
+        return catalog_version_of(rate, periods)
 
     def save_catalog(self, catalog: PriceCatalog) -> None:
         c = bt.billing_catalogs.c
